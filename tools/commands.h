@@ -1,0 +1,16 @@
+#pragma once
+// Subcommands of the `relaytap` binary. Each Add*Command registers its subcommand on `app`; when
+// that subcommand is chosen, its callback runs it and stores the process exit code in *exit_code.
+
+#include <CLI/CLI.hpp>
+
+namespace relaytap::tools {
+
+void AddProxyCommand(CLI::App& app, int* exit_code);
+void AddCaCommand(CLI::App& app, int* exit_code);
+void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);
+
+// The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
+std::string DefaultCaDir();
+
+}  // namespace relaytap::tools

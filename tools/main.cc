@@ -1,0 +1,25 @@
+// relaytap: one binary, one subcommand per job.
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  try {
+    CLI::App app{
+        "relaytap: intercepting proxy and redacted recorder for Azure OpenAI / OpenAI traffic"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string(RELAYTAP_VERSION));
+    int exit_code = 0;
+    relaytap::tools::AddProxyCommand(app, &exit_code);
+    relaytap::tools::AddCaCommand(app, &exit_code);
+    relaytap::tools::AddFakeUpstreamCommand(app, &exit_code);
+    CLI11_PARSE(app, argc, argv);
+    return exit_code;
+  } catch (const std::exception& e) {
+    std::cerr << "relaytap: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}
