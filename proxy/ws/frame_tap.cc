@@ -1,0 +1,505 @@
+#include "proxy/ws/frame_tap.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "base/str_cat.h"
+
+namespace relaytap::proxy::ws {
+namespace {
+
+constexpr size_t kMaxHeaderBytes = 14;
+constexpr size_t kMaxControlPayload = 125;
+constexpr size_t kScratchBytes = 64 * 1024;
+constexpr uint8_t kDeflateTail[4] = {0x00, 0x00, 0xff, 0xff};
+// Inflating with the largest window is valid whatever window the sender compressed with, and it
+// sidesteps zlib's lack of support for 8-bit raw windows.
+constexpr int kInflateWindowBits = 15;
+constexpr size_t kMaxWindowBytes = size_t{1} << kInflateWindowBits;
+// zlib counts input in uInt; feed huge spans in slices well below that.
+constexpr size_t kMaxInflateSlice = size_t{1} << 30;
+
+bool IsKnownOpcode(uint8_t op) { return op <= 0x2 || (op >= 0x8 && op <= 0xA); }
+bool IsControlOpcode(uint8_t op) { return (op & 0x8) != 0; }
+
+// XORs `n` bytes in place with the masking key; `offset` is the payload position of data[0].
+void Unmask(uint8_t* data, size_t n, const std::array<uint8_t, 4>& key, uint64_t offset) {
+  const size_t rot = static_cast<size_t>(offset & 3);
+  uint8_t pattern[8];
+  for (size_t j = 0; j < 8; ++j) pattern[j] = key[(rot + j) & 3];
+  uint64_t word_mask;
+  std::memcpy(&word_mask, pattern, sizeof(word_mask));
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, data + i, sizeof(word));
+    word ^= word_mask;
+    std::memcpy(data + i, &word, sizeof(word));
+  }
+  for (; i < n; ++i) data[i] ^= pattern[i & 7];
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Splits on `sep` outside double-quoted strings.
+std::vector<std::string_view> SplitOutsideQuotes(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '"') quoted = !quoted;
+    if (s[i] == '\\' && quoted) ++i;
+    if (i < s.size() && s[i] == sep && !quoted) {
+      parts.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+absl::Status Invalid(std::string message) {
+  return absl::InvalidArgumentError(StrCat("Sec-WebSocket-Extensions: ", message));
+}
+
+absl::StatusOr<int> ParseWindowBits(std::string_view name, std::string_view value) {
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+    value = value.substr(1, value.size() - 2);
+  }
+  int bits = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), bits);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || bits < 8 ||
+      bits > 15) {
+    return Invalid(StrCat(name, " must be 8..15, got '", value, "'"));
+  }
+  return bits;
+}
+
+absl::Status ApplyDeflateParam(std::string_view param, PerMessageDeflate& pmd, uint32_t& seen) {
+  std::string_view name = param;
+  std::optional<std::string_view> value;
+  if (size_t eq = param.find('='); eq != std::string_view::npos) {
+    name = Trim(param.substr(0, eq));
+    value = Trim(param.substr(eq + 1));
+  }
+  static constexpr std::string_view kNames[] = {
+      "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
+      "client_max_window_bits"};
+  size_t index = 0;
+  while (index < 4 && !EqualsIgnoreCase(name, kNames[index])) ++index;
+  if (index == 4) return Invalid(StrCat("unknown permessage-deflate parameter '", name, "'"));
+  if (seen & (1u << index)) return Invalid(StrCat("duplicate parameter ", name));
+  seen |= 1u << index;
+  if (index < 2) {
+    if (value.has_value()) return Invalid(StrCat(name, " takes no value"));
+    (index == 0 ? pmd.server_no_context_takeover : pmd.client_no_context_takeover) = true;
+    return absl::OkStatus();
+  }
+  int bits = 15;
+  if (value.has_value()) {
+    absl::StatusOr<int> parsed = ParseWindowBits(name, *value);
+    if (!parsed.ok()) return parsed.status();
+    bits = *parsed;
+  } else if (index == 2) {
+    return Invalid("server_max_window_bits requires a value");
+  }
+  (index == 2 ? pmd.server_max_window_bits : pmd.client_max_window_bits) = bits;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string_view DirectionName(Direction d) {
+  return d == Direction::kClientToServer ? "client" : "server";
+}
+
+std::string_view OpcodeName(Opcode op) {
+  switch (op) {
+    case Opcode::kContinuation:
+      return "continuation";
+    case Opcode::kText:
+      return "text";
+    case Opcode::kBinary:
+      return "binary";
+    case Opcode::kClose:
+      return "close";
+    case Opcode::kPing:
+      return "ping";
+    case Opcode::kPong:
+      return "pong";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<PerMessageDeflate> ParseNegotiatedExtensions(std::string_view header_value) {
+  PerMessageDeflate pmd;
+  for (std::string_view extension : SplitOutsideQuotes(header_value, ',')) {
+    std::vector<std::string_view> parts = SplitOutsideQuotes(extension, ';');
+    if (!EqualsIgnoreCase(Trim(parts[0]), "permessage-deflate")) continue;
+    if (pmd.enabled) continue;  // A 101 accepts at most one; keep the first.
+    pmd.enabled = true;
+    uint32_t seen = 0;
+    for (size_t i = 1; i < parts.size(); ++i) {
+      std::string_view param = Trim(parts[i]);
+      if (param.empty()) return Invalid("empty permessage-deflate parameter");
+      if (absl::Status status = ApplyDeflateParam(param, pmd, seen); !status.ok()) return status;
+    }
+  }
+  return pmd;
+}
+
+struct FrameTap::Impl {
+  Impl(FrameTap& owner, Direction dir, PerMessageDeflate pmd, MessageObserver& obs,
+       size_t payload_cap)
+      : tap(owner),
+        direction(dir),
+        observer(obs),
+        cap(payload_cap),
+        deflate_enabled(pmd.enabled),
+        no_context_takeover(dir == Direction::kClientToServer ? pmd.client_no_context_takeover
+                                                              : pmd.server_no_context_takeover) {}
+
+  ~Impl() {
+    if (zlib_ready) inflateEnd(&zs);
+  }
+
+  void Feed(const uint8_t* data, size_t n, int64_t now);
+
+  // Returns the number of bytes consumed from `data` towards the frame header.
+  size_t ConsumeHeader(const uint8_t* data, size_t n, int64_t now);
+  void OnHeader(int64_t now);
+  void ConsumePayload(const uint8_t* data, size_t n);
+  void OnFrameComplete(int64_t now);
+  void EmitControl(int64_t now);
+  void FinishMessage(int64_t now);
+  void AppendCapped(const uint8_t* data, size_t n, bool unmask, uint64_t mask_offset);
+  bool EnsureInflater();
+  bool Inflate(const uint8_t* data, size_t n);
+  void ResetInflaterAfterMessage();
+  void Emit(Message&& message);
+  void Fail(std::string reason);
+
+  FrameTap& tap;
+  const Direction direction;
+  MessageObserver& observer;
+  const size_t cap;
+  const bool deflate_enabled;
+  const bool no_context_takeover;
+
+  // Frame header being read.
+  std::array<uint8_t, kMaxHeaderBytes> header{};
+  size_t header_have = 0;
+  size_t header_need = 2;
+  bool header_sized = false;
+  int64_t frame_start_us = 0;
+
+  // Frame whose payload is being read.
+  bool in_payload = false;
+  bool fin = false;
+  bool rsv1 = false;
+  uint8_t opcode = 0;
+  bool masked = false;
+  std::array<uint8_t, 4> mask_key{};
+  uint64_t payload_len = 0;
+  uint64_t payload_done = 0;
+  uint64_t control_wire_bytes = 0;
+  std::string control_payload;
+
+  // Data message being reassembled.
+  bool message_open = false;
+  Message message;
+  bool inflating = false;      // still feeding the inflater for this message
+  bool stream_ended = false;   // the sender finished a deflate stream (BFINAL) in this message
+
+  z_stream zs{};
+  bool zlib_ready = false;
+  std::unique_ptr<uint8_t[]> scratch;  // unmasked compressed input
+  std::unique_ptr<uint8_t[]> inflated;  // inflate output chunk
+};
+
+void FrameTap::Impl::Fail(std::string reason) {
+  if (tap.failed_) return;
+  tap.failed_ = true;
+  observer.OnTapError(direction, reason);
+}
+
+void FrameTap::Impl::Emit(Message&& msg) {
+  ++tap.messages_;
+  observer.OnMessage(std::move(msg));
+}
+
+void FrameTap::Impl::Feed(const uint8_t* data, size_t n, int64_t now) {
+  size_t pos = 0;
+  while (pos < n && !tap.failed_) {
+    if (!in_payload) {
+      pos += ConsumeHeader(data + pos, n - pos, now);
+      continue;
+    }
+    const uint64_t remaining = payload_len - payload_done;
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(remaining, n - pos));
+    ConsumePayload(data + pos, take);
+    payload_done += take;
+    pos += take;
+    if (payload_done == payload_len && !tap.failed_) OnFrameComplete(now);
+  }
+}
+
+size_t FrameTap::Impl::ConsumeHeader(const uint8_t* data, size_t n, int64_t now) {
+  if (header_have == 0) frame_start_us = now;
+  size_t used = 0;
+  while (used < n && header_have < header_need) {
+    const size_t take = std::min(header_need - header_have, n - used);
+    std::memcpy(header.data() + header_have, data + used, take);
+    header_have += take;
+    used += take;
+    if (!header_sized && header_have >= 2) {
+      header_sized = true;
+      const uint8_t len7 = header[1] & 0x7f;
+      header_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((header[1] & 0x80) ? 4 : 0);
+    }
+  }
+  if (header_sized && header_have == header_need) OnHeader(now);
+  return used;
+}
+
+void FrameTap::Impl::OnHeader(int64_t now) {
+  fin = (header[0] & 0x80) != 0;
+  rsv1 = (header[0] & 0x40) != 0;
+  opcode = header[0] & 0x0f;
+  masked = (header[1] & 0x80) != 0;
+  const uint8_t len7 = header[1] & 0x7f;
+  size_t at = 2;
+  if (len7 == 126) {
+    payload_len = (uint64_t{header[2]} << 8) | header[3];
+    at = 4;
+  } else if (len7 == 127) {
+    payload_len = 0;
+    for (size_t i = 0; i < 8; ++i) payload_len = (payload_len << 8) | header[2 + i];
+    at = 10;
+  } else {
+    payload_len = len7;
+  }
+  if (masked) std::memcpy(mask_key.data(), header.data() + at, 4);
+  const size_t header_size = header_need;
+  header_have = 0;
+  header_need = 2;
+  header_sized = false;
+
+  if (header[0] & 0x30) return Fail("RSV2/RSV3 set without a negotiated extension");
+  if (!IsKnownOpcode(opcode)) return Fail(StrCat("unknown opcode ", int{opcode}));
+  if (payload_len >> 63) return Fail("64-bit payload length with the most significant bit set");
+  if (IsControlOpcode(opcode)) {
+    if (!fin) return Fail(StrCat("fragmented ", OpcodeName(Opcode{opcode}), " frame"));
+    if (payload_len > kMaxControlPayload) return Fail("control frame payload over 125 bytes");
+    if (rsv1) return Fail("RSV1 set on a control frame");
+    control_payload.clear();
+  } else if (opcode == 0x0) {
+    if (!message_open) return Fail("continuation frame without a started message");
+    if (rsv1) return Fail("RSV1 set on a continuation frame");
+  } else {
+    if (message_open) return Fail("new data frame while a fragmented message is in progress");
+    if (rsv1 && !deflate_enabled) return Fail("RSV1 set but permessage-deflate not negotiated");
+    if (rsv1 && !EnsureInflater()) return;
+    message = Message{};
+    message.direction = direction;
+    message.opcode = Opcode{opcode};
+    message.first_frame_us = frame_start_us;
+    message.compressed = rsv1;
+    message_open = true;
+    inflating = rsv1;
+    stream_ended = false;
+  }
+  if (!IsControlOpcode(opcode)) {
+    message.wire_bytes += header_size + payload_len;
+    ++message.frame_count;
+    if (!message.compressed) {
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(message.payload.size() + payload_len, cap));
+      if (want > message.payload.capacity()) {
+        message.payload.reserve(std::max(want, std::min(message.payload.capacity() * 2, cap)));
+      }
+    }
+  }
+  control_wire_bytes = header_size + payload_len;
+  in_payload = true;
+  payload_done = 0;
+  if (payload_len == 0) OnFrameComplete(now);
+}
+
+void FrameTap::Impl::AppendCapped(const uint8_t* data, size_t n, bool unmask, uint64_t offset) {
+  std::string& out = message.payload;
+  const size_t room = out.size() < cap ? cap - out.size() : 0;
+  const size_t keep = std::min(n, room);
+  if (keep < n) message.truncated = true;
+  if (keep == 0) return;
+  const size_t old_size = out.size();
+  out.append(reinterpret_cast<const char*>(data), keep);
+  if (unmask) Unmask(reinterpret_cast<uint8_t*>(out.data()) + old_size, keep, mask_key, offset);
+}
+
+void FrameTap::Impl::ConsumePayload(const uint8_t* data, size_t n) {
+  if (n == 0) return;
+  if (IsControlOpcode(opcode)) {
+    const size_t old_size = control_payload.size();
+    control_payload.append(reinterpret_cast<const char*>(data), n);
+    if (masked) {
+      Unmask(reinterpret_cast<uint8_t*>(control_payload.data()) + old_size, n, mask_key,
+             payload_done);
+    }
+    return;
+  }
+  if (!message.compressed) return AppendCapped(data, n, masked, payload_done);
+  if (!inflating || stream_ended) return;
+  if (!masked) {
+    Inflate(data, n);
+    return;
+  }
+  uint64_t offset = payload_done;
+  for (size_t done = 0; done < n && inflating && !stream_ended && !tap.failed_;) {
+    const size_t chunk = std::min(kScratchBytes, n - done);
+    std::memcpy(scratch.get(), data + done, chunk);
+    Unmask(scratch.get(), chunk, mask_key, offset);
+    if (!Inflate(scratch.get(), chunk)) return;
+    done += chunk;
+    offset += chunk;
+  }
+}
+
+bool FrameTap::Impl::EnsureInflater() {
+  if (zlib_ready) return true;
+  zs = z_stream{};
+  if (inflateInit2(&zs, -kInflateWindowBits) != Z_OK) {
+    Fail("inflateInit2 failed");
+    return false;
+  }
+  zlib_ready = true;
+  scratch = std::make_unique<uint8_t[]>(kScratchBytes);
+  inflated = std::make_unique<uint8_t[]>(kScratchBytes);
+  return true;
+}
+
+// Inflates `n` bytes into the message payload (capped). Past the cap the output is discarded;
+// with context takeover inflation continues so the shared window stays in sync for later messages.
+bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
+  while (n > 0) {
+    const size_t slice = std::min(n, kMaxInflateSlice);
+    zs.next_in = const_cast<Bytef*>(data);
+    zs.avail_in = static_cast<uInt>(slice);
+    for (;;) {
+      zs.next_out = inflated.get();
+      zs.avail_out = static_cast<uInt>(kScratchBytes);
+      const int rc = inflate(&zs, Z_SYNC_FLUSH);
+      AppendCapped(inflated.get(), kScratchBytes - zs.avail_out, false, 0);
+      if (message.truncated && no_context_takeover) inflating = false;
+      if (rc == Z_STREAM_END) {
+        stream_ended = true;
+        return true;
+      }
+      if (rc == Z_BUF_ERROR) break;  // no progress possible: input exhausted
+      if (rc != Z_OK) {
+        Fail(StrCat("inflate failed: ", zs.msg != nullptr ? zs.msg : "error ", rc));
+        return false;
+      }
+      if (!inflating) return true;
+      if (zs.avail_in == 0 && zs.avail_out != 0) break;
+    }
+    data += slice;
+    n -= slice;
+  }
+  return true;
+}
+
+void FrameTap::Impl::ResetInflaterAfterMessage() {
+  if (no_context_takeover || !inflating) {
+    inflateReset(&zs);
+    return;
+  }
+  if (!stream_ended) return;
+  // The sender closed its deflate stream (BFINAL); keep its window for the next message.
+  std::vector<Bytef> window(kMaxWindowBytes);
+  uInt window_len = 0;
+  inflateGetDictionary(&zs, window.data(), &window_len);
+  inflateReset(&zs);
+  if (window_len > 0) inflateSetDictionary(&zs, window.data(), window_len);
+}
+
+void FrameTap::Impl::FinishMessage(int64_t now) {
+  if (message.compressed) {
+    if (inflating && !stream_ended && !Inflate(kDeflateTail, sizeof(kDeflateTail))) return;
+    ResetInflaterAfterMessage();
+  }
+  message.last_frame_us = now;
+  message_open = false;
+  Message done = std::move(message);
+  message = Message{};
+  Emit(std::move(done));
+}
+
+void FrameTap::Impl::EmitControl(int64_t now) {
+  if (opcode == 0x8 && control_payload.size() == 1) return Fail("close frame with a 1-byte body");
+  Message msg;
+  msg.direction = direction;
+  msg.opcode = Opcode{opcode};
+  msg.first_frame_us = frame_start_us;
+  msg.last_frame_us = now;
+  msg.wire_bytes = control_wire_bytes;
+  msg.frame_count = 1;
+  if (opcode == 0x8 && control_payload.size() >= 2) {
+    msg.close_code = static_cast<uint16_t>((uint8_t(control_payload[0]) << 8) |
+                                           uint8_t(control_payload[1]));
+    msg.close_reason = control_payload.substr(2);
+  }
+  msg.payload = control_payload.substr(0, std::min(control_payload.size(), cap));
+  msg.truncated = msg.payload.size() < control_payload.size();
+  Emit(std::move(msg));
+}
+
+void FrameTap::Impl::OnFrameComplete(int64_t now) {
+  in_payload = false;
+  if (IsControlOpcode(opcode)) return EmitControl(now);
+  if (fin) FinishMessage(now);
+}
+
+FrameTap::FrameTap(Direction direction, PerMessageDeflate deflate, MessageObserver& observer,
+                   size_t observed_payload_cap)
+    : impl_(std::make_unique<Impl>(*this, direction, deflate, observer, observed_payload_cap)) {}
+
+FrameTap::~FrameTap() = default;
+
+void FrameTap::Feed(std::span<const uint8_t> bytes, int64_t now_us) noexcept {
+  if (failed_ || bytes.empty()) return;
+  try {
+    impl_->Feed(bytes.data(), bytes.size(), now_us);
+  } catch (const std::exception& e) {
+    impl_->Fail(StrCat("internal error: ", e.what()));
+  } catch (...) {
+    impl_->Fail("internal error");
+  }
+}
+
+}  // namespace relaytap::proxy::ws
