@@ -1,0 +1,42 @@
+#pragma once
+// One interface over the two kinds of connection a session relays between (plain TCP and TLS), so
+// the HTTP exchange loop and the byte pump are written once. Each call costs one coroutine frame,
+// which Asio recycles; against 64 KiB reads that is noise.
+//
+// Owned by one session coroutine; one read and one write may be outstanding at a time (Asio's rule
+// for sockets and ssl::stream).
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "proxy/net.h"
+
+namespace relaytap::proxy {
+
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  virtual net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) = 0;
+  // Writes all of `buf`.
+  virtual net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
+  // Per-operation deadline for the reads and writes that follow; zero or negative: none.
+  virtual void SetTimeout(std::chrono::milliseconds timeout) = 0;
+  // Half-close: no more bytes from us. TLS sends its close_notify first (peers such as Beast and
+  // Python treat a FIN without one as a truncation attack), then TCP FIN. The read side stays
+  // open for plain TCP; a TLS stream reads no more application data after it.
+  virtual net::awaitable<void> ShutdownSend() = 0;
+  // Abortive close (RST) where possible.
+  virtual void Reset() = 0;
+  virtual void Close() = 0;
+  virtual bool is_tls() const = 0;
+  virtual TcpStream& tcp() = 0;
+};
+
+std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream);
+// Wraps an ssl::stream whose handshake is complete.
+std::unique_ptr<ByteStream> MakeSslByteStream(std::unique_ptr<SslStream> stream);
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,212 @@
+#include "proxy/client_session.h"
+
+#include <chrono>
+#include <string>
+
+#include "base/log.h"
+#include "base/str_cat.h"
+#include "proxy/byte_stream.h"
+#include "proxy/errors.h"
+#include "proxy/http/exchange_loop.h"
+#include "proxy/http/local_response.h"
+#include "proxy/http/raw_parser.h"
+#include "proxy/pump.h"
+#include "proxy/route.h"
+#include "proxy/tls/contexts.h"
+#include "proxy/upstream.h"
+
+namespace relaytap::proxy {
+namespace {
+
+using http_relay::SessionStats;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
+struct CloseLine {
+  uint64_t id;
+  std::string client;
+  std::string target;
+  std::string_view mode = "http";
+  Clock::time_point start = Clock::now();
+};
+
+void LogClose(const CloseLine& c, const SessionStats& s) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.start).count();
+  RELAYTAP_LOG(kInfo, "conn=", c.id, " closed client=", c.client, " target=", c.target,
+               " mode=", c.mode, s.websocket ? " websocket" : "", " exchanges=", s.exchanges,
+               " up_bytes=", s.bytes_up, " down_bytes=", s.bytes_down, " duration_ms=", ms,
+               " end=", s.end);
+}
+
+// Reads the first request head (CONNECT or absolute-form) without consuming it from `buf`.
+net::awaitable<error_code> ReadFirstHead(ByteStream& app, beast::flat_buffer& buf,
+                                         http_relay::RawParser<true>& parser,
+                                         size_t& header_size) {
+  parser.header_limit(kMaxHeaderBytes);
+  parser.eager(false);
+  for (;;) {
+    if (buf.size() > 0) {
+      error_code ec;
+      size_t used = parser.put(buf.data(), ec);
+      if (!ec && parser.is_header_done()) {
+        header_size = used;
+        co_return error_code{};
+      }
+      if (ec && ec != http::error::need_more) co_return ec;
+    }
+    auto [ec, n] = co_await app.ReadSome(buf.prepare(16 * 1024));
+    buf.commit(n);
+    if (ec) co_return (ec == net::error::eof && buf.size() > 0) ? http::error::partial_message : ec;
+  }
+}
+
+net::awaitable<void> Answer(ByteStream& app, std::string_view bytes) {
+  co_await app.WriteAll(net::buffer(bytes));
+  co_await app.ShutdownSend();
+}
+
+net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
+                               HostPort target, SessionStats& stats) {
+  DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
+  if (!d.ok()) {
+    {
+      const std::string answer = http_relay::BuildLocalErrorResponse(
+                             {d.timed_out ? 504 : 502,
+                              StrCat("relaytap_upstream_", DialStageName(d.failed_stage)),
+                              d.reason, std::string(DialStageName(d.failed_stage)), target.host});
+      co_await Answer(app, answer);
+    }
+    stats.end = StrCat("upstream_", DialStageName(d.failed_stage), "_failed");
+    co_return;
+  }
+  stats.upstream_address = d.remote_address;
+  co_await app.WriteAll(net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
+  std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.consume(buf.size());
+  const std::string_view no_bytes;
+  BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, no_bytes, nullptr, nullptr);
+  stats.bytes_up = r.up.bytes;
+  stats.bytes_down = r.down.bytes;
+  stats.end = StrCat("app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
+}
+
+net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
+                                  beast::flat_buffer& buf, HostPort target, uint64_t id,
+                                  SessionStats& stats) {
+  auto [wec, wn] = co_await app_tcp->WriteAll(
+      net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
+  if (wec) {
+    stats.end = "app_closed";
+    co_return;
+  }
+  auto ssl_stream = std::make_unique<SslStream>(std::move(app_tcp->tcp()), *ctx.downstream_tls);
+  if (absl::Status st = tls::PrepareDownstreamSsl(ssl_stream->native_handle(), *ctx.ca, target.host);
+      !st.ok()) {
+    RELAYTAP_LOG(kError, "conn=", id, " cannot mint a certificate for ", target.host, ": ",
+                 std::string(st.message()));
+    stats.end = "certificate_error";
+    co_return;
+  }
+  ssl_stream->next_layer().expires_after(ctx.config->handshake_timeout);
+  // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
+  std::string early(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.consume(buf.size());
+  auto [hec, used] = co_await ssl_stream->async_handshake(ssl::stream_base::server,
+                                                         net::buffer(early), Token{});
+  if (hec) {
+    if (IsClientRejectedCa(hec)) {
+      RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ",
+                   target.host, " (", DescribeError(hec),
+                   "): it does not trust relaytap's CA; see `relaytap ca env` and the README");
+      stats.end = "client_rejected_ca";
+    } else {
+      RELAYTAP_LOG(kWarn, "conn=", id, " TLS handshake with the app for ", target.host,
+                   " failed: ", DescribeError(hec),
+                   " (if the app closed silently, it may not trust relaytap's CA)");
+      stats.end = "app_tls_handshake_failed";
+    }
+    co_return;
+  }
+  ssl_stream->next_layer().expires_never();
+  std::unique_ptr<ByteStream> app = MakeSslByteStream(std::move(ssl_stream));
+  beast::flat_buffer tls_buf;
+  http_relay::ExchangeLoopParams params{id, target};
+  co_await http_relay::RunExchangeLoop(ctx, *app, tls_buf, std::move(params), stats);
+  app->Close();
+}
+
+}  // namespace
+
+net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
+  CloseLine line{id, "", "", "http"};
+  {
+    error_code ec;
+    auto ep = app_stream.socket().remote_endpoint(ec);
+    if (!ec) line.client = StrCat(ep.address().to_string(), ":", ep.port());
+    app_stream.socket().set_option(tcp::no_delay(true), ec);
+  }
+  std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
+  SessionStats stats;
+  beast::flat_buffer buf;
+  http_relay::RawParser<true> head;
+  size_t hsize = 0;
+  app->SetTimeout(ctx.config->http_idle_timeout);
+  error_code ec = co_await ReadFirstHead(*app, buf, head, hsize);
+  if (ec) {
+    if (ec == http::error::header_limit) {
+      {
+      const std::string answer = http_relay::BuildLocalErrorResponse(
+                                {431, "relaytap_header_too_large", "request header exceeds 64 KiB",
+                                 "request", ""});
+      co_await Answer(*app, answer);
+    }
+      stats.end = "bad_request_431";
+    } else if (ec.category() == error_code(http::error::bad_method).category() &&
+               ec != http::error::partial_message) {
+      {
+      const std::string answer = http_relay::BuildLocalErrorResponse(
+                                {400, "relaytap_bad_request",
+                                 StrCat("malformed HTTP request: ", ec.message()), "request", ""});
+      co_await Answer(*app, answer);
+    }
+      stats.end = "bad_request_400";
+    } else {
+      stats.end = IsTimeout(ec) ? "idle_timeout" : "app_closed_before_request";
+    }
+    line.target = "-";
+    LogClose(line, stats);
+    co_return;
+  }
+
+  if (head.method == "CONNECT") {
+    auto target = ParseHostPort(head.target);
+    buf.consume(hsize);
+    if (!target.ok()) {
+      {
+      const std::string answer = http_relay::BuildLocalErrorResponse(
+                                {400, "relaytap_bad_connect",
+                                 "CONNECT needs an authority-form target HOST:PORT", "request",
+                                 ""});
+      co_await Answer(*app, answer);
+    }
+      stats.end = "bad_request_400";
+    } else {
+      line.target = StrCat(target->host, ":", target->port);
+      Route route = Decide(target->host, ctx.config->intercept);
+      line.mode = RouteName(route);
+      if (route == Route::kTunnel) {
+        co_await RunTunnel(ctx, *app, buf, *target, stats);
+      } else {
+        co_await RunIntercept(ctx, std::move(app), buf, *target, id, stats);
+      }
+    }
+  } else {
+    line.target = "(absolute-form)";
+    http_relay::ExchangeLoopParams params{id, std::nullopt};
+    co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
+  }
+  LogClose(line, stats);
+}
+
+}  // namespace relaytap::proxy

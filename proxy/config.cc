@@ -1,0 +1,218 @@
+#include "proxy/config.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status_macros.h"
+#include "base/str_cat.h"
+#include "proxy/route.h"
+
+namespace relaytap::proxy {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+absl::StatusOr<uint16_t> ParsePort(std::string_view text, std::string_view what) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > 65535) {
+    return absl::InvalidArgumentError(StrCat("invalid port '", text, "' in ", what));
+  }
+  return static_cast<uint16_t>(value);
+}
+
+// Splits "host:rest" where host may be "[v6]". Returns host (brackets stripped) and the rest
+// after the colon. `had_colon` is false when nothing follows the host.
+absl::StatusOr<std::pair<std::string, std::string_view>> TakeHost(std::string_view text,
+                                                                  std::string_view what) {
+  if (text.starts_with("[")) {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) {
+      return absl::InvalidArgumentError(StrCat("unclosed '[' in ", what));
+    }
+    std::string host(text.substr(1, close - 1));
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') {
+      return absl::InvalidArgumentError(StrCat("expected ':' after ']' in ", what));
+    }
+    return std::make_pair(host, rest.empty() ? rest : rest.substr(1));
+  }
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return std::make_pair(std::string(text), std::string_view());
+  return std::make_pair(std::string(text.substr(0, colon)), text.substr(colon + 1));
+}
+
+}  // namespace
+
+std::vector<std::string> ProxyConfig::DefaultInterceptPatterns() {
+  return {"*.openai.azure.com", "*.cognitiveservices.azure.com", "*.services.ai.azure.com",
+          "api.openai.com"};
+}
+
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {
+  std::string what = StrCat("'", text, "' (expected ADDR:PORT)");
+  RELAYTAP_ASSIGN_OR_RETURN(auto parts, TakeHost(text, what));
+  if (parts.first.empty() || parts.second.empty()) return absl::InvalidArgumentError(what);
+  RELAYTAP_ASSIGN_OR_RETURN(uint16_t port, ParsePort(parts.second, what));
+  return HostPort{parts.first, port};
+}
+
+absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text) {
+  std::string what = StrCat("--connect-to '", text, "' (expected HOST:PORT:HOST2:PORT2)");
+  ConnectTo rule;
+  RELAYTAP_ASSIGN_OR_RETURN(auto first, TakeHost(text, what));
+  rule.host = Lower(first.first);
+  std::string_view rest = first.second;
+  size_t colon = rest.find(':');
+  if (colon == std::string_view::npos) return absl::InvalidArgumentError(what);
+  if (colon > 0) {
+    RELAYTAP_ASSIGN_OR_RETURN(rule.port, ParsePort(rest.substr(0, colon), what));
+  }
+  rest = rest.substr(colon + 1);
+  RELAYTAP_ASSIGN_OR_RETURN(auto second, TakeHost(rest, what));
+  rule.to_host = second.first;
+  if (second.second.empty() && rest.find(':') == std::string_view::npos) {
+    return absl::InvalidArgumentError(what);
+  }
+  if (!second.second.empty()) {
+    RELAYTAP_ASSIGN_OR_RETURN(rule.to_port, ParsePort(second.second, what));
+  }
+  return rule;
+}
+
+HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target) {
+  std::string host = Lower(target.host);
+  for (const ConnectTo& r : rules) {
+    if (!r.host.empty() && r.host != host) continue;
+    if (r.port != 0 && r.port != target.port) continue;
+    return HostPort{r.to_host.empty() ? target.host : r.to_host,
+                    r.to_port == 0 ? target.port : r.to_port};
+  }
+  return target;
+}
+
+bool IsLoopbackHost(std::string_view host) {
+  std::string h = Lower(host);
+  if (h == "localhost" || h == "::1") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    static const in6_addr kLoop = IN6ADDR_LOOPBACK_INIT;
+    return std::memcmp(&v6, &kLoop, sizeof(v6)) == 0;
+  }
+  return false;
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status TypeError(std::string_view key, std::string_view want) {
+  return absl::InvalidArgumentError(StrCat("config key '", key, "' must be ", want));
+}
+
+absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
+  auto ms = [&](std::chrono::milliseconds& out) -> absl::Status {
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0) return TypeError(key, "a positive integer");
+    out = std::chrono::milliseconds(v.get<int64_t>());
+    return absl::OkStatus();
+  };
+  auto strings = [&](std::vector<std::string>& out) -> absl::Status {
+    if (!v.is_array()) return TypeError(key, "an array of strings");
+    out.clear();
+    for (const json& e : v) {
+      if (!e.is_string()) return TypeError(key, "an array of strings");
+      out.push_back(e.get<std::string>());
+    }
+    return absl::OkStatus();
+  };
+  if (key == "listen") {
+    if (!v.is_string()) return TypeError(key, "a string like \"127.0.0.1:8080\"");
+    RELAYTAP_ASSIGN_OR_RETURN(c.listen, ParseHostPort(v.get<std::string>()));
+  } else if (key == "allow_remote") {
+    if (!v.is_boolean()) return TypeError(key, "true or false");
+    c.allow_remote = v.get<bool>();
+  } else if (key == "ca_dir") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.ca_dir = v.get<std::string>();
+  } else if (key == "upstream_ca") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.upstream_ca = v.get<std::string>();
+  } else if (key == "connect_to") {
+    std::vector<std::string> rules;
+    RELAYTAP_RETURN_IF_ERROR(strings(rules));
+    c.connect_to.clear();
+    for (const std::string& r : rules) {
+      RELAYTAP_ASSIGN_OR_RETURN(ConnectTo rule, ParseConnectTo(r));
+      c.connect_to.push_back(rule);
+    }
+  } else if (key == "intercept") {
+    RELAYTAP_RETURN_IF_ERROR(strings(c.intercept));
+  } else if (key == "log_level") {
+    if (!v.is_string()) return TypeError(key, "a string");
+    c.log_level = v.get<std::string>();
+  } else if (key == "connect_timeout_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.connect_timeout));
+  } else if (key == "handshake_timeout_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.handshake_timeout));
+  } else if (key == "http_idle_timeout_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.http_idle_timeout));
+  } else if (key == "shutdown_grace_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.shutdown_grace));
+  } else if (key == "threads") {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 256) {
+      return TypeError(key, "an integer from 0 (one per core) to 256");
+    }
+    c.threads = v.get<int>();
+  } else if (!key.starts_with("_")) {  // "_comment" and friends are allowed
+    return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config) {
+  std::ifstream in(file);
+  if (!in) return absl::NotFoundError(StrCat("cannot read config file ", file.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  json doc = json::parse(text.str(), nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat("config file ", file.string(), " is not a JSON object"));
+  }
+  for (const auto& [key, value] : doc.items()) {
+    absl::Status st = MergeKey(key, value, config);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(StrCat(file.string(), ": ", std::string(st.message())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateConfig(const ProxyConfig& config) {
+  if (!config.allow_remote && !IsLoopbackHost(config.listen.host)) {
+    return absl::InvalidArgumentError(
+        StrCat("refusing to listen on non-loopback address ", config.listen.host,
+               ": an open intercepting proxy is dangerous; pass --allow-remote if you mean it"));
+  }
+  if (config.intercept.empty()) {
+    return absl::InvalidArgumentError("no intercept patterns: give at least one --intercept");
+  }
+  for (const std::string& p : config.intercept) RELAYTAP_RETURN_IF_ERROR(ValidatePattern(p));
+  return absl::OkStatus();
+}
+
+}  // namespace relaytap::proxy

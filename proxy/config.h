@@ -1,0 +1,68 @@
+#pragma once
+// What `relaytap proxy` runs with: parsed from flags and/or a JSON file (same keys), validated
+// once at startup. Immutable afterwards and shared by every session.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace relaytap::proxy {
+
+// curl's --connect-to HOST:PORT:HOST2:PORT2. An empty HOST or PORT matches any; an empty HOST2 or
+// PORT2 keeps the original. IPv6 addresses are written in brackets.
+struct ConnectTo {
+  std::string host;   // lower-case; empty = any
+  uint16_t port = 0;  // 0 = any
+  std::string to_host;
+  uint16_t to_port = 0;
+};
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+
+struct ProxyConfig {
+  HostPort listen{"127.0.0.1", 8080};
+  bool allow_remote = false;
+  std::filesystem::path ca_dir;
+  std::optional<std::filesystem::path> upstream_ca;
+  std::vector<ConnectTo> connect_to;
+  std::vector<std::string> intercept = DefaultInterceptPatterns();
+  std::string log_level = "info";
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds http_idle_timeout{300'000};
+  std::chrono::milliseconds shutdown_grace{5'000};
+  int threads = 0;  // 0: one per core
+
+  static std::vector<std::string> DefaultInterceptPatterns();
+};
+
+// "127.0.0.1:8080", "[::1]:8080", "localhost:0". Port required.
+absl::StatusOr<HostPort> ParseHostPort(std::string_view text);
+
+// "HOST:PORT:HOST2:PORT2" (curl semantics; IPv6 in brackets).
+absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text);
+
+// Applies the first matching --connect-to rule: where to dial for `target`.
+HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(std::string_view host);
+
+// Merges a JSON config file's keys into `config` (keys: listen, allow_remote, ca_dir, upstream_ca,
+// connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
+// http_idle_timeout_ms, shutdown_grace_ms, threads). Unknown keys and wrong types are errors.
+absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config);
+
+// Checks the whole configuration (loopback rule, patterns, timeouts).
+absl::Status ValidateConfig(const ProxyConfig& config);
+
+}  // namespace relaytap::proxy

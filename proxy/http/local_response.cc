@@ -1,0 +1,25 @@
+#include "proxy/http/local_response.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/str_cat.h"
+#include "proxy/net.h"
+
+namespace relaytap::proxy::http_relay {
+
+std::string BuildLocalErrorResponse(const LocalError& error) {
+  nlohmann::json body = {
+      {"error",
+       {{"code", error.code}, {"message", error.message}, {"type", "relaytap_proxy_error"}}}};
+  if (!error.stage.empty()) body["error"]["stage"] = error.stage;
+  if (!error.host.empty()) body["error"]["host"] = error.host;
+  std::string text =
+      body.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+  text.push_back('\n');
+  beast::string_view reason = http::obsolete_reason(static_cast<http::status>(error.status));
+  return StrCat("HTTP/1.1 ", error.status, " ", std::string_view(reason.data(), reason.size()),
+                "\r\nContent-Type: application/json\r\nContent-Length: ", text.size(),
+                "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n\r\n", text);
+}
+
+}  // namespace relaytap::proxy::http_relay

@@ -1,0 +1,22 @@
+#pragma once
+// Answers relaytap gives itself (never forwarded from upstream): bad requests from the app and
+// upstream failures. Always JSON in Azure's error shape, `Connection: close`, and an
+// `x-relaytap-error` header naming the cause, so nobody mistakes them for Azure's own answers.
+
+#include <string>
+#include <string_view>
+
+namespace relaytap::proxy::http_relay {
+
+struct LocalError {
+  int status = 502;
+  std::string code;     // "relaytap_upstream_connect", "relaytap_bad_request", ...
+  std::string message;  // human-readable, no secrets
+  std::string stage;    // "dns" / "connect" / "tls" / "request"; may be empty
+  std::string host;     // target host; may be empty
+};
+
+// The complete HTTP/1.1 response bytes.
+std::string BuildLocalErrorResponse(const LocalError& error);
+
+}  // namespace relaytap::proxy::http_relay

@@ -1,0 +1,80 @@
+#pragma once
+// A Beast parser that keeps the header fields and *discards* the body: the relay feeds it a copy
+// of the bytes it forwards (put()) only to learn where each message ends (Content-Length, chunked,
+// until-EOF, no body) and what the header says. Bodies are forwarded as read, never rebuilt.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "proxy/net.h"
+
+namespace relaytap::proxy::http_relay {
+
+template <bool isRequest>
+class RawParser final : public http::basic_parser<isRequest> {
+ public:
+  using Field = std::pair<std::string, std::string>;
+
+  std::string method;   // requests
+  std::string target;   // requests
+  int status = 0;       // responses
+  int version = 11;
+  std::vector<Field> fields;
+  uint64_t body_bytes = 0;
+  std::optional<uint64_t> content_length;
+
+  // First value of a field, compared case-insensitively; nullptr if absent.
+  const std::string* Find(std::string_view name) const {
+    for (const Field& f : fields) {
+      if (beast::iequals(f.first, name)) return &f.second;
+    }
+    return nullptr;
+  }
+  // True if a comma-separated field (e.g. Connection) contains `token`.
+  bool HasToken(std::string_view name, std::string_view token) const {
+    for (const Field& f : fields) {
+      if (!beast::iequals(f.first, name)) continue;
+      for (auto const& t : http::token_list(f.second)) {
+        if (beast::iequals(t, token)) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method_str, beast::string_view target_str,
+                       int v, error_code&) override {
+    method.assign(method_str.data(), method_str.size());
+    target.assign(target_str.data(), target_str.size());
+    version = v;
+  }
+  void on_response_impl(int code, beast::string_view, int v, error_code&) override {
+    status = code;
+    version = v;
+  }
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
+                     error_code&) override {
+    fields.emplace_back(std::string(name.data(), name.size()),
+                        std::string(value.data(), value.size()));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(boost::optional<std::uint64_t> const& len, error_code&) override {
+    if (len) content_length = *len;
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    body_bytes += body.size();
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    body_bytes += body.size();
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+};
+
+}  // namespace relaytap::proxy::http_relay

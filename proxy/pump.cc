@@ -1,0 +1,89 @@
+#include "proxy/pump.h"
+
+#include <memory>
+#include <span>
+
+#include "base/log.h"
+#include "proxy/errors.h"
+
+namespace relaytap::proxy {
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+
+// 32 KiB: two TLS records per read, and small enough that thousands of idle sessions stay cheap.
+constexpr size_t kPumpBufferBytes = 32 * 1024;
+
+void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
+  if (tap != nullptr && !tap->failed()) {
+    tap->Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), n),
+              NowUnixMicros());
+  }
+}
+
+}  // namespace
+
+std::string_view PumpEndName(PumpEnd e) {
+  switch (e) {
+    case PumpEnd::kEof: return "eof";
+    case PumpEnd::kSourceReset: return "reset";
+    case PumpEnd::kSinkFailed: return "sink_failed";
+    case PumpEnd::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
+                                ws::FrameTap* tap) {
+  PumpResult result;
+  if (!initial.empty()) {
+    auto [wec, wn] = co_await to.WriteAll(net::buffer(initial));
+    if (wec) {
+      from.Reset();
+      co_return PumpResult{PumpEnd::kSinkFailed, wec, 0};
+    }
+    result.bytes += wn;
+    FeedTap(tap, initial.data(), initial.size());
+  }
+  auto buffer = std::make_unique<char[]>(kPumpBufferBytes);
+  for (;;) {
+    auto [ec, n] = co_await from.ReadSome(net::buffer(buffer.get(), kPumpBufferBytes));
+    if (n > 0) {
+      auto [wec, wn] = co_await to.WriteAll(net::buffer(buffer.get(), n));
+      if (wec) {
+        from.Reset();
+        result.end = PumpEnd::kSinkFailed;
+        result.ec = wec;
+        co_return result;
+      }
+      result.bytes += wn;
+      FeedTap(tap, buffer.get(), n);
+    }
+    if (!ec) continue;
+    result.ec = ec;
+    if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+      result.end = PumpEnd::kEof;
+      co_await to.ShutdownSend();
+    } else if (ec == net::error::operation_aborted) {
+      result.end = PumpEnd::kCancelled;
+      to.Reset();
+    } else {
+      result.end = PumpEnd::kSourceReset;
+      to.Reset();
+    }
+    co_return result;
+  }
+}
+
+net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                      std::string_view app_initial,
+                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                      ws::FrameTap* down_tap) {
+  app.SetTimeout(std::chrono::milliseconds(0));
+  upstream.SetTimeout(std::chrono::milliseconds(0));
+  auto [up, down] = co_await (Pump(app, upstream, app_initial, up_tap) &&
+                              Pump(upstream, app, upstream_initial, down_tap));
+  co_return BiPumpResult{up, down};
+}
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,44 @@
+#pragma once
+// The byte pump: bytes read from one side are written to the other exactly as read. Used for blind
+// tunnels and, with a FrameTap per direction, for WebSocket sessions after 101. Back-pressure is
+// natural: the next read starts only after the write completed.
+
+#include <cstdint>
+#include <string_view>
+
+#include "proxy/byte_stream.h"
+#include "proxy/net.h"
+#include "proxy/ws/frame_tap.h"
+
+namespace relaytap::proxy {
+
+enum class PumpEnd {
+  kEof,          // the source closed cleanly (FIN or TLS close); FIN propagated
+  kSourceReset,  // the source reset or failed; destination reset
+  kSinkFailed,   // writing to the destination failed; source reset
+  kCancelled,
+};
+std::string_view PumpEndName(PumpEnd e);
+
+struct PumpResult {
+  PumpEnd end = PumpEnd::kEof;
+  error_code ec;
+  uint64_t bytes = 0;
+};
+
+// Relays `from` -> `to` until `from` ends. `initial` bytes (already read from `from`) go first.
+// `tap`, if set, is fed a copy of every chunk after it was written (so decoding never delays it).
+net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
+                                ws::FrameTap* tap);
+
+// Both directions at once; returns when both ended. `a` is the app side.
+struct BiPumpResult {
+  PumpResult up;    // app -> upstream
+  PumpResult down;  // upstream -> app
+};
+net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                      std::string_view app_initial,
+                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                      ws::FrameTap* down_tap);
+
+}  // namespace relaytap::proxy

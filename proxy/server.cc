@@ -1,0 +1,137 @@
+#include "proxy/server.h"
+
+#include <csignal>
+
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "base/str_cat.h"
+#include "proxy/client_session.h"
+#include "proxy/tls/contexts.h"
+
+namespace relaytap::proxy {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    ProxyConfig config, std::unique_ptr<WsObserverFactory> observers) {
+  RELAYTAP_RETURN_IF_ERROR(ValidateConfig(config));
+  std::unique_ptr<Server> s(new Server());
+  s->config_ = std::move(config);
+  RELAYTAP_ASSIGN_OR_RETURN(s->ca_, tls::CertAuthority::LoadOrCreate(s->config_.ca_dir));
+  RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
+  RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
+  s->observers_ = std::move(observers);
+  s->ctx_ = ProxyContext{&s->config_, s->ca_.get(), s->downstream_tls_.get(),
+                         s->upstream_tls_.get(), s->observers_.get()};
+
+  error_code ec;
+  auto address = net::ip::make_address(s->config_.listen.host, ec);
+  if (ec) {
+    // A name such as "localhost": resolve it synchronously once, at startup.
+    tcp::resolver resolver(s->ioc_);
+    auto results = resolver.resolve(s->config_.listen.host, "", ec);
+    if (ec || results.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("cannot resolve listen address ", s->config_.listen.host));
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint ep(address, s->config_.listen.port);
+  s->acceptor_ = std::make_unique<Acceptor>(net::make_strand(s->ioc_));
+  auto& acc = *s->acceptor_;
+  if (acc.open(ep.protocol(), ec); ec) {
+    return absl::InternalError(StrCat("opening listener: ", ec.message()));
+  }
+  acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (acc.bind(ep, ec); ec) {
+    return absl::UnavailableError(StrCat("cannot listen on ", s->config_.listen.host, ":",
+                                         s->config_.listen.port, ": ", ec.message()));
+  }
+  if (acc.listen(net::socket_base::max_listen_connections, ec); ec) {
+    return absl::UnavailableError(StrCat("listen: ", ec.message()));
+  }
+  s->endpoint_ = acc.local_endpoint();
+
+  net::co_spawn(acc.get_executor(), s->AcceptLoop(), [](std::exception_ptr e) {
+    if (e) RELAYTAP_LOG(kError, "accept loop ended by an exception");
+  });
+  int threads = s->config_.threads > 0 ? s->config_.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = 1;
+  for (int i = 0; i < threads; ++i) {
+    s->threads_.emplace_back([srv = s.get()] { srv->ioc_.run(); });
+  }
+  return s;
+}
+
+Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
+
+net::awaitable<void> Server::AcceptLoop() {
+  for (;;) {
+    tcp::socket socket(net::make_strand(ioc_));
+    auto [ec] = co_await acceptor_->async_accept(socket);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
+      RELAYTAP_LOG(kWarn, "accept failed: ", ec.message());
+      // Out of file descriptors and the like: back off briefly instead of spinning.
+      Timer t(co_await net::this_coro::executor);
+      t.expires_after(std::chrono::milliseconds(50));
+      co_await t.async_wait();
+      continue;
+    }
+    uint64_t id = next_id_.fetch_add(1);
+    accepted_.fetch_add(1);
+    active_.fetch_add(1);
+    TcpStream stream(std::move(socket));
+    auto ex = stream.get_executor();
+    net::co_spawn(ex, Session(std::move(stream), id), [this, id](std::exception_ptr e) {
+      active_.fetch_sub(1);
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& err) {
+          RELAYTAP_LOG(kError, "conn=", id, " ended by an unexpected exception: ", err.what());
+        } catch (...) {
+          RELAYTAP_LOG(kError, "conn=", id, " ended by an unexpected exception");
+        }
+      }
+    });
+  }
+}
+
+net::awaitable<void> Server::Session(TcpStream stream, uint64_t id) {
+  co_await RunClientSession(ctx_, std::move(stream), id);
+}
+
+void Server::WaitForSignal() {
+  net::io_context sig_ioc;
+  net::signal_set signals(sig_ioc, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const error_code& ec, int sig) {
+    if (!ec) received = sig;
+  });
+  sig_ioc.run();
+  RELAYTAP_LOG(kInfo, "received ", received == SIGINT ? "SIGINT" : "SIGTERM", ", stopping (",
+               active_.load(), " connections in flight, grace ", config_.shutdown_grace.count(),
+               " ms)");
+  Shutdown(config_.shutdown_grace);
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  if (stopped_.exchange(true) || !acceptor_) return;
+  net::post(acceptor_->get_executor(), [this] {
+    error_code ignored;
+    acceptor_->close(ignored);
+  });
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  uint64_t left = active_.load();
+  if (left > 0) RELAYTAP_LOG(kInfo, "closing ", left, " connections still open after the grace period");
+  ioc_.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,62 @@
+#pragma once
+// The proxy as a whole: owns the io_context and its threads, the listener, the CA and both TLS
+// contexts. Start() returns once it listens; Shutdown() stops accepting, gives in-flight
+// connections a grace period and stops the threads.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proxy/config.h"
+#include "proxy/context.h"
+#include "proxy/net.h"
+
+namespace relaytap::proxy {
+
+class Server {
+ public:
+  // Loads or creates the CA in config.ca_dir, builds the TLS contexts, binds the listener and
+  // starts the threads. `observers` may be null (no WebSocket decoding).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      ProxyConfig config, std::unique_ptr<WsObserverFactory> observers);
+  ~Server();  // Shutdown(0) if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  tcp::endpoint local_endpoint() const { return endpoint_; }
+  uint16_t port() const { return endpoint_.port(); }
+  uint64_t active_sessions() const { return active_.load(); }
+  uint64_t accepted_sessions() const { return accepted_.load(); }
+  tls::CertAuthority& ca() { return *ca_; }
+
+  // Blocks until SIGINT or SIGTERM, then shuts down with the configured grace period.
+  void WaitForSignal();
+  // Stops accepting; waits up to `grace` for sessions to finish; stops everything. Idempotent.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  Server() = default;
+  net::awaitable<void> AcceptLoop();
+  net::awaitable<void> Session(TcpStream stream, uint64_t id);
+
+  ProxyConfig config_;
+  std::unique_ptr<tls::CertAuthority> ca_;
+  std::unique_ptr<ssl::context> downstream_tls_;
+  std::unique_ptr<ssl::context> upstream_tls_;
+  std::unique_ptr<WsObserverFactory> observers_;
+  ProxyContext ctx_;
+  net::io_context ioc_;
+  std::unique_ptr<Acceptor> acceptor_;
+  tcp::endpoint endpoint_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> next_id_{1};
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,107 @@
+#include "proxy/upstream.h"
+
+#include <chrono>
+
+#include "base/log.h"
+#include "base/str_cat.h"
+#include "proxy/errors.h"
+#include "proxy/tls/contexts.h"
+
+namespace relaytap::proxy {
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+
+int64_t MicrosSince(Clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+}
+
+DialResult Failure(DialStage stage, const error_code& ec, std::string reason = {}) {
+  DialResult r;
+  r.failed_stage = stage;
+  r.timed_out = IsTimeout(ec);
+  r.reason = reason.empty() ? DescribeError(ec) : std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+std::string_view DialStageName(DialStage s) {
+  switch (s) {
+    case DialStage::kNone: return "none";
+    case DialStage::kDns: return "dns";
+    case DialStage::kConnect: return "connect";
+    case DialStage::kTls: return "tls";
+  }
+  return "?";
+}
+
+net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
+                                        HostPort target) {
+  auto ex = co_await net::this_coro::executor;
+  HostPort dial = ResolveConnectTo(config.connect_to, target);
+
+  auto t0 = Clock::now();
+  Resolver resolver(ex);
+  Timer timer(ex);
+  timer.expires_after(config.connect_timeout);
+  auto raced = co_await (resolver.async_resolve(dial.host, std::to_string(dial.port)) ||
+                         timer.async_wait());
+  if (raced.index() == 1) {
+    co_return Failure(DialStage::kDns, net::error::timed_out,
+                      StrCat("resolving ", dial.host, " timed out"));
+  }
+  auto [rec, endpoints] = std::get<0>(std::move(raced));
+  if (rec) {
+    co_return Failure(DialStage::kDns, rec, StrCat("cannot resolve ", dial.host, ": ",
+                                                   DescribeError(rec)));
+  }
+  int64_t dns_us = MicrosSince(t0);
+
+  auto t1 = Clock::now();
+  TcpStream tcp_stream(ex);
+  tcp_stream.expires_after(config.connect_timeout);
+  auto [cec, ep] = co_await tcp_stream.async_connect(endpoints);
+  if (cec) {
+    co_return Failure(DialStage::kConnect, cec,
+                      StrCat("connecting to ", dial.host, ":", dial.port, ": ",
+                             DescribeError(cec)));
+  }
+  tcp_stream.expires_never();
+  error_code ignored;
+  tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
+  std::string remote = StrCat(ep.address().to_string(), ":", ep.port());
+  int64_t connect_us = MicrosSince(t1);
+
+  DialResult result;
+  result.dns_us = dns_us;
+  result.connect_us = connect_us;
+  result.remote_address = remote;
+  if (tls_ctx == nullptr) {
+    result.stream = MakeTcpByteStream(std::move(tcp_stream));
+    co_return result;
+  }
+
+  auto t2 = Clock::now();
+  auto ssl_stream = std::make_unique<SslStream>(std::move(tcp_stream), *tls_ctx);
+  if (absl::Status st = tls::PrepareUpstreamSsl(ssl_stream->native_handle(), target.host);
+      !st.ok()) {
+    co_return Failure(DialStage::kTls, {}, std::string(st.message()));
+  }
+  ssl_stream->next_layer().expires_after(config.handshake_timeout);
+  auto [hec] = co_await ssl_stream->async_handshake(ssl::stream_base::client, Token{});
+  if (hec) {
+    std::string verify = tls::VerifyFailureOf(ssl_stream->native_handle());
+    co_return Failure(DialStage::kTls, hec,
+                      StrCat("TLS handshake with ", target.host, " (", remote, "): ",
+                             verify.empty() ? DescribeError(hec)
+                                            : StrCat("certificate verify failed: ", verify)));
+  }
+  ssl_stream->next_layer().expires_never();
+  result.tls_us = MicrosSince(t2);
+  result.stream = MakeSslByteStream(std::move(ssl_stream));
+  co_return result;
+}
+
+}  // namespace relaytap::proxy

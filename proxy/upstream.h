@@ -1,0 +1,35 @@
+#pragma once
+// Dialling upstream: resolve, TCP connect and (for intercepted hosts) a verified TLS client
+// handshake, each phase under its own timeout. A failure says which phase failed and why, so the
+// app gets an honest 502/504 instead of a hang.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "proxy/byte_stream.h"
+#include "proxy/config.h"
+#include "proxy/net.h"
+
+namespace relaytap::proxy {
+
+enum class DialStage { kNone, kDns, kConnect, kTls };
+std::string_view DialStageName(DialStage s);  // "dns", "connect", "tls"
+
+struct DialResult {
+  std::unique_ptr<ByteStream> stream;  // set on success
+  DialStage failed_stage = DialStage::kNone;
+  bool timed_out = false;
+  std::string reason;             // human-readable, no secrets
+  std::string remote_address;     // "ip:port" actually connected to
+  int64_t dns_us = 0, connect_us = 0, tls_us = 0;
+  bool ok() const { return stream != nullptr; }
+};
+
+// Dials `target` (after applying --connect-to). With `tls_ctx`, performs a TLS handshake that
+// verifies the certificate for `target.host` (SNI and name checks use the original host even
+// when --connect-to redirects the TCP connection).
+net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
+                                        HostPort target);
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,122 @@
+// `relaytap proxy`: the main job.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "base/str_cat.h"
+#include "proxy/config.h"
+#include "proxy/server.h"
+#include "tools/commands.h"
+
+namespace relaytap::tools {
+namespace {
+
+struct ProxyFlags {
+  std::string listen;
+  bool allow_remote = false;
+  std::string ca_dir;
+  std::string upstream_ca;
+  std::vector<std::string> connect_to;
+  std::vector<std::string> intercept;
+  std::string log_level;
+  std::string config_file;
+  int threads = -1;
+};
+
+absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
+  proxy::ProxyConfig c;
+  c.ca_dir = DefaultCaDir();
+  // The file first, then flags on top of it: a flag given on the command line wins.
+  if (!f.config_file.empty()) {
+    if (absl::Status st = proxy::MergeConfigFile(f.config_file, c); !st.ok()) return st;
+  }
+  if (!f.listen.empty()) {
+    auto hp = proxy::ParseHostPort(f.listen);
+    if (!hp.ok()) return absl::InvalidArgumentError(StrCat("--listen ", std::string(hp.status().message())));
+    c.listen = *hp;
+  }
+  if (f.allow_remote) c.allow_remote = true;
+  if (!f.ca_dir.empty()) c.ca_dir = f.ca_dir;
+  if (!f.upstream_ca.empty()) c.upstream_ca = f.upstream_ca;
+  if (!f.connect_to.empty()) {
+    c.connect_to.clear();
+    for (const std::string& r : f.connect_to) {
+      auto rule = proxy::ParseConnectTo(r);
+      if (!rule.ok()) return rule.status();
+      c.connect_to.push_back(*rule);
+    }
+  }
+  if (!f.intercept.empty()) c.intercept = f.intercept;
+  if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (f.threads >= 0) c.threads = f.threads;
+  LogLevel level;
+  if (!ParseLogLevel(c.log_level, &level)) {
+    return absl::InvalidArgumentError(
+        StrCat("unknown log level '", c.log_level, "' (trace, debug, info, warn, error, off)"));
+  }
+  SetLogLevel(level);
+  if (absl::Status st = proxy::ValidateConfig(c); !st.ok()) return st;
+  return c;
+}
+
+int RunProxy(const ProxyFlags& flags) {
+  auto config = BuildConfig(flags);
+  if (!config.ok()) {
+    std::cerr << "relaytap proxy: " << config.status().message() << "\n";
+    return 2;
+  }
+  auto server = proxy::Server::Start(*config, proxy::MakeLoggingObserverFactory());
+  if (!server.ok()) {
+    std::cerr << "relaytap proxy: " << server.status().message() << "\n";
+    return 1;
+  }
+  proxy::Server& s = **server;
+  if (s.ca().created()) {
+    RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
+                 "; trust it with: eval \"$(relaytap ca env)\"");
+  }
+  std::string patterns;
+  for (const std::string& p : config->intercept) patterns += (patterns.empty() ? "" : ",") + p;
+  RELAYTAP_LOG(kInfo, "relaytap ", RELAYTAP_VERSION, " listening on ", config->listen.host, ":",
+               s.port(), " intercept=", patterns, " ca=", s.ca().cert_path().string());
+  std::cout << "relaytap proxy listening on " << config->listen.host << ":" << s.port()
+            << "\n  export HTTPS_PROXY=http://" << config->listen.host << ":" << s.port()
+            << " HTTP_PROXY=http://" << config->listen.host << ":" << s.port()
+            << "\n  eval \"$(relaytap ca env" << (flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir)
+            << ")\"" << std::endl;
+  s.WaitForSignal();
+  RELAYTAP_LOG(kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace
+
+void AddProxyCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ProxyFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "proxy", "Run the intercepting proxy (point HTTPS_PROXY at it)");
+  cmd->add_option("--listen", flags->listen, "Address to listen on, ADDR:PORT (default 127.0.0.1:8080)");
+  cmd->add_flag("--allow-remote", flags->allow_remote,
+                "Allow a non-loopback --listen address (an open intercepting proxy is dangerous)");
+  cmd->add_option("--ca-dir", flags->ca_dir,
+                  "Directory of relaytap's CA (created on first start; default ~/.relaytap)");
+  cmd->add_option("--upstream-ca", flags->upstream_ca,
+                  "Extra PEM roots trusted for upstream, besides the system store")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--connect-to", flags->connect_to,
+                  "HOST:PORT:HOST2:PORT2 - dial HOST2:PORT2 for HOST:PORT, keeping SNI, Host "
+                  "and certificate checks for HOST (repeatable)");
+  cmd->add_option("--intercept", flags->intercept,
+                  "Host pattern to intercept (repeatable; '*' = everything). Default: "
+                  "*.openai.azure.com *.cognitiveservices.azure.com *.services.ai.azure.com "
+                  "api.openai.com. Other CONNECTs are tunnelled untouched");
+  cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|off (default info)");
+  cmd->add_option("--config", flags->config_file,
+                  "JSON file with the same keys as the flags (see configs/relaytap.example.json)");
+  cmd->add_option("--threads", flags->threads, "I/O threads (default: one per core)");
+  cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
+}
+
+}  // namespace relaytap::tools
