@@ -1,6 +1,7 @@
 // The proxy end to end on loopback: a real TLS fake upstream, a real client, CONNECT + TLS
 // interception, HTTP/1.1 relay, SSE, uploads, WebSocket byte-identity, tunnels and failures.
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -87,12 +88,22 @@ TEST(ProxyIntegrationTest, ChunkedAndExpectContinueUploadsStream) {
   EXPECT_EQ(json::parse(final_res.body())["body_sha256"], Sha256Hex("abcd"));
 }
 
+long ResidentKib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
 TEST(ProxyIntegrationTest, FiftyMegabyteUploadStreamsThrough) {
   ProxyHarness h;
   auto c = h.InterceptedClient();
   constexpr size_t kSize = 50u << 20;
   std::string chunk(1 << 20, '\0');
   for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<char>((i * 31) & 0xff);
+  const long rss_before_kib = ResidentKib();
   c->Write("POST /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\nContent-Length: " +
            std::to_string(kSize) + "\r\n\r\n");
   EVP_MD_CTX* md = EVP_MD_CTX_new();
@@ -113,6 +124,8 @@ TEST(ProxyIntegrationTest, FiftyMegabyteUploadStreamsThrough) {
   }
   auto res = c->ReadResponse();
   ASSERT_EQ(res.result_int(), 200);
+  // Proxy, fake upstream and client share this process: 50 MB buffered anywhere would show.
+  EXPECT_LT(ResidentKib() - rss_before_kib, 20 * 1024);
   json echo = json::parse(res.body());
   EXPECT_EQ(echo["body_bytes"], kSize);
   EXPECT_EQ(echo["body_sha256"], hex);
@@ -258,6 +271,62 @@ TEST(ProxyIntegrationTest, WebSocketMessagesAreIdenticalAndInOrderWithDeflate) {
 
 TEST(ProxyIntegrationTest, WebSocketMessagesAreIdenticalAndInOrderWithoutDeflate) {
   RunRealtimeConversation(false);
+}
+
+using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
+
+void OpenRealtime(ProxyClient& c, TlsWebSocket& ws, const std::string& target) {
+  beast::get_lowest_layer(c.tls()).expires_never();
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                std::chrono::seconds(30), false});
+  ws.handshake(kAzureHost, target);
+  beast::flat_buffer b;
+  ws.read(b);  // session.created
+}
+
+TEST(ProxyIntegrationTest, UpstreamResetMidSessionClosesTheAppSocket) {
+  ProxyHarness h;
+  auto c = h.InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime&reset_after=1");
+  ws.write(net::buffer(std::string(R"({"type":"input_audio_buffer.commit"})")));
+  beast::flat_buffer b;
+  boost::system::error_code ec;
+  for (int i = 0; i < 10 && !ec; ++i) ws.read(b, ec);  // the reset ends the read, not the timeout
+  EXPECT_TRUE(ec);
+  EXPECT_NE(ec, beast::error::timeout);
+}
+
+TEST(ProxyIntegrationTest, AppAbortClosesTheUpstreamSession) {
+  ProxyHarness h;
+  {
+    auto c = h.InterceptedClient();
+    TlsWebSocket ws(c->tls());
+    OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime");
+    boost::system::error_code ignored;
+    auto& sock = beast::get_lowest_layer(c->tls()).socket();
+    sock.set_option(net::socket_base::linger(true, 0), ignored);
+    sock.close(ignored);  // RST, no close frame
+  }
+  EXPECT_TRUE(h.upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+}
+
+TEST(ProxyIntegrationTest, IdleHttpConnectionsAreClosed) {
+  ProxyHarness::Options o;
+  o.http_idle_timeout = std::chrono::milliseconds(200);
+  ProxyHarness h(std::move(o));
+  auto c = h.InterceptedClient();
+  auto res = c->Request([] {
+    http::request<http::string_body> r{http::verb::get, "/echo", 11};
+    r.set(http::field::host, kAzureHost);
+    return r;
+  }());
+  EXPECT_EQ(res.result_int(), 200);
+  char byte;
+  boost::system::error_code ec;
+  beast::get_lowest_layer(c->tls()).expires_after(std::chrono::seconds(30));
+  c->tls().read_some(net::buffer(&byte, 1), ec);  // ends when the proxy closes, long before 30 s
+  EXPECT_TRUE(ec == net::error::eof || ec == net::ssl::error::stream_truncated) << ec.message();
 }
 
 TEST(ProxyIntegrationTest, NonUpgradeAnswerToAnUpgradeIsRelayed) {

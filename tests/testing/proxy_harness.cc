@@ -158,6 +158,7 @@ ProxyHarness::ProxyHarness(Options options) {
   config.upstream_ca = upstream_ca_dir_ / "relaytap-ca.pem";
   config.intercept = options.intercept;
   config.handshake_timeout = options.handshake_timeout;
+  config.http_idle_timeout = options.http_idle_timeout;
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
   config.connect_to.push_back(*proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));

@@ -80,6 +80,7 @@ class ProxyHarness {
     std::vector<std::string> intercept = proxy::ProxyConfig::DefaultInterceptPatterns();
     std::vector<std::string> extra_connect_to;
     std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds http_idle_timeout{300'000};
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
   };
