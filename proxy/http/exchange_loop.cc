@@ -1,5 +1,8 @@
 #include "proxy/http/exchange_loop.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <limits>
 
 #include "base/log.h"
@@ -175,6 +178,19 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
   }
 }
 
+// An idle upstream connection is reusable only if it has said nothing since its last response:
+// a FIN, a TLS close_notify or any other unsolicited byte means the server is closing it (Azure
+// drops idle keep-alive connections). Checked with a non-blocking peek before each reuse, so a
+// request is never sent into a connection the server already gave up.
+bool IdleUpstreamIsReusable(ByteStream& up, const beast::flat_buffer& up_buf) {
+  if (up_buf.size() > 0) return false;
+  auto& sock = up.tcp().socket();
+  if (!sock.is_open()) return false;
+  char byte;
+  ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, SessionStats& stats) {
   std::string bytes = BuildLocalErrorResponse(e);
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
@@ -269,7 +285,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     std::string out = RewriteHeaderBlock(View(app_buf, hsize), origin_form);
     app_buf.consume(hsize);
 
-    if (up && (up_target.host != target.host || up_target.port != target.port)) {
+    if (up && (up_target.host != target.host || up_target.port != target.port ||
+               !IdleUpstreamIsReusable(*up, up_buf))) {
       up->Close();
       up.reset();
       up_buf.clear();

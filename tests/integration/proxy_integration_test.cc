@@ -479,6 +479,44 @@ TEST(ProxyIntegrationTest, PlainHttpAbsoluteFormIsProxied) {
   for (const auto& kv : echo["headers"]) EXPECT_NE(kv[0], "Proxy-Authorization");
 }
 
+TEST(ProxyIntegrationTest, UpstreamThatClosedAnIdleKeepAliveConnectionIsRedialled) {
+  // A server that answers one request per connection with a keep-alive response, then closes.
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  std::atomic<int> served{0};
+  std::thread server([&] {
+    for (int i = 0; i < 2; ++i) {
+      tcp::socket s(ioc);
+      boost::system::error_code ec;
+      acceptor.accept(s, ec);
+      if (ec) return;
+      beast::flat_buffer b;
+      http::request<http::string_body> req;
+      http::read(s, b, req, ec);
+      net::write(s, net::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
+      s.shutdown(tcp::socket::shutdown_both, ec);
+      s.close();
+      served++;
+    }
+  });
+  ProxyHarness h;
+  ProxyClient c(h.proxy_port());
+  std::string url = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/";
+  for (int i = 0; i < 2; ++i) {
+    c.Write("GET " + url + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    auto res = c.ReadResponse();
+    EXPECT_EQ(res.result_int(), 200);
+    EXPECT_EQ(res.body(), "ok");
+    for (int w = 0; w < 500 && served.load() <= i; ++w) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    // Let the FIN reach the proxy's socket before the next request is sent.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  server.join();
+  EXPECT_EQ(served.load(), 2);
+}
+
 TEST(ProxyIntegrationTest, ClientThatDistrustsTheCaIsRejectedAndOthersCarryOn) {
   ProxyHarness h;
   ProxyClient c(h.proxy_port());
