@@ -8,6 +8,7 @@
 #include "proxy/byte_stream.h"
 #include "proxy/errors.h"
 #include "proxy/http/exchange_loop.h"
+#include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
 #include "proxy/pump.h"
@@ -202,7 +203,11 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
       }
     }
   } else {
-    line.target = "(absolute-form)";
+    std::string host, origin;
+    uint16_t port = 0;
+    line.target = http_relay::SplitAbsoluteHttpTarget(head.target, &host, &port, &origin)
+                      ? StrCat(host, ":", port)
+                      : "-";
     http_relay::ExchangeLoopParams params{id, std::nullopt};
     co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
   }

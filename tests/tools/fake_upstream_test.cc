@@ -1,0 +1,669 @@
+#include "tools/fake_upstream/fake_upstream.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/ssl.h>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "proxy/net.h"
+#include "tests/tools/fake_upstream_test_support.h"
+
+namespace relaytap::tools::fake_upstream {
+namespace {
+
+namespace websocket = beast::websocket;
+using nlohmann::json;
+using testing::Deterministic;
+using ::testing::ElementsAreArray;
+using ::testing::HasSubstr;
+using testing::RunClient;
+using testing::Sha256HexForTest;
+using StringRequest = http::request<http::string_body>;
+using StringResponse = http::response<http::string_body>;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr auto kIo = seconds(10);
+
+StringRequest MakeRequest(http::verb verb, std::string target, std::string body = "") {
+  StringRequest req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  req.set(http::field::user_agent, "fake-upstream-test");
+  req.body() = std::move(body);
+  req.prepare_payload();
+  return req;
+}
+
+net::awaitable<error_code> Connect(TcpStream& stream, uint16_t port) {
+  stream.expires_after(kIo);
+  auto [ec] = co_await stream.async_connect(tcp::endpoint(net::ip::address_v4::loopback(), port));
+  co_return ec;
+}
+
+template <class Stream>
+net::awaitable<std::pair<error_code, StringResponse>> RoundTrip(Stream& stream,
+                                                                beast::flat_buffer& buffer,
+                                                                StringRequest req) {
+  beast::get_lowest_layer(stream).expires_after(kIo);
+  auto [wec, w] = co_await http::async_write(stream, req);
+  if (wec) co_return std::pair{wec, StringResponse{}};
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 << 20);
+  auto [rec, r] = co_await http::async_read(stream, buffer, parser);
+  co_return std::pair{rec, parser.release()};
+}
+
+void ExpectAzureHeaders(const http::fields& fields) {
+  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  EXPECT_TRUE(std::regex_match(std::string(fields["apim-request-id"]), uuid));
+  EXPECT_TRUE(std::regex_match(std::string(fields["x-request-id"]), uuid));
+  EXPECT_EQ(fields["x-ms-region"], "Sweden Central");
+  EXPECT_FALSE(fields["x-ratelimit-remaining-requests"].empty());
+  EXPECT_FALSE(fields["x-ratelimit-remaining-tokens"].empty());
+}
+
+class FakeUpstreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(Options{}); }
+
+  void StartServer(Options options) {
+    server_.reset();
+    auto server = FakeUpstream::Start(std::move(options));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  // One request on a fresh plain connection.
+  std::pair<error_code, StringResponse> Fetch(StringRequest req) {
+    std::pair<error_code, StringResponse> result;
+    RunClient([&]() -> net::awaitable<void> {
+      TcpStream stream(co_await net::this_coro::executor);
+      CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+      beast::flat_buffer buffer;
+      result = co_await RoundTrip(stream, buffer, std::move(req));
+    });
+    return result;
+  }
+
+  std::unique_ptr<FakeUpstream> server_;
+};
+
+TEST_F(FakeUpstreamTest, RejectsBadOptions) {
+  Options bad_threads;
+  bad_threads.threads = 0;
+  EXPECT_FALSE(FakeUpstream::Start(bad_threads).ok());
+  Options bad_address;
+  bad_address.listen_address = "not-an-ip";
+  EXPECT_FALSE(FakeUpstream::Start(bad_address).ok());
+  Options bad_cert;
+  bad_cert.cert_pem = "garbage";
+  bad_cert.key_pem = "garbage";
+  EXPECT_FALSE(FakeUpstream::Start(bad_cert).ok());
+}
+
+TEST_F(FakeUpstreamTest, EchoReportsBodyHashAndHeadersInOrder) {
+  std::string body = Deterministic(300000);
+  StringRequest req = MakeRequest(http::verb::post, "/echo?x=1", body);
+  req.set("x-first", "1");
+  req.set("x-second", "2");
+  auto [ec, res] = Fetch(req);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.result_int(), 200);
+  ExpectAzureHeaders(res);
+  json j = json::parse(res.body());
+  EXPECT_EQ(j["method"], "POST");
+  EXPECT_EQ(j["target"], "/echo?x=1");
+  EXPECT_EQ(j["body_bytes"], body.size());
+  EXPECT_EQ(j["body_sha256"], Sha256HexForTest(body));
+  std::vector<std::pair<std::string, std::string>> sent;
+  for (const auto& f : req) sent.emplace_back(f.name_string(), f.value());
+  EXPECT_EQ(j["headers"].get<decltype(sent)>(), sent);
+
+  auto records = server_->requests();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(server_->request_count(), 1u);
+  EXPECT_EQ(records[0].method, "POST");
+  EXPECT_EQ(records[0].headers, sent);
+  EXPECT_EQ(records[0].body_bytes, body.size());
+  EXPECT_EQ(records[0].body_sha256, Sha256HexForTest(body));
+}
+
+TEST_F(FakeUpstreamTest, EchoHonoursExpectContinueAndStreamsLargeUpload) {
+  constexpr size_t kSize = 50 << 20;
+  constexpr size_t kPiece = 1 << 20;
+  std::string piece = Deterministic(kPiece);
+  std::string expected_hash;
+  {
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), nullptr);
+    for (size_t i = 0; i < kSize / kPiece; ++i) EVP_DigestUpdate(md, piece.data(), piece.size());
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md, out, &len);
+    EVP_MD_CTX_free(md);
+    char hex[3];
+    for (unsigned int i = 0; i < len; ++i) {
+      std::snprintf(hex, sizeof(hex), "%02x", out[i]);
+      expected_hash += hex;
+    }
+  }
+  RunClient([&]() -> net::awaitable<void> {
+    TcpStream stream(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    http::request<http::empty_body> req{http::verb::put, "/echo", 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::expect, "100-continue");
+    req.content_length(kSize);
+    http::request_serializer<http::empty_body> serializer{req};
+    stream.expires_after(kIo);
+    auto [hec, h] = co_await http::async_write_header(stream, serializer);
+    CO_ASSERT_TRUE(!hec);
+    std::string interim;
+    auto [iec, i] =
+        co_await net::async_read_until(stream, net::dynamic_buffer(interim), "\r\n\r\n");
+    CO_ASSERT_TRUE(!iec);
+    EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+    for (size_t sent = 0; sent < kSize; sent += kPiece) {
+      stream.expires_after(kIo);
+      auto [wec, w] = co_await net::async_write(stream, net::buffer(piece));
+      CO_ASSERT_TRUE(!wec);
+    }
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    auto [rec, r] = co_await http::async_read(stream, buffer, res);
+    CO_ASSERT_TRUE(!rec);
+    json j = json::parse(res.body());
+    EXPECT_EQ(j["body_bytes"], kSize);
+    EXPECT_EQ(j["body_sha256"], expected_hash);
+  });
+}
+
+TEST_F(FakeUpstreamTest, BytesAndChunkedOnOneKeepAliveConnection) {
+  RunClient([&]() -> net::awaitable<void> {
+    TcpStream stream(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    beast::flat_buffer buffer;
+    auto [ec, res] =
+        co_await RoundTrip(stream, buffer, MakeRequest(http::verb::get, "/bytes?n=100000"));
+    CO_ASSERT_TRUE(!ec);
+    EXPECT_EQ(res[http::field::content_length], "100000");
+    EXPECT_EQ(res.body(), Deterministic(100000));
+    ExpectAzureHeaders(res);
+
+    StringRequest req = MakeRequest(http::verb::get, "/chunked?n=10000&chunk=1000");
+    stream.expires_after(kIo);
+    auto [wec, w] = co_await http::async_write(stream, req);
+    CO_ASSERT_TRUE(!wec);
+    http::response_parser<http::string_body> parser;
+    std::vector<uint64_t> chunk_sizes;
+    auto on_chunk = [&](uint64_t size, std::string_view, error_code&) {
+      chunk_sizes.push_back(size);
+    };
+    parser.on_chunk_header(on_chunk);
+    auto [rec, r] = co_await http::async_read(stream, buffer, parser);
+    CO_ASSERT_TRUE(!rec);
+    EXPECT_TRUE(parser.chunked());
+    EXPECT_EQ(parser.get().body(), Deterministic(10000));
+    std::vector<uint64_t> expected(10, 1000);
+    expected.push_back(0);  // the last chunk
+    EXPECT_EQ(chunk_sizes, expected);
+  });
+  EXPECT_EQ(server_->request_count(), 2u);
+}
+
+// Reads a chunked SSE response; returns the chunk payloads with their arrival times.
+struct SseResult {
+  error_code ec;
+  http::response<http::empty_body> header;
+  std::vector<std::string> chunks;
+  std::vector<std::chrono::steady_clock::time_point> arrivals;
+};
+
+template <class Stream>
+net::awaitable<SseResult> ReadSse(Stream& stream, beast::flat_buffer& buffer, StringRequest req) {
+  SseResult result;
+  beast::get_lowest_layer(stream).expires_after(kIo);
+  auto [wec, w] = co_await http::async_write(stream, req);
+  if (wec) {
+    result.ec = wec;
+    co_return result;
+  }
+  http::response_parser<http::string_body> parser;
+  std::string current;
+  auto on_header = [&](uint64_t, std::string_view, error_code&) {
+    if (!current.empty()) result.chunks.push_back(std::move(current));
+    current.clear();
+  };
+  auto on_body = [&](uint64_t remain, std::string_view data, error_code&) -> size_t {
+    current.append(data);
+    if (remain == data.size()) result.arrivals.push_back(std::chrono::steady_clock::now());
+    return data.size();
+  };
+  parser.on_chunk_header(on_header);
+  parser.on_chunk_body(on_body);
+  auto [rec, r] = co_await http::async_read(stream, buffer, parser);
+  result.ec = rec;
+  result.header = http::response<http::empty_body>(parser.get().base());
+  co_return result;
+}
+
+TEST_F(FakeUpstreamTest, SseEventsArriveAsSeparateChunksOverTime) {
+  SseResult sse;
+  RunClient([&]() -> net::awaitable<void> {
+    TcpStream stream(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    beast::flat_buffer buffer;
+    sse = co_await ReadSse(stream, buffer,
+                           MakeRequest(http::verb::get, "/sse?events=4&interval_ms=60"));
+  });
+  ASSERT_FALSE(sse.ec) << sse.ec.message();
+  EXPECT_EQ(sse.header[http::field::content_type], "text/event-stream");
+  ASSERT_EQ(sse.chunks.size(), 5u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(sse.chunks[i], "data: {\"i\":" + std::to_string(i) +
+                                 ",\"type\":\"response.output_text.delta\"}\n\n");
+  }
+  EXPECT_EQ(sse.chunks[4], "data: [DONE]\n\n");
+  ASSERT_EQ(sse.arrivals.size(), 5u);
+  EXPECT_GE(sse.arrivals[4] - sse.arrivals[0], milliseconds(200));
+}
+
+TEST_F(FakeUpstreamTest, ChatCompletionsStreamAndJson) {
+  const std::string target = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21";
+  StringRequest streaming = MakeRequest(http::verb::post, target, R"({"stream":true})");
+  streaming.set(http::field::content_type, "application/json");
+  SseResult sse;
+  RunClient([&]() -> net::awaitable<void> {
+    TcpStream stream(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    beast::flat_buffer buffer;
+    sse = co_await ReadSse(stream, buffer, streaming);
+  });
+  ASSERT_FALSE(sse.ec) << sse.ec.message();
+  ASSERT_EQ(sse.chunks.size(), 6u);
+  for (size_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(sse.chunks[i].starts_with("data: ")) << sse.chunks[i];
+    json chunk = json::parse(sse.chunks[i].substr(6));
+    EXPECT_EQ(chunk["object"], "chat.completion.chunk");
+  }
+  EXPECT_EQ(sse.chunks[5], "data: [DONE]\n\n");
+
+  auto [ec, res] = Fetch(MakeRequest(http::verb::post, target, R"({"messages":[]})"));
+  ASSERT_FALSE(ec);
+  json j = json::parse(res.body());
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["usage"]["total_tokens"], 19);
+
+  auto [rec, responses] = Fetch(MakeRequest(http::verb::post, "/openai/v1/responses", "{}"));
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(json::parse(responses.body())["status"], "completed");
+}
+
+TEST_F(FakeUpstreamTest, Status429CarriesRetryHeadersAndAzureError) {
+  auto [ec, res] = Fetch(MakeRequest(http::verb::get, "/status/429"));
+  ASSERT_FALSE(ec);
+  EXPECT_EQ(res.result_int(), 429);
+  EXPECT_EQ(res[http::field::retry_after], "2");
+  EXPECT_EQ(res["retry-after-ms"], "1500");
+  ExpectAzureHeaders(res);
+  json j = json::parse(res.body());
+  EXPECT_EQ(j["error"]["code"], "429");
+  EXPECT_THAT(j["error"]["message"].get<std::string>(), HasSubstr("retry after 2 seconds"));
+
+  auto [nec, not_found] = Fetch(MakeRequest(http::verb::get, "/nope"));
+  ASSERT_FALSE(nec);
+  EXPECT_EQ(not_found.result_int(), 404);
+  EXPECT_TRUE(json::parse(not_found.body()).contains("error"));
+}
+
+TEST_F(FakeUpstreamTest, ResetAbortsTheConnection) {
+  auto [ec, res] = Fetch(MakeRequest(http::verb::post, "/reset", "bye"));
+  EXPECT_TRUE(ec == net::error::connection_reset || ec == http::error::end_of_stream ||
+              ec == net::error::eof)
+      << ec.message();
+  ASSERT_EQ(server_->request_count(), 1u);
+  EXPECT_EQ(server_->requests()[0].body_bytes, 3u);
+}
+
+// Client side of a WebSocket session: hashes of what went each way.
+struct WsLog {
+  std::vector<std::string> sent;
+  std::vector<std::string> received;
+};
+
+struct WsMessage {
+  error_code ec;
+  std::string payload;
+  bool text = false;
+};
+
+template <class Ws>
+net::awaitable<error_code> WsSend(Ws& ws, WsLog& log, std::string payload, bool text) {
+  ws.text(text);
+  auto [ec, n] = co_await ws.async_write(net::buffer(payload));
+  if (!ec) log.sent.push_back(Sha256HexForTest(payload));
+  co_return ec;
+}
+
+template <class Ws>
+net::awaitable<WsMessage> WsRead(Ws& ws, WsLog& log) {
+  beast::flat_buffer buffer;
+  auto [ec, n] = co_await ws.async_read(buffer);
+  WsMessage m{ec, beast::buffers_to_string(buffer.data()), ws.got_text()};
+  if (!ec) log.received.push_back(Sha256HexForTest(m.payload));
+  co_return m;
+}
+
+// Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`.
+net::awaitable<error_code> WsOpen(websocket::stream<TcpStream>& ws, uint16_t port,
+                                  const std::string& target, websocket::response_type& res,
+                                  bool offer_deflate = false) {
+  if (auto ec = co_await Connect(ws.next_layer(), port)) co_return ec;
+  ws.next_layer().expires_never();
+  ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
+  websocket::permessage_deflate pmd;
+  pmd.client_enable = offer_deflate;
+  ws.set_option(pmd);
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+    req.set(http::field::sec_websocket_protocol,
+            "realtime, openai-insecure-api-key.sk-test, openai-beta.realtime-v1");
+  }));
+  auto [ec] = co_await ws.async_handshake(res, "127.0.0.1", target);
+  co_return ec;
+}
+
+std::string TypeOf(const std::string& payload) {
+  return json::parse(payload, nullptr, false).value("type", "");
+}
+
+TEST_F(FakeUpstreamTest, RealtimeConversation) {
+  WsLog log;
+  RunClient([&]() -> net::awaitable<void> {
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(
+        !co_await WsOpen(ws, server_->port(), "/openai/v1/realtime?model=gpt-realtime", res));
+    EXPECT_EQ(res[http::field::sec_websocket_protocol], "realtime");
+    ExpectAzureHeaders(res);
+    WsMessage created = co_await WsRead(ws, log);
+    CO_ASSERT_TRUE(!created.ec);
+    json session = json::parse(created.payload);
+    EXPECT_EQ(session["type"], "session.created");
+    EXPECT_TRUE(session["event_id"].get<std::string>().starts_with("event_"));
+    EXPECT_TRUE(session["session"]["id"].get<std::string>().starts_with("sess_"));
+    EXPECT_EQ(session["session"]["object"], "realtime.session");
+
+    CO_ASSERT_TRUE(!co_await WsSend(ws, log, R"({"type":"response.create","response":{}})", true));
+    std::vector<std::string> types;
+    json done;
+    for (int i = 0; i < 9; ++i) {
+      WsMessage m = co_await WsRead(ws, log);
+      CO_ASSERT_TRUE(!m.ec && m.text);
+      json j = json::parse(m.payload);
+      types.push_back(j["type"]);
+      if (j["type"] == "response.output_audio.delta") {
+        EXPECT_GE(j["delta"].get<std::string>().size(), 6000u);
+      }
+      if (j["type"] == "response.done") done = j;
+    }
+    std::vector<std::string> expected = {"response.created"};
+    for (int i = 0; i < 5; ++i) expected.push_back("response.output_audio.delta");
+    expected.push_back("response.output_audio_transcript.delta");
+    expected.push_back("response.output_audio_transcript.delta");
+    expected.push_back("response.done");
+    EXPECT_EQ(types, expected);
+    EXPECT_EQ(done["response"]["status"], "completed");
+    EXPECT_TRUE(done["response"]["id"].get<std::string>().starts_with("resp_"));
+    EXPECT_GT(done["response"]["usage"]["total_tokens"].get<int>(), 0);
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+    EXPECT_FALSE(cec) << cec.message();
+  });
+  ASSERT_TRUE(server_->WaitForClosedWsSessions(1, seconds(5)));
+  auto sessions = server_->ws_sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].target, "/openai/v1/realtime?model=gpt-realtime");
+  EXPECT_TRUE(sessions[0].closed);
+  EXPECT_FALSE(sessions[0].deflate_negotiated);
+  EXPECT_EQ(sessions[0].received, log.sent);
+  EXPECT_EQ(sessions[0].sent, log.received);
+  EXPECT_EQ(log.received.size(), 10u);
+}
+
+TEST_F(FakeUpstreamTest, RealtimeFailedResponse) {
+  RunClient([&]() -> net::awaitable<void> {
+    WsLog log;
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(),
+                                    "/openai/v1/realtime?model=gpt-realtime&fail=response", res));
+    WsMessage created = co_await WsRead(ws, log);
+    CO_ASSERT_TRUE(!created.ec);
+    std::string session_id = json::parse(created.payload)["session"]["id"];
+    CO_ASSERT_TRUE(!co_await WsSend(ws, log, R"({"type":"response.create"})", true));
+    WsMessage first = co_await WsRead(ws, log);
+    EXPECT_EQ(TypeOf(first.payload), "response.created");
+    WsMessage done = co_await WsRead(ws, log);
+    CO_ASSERT_TRUE(!done.ec);
+    json j = json::parse(done.payload);
+    EXPECT_EQ(j["type"], "response.done");
+    EXPECT_EQ(j["response"]["status"], "failed");
+    EXPECT_EQ(j["response"]["status_details"]["type"], "failed");
+    EXPECT_EQ(j["response"]["status_details"]["error"]["type"], "server_error");
+    EXPECT_TRUE(j["response"]["status_details"]["error"]["code"].is_null());
+    EXPECT_THAT(j["response"]["status_details"]["error"]["message"].get<std::string>(),
+                HasSubstr("(Please include the session ID " + session_id + " in your message.)"));
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+    EXPECT_FALSE(cec);
+  });
+  EXPECT_TRUE(server_->WaitForClosedWsSessions(1, seconds(5)));
+}
+
+TEST_F(FakeUpstreamTest, WebSocketEchoesExactBytesAndOpcodes) {
+  WsLog log;
+  std::string binary = Deterministic(100000);
+  const std::vector<std::pair<std::string, bool>> messages = {
+      {R"({"type":"echo.request","n":1})", true},
+      {"not json at all", true},
+      {binary, false},
+      {R"({"type":"input_audio_buffer.append","audio":"AAAA"})", true},
+  };
+  RunClient([&]() -> net::awaitable<void> {
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/ws/echo", res));
+    CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);  // session.created
+    for (const auto& [payload, text] : messages) {
+      CO_ASSERT_TRUE(!co_await WsSend(ws, log, payload, text));
+      WsMessage echo = co_await WsRead(ws, log);
+      CO_ASSERT_TRUE(!echo.ec);
+      EXPECT_EQ(echo.payload, payload);
+      EXPECT_EQ(echo.text, text);
+    }
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+    EXPECT_FALSE(cec);
+  });
+  ASSERT_TRUE(server_->WaitForClosedWsSessions(1, seconds(5)));
+  auto sessions = server_->ws_sessions();
+  ASSERT_EQ(sessions.size(), 1u);
+  EXPECT_EQ(sessions[0].received, log.sent);
+  EXPECT_EQ(sessions[0].sent, log.received);
+  EXPECT_EQ(sessions[0].received.size(), messages.size());
+}
+
+TEST_F(FakeUpstreamTest, DeflateNegotiatedOnlyWhenOfferedAndEnabled) {
+  auto run = [&](bool offer) {
+    RunClient([&]() -> net::awaitable<void> {
+      WsLog log;
+      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      websocket::response_type res;
+      CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/v1/realtime", res, offer));
+      CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+      std::string big(200000, 'a');
+      CO_ASSERT_TRUE(!co_await WsSend(ws, log, big, true));
+      WsMessage echo = co_await WsRead(ws, log);
+      EXPECT_EQ(echo.payload, big);
+      auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+      EXPECT_FALSE(cec);
+    });
+  };
+  run(true);
+  run(false);
+  ASSERT_TRUE(server_->WaitForClosedWsSessions(2, seconds(5)));
+  auto sessions = server_->ws_sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_TRUE(sessions[0].deflate_negotiated);
+  EXPECT_FALSE(sessions[1].deflate_negotiated);
+
+  Options no_deflate;
+  no_deflate.permessage_deflate = false;
+  StartServer(no_deflate);
+  run(true);
+  ASSERT_TRUE(server_->WaitForClosedWsSessions(1, seconds(5)));
+  EXPECT_FALSE(server_->ws_sessions()[0].deflate_negotiated);
+}
+
+TEST_F(FakeUpstreamTest, CloseRequestAndResetAfter) {
+  RunClient([&]() -> net::awaitable<void> {
+    WsLog log;
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/openai/realtime", res));
+    CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+    CO_ASSERT_TRUE(!co_await WsSend(ws, log, R"({"type":"close.request"})", true));
+    WsMessage m = co_await WsRead(ws, log);
+    EXPECT_EQ(m.ec, websocket::error::closed);
+    EXPECT_EQ(ws.reason().code, websocket::close_code::normal);
+    EXPECT_EQ(ws.reason().reason, "bye");
+  });
+  RunClient([&]() -> net::awaitable<void> {
+    WsLog log;
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/openai/realtime?reset_after=2", res));
+    CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+    CO_ASSERT_TRUE(!co_await WsSend(ws, log, "one", true));
+    CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+    CO_ASSERT_TRUE(!co_await WsSend(ws, log, "two", true));
+    WsMessage m = co_await WsRead(ws, log);
+    EXPECT_TRUE(m.ec && m.ec != websocket::error::closed) << m.ec.message();
+  });
+  ASSERT_TRUE(server_->WaitForClosedWsSessions(2, seconds(5)));
+  auto sessions = server_->ws_sessions();
+  ASSERT_EQ(sessions.size(), 2u);
+  EXPECT_EQ(sessions[1].received.size(), 2u);
+  EXPECT_EQ(sessions[1].sent.size(), 2u);  // session.created + the first echo
+}
+
+TEST_F(FakeUpstreamTest, StopClosesLiveConnections) {
+  RunClient([&]() -> net::awaitable<void> {
+    WsLog log;
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/ws", res));
+    CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+    auto start = std::chrono::steady_clock::now();
+    server_->Stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
+    WsMessage m = co_await WsRead(ws, log);
+    EXPECT_TRUE(m.ec);
+  });
+  EXPECT_TRUE(server_->WaitForClosedWsSessions(1, milliseconds(100)));
+  server_->Stop();  // idempotent
+}
+
+TEST_F(FakeUpstreamTest, TlsWithAlpnForHttpAndWebSocket) {
+  testing::TestLeaf leaf = testing::MakeSelfSignedLeaf();
+  Options options;
+  options.cert_pem = leaf.cert_pem;
+  options.key_pem = leaf.key_pem;
+  StartServer(options);
+  ASSERT_TRUE(server_->tls());
+  ssl::context client_ctx(ssl::context::tls_client);
+  client_ctx.add_certificate_authority(net::buffer(leaf.cert_pem));
+  client_ctx.set_verify_mode(ssl::verify_peer);
+  auto prepare = [&](SslStream& stream) {
+    SSL_set_tlsext_host_name(stream.native_handle(), "localhost");
+    stream.set_verify_callback(ssl::host_name_verification("localhost"));
+    static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_set_alpn_protos(stream.native_handle(), kAlpn, sizeof(kAlpn));
+  };
+  RunClient([&]() -> net::awaitable<void> {
+    SslStream stream(co_await net::this_coro::executor, client_ctx);
+    prepare(stream);
+    CO_ASSERT_TRUE(!co_await Connect(stream.next_layer(), server_->port()));
+    auto [hec] = co_await stream.async_handshake(ssl::stream_base::client);
+    CO_ASSERT_TRUE(!hec);
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_len);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(alpn), alpn_len), "http/1.1");
+    beast::flat_buffer buffer;
+    auto [ec, res] =
+        co_await RoundTrip(stream, buffer, MakeRequest(http::verb::post, "/echo", "secret body"));
+    CO_ASSERT_TRUE(!ec);
+    EXPECT_EQ(json::parse(res.body())["body_sha256"], Sha256HexForTest("secret body"));
+
+    WsLog log;
+    websocket::stream<SslStream> ws(co_await net::this_coro::executor, client_ctx);
+    prepare(ws.next_layer());
+    CO_ASSERT_TRUE(!co_await Connect(ws.next_layer().next_layer(), server_->port()));
+    auto [wec] = co_await ws.next_layer().async_handshake(ssl::stream_base::client);
+    CO_ASSERT_TRUE(!wec);
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
+    auto [uec] = co_await ws.async_handshake("localhost", "/openai/v1/realtime?model=m");
+    CO_ASSERT_TRUE(!uec);
+    WsMessage created = co_await WsRead(ws, log);
+    EXPECT_EQ(TypeOf(created.payload), "session.created");
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+    EXPECT_FALSE(cec);
+  });
+  EXPECT_TRUE(server_->WaitForClosedWsSessions(1, seconds(5)));
+  EXPECT_EQ(server_->request_count(), 2u);
+}
+
+TEST_F(FakeUpstreamTest, ServesConcurrentClientsOnSeveralThreads) {
+  Options options;
+  options.threads = 3;
+  StartServer(options);
+  constexpr int kClients = 8;
+  int ok = 0;
+  RunClient([&]() -> net::awaitable<void> {
+    auto executor = co_await net::this_coro::executor;
+    Timer timer(executor);
+    for (int i = 0; i < kClients; ++i) {
+      net::co_spawn(
+          executor,
+          [](uint16_t port, int* ok_count, int n) -> net::awaitable<void> {
+            TcpStream stream(co_await net::this_coro::executor);
+            if (co_await Connect(stream, port)) co_return;
+            beast::flat_buffer buffer;
+            std::string body = Deterministic(static_cast<size_t>(n) * 10000 + 1);
+            auto [ec, res] =
+                co_await RoundTrip(stream, buffer, MakeRequest(http::verb::post, "/echo", body));
+            if (!ec && json::parse(res.body())["body_sha256"] == Sha256HexForTest(body)) {
+              ++*ok_count;
+            }
+          }(server_->port(), &ok, i),
+          net::detached);
+    }
+    while (ok < kClients) {
+      timer.expires_after(milliseconds(5));
+      co_await timer.async_wait();
+    }
+  });
+  EXPECT_EQ(ok, kClients);
+  EXPECT_EQ(server_->request_count(), static_cast<uint64_t>(kClients));
+}
+
+}  // namespace
+}  // namespace relaytap::tools::fake_upstream

@@ -1,0 +1,304 @@
+#include "tools/fake_upstream/http_session.h"
+
+#include <algorithm>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/fake_upstream/payloads.h"
+#include "tools/fake_upstream/util.h"
+#include "tools/fake_upstream/ws_session.h"
+
+namespace relaytap::tools::fake_upstream {
+namespace {
+
+constexpr size_t kHeaderLimit = 64 * 1024;
+constexpr size_t kBodyChunk = 64 * 1024;
+constexpr size_t kMaxKeptBody = 1 << 20;
+constexpr size_t kMaxChunk = 1 << 20;
+constexpr auto kReadTimeout = std::chrono::seconds(60);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+using StringResponse = http::response<http::string_body>;
+
+struct Body {
+  uint64_t bytes = 0;
+  std::string sha256;
+  std::string kept;  // the first kMaxKeptBody bytes, only when asked for
+};
+
+bool IsCompletionsPath(std::string_view p) {
+  return (p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions")) ||
+         p == "/openai/v1/responses" || p == "/openai/v1/chat/completions";
+}
+
+RequestRecord MakeRecord(const http::request_header<>& req, uint64_t bytes, std::string sha256) {
+  RequestRecord r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  for (const auto& f : req) r.headers.emplace_back(f.name_string(), f.value());
+  r.body_bytes = bytes;
+  r.body_sha256 = std::move(sha256);
+  return r;
+}
+
+StringResponse JsonResponse(unsigned status, std::string body) {
+  StringResponse res;
+  res.version(11);
+  res.result(status);
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+  return res;
+}
+
+// Reads the rest of the message in constant memory, hashing as it goes.
+template <class Stream>
+net::awaitable<error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::buffer_body>& parser, bool keep,
+                                    Body& body) {
+  std::vector<char> chunk(kBodyChunk);
+  Sha256 hasher;
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) co_return ec;
+    size_t got = chunk.size() - parser.get().body().size;
+    hasher.Update(chunk.data(), got);
+    body.bytes += got;
+    if (keep && body.kept.size() + got <= kMaxKeptBody) body.kept.append(chunk.data(), got);
+  }
+  body.sha256 = hasher.FinalHex();
+  co_return error_code{};
+}
+
+template <class Stream>
+net::awaitable<bool> Send(Stream& stream, StringResponse res, bool keep_alive) {
+  AddAzureHeaders(res);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+  auto [ec, n] = co_await http::async_write(stream, res);
+  co_return !ec && keep_alive;
+}
+
+// Writes a 200 header; chunked when `content_length` is empty.
+template <class Stream>
+net::awaitable<bool> SendHeader(Stream& stream, std::string_view content_type,
+                                std::optional<uint64_t> content_length, bool keep_alive) {
+  http::response<http::empty_body> res{http::status::ok, 11};
+  res.set(http::field::content_type, content_type);
+  if (content_type == "text/event-stream") res.set(http::field::cache_control, "no-cache");
+  AddAzureHeaders(res);
+  res.keep_alive(keep_alive);
+  if (content_length) {
+    res.content_length(*content_length);
+  } else {
+    res.chunked(true);
+  }
+  http::response_serializer<http::empty_body> serializer{res};
+  beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+  auto [ec, n] = co_await http::async_write_header(stream, serializer);
+  co_return !ec;
+}
+
+// N deterministic bytes, raw with Content-Length (chunk == 0) or in chunks of `chunk` bytes.
+template <class Stream>
+net::awaitable<bool> SendBytes(Stream& stream, uint64_t n, size_t chunk, bool keep_alive) {
+  std::optional<uint64_t> length;
+  if (chunk == 0) length = n;
+  if (!co_await SendHeader(stream, "application/octet-stream", length, keep_alive)) co_return false;
+  std::vector<unsigned char> piece(chunk == 0 ? kBodyChunk : chunk);
+  for (uint64_t offset = 0; offset < n;) {
+    size_t len = static_cast<size_t>(std::min<uint64_t>(piece.size(), n - offset));
+    FillDeterministic(offset, piece.data(), len);
+    offset += len;
+    beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+    error_code ec;
+    if (chunk == 0) {
+      std::tie(ec, std::ignore) = co_await net::async_write(stream, net::buffer(piece.data(), len));
+    } else {
+      std::tie(ec, std::ignore) =
+          co_await net::async_write(stream, http::make_chunk(net::buffer(piece.data(), len)));
+    }
+    if (ec) co_return false;
+  }
+  if (chunk != 0) {
+    auto [ec, w] = co_await net::async_write(stream, http::make_chunk_last());
+    if (ec) co_return false;
+  }
+  co_return keep_alive;
+}
+
+// One chunk per event, `interval` between consecutive events.
+template <class Stream>
+net::awaitable<bool> SendSse(Stream& stream, std::vector<std::string> events,
+                             std::chrono::milliseconds interval, bool keep_alive) {
+  if (!co_await SendHeader(stream, "text/event-stream", std::nullopt, keep_alive)) co_return false;
+  Timer timer(co_await net::this_coro::executor);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i > 0 && interval.count() > 0) {
+      timer.expires_after(interval);
+      auto [tec] = co_await timer.async_wait();
+      if (tec) co_return false;
+    }
+    beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+    auto [ec, n] = co_await net::async_write(stream, http::make_chunk(net::buffer(events[i])));
+    if (ec) co_return false;
+  }
+  auto [ec, n] = co_await net::async_write(stream, http::make_chunk_last());
+  co_return !ec && keep_alive;
+}
+
+template <class Stream>
+net::awaitable<bool> SendStatus(Stream& stream, std::string_view code_text, bool keep_alive) {
+  unsigned code = 0;
+  auto [end, err] = std::from_chars(code_text.data(), code_text.data() + code_text.size(), code);
+  if (err != std::errc() || end != code_text.data() + code_text.size() || code < 200 ||
+      code > 599) {
+    co_return co_await Send(stream, JsonResponse(400, AzureErrorJson(400)), keep_alive);
+  }
+  StringResponse res = JsonResponse(code, "");
+  if (code == 204 || code == 304) {
+    res.erase(http::field::content_type);
+  } else {
+    res.body() = AzureErrorJson(code);
+  }
+  if (code == 429) {
+    res.set(http::field::retry_after, "2");
+    res.set("retry-after-ms", "1500");
+  }
+  co_return co_await Send(stream, std::move(res), keep_alive);
+}
+
+template <class Stream>
+net::awaitable<bool> SendCompletion(Stream& stream, const http::request_header<>& req,
+                                    const std::string& path, const Body& body, bool keep_alive) {
+  if (req.method() != http::verb::post) {
+    co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  // No ?: with class temporaries in coroutines: g++ 12 may destroy them twice.
+  bool responses_api = path == "/openai/v1/responses";
+  bool streaming = false;
+  {
+    auto json = nlohmann::json::parse(body.kept, nullptr, /*allow_exceptions=*/false);
+    streaming = json.is_object() && json.value("stream", false) == true;
+  }
+  if (streaming) {
+    std::vector<std::string> events;
+    if (responses_api) {
+      events = ResponsesSseEvents();
+    } else {
+      events = ChatCompletionSseEvents();
+    }
+    co_return co_await SendSse(stream, std::move(events), std::chrono::milliseconds(20),
+                               keep_alive);
+  }
+  std::string answer;
+  if (responses_api) {
+    answer = ResponsesJson();
+  } else {
+    answer = ChatCompletionJson();
+  }
+  co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
+}
+
+// Answers one fully read request. Returns whether the connection stays open.
+template <class Stream>
+net::awaitable<bool> Respond(Stream& stream, const http::request_header<>& req, const Target& t,
+                             const RequestRecord& record, const Body& body, bool keep_alive) {
+  const std::string& p = t.path;
+  if (p == "/echo")
+    co_return co_await Send(stream, JsonResponse(200, EchoJson(record)), keep_alive);
+  if (p == "/bytes") co_return co_await SendBytes(stream, QueryUint(t, "n", 0), 0, keep_alive);
+  if (p == "/chunked") {
+    size_t chunk =
+        static_cast<size_t>(std::clamp<uint64_t>(QueryUint(t, "chunk", 4096), 1, kMaxChunk));
+    co_return co_await SendBytes(stream, QueryUint(t, "n", 0), chunk, keep_alive);
+  }
+  if (p == "/sse") {
+    std::vector<std::string> events;
+    uint64_t n = std::min<uint64_t>(QueryUint(t, "events", 5), 100000);
+    for (uint64_t i = 0; i < n; ++i) events.push_back(SseTestEvent(i));
+    events.push_back("data: [DONE]\n\n");
+    auto interval =
+        std::chrono::milliseconds(std::min<uint64_t>(QueryUint(t, "interval_ms", 0), 60000));
+    co_return co_await SendSse(stream, std::move(events), interval, keep_alive);
+  }
+  if (p.starts_with("/status/")) {
+    co_return co_await SendStatus(stream, std::string_view(p).substr(8), keep_alive);
+  }
+  if (IsCompletionsPath(p)) co_return co_await SendCompletion(stream, req, p, body, keep_alive);
+  co_return co_await Send(stream, JsonResponse(404, AzureErrorJson(404)), keep_alive);
+}
+
+net::awaitable<void> CloseGracefully(TcpStream& stream) {
+  error_code ec;
+  stream.socket().shutdown(net::socket_base::shutdown_send, ec);
+  co_return;
+}
+
+net::awaitable<void> CloseGracefully(SslStream& stream) {
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  auto [ec] = co_await stream.async_shutdown();
+  (void)ec;
+}
+
+}  // namespace
+
+void ResetConnection(TcpStream::socket_type& socket) {
+  error_code ec;
+  socket.set_option(net::socket_base::linger(true, 0), ec);
+  socket.close(ec);
+}
+
+template <class Stream>
+net::awaitable<void> ServeHttp(Stream& stream, State& state) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::empty_body> header_parser;
+    header_parser.header_limit(kHeaderLimit);
+    header_parser.body_limit(boost::none);
+    beast::get_lowest_layer(stream).expires_after(kReadTimeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, header_parser);
+    if (ec) co_return;  // eof, reset, timeout or garbage: the connection just ends
+    Target target = ParseTarget(header_parser.get().target());
+    if (beast::websocket::is_upgrade(header_parser.get()) && IsWebSocketPath(target.path)) {
+      state.AddRequest(MakeRecord(header_parser.get(), 0, Sha256Hex("")));
+      co_await ServeWebSocket(stream, header_parser.release(), std::move(target), state);
+      co_return;
+    }
+    http::request_parser<http::buffer_body> parser(std::move(header_parser));
+    parser.body_limit(boost::none);
+    if (!parser.is_done() && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      beast::get_lowest_layer(stream).expires_after(kWriteTimeout);
+      auto [wec, w] = co_await net::async_write(stream, net::buffer(kContinue));
+      if (wec) co_return;
+    }
+    Body body;
+    if (co_await ReadBody(stream, buffer, parser, IsCompletionsPath(target.path), body)) co_return;
+    RequestRecord record = MakeRecord(parser.get(), body.bytes, body.sha256);
+    state.AddRequest(record);
+    if (target.path == "/reset") {
+      ResetConnection(beast::get_lowest_layer(stream).socket());
+      co_return;
+    }
+    bool keep_alive = parser.get().keep_alive();
+    if (!co_await Respond(stream, parser.get(), target, record, body, keep_alive)) {
+      co_await CloseGracefully(stream);
+      co_return;
+    }
+  }
+}
+
+template net::awaitable<void> ServeHttp<TcpStream>(TcpStream&, State&);
+template net::awaitable<void> ServeHttp<SslStream>(SslStream&, State&);
+
+}  // namespace relaytap::tools::fake_upstream

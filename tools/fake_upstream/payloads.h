@@ -1,0 +1,41 @@
+#pragma once
+// Pure builders for the JSON and SSE payloads the fake upstream sends.
+
+#include <string>
+#include <vector>
+
+#include "tools/fake_upstream/fake_upstream.h"
+
+namespace relaytap::tools::fake_upstream {
+
+// {"method":..,"target":..,"headers":[[n,v],..],"body_bytes":N,"body_sha256":".."}
+std::string EchoJson(const RequestRecord& record);
+
+// Azure error body {"error":{"code":..,"message":..}} for an HTTP status.
+std::string AzureErrorJson(unsigned status);
+
+// `data: {"i":k,"type":"response.output_text.delta"}\n\n`
+std::string SseTestEvent(uint64_t index);
+
+// Non-streaming completions.
+std::string ChatCompletionJson();
+std::string ResponsesJson();
+// Streaming completions: each string is one complete SSE event (ending in a blank line); the
+// chat stream ends with `data: [DONE]`, the Responses stream (like the real one) does not.
+std::vector<std::string> ChatCompletionSseEvents();
+std::vector<std::string> ResponsesSseEvents();
+
+// Realtime server events.
+std::string SessionCreatedEvent(const std::string& session_id);
+struct RealtimeResponseIds {
+  std::string session_id;
+  std::string response_id;
+  std::string item_id;
+  std::string conversation_id;
+};
+std::string ResponseCreatedEvent(const RealtimeResponseIds& ids);
+std::string AudioDeltaEvent(const RealtimeResponseIds& ids, const std::string& base64_audio);
+std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta);
+std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed);
+
+}  // namespace relaytap::tools::fake_upstream

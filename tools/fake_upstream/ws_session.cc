@@ -1,0 +1,169 @@
+#include "tools/fake_upstream/ws_session.h"
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "tools/fake_upstream/http_session.h"
+#include "tools/fake_upstream/payloads.h"
+
+namespace relaytap::tools::fake_upstream {
+namespace {
+
+namespace websocket = beast::websocket;
+
+constexpr size_t kReadMessageMax = 64 << 20;
+constexpr size_t kAudioBytesPerDelta = 4608;  // 6144 base64 characters
+
+bool OffersSubprotocol(const http::request<http::empty_body>& req, std::string_view wanted) {
+  for (auto it = req.find(http::field::sec_websocket_protocol);
+       it != req.end() && beast::iequals(it->name_string(), "sec-websocket-protocol"); ++it) {
+    std::string_view list = it->value();
+    while (!list.empty()) {
+      size_t comma = list.find(',');
+      std::string_view item = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item == wanted) return true;
+    }
+  }
+  return false;
+}
+
+std::string_view View(const beast::flat_buffer& buffer) {
+  return {static_cast<const char*>(buffer.data().data()), buffer.size()};
+}
+
+template <class Stream>
+class Session {
+ public:
+  Session(Stream& stream, State& state, Target target)
+      : ws_(stream), state_(state), target_(std::move(target)) {}
+
+  net::awaitable<void> Run(http::request<http::empty_body> upgrade);
+
+ private:
+  net::awaitable<bool> Send(std::string_view payload, bool text);
+  net::awaitable<bool> SendResponse();
+  // Returns false when the session is over.
+  net::awaitable<bool> Handle(const beast::flat_buffer& message, bool text);
+
+  websocket::stream<Stream&> ws_;
+  State& state_;
+  Target target_;
+  size_t index_ = 0;
+  std::string session_id_ = RandomId("sess_");
+  std::mt19937_64 rng_;
+};
+
+template <class Stream>
+net::awaitable<void> Session<Stream>::Run(http::request<http::empty_body> upgrade) {
+  const Options& options = state_.options();
+  websocket::permessage_deflate pmd;
+  pmd.server_enable = options.permessage_deflate;
+  pmd.server_no_context_takeover = options.deflate_no_context_takeover;
+  ws_.set_option(pmd);
+  ws_.read_message_max(kReadMessageMax);
+  ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
+                                                 websocket::stream_base::none(), false});
+  bool realtime = OffersSubprotocol(upgrade, "realtime");
+  bool deflate = false;
+  ws_.set_option(
+      websocket::stream_base::decorator([realtime, &deflate](websocket::response_type& res) {
+        AddAzureHeaders(res);
+        if (realtime) res.set(http::field::sec_websocket_protocol, "realtime");
+        deflate = res[http::field::sec_websocket_extensions].find("permessage-deflate") !=
+                  std::string_view::npos;
+      }));
+  beast::get_lowest_layer(ws_).expires_never();
+  auto [ec] = co_await ws_.async_accept(upgrade);
+  if (ec) co_return;
+  index_ = state_.BeginWsSession(std::string(upgrade.target()), deflate);
+  rng_.seed(index_ + 1);
+  if (co_await Send(SessionCreatedEvent(session_id_), true)) {
+    uint64_t reset_after = QueryUint(target_, "reset_after", 0);
+    uint64_t received = 0;
+    beast::flat_buffer buffer;
+    for (;;) {
+      buffer.clear();
+      auto [rec, n] = co_await ws_.async_read(buffer);
+      if (rec) break;  // client close, eof, reset or Stop(): all end the session
+      state_.AddWsReceived(index_, Sha256Hex(View(buffer)));
+      if (reset_after != 0 && ++received >= reset_after) {
+        ResetConnection(beast::get_lowest_layer(ws_).socket());
+        break;
+      }
+      if (!co_await Handle(buffer, ws_.got_text())) break;
+    }
+  }
+  state_.EndWsSession(index_);
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::Handle(const beast::flat_buffer& message, bool text) {
+  if (text) {
+    auto json = nlohmann::json::parse(View(message), nullptr, /*allow_exceptions=*/false);
+    std::string type;
+    if (json.is_object() && json.contains("type") && json["type"].is_string()) {
+      type = json["type"].template get<std::string>();
+    }
+    if (type == "response.create") co_return co_await SendResponse();
+    if (type == "close.request") {
+      co_await ws_.async_close(websocket::close_reason(websocket::close_code::normal, "bye"));
+      co_return false;
+    }
+  }
+  co_return co_await Send(View(message), text);
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::Send(std::string_view payload, bool text) {
+  ws_.text(text);
+  auto [ec, n] = co_await ws_.async_write(net::buffer(payload.data(), payload.size()));
+  if (ec) co_return false;
+  state_.AddWsSent(index_, Sha256Hex(payload));
+  co_return true;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::SendResponse() {
+  RealtimeResponseIds ids{session_id_, RandomId("resp_"), RandomId("item_"), RandomId("conv_")};
+  bool failed = target_.query.contains("fail") && target_.query.at("fail") == "response";
+  if (!co_await Send(ResponseCreatedEvent(ids), true)) co_return false;
+  if (!failed) {
+    std::string audio(kAudioBytesPerDelta, '\0');
+    for (int i = 0; i < 5; ++i) {
+      for (char& c : audio) c = static_cast<char>(rng_() & 0xff);
+      if (!co_await Send(AudioDeltaEvent(ids, Base64(audio)), true)) co_return false;
+    }
+    for (const char* piece : {"Hello", " there!"}) {
+      if (!co_await Send(TranscriptDeltaEvent(ids, piece), true)) co_return false;
+    }
+  }
+  co_return co_await Send(ResponseDoneEvent(ids, failed), true);
+}
+
+}  // namespace
+
+bool IsWebSocketPath(const std::string& path) {
+  return path.starts_with("/openai/") || path.starts_with("/v1/realtime") ||
+         path.starts_with("/ws");
+}
+
+template <class Stream>
+net::awaitable<void> ServeWebSocket(Stream& stream, http::request<http::empty_body> upgrade,
+                                    Target target, State& state) {
+  Session<Stream> session(stream, state, std::move(target));
+  co_await session.Run(std::move(upgrade));
+}
+
+template net::awaitable<void> ServeWebSocket<TcpStream>(TcpStream&, http::request<http::empty_body>,
+                                                        Target, State&);
+template net::awaitable<void> ServeWebSocket<SslStream>(SslStream&, http::request<http::empty_body>,
+                                                        Target, State&);
+
+}  // namespace relaytap::tools::fake_upstream

@@ -1,0 +1,28 @@
+#pragma once
+// A realtime-shaped WebSocket session over an already-read upgrade request.
+
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include "proxy/net.h"
+#include "tools/fake_upstream/state.h"
+#include "tools/fake_upstream/util.h"
+
+namespace relaytap::tools::fake_upstream {
+
+// Path prefixes answered with a WebSocket upgrade.
+bool IsWebSocketPath(const std::string& path);
+
+// Accepts `upgrade` on `stream` and runs the session until it ends; records its transcript.
+template <class Stream>
+net::awaitable<void> ServeWebSocket(Stream& stream, http::request<http::empty_body> upgrade,
+                                    Target target, State& state);
+
+extern template net::awaitable<void> ServeWebSocket<TcpStream>(TcpStream&,
+                                                               http::request<http::empty_body>,
+                                                               Target, State&);
+extern template net::awaitable<void> ServeWebSocket<SslStream>(SslStream&,
+                                                               http::request<http::empty_body>,
+                                                               Target, State&);
+
+}  // namespace relaytap::tools::fake_upstream
