@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<CertAuthority>> OpenCa(const std::string& ca_dir)
   if (dir.empty()) {
     return absl::FailedPreconditionError("no CA directory: set RELAYTAP_HOME or pass --ca-dir");
   }
-  return CertAuthority::LoadOrCreate(fs::absolute(fs::path(dir)));
+  return CertAuthority::LoadOrCreate(fs::absolute(fs::path(dir)).lexically_normal());
 }
 
 int Fail(const absl::Status& status) {

@@ -75,7 +75,8 @@ int RunProxy(const ProxyFlags& flags) {
   proxy::Server& s = **server;
   if (s.ca().created()) {
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
-                 "; trust it with: eval \"$(relaytap ca env)\"");
+                 "; trust it with: eval \"$(relaytap ca env",
+                 flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir, ")\"");
   }
   std::string patterns;
   for (const std::string& p : config->intercept) patterns += (patterns.empty() ? "" : ",") + p;
