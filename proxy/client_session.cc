@@ -30,6 +30,7 @@ struct CloseLine {
   std::string target;
   std::string_view mode = "http";
   Clock::time_point start = Clock::now();
+  int64_t open_us = NowUnixMicros();
 };
 
 void LogClose(const CloseLine& c, const SessionStats& s) {
@@ -38,6 +39,64 @@ void LogClose(const CloseLine& c, const SessionStats& s) {
                " mode=", c.mode, s.websocket ? " websocket" : "", " exchanges=", s.exchanges,
                " up_bytes=", s.bytes_up, " down_bytes=", s.bytes_down, " duration_ms=", ms,
                " end=", s.end);
+}
+
+// What the proxy itself knows of how a connection ended, as a DESIGN.md outcome class; the
+// recorder refines it from the exchanges and events.
+std::string ConnectionOutcome(const SessionStats& s) {
+  if (s.end == "client_rejected_ca") return "client_rejected_ca";
+  if (s.dial_failure == DialStage::kDns) return "dns_failure";
+  if (s.dial_failure == DialStage::kConnect) return s.dial_timed_out ? "timeout" : "connect_failure";
+  if (s.dial_failure == DialStage::kTls) return s.dial_timed_out ? "timeout" : "upstream_tls_failure";
+  if (s.end.find("timeout") != std::string::npos) return "timeout";
+  if (s.end.find("upstream_reset") != std::string::npos || s.end.find("upstream:reset") != std::string::npos)
+    return "upstream_reset";
+  if (s.end.find("app_closed_mid") != std::string::npos || s.end.find("app:reset") != std::string::npos)
+    return "client_abort";
+  return "";
+}
+
+std::string CloseSide(const SessionStats& s) {
+  if (s.end.starts_with("app") || s.end.starts_with("ws app:reset") ||
+      s.end == "client_rejected_ca" || s.end.starts_with("bad_request"))
+    return "app";
+  if (s.end.find("upstream") != std::string::npos) return "upstream";
+  if (s.end == "idle_timeout" || s.end == "closed_after_response") return "proxy";
+  return "";
+}
+
+void Record(const ProxyContext& ctx, const CloseLine& c, const SessionStats& s) {
+  if (ctx.sink == nullptr) return;
+  recorder::ConnectionClosed closed;
+  closed.connection_id = c.id;
+  closed.close_us = NowUnixMicros();
+  closed.upstream_address = s.upstream_address;
+  closed.dns_us = s.dns_us;
+  closed.tcp_connect_us = s.connect_us;
+  closed.upstream_tls_us = s.tls_us;
+  closed.app_tls_us = s.app_tls_us;
+  closed.app_tls = s.app_tls;
+  closed.upstream_tls = s.upstream_tls;
+  closed.bytes_up = s.bytes_up;
+  closed.bytes_down = s.bytes_down;
+  closed.end = s.end;
+  closed.close_side = CloseSide(s);
+  closed.outcome = ConnectionOutcome(s);
+  ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
+}
+
+void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& target,
+                bool intercepted, bool tunnel) {
+  if (ctx.sink == nullptr) return;
+  recorder::ConnectionOpened opened;
+  opened.connection_id = c.id;
+  opened.open_us = c.open_us;
+  opened.client_address = c.client;
+  opened.target_host = target.host;
+  opened.target_port = target.port;
+  opened.intercepted = intercepted;
+  opened.tunnel = tunnel;
+  ctx.sink->TrySubmit(recorder::Observation(std::move(opened)));
 }
 
 // Reads the first request head (CONNECT or absolute-form) without consuming it from `buf`.
@@ -79,9 +138,14 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
       co_await Answer(app, answer);
     }
     stats.end = StrCat("upstream_", DialStageName(d.failed_stage), "_failed");
+    stats.dial_failure = d.failed_stage;
+    stats.dial_timed_out = d.timed_out;
     co_return;
   }
   stats.upstream_address = d.remote_address;
+  stats.dialled = true;
+  stats.dns_us = d.dns_us;
+  stats.connect_us = d.connect_us;
   co_await app.WriteAll(net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
   buf.consume(buf.size());
@@ -113,6 +177,7 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
   std::string early(static_cast<const char*>(buf.data().data()), buf.size());
   buf.consume(buf.size());
+  auto handshake_start = Clock::now();
   auto [hec, used] = co_await ssl_stream->async_handshake(ssl::stream_base::server,
                                                          net::buffer(early), Token{});
   if (hec) {
@@ -130,6 +195,9 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
     co_return;
   }
   ssl_stream->next_layer().expires_never();
+  stats.app_tls_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - handshake_start).count();
+  stats.app_tls = TlsFactsOf(ssl_stream->native_handle());
   std::unique_ptr<ByteStream> app = MakeSslByteStream(std::move(ssl_stream));
   beast::flat_buffer tls_buf;
   http_relay::ExchangeLoopParams params{id, target};
@@ -177,7 +245,7 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
     }
     line.target = "-";
     LogClose(line, stats);
-    co_return;
+    co_return;  // nothing recorded: no target was ever named
   }
 
   if (head.method == "CONNECT") {
@@ -196,6 +264,7 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
       line.target = StrCat(target->host, ":", target->port);
       Route route = Decide(target->host, ctx.config->intercept);
       line.mode = RouteName(route);
+      RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
       if (route == Route::kTunnel) {
         co_await RunTunnel(ctx, *app, buf, *target, stats);
       } else {
@@ -205,13 +274,17 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
   } else {
     std::string host, origin;
     uint16_t port = 0;
-    line.target = http_relay::SplitAbsoluteHttpTarget(head.target, &host, &port, &origin)
-                      ? StrCat(host, ":", port)
-                      : "-";
+    if (http_relay::SplitAbsoluteHttpTarget(head.target, &host, &port, &origin)) {
+      line.target = StrCat(host, ":", port);
+    } else {
+      line.target = "-";
+    }
+    RecordOpen(ctx, line, HostPort{host, port}, false, false);
     http_relay::ExchangeLoopParams params{id, std::nullopt};
     co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
   }
   LogClose(line, stats);
+  Record(ctx, line, stats);
 }
 
 }  // namespace relaytap::proxy

@@ -10,6 +10,7 @@
 #include "proxy/net.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/ws/frame_tap.h"
+#include "recorder/sink.h"
 
 namespace relaytap::proxy {
 
@@ -19,6 +20,7 @@ struct WsSessionInfo {
   std::string host;
   std::string path;  // request target (may hold secret query parameters: never log it raw)
   ws::PerMessageDeflate deflate;
+  uint32_t exchange_sequence = 0;  // the exchange whose 101 opened the session
 };
 
 // Creates the observer that sees the decoded messages of one WebSocket session, both directions.
@@ -29,8 +31,6 @@ class WsObserverFactory {
   virtual std::unique_ptr<ws::MessageObserver> Create(const WsSessionInfo& info) = 0;
 };
 
-// Logs one line per message at debug level: direction, opcode, sizes, event type. Never payloads.
-std::unique_ptr<WsObserverFactory> MakeLoggingObserverFactory();
 
 struct ProxyContext {
   const ProxyConfig* config = nullptr;
@@ -38,6 +38,7 @@ struct ProxyContext {
   ssl::context* downstream_tls = nullptr;
   ssl::context* upstream_tls = nullptr;
   WsObserverFactory* ws_observers = nullptr;  // may be null
+  recorder::Sink* sink = nullptr;             // may be null: relay only, record nothing
 };
 
 }  // namespace relaytap::proxy

@@ -21,8 +21,10 @@ class Server {
  public:
   // Loads or creates the CA in config.ca_dir, builds the TLS contexts, binds the listener and
   // starts the threads. `observers` may be null (no WebSocket decoding).
+  // `sink` (may be null: relay only) receives every observation and must outlive the Server.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
-      ProxyConfig config, std::unique_ptr<WsObserverFactory> observers);
+      ProxyConfig config, std::unique_ptr<WsObserverFactory> observers,
+      recorder::Sink* sink = nullptr);
   ~Server();  // Shutdown(0) if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

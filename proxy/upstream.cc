@@ -27,6 +27,18 @@ DialResult Failure(DialStage stage, const error_code& ec, std::string reason = {
 
 }  // namespace
 
+recorder::TlsFacts TlsFactsOf(SSL* ssl) {
+  recorder::TlsFacts f;
+  if (ssl == nullptr) return f;
+  f.version = SSL_get_version(ssl);
+  if (const char* c = SSL_get_cipher_name(ssl)) f.cipher = c;
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  if (alpn != nullptr) f.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+  return f;
+}
+
 std::string_view DialStageName(DialStage s) {
   switch (s) {
     case DialStage::kNone: return "none";
@@ -100,6 +112,7 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
   }
   ssl_stream->next_layer().expires_never();
   result.tls_us = MicrosSince(t2);
+  result.tls = TlsFactsOf(ssl_stream->native_handle());
   result.stream = MakeSslByteStream(std::move(ssl_stream));
   co_return result;
 }

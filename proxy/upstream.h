@@ -5,13 +5,18 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proxy/byte_stream.h"
 #include "proxy/config.h"
 #include "proxy/net.h"
+#include "recorder/observation.h"
 
 namespace relaytap::proxy {
+
+// Version, cipher and ALPN of an established TLS connection.
+recorder::TlsFacts TlsFactsOf(SSL* ssl);
 
 enum class DialStage { kNone, kDns, kConnect, kTls };
 std::string_view DialStageName(DialStage s);  // "dns", "connect", "tls"
@@ -22,7 +27,8 @@ struct DialResult {
   bool timed_out = false;
   std::string reason;             // human-readable, no secrets
   std::string remote_address;     // "ip:port" actually connected to
-  int64_t dns_us = 0, connect_us = 0, tls_us = 0;
+  int64_t dns_us = -1, connect_us = -1, tls_us = -1;
+  std::optional<recorder::TlsFacts> tls;
   bool ok() const { return stream != nullptr; }
 };
 

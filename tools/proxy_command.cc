@@ -67,7 +67,7 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << config.status().message() << "\n";
     return 2;
   }
-  auto server = proxy::Server::Start(*config, proxy::MakeLoggingObserverFactory());
+  auto server = proxy::Server::Start(*config, nullptr);
   if (!server.ok()) {
     std::cerr << "relaytap proxy: " << server.status().message() << "\n";
     return 1;

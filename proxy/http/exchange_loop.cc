@@ -11,8 +11,10 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
+#include "proxy/http/sse_parser.h"
 #include "proxy/pump.h"
 #include "proxy/upstream.h"
+#include "proxy/ws_observer.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {
@@ -21,6 +23,8 @@ using namespace net::experimental::awaitable_operators;
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
 constexpr size_t kReadChunk = 32 * 1024;
+// Bodies are sampled for their redacted shape; realtime session configs and chat requests fit.
+constexpr size_t kBodySampleBytes = 256 * 1024;
 
 template <bool isRequest>
 void PrepareParser(RawParser<isRequest>& p) {
@@ -112,12 +116,13 @@ struct ResponseResult {
   bool keep_alive = false;
   bool failed = false;     // connection must end
   std::string extensions;  // Sec-WebSocket-Extensions of a 101
+  std::string subprotocol;  // Sec-WebSocket-Protocol of a 101 (one token the server chose)
 };
 
 net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream& up,
                                              beast::flat_buffer& up_buf, ByteStream& app,
                                              bool head_request, const std::string& host,
-                                             SessionStats& stats) {
+                                             SessionStats& stats, recorder::Exchange* obs) {
   ResponseResult rr;
   for (;;) {
     RawParser<false> res;
@@ -129,16 +134,30 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     if (ec) {
       rr.failed = true;
       if (!rr.any_bytes_to_app) {
-        bool timeout = IsTimeout(ec);
-        std::string msg = StrCat("upstream ", host, " ",
-                                 timeout ? "did not answer in time"
-                                         : StrCat("closed or broke the connection before "
-                                                  "answering: ", DescribeError(ec)));
-        std::string bytes = BuildLocalErrorResponse(
-            {timeout ? 504 : 502, timeout ? "relaytap_upstream_timeout" : "relaytap_upstream_reset",
-             msg, "response", host});
+        // if/else, not ?: over class temporaries: g++ 12 miscompiles those in coroutines.
+        LocalError e;
+        e.stage = "response";
+        e.host = host;
+        if (IsTimeout(ec)) {
+          e.status = 504;
+          e.code = "relaytap_upstream_timeout";
+          e.message = StrCat("upstream ", host, " did not answer in time");
+          stats.end = "upstream_timeout";
+        } else {
+          e.status = 502;
+          e.code = "relaytap_upstream_reset";
+          e.message = StrCat("upstream ", host,
+                             " closed or broke the connection before answering: ",
+                             DescribeError(ec));
+          stats.end = "upstream_reset_before_response";
+        }
+        if (obs) {
+          obs->local_error_code = e.code;
+          obs->error_stage = e.stage;
+          obs->error_reason = e.message;
+        }
+        std::string bytes = BuildLocalErrorResponse(e);
         co_await app.WriteAll(net::buffer(bytes));
-        stats.end = timeout ? "upstream_timeout" : "upstream_reset_before_response";
       } else {
         app.Reset();
         stats.end = "upstream_reset";
@@ -147,6 +166,12 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     }
     std::string out = RewriteHeaderBlock(View(up_buf, hsize));
     up_buf.consume(hsize);
+    if (obs && (res.status < 100 || res.status >= 200 || res.status == 101)) {
+      obs->status = res.status;
+      obs->response_headers = res.fields;
+      obs->response_headers_us = NowUnixMicros();
+      if (const std::string* ct = res.Find("content-type")) obs->response_body.content_type = *ct;
+    }
     auto [wec, wn] = co_await app.WriteAll(net::buffer(out));
     stats.bytes_down += wn;
     rr.any_bytes_to_app = true;
@@ -158,12 +183,35 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     if (res.status == 101) {
       rr.switched = true;
       if (const std::string* e = res.Find("sec-websocket-extensions")) rr.extensions = *e;
+      if (const std::string* p = res.Find("sec-websocket-protocol")) rr.subprotocol = *p;
       co_return rr;
     }
     if (res.status >= 100 && res.status < 200) continue;  // 100 Continue, 103 Early Hints
     up.SetTimeout(ctx.config->http_idle_timeout);
     app.SetTimeout(ctx.config->http_idle_timeout);
+    std::unique_ptr<SseParser> sse;
+    if (obs) {
+      res.sample_cap = kBodySampleBytes;
+      bool is_sse = obs->response_body.content_type.find("text/event-stream") != std::string::npos;
+      if (is_sse) sse = std::make_unique<SseParser>();
+      res.on_body = [obs, sse = sse.get()](std::string_view bytes) {
+        int64_t now = NowUnixMicros();
+        if (obs->first_body_byte_us == 0 && !bytes.empty()) obs->first_body_byte_us = now;
+        if (sse) sse->Feed(bytes, now);
+      };
+    }
     BodyResult body = co_await RelayBody(up, up_buf, res, app, stats.bytes_down);
+    if (obs) {
+      res.on_body = nullptr;
+      obs->response_body.total_bytes = res.body_bytes;
+      obs->response_body.bytes = std::move(res.body_sample);
+      obs->response_body.truncated = res.sample_truncated;
+      if (sse) {
+        sse->Finish(NowUnixMicros());
+        obs->sse_events = std::move(sse->events());
+        obs->sse_events_truncated = sse->truncated();
+      }
+    }
     if (body.write_ec) {
       rr.failed = true;
       up.Reset();
@@ -171,11 +219,17 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     } else if (!body.complete) {
       rr.failed = true;
       app.Reset();
-      stats.end = StrCat("upstream_reset_mid_response");
+      stats.end = IsTimeout(body.read_ec) ? "upstream_timeout_mid_response"
+                                          : "upstream_reset_mid_response";
     }
+    if (obs && rr.failed) obs->end = stats.end;
     rr.keep_alive = !rr.failed && res.keep_alive() && !res.need_eof();
     co_return rr;
   }
+}
+
+void Submit(const ProxyContext& ctx, std::unique_ptr<recorder::Exchange> obs) {
+  ctx.sink->TrySubmit(recorder::Observation(std::move(*obs)));
 }
 
 // An idle upstream connection is reusable only if it has said nothing since its last response:
@@ -201,22 +255,27 @@ net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, Sessi
 net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
                                   beast::flat_buffer& app_buf, ByteStream& up,
                                   beast::flat_buffer& up_buf, const ResponseResult& rr,
-                                  const std::string& host, const std::string& path,
-                                  uint64_t id, SessionStats& stats) {
+                                  WsSessionInfo info, SessionStats& stats) {
   stats.websocket = true;
   // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
   error_code ignored;
   app.tcp().socket().set_option(net::socket_base::keep_alive(true), ignored);
   up.tcp().socket().set_option(net::socket_base::keep_alive(true), ignored);
 
-  std::unique_ptr<ws::MessageObserver> observer;
+  std::unique_ptr<SessionTapObserver> observer;
   std::unique_ptr<ws::FrameTap> up_tap, down_tap;
   auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
+  std::string tap_error;
   if (!deflate.ok()) {
-    RELAYTAP_LOG(kWarn, "conn=", id, " cannot read negotiated WebSocket extensions (",
-                 std::string(deflate.status().message()), "); relaying without decoding");
-  } else if (ctx.ws_observers != nullptr) {
-    observer = ctx.ws_observers->Create(WsSessionInfo{id, host, path, *deflate});
+    tap_error = StrCat("cannot read negotiated extensions: ",
+                       std::string(deflate.status().message()));
+    RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", tap_error,
+                 "; relaying without decoding");
+  } else {
+    info.deflate = *deflate;
+    std::unique_ptr<ws::MessageObserver> extra;
+    if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
+    observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
     up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate, *observer);
     down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate, *observer);
   }
@@ -229,6 +288,24 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
   stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
+  if (ctx.sink != nullptr) {
+    recorder::WsSessionClosed closed;
+    closed.connection_id = info.connection_id;
+    closed.exchange_sequence = info.exchange_sequence;
+    closed.close_us = NowUnixMicros();
+    closed.subprotocol = rr.subprotocol;
+    closed.extensions = rr.extensions;
+    closed.app_end = std::string(PumpEndName(r.up.end));
+    closed.upstream_end = std::string(PumpEndName(r.down.end));
+    if (observer && observer->tap_failed()) {
+      closed.tap_failed = true;
+      closed.tap_error = observer->tap_error();
+    } else if (!tap_error.empty()) {
+      closed.tap_failed = true;
+      closed.tap_error = tap_error;
+    }
+    ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
+  }
 }
 
 }  // namespace
@@ -275,15 +352,30 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     if (params.fixed_target) {
       target = *params.fixed_target;
     } else if (!SplitAbsoluteHttpTarget(req.target, &target.host, &target.port, &origin_form)) {
-      co_await WriteLocalError(
-          app, {400, "relaytap_not_a_proxy_request",
-                "relaytap is a forward proxy: send absolute-form http:// requests or CONNECT",
-                "request", ""}, stats);
+      const LocalError local_error{
+          400, "relaytap_not_a_proxy_request",
+          "relaytap is a forward proxy: send absolute-form http:// requests or CONNECT",
+          "request", ""};
+      co_await WriteLocalError(app, local_error, stats);
       stats.end = "bad_request_400";
       co_return;
     }
     std::string out = RewriteHeaderBlock(View(app_buf, hsize), origin_form);
     app_buf.consume(hsize);
+    std::unique_ptr<recorder::Exchange> obs;
+    if (ctx.sink != nullptr) {
+      obs = std::make_unique<recorder::Exchange>();
+      obs->connection_id = params.connection_id;
+      obs->sequence = static_cast<uint32_t>(stats.exchanges + 1);
+      obs->method = req.method;
+      obs->host = target.host;
+      obs->target = req.target;
+      obs->request_headers = req.fields;
+      obs->request_start_us = NowUnixMicros();
+      obs->websocket_upgrade = req.HasToken("connection", "upgrade") && req.Find("upgrade");
+      if (const std::string* ct = req.Find("content-type")) obs->request_body.content_type = *ct;
+      req.sample_cap = kBodySampleBytes;
+    }
 
     if (up && (up_target.host != target.host || up_target.port != target.port ||
                !IdleUpstreamIsReusable(*up, up_buf))) {
@@ -299,37 +391,56 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                   d.timed_out ? "_timeout" : "");
         RELAYTAP_LOG(kWarn, "conn=", params.connection_id, " upstream ", target.host, ":",
                      target.port, " failed at ", DialStageName(d.failed_stage), ": ", d.reason);
-        {
-          const LocalError local_error{status, code, d.reason,
-                                       std::string(DialStageName(d.failed_stage)), target.host};
-          co_await WriteLocalError(app, local_error, stats);
-        }
+        const LocalError local_error{status, code, d.reason,
+                                     std::string(DialStageName(d.failed_stage)), target.host};
+        co_await WriteLocalError(app, local_error, stats);
         stats.end = code;
+        stats.dial_failure = d.failed_stage;
+        stats.dial_timed_out = d.timed_out;
+        if (obs) {
+          obs->local_error_code = code;
+          obs->error_stage = std::string(DialStageName(d.failed_stage));
+          obs->error_reason = d.reason;
+          obs->end = code;
+          Submit(ctx, std::move(obs));
+        }
         co_return;
       }
       up = std::move(d.stream);
       up_target = target;
       stats.upstream_address = d.remote_address;
+      if (!stats.dialled) {
+        stats.dialled = true;
+        stats.dns_us = d.dns_us;
+        stats.connect_us = d.connect_us;
+        stats.tls_us = d.tls_us;
+        stats.upstream_tls = d.tls;
+      }
     }
 
     stats.exchanges++;
     auto [wec, wn] = co_await up->WriteAll(net::buffer(out));
     stats.bytes_up += wn;
     if (wec) {
-      {
-          const LocalError local_error{502, "relaytap_upstream_reset",
-                                     StrCat("upstream closed the connection: ", DescribeError(wec)),
-                                     "request", target.host};
-          co_await WriteLocalError(app, local_error, stats);
-        }
+      const LocalError local_error{502, "relaytap_upstream_reset",
+                                   StrCat("upstream closed the connection: ", DescribeError(wec)),
+                                   "request", target.host};
+      co_await WriteLocalError(app, local_error, stats);
       stats.end = "upstream_reset_before_response";
+      if (obs) {
+        obs->local_error_code = local_error.code;
+        obs->error_stage = "request";
+        obs->error_reason = local_error.message;
+        obs->end = stats.end;
+        Submit(ctx, std::move(obs));
+      }
       co_return;
     }
     bool head = req.method == "HEAD";
     bool request_keep_alive = req.keep_alive();
     ResponseResult rr;
     if (req.is_done()) {
-      rr = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats);
+      rr = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get());
     } else {
       // Body and response run together: a server may answer (100 Continue, or an early error)
       // before the body is complete.
@@ -337,7 +448,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         co_return co_await RelayBody(app, app_buf, req, *up, stats.bytes_up);
       };
       auto response_task = [&]() -> net::awaitable<ResponseResult> {
-        ResponseResult r = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats);
+        ResponseResult r =
+            co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get());
         // The app may still be waiting to send a body nobody reads (a final answer to
         // Expect: 100-continue): end our side so the app stops and the body relay ends.
         if (!req.is_done()) co_await app.ShutdownSend();
@@ -347,11 +459,23 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       rr = r;
       if (!body.complete) rr.keep_alive = false;
     }
+    if (obs) {
+      obs->request_body.total_bytes = req.body_bytes;
+      obs->request_body.bytes = std::move(req.body_sample);
+      obs->request_body.truncated = req.sample_truncated;
+      obs->switched = rr.switched;
+      obs->end_us = NowUnixMicros();
+      if (obs->end.empty()) obs->end = rr.switched ? "switched" : "complete";
+    }
     if (rr.switched) {
-      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, target.host, req.target,
-                            params.connection_id, stats);
+      uint32_t exchange_sequence = obs ? obs->sequence : 0;
+      if (obs) Submit(ctx, std::move(obs));
+      WsSessionInfo info{params.connection_id, target.host, req.target, {}};
+      info.exchange_sequence = exchange_sequence;
+      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, info, stats);
       co_return;
     }
+    if (obs) Submit(ctx, std::move(obs));
     if (rr.failed) co_return;
     if (!rr.keep_alive || !request_keep_alive) {
       co_await app.ShutdownSend();

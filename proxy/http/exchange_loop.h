@@ -13,6 +13,8 @@
 #include "proxy/config.h"
 #include "proxy/context.h"
 #include "proxy/net.h"
+#include "proxy/upstream.h"
+#include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {
 
@@ -23,6 +25,14 @@ struct SessionStats {
   bool websocket = false;
   std::string upstream_address;
   std::string end = "app_closed";  // how the connection ended, for the close log line
+  // The first successful dial (timings in microseconds) or the failed one.
+  bool dialled = false;
+  int64_t dns_us = -1, connect_us = -1, tls_us = -1;
+  std::optional<recorder::TlsFacts> upstream_tls;
+  int64_t app_tls_us = -1;
+  std::optional<recorder::TlsFacts> app_tls;
+  DialStage dial_failure = DialStage::kNone;
+  bool dial_timed_out = false;
 };
 
 struct ExchangeLoopParams {

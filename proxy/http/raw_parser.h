@@ -3,7 +3,9 @@
 // of the bytes it forwards (put()) only to learn where each message ends (Content-Length, chunked,
 // until-EOF, no body) and what the header says. Bodies are forwarded as read, never rebuilt.
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,13 @@ class RawParser final : public http::basic_parser<isRequest> {
   std::vector<Field> fields;
   uint64_t body_bytes = 0;
   std::optional<uint64_t> content_length;
+
+  // Observation: the first `sample_cap` decoded body bytes are kept in `body_sample`, and every
+  // decoded chunk goes to `on_body` when set (SSE parsing). Both are copies; off by default.
+  size_t sample_cap = 0;
+  std::string body_sample;
+  bool sample_truncated = false;
+  std::function<void(std::string_view)> on_body;
 
   // First value of a field, compared case-insensitively; nullptr if absent.
   const std::string* Find(std::string_view name) const {
@@ -65,13 +74,24 @@ class RawParser final : public http::basic_parser<isRequest> {
   void on_body_init_impl(boost::optional<std::uint64_t> const& len, error_code&) override {
     if (len) content_length = *len;
   }
-  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+  void Observe(beast::string_view body) {
     body_bytes += body.size();
+    if (body_sample.size() < sample_cap) {
+      size_t take = std::min(body.size(), sample_cap - body_sample.size());
+      body_sample.append(body.data(), take);
+      if (take < body.size()) sample_truncated = true;
+    } else if (!body.empty() && sample_cap > 0) {
+      sample_truncated = true;
+    }
+    if (on_body) on_body(std::string_view(body.data(), body.size()));
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    Observe(body);
     return body.size();
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
-    body_bytes += body.size();
+    Observe(body);
     return body.size();
   }
   void on_finish_impl(error_code&) override {}

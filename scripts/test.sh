@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test command (CI runs exactly this): installs what is missing, builds the release preset and
+# runs every test (unit, integration, clients), then builds the asan preset and runs the unit and
+# integration tests under AddressSanitizer + UBSan. Exits non-zero on the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+JOBS="${RELAYTAP_JOBS:-$(nproc)}"
+START=$SECONDS
+
+banner() {
+  printf '\n==== [%4ds] %s ====\n' "$((SECONDS - START))" "$*"
+}
+
+trap 'rc=$?; if [ $rc -ne 0 ]; then banner "FAILED (exit $rc)"; fi' EXIT
+
+banner "1/5 install dependencies"
+bash scripts/install-deps.sh
+
+banner "2/5 build release"
+cmake --preset release
+cmake --build --preset release -j"$JOBS"
+
+banner "3/5 test release (unit, integration, clients)"
+ctest --preset release
+
+banner "4/5 build asan"
+cmake --preset asan
+cmake --build --preset asan -j"$JOBS"
+
+banner "5/5 test asan (unit, integration)"
+ctest --preset asan -L 'unit|integration'
+
+banner "ALL PASSED"

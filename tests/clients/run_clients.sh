@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Real third-party clients through `relaytap proxy`, against `relaytap fake-upstream` on loopback.
+#   run_clients.sh <relaytap-binary>
+# Creates a throwaway upstream CA + leaf for contoso.openai.azure.com, starts the fake upstream and
+# the proxy on ephemeral ports, runs every client test, prints "N passed, M failed" last.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: $0 <relaytap-binary>" >&2
+  exit 2
+fi
+RELAYTAP="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/relaytap-clients.XXXXXX")"
+FAKE_PID=""
+PROXY_PID=""
+
+stop() {
+  local pid=$1
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop "$PROXY_PID"
+  stop "$FAKE_PID"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- throwaway upstream CA + leaf (EC P-256) ---------------------------------------------------
+mk_certs() {
+  local d="$WORK/upstream"
+  mkdir -p "$d"
+  cat >"$d/ca.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = relaytap client-test upstream CA
+[v3_ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+CNF
+  cat >"$d/leaf.cnf" <<'CNF'
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = contoso.openai.azure.com
+[v3_leaf]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+# localhost + 127.0.0.1 too: the blind-tunnel and literal-IP checks reach the fake upstream by those.
+subjectAltName = DNS:contoso.openai.azure.com, DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+CNF
+  openssl ecparam -name prime256v1 -genkey -noout -out "$d/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$d/ca.key" -sha256 -days 2 -config "$d/ca.cnf" \
+    -extensions v3_ca -out "$d/ca.pem" 2>/dev/null
+  openssl ecparam -name prime256v1 -genkey -noout -out "$d/leaf.key" 2>/dev/null
+  openssl req -new -key "$d/leaf.key" -config "$d/leaf.cnf" -out "$d/leaf.csr" 2>/dev/null
+  openssl x509 -req -in "$d/leaf.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -sha256 -days 2 -extfile "$d/leaf.cnf" -extensions v3_leaf -out "$d/leaf.pem" 2>/dev/null
+  openssl verify -x509_strict -CAfile "$d/ca.pem" "$d/leaf.pem" >/dev/null
+}
+
+# wait_port <stdout-file> <pid> <sed-regex> : prints the port from the first stdout line (≤ 20 s).
+wait_port() {
+  local file=$1 pid=$2 re=$3 line port
+  for _ in $(seq 1 200); do
+    if [ -s "$file" ]; then
+      line="$(head -n1 "$file")"
+      port="$(printf '%s\n' "$line" | sed -n "$re")"
+      if [ -n "$port" ]; then echo "$port"; return 0; fi
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+mk_certs
+CA_DIR="$WORK/proxy-ca"
+mkdir -p "$CA_DIR"
+
+"$RELAYTAP" fake-upstream --listen 127.0.0.1:0 \
+  --tls-cert "$WORK/upstream/leaf.pem" --tls-key "$WORK/upstream/leaf.key" \
+  >"$WORK/fake.out" 2>"$WORK/fake.err" &
+FAKE_PID=$!
+if ! FAKE_PORT="$(wait_port "$WORK/fake.out" "$FAKE_PID" 's#^relaytap fake-upstream listening on https://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p')"; then
+  echo "FAIL: fake-upstream did not start"; cat "$WORK/fake.out" "$WORK/fake.err" >&2
+  exit 1
+fi
+
+"$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$CA_DIR" \
+  --upstream-ca "$WORK/upstream/ca.pem" \
+  --connect-to "contoso.openai.azure.com:443:127.0.0.1:$FAKE_PORT" \
+  --intercept '*.openai.azure.com' --intercept '*.cognitiveservices.azure.com' \
+  --intercept '*.services.ai.azure.com' --intercept 'api.openai.com' --intercept '127.0.0.1' \
+  --log-level "${RELAYTAP_LOG_LEVEL:-info}" \
+  >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
+PROXY_PID=$!
+if ! PROXY_PORT="$(wait_port "$WORK/proxy.out" "$PROXY_PID" 's#^relaytap proxy listening on 127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p')"; then
+  echo "FAIL: proxy did not start"; cat "$WORK/proxy.out" "$WORK/proxy.err" >&2
+  exit 1
+fi
+echo "fake-upstream on 127.0.0.1:$FAKE_PORT, proxy on 127.0.0.1:$PROXY_PORT"
+
+export RT_BIN="$RELAYTAP"
+export RT_PROXY_PORT="$PROXY_PORT"
+export RT_FAKE_PORT="$FAKE_PORT"
+export RT_CA_DIR="$CA_DIR"
+export RT_PROXY_CA="$CA_DIR/relaytap-ca.pem"
+export RT_PROXY_PID="$PROXY_PID"
+export RT_UPSTREAM_CA="$WORK/upstream/ca.pem"
+export RT_WORK="$WORK"
+# The clients must reach the proxy and nothing else: no inherited proxy settings.
+unset HTTPS_PROXY HTTP_PROXY ALL_PROXY https_proxy http_proxy all_proxy NO_PROXY no_proxy
+unset SSL_CERT_FILE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS CURL_CA_BUNDLE
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+run_test() {
+  local name=$1; shift
+  echo "---- $name"
+  local rc=0
+  timeout --kill-after=5 120 "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+  sed 's/^/    /' "$WORK/$name.log"
+  if [ $rc -eq 0 ]; then
+    echo "PASS $name"
+    PASSED=$((PASSED + 1))
+  else
+    echo "FAIL $name (exit $rc)"
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$name")
+  fi
+  if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+    echo "FAIL proxy exited during $name"
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("proxy-alive-after-$name")
+  fi
+}
+
+run_test curl bash "$HERE/curl_test.sh"
+run_test python_ws "$PY" "$HERE/python_ws_test.py"
+run_test python_strict_tls "$PY" "$HERE/python_strict_tls_test.py"
+if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/ws" ]; then
+  run_test node_ws env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" node "$HERE/node/ws_test.mjs"
+else
+  echo "FAIL node_ws: node or tests/clients/node/node_modules missing (run scripts/install-deps.sh)"
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("node_ws")
+fi
+
+# The proxy must stop cleanly on SIGTERM with exit 0.
+rc=0
+kill -TERM "$PROXY_PID" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PROXY_PID" 2>/dev/null; then
+  echo "FAIL proxy_sigterm: still running 10 s after SIGTERM"
+  FAILED=$((FAILED + 1)); FAILED_NAMES+=("proxy_sigterm")
+else
+  wait "$PROXY_PID" || rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "PASS proxy_sigterm"; PASSED=$((PASSED + 1))
+  else
+    echo "FAIL proxy_sigterm (exit $rc)"; FAILED=$((FAILED + 1)); FAILED_NAMES+=("proxy_sigterm")
+  fi
+fi
+PROXY_PID=""
+
+if [ $FAILED -ne 0 ]; then
+  echo "---- proxy stderr (last 60 lines)"
+  tail -n 60 "$WORK/proxy.err" | sed 's/^/    /'
+  echo "---- fake-upstream stderr (last 20 lines)"
+  tail -n 20 "$WORK/fake.err" | sed 's/^/    /'
+  echo "failed: ${FAILED_NAMES[*]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ $FAILED -eq 0 ]
