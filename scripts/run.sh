@@ -9,4 +9,11 @@ cd "$ROOT"
 bash scripts/install-deps.sh >&2
 cmake --preset release >&2
 cmake --build --preset release -j"${RELAYTAP_JOBS:-$(nproc)}" >&2
+# Put `relaytap` on PATH (for `relaytap ca env` in the app's shell) when we may.
+if [ -w /usr/local/bin ]; then
+  ln -sf "$ROOT/build/release/tools/relaytap" /usr/local/bin/relaytap
+  echo "relaytap is on PATH: /usr/local/bin/relaytap -> $ROOT/build/release/tools/relaytap" >&2
+else
+  echo "relaytap binary: $ROOT/build/release/tools/relaytap (add it to PATH)" >&2
+fi
 exec build/release/tools/relaytap proxy "$@"
