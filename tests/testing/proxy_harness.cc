@@ -165,7 +165,7 @@ ProxyHarness::ProxyHarness(Options options) {
   for (const std::string& r : options.extra_connect_to) {
     config.connect_to.push_back(*proxy::ParseConnectTo(r));
   }
-  auto server = proxy::Server::Start(config, std::move(options.observers));
+  auto server = proxy::Server::Start(config, std::move(options.observers), options.sink);
   if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));
   server_ = std::move(*server);
 }

@@ -83,6 +83,7 @@ class ProxyHarness {
     std::chrono::milliseconds http_idle_timeout{300'000};
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
+    recorder::Sink* sink = nullptr;  // must outlive the harness
   };
   explicit ProxyHarness(Options options);
   ProxyHarness() : ProxyHarness(Options{}) {}
