@@ -1,0 +1,200 @@
+#include "recorder/batch_writer.h"
+
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "recorder/correlator.h"
+#include "recorder/sqlite/transaction.h"
+
+namespace relaytap::recorder {
+namespace {
+
+constexpr int64_t kReopenBackoffUs = 1'000'000;
+
+struct TimeOf {
+  int64_t operator()(const ConnectionOpened& o) const { return o.open_us; }
+  int64_t operator()(const ConnectionClosed& o) const { return o.close_us; }
+  int64_t operator()(const Exchange& o) const { return o.request_start_us; }
+  int64_t operator()(const WsMessage& o) const { return o.first_frame_us; }
+  int64_t operator()(const WsSessionClosed& o) const { return o.close_us; }
+};
+
+}  // namespace
+
+int64_t ObservationTimeUs(const Observation& obs) { return std::visit(TimeOf{}, obs); }
+
+BatchWriter::BatchWriter(std::string db_path, Durability durability, const Redactor& redactor,
+                         std::unique_ptr<Store> store, int64_t run_id)
+    : db_path_(std::move(db_path)),
+      durability_(durability),
+      redactor_(redactor),
+      store_(std::move(store)),
+      run_id_(run_id) {}
+
+bool BatchWriter::EnsureStore() {
+  if (store_) return true;
+  int64_t now = NowUnixMicros();
+  if (now < next_reopen_us_) return false;
+  next_reopen_us_ = now + kReopenBackoffUs;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db_path_, durability_);
+  if (!store.ok()) return false;
+  store_ = std::move(*store);
+  return true;
+}
+
+void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& drops) {
+  pending_gap_.Add(drops.observations, drops.bytes, drops.first_us, drops.last_us);
+  if (batch.empty() && pending_gap_.empty()) return;
+  absl::Status st = EnsureStore() ? absl::OkStatus()
+                                  : absl::UnavailableError("store not open (reopen pending)");
+  if (st.ok()) {
+    sqlite::Transaction tx(store_->db());
+    st = tx.Begin();
+    for (size_t i = 0; st.ok() && i < batch.size(); ++i) st = WriteOne(batch[i]);
+    if (st.ok()) st = WriteGapIfAny();
+    if (st.ok()) st = tx.Commit();
+  }
+  if (!st.ok()) {
+    OnFailure(st, batch);
+    return;
+  }
+  if (!pending_gap_.empty()) counters_.gaps_written++;
+  pending_gap_ = DropStats{};
+  lost_writes_in_gap_ = false;
+  counters_.written += batch.size();
+  if (failing_) {
+    failing_ = false;
+    RELAYTAP_LOG(kInfo, "recorder: writing to ", db_path_, " again; the loss is recorded as a gap");
+  }
+}
+
+void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observation>& batch) {
+  counters_.write_failures++;
+  counters_.lost += batch.size();
+  uint64_t bytes = 0;
+  int64_t from = 0, to = 0;
+  for (const Observation& o : batch) {
+    bytes += ApproximateBytes(o);
+    int64_t t = ObservationTimeUs(o);
+    if (from == 0 || t < from) from = t;
+    if (t > to) to = t;
+  }
+  pending_gap_.Add(batch.size(), bytes, from, to);
+  if (!batch.empty()) lost_writes_in_gap_ = true;
+  if (store_) store_->ClearCaches();
+  // Locked: keep the connection. Anything else (I/O, full, read-only): reopen later.
+  if (!absl::IsUnavailable(st) || st.message().find("locked") == absl::string_view::npos) {
+    store_.reset();
+  }
+  if (!failing_) {
+    failing_ = true;
+    // The status holds sqlite3_errmsg and SQL words only, never a bound value.
+    RELAYTAP_LOG(kError, "recorder: cannot write to ", db_path_, " (",
+                 std::string(st.message()),
+                 "); relaying continues, lost observations are counted as a gap");
+  }
+}
+
+absl::Status BatchWriter::WriteGapIfAny() {
+  if (pending_gap_.empty()) return absl::OkStatus();
+  const char* reason = lost_writes_in_gap_ ? "write_failed" : "queue_full";
+  return store_->InsertGap(run_id_, pending_gap_, reason);
+}
+
+absl::Status BatchWriter::WriteOne(Observation& obs) {
+  if (auto* o = std::get_if<ConnectionOpened>(&obs)) {
+    return store_->WriteConnectionOpened(run_id_, *o);
+  }
+  if (auto* c = std::get_if<ConnectionClosed>(&obs)) {
+    return store_->WriteConnectionClosed(run_id_, *c,
+                                         OutcomeName(ClassifyConnection(c->outcome, c->end)));
+  }
+  if (auto* e = std::get_if<Exchange>(&obs)) return WriteExchange(*e);
+  if (auto* m = std::get_if<WsMessage>(&obs)) return WriteMessage(*m);
+  return WriteSessionClosed(std::get<WsSessionClosed>(obs));
+}
+
+absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
+  ExchangeFacts facts = CorrelateExchange(ex);
+  ExchangeRow row;
+  row.ex = &ex;
+  row.facts = &facts;
+  row.path = redactor_.Target(ex.target);
+  row.request_headers = redactor_.HeadersJson(ex.request_headers);
+  row.response_headers = redactor_.HeadersJson(ex.response_headers);
+  row.request_body = redactor_.Body(ex.request_body);
+  row.response_body = redactor_.Body(ex.response_body);
+  row.sse_events = redactor_.SseEvents(ex.sse_events);
+  row.error_reason = redactor_.ScrubbedText(ex.error_reason);
+  return store_->WriteExchange(run_id_, row);
+}
+
+absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
+  nlohmann::json doc;
+  MessageFacts facts = CorrelateMessage(msg, &doc);
+  auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
+  SessionState& state = sessions_[key];
+  std::string old_id = state.session_id, old_model = state.model;
+  state.OnMessage(msg, facts);
+  RELAYTAP_ASSIGN_OR_RETURN(
+      int64_t ref,
+      store_->SessionRef(run_id_, msg.connection_id, msg.exchange_sequence, state.open_us));
+  if (state.session_id != old_id || state.model != old_model) {
+    RELAYTAP_RETURN_IF_ERROR(store_->UpdateSessionIdentity(ref, state));
+  }
+  return store_->WriteEvent(ref, msg, facts, redactor_.MessagePayload(msg, &doc));
+}
+
+absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
+                                       const WsSessionClosed* closed, int64_t close_us) {
+  RELAYTAP_ASSIGN_OR_RETURN(int64_t ref,
+                            store_->SessionRef(run_id_, conn, seq,
+                                               state.open_us ? state.open_us : close_us));
+  SessionCloseRow row;
+  row.closed = closed;
+  row.state = &state;
+  row.close_us = close_us;
+  row.subprotocol = closed ? redactor_.Subprotocols(closed->subprotocol) : "";
+  row.close_reason = redactor_.ScrubbedText(state.close_reason);
+  if (closed) {
+    row.outcome = std::string(OutcomeName(ClassifySession(
+        {state.first_failure, closed->app_end, closed->upstream_end, state.close_code})));
+  }
+  return store_->CloseSession(ref, row);
+}
+
+absl::Status BatchWriter::WriteSessionClosed(const WsSessionClosed& closed) {
+  auto key = std::make_pair(closed.connection_id, closed.exchange_sequence);
+  SessionState& state = sessions_[key];  // a session without messages is still a session
+  absl::Status st = CloseSession(key.first, key.second, state, &closed, closed.close_us);
+  if (st.ok()) {
+    sessions_.erase(key);
+    store_->ForgetSession(key.first, key.second);
+  }
+  return st;
+}
+
+absl::Status BatchWriter::Finish(const DropStats& drops, int64_t stop_us) {
+  std::vector<Observation> none;
+  WriteBatch(none, drops);  // any pending gap
+  if (!EnsureStore()) {
+    store_.reset();
+    next_reopen_us_ = 0;
+    if (!EnsureStore()) return absl::UnavailableError("recorder: store unavailable at close");
+  }
+  sqlite::Transaction tx(store_->db());
+  RELAYTAP_RETURN_IF_ERROR(tx.Begin());
+  for (auto& [key, state] : sessions_) {
+    RELAYTAP_RETURN_IF_ERROR(CloseSession(key.first, key.second, state, nullptr, stop_us));
+  }
+  RELAYTAP_RETURN_IF_ERROR(WriteGapIfAny());
+  RELAYTAP_RETURN_IF_ERROR(store_->FinishRun(run_id_, stop_us));
+  RELAYTAP_RETURN_IF_ERROR(tx.Commit());
+  if (!pending_gap_.empty()) counters_.gaps_written++;
+  pending_gap_ = DropStats{};
+  sessions_.clear();
+  // Fold the WAL into the main file so the store is one self-contained file after exit.
+  (void)store_->db().Execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  return absl::OkStatus();
+}
+
+}  // namespace relaytap::recorder

@@ -1,0 +1,72 @@
+#pragma once
+// The writer thread's work: one batch of observations -> correlate -> redact -> one IMMEDIATE
+// transaction. Owns the store connection and the per-session state. When a batch cannot be
+// committed (disk full, read-only, locked), its observations are counted as a gap that is written
+// with the next batch that commits, the log says so once, and the connection is reopened later.
+// Thread rule: writer thread only (stats are atomics, readable anywhere).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "recorder/bounded_queue.h"
+#include "recorder/observation.h"
+#include "recorder/redaction.h"
+#include "recorder/schema.h"
+#include "recorder/session_state.h"
+#include "recorder/store.h"
+
+namespace relaytap::recorder {
+
+struct WriterCounters {
+  std::atomic<uint64_t> written{0};
+  std::atomic<uint64_t> lost{0};
+  std::atomic<uint64_t> write_failures{0};
+  std::atomic<uint64_t> gaps_written{0};
+};
+
+class BatchWriter {
+ public:
+  BatchWriter(std::string db_path, Durability durability, const Redactor& redactor,
+              std::unique_ptr<Store> store, int64_t run_id);
+
+  // Writes `batch` plus the queue drops in `drops` as a gap. On failure the batch and the drops
+  // become a pending gap for a later batch.
+  void WriteBatch(std::vector<Observation>& batch, const DropStats& drops);
+  // Final writes at Close(): open sessions' partial stats, any pending gap, the run's stop time.
+  absl::Status Finish(const DropStats& drops, int64_t stop_us);
+
+  WriterCounters& counters() { return counters_; }
+
+ private:
+  absl::Status WriteOne(Observation& obs);
+  absl::Status WriteExchange(const Exchange& ex);
+  absl::Status WriteMessage(const WsMessage& msg);
+  absl::Status WriteSessionClosed(const WsSessionClosed& closed);
+  absl::Status CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
+                            const WsSessionClosed* closed, int64_t close_us);
+  absl::Status WriteGapIfAny();
+  bool EnsureStore();
+  void OnFailure(const absl::Status& st, const std::vector<Observation>& batch);
+
+  const std::string db_path_;
+  const Durability durability_;
+  const Redactor& redactor_;
+  std::unique_ptr<Store> store_;
+  const int64_t run_id_;
+  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, SessionState> sessions_;
+  DropStats pending_gap_;  // queue drops and lost batches not yet written
+  bool lost_writes_in_gap_ = false;
+  bool failing_ = false;  // logged the current outage already
+  int64_t next_reopen_us_ = 0;
+  WriterCounters counters_;
+};
+
+// UTC microseconds an observation describes (its first timestamp), for gap spans.
+int64_t ObservationTimeUs(const Observation& obs);
+
+}  // namespace relaytap::recorder

@@ -1,0 +1,397 @@
+#include "recorder/correlator.h"
+
+#include <strings.h>
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+
+namespace relaytap::recorder {
+namespace {
+
+using nlohmann::json;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool EndsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+// Calls fn(name_lowercase, value_decoded) for each query parameter.
+template <typename Fn>
+void ForEachQueryParam(std::string_view query, Fn fn) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    size_t eq = pair.find('=');
+    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    fn(Lower(PercentDecode(pair.substr(0, eq))), PercentDecode(value));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number()) return it->dump();
+  return "";
+}
+const json& Obj(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+std::string Base64UrlDecode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    else if (c == '=') break;
+    else return "";
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string AuthKind(const Exchange& ex) {
+  std::string kinds;
+  auto add = [&kinds](std::string_view k) {
+    if (kinds.find(k) != std::string::npos) return;
+    if (!kinds.empty()) kinds += ",";
+    kinds += k;
+  };
+  const Headers& h = ex.request_headers;
+  if (!FindHeader(h, "api-key").empty() || !FindHeader(h, "ocp-apim-subscription-key").empty()) {
+    add("api_key_header");
+  }
+  std::string_view authz = FindHeader(h, "authorization");
+  if (authz.size() > 7 && strncasecmp(authz.data(), "bearer ", 7) == 0) {
+    std::string_view tok = authz.substr(7);
+    if (StartsWith(tok, "ek_")) add("bearer_ephemeral");
+    else if (StartsWith(tok, "eyJ") && std::count(tok.begin(), tok.end(), '.') == 2) add("bearer_jwt");
+    else add("bearer_key");
+  } else if (!authz.empty()) {
+    add("authorization_other");
+  }
+  size_t q = ex.target.find('?');
+  if (q != std::string::npos) {
+    ForEachQueryParam(std::string_view(ex.target).substr(q + 1), [&](const std::string& n, const std::string&) {
+      if (n == "api-key" || n == "key" || n == "token" || n == "authorization" ||
+          n == "access_token" || n == "subscription-key") {
+        add("query_key");
+      }
+    });
+  }
+  if (FindHeader(h, "sec-websocket-protocol").find("openai-insecure-api-key.") !=
+      std::string_view::npos) {
+    add("subprotocol_key");
+  }
+  return kinds.empty() ? "none" : kinds;
+}
+
+// Reads a header from the response first, then the request.
+std::string Either(const Exchange& ex, std::string_view name) {
+  std::string_view v = FindHeader(ex.response_headers, name);
+  if (v.empty()) v = FindHeader(ex.request_headers, name);
+  return std::string(v);
+}
+
+void ReadErrorBody(const Exchange& ex, ExchangeFacts& f) {
+  const BodySample& b = ex.response_body;
+  if (b.bytes.empty() || ex.status < 400) return;
+  json j = json::parse(b.bytes, nullptr, /*allow_exceptions=*/false);
+  const json& err = Obj(j, "error");
+  f.error_type = Str(err, "type");
+  f.error_code = Str(err, "code");
+}
+
+void ReadSse(const Exchange& ex, ExchangeFacts& f) {
+  for (const SseEvent& e : ex.sse_events) {
+    json j = json::parse(e.data, nullptr, false);
+    std::string type = Str(j, "type");
+    if (e.event == "error" || type == "error" || type == "response.error") {
+      f.sse_error_event = true;
+      const json& err = Obj(j, "error");
+      if (f.error_type.empty()) f.error_type = Str(err, "type");
+      if (f.error_code.empty()) f.error_code = Str(err, "code");
+    }
+    if (type == "response.failed" || Str(Obj(j, "response"), "status") == "failed") {
+      f.sse_response_failed = true;
+      const json& err = Obj(Obj(j, "response"), "error");
+      if (f.error_type.empty()) f.error_type = Str(err, "type");
+      if (f.error_code.empty()) f.error_code = Str(err, "code");
+    }
+  }
+}
+
+void ReadTimes(const Exchange& ex, ExchangeFacts& f) {
+  std::string_view authz = FindHeader(ex.request_headers, "authorization");
+  if (f.auth_kind.find("bearer_jwt") != std::string::npos && authz.size() > 7) {
+    if (auto t = ParseJwtTimes(authz.substr(7))) f.jwt = *t;
+  }
+  f.upstream_date_us = ParseHttpDate(FindHeader(ex.response_headers, "date"));
+  int64_t local_us = ex.response_headers_us ? ex.response_headers_us : ex.request_start_us;
+  if (f.upstream_date_us && local_us) f.clock_skew_ms = (local_us - *f.upstream_date_us) / 1000;
+  int64_t ref_s = (f.upstream_date_us ? *f.upstream_date_us : local_us) / 1000000;
+  if (f.jwt.exp && ref_s) f.token_ttl_s = *f.jwt.exp - ref_s;
+}
+
+void ReadClientIdentity(const Exchange& ex, ExchangeFacts& f) {
+  const Headers& h = ex.request_headers;
+  f.user_agent = FindHeader(h, "user-agent");
+  f.stainless_lang = FindHeader(h, "x-stainless-lang");
+  f.stainless_package_version = FindHeader(h, "x-stainless-package-version");
+  f.stainless_runtime = FindHeader(h, "x-stainless-runtime");
+  f.stainless_runtime_version = FindHeader(h, "x-stainless-runtime-version");
+  f.stainless_os = FindHeader(h, "x-stainless-os");
+  f.stainless_arch = FindHeader(h, "x-stainless-arch");
+  f.x_ms_useragent = FindHeader(h, "x-ms-useragent");
+  std::string_view rc = FindHeader(h, "x-stainless-retry-count");
+  if (!rc.empty()) {
+    try {
+      f.retry_count = std::stoll(std::string(rc));
+    } catch (...) {
+    }
+  }
+}
+
+void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
+  f.apim_request_id = Either(ex, "apim-request-id");
+  f.x_request_id = Either(ex, "x-request-id");
+  f.x_ms_client_request_id = Either(ex, "x-ms-client-request-id");
+  f.region = Either(ex, "x-ms-region");
+  f.azureml_model_session = Either(ex, "azureml-model-session");
+  f.openai_processing_ms = Either(ex, "openai-processing-ms");
+  f.retry_after = Either(ex, "retry-after");
+  f.retry_after_ms = Either(ex, "retry-after-ms");
+  if (f.retry_after_ms.empty()) f.retry_after_ms = Either(ex, "x-ms-retry-after-ms");
+  json rl = json::object();
+  for (const auto& [name, value] : ex.response_headers) {
+    std::string n = Lower(name);
+    if (StartsWith(n, "x-ratelimit-")) rl[n] = value;
+  }
+  if (!rl.empty()) f.ratelimit_json = rl.dump();
+}
+
+}  // namespace
+
+std::string_view FindHeader(const Headers& headers, std::string_view name) {
+  for (const auto& [n, v] : headers) {
+    if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+  }
+  return "";
+}
+
+int64_t Base64DecodedSize(std::string_view b64) {
+  int64_t chars = 0;
+  for (char c : b64) {
+    if (isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '-' || c == '_') {
+      ++chars;
+    }
+  }
+  return chars * 3 / 4;
+}
+
+HostFacts ParseHost(std::string_view host) {
+  std::string h = Lower(host.substr(0, host.rfind(':') == std::string_view::npos ||
+                                               host.find(']') != std::string_view::npos
+                                           ? host.size()
+                                           : host.rfind(':')));
+  HostFacts f;
+  for (std::string_view suffix :
+       {".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"}) {
+    if (EndsWith(h, suffix) && h.size() > suffix.size()) {
+      f.azure = true;
+      std::string_view r = std::string_view(h).substr(0, h.size() - suffix.size());
+      f.resource = std::string(r.substr(r.rfind('.') == std::string_view::npos ? 0 : r.rfind('.') + 1));
+      break;
+    }
+  }
+  return f;
+}
+
+PathFacts ParsePath(std::string_view host, std::string_view target) {
+  PathFacts f;
+  size_t q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::string deployment_param;
+  if (q != std::string_view::npos) {
+    ForEachQueryParam(target.substr(q + 1), [&](const std::string& n, const std::string& v) {
+      if (n == "api-version") f.api_version = v;
+      else if (n == "deployment") deployment_param = v;
+      else if (n == "model") f.model = v;
+    });
+  }
+  (void)host;
+  if (StartsWith(path, "/openai/deployments/")) {
+    f.kind = "deployments";
+    std::string_view rest = path.substr(20);
+    f.deployment = PercentDecode(rest.substr(0, rest.find('/')));
+  } else if (StartsWith(path, "/openai/v1/") || path == "/openai/v1") {
+    f.kind = "ga_v1";
+  } else if (StartsWith(path, "/openai/")) {
+    f.kind = "preview";
+  } else if (StartsWith(path, "/v1/")) {
+    f.kind = "openai_v1";
+  } else {
+    f.kind = "other";
+  }
+  if (f.deployment.empty()) f.deployment = deployment_param;
+  return f;
+}
+
+std::optional<JwtTimes> ParseJwtTimes(std::string_view token) {
+  size_t a = token.find('.');
+  if (a == std::string_view::npos) return std::nullopt;
+  size_t b = token.find('.', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  json j = json::parse(Base64UrlDecode(token.substr(a + 1, b - a - 1)), nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  JwtTimes t;
+  auto num = [&j](const char* k) -> std::optional<int64_t> {
+    auto it = j.find(k);
+    if (it == j.end() || !it->is_number()) return std::nullopt;
+    return static_cast<int64_t>(it->get<double>());
+  };
+  t.exp = num("exp");
+  t.nbf = num("nbf");
+  t.iat = num("iat");
+  return t;
+}
+
+std::optional<int64_t> ParseHttpDate(std::string_view value) {
+  if (value.empty()) return std::nullopt;
+  struct tm tm {};
+  std::string v(value);
+  const char* end = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000000;
+}
+
+ExchangeFacts CorrelateExchange(const Exchange& ex) {
+  ExchangeFacts f;
+  f.host = ParseHost(ex.host);
+  f.path = ParsePath(ex.host, ex.target);
+  std::string ct = Lower(FindHeader(ex.response_headers, "content-type"));
+  f.transport = ex.websocket_upgrade                                   ? "websocket_upgrade"
+                : (!ex.sse_events.empty() || StartsWith(ct, "text/event-stream")) ? "sse"
+                                                                         : "http";
+  ReadCorrelation(ex, f);
+  ReadClientIdentity(ex, f);
+  f.auth_kind = AuthKind(ex);
+  ReadTimes(ex, f);
+  ReadErrorBody(ex, f);
+  ReadSse(ex, f);
+  f.outcome = ClassifyExchange({ex.status, ex.local_error_code, ex.error_stage, ex.end,
+                                f.sse_response_failed, f.sse_error_event});
+  return f;
+}
+
+namespace {
+
+// For a payload that is not whole JSON (truncated): the first top-level-looking "type".
+std::string ScanType(std::string_view p) {
+  size_t k = p.find("\"type\"");
+  if (k == std::string_view::npos) return "";
+  size_t q1 = p.find('"', p.find(':', k) + 1);
+  if (q1 == std::string_view::npos) return "";
+  size_t q2 = p.find('"', q1 + 1);
+  if (q2 == std::string_view::npos || q2 - q1 > 80) return "";
+  return std::string(p.substr(q1 + 1, q2 - q1 - 1));
+}
+
+const char* AudioField(std::string_view type) {
+  if (type == "input_audio_buffer.append") return "audio";
+  if (type == "response.audio.delta" || type == "response.output_audio.delta") return "delta";
+  return nullptr;
+}
+
+}  // namespace
+
+MessageFacts CorrelateMessage(const WsMessage& msg, json* doc) {
+  MessageFacts f;
+  if (msg.opcode != 1) return f;
+  json local;
+  json& j = doc ? *doc : local;
+  j = json::parse(msg.payload, nullptr, false);
+  if (!j.is_object()) {
+    f.type = ScanType(msg.payload);
+    return f;
+  }
+  f.json = true;
+  f.type = Str(j, "type");
+  f.event_id = Str(j, "event_id");
+  f.response_id = Str(j, "response_id");
+  f.item_id = Str(j, "item_id");
+  f.previous_item_id = Str(j, "previous_item_id");
+  const json& item = Obj(j, "item");
+  if (f.item_id.empty()) f.item_id = Str(item, "id");
+  if (f.previous_item_id.empty()) f.previous_item_id = Str(item, "previous_item_id");
+  const json& response = Obj(j, "response");
+  if (f.response_id.empty()) f.response_id = Str(response, "id");
+  if (f.type == "session.created" || f.type == "session.updated" ||
+      f.type == "transcription_session.created" || f.type == "transcription_session.updated") {
+    f.session_id = Str(Obj(j, "session"), "id");
+    f.model = Str(Obj(j, "session"), "model");
+  }
+  if (f.type == "error") {
+    const json& err = Obj(j, "error");
+    f.error_type = Str(err, "type");
+    f.error_code = Str(err, "code");
+    f.error_event_id = Str(err, "event_id");
+    f.failure = Outcome::kErrorEvent;
+  }
+  if (f.type == "response.done" || f.type == "response.failed") {
+    f.response_status = Str(response, "status");
+    const json& err = Obj(Obj(response, "status_details"), "error");
+    f.status_error_type = Str(err, "type");
+    f.status_error_code = Str(err, "code");
+    if (f.response_status == "failed" || f.type == "response.failed") {
+      f.failure = Outcome::kResponseFailed;
+    }
+  }
+  if (const char* field = AudioField(f.type)) {
+    auto it = j.find(field);
+    if (it != j.end() && it->is_string()) {
+      f.audio_bytes = Base64DecodedSize(it->get_ref<const std::string&>());
+      f.audio_ms = static_cast<double>(*f.audio_bytes) / 48.0;
+    }
+  }
+  return f;
+}
+
+}  // namespace relaytap::recorder

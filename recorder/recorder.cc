@@ -1,0 +1,138 @@
+#include "recorder/recorder.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <filesystem>
+
+#include "base/log.h"
+#include "base/status_macros.h"
+#include "recorder/batch_writer.h"
+#include "recorder/redaction.h"
+#include "recorder/secret.h"
+#include "recorder/sqlite/transaction.h"
+#include "recorder/store.h"
+
+namespace relaytap::recorder {
+namespace {
+
+// Wake the writer early once this many observations wait, and cap one transaction's size.
+constexpr size_t kWakeItems = 2048;
+constexpr size_t kMaxBatchItems = 8192;
+
+std::string HostName() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+// The IANA name if /etc/localtime links into a zoneinfo tree (or $TZ), else the abbreviation.
+std::string TimezoneName(const struct tm& local) {
+  if (const char* tz = getenv("TZ"); tz != nullptr && *tz != '\0') return tz[0] == ':' ? tz + 1 : tz;
+  std::error_code ec;
+  std::filesystem::path target = std::filesystem::read_symlink("/etc/localtime", ec);
+  if (!ec) {
+    std::string t = target.string();
+    size_t pos = t.find("zoneinfo/");
+    if (pos != std::string::npos) return t.substr(pos + 9);
+  }
+  return local.tm_zone ? local.tm_zone : "";
+}
+
+RunInfo MakeRunInfo(const RecorderOptions& options, const Redactor& redactor) {
+  RunInfo run;
+  run.relaytap_version = options.relaytap_version;
+  run.start_us = NowUnixMicros();
+  run.hostname = HostName();
+  time_t now = static_cast<time_t>(run.start_us / 1000000);
+  struct tm local {};
+  localtime_r(&now, &local);
+  run.timezone = TimezoneName(local);
+  run.utc_offset_s = local.tm_gmtoff;
+  run.policy_hash = redactor.policy_hash();
+  run.durability = options.durability;
+  return run;
+}
+
+}  // namespace
+
+struct Recorder::Writer {
+  std::unique_ptr<Redactor> redactor;
+  std::unique_ptr<BatchWriter> batch;
+  absl::Status final_status;
+};
+
+absl::StatusOr<std::unique_ptr<Recorder>> Recorder::Open(RecorderOptions options) {
+  if (options.key_dir.empty()) {
+    return absl::InvalidArgumentError("recorder: no directory for the redaction key");
+  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::string key, LoadOrCreateRedactionKey(options.key_dir));
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Redactor> redactor,
+                            Redactor::Create(std::move(key), options.redaction_policy_path));
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                            Store::Open(options.db_path, options.durability));
+  int64_t run_id = 0;
+  {
+    sqlite::Transaction tx(store->db());
+    RELAYTAP_RETURN_IF_ERROR(tx.Begin());
+    RELAYTAP_ASSIGN_OR_RETURN(run_id, store->InsertRun(MakeRunInfo(options, *redactor)));
+    RELAYTAP_RETURN_IF_ERROR(tx.Commit());
+  }
+  return std::unique_ptr<Recorder>(
+      new Recorder(std::move(options), std::move(redactor), std::move(store), run_id));
+}
+
+Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
+                   std::unique_ptr<Store> store, int64_t run_id)
+    : options_(std::move(options)),
+      queue_(options_.queue_max_bytes),
+      writer_(std::make_unique<Writer>()),
+      run_id_(run_id) {
+  writer_->redactor = std::move(redactor);
+  writer_->batch = std::make_unique<BatchWriter>(options_.db_path, options_.durability,
+                                                 *writer_->redactor, std::move(store), run_id);
+  thread_ = std::thread([this] {
+    std::vector<Observation> batch;
+    batch.reserve(kMaxBatchItems);
+    for (;;) {
+      batch.clear();
+      bool more = queue_.PopBatch(&batch, absl::Now() + options_.batch_interval, kWakeItems,
+                                  kMaxBatchItems);
+      writer_->batch->WriteBatch(batch, queue_.TakeDrops());
+      if (!more) break;
+    }
+    writer_->final_status = writer_->batch->Finish(queue_.TakeDrops(), NowUnixMicros());
+  });
+}
+
+Recorder::~Recorder() { (void)Close(); }
+
+bool Recorder::TrySubmit(Observation&& obs) noexcept {
+  try {
+    uint64_t bytes = ApproximateBytes(obs);
+    return queue_.TryPush(std::move(obs), bytes, NowUnixMicros());
+  } catch (...) {
+    return false;  // bad_alloc: the observation is lost, the relay is not
+  }
+}
+
+absl::Status Recorder::Close() {
+  if (closed_.exchange(true)) return writer_->final_status;
+  queue_.Close();
+  if (thread_.joinable()) thread_.join();
+  return writer_->final_status;
+}
+
+RecorderStats Recorder::stats() const {
+  WriterCounters& c = writer_->batch->counters();
+  RecorderStats s;
+  s.written = c.written.load();
+  s.dropped = queue_.total_dropped();
+  s.lost_in_failed_writes = c.lost.load();
+  s.write_failures = c.write_failures.load();
+  s.gaps_written = c.gaps_written.load();
+  return s;
+}
+
+}  // namespace relaytap::recorder

@@ -1,0 +1,80 @@
+#pragma once
+// The recorder: a Sink the relay submits observations to, and the one writer thread that
+// correlates, redacts and stores them in SQLite (DESIGN invariants 2 and 3).
+// Thread rule: TrySubmit from any thread (never blocks); Open/Close/stats from the owner.
+//
+// Durability: the writer commits one IMMEDIATE transaction per batch, at the latest every
+// `batch_interval` (default 100 ms) or sooner when many observations are waiting. After kill -9
+// the file is intact and holds every committed batch; at most ~one interval of observations is
+// lost. With Durability::kFull the same holds across a power loss.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "recorder/bounded_queue.h"
+#include "recorder/schema.h"
+#include "recorder/sink.h"
+
+namespace relaytap::recorder {
+
+class Redactor;
+class Store;
+struct SessionState;
+
+struct RecorderOptions {
+  std::string db_path = "relaytap.db";
+  // Directory of the per-install redaction key (relaytap-redaction.key, beside the CA).
+  std::string key_dir;
+  // "" for the default redaction policy; else a user file that extends it.
+  std::string redaction_policy_path;
+  uint64_t queue_max_bytes = 64ull << 20;
+  absl::Duration batch_interval = absl::Milliseconds(100);
+  std::string relaytap_version = "unknown";
+  Durability durability = Durability::kNormal;
+};
+
+struct RecorderStats {
+  uint64_t written = 0;        // observations committed
+  uint64_t dropped = 0;        // observations refused by the full queue
+  uint64_t lost_in_failed_writes = 0;  // observations in batches that failed to commit
+  uint64_t write_failures = 0; // failed batches
+  uint64_t gaps_written = 0;
+};
+
+class Recorder final : public Sink {
+ public:
+  // Loads or creates the redaction key, loads the policy, opens and migrates the store, appends a
+  // `runs` row, starts the writer. Errors: the key's, the policy's (malformed -> InvalidArgument
+  // naming the file) or the store's (a newer schema -> FailedPrecondition).
+  static absl::StatusOr<std::unique_ptr<Recorder>> Open(RecorderOptions options);
+  ~Recorder() override;  // Close()s if still open
+
+  // Sink::TrySubmit. Never blocks, never throws; false when dropped (counted, written as a gap).
+  bool TrySubmit(Observation&& obs) noexcept override;
+
+  // Drains the queue completely, writes the final gap if any and the run's stop time, stops the
+  // writer. Idempotent. Returns the last write error, if the final writes failed.
+  absl::Status Close();
+
+  RecorderStats stats() const;
+  int64_t run_id() const { return run_id_; }
+
+ private:
+  Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
+           std::unique_ptr<Store> store, int64_t run_id);
+  struct Writer;
+
+  RecorderOptions options_;
+  BoundedQueue<Observation> queue_;
+  std::unique_ptr<Writer> writer_;
+  int64_t run_id_;
+  std::thread thread_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace relaytap::recorder

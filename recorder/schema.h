@@ -1,0 +1,32 @@
+#pragma once
+// The store's schema: the current version, the DDL of version 1, and the connection pragmas.
+// Timestamps are INTEGER UTC microseconds (`*_us`); the views render them as ISO-8601 with a
+// timezone ("2025-01-31T08:00:00.123Z", and local time with the run's UTC offset).
+
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace relaytap::recorder {
+
+namespace sqlite {
+class Database;
+}
+
+inline constexpr int kSchemaVersion = 1;
+
+enum class Durability {
+  kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
+            // committed (WAL).
+  kFull,    // synchronous=FULL: every committed batch survives a power loss.
+};
+std::string_view DurabilityName(Durability d);
+
+// Applies the per-connection pragmas: journal_mode=WAL, synchronous, foreign_keys=ON,
+// busy_timeout. Errors name the pragma.
+absl::Status ApplyConnectionPragmas(sqlite::Database& db, Durability durability);
+
+// The DDL of schema version 1: tables, indexes and views (no meta rows).
+absl::Status CreateSchemaV1(sqlite::Database& db);
+
+}  // namespace relaytap::recorder

@@ -1,0 +1,110 @@
+#include "redact/auth.h"
+
+#include <cmath>
+
+#include "nlohmann/json.hpp"
+
+namespace relaytap::redact {
+namespace {
+
+constexpr size_t kMaxPayloadChars = 16 * 1024;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+// Strips a "Bearer " scheme (any case) if present.
+std::string_view StripBearer(std::string_view v) {
+  v = Trim(v);
+  if (StartsWithIgnoreCase(v, "bearer ") || StartsWithIgnoreCase(v, "bearer\t")) {
+    return Trim(v.substr(7));
+  }
+  return v;
+}
+
+bool LooksLikeJwt(std::string_view t) {
+  const size_t a = t.find('.');
+  if (t.substr(0, 3) != "eyJ" || a == std::string_view::npos) return false;
+  const size_t b = t.find('.', a + 1);
+  return b != std::string_view::npos && b > a + 1 && t.find('.', b + 1) == std::string_view::npos;
+}
+
+int B64UrlValue(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-' || c == '+') return 62;
+  if (c == '_' || c == '/') return 63;
+  return -1;
+}
+
+std::optional<std::string> DecodeBase64Url(std::string_view s) {
+  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  if (s.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : s) {
+    const int v = B64UrlValue(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> TimeClaim(const nlohmann::json& payload, const char* name) {
+  const auto it = payload.find(name);
+  if (it == payload.end()) return std::nullopt;
+  if (it->is_number_integer()) return it->get<int64_t>();  // also covers unsigned in range
+  if (it->is_number_float()) {
+    const double d = it->get<double>();
+    if (std::isfinite(d) && d > -9.2e18 && d < 9.2e18) return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string DescribeAuthorization(std::string_view authorization_value) {
+  const std::string_view v = Trim(authorization_value);
+  if (StartsWithIgnoreCase(v, "basic ")) return "basic";
+  if (!StartsWithIgnoreCase(v, "bearer ") && !StartsWithIgnoreCase(v, "bearer\t")) return "other";
+  const std::string_view token = StripBearer(v);
+  if (LooksLikeJwt(token)) return "bearer_jwt";
+  if (token.substr(0, 3) == "sk-") return "bearer_key";
+  if (token.substr(0, 3) == "ek_") return "bearer_ephemeral";
+  return "bearer";
+}
+
+std::optional<JwtTimes> JwtTimesOf(std::string_view bearer_value) {
+  const std::string_view token = StripBearer(bearer_value);
+  if (!LooksLikeJwt(token)) return std::nullopt;
+  const size_t a = token.find('.');
+  const size_t b = token.find('.', a + 1);
+  const std::string_view payload_b64 = token.substr(a + 1, b - a - 1);
+  if (payload_b64.size() > kMaxPayloadChars) return std::nullopt;
+  const std::optional<std::string> payload = DecodeBase64Url(payload_b64);
+  if (!payload) return std::nullopt;
+  const nlohmann::json doc = nlohmann::json::parse(*payload, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return std::nullopt;
+  return JwtTimes{TimeClaim(doc, "exp"), TimeClaim(doc, "nbf"), TimeClaim(doc, "iat")};
+}
+
+}  // namespace relaytap::redact

@@ -1,0 +1,168 @@
+#include "redact/json_redactor.h"
+
+#include "base/str_cat.h"
+#include "redact/body_shape.h"
+#include "redact/json_writer.h"
+#include "redact/secret_patterns.h"
+
+namespace relaytap::redact {
+namespace {
+
+using Json = nlohmann::json;
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.' || c == ':' || c == '-';
+}
+
+// ^[A-Za-z0-9_.:-]{1,max}$
+bool IsIdentifier(std::string_view s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s) {
+    if (!IsIdChar(c)) return false;
+  }
+  return true;
+}
+
+class Redactor {
+ public:
+  Redactor(const Policy& policy, const Fingerprinter& fp, RedactStats& stats, bool audio_delta)
+      : policy_(policy), fp_(fp), stats_(stats), audio_delta_(audio_delta) {}
+
+  void Value(const Json& v, std::string_view key, size_t depth, bool hide_numbers) {
+    if (depth > policy_.max_depth()) {
+      ++stats_.depth_limited;
+      return Opaque(v);
+    }
+    if (!key.empty() && policy_.opaque_keys().Contains(key)) return Opaque(v);
+    hide_numbers = hide_numbers || (!key.empty() && policy_.numbers_redacted_keys().Contains(key));
+    switch (v.type()) {
+      case Json::value_t::object:
+        return Object(v, depth, hide_numbers);
+      case Json::value_t::array:
+        out_.push_back('[');
+        for (auto it = v.cbegin(); it != v.cend(); ++it) {
+          if (it != v.cbegin()) out_.push_back(',');
+          Value(*it, key, depth + 1, hide_numbers);  // elements inherit the array's key
+        }
+        out_.push_back(']');
+        return;
+      case Json::value_t::string:
+        return String(v.get_ref<const std::string&>(), key);
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned:
+      case Json::value_t::number_float:
+        if (hide_numbers) {
+          ++stats_.numbers_redacted;
+          out_.append(R"({"redacted":"number"})");
+          return;
+        }
+        return AppendScalar(out_, v);
+      case Json::value_t::binary:
+        return Opaque(v);
+      default:  // bool, null, discarded
+        return AppendScalar(out_, v);
+    }
+  }
+
+  std::string Take() { return std::move(out_); }
+
+ private:
+  void Object(const Json& v, size_t depth, bool hide_numbers) {
+    out_.push_back('{');
+    for (auto it = v.cbegin(); it != v.cend(); ++it) {
+      if (it != v.cbegin()) out_.push_back(',');
+      const std::string& key = it.key();
+      if (IsIdentifier(key, 64) && !ContainsSecret(key)) {
+        AppendQuoted(out_, key);
+      } else {
+        ++stats_.keys_fingerprinted;
+        AppendQuoted(out_, fp_.Of(key));
+      }
+      out_.push_back(':');
+      Value(it.value(), key, depth + 1, hide_numbers);
+    }
+    out_.push_back('}');
+  }
+
+  void String(const std::string& s, std::string_view key) {
+    if (policy_.audio_keys().Contains(key) || (audio_delta_ && key == "delta")) {
+      const uint64_t bytes = Base64DecodedLength(s);
+      ++stats_.audio_values;
+      ++stats_.strings_redacted;
+      stats_.audio_bytes += bytes;
+      out_.append(StrCat(R"({"redacted":"audio","bytes":)", bytes, R"(,"fp":")", fp_.Of(s), "\"}"));
+      return;
+    }
+    if (policy_.id_keys().Contains(key)) {
+      return IsIdentifier(s, 128) && !ContainsSecret(s) ? Keep(s) : Placeholder(s);
+    }
+    if (policy_.scrub_keys().Contains(key)) {
+      size_t n = 0;
+      std::string scrubbed = ScrubSecrets(s, fp_, &n);
+      stats_.secrets_scrubbed += n;
+      return Keep(TruncateUtf8(scrubbed, policy_.max_message_chars()));
+    }
+    if (policy_.allow_keys().Contains(key) && s.size() <= policy_.max_kept_string_chars() &&
+        !ContainsSecret(s)) {
+      return Keep(s);
+    }
+    Placeholder(s);
+  }
+
+  void Keep(std::string_view s) {
+    ++stats_.strings_kept;
+    AppendQuoted(out_, s);
+  }
+
+  void Placeholder(std::string_view s) {
+    ++stats_.strings_redacted;
+    out_.append(
+        StrCat(R"({"redacted":"string","len":)", s.size(), R"(,"fp":")", fp_.Of(s), "\"}"));
+  }
+
+  void Opaque(const Json& v) {
+    ++stats_.opaque_values;
+    const std::string text = SerializeCompact(v);
+    out_.append(
+        StrCat(R"({"redacted":"opaque","len":)", text.size(), R"(,"fp":")", fp_.Of(text), "\"}"));
+  }
+
+  const Policy& policy_;
+  const Fingerprinter& fp_;
+  RedactStats& stats_;
+  const bool audio_delta_;
+  std::string out_;
+};
+
+}  // namespace
+
+uint64_t Base64DecodedLength(std::string_view b64) {
+  size_t n = b64.size();
+  size_t pad = 0;
+  while (pad < 2 && n > pad && b64[n - 1 - pad] == '=') ++pad;
+  return static_cast<uint64_t>(n - pad) * 3 / 4;
+}
+
+std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
+                       RedactStats* stats) {
+  bool audio_delta = false;
+  if (doc.is_object()) {
+    auto type = doc.find("type");
+    audio_delta = type != doc.end() && type->is_string() &&
+                  policy.audio_delta_event_types().Contains(type->get_ref<const std::string&>());
+  }
+  RedactStats local;
+  Redactor r(policy, fp, stats ? *stats : local, audio_delta);
+  r.Value(doc, "", 0, false);
+  return r.Take();
+}
+
+std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,
+                           RedactStats* stats) {
+  const Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return BodyShape("", text, fp);
+  return RedactJson(doc, policy, fp, stats);
+}
+
+}  // namespace relaytap::redact

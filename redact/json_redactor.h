@@ -1,0 +1,51 @@
+#pragma once
+// Allowlist redaction of JSON documents (realtime events, HTTP bodies), per
+// shared/realtime-protocol.md §9.1. Pure functions: no I/O, no logging, no shared state; safe to
+// call from any thread with a shared const Policy and Fingerprinter.
+//
+// Output (compact JSON) keeps the document's shape. Replacements:
+//   other strings  {"redacted":"string","len":BYTES,"fp":"hmac:…"}
+//   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"hmac:…"}
+//   opaque keys and subtrees deeper than max_depth
+//                  {"redacted":"opaque","len":SERIALIZED_BYTES,"fp":"hmac:…"}
+//   hidden numbers {"redacted":"number"}
+// Object keys are kept if they look like identifiers ([A-Za-z0-9_.:-]{1,64}, no secret pattern),
+// otherwise replaced by their fingerprint.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "nlohmann/json.hpp"
+#include "redact/fingerprint.h"
+#include "redact/policy.h"
+
+namespace relaytap::redact {
+
+struct RedactStats {
+  size_t strings_kept = 0;      // allowed strings, ids and scrubbed messages written as text
+  size_t strings_redacted = 0;  // strings replaced by a placeholder (audio included)
+  size_t secrets_scrubbed = 0;  // secret spans replaced inside scrub_keys text
+  size_t audio_values = 0;
+  uint64_t audio_bytes = 0;     // decoded bytes of all audio values
+  size_t opaque_values = 0;     // opaque-key and depth-limited subtrees
+  size_t depth_limited = 0;
+  size_t numbers_redacted = 0;
+  size_t keys_fingerprinted = 0;
+};
+
+// Redacts `doc`. Never throws for any document (invalid UTF-8 in strings is replaced). Counts are
+// added to *stats when given.
+std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
+                       RedactStats* stats = nullptr);
+
+// Parses `text` (without exceptions) and redacts it; text that is not JSON yields
+// BodyShape("", text, fp), so raw bytes never come through.
+std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,
+                           RedactStats* stats = nullptr);
+
+// Decoded size of base64 text without decoding: (len - padding) * 3 / 4.
+uint64_t Base64DecodedLength(std::string_view b64);
+
+}  // namespace relaytap::redact

@@ -1,0 +1,137 @@
+#include "redact/json_writer.h"
+
+#include <vector>
+
+namespace relaytap::redact {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid (overlong forms,
+// surrogates and code points above U+10FFFF are invalid).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < n) return 0;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+void AppendQuoted(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out.append("\\ufffd");
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+void AppendScalar(std::string& out, const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::string:
+      AppendQuoted(out, v.get_ref<const std::string&>());
+      break;
+    case nlohmann::json::value_t::boolean:
+      out.append(v.get<bool>() ? "true" : "false");
+      break;
+    case nlohmann::json::value_t::null:
+    case nlohmann::json::value_t::discarded:
+      out.append("null");
+      break;
+    default:  // numbers and binary: leaves, so dump() cannot recurse deeply
+      out.append(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
+std::string SerializeCompact(const nlohmann::json& v) {
+  struct Frame {
+    const nlohmann::json* container;
+    nlohmann::json::const_iterator it;
+  };
+  std::string out;
+  std::vector<Frame> stack;
+  const auto open = [&](const nlohmann::json& node) {
+    if (node.is_object() || node.is_array()) {
+      out.push_back(node.is_object() ? '{' : '[');
+      stack.push_back(Frame{&node, node.cbegin()});
+    } else {
+      AppendScalar(out, node);
+    }
+  };
+  open(v);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.it == f.container->cend()) {
+      out.push_back(f.container->is_object() ? '}' : ']');
+      stack.pop_back();
+      continue;
+    }
+    if (f.it != f.container->cbegin()) out.push_back(',');
+    if (f.container->is_object()) {
+      AppendQuoted(out, f.it.key());
+      out.push_back(':');
+    }
+    const nlohmann::json& child = *f.it;
+    ++f.it;
+    open(child);  // may grow `stack`; `f` is not used after this
+  }
+  return out;
+}
+
+std::string_view TruncateUtf8(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
+}  // namespace relaytap::redact

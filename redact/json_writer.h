@@ -1,0 +1,25 @@
+#pragma once
+// Small JSON text helpers for the redactor: output is written straight into a string (no second
+// DOM), strings are escaped with invalid UTF-8 replaced, and whole subtrees are serialized with an
+// explicit stack so hostile nesting depth cannot overflow the call stack.
+
+#include <string>
+#include <string_view>
+
+#include "nlohmann/json.hpp"
+
+namespace relaytap::redact {
+
+// Appends `s` as a quoted JSON string. Invalid UTF-8 bytes become \ufffd.
+void AppendQuoted(std::string& out, std::string_view s);
+
+// Appends a scalar (string, number, bool, null, binary) in compact JSON form.
+void AppendScalar(std::string& out, const nlohmann::json& v);
+
+// Compact serialization equal to v.dump() for valid UTF-8 input, but iterative: any depth is safe.
+std::string SerializeCompact(const nlohmann::json& v);
+
+// The longest prefix of `s` of at most `max_bytes` bytes that does not split a UTF-8 sequence.
+std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);
+
+}  // namespace relaytap::redact

@@ -1,0 +1,114 @@
+#include "redact/secret_patterns.h"
+
+#include "base/str_cat.h"
+#include "redact/fingerprint.h"
+
+namespace relaytap::redact {
+namespace {
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsUrlSafe(char c) { return IsAlnum(c) || c == '_' || c == '-'; }
+bool IsB64(char c) { return IsUrlSafe(c) || c == '+' || c == '/' || c == '='; }
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+template <typename Pred>
+size_t RunEnd(std::string_view s, size_t i, Pred pred) {
+  while (i < s.size() && pred(s[i])) ++i;
+  return i;
+}
+
+// Each matcher returns the end of a match that starts at i, or 0 for none.
+size_t MatchPrefixRun(std::string_view s, size_t i, std::string_view prefix, size_t min_run,
+                      bool (*pred)(char)) {
+  if (s.substr(i, prefix.size()) != prefix) return 0;
+  size_t start = i + prefix.size();
+  size_t end = RunEnd(s, start, pred);
+  return end - start >= min_run ? end : 0;
+}
+
+size_t MatchBearer(std::string_view s, size_t i) {
+  static constexpr std::string_view kWord = "bearer";
+  if (s.size() - i < kWord.size() + 2) return 0;
+  for (size_t k = 0; k < kWord.size(); ++k) {
+    if (Lower(s[i + k]) != kWord[k]) return 0;
+  }
+  size_t j = RunEnd(s, i + kWord.size(), IsSpace);
+  if (j == i + kWord.size()) return 0;
+  size_t end = RunEnd(s, j, [](char c) { return !IsSpace(c); });
+  return end > j ? end : 0;
+}
+
+size_t MatchJwt(std::string_view s, size_t i) {
+  if (s.substr(i, 3) != "eyJ") return 0;
+  size_t a = RunEnd(s, i + 3, IsUrlSafe);
+  if (a == i + 3 || a >= s.size() || s[a] != '.') return 0;
+  size_t b = RunEnd(s, a + 1, IsUrlSafe);
+  if (b == a + 1 || b >= s.size() || s[b] != '.') return 0;
+  return RunEnd(s, b + 1, IsUrlSafe);
+}
+
+}  // namespace
+
+std::optional<SecretSpan> FindSecret(std::string_view s, size_t from) {
+  // Matchers only start at a run boundary, so every character is scanned a bounded number of
+  // times whatever the input.
+  for (size_t i = from; i < s.size(); ++i) {
+    const char prev = i > 0 ? s[i - 1] : ' ';
+    size_t end = 0;
+    if (!IsAlnum(prev)) {
+      if ((end = MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe)) ||
+          (end = MatchPrefixRun(s, i, "ek_", 16, IsAlnum)) || (end = MatchBearer(s, i))) {
+        return SecretSpan{i, end};
+      }
+    }
+    if (!IsUrlSafe(prev) && (end = MatchJwt(s, i))) return SecretSpan{i, end};
+    if (IsHex(s[i]) && !IsHex(prev)) {
+      end = RunEnd(s, i, IsHex);
+      if (end - i >= 32) return SecretSpan{i, end};
+    }
+    if (IsB64(s[i]) && !IsB64(prev)) {
+      end = RunEnd(s, i, IsB64);
+      if (end - i >= 64) return SecretSpan{i, end};
+    }
+  }
+  return std::nullopt;
+}
+
+std::string ScrubSecrets(std::string_view s, const Fingerprinter& fp, size_t* count) {
+  std::string out;
+  out.reserve(s.size());
+  size_t pos = 0;
+  size_t n = 0;
+  while (auto span = FindSecret(s, pos)) {
+    out.append(s.substr(pos, span->begin - pos));
+    out.append(StrCat("[", fp.Of(s.substr(span->begin, span->end - span->begin)), "]"));
+    pos = span->end;
+    ++n;
+  }
+  out.append(s.substr(pos));
+  if (count) *count = n;
+  return out;
+}
+
+std::string FingerprintCredential(std::string_view value, const Fingerprinter& fp) {
+  size_t b = 0;
+  size_t e = value.size();
+  while (b < e && IsSpace(value[b])) ++b;
+  while (e > b && IsSpace(value[e - 1])) --e;
+  value = value.substr(b, e - b);
+  size_t sp = 0;
+  while (sp < value.size() && IsAlnum(value[sp])) ++sp;
+  size_t token = RunEnd(value, sp, IsSpace);
+  std::string scheme;
+  for (char c : value.substr(0, sp)) scheme.push_back(Lower(c));
+  if (sp > 0 && token > sp && token < value.size() && (scheme == "bearer" || scheme == "basic")) {
+    return StrCat(value.substr(0, sp), " ", fp.Of(value.substr(token)));
+  }
+  return fp.Of(value);
+}
+
+}  // namespace relaytap::redact

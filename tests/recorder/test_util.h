@@ -1,0 +1,24 @@
+#pragma once
+// Builders of realistic observations and a small SQL helper for the recorder tests.
+
+#include <string>
+#include <vector>
+
+#include "recorder/observation.h"
+
+namespace relaytap::recorder::testing {
+
+// A fresh directory under ::testing::TempDir() (or /tmp for the bench).
+std::string MakeTempDir(const std::string& name);
+
+// Runs `sql` on the file (read-only connection) and returns rows as "a|b|c" strings.
+std::vector<std::string> Query(const std::string& db_path, const std::string& sql);
+
+std::string Base64(size_t decoded_bytes, char seed);
+
+Exchange RealtimeUpgrade(uint64_t conn, int64_t t0_us, const std::string& api_key,
+                         const std::string& query_key, const std::string& subprotocol_key);
+WsMessage Text(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, std::string payload);
+WsSessionClosed Closed(uint64_t conn, int64_t at_us);
+
+}  // namespace relaytap::recorder::testing
