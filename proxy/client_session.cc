@@ -99,28 +99,6 @@ void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& tar
   ctx.sink->TrySubmit(recorder::Observation(std::move(opened)));
 }
 
-// Reads the first request head (CONNECT or absolute-form) without consuming it from `buf`.
-net::awaitable<error_code> ReadFirstHead(ByteStream& app, beast::flat_buffer& buf,
-                                         http_relay::RawParser<true>& parser,
-                                         size_t& header_size) {
-  parser.header_limit(kMaxHeaderBytes);
-  parser.eager(false);
-  for (;;) {
-    if (buf.size() > 0) {
-      error_code ec;
-      size_t used = parser.put(buf.data(), ec);
-      if (!ec && parser.is_header_done()) {
-        header_size = used;
-        co_return error_code{};
-      }
-      if (ec && ec != http::error::need_more) co_return ec;
-    }
-    auto [ec, n] = co_await app.ReadSome(buf.prepare(16 * 1024));
-    buf.commit(n);
-    if (ec) co_return (ec == net::error::eof && buf.size() > 0) ? http::error::partial_message : ec;
-  }
-}
-
 net::awaitable<void> Answer(ByteStream& app, std::string_view bytes) {
   co_await app.WriteAll(net::buffer(bytes));
   co_await app.ShutdownSend();
@@ -221,7 +199,10 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
   http_relay::RawParser<true> head;
   size_t hsize = 0;
   app->SetTimeout(ctx.config->http_idle_timeout);
-  error_code ec = co_await ReadFirstHead(*app, buf, head, hsize);
+  // The first request head (CONNECT or absolute-form) stays in `buf` for the exchange loop.
+  head.header_limit(kMaxHeaderBytes);
+  head.eager(false);
+  error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize);
   if (ec) {
     if (ec == http::error::header_limit) {
       {

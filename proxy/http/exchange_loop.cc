@@ -37,30 +37,6 @@ std::string_view View(const beast::flat_buffer& b, size_t n) {
   return {static_cast<const char*>(b.data().data()), n};
 }
 
-// Reads from `s` until `parser` holds a complete header; the header's bytes stay at the front of
-// `buf`, and their count is stored in `header_size`.
-template <bool isRequest>
-net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
-                                      RawParser<isRequest>& parser, size_t& header_size) {
-  for (;;) {
-    if (buf.size() > 0) {
-      error_code ec;
-      size_t used = parser.put(buf.data(), ec);
-      if (!ec && parser.is_header_done()) {
-        header_size = used;
-        co_return error_code{};
-      }
-      if (ec && ec != http::error::need_more) co_return ec;
-    }
-    auto [ec, n] = co_await s.ReadSome(buf.prepare(kReadChunk));
-    buf.commit(n);
-    if (ec) {
-      if (ec == net::error::eof && buf.size() > 0) co_return http::error::partial_message;
-      co_return ec;
-    }
-  }
-}
-
 struct BodyResult {
   error_code read_ec;   // reading from the source failed (or the message was malformed)
   error_code write_ec;  // writing to the sink failed

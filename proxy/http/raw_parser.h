@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "proxy/byte_stream.h"
 #include "proxy/net.h"
 
 namespace relaytap::proxy::http_relay {
@@ -96,5 +97,32 @@ class RawParser final : public http::basic_parser<isRequest> {
   }
   void on_finish_impl(error_code&) override {}
 };
+
+// Reads from `s` until `parser` holds a complete header; the header's bytes stay at the front of
+// `buf` (parse a copy, forward the original), and their count is stored in `header_size`.
+// Errors: the parser's (bad request, header_limit), the stream's, or partial_message on EOF
+// inside a header.
+template <bool isRequest>
+net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
+                                      RawParser<isRequest>& parser, size_t& header_size) {
+  constexpr size_t kReadChunk = 32 * 1024;
+  for (;;) {
+    if (buf.size() > 0) {
+      error_code ec;
+      size_t used = parser.put(buf.data(), ec);
+      if (!ec && parser.is_header_done()) {
+        header_size = used;
+        co_return error_code{};
+      }
+      if (ec && ec != http::error::need_more) co_return ec;
+    }
+    auto [ec, n] = co_await s.ReadSome(buf.prepare(kReadChunk));
+    buf.commit(n);
+    if (ec) {
+      if (ec == net::error::eof && buf.size() > 0) co_return http::error::partial_message;
+      co_return ec;
+    }
+  }
+}
 
 }  // namespace relaytap::proxy::http_relay

@@ -21,6 +21,12 @@ namespace websocket = boost::beast::websocket;
 using ::testing::HasSubstr;
 using json = nlohmann::json;
 
+http::request<http::string_body> Get(const std::string& target, const std::string& host) {
+  http::request<http::string_body> r{http::verb::get, target, 11};
+  r.set(http::field::host, host);
+  return r;
+}
+
 TEST(ProxyIntegrationTest, KeepAliveRequestsReachUpstreamWithBodiesAndHeadersUnchanged) {
   ProxyHarness h;
   auto c = h.InterceptedClient();
@@ -316,11 +322,7 @@ TEST(ProxyIntegrationTest, IdleHttpConnectionsAreClosed) {
   o.http_idle_timeout = std::chrono::milliseconds(200);
   ProxyHarness h(std::move(o));
   auto c = h.InterceptedClient();
-  auto res = c->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/echo", 11};
-    r.set(http::field::host, kAzureHost);
-    return r;
-  }());
+  auto res = c->Request(Get("/echo", kAzureHost));
   EXPECT_EQ(res.result_int(), 200);
   char byte;
   boost::system::error_code ec;
@@ -350,11 +352,7 @@ TEST(ProxyIntegrationTest, TunnelledHostShowsTheUpstreamsOwnCertificate) {
   std::string err;
   // The upstream's leaf is for kAzureHost; SNI/host check for that name, trust the upstream CA.
   ASSERT_TRUE(c.StartTls(kAzureHost, h.upstream_ca_pem(), &err)) << err;
-  auto res = c.Request([] {
-    http::request<http::string_body> r{http::verb::get, "/echo", 11};
-    r.set(http::field::host, kAzureHost);
-    return r;
-  }());
+  auto res = c.Request(Get("/echo", kAzureHost));
   EXPECT_EQ(res.result_int(), 200);
 }
 
@@ -374,11 +372,7 @@ TEST(ProxyIntegrationTest, RefusedUpstreamGivesA502WithJson) {
   o.extra_connect_to = {"dead.openai.azure.com:443:127.0.0.1:" + std::to_string(dead)};
   ProxyHarness h(std::move(o));
   auto c = h.InterceptedClient("dead.openai.azure.com");
-  auto res = c->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/openai/v1/models", 11};
-    r.set(http::field::host, "dead.openai.azure.com");
-    return r;
-  }());
+  auto res = c->Request(Get("/openai/v1/models", "dead.openai.azure.com"));
   EXPECT_EQ(res.result_int(), 502);
   EXPECT_EQ(res["x-relaytap-error"], "relaytap_upstream_connect");
   json body = json::parse(res.body());
@@ -396,11 +390,7 @@ TEST(ProxyIntegrationTest, UntrustedUpstreamCertificateGivesA502) {
   ProxyHarness h(std::move(o));
   // h's connect-to sends other.openai.azure.com to h0's upstream, whose CA h does not trust.
   auto c = h.InterceptedClient("other.openai.azure.com");
-  auto res = c->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/echo", 11};
-    r.set(http::field::host, "other.openai.azure.com");
-    return r;
-  }());
+  auto res = c->Request(Get("/echo", "other.openai.azure.com"));
   EXPECT_EQ(res.result_int(), 502);
   EXPECT_EQ(res["x-relaytap-error"], "relaytap_upstream_tls");
   EXPECT_THAT(res.body(), HasSubstr("certificate verify failed"));
@@ -415,11 +405,7 @@ TEST(ProxyIntegrationTest, UpstreamThatNeverHandshakesGivesA504) {
                         std::to_string(silent.local_endpoint().port())};
   ProxyHarness h(std::move(o));
   auto c = h.InterceptedClient("slow.openai.azure.com");
-  auto res = c->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/", 11};
-    r.set(http::field::host, "slow.openai.azure.com");
-    return r;
-  }());
+  auto res = c->Request(Get("/", "slow.openai.azure.com"));
   EXPECT_EQ(res.result_int(), 504);
   EXPECT_EQ(res["x-relaytap-error"], "relaytap_upstream_tls_timeout");
 }
@@ -427,11 +413,7 @@ TEST(ProxyIntegrationTest, UpstreamThatNeverHandshakesGivesA504) {
 TEST(ProxyIntegrationTest, UpstreamResetBeforeAnswerGivesA502) {
   ProxyHarness h;
   auto c = h.InterceptedClient();
-  auto res = c->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/reset", 11};
-    r.set(http::field::host, kAzureHost);
-    return r;
-  }());
+  auto res = c->Request(Get("/reset", kAzureHost));
   EXPECT_EQ(res.result_int(), 502);
   EXPECT_EQ(res["x-relaytap-error"], "relaytap_upstream_reset");
 }
@@ -456,11 +438,7 @@ TEST(ProxyIntegrationTest, MalformedAndOversizedRequestsAreRejectedOthersCarryOn
     inner->Write("GARBAGE\r\n\r\n");
     EXPECT_EQ(inner->ReadResponse().result_int(), 400);
   }
-  auto res = healthy->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/echo", 11};
-    r.set(http::field::host, kAzureHost);
-    return r;
-  }());
+  auto res = healthy->Request(Get("/echo", kAzureHost));
   EXPECT_EQ(res.result_int(), 200);
 }
 
@@ -524,11 +502,7 @@ TEST(ProxyIntegrationTest, ClientThatDistrustsTheCaIsRejectedAndOthersCarryOn) {
   std::string err;
   EXPECT_FALSE(c.StartTls(kAzureHost, h.upstream_ca_pem(), &err));  // the wrong CA
   auto ok = h.InterceptedClient();
-  auto res = ok->Request([] {
-    http::request<http::string_body> r{http::verb::get, "/echo", 11};
-    r.set(http::field::host, kAzureHost);
-    return r;
-  }());
+  auto res = ok->Request(Get("/echo", kAzureHost));
   EXPECT_EQ(res.result_int(), 200);
 }
 
