@@ -170,6 +170,20 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
     RELAYTAP_RETURN_IF_ERROR(ms(c.http_idle_timeout));
   } else if (key == "shutdown_grace_ms") {
     RELAYTAP_RETURN_IF_ERROR(ms(c.shutdown_grace));
+  } else if (key == "record") {
+    if (!v.is_boolean()) return TypeError(key, "true or false");
+    c.record = v.get<bool>();
+  } else if (key == "db") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.db = v.get<std::string>();
+  } else if (key == "redaction_policy") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.redaction_policy = v.get<std::string>();
+  } else if (key == "durability") {
+    if (!v.is_string() || (v.get<std::string>() != "normal" && v.get<std::string>() != "full")) {
+      return TypeError(key, "\"normal\" or \"full\"");
+    }
+    c.durability = v.get<std::string>();
   } else if (key == "threads") {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 256) {
       return TypeError(key, "an integer from 0 (one per core) to 256");

@@ -41,6 +41,11 @@ struct ProxyConfig {
   std::chrono::milliseconds http_idle_timeout{300'000};
   std::chrono::milliseconds shutdown_grace{5'000};
   int threads = 0;  // 0: one per core
+  // Recording (used by `relaytap proxy`, not by the relay itself).
+  bool record = true;
+  std::filesystem::path db = "relaytap.db";
+  std::optional<std::filesystem::path> redaction_policy;
+  std::string durability = "normal";  // "normal" or "full" (SQLite synchronous)
 
   static std::vector<std::string> DefaultInterceptPatterns();
 };
@@ -59,7 +64,8 @@ bool IsLoopbackHost(std::string_view host);
 
 // Merges a JSON config file's keys into `config` (keys: listen, allow_remote, ca_dir, upstream_ca,
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
-// http_idle_timeout_ms, shutdown_grace_ms, threads). Unknown keys and wrong types are errors.
+// http_idle_timeout_ms, shutdown_grace_ms, threads, record, db, redaction_policy, durability).
+// Unknown keys and wrong types are errors; keys starting with '_' are comments.
 absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config);
 
 // Checks the whole configuration (loopback rule, patterns, timeouts).

@@ -34,7 +34,7 @@ std::string_view PumpEndName(PumpEnd e) {
 }
 
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap) {
+                                ws::FrameTap* tap, bool* mine, const bool* other) {
   PumpResult result;
   if (!initial.empty()) {
     auto [wec, wn] = co_await to.WriteAll(net::buffer(initial));
@@ -63,6 +63,10 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
     result.ec = ec;
     if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
       result.end = PumpEnd::kEof;
+      if (mine != nullptr) *mine = true;
+      co_await to.ShutdownSend();
+    } else if (other != nullptr && *other) {
+      result.end = PumpEnd::kEof;  // closing after the other side's clean end
       co_await to.ShutdownSend();
     } else if (ec == net::error::operation_aborted) {
       result.end = PumpEnd::kCancelled;
@@ -81,8 +85,11 @@ net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
                                       ws::FrameTap* down_tap) {
   app.SetTimeout(std::chrono::milliseconds(0));
   upstream.SetTimeout(std::chrono::milliseconds(0));
-  auto [up, down] = co_await (Pump(app, upstream, app_initial, up_tap) &&
-                              Pump(upstream, app, upstream_initial, down_tap));
+  PumpPair pair;
+  auto [up, down] = co_await (
+      Pump(app, upstream, app_initial, up_tap, &pair.up_done_cleanly, &pair.down_done_cleanly) &&
+      Pump(upstream, app, upstream_initial, down_tap, &pair.down_done_cleanly,
+           &pair.up_done_cleanly));
   co_return BiPumpResult{up, down};
 }
 

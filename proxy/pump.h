@@ -26,10 +26,21 @@ struct PumpResult {
   uint64_t bytes = 0;
 };
 
+// Shared by the two pumps of one connection.
+struct PumpPair {
+  bool up_done_cleanly = false;    // app -> upstream ended with EOF
+  bool down_done_cleanly = false;  // upstream -> app ended with EOF
+};
+
 // Relays `from` -> `to` until `from` ends. `initial` bytes (already read from `from`) go first.
 // `tap`, if set, is fed a copy of every chunk after it was written (so decoding never delays it).
+// `mine` / `other` (optional) are this pump's and the opposite pump's clean-end flags: a read
+// error after the other direction already closed cleanly is the ordinary end of a closing
+// connection (a TLS peer writing after our close_notify, a reset after a WebSocket close), not a
+// reset to propagate.
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap);
+                                ws::FrameTap* tap, bool* mine = nullptr,
+                                const bool* other = nullptr);
 
 // Both directions at once; returns when both ended. `a` is the app side.
 struct BiPumpResult {

@@ -8,6 +8,7 @@
 #include "base/str_cat.h"
 #include "proxy/config.h"
 #include "proxy/server.h"
+#include "recorder/recorder.h"
 #include "tools/commands.h"
 
 namespace relaytap::tools {
@@ -23,6 +24,10 @@ struct ProxyFlags {
   std::string log_level;
   std::string config_file;
   int threads = -1;
+  std::string db;
+  bool no_record = false;
+  std::string redaction_policy;
+  std::string durability;
 };
 
 absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
@@ -51,6 +56,10 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (!f.intercept.empty()) c.intercept = f.intercept;
   if (!f.log_level.empty()) c.log_level = f.log_level;
   if (f.threads >= 0) c.threads = f.threads;
+  if (!f.db.empty()) c.db = f.db;
+  if (f.no_record) c.record = false;
+  if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
+  if (!f.durability.empty()) c.durability = f.durability;
   LogLevel level;
   if (!ParseLogLevel(c.log_level, &level)) {
     return absl::InvalidArgumentError(
@@ -67,12 +76,35 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << config.status().message() << "\n";
     return 2;
   }
-  auto server = proxy::Server::Start(*config, nullptr);
+  std::unique_ptr<recorder::Recorder> rec;
+  if (config->record) {
+    recorder::RecorderOptions ro;
+    ro.db_path = config->db.string();
+    ro.key_dir = config->ca_dir.string();
+    if (config->redaction_policy) ro.redaction_policy_path = config->redaction_policy->string();
+    ro.relaytap_version = RELAYTAP_VERSION;
+    ro.durability = config->durability == "full" ? recorder::Durability::kFull
+                                                 : recorder::Durability::kNormal;
+    auto opened = recorder::Recorder::Open(ro);
+    if (!opened.ok()) {
+      std::cerr << "relaytap proxy: cannot record to " << config->db.string() << ": "
+                << opened.status().message() << " (use --db FILE, or --no-record to relay only)\n";
+      return 1;
+    }
+    rec = std::move(*opened);
+  }
+  auto server = proxy::Server::Start(*config, nullptr, rec.get());
   if (!server.ok()) {
     std::cerr << "relaytap proxy: " << server.status().message() << "\n";
     return 1;
   }
   proxy::Server& s = **server;
+  if (rec) {
+    RELAYTAP_LOG(kInfo, "recording to ", config->db.string(), " (run ", rec->run_id(),
+                 ", redacted; durability ", config->durability, ")");
+  } else {
+    RELAYTAP_LOG(kInfo, "recording off (--no-record): relaying only");
+  }
   if (s.ca().created()) {
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
                  "; trust it with: eval \"$(relaytap ca env",
@@ -88,6 +120,17 @@ int RunProxy(const ProxyFlags& flags) {
             << "\n  eval \"$(relaytap ca env" << (flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir)
             << ")\"" << std::endl;
   s.WaitForSignal();
+  (*server).reset();  // every session is gone: nothing submits any more
+  if (rec) {
+    absl::Status closed = rec->Close();  // drains the queue completely
+    recorder::RecorderStats st = rec->stats();
+    RELAYTAP_LOG(kInfo, "recorder closed: ", st.written, " observations written, ", st.dropped,
+                 " dropped, ", st.gaps_written, " gaps recorded");
+    if (!closed.ok()) {
+      std::cerr << "relaytap proxy: closing the recording: " << closed.message() << "\n";
+      return 1;
+    }
+  }
   RELAYTAP_LOG(kInfo, "stopped");
   return 0;
 }
@@ -117,6 +160,15 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", flags->config_file,
                   "JSON file with the same keys as the flags (see configs/relaytap.example.json)");
   cmd->add_option("--threads", flags->threads, "I/O threads (default: one per core)");
+  cmd->add_option("--db", flags->db,
+                  "SQLite file to record into (default ./relaytap.db; reopening appends a run)");
+  cmd->add_flag("--no-record", flags->no_record, "Relay only: record nothing");
+  cmd->add_option("--redaction-policy", flags->redaction_policy,
+                  "JSON policy extending the built-in redaction policy (configs/redaction.json)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--durability", flags->durability,
+                  "normal (default: survives a crash of relaytap) or full (survives power loss)")
+      ->check(CLI::IsMember({"normal", "full"}));
   cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
 }
 
