@@ -28,7 +28,7 @@ ctest --preset release
 
 banner "4/5 build asan"
 cmake --preset asan
-cmake --build --preset asan -j"$JOBS"
+cmake --build --preset asan -j"$JOBS" --target relaytap_tests
 
 banner "5/5 test asan (unit, integration)"
 ctest --preset asan -L 'unit|integration'

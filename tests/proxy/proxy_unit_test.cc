@@ -175,12 +175,25 @@ TEST(HeaderRulesTest, SplitsAbsoluteTargets) {
   EXPECT_FALSE(SplitAbsoluteHttpTarget("http://h:0/", &host, &port, &origin));
 }
 
+TEST(ConfigFileTest, TheExampleConfigParsesAndHoldsTheDefaults) {
+  ProxyConfig c;
+  ASSERT_TRUE(MergeConfigFile(RELAYTAP_SOURCE_DIR "/configs/relaytap.example.json", c).ok());
+  ProxyConfig defaults;
+  EXPECT_EQ(c.listen.port, defaults.listen.port);
+  EXPECT_EQ(c.intercept, defaults.intercept);
+  EXPECT_EQ(c.db, defaults.db);
+  EXPECT_EQ(c.record, defaults.record);
+  EXPECT_EQ(c.http_idle_timeout, defaults.http_idle_timeout);
+}
+
 TEST(ConfigFileTest, MergesKnownKeysAndRejectsUnknownOnes) {
   auto dir = std::filesystem::path(::testing::TempDir()) / "relaytap_config_test";
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir / "good.json") << R"({"listen": "127.0.0.1:9999", "intercept": ["*"],
-      "connect_to": ["a.com:443:127.0.0.1:1"], "_comment": "ok", "connect_timeout_ms": 1500})";
+      "connect_to": ["a.com:443:127.0.0.1:1"], "_comment": "ok", "connect_timeout_ms": 1500,
+      "db": "x.db", "record": false, "durability": "full"})";
+    std::ofstream(dir / "durability.json") << R"({"durability": "sometimes"})";
     std::ofstream(dir / "bad.json") << R"({"listen": "127.0.0.1:9999", "lisen": 1})";
     std::ofstream(dir / "type.json") << R"({"allow_remote": "yes"})";
   }
@@ -190,6 +203,10 @@ TEST(ConfigFileTest, MergesKnownKeysAndRejectsUnknownOnes) {
   EXPECT_THAT(c.intercept, ::testing::ElementsAre("*"));
   EXPECT_EQ(c.connect_to.size(), 1u);
   EXPECT_EQ(c.connect_timeout.count(), 1500);
+  EXPECT_EQ(c.db, "x.db");
+  EXPECT_FALSE(c.record);
+  EXPECT_EQ(c.durability, "full");
+  EXPECT_FALSE(MergeConfigFile(dir / "durability.json", c).ok());
   absl::Status bad = MergeConfigFile(dir / "bad.json", c);
   EXPECT_THAT(std::string(bad.message()), ::testing::HasSubstr("unknown config key 'lisen'"));
   EXPECT_FALSE(MergeConfigFile(dir / "type.json", c).ok());
