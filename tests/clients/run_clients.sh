@@ -104,7 +104,7 @@ if ! FAKE_PORT="$(wait_port "$WORK/fake.out" "$FAKE_PID" 's#^relaytap fake-upstr
   exit 1
 fi
 
-"$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$CA_DIR" \
+"$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$CA_DIR" --db "$WORK/relaytap.db" \
   --upstream-ca "$WORK/upstream/ca.pem" \
   --connect-to "contoso.openai.azure.com:443:127.0.0.1:$FAKE_PORT" \
   --intercept '*.openai.azure.com' --intercept '*.cognitiveservices.azure.com' \
@@ -157,6 +157,7 @@ run_test() {
 run_test curl bash "$HERE/curl_test.sh"
 run_test python_ws "$PY" "$HERE/python_ws_test.py"
 run_test python_strict_tls "$PY" "$HERE/python_strict_tls_test.py"
+run_test canary_plant "$PY" "$HERE/canary_test.py"
 if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/ws" ]; then
   run_test node_ws env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" node "$HERE/node/ws_test.mjs"
 else
@@ -181,6 +182,33 @@ else
   fi
 fi
 PROXY_PID=""
+
+# Nothing planted may reach the database or the logs; the correlation ids must.
+check() {
+  local name=$1; shift
+  if "$@"; then echo "PASS $name"; PASSED=$((PASSED + 1));
+  else echo "FAIL $name"; FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name"); fi
+}
+no_canary() {
+  local f found=0
+  for f in "$WORK/relaytap.db" "$WORK/relaytap.db-wal" "$WORK/relaytap.db-shm" \
+           "$WORK/proxy.err" "$WORK/proxy.out"; do
+    [ -f "$f" ] || continue
+    if grep -a -q CANARY "$f"; then echo "    canary found in $f"; found=1; fi
+  done
+  [ $found -eq 0 ]
+}
+db_has() {  # db_has <sql> : the query returns a non-empty, non-zero first value
+  local v
+  v="$(sqlite3 "$WORK/relaytap.db" "$1" 2>&1)" || { echo "    $v"; return 1; }
+  echo "    $1 -> $v"
+  [ -n "$v" ] && [ "$v" != "0" ]
+}
+check canary_absent_from_db_and_logs no_canary
+check db_has_sessions db_has "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"
+check db_has_response_ids db_has "SELECT count(*) FROM events WHERE response_id LIKE 'resp_%'"
+check db_has_apim_request_ids db_has "SELECT count(*) FROM exchanges WHERE apim_request_id <> ''"
+check db_integrity db_has "SELECT CASE WHEN (SELECT integrity_check FROM pragma_integrity_check) = 'ok' THEN 1 ELSE 0 END"
 
 if [ $FAILED -ne 0 ]; then
   echo "---- proxy stderr (last 60 lines)"
