@@ -1,0 +1,158 @@
+// The whole pipeline: real clients -> proxy -> fake upstream failure modes, recorded by the real
+// Recorder into SQLite; each failure is classified by outcome and carries its correlation ids.
+#include <sqlite3.h>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "recorder/recorder.h"
+#include "tests/testing/proxy_harness.h"
+
+namespace relaytap::testing {
+namespace {
+
+namespace websocket = boost::beast::websocket;
+using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
+
+// Runs one SQL query returning a single text value ("" if no row).
+std::string Query(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  } else if (st == nullptr) {
+    out = std::string("SQL error: ") + sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void OpenRealtime(ProxyClient& c, TlsWebSocket& ws, const std::string& target) {
+  beast::get_lowest_layer(c.tls()).expires_never();
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                std::chrono::seconds(30), false});
+  ws.handshake(kAzureHost, target);
+  beast::flat_buffer b;
+  ws.read(b);  // session.created
+}
+
+class RecordingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("recording");
+    recorder::RecorderOptions ro;
+    ro.db_path = (dir_ / "relaytap.db").string();
+    ro.key_dir = dir_.string();
+    ro.batch_interval = absl::Milliseconds(20);
+    auto rec = recorder::Recorder::Open(ro);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    recorder_ = std::move(*rec);
+  }
+  // Stops the proxy (every session has ended) and drains the recorder.
+  void Finish(std::unique_ptr<ProxyHarness> h) {
+    h.reset();
+    ASSERT_TRUE(recorder_->Close().ok());
+  }
+  std::string Db() const { return (dir_ / "relaytap.db").string(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<recorder::Recorder> recorder_;
+};
+
+TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
+  net::io_context ioc;
+  tcp::acceptor refused(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  uint16_t dead = refused.local_endpoint().port();
+  refused.close();
+  ProxyHarness::Options o;
+  o.sink = recorder_.get();
+  o.extra_connect_to = {"dead.openai.azure.com:443:127.0.0.1:" + std::to_string(dead)};
+  auto h = std::make_unique<ProxyHarness>(std::move(o));
+
+  {  // 5xx on the upgrade
+    auto c = h->InterceptedClient();
+    c->Write("GET /status/503 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\nConnection: Upgrade\r\n"
+             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    EXPECT_EQ(c->ReadResponse().result_int(), 503);
+  }
+  {  // 429 with retry-after-ms
+    auto c = h->InterceptedClient();
+    c->Write("GET /status/429 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\n\r\n");
+    EXPECT_EQ(c->ReadResponse().result_int(), 429);
+  }
+  {  // response.done failed with server_error
+    auto c = h->InterceptedClient();
+    TlsWebSocket ws(c->tls());
+    OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime&fail=response");
+    ws.write(net::buffer(std::string(R"({"type":"response.create"})")));
+    beast::flat_buffer b;
+    bool done = false;
+    for (int i = 0; i < 50 && !done; ++i) {
+      b.clear();
+      ws.read(b);
+      done = beast::buffers_to_string(b.data()).find("response.done") != std::string::npos;
+    }
+    ws.close(websocket::close_code::normal);
+  }
+  {  // upstream reset mid-session
+    auto c = h->InterceptedClient();
+    TlsWebSocket ws(c->tls());
+    OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime&reset_after=1");
+    ws.write(net::buffer(std::string(R"({"type":"input_audio_buffer.commit"})")));
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    for (int i = 0; i < 10 && !ec; ++i) ws.read(b, ec);
+  }
+  {  // the app aborts
+    auto c = h->InterceptedClient();
+    TlsWebSocket ws(c->tls());
+    OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime");
+    auto& sock = beast::get_lowest_layer(c->tls()).socket();
+    boost::system::error_code ignored;
+    sock.set_option(net::socket_base::linger(true, 0), ignored);
+    sock.close(ignored);
+  }
+  {  // connection refused upstream
+    auto c = h->InterceptedClient("dead.openai.azure.com");
+    c->Write("GET /openai/v1/models HTTP/1.1\r\nHost: dead.openai.azure.com\r\n\r\n");
+    EXPECT_EQ(c->ReadResponse().result_int(), 502);
+  }
+  ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(3, std::chrono::seconds(20)));
+  Finish(std::move(h));
+
+  const std::string db = Db();
+  EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE path LIKE '/status/503%'"),
+            "server_error_5xx");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE path LIKE '/status/429%'"),
+            "throttled_429");
+  EXPECT_EQ(Query(db, "SELECT retry_after_ms FROM exchanges WHERE path LIKE '/status/429%'"),
+            "1500");
+  EXPECT_THAT(Query(db, "SELECT apim_request_id FROM exchanges WHERE path LIKE '/status/429%'"),
+              ::testing::SizeIs(36));
+  EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions WHERE session_id IN (SELECT session_id "
+                      "FROM ws_sessions) AND failed_responses > 0"),
+            "response_failed");
+  EXPECT_EQ(Query(db, "SELECT first_error_type FROM ws_sessions WHERE failed_responses > 0"),
+            "server_error");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE outcome = 'upstream_reset'"), "1");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE outcome = 'client_abort'"), "1");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM connections WHERE target_host = 'dead.openai.azure.com'"),
+            "connect_failure");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"), "3");
+  // Failures are listed with their ids; response ids of the failed response are in the events.
+  EXPECT_NE(Query(db, "SELECT count(*) FROM v_failures"), "0");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM events WHERE type = 'response.done' AND "
+                      "response_id LIKE 'resp_%'"),
+            "1");
+  EXPECT_EQ(Query(db, "SELECT integrity_check FROM pragma_integrity_check"), "ok");
+}
+
+}  // namespace
+}  // namespace relaytap::testing
