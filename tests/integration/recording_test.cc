@@ -44,12 +44,14 @@ void OpenRealtime(ProxyClient& c, TlsWebSocket& ws, const std::string& target) {
 
 class RecordingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Open(64u << 20); }
+  void Open(uint64_t queue_max_bytes) {
     dir_ = FreshDir("recording");
     recorder::RecorderOptions ro;
     ro.db_path = (dir_ / "relaytap.db").string();
     ro.key_dir = dir_.string();
     ro.batch_interval = absl::Milliseconds(20);
+    ro.queue_max_bytes = queue_max_bytes;
     auto rec = recorder::Recorder::Open(ro);
     ASSERT_TRUE(rec.ok()) << rec.status();
     recorder_ = std::move(*rec);
@@ -151,6 +153,36 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
   EXPECT_EQ(Query(db, "SELECT count(*) FROM events WHERE type = 'response.done' AND "
                       "response_id LIKE 'resp_%'"),
             "1");
+  EXPECT_EQ(Query(db, "SELECT integrity_check FROM pragma_integrity_check"), "ok");
+}
+
+TEST_F(RecordingTest, AFullQueueNeverSlowsTheRelayAndTheLossIsRecordedAsAGap) {
+  ASSERT_TRUE(recorder_->Close().ok());
+  Open(4096);  // smaller than one audio message: most observations cannot be kept
+  ProxyHarness::Options o;
+  o.sink = recorder_.get();
+  auto h = std::make_unique<ProxyHarness>(std::move(o));
+  auto c = h->InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime");
+  std::string audio(64 * 1024, 'A');
+  std::vector<std::string> sent, echoed;
+  for (int i = 0; i < 50; ++i) {
+    std::string msg = R"({"type":"echo.request","i":)" + std::to_string(i) + R"(,"audio":")" +
+                      audio + "\"}";
+    ws.write(net::buffer(msg));
+    sent.push_back(Sha256Hex(msg));
+    beast::flat_buffer b;
+    ws.read(b);
+    echoed.push_back(Sha256Hex(beast::buffers_to_string(b.data())));
+  }
+  EXPECT_EQ(echoed, sent);  // every message relayed, unchanged, in order
+  ws.close(websocket::close_code::normal);
+  ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+  Finish(std::move(h));
+  EXPECT_GT(recorder_->stats().dropped, 0u);
+  const std::string db = Db();
+  EXPECT_NE(Query(db, "SELECT coalesce(sum(dropped_observations), 0) FROM gaps"), "0");
   EXPECT_EQ(Query(db, "SELECT integrity_check FROM pragma_integrity_check"), "ok");
 }
 
