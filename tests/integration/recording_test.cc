@@ -74,7 +74,10 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
   refused.close();
   ProxyHarness::Options o;
   o.sink = recorder_.get();
-  o.extra_connect_to = {"dead.openai.azure.com:443:127.0.0.1:" + std::to_string(dead)};
+  // An empty DNS label fails inside getaddrinfo itself: a DNS failure without any DNS traffic.
+  o.extra_connect_to = {"dead.openai.azure.com:443:127.0.0.1:" + std::to_string(dead),
+                        "nodns.openai.azure.com:443:bad..relaytap.test:443"};
+  o.extra_upstream_names = {"wrongcert.openai.azure.com"};
   auto h = std::make_unique<ProxyHarness>(std::move(o));
 
   {  // 5xx on the upgrade
@@ -103,6 +106,16 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
     }
     ws.close(websocket::close_code::normal);
   }
+  {  // an error event
+    auto c = h->InterceptedClient();
+    TlsWebSocket ws(c->tls());
+    OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime");
+    ws.write(net::buffer(std::string(R"({"type":"invalid.event","event_id":"evt_client_1"})")));
+    beast::flat_buffer b;
+    ws.read(b);
+    EXPECT_THAT(beast::buffers_to_string(b.data()), ::testing::HasSubstr("invalid_request_error"));
+    ws.close(websocket::close_code::normal);
+  }
   {  // upstream reset mid-session
     auto c = h->InterceptedClient();
     TlsWebSocket ws(c->tls());
@@ -126,7 +139,24 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
     c->Write("GET /openai/v1/models HTTP/1.1\r\nHost: dead.openai.azure.com\r\n\r\n");
     EXPECT_EQ(c->ReadResponse().result_int(), 502);
   }
-  ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(3, std::chrono::seconds(20)));
+  {  // name resolution fails
+    auto c = h->InterceptedClient("nodns.openai.azure.com");
+    c->Write("GET /openai/v1/models HTTP/1.1\r\nHost: nodns.openai.azure.com\r\n\r\n");
+    auto res = c->ReadResponse();
+    EXPECT_EQ(res.result_int(), 502);
+    EXPECT_EQ(res["x-relaytap-error"], "relaytap_upstream_dns");
+  }
+  {  // the upstream certificate does not name the host
+    auto c = h->InterceptedClient("wrongcert.openai.azure.com");
+    c->Write("GET /openai/v1/models HTTP/1.1\r\nHost: wrongcert.openai.azure.com\r\n\r\n");
+    EXPECT_EQ(c->ReadResponse().result_int(), 502);
+  }
+  {  // the app does not trust relaytap's CA
+    ProxyClient c(h->proxy_port());
+    ASSERT_EQ(c.Connect(kAzureHost, 443), 200);
+    EXPECT_FALSE(c.StartTls(kAzureHost, h->upstream_ca_pem()));
+  }
+  ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(4, std::chrono::seconds(20)));
   Finish(std::move(h));
 
   const std::string db = Db();
@@ -147,7 +177,20 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
   EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE outcome = 'client_abort'"), "1");
   EXPECT_EQ(Query(db, "SELECT outcome FROM connections WHERE target_host = 'dead.openai.azure.com'"),
             "connect_failure");
-  EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"), "3");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM connections WHERE target_host = 'nodns.openai.azure.com'"),
+            "dns_failure");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE host = 'nodns.openai.azure.com'"),
+            "dns_failure");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE host = 'dead.openai.azure.com'"),
+            "connect_failure");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE host = 'wrongcert.openai.azure.com'"),
+            "upstream_tls_failure");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM connections WHERE outcome = 'client_rejected_ca'"),
+            "1");
+  EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions WHERE error_events > 0"), "error_event");
+  EXPECT_EQ(Query(db, "SELECT first_error_code FROM ws_sessions WHERE error_events > 0"),
+            "invalid_value");
+  EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"), "4");
   // Failures are listed with their ids; response ids of the failed response are in the events.
   EXPECT_NE(Query(db, "SELECT count(*) FROM v_failures"), "0");
   EXPECT_EQ(Query(db, "SELECT count(*) FROM events WHERE type = 'response.done' AND "

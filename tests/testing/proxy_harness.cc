@@ -162,6 +162,9 @@ ProxyHarness::ProxyHarness(Options options) {
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
   config.connect_to.push_back(*proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));
+  for (const std::string& name : options.extra_upstream_names) {
+    config.connect_to.push_back(*proxy::ParseConnectTo(name + ":443:127.0.0.1:" + port));
+  }
   for (const std::string& r : options.extra_connect_to) {
     config.connect_to.push_back(*proxy::ParseConnectTo(r));
   }

@@ -79,6 +79,8 @@ class ProxyHarness {
   struct Options {
     std::vector<std::string> intercept = proxy::ProxyConfig::DefaultInterceptPatterns();
     std::vector<std::string> extra_connect_to;
+    // More host names sent to the fake upstream (whose certificate names only kAzureHost).
+    std::vector<std::string> extra_upstream_names;
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds http_idle_timeout{300'000};
     bool upstream_deflate = true;

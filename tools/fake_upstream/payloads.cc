@@ -182,6 +182,17 @@ std::vector<std::string> ResponsesSseEvents() {
   return events;
 }
 
+std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id) {
+  json error = {{"type", "invalid_request_error"},
+                {"code", "invalid_value"},
+                {"message", "Invalid value: '" + bad_type +
+                                "'. Supported values are: 'session.update', "
+                                "'input_audio_buffer.append', 'response.create', ..."},
+                {"param", "type"},
+                {"event_id", client_event_id.empty() ? json(nullptr) : json(client_event_id)}};
+  return json{{"type", "error"}, {"event_id", RandomId("event_")}, {"error", error}}.dump();
+}
+
 std::string SessionCreatedEvent(const std::string& session_id) {
   return json{{"type", "session.created"},
               {"event_id", RandomId("event_")},

@@ -27,6 +27,8 @@ std::vector<std::string> ResponsesSseEvents();
 
 // Realtime server events.
 std::string SessionCreatedEvent(const std::string& session_id);
+// The `error` event the Realtime API sends for a client event of an unknown type.
+std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id);
 struct RealtimeResponseIds {
   std::string session_id;
   std::string response_id;

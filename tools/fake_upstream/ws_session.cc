@@ -112,6 +112,16 @@ net::awaitable<bool> Session<Stream>::Handle(const beast::flat_buffer& message, 
       type = json["type"].template get<std::string>();
     }
     if (type == "response.create") co_return co_await SendResponse();
+    // Like the real API, an unknown client event gets an `error` event (other types are echoed,
+    // which the byte-identity tests rely on).
+    if (type == "invalid.event") {
+      std::string event_id;
+      if (json.contains("event_id") && json["event_id"].is_string()) {
+        event_id = json["event_id"].template get<std::string>();
+      }
+      std::string error = InvalidEventError(type, event_id);
+      co_return co_await Send(error, true);
+    }
     if (type == "close.request") {
       co_await ws_.async_close(websocket::close_reason(websocket::close_code::normal, "bye"));
       co_return false;
