@@ -131,7 +131,12 @@ TEST(ProxyIntegrationTest, FiftyMegabyteUploadStreamsThrough) {
   auto res = c->ReadResponse();
   ASSERT_EQ(res.result_int(), 200);
   // Proxy, fake upstream and client share this process: 50 MB buffered anywhere would show.
+  // (Not under AddressSanitizer: its quarantine keeps freed memory resident on purpose.)
+#ifndef __SANITIZE_ADDRESS__
   EXPECT_LT(ResidentKib() - rss_before_kib, 20 * 1024);
+#else
+  (void)rss_before_kib;
+#endif
   json echo = json::parse(res.body());
   EXPECT_EQ(echo["body_bytes"], kSize);
   EXPECT_EQ(echo["body_sha256"], hex);
