@@ -69,7 +69,8 @@ def https(method, path, body, headers):
     return r.status, data
 
 
-realtime("/openai/v1/realtime?model=gpt-realtime")
+# The assistant's transcript (server content) carries a canary too.
+realtime(f"/openai/v1/realtime?model=gpt-realtime&say={C}_ASSISTANT_SAYS")
 realtime(f"/openai/realtime?api-version=2024-10-01-preview&deployment=gpt-4o&api-key={C}QUERYKEY")
 status, _ = https("POST", "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
                   json.dumps({"stream": True, "messages": [{"role": "user", "content": f"{C}_CHAT"}]}),
@@ -81,4 +82,10 @@ status, _ = https("POST", "/openai/v1/responses",
 assert status == 200, status
 status, _ = https("POST", "/echo", f"not json {C}_RAWBODY", {"Content-Type": "text/plain"})
 assert status == 200, status
+# /echo answers with the request's headers: canaries in a JSON response body from upstream.
+# (OpenAI-Organization / OpenAI-Project are kept verbatim by the default policy on purpose:
+# identifying, not secret; see realtime-protocol.md 9.2. No canary there.)
+status, body = https("GET", "/echo", None, {"X-Custom": f"{C}_ECHOED_HEADER",
+                                            "X-Ms-Client-Principal": f"{C}_PRINCIPAL"})
+assert status == 200 and C.encode() in body, status
 print("canaries planted")

@@ -191,6 +191,47 @@ TEST(RecorderTest, FullQueueDropsWithoutBlockingAndWritesAGap) {
             std::vector<std::string>{std::to_string(accepted)});
 }
 
+// Another process holding the write lock (a locked database) makes batches fail; the relay side
+// never notices (TrySubmit keeps accepting), the loss is counted, and once the lock is gone the
+// gap is written and recording resumes.
+TEST(RecorderTest, ALockedDatabaseLosesOnlyTheBatchesItBlockedAndRecordsTheGap) {
+  std::string dir = testing::MakeTempDir("locked");
+  RecorderOptions o = Options(dir);
+  auto rec = OpenOrDie(o);
+  ASSERT_NE(rec, nullptr);
+  ASSERT_TRUE(rec->TrySubmit(Text(1, 1, kDown, kT0, R"({"type":"session.created"})")));
+  for (int i = 0; i < 500 && rec->stats().written < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(rec->stats().written, 1u);
+
+  sqlite3* locker = nullptr;
+  ASSERT_EQ(sqlite3_open(o.db_path.c_str(), &locker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(locker, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_TRUE(rec->TrySubmit(Text(1, uint64_t(i + 2), kDown, kT0 + i + 1,
+                                    R"({"type":"response.output_audio.delta"})")));
+  }
+  // Bounded: the writer's busy timeout is 2 s per batch.
+  for (int i = 0; i < 1000 && rec->stats().write_failures == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(rec->stats().write_failures, 0u);
+  ASSERT_EQ(sqlite3_exec(locker, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(locker);
+
+  ASSERT_TRUE(rec->TrySubmit(Text(1, 100, kDown, kT0 + 100, R"({"type":"response.done"})")));
+  ASSERT_TRUE(rec->Close().ok());
+  RecorderStats s = rec->stats();
+  EXPECT_GT(s.lost_in_failed_writes, 0u);
+  EXPECT_EQ(s.written + s.lost_in_failed_writes, 22u);
+  EXPECT_EQ(Query(o.db_path, "SELECT reason FROM gaps"), std::vector<std::string>{"write_failed"});
+  EXPECT_EQ(Query(o.db_path, "SELECT SUM(dropped_observations) FROM gaps"),
+            std::vector<std::string>{std::to_string(s.lost_in_failed_writes)});
+  EXPECT_EQ(Query(o.db_path, "SELECT COUNT(*) FROM events WHERE type = 'response.done'"),
+            std::vector<std::string>{"1"});
+}
+
 TEST(RecorderTest, KillNineLeavesAnIntactDatabaseWithCommittedRows) {
   std::string dir = testing::MakeTempDir("kill9");
   RecorderOptions o = Options(dir);

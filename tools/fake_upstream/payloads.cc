@@ -248,7 +248,8 @@ std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::stri
       .dump();
 }
 
-std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed) {
+std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed,
+                              const std::string& transcript) {
   json response = {{"object", "realtime.response"},
                    {"id", ids.response_id},
                    {"status", failed ? "failed" : "completed"},
@@ -275,7 +276,7 @@ std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed) {
          {"type", "message"},
          {"status", "completed"},
          {"role", "assistant"},
-         {"content", json::array({{{"type", "output_audio"}, {"transcript", "Hello there!"}}})}});
+         {"content", json::array({{{"type", "output_audio"}, {"transcript", transcript}}})}});
   }
   return json{{"type", "response.done"}, {"event_id", RandomId("event_")}, {"response", response}}
       .dump();

@@ -38,6 +38,7 @@ struct RealtimeResponseIds {
 std::string ResponseCreatedEvent(const RealtimeResponseIds& ids);
 std::string AudioDeltaEvent(const RealtimeResponseIds& ids, const std::string& base64_audio);
 std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta);
-std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed);
+std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed,
+                              const std::string& transcript = "Hello there!");
 
 }  // namespace relaytap::tools::fake_upstream

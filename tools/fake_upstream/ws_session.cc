@@ -150,11 +150,20 @@ net::awaitable<bool> Session<Stream>::SendResponse() {
       for (char& c : audio) c = static_cast<char>(rng_() & 0xff);
       if (!co_await Send(AudioDeltaEvent(ids, Base64(audio)), true)) co_return false;
     }
-    for (const char* piece : {"Hello", " there!"}) {
-      if (!co_await Send(TranscriptDeltaEvent(ids, piece), true)) co_return false;
+    // `say=TEXT` in the URL makes the assistant say TEXT (tests plant canaries in server content).
+    std::string say = "Hello there!";
+    if (target_.query.contains("say")) say = target_.query.at("say");
+    const size_t half = say.size() / 2;
+    const std::string pieces[2] = {say.substr(0, half), say.substr(half)};
+    for (const std::string& piece : pieces) {
+      const std::string delta = TranscriptDeltaEvent(ids, piece);
+      if (!co_await Send(delta, true)) co_return false;
     }
+    const std::string done = ResponseDoneEvent(ids, failed, say);
+    co_return co_await Send(done, true);
   }
-  co_return co_await Send(ResponseDoneEvent(ids, failed), true);
+  const std::string done = ResponseDoneEvent(ids, failed);
+  co_return co_await Send(done, true);
 }
 
 }  // namespace
