@@ -1,5 +1,7 @@
 #include "proxy/tls/cert_authority.h"
 
+#include "proxy/tls/openssl_error.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -47,20 +49,6 @@ struct GenNamesFree { void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_fr
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::shared_ptr<X509>;
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
-
-// "what: <OpenSSL error queue>", draining the queue.
-std::string OpenSslError(std::string_view what) {
-  std::string msg(what);
-  const char* sep = ": ";
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    msg += sep;
-    msg += buf;
-    sep = "; ";
-  }
-  return msg;
-}
 
 absl::Status SslInternal(std::string_view what) {
   return absl::InternalError(OpenSslError(what));

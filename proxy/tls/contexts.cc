@@ -1,5 +1,7 @@
 #include "proxy/tls/contexts.h"
 
+#include "proxy/tls/openssl_error.h"
+
 #include <arpa/inet.h>
 
 #include <fstream>
@@ -15,14 +17,6 @@
 #include "base/str_cat.h"
 
 namespace relaytap::proxy::tls {
-namespace {
-
-namespace ssl = boost::asio::ssl;
-
-constexpr std::string_view kHttp11 = "http/1.1";
-// ALPN wire format: length-prefixed protocol names.
-constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-
 std::string OpenSslError(std::string_view what) {
   std::string msg(what);
   const char* sep = ": ";
@@ -35,6 +29,14 @@ std::string OpenSslError(std::string_view what) {
   }
   return msg;
 }
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+constexpr std::string_view kHttp11 = "http/1.1";
+// ALPN wire format: length-prefixed protocol names.
+constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 // "[::1]" -> "::1"; other hosts unchanged.
 std::string StripBrackets(std::string_view host) {

@@ -48,9 +48,7 @@ Database::~Database() {
   sqlite3_close_v2(db_);
 }
 
-absl::Status Database::ErrorStatus(int rc, std::string_view sql) const {
-  std::string msg = StrCat("SQLite \"", SqlHead(sql), "\": ", sqlite3_errmsg(db_), " (",
-                           sqlite3_errstr(rc), ")");
+absl::Status StatusFromSqlite(int rc, std::string msg) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -70,6 +68,12 @@ absl::Status Database::ErrorStatus(int rc, std::string_view sql) const {
     default:
       return absl::InternalError(msg);
   }
+}
+
+absl::Status Database::ErrorStatus(int rc, std::string_view sql) const {
+  std::string msg = StrCat("SQLite \"", SqlHead(sql), "\": ", sqlite3_errmsg(db_), " (",
+                           sqlite3_errstr(rc), ")");
+  return StatusFromSqlite(rc, std::move(msg));
 }
 
 absl::Status Database::Execute(std::string_view sql) {

@@ -15,6 +15,11 @@ struct sqlite3;
 
 namespace relaytap::recorder::sqlite {
 
+// Maps an SQLite result code to the canonical status carrying `message`: busy/locked/full/I/O
+// -> Unavailable, read-only/permission -> PermissionDenied, corrupt -> DataLoss,
+// constraint -> AlreadyExists, anything else -> Internal.
+absl::Status StatusFromSqlite(int rc, std::string message);
+
 class Database {
  public:
   // `flags` are sqlite3_open_v2 flags (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, ...).

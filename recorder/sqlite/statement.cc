@@ -1,5 +1,7 @@
 #include "recorder/sqlite/statement.h"
 
+#include "recorder/sqlite/database.h"
+
 #include <sqlite3.h>
 
 #include <utility>
@@ -70,23 +72,7 @@ void Statement::BindOptionalDouble(int index, const std::optional<double>& value
 absl::Status Statement::Error(int rc) const {
   std::string msg = StrCat("SQLite \"", sql_head_, "\": ", db_ ? sqlite3_errmsg(db_) : "?", " (",
                            sqlite3_errstr(rc), ")");
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-      return absl::UnavailableError(msg);
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return absl::PermissionDeniedError(msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return absl::DataLossError(msg);
-    case SQLITE_CONSTRAINT:
-      return absl::AlreadyExistsError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
+  return StatusFromSqlite(rc, std::move(msg));
 }
 
 absl::StatusOr<bool> Statement::Step() {
