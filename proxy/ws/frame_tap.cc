@@ -4,10 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstring>
 #include <exception>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,89 +47,6 @@ void Unmask(uint8_t* data, size_t n, const std::array<uint8_t, 4>& key, uint64_t
   for (; i < n; ++i) data[i] ^= pattern[i & 7];
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-// Splits on `sep` outside double-quoted strings.
-std::vector<std::string_view> SplitOutsideQuotes(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  bool quoted = false;
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '"') quoted = !quoted;
-    if (s[i] == '\\' && quoted) ++i;
-    if (i < s.size() && s[i] == sep && !quoted) {
-      parts.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  parts.push_back(s.substr(start));
-  return parts;
-}
-
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(StrCat("Sec-WebSocket-Extensions: ", message));
-}
-
-absl::StatusOr<int> ParseWindowBits(std::string_view name, std::string_view value) {
-  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-    value = value.substr(1, value.size() - 2);
-  }
-  int bits = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), bits);
-  if (value.empty() || ec != std::errc() || end != value.data() + value.size() || bits < 8 ||
-      bits > 15) {
-    return Invalid(StrCat(name, " must be 8..15, got '", value, "'"));
-  }
-  return bits;
-}
-
-absl::Status ApplyDeflateParam(std::string_view param, PerMessageDeflate& pmd, uint32_t& seen) {
-  std::string_view name = param;
-  std::optional<std::string_view> value;
-  if (size_t eq = param.find('='); eq != std::string_view::npos) {
-    name = Trim(param.substr(0, eq));
-    value = Trim(param.substr(eq + 1));
-  }
-  static constexpr std::string_view kNames[] = {
-      "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
-      "client_max_window_bits"};
-  size_t index = 0;
-  while (index < 4 && !EqualsIgnoreCase(name, kNames[index])) ++index;
-  if (index == 4) return Invalid(StrCat("unknown permessage-deflate parameter '", name, "'"));
-  if (seen & (1u << index)) return Invalid(StrCat("duplicate parameter ", name));
-  seen |= 1u << index;
-  if (index < 2) {
-    if (value.has_value()) return Invalid(StrCat(name, " takes no value"));
-    (index == 0 ? pmd.server_no_context_takeover : pmd.client_no_context_takeover) = true;
-    return absl::OkStatus();
-  }
-  int bits = 15;
-  if (value.has_value()) {
-    absl::StatusOr<int> parsed = ParseWindowBits(name, *value);
-    if (!parsed.ok()) return parsed.status();
-    bits = *parsed;
-  } else if (index == 2) {
-    return Invalid("server_max_window_bits requires a value");
-  }
-  (index == 2 ? pmd.server_max_window_bits : pmd.client_max_window_bits) = bits;
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string_view DirectionName(Direction d) {
@@ -156,22 +71,6 @@ std::string_view OpcodeName(Opcode op) {
   return "unknown";
 }
 
-absl::StatusOr<PerMessageDeflate> ParseNegotiatedExtensions(std::string_view header_value) {
-  PerMessageDeflate pmd;
-  for (std::string_view extension : SplitOutsideQuotes(header_value, ',')) {
-    std::vector<std::string_view> parts = SplitOutsideQuotes(extension, ';');
-    if (!EqualsIgnoreCase(Trim(parts[0]), "permessage-deflate")) continue;
-    if (pmd.enabled) continue;  // A 101 accepts at most one; keep the first.
-    pmd.enabled = true;
-    uint32_t seen = 0;
-    for (size_t i = 1; i < parts.size(); ++i) {
-      std::string_view param = Trim(parts[i]);
-      if (param.empty()) return Invalid("empty permessage-deflate parameter");
-      if (absl::Status status = ApplyDeflateParam(param, pmd, seen); !status.ok()) return status;
-    }
-  }
-  return pmd;
-}
 
 struct FrameTap::Impl {
   Impl(FrameTap& owner, Direction dir, PerMessageDeflate pmd, MessageObserver& obs,
