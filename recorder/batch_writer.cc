@@ -129,7 +129,7 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
 }
 
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
-  nlohmann::json doc;
+  redact::ParsedJson doc;
   MessageFacts facts = CorrelateMessage(msg, &doc);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];
