@@ -12,6 +12,7 @@
 #include "recorder/batch_writer.h"
 #include "recorder/redaction.h"
 #include "recorder/secret.h"
+#include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
 #include "recorder/store.h"
 
@@ -111,6 +112,9 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
       }
       bool more = queue_.PopBatch(&batch, absl::Now() + options_.batch_interval, kWakeItems,
                                   kMaxBatchItems);
+      for (Observation& o : batch) {
+        if (auto* ex = std::get_if<Exchange>(&o)) ParseSseCapture(*ex);  // off the io threads
+      }
       writer_->batch->WriteBatch(batch, queue_.TakeDrops());
       if (!more) break;
     }
