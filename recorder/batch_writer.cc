@@ -47,6 +47,7 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
   absl::Status st = EnsureStore() ? absl::OkStatus()
                                   : absl::UnavailableError("store not open (reopen pending)");
   if (st.ok()) {
+    if (before_batch_for_test_) before_batch_for_test_(store_->db());
     sqlite::Transaction tx(store_->db());
     st = tx.Begin();
     for (size_t i = 0; st.ok() && i < batch.size(); ++i) st = WriteOne(batch[i]);
@@ -129,7 +130,7 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
 }
 
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
-  nlohmann::json doc;
+  redact::ParsedJson doc;
   MessageFacts facts = CorrelateMessage(msg, &doc);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];

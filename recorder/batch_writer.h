@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,11 @@ class BatchWriter {
   absl::Status Finish(const DropStats& drops, int64_t stop_us);
 
   WriterCounters& counters() { return counters_; }
+  // While the store is closed after a failure: when the next reopen is due (else 0).
+  int64_t reopen_due_us() const { return store_ ? 0 : next_reopen_us_; }
+  void set_before_batch_for_test(std::function<void(sqlite::Database&)> hook) {
+    before_batch_for_test_ = std::move(hook);
+  }
 
  private:
   absl::Status WriteOne(Observation& obs);
@@ -64,6 +70,7 @@ class BatchWriter {
   bool failing_ = false;  // logged the current outage already
   int64_t next_reopen_us_ = 0;
   WriterCounters counters_;
+  std::function<void(sqlite::Database&)> before_batch_for_test_;
 };
 
 // UTC microseconds an observation describes (its first timestamp), for gap spans.

@@ -10,6 +10,7 @@
 
 #include "nlohmann/json.hpp"
 #include "recorder/observation.h"
+#include "redact/json_holes.h"
 #include "recorder/outcome.h"
 
 namespace relaytap::recorder {
@@ -73,8 +74,9 @@ struct MessageFacts {
   std::optional<Outcome> failure;      // kResponseFailed or kErrorEvent
 };
 // When `doc` is given, the parsed payload is moved there (so the redactor need not parse the
-// same 8 KB audio delta again); it is discarded/null when the payload is not a JSON object.
-MessageFacts CorrelateMessage(const WsMessage& msg, nlohmann::json* doc = nullptr);
+// same 8 KB audio delta again); its doc is discarded/null when the payload is not a JSON object.
+// It borrows msg.payload (long strings are cut out, see redact/json_holes.h).
+MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc = nullptr);
 
 // Case-insensitive header lookup; "" when absent.
 std::string_view FindHeader(const Headers& headers, std::string_view name);

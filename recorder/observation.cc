@@ -24,6 +24,8 @@ struct Sizer {
                  o.local_error_code.capacity() + o.error_stage.capacity() +
                  o.error_reason.capacity() + o.end.capacity();
     for (const SseEvent& e : o.sse_events) n += sizeof(SseEvent) + e.event.capacity() + e.data.capacity();
+    n += o.sse_capture.bytes.capacity() +
+         o.sse_capture.chunk_ends.capacity() * sizeof(o.sse_capture.chunk_ends[0]);
     return n;
   }
   uint64_t operator()(const WsMessage& o) const {

@@ -65,6 +65,15 @@ struct SseEvent {
   std::string data;   // the `data:` lines joined with '\n' (bounded)
 };
 
+// The decoded body of a text/event-stream response as it arrived (a bounded copy). The relay only
+// appends; the recorder's writer thread parses it into Exchange::sse_events (sse_parser.h).
+struct SseCapture {
+  std::string bytes;
+  std::vector<std::pair<size_t, int64_t>> chunk_ends;  // (end offset in bytes, arrival UTC us)
+  int64_t end_us = 0;      // when the body ended (completes a last unterminated event)
+  bool truncated = false;  // the byte cap was reached; later bytes were not kept
+};
+
 // One HTTP request/response on a connection (including a WebSocket upgrade and its answer).
 struct Exchange {
   uint64_t connection_id = 0;
@@ -77,8 +86,9 @@ struct Exchange {
   int status = 0;  // 0: no response (see error_*)
   Headers response_headers;
   BodySample response_body;
-  std::vector<SseEvent> sse_events;  // text/event-stream responses
+  std::vector<SseEvent> sse_events;  // text/event-stream responses (parsed from sse_capture)
   bool sse_events_truncated = false;
+  SseCapture sse_capture;
   int64_t request_start_us = 0;
   int64_t response_headers_us = 0;  // 0 if none
   int64_t first_body_byte_us = 0;   // 0 if none

@@ -5,12 +5,14 @@
 
 #include <climits>
 #include <filesystem>
+#include <limits>
 
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "recorder/batch_writer.h"
 #include "recorder/redaction.h"
 #include "recorder/secret.h"
+#include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
 #include "recorder/store.h"
 
@@ -92,13 +94,27 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
   writer_->redactor = std::move(redactor);
   writer_->batch = std::make_unique<BatchWriter>(options_.db_path, options_.durability,
                                                  *writer_->redactor, std::move(store), run_id);
+  writer_->batch->set_before_batch_for_test(options_.before_batch_for_test);
   thread_ = std::thread([this] {
     std::vector<Observation> batch;
     batch.reserve(kMaxBatchItems);
     for (;;) {
       batch.clear();
+      const int64_t reopen_us = writer_->batch->reopen_due_us();
+      const int64_t now_us = NowUnixMicros();
+      if (reopen_us > now_us && !closed_.load()) {
+        // The store failed and its reopen is not due yet: leave observations in the bounded
+        // queue (overflow is counted as usual) rather than lose them in a batch that cannot be
+        // written. Returns at the reopen time or at Close().
+        (void)queue_.PopBatch(&batch, absl::Now() + absl::Microseconds(reopen_us - now_us),
+                              std::numeric_limits<size_t>::max(), 0);
+        continue;
+      }
       bool more = queue_.PopBatch(&batch, absl::Now() + options_.batch_interval, kWakeItems,
                                   kMaxBatchItems);
+      for (Observation& o : batch) {
+        if (auto* ex = std::get_if<Exchange>(&o)) ParseSseCapture(*ex);  // off the io threads
+      }
       writer_->batch->WriteBatch(batch, queue_.TakeDrops());
       if (!more) break;
     }

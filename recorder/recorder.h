@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,6 +22,10 @@
 #include "recorder/sink.h"
 
 namespace relaytap::recorder {
+
+namespace sqlite {
+class Database;
+}  // namespace sqlite
 
 class Redactor;
 class Store;
@@ -36,6 +41,9 @@ struct RecorderOptions {
   absl::Duration batch_interval = absl::Milliseconds(100);
   std::string relaytap_version = "unknown";
   Durability durability = Durability::kNormal;
+  // Tests only: runs on the writer thread with the write connection before each batch (to make
+  // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
+  std::function<void(sqlite::Database&)> before_batch_for_test;
 };
 
 struct RecorderStats {

@@ -51,8 +51,9 @@ std::string Redactor::JsonText(std::string_view text) const {
   return redact::RedactJsonText(text, impl_->policy, impl_->fp);
 }
 
-std::string Redactor::MessagePayload(const WsMessage& msg, const nlohmann::json* parsed) const {
-  if (msg.opcode == 1 && !msg.truncated && parsed != nullptr && parsed->is_object()) {
+std::string Redactor::MessagePayload(const WsMessage& msg,
+                                     const redact::ParsedJson* parsed) const {
+  if (msg.opcode == 1 && !msg.truncated && parsed != nullptr && parsed->doc.is_object()) {
     return redact::RedactJson(*parsed, impl_->policy, impl_->fp);
   }
   if (msg.opcode == 1 && !msg.truncated) return JsonText(msg.payload);

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "recorder/observation.h"
+#include "redact/json_holes.h"
 
 namespace relaytap::recorder {
 
@@ -28,7 +29,8 @@ class Redactor {
   std::string JsonText(std::string_view text) const;
   // A WebSocket message payload: JSON text redacted, binary/truncated -> shape, control -> "".
   // `parsed`: the payload already parsed by the correlator (object), or null/discarded.
-  std::string MessagePayload(const WsMessage& msg, const nlohmann::json* parsed = nullptr) const;
+  std::string MessagePayload(const WsMessage& msg,
+                             const redact::ParsedJson* parsed = nullptr) const;
   // [["name","redacted value"],...] in wire order.
   std::string HeadersJson(const Headers& headers) const;
   std::string Target(std::string_view target) const;

@@ -26,8 +26,9 @@ bool IsIdentifier(std::string_view s, size_t max) {
 
 class Redactor {
  public:
-  Redactor(const Policy& policy, const Fingerprinter& fp, RedactStats& stats, bool audio_delta)
-      : policy_(policy), fp_(fp), stats_(stats), audio_delta_(audio_delta) {}
+  Redactor(const Policy& policy, const Fingerprinter& fp, RedactStats& stats, bool audio_delta,
+           const JsonHoles* holes)
+      : policy_(policy), fp_(fp), stats_(stats), audio_delta_(audio_delta), holes_(holes) {}
 
   void Value(const Json& v, std::string_view key, size_t depth, bool hide_numbers) {
     if (depth > policy_.max_depth()) {
@@ -48,7 +49,7 @@ class Redactor {
         out_.push_back(']');
         return;
       case Json::value_t::string:
-        return String(v.get_ref<const std::string&>(), key);
+        return String(Text(v.get_ref<const std::string&>()), key);
       case Json::value_t::number_integer:
       case Json::value_t::number_unsigned:
       case Json::value_t::number_float:
@@ -85,7 +86,12 @@ class Redactor {
     out_.push_back('}');
   }
 
-  void String(const std::string& s, std::string_view key) {
+  // The string value `s` stands for (a cut-out long string when parsed with holes).
+  std::string_view Text(const std::string& s) const {
+    return holes_ != nullptr ? holes_->Resolve(s) : std::string_view(s);
+  }
+
+  void String(std::string_view s, std::string_view key) {
     if (policy_.audio_keys().Contains(key) || (audio_delta_ && key == "delta")) {
       const uint64_t bytes = Base64DecodedLength(s);
       ++stats_.audio_values;
@@ -123,7 +129,7 @@ class Redactor {
 
   void Opaque(const Json& v) {
     ++stats_.opaque_values;
-    const std::string text = SerializeCompact(v);
+    const std::string text = SerializeCompact(v, holes_);
     out_.append(
         StrCat(R"({"redacted":"opaque","len":)", text.size(), R"(,"fp":")", fp_.Of(text), "\"}"));
   }
@@ -132,6 +138,7 @@ class Redactor {
   const Fingerprinter& fp_;
   RedactStats& stats_;
   const bool audio_delta_;
+  const JsonHoles* const holes_;  // null: the DOM holds every string itself
   std::string out_;
 };
 
@@ -144,25 +151,42 @@ uint64_t Base64DecodedLength(std::string_view b64) {
   return static_cast<uint64_t>(n - pad) * 3 / 4;
 }
 
-std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
-                       RedactStats* stats) {
+namespace {
+
+std::string Redact(const nlohmann::json& doc, const JsonHoles* holes, const Policy& policy,
+                   const Fingerprinter& fp, RedactStats* stats) {
   bool audio_delta = false;
   if (doc.is_object()) {
     auto type = doc.find("type");
-    audio_delta = type != doc.end() && type->is_string() &&
-                  policy.audio_delta_event_types().Contains(type->get_ref<const std::string&>());
+    if (type != doc.end() && type->is_string()) {
+      const std::string& t = type->get_ref<const std::string&>();
+      audio_delta = policy.audio_delta_event_types().Contains(
+          holes != nullptr ? holes->Resolve(t) : std::string_view(t));
+    }
   }
   RedactStats local;
-  Redactor r(policy, fp, stats ? *stats : local, audio_delta);
+  Redactor r(policy, fp, stats ? *stats : local, audio_delta, holes);
   r.Value(doc, "", 0, false);
   return r.Take();
 }
 
+}  // namespace
+
+std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
+                       RedactStats* stats) {
+  return Redact(doc, nullptr, policy, fp, stats);
+}
+
+std::string RedactJson(const ParsedJson& parsed, const Policy& policy, const Fingerprinter& fp,
+                       RedactStats* stats) {
+  return Redact(parsed.doc, &parsed.holes, policy, fp, stats);
+}
+
 std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,
                            RedactStats* stats) {
-  const Json doc = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return BodyShape("", text, fp);
-  return RedactJson(doc, policy, fp, stats);
+  const ParsedJson parsed = ParsedJson::Parse(text);
+  if (parsed.doc.is_discarded()) return BodyShape("", text, fp);
+  return RedactJson(parsed, policy, fp, stats);
 }
 
 }  // namespace relaytap::redact

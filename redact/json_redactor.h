@@ -19,6 +19,7 @@
 
 #include "nlohmann/json.hpp"
 #include "redact/fingerprint.h"
+#include "redact/json_holes.h"
 #include "redact/policy.h"
 
 namespace relaytap::redact {
@@ -38,6 +39,11 @@ struct RedactStats {
 // Redacts `doc`. Never throws for any document (invalid UTF-8 in strings is replaced). Counts are
 // added to *stats when given.
 std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
+                       RedactStats* stats = nullptr);
+
+// The same for a document parsed with cut-out long strings (json_holes.h): the output equals
+// RedactJson of the fully parsed document.
+std::string RedactJson(const ParsedJson& parsed, const Policy& policy, const Fingerprinter& fp,
                        RedactStats* stats = nullptr);
 
 // Parses `text` (without exceptions) and redacts it; text that is not JSON yields

@@ -92,7 +92,7 @@ void AppendScalar(std::string& out, const nlohmann::json& v) {
   }
 }
 
-std::string SerializeCompact(const nlohmann::json& v) {
+std::string SerializeCompact(const nlohmann::json& v, const JsonHoles* holes) {
   struct Frame {
     const nlohmann::json* container;
     nlohmann::json::const_iterator it;
@@ -103,6 +103,8 @@ std::string SerializeCompact(const nlohmann::json& v) {
     if (node.is_object() || node.is_array()) {
       out.push_back(node.is_object() ? '{' : '[');
       stack.push_back(Frame{&node, node.cbegin()});
+    } else if (holes != nullptr && node.is_string()) {
+      AppendQuoted(out, holes->Resolve(node.get_ref<const std::string&>()));
     } else {
       AppendScalar(out, node);
     }

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "nlohmann/json.hpp"
+#include "redact/json_holes.h"
 
 namespace relaytap::redact {
 
@@ -17,7 +18,8 @@ void AppendQuoted(std::string& out, std::string_view s);
 void AppendScalar(std::string& out, const nlohmann::json& v);
 
 // Compact serialization equal to v.dump() for valid UTF-8 input, but iterative: any depth is safe.
-std::string SerializeCompact(const nlohmann::json& v);
+// With `holes`, marker strings are written as the text they stand for (json_holes.h).
+std::string SerializeCompact(const nlohmann::json& v, const JsonHoles* holes = nullptr);
 
 // The longest prefix of `s` of at most `max_bytes` bytes that does not split a UTF-8 sequence.
 std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);

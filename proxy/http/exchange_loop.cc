@@ -13,7 +13,6 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
-#include "proxy/http/sse_parser.h"
 #include "proxy/pump.h"
 #include "proxy/upstream.h"
 #include "proxy/ws_observer.h"
@@ -33,6 +32,19 @@ void PrepareParser(RawParser<isRequest>& p) {
   p.header_limit(kMaxHeaderBytes);
   p.body_limit(std::numeric_limits<std::uint64_t>::max());
   p.eager(false);
+}
+
+// SSE bodies are copied with their arrival times and parsed on the recorder's writer thread.
+constexpr size_t kSseCaptureBytes = 16 * 1024 * 1024;
+
+void CaptureSse(recorder::SseCapture& c, std::string_view bytes, int64_t now_us) {
+  if (bytes.empty() || c.truncated) return;
+  if (c.bytes.size() + bytes.size() > kSseCaptureBytes) {
+    c.truncated = true;
+    return;
+  }
+  c.bytes.append(bytes);
+  c.chunk_ends.emplace_back(c.bytes.size(), now_us);
 }
 
 std::string_view View(const beast::flat_buffer& b, size_t n) {
@@ -167,15 +179,14 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     if (res.status >= 100 && res.status < 200) continue;  // 100 Continue, 103 Early Hints
     up.SetTimeout(ctx.config->http_idle_timeout);
     app.SetTimeout(ctx.config->http_idle_timeout);
-    std::unique_ptr<SseParser> sse;
+    bool sse = false;
     if (obs) {
       res.sample_cap = kBodySampleBytes;
-      bool is_sse = obs->response_body.content_type.find("text/event-stream") != std::string::npos;
-      if (is_sse) sse = std::make_unique<SseParser>();
-      res.on_body = [obs, sse = sse.get()](std::string_view bytes) {
+      sse = obs->response_body.content_type.find("text/event-stream") != std::string::npos;
+      res.on_body = [obs, sse](std::string_view bytes) {
         int64_t now = NowUnixMicros();
         if (obs->first_body_byte_us == 0 && !bytes.empty()) obs->first_body_byte_us = now;
-        if (sse) sse->Feed(bytes, now);
+        if (sse) CaptureSse(obs->sse_capture, bytes, now);
       };
     }
     BodyResult body = co_await RelayBody(up, up_buf, res, app, stats.bytes_down);
@@ -184,11 +195,7 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
       obs->response_body.total_bytes = res.body_bytes;
       obs->response_body.bytes = std::move(res.body_sample);
       obs->response_body.truncated = res.sample_truncated;
-      if (sse) {
-        sse->Finish(NowUnixMicros());
-        obs->sse_events = std::move(sse->events());
-        obs->sse_events_truncated = sse->truncated();
-      }
+      if (sse) obs->sse_capture.end_us = NowUnixMicros();
     }
     if (body.write_ec) {
       rr.failed = true;

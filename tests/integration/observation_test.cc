@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "recorder/sink.h"
+#include "recorder/sse_parser.h"
 #include "tests/testing/proxy_harness.h"
 
 namespace relaytap::testing {
@@ -77,6 +78,7 @@ TEST(ObservationTest, HttpExchangeWithSseIsObservedWithHeadersTimingsAndEvents) 
   EXPECT_TRUE(opened[0].intercepted);
   auto ex = sink.Of<recorder::Exchange>();
   ASSERT_EQ(ex.size(), 2u);
+  for (recorder::Exchange& e : ex) recorder::ParseSseCapture(e);  // as the recorder's writer does
   EXPECT_EQ(ex[0].sequence, 1u);
   EXPECT_EQ(ex[0].method, "POST");
   EXPECT_EQ(ex[0].status, 200);

@@ -159,5 +159,22 @@ TEST(CorrelatorTest, MessageIdsSessionAndAudio) {
   EXPECT_EQ(t.type, "response.audio.delta");
 }
 
+// Long clean strings are cut out before parsing (redact/json_holes.h); facts read from them must
+// be the original text, and the audio size is that of the original delta.
+TEST(CorrelatorTest, FactsFromLongStringsAreTheOriginalText) {
+  using testing::Text;
+  const std::string long_id = "evt_" + std::string(300, 'x');
+  const std::string audio = testing::Base64(9000, 'z');
+  redact::ParsedJson doc;
+  MessageFacts f = CorrelateMessage(
+      Text(1, 1, WsDirection::kClientToServer, 1,
+           R"({"type":"input_audio_buffer.append","event_id":")" + long_id + R"(","audio":")" +
+               audio + "\"}"),
+      &doc);
+  EXPECT_EQ(f.event_id, long_id);
+  EXPECT_EQ(f.audio_bytes, 9000);
+  EXPECT_EQ(doc.holes.size(), 2u);
+}
+
 }  // namespace
 }  // namespace relaytap::recorder

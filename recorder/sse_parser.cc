@@ -1,6 +1,6 @@
-#include "proxy/http/sse_parser.h"
+#include "recorder/sse_parser.h"
 
-namespace relaytap::proxy::http_relay {
+namespace relaytap::recorder {
 
 void SseParser::Feed(std::string_view bytes, int64_t now_us) {
   for (char c : bytes) {
@@ -55,7 +55,7 @@ void SseParser::Line(std::string_view line, int64_t now_us) {
 void SseParser::Dispatch(int64_t now_us) {
   if (has_data_ || !event_.empty()) {
     if (events_.size() < kMaxEvents) {
-      events_.push_back(recorder::SseEvent{now_us, std::move(event_), std::move(data_)});
+      events_.push_back(SseEvent{now_us, std::move(event_), std::move(data_)});
     } else {
       truncated_ = true;
     }
@@ -65,4 +65,19 @@ void SseParser::Dispatch(int64_t now_us) {
   has_data_ = false;
 }
 
-}  // namespace relaytap::proxy::http_relay
+void ParseSseCapture(Exchange& ex) {
+  SseCapture& c = ex.sse_capture;
+  if (c.chunk_ends.empty() && c.end_us == 0) return;
+  SseParser parser;
+  size_t from = 0;
+  for (const auto& [end, at_us] : c.chunk_ends) {
+    parser.Feed(std::string_view(c.bytes).substr(from, end - from), at_us);
+    from = end;
+  }
+  parser.Finish(c.end_us);
+  ex.sse_events = std::move(parser.events());
+  ex.sse_events_truncated = parser.truncated() || c.truncated;
+  c = SseCapture{};
+}
+
+}  // namespace relaytap::recorder

@@ -1,0 +1,51 @@
+#pragma once
+// Fast parsing of realtime messages whose bulk is one long base64 string (audio deltas of ~8 KB,
+// input_audio_buffer.append of up to ~300 KB). nlohmann's lexer copies every string byte by byte
+// (profile: >50% of the writer thread), so long "clean" string values are cut out before parsing:
+// the DOM holds a short marker for each, and Resolve() gives back the original bytes, which for a
+// clean string are exactly its decoded value. Everything else is parsed by nlohmann as before, so
+// which documents are valid and what the DOM holds do not change.
+//
+// Clean: 128+ bytes, all printable ASCII (0x20..0x7e) without '"' and '\\', in a value position
+// (object keys are never cut). Marker: "\u0000" + decimal index. Text that contains the escape
+// "\u0000" anywhere is parsed without holes, so a marker never collides with a real string.
+// Thread rule: plain values; ParsedJson borrows the text it was parsed from.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+
+namespace relaytap::redact {
+
+class JsonHoles {
+ public:
+  static constexpr size_t kMinHoleBytes = 128;
+
+  // The text the DOM string `s` stands for: the original bytes for a marker, else `s`.
+  std::string_view Resolve(const std::string& s) const {
+    if (spans_.empty() || s.size() < 2 || s[0] != '\0') return s;
+    return ResolveMarker(s);
+  }
+  bool empty() const { return spans_.empty(); }
+  size_t size() const { return spans_.size(); }
+
+ private:
+  friend struct ParsedJson;
+  std::string_view ResolveMarker(const std::string& s) const;
+  std::string_view source_;
+  std::vector<std::pair<size_t, size_t>> spans_;  // offset, length in source_
+};
+
+struct ParsedJson {
+  nlohmann::json doc;  // discarded when the text is not JSON
+  JsonHoles holes;
+
+  // Parses `text` without exceptions. `text` must outlive the result (holes point into it).
+  static ParsedJson Parse(std::string_view text);
+};
+
+}  // namespace relaytap::redact

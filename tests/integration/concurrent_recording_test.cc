@@ -1,0 +1,258 @@
+// Many realtime sessions at once through the real proxy into the real Recorder: per session, the
+// events in SQLite are the messages the client sent and the fake upstream sent, in order, with a
+// gap-free sequence; every connection, exchange and session is there with its outcome; nothing
+// was dropped; and the relay stayed byte-identical (fake upstream transcripts = client's view).
+#include <sqlite3.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <latch>
+#include <mutex>
+#include <thread>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <gtest/gtest.h>
+
+#include "nlohmann/json.hpp"
+#include "recorder/recorder.h"
+#include "tests/testing/proxy_harness.h"
+
+namespace relaytap::testing {
+namespace {
+
+namespace websocket = boost::beast::websocket;
+using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
+
+constexpr int kSessions = 20;
+constexpr int kRounds = 3;
+constexpr int kFailEvery = 5;  // sessions 4, 9, 14, 19 ask the fake upstream to fail responses
+
+// Rows of `sql` as "a|b|c" strings.
+std::vector<std::string> Rows(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> rows;
+  sqlite3* db = nullptr;
+  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
+  }
+  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      const unsigned char* t = sqlite3_column_text(st, i);
+      row += (i ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+    rows.push_back(row);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+std::string One(const std::string& db_path, const std::string& sql) {
+  std::vector<std::string> r = Rows(db_path, sql);
+  return r.size() == 1 ? r[0] : "<" + std::to_string(r.size()) + " rows>";
+}
+
+// What one client sent and received, as it saw it.
+struct SessionLog {
+  std::string session_id;
+  std::vector<std::string> sent_event_ids;
+  std::vector<std::string> sent_sha, received_sha;
+  std::vector<std::string> received;  // "type:event_id" of every data message from upstream
+  std::string error;                  // non-empty if the client failed
+};
+
+std::string Describe(const std::string& payload) {
+  auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object()) return "?";
+  return j.value("type", "") + ":" + j.value("event_id", "");
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+class Client {
+ public:
+  Client(ProxyHarness& h, int index, std::atomic<int>& fd)
+      : index_(index), conn_(h.InterceptedClient()), ws_(conn_->tls()) {
+    fd = beast::get_lowest_layer(conn_->tls()).socket().native_handle();
+    beast::get_lowest_layer(conn_->tls()).expires_never();
+    if (index % 2 == 0) {
+      websocket::permessage_deflate pmd;
+      pmd.client_enable = true;
+      ws_.set_option(pmd);
+    }
+  }
+
+  void Open(SessionLog& log) {
+    std::string target = "/openai/v1/realtime?model=gpt-realtime";
+    if (index_ % kFailEvery == kFailEvery - 1) target += "&fail=response";
+    ws_.handshake(kAzureHost, target);
+    std::string created = Read(log);
+    log.session_id = nlohmann::json::parse(created)["session"]["id"].get<std::string>();
+  }
+
+  void Round(SessionLog& log, int round) {
+    const std::string prefix = "evt_s" + std::to_string(index_) + "_r" + std::to_string(round);
+    const std::string audio(4096, static_cast<char>('A' + index_));
+    Send(log, prefix + "_a",
+         R"({"type":"input_audio_buffer.append","event_id":")" + prefix + R"(_a","audio":")" +
+             audio + "\"}");
+    Send(log, prefix + "_c", R"({"type":"response.create","event_id":")" + prefix + "_c\"}");
+    Read(log);  // the echoed append
+    for (int i = 0; i < 20; ++i) {
+      if (Read(log).find("\"response.done\"") != std::string::npos) break;
+    }
+  }
+
+  void Close() {
+    ws_.close(websocket::close_code::normal);
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    for (int i = 0; i < 5 && !ec; ++i) ws_.read(b, ec);  // until the close reply
+  }
+
+ private:
+  void Send(SessionLog& log, const std::string& event_id, const std::string& payload) {
+    ws_.text(true);
+    ws_.write(net::buffer(payload));
+    log.sent_event_ids.push_back(event_id);
+    log.sent_sha.push_back(Sha256Hex(payload));
+  }
+  std::string Read(SessionLog& log) {
+    beast::flat_buffer b;
+    ws_.read(b);
+    std::string payload = beast::buffers_to_string(b.data());
+    log.received.push_back(Describe(payload));
+    log.received_sha.push_back(Sha256Hex(payload));
+    return payload;
+  }
+
+  const int index_;
+  std::unique_ptr<ProxyClient> conn_;
+  TlsWebSocket ws_;
+};
+
+// Runs every client on its own thread; all sessions are open before any traffic starts. Bounded:
+// after `limit` the sockets are shut down, which ends every blocked read with an error.
+std::vector<SessionLog> RunClients(ProxyHarness& h, std::chrono::seconds limit) {
+  std::vector<SessionLog> logs(kSessions);
+  std::vector<std::atomic<int>> fds(kSessions);
+  for (auto& fd : fds) fd = -1;
+  std::latch all_open(kSessions);
+  std::mutex mu;
+  std::condition_variable cv;
+  int finished = 0;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kSessions; ++i) {
+    threads.emplace_back([&, i] {
+      bool counted = false;
+      try {
+        Client c(h, i, fds[i]);
+        c.Open(logs[i]);
+        counted = true;
+        all_open.arrive_and_wait();
+        for (int r = 0; r < kRounds; ++r) c.Round(logs[i], r);
+        c.Close();
+      } catch (const std::exception& e) {
+        logs[i].error = e.what();
+        if (!counted) all_open.count_down();
+      }
+      std::lock_guard lock(mu);
+      ++finished;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, limit, [&] { return finished == kSessions; })) {
+      for (auto& fd : fds) {
+        if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+      }
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  return logs;
+}
+
+TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirOutcomes) {
+  const std::filesystem::path dir = FreshDir("concurrent_recording");
+  recorder::RecorderOptions ro;
+  ro.db_path = (dir / "relaytap.db").string();
+  ro.key_dir = dir.string();
+  ro.batch_interval = absl::Milliseconds(20);
+  auto rec = recorder::Recorder::Open(ro);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  ProxyHarness::Options o;
+  o.sink = rec->get();
+  auto h = std::make_unique<ProxyHarness>(std::move(o));
+
+  std::vector<SessionLog> logs = RunClients(*h, std::chrono::seconds(60));
+  for (const SessionLog& log : logs) ASSERT_EQ(log.error, "") << log.session_id;
+  ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(kSessions, std::chrono::seconds(20)));
+  const std::vector<tools::fake_upstream::WsTranscript> upstream = h->upstream().ws_sessions();
+  h.reset();  // every session has ended
+  ASSERT_TRUE((*rec)->Close().ok());
+  EXPECT_EQ((*rec)->stats().dropped, 0u);
+  EXPECT_EQ((*rec)->stats().write_failures, 0u);
+
+  // The relay is byte-identical: the fake upstream got what each client sent and vice versa.
+  ASSERT_EQ(upstream.size(), static_cast<size_t>(kSessions));
+  for (const SessionLog& log : logs) {
+    auto it = std::find_if(upstream.begin(), upstream.end(),
+                           [&](const auto& t) { return t.received == log.sent_sha; });
+    ASSERT_NE(it, upstream.end()) << log.session_id;
+    EXPECT_EQ(it->sent, log.received_sha) << log.session_id;
+  }
+
+  const std::string db = ro.db_path;
+  const std::string n = std::to_string(kSessions);
+  EXPECT_EQ(One(db, "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL"), n);
+  EXPECT_EQ(One(db, "SELECT COUNT(*), SUM(status = 101), SUM(transport = 'websocket_upgrade') "
+                    "FROM exchanges"),
+            n + "|" + n + "|" + n);
+  EXPECT_EQ(One(db, "SELECT COUNT(*) FROM ws_sessions WHERE exchange_id IS NOT NULL AND "
+                    "close_code = 1000 AND close_side = 'app'"),
+            n);
+  EXPECT_EQ(One(db, "SELECT COUNT(*) FROM gaps"), "0");
+  size_t events = 0;
+  for (int i = 0; i < kSessions; ++i) {
+    const SessionLog& log = logs[i];
+    SCOPED_TRACE(log.session_id);
+    const std::string ref = One(db, "SELECT id FROM ws_sessions WHERE session_id = '" +
+                                        log.session_id + "'");
+    const std::string where = " FROM events WHERE session_ref = " + ref;
+    // One sequence over both directions: 1..N without gaps or repeats.
+    const std::vector<std::string> seq = Rows(db, "SELECT seq" + where + " ORDER BY seq");
+    for (size_t k = 0; k < seq.size(); ++k) EXPECT_EQ(seq[k], std::to_string(k + 1));
+    events += seq.size();
+    EXPECT_EQ(One(db, "SELECT group_concat(event_id, ',') FROM (SELECT event_id" + where +
+                          " AND direction = 'client' AND opcode = 1 ORDER BY seq)"),
+              Join(log.sent_event_ids));
+    EXPECT_EQ(One(db, "SELECT group_concat(type || ':' || COALESCE(event_id, ''), ',') FROM "
+                      "(SELECT type, event_id" + where +
+                          " AND direction = 'server' AND opcode = 1 ORDER BY seq)"),
+              Join(log.received));
+    // Counts include the close frame each way.
+    EXPECT_EQ(One(db, "SELECT messages_up, messages_down FROM ws_sessions WHERE id = " + ref),
+              std::to_string(log.sent_event_ids.size() + 1) + "|" +
+                  std::to_string(log.received.size() + 1));
+    const bool failing = i % kFailEvery == kFailEvery - 1;
+    EXPECT_EQ(One(db, "SELECT outcome, responses, failed_responses FROM ws_sessions WHERE id = " +
+                          ref),
+              std::string(failing ? "response_failed" : "ok") + "|" + std::to_string(kRounds) +
+                  "|" + std::to_string(failing ? kRounds : 0));
+    EXPECT_EQ(One(db, "SELECT SUM(audio_bytes)" + where + " AND direction = 'client'"),
+              std::to_string(kRounds * 4096 * 3 / 4));
+  }
+  EXPECT_EQ(One(db, "SELECT COUNT(*) FROM events"), std::to_string(events));
+  EXPECT_EQ(One(db, "PRAGMA integrity_check"), "ok");
+}
+
+}  // namespace
+}  // namespace relaytap::testing

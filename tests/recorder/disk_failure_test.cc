@@ -1,0 +1,155 @@
+// A full disk (SQLITE_FULL) and a read-only store (SQLITE_READONLY) under the recorder: the relay
+// side keeps handing over observations without ever being refused or blocked, the loss is counted,
+// written as one `write_failed` gap once the store is writable again, and logged once per outage.
+// The failures are real SQLite errors on the writer's own connection: PRAGMA max_page_count at
+// the current size (every new page fails with SQLITE_FULL) and PRAGMA query_only (every write
+// fails with SQLITE_READONLY), applied before each batch while the test says so.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "base/str_cat.h"
+#include "gtest/gtest.h"
+#include "recorder/recorder.h"
+#include "recorder/sqlite/database.h"
+#include "tests/recorder/test_util.h"
+
+namespace relaytap::recorder {
+namespace {
+
+using testing::Query;
+using testing::Text;
+constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
+
+enum class Fault { kNone, kFull, kReadOnly };
+
+// Polls `done` every 5 ms for at most `limit`.
+template <typename Fn>
+[[nodiscard]] ::testing::AssertionResult WaitFor(Fn done, const char* what,
+                                                 std::chrono::milliseconds limit =
+                                                     std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return ::testing::AssertionFailure() << "timed out waiting for " << what;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Applies `fault` to the writer's connection (called on the writer thread before each batch).
+void Apply(Fault fault, sqlite::Database& db) {
+  absl::StatusOr<int64_t> pages = db.QueryInt64("PRAGMA page_count");
+  const int64_t limit = fault == Fault::kFull && pages.ok() ? *pages : 2147483647;
+  (void)db.QueryInt64(StrCat("PRAGMA max_page_count = ", limit));
+  (void)db.Execute(fault == Fault::kReadOnly ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0");
+}
+
+size_t Count(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// A distinct ~1.5 KB transcript event: its redacted row is small, so many are needed to grow the
+// file by a page; `i` makes every fingerprint different.
+std::string Event(int i) {
+  return StrCat(R"({"type":"response.output_audio_transcript.delta","event_id":"event_)", i,
+                R"(","response_id":"resp_1","item_id":"item_1","delta":")",
+                std::string(1500, static_cast<char>('a' + i % 26)), i, "\"}");
+}
+
+class DiskFailureTest : public ::testing::TestWithParam<Fault> {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir(GetParam() == Fault::kFull ? "disk_full" : "read_only");
+    options_.db_path = dir_ + "/relaytap.db";
+    options_.key_dir = dir_ + "/ca";
+    options_.relaytap_version = "test";
+    options_.batch_interval = absl::Milliseconds(10);
+    options_.before_batch_for_test = [this](sqlite::Database& db) { Apply(fault_.load(), db); };
+  }
+
+  std::string dir_;
+  RecorderOptions options_;
+  std::atomic<Fault> fault_{Fault::kNone};
+};
+
+TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
+  auto opened = Recorder::Open(options_);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Recorder& rec = **opened;
+  uint64_t seq = 0;
+  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0, Event(0))));
+  ASSERT_TRUE(WaitFor([&] { return rec.stats().written == 1; }, "the first event"));
+
+  ::testing::internal::CaptureStderr();
+  fault_ = GetParam();
+  constexpr int kDuringOutage = 400;
+  for (int i = 1; i <= kDuringOutage; ++i) {
+    EXPECT_TRUE(rec.TrySubmit(
+        Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, Event(i))));
+  }
+  // Every observation handed over so far is either committed or counted as lost.
+  const auto settled = [&] {
+    RecorderStats s = rec.stats();
+    return s.write_failures > 0 && s.written + s.lost_in_failed_writes == seq;
+  };
+  ::testing::AssertionResult outage = WaitFor(settled, "failed batches");
+  // A second wave while the outage lasts: more failed batches, still one log line.
+  const uint64_t failures = rec.stats().write_failures;
+  for (int i = 1; outage && i <= 50; ++i) {
+    EXPECT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kClientToServer,
+                                   kT0 + 500'000 + i * 1000, Event(1000 + i))));
+  }
+  if (outage) {
+    outage = WaitFor([&] { return settled() && rec.stats().write_failures > failures; },
+                     "more failed batches");
+  }
+
+  fault_ = Fault::kNone;  // the disk has room again / the store is writable again
+  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0 + 1'000'000,
+                                 R"({"type":"response.done","event_id":"event_z"})")));
+  const ::testing::AssertionResult recovered = WaitFor(
+      [&] { return rec.stats().gaps_written > 0 && rec.stats().written +
+                                                       rec.stats().lost_in_failed_writes == seq; },
+      "the gap after recovery");
+  ASSERT_TRUE(rec.Close().ok());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(outage);
+  ASSERT_TRUE(recovered);
+
+  RecorderStats s = rec.stats();
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_GT(s.lost_in_failed_writes, 0u);
+  EXPECT_EQ(s.written + s.lost_in_failed_writes, seq);
+  EXPECT_EQ(Count(log, "recorder: cannot write to"), 1u) << log;
+  EXPECT_NE(log.find(GetParam() == Fault::kFull ? "database or disk is full" : "readonly database"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(Count(log, "again; the loss is recorded as a gap"), 1u) << log;
+  EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*), SUM(dropped_observations), "
+                                    "SUM(dropped_bytes) > 0, MIN(from_us) >= " +
+                                        std::to_string(kT0) + ", reason FROM gaps"),
+            std::vector<std::string>{
+                StrCat("1|", s.lost_in_failed_writes, "|1|1|write_failed")});
+  EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*) FROM events"),
+            std::vector<std::string>{std::to_string(s.written)});
+  EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*) FROM events WHERE type = 'response.done'"),
+            std::vector<std::string>{"1"});
+  EXPECT_EQ(Query(options_.db_path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
+}
+
+INSTANTIATE_TEST_SUITE_P(FullAndReadOnly, DiskFailureTest,
+                         ::testing::Values(Fault::kFull, Fault::kReadOnly),
+                         [](const ::testing::TestParamInfo<Fault>& p) {
+                           return std::string(p.param == Fault::kFull ? "DiskFull" : "ReadOnly");
+                         });
+
+}  // namespace
+}  // namespace relaytap::recorder

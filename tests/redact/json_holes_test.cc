@@ -1,0 +1,138 @@
+#include "redact/json_holes.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "redact/json_redactor.h"
+#include "redact/json_writer.h"
+#include "tests/redact/redact_test_util.h"
+
+namespace relaytap::redact {
+namespace {
+
+using nlohmann::json;
+
+std::string Long(char c, size_t n) { return std::string(n, c); }
+
+// Base64-looking text of `n` bytes (deterministic).
+std::string B64(size_t n) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string s(n, 'A');
+  uint32_t x = 7;
+  for (char& c : s) {
+    x = x * 1103515245u + 12345u;
+    c = kAlphabet[(x >> 16) & 63];
+  }
+  return s;
+}
+
+// What the redactor wrote before holes existed: a full nlohmann parse, then RedactJson.
+std::string Reference(const std::string& text, RedactStats* stats) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return "not json";
+  return RedactJson(doc, testing::DefaultPolicy(), testing::TestFingerprinter(), stats);
+}
+
+std::string WithHoles(const std::string& text, RedactStats* stats) {
+  const ParsedJson parsed = ParsedJson::Parse(text);
+  if (parsed.doc.is_discarded()) return "not json";
+  return RedactJson(parsed, testing::DefaultPolicy(), testing::TestFingerprinter(), stats);
+}
+
+std::vector<std::string> Documents() {
+  const std::string b = B64(9000);
+  return {
+      R"({"type":"response.output_audio.delta","event_id":"event_1","delta":")" + b + "\"}",
+      R"({"type":"response.audio.delta","delta":")" + b + "==\"}",
+      R"({"type":"input_audio_buffer.append","audio":")" + b + "\"}",
+      // Under an allow key, an id key, the scrub key, an opaque key, an array, nested.
+      R"({"type":")" + Long('t', 300) + R"(","id":")" + Long('i', 200) + "\"}",
+      R"({"type":"error","error":{"message":"key sk-)" + B64(40) + " " + Long('m', 700) + "\"}}",
+      R"({"type":"x","metadata":{"a":")" + Long('z', 500) + R"(","b":[1,")" + b + "\"]}}",
+      R"({"type":"x","modalities":[")" + Long('a', 200) + R"(","audio"],"n":[{"k":")" + b + "\"}]}",
+      R"({"type":"session.update","session":{"instructions":")" + Long('p', 5000) + "\"}}",
+      // Long strings as keys are never cut (the key rules must see them).
+      R"({")" + Long('k', 300) + R"(":1,"type":"x"})",
+      R"({")" + Long('k', 300) + R"(" :")" + Long('v', 300) + "\"}",
+      // Not clean: escapes, non-ASCII, control characters stay in nlohmann's hands.
+      R"({"type":"x","text":")" + Long('e', 200) + R"(\"\n\u00e9)" + Long('e', 200) + "\"}",
+      R"({"type":"x","text":")" + Long('e', 200) + "\xc3\xa9" + Long('e', 200) + "\"}",
+      R"({"type":"x","text":")" + Long('e', 200) + "\xff" + Long('e', 200) + "\"}",
+      // A "\u0000" escape anywhere: parsed without holes.
+      R"({"type":"x","a":"\u0000","delta":")" + b + "\"}",
+      R"({"type":"x","a":"\u00001","delta":")" + b + "\"}",
+      // Whitespace around the tokens, a top-level string, an array.
+      "  {\n \"type\" : \"input_audio_buffer.append\" ,\r\n\t\"audio\"\t:\t\"" + b + "\"\n}  ",
+      "\"" + b + "\"",
+      "[\"" + b + "\",\"" + b + "\"]",
+      // Invalid JSON stays invalid.
+      R"({"type":"x","audio":")" + b,
+      R"({"type":"x","audio":")" + b + R"(" garbage})",
+      R"({"type":"x","audio":)" + b + "\"}",
+      R"({"type":"x" "audio":")" + b + "\"}",
+      R"({"audio":")" + b + R"("})" + "}",
+  };
+}
+
+TEST(JsonHolesTest, RedactionEqualsTheFullParseForEveryDocument) {
+  for (const std::string& text : Documents()) {
+    RedactStats ref_stats, hole_stats;
+    const std::string ref = Reference(text, &ref_stats);
+    EXPECT_EQ(WithHoles(text, &hole_stats), ref) << text.substr(0, 120);
+    EXPECT_EQ(hole_stats.strings_redacted, ref_stats.strings_redacted);
+    EXPECT_EQ(hole_stats.strings_kept, ref_stats.strings_kept);
+    EXPECT_EQ(hole_stats.audio_bytes, ref_stats.audio_bytes);
+    EXPECT_EQ(hole_stats.opaque_values, ref_stats.opaque_values);
+    EXPECT_EQ(hole_stats.keys_fingerprinted, ref_stats.keys_fingerprinted);
+    EXPECT_EQ(hole_stats.secrets_scrubbed, ref_stats.secrets_scrubbed);
+  }
+}
+
+TEST(JsonHolesTest, RedactJsonTextEqualsTheFullParse) {
+  for (const std::string& text : Documents()) {
+    const json doc = json::parse(text, nullptr, false);
+    const std::string want =
+        doc.is_discarded()
+            ? RedactJsonText(text, testing::DefaultPolicy(), testing::TestFingerprinter())
+            : RedactJson(doc, testing::DefaultPolicy(), testing::TestFingerprinter());
+    EXPECT_EQ(RedactJsonText(text, testing::DefaultPolicy(), testing::TestFingerprinter()), want);
+  }
+}
+
+TEST(JsonHolesTest, LongCleanValuesAreCutAndResolveToTheirBytes) {
+  const std::string b = B64(8000);
+  const std::string text = R"({"type":"response.output_audio.delta","delta":")" + b + "\"}";
+  const ParsedJson p = ParsedJson::Parse(text);
+  ASSERT_TRUE(p.doc.is_object());
+  EXPECT_EQ(p.holes.size(), 1u);
+  const std::string& marker = p.doc["delta"].get_ref<const std::string&>();
+  EXPECT_LT(marker.size(), 8u);
+  EXPECT_EQ(p.holes.Resolve(marker), b);
+  EXPECT_EQ(p.holes.Resolve(p.doc["type"].get_ref<const std::string&>()),
+            "response.output_audio.delta");
+  EXPECT_EQ(SerializeCompact(p.doc, &p.holes), json::parse(text).dump());
+}
+
+TEST(JsonHolesTest, KeysShortStringsEscapedTextAndNulEscapesAreNotCut) {
+  EXPECT_TRUE(ParsedJson::Parse(R"({")" + Long('k', 300) + R"(":1})").holes.empty());
+  EXPECT_TRUE(ParsedJson::Parse(R"({"a":")" + Long('k', 127) + "\"}" + Long(' ', 200))
+                  .holes.empty());
+  EXPECT_EQ(ParsedJson::Parse(R"({"a":")" + Long('k', 128) + "\"}").holes.size(), 1u);
+  EXPECT_TRUE(ParsedJson::Parse(R"({"a":")" + Long('k', 300) + R"(\n"})").holes.empty());
+  EXPECT_TRUE(
+      ParsedJson::Parse(R"({"z":"\u0000","a":")" + Long('k', 300) + "\"}").holes.empty());
+}
+
+TEST(JsonHolesTest, InvalidTextIsDiscardedLikeNlohmann) {
+  for (const std::string& text : Documents()) {
+    EXPECT_EQ(ParsedJson::Parse(text).doc.is_discarded(),
+              json::parse(text, nullptr, false).is_discarded())
+        << text.substr(0, 120);
+  }
+}
+
+}  // namespace
+}  // namespace relaytap::redact
