@@ -34,7 +34,8 @@ std::string_view PumpEndName(PumpEnd e) {
 }
 
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap, bool* mine, const bool* other) {
+                                ws::FrameTap* tap, bool* mine, const bool* other, bool* reset_to,
+                                const bool* from_reset) {
   PumpResult result;
   if (!initial.empty()) {
     auto [wec, wn] = co_await to.WriteAll(net::buffer(initial));
@@ -68,11 +69,16 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
     } else if (other != nullptr && *other) {
       result.end = PumpEnd::kEof;  // closing after the other side's clean end
       co_await to.ShutdownSend();
-    } else if (ec == net::error::operation_aborted) {
+    } else if (ec == net::error::operation_aborted || (from_reset != nullptr && *from_reset)) {
+      // The opposite pump reset our source (its own source failed): depending on where this
+      // pump was (reading, or writing the previous chunk) the read fails as aborted or on a
+      // closed descriptor; either way the end was not this side's doing.
       result.end = PumpEnd::kCancelled;
+      if (reset_to != nullptr) *reset_to = true;
       to.Reset();
     } else {
       result.end = PumpEnd::kSourceReset;
+      if (reset_to != nullptr) *reset_to = true;
       to.Reset();
     }
     co_return result;
@@ -87,9 +93,10 @@ net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
   upstream.SetTimeout(std::chrono::milliseconds(0));
   PumpPair pair;
   auto [up, down] = co_await (
-      Pump(app, upstream, app_initial, up_tap, &pair.up_done_cleanly, &pair.down_done_cleanly) &&
+      Pump(app, upstream, app_initial, up_tap, &pair.up_done_cleanly, &pair.down_done_cleanly,
+           &pair.upstream_reset_by_proxy, &pair.app_reset_by_proxy) &&
       Pump(upstream, app, upstream_initial, down_tap, &pair.down_done_cleanly,
-           &pair.up_done_cleanly));
+           &pair.up_done_cleanly, &pair.app_reset_by_proxy, &pair.upstream_reset_by_proxy));
   co_return BiPumpResult{up, down};
 }
 

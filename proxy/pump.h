@@ -30,6 +30,8 @@ struct PumpResult {
 struct PumpPair {
   bool up_done_cleanly = false;    // app -> upstream ended with EOF
   bool down_done_cleanly = false;  // upstream -> app ended with EOF
+  bool app_reset_by_proxy = false;       // the upstream -> app pump reset the app side
+  bool upstream_reset_by_proxy = false;  // the app -> upstream pump reset the upstream side
 };
 
 // Relays `from` -> `to` until `from` ends. `initial` bytes (already read from `from`) go first.
@@ -37,10 +39,13 @@ struct PumpPair {
 // `mine` / `other` (optional) are this pump's and the opposite pump's clean-end flags: a read
 // error after the other direction already closed cleanly is the ordinary end of a closing
 // connection (a TLS peer writing after our close_notify, a reset after a WebSocket close), not a
-// reset to propagate.
+// reset to propagate. `reset_to` (optional) is set before this pump resets `to`; `from_reset`
+// (optional) is the opposite pump's `reset_to`: a read error on a source we reset ourselves
+// (EBADF, an aborted read, whatever the socket state gives) is a cancellation, not a reset.
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
                                 ws::FrameTap* tap, bool* mine = nullptr,
-                                const bool* other = nullptr);
+                                const bool* other = nullptr, bool* reset_to = nullptr,
+                                const bool* from_reset = nullptr);
 
 // Both directions at once; returns when both ended. `a` is the app side.
 struct BiPumpResult {
