@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -50,8 +51,10 @@ Reader Number(T* out) {
       if (!v.is_number_integer()) {
         return absl::InvalidArgumentError(StrCat(name, " must be an integer"));
       }
-      if (v.is_number_integer() && v.get<int64_t>() < 0) {
-        return absl::InvalidArgumentError(StrCat(name, " must not be negative"));
+      if (v.is_number_unsigned() ? v.get<uint64_t>() > std::numeric_limits<T>::max()
+                                 : v.get<int64_t>() < 0) {
+        return absl::InvalidArgumentError(
+            StrCat(name, v.is_number_unsigned() ? " is too large" : " must not be negative"));
       }
     }
     *out = v.get<T>();

@@ -124,6 +124,18 @@ void RetryGuard::RememberFingerprint(KeyState& ks, uint64_t fp, int attempt, boo
   f.failed = failed;
 }
 
+RetryGuard::FailedUpgrades* RetryGuard::UpgradeRecord(KeyState& ks, const std::string& client,
+                                                      int64_t now_us) {
+  auto it = ks.failed_upgrades.find(client);
+  if (it != ks.failed_upgrades.end()) return &it->second;
+  if (ks.failed_upgrades.size() >= policy_.max_fingerprints_per_key) {
+    absl::erase_if(ks.failed_upgrades,
+                   [&](const auto& f) { return now_us - f.second.last_us > window_us_; });
+    if (ks.failed_upgrades.size() >= policy_.max_fingerprints_per_key) return nullptr;
+  }
+  return &ks.failed_upgrades[client];
+}
+
 int64_t RetryGuard::Jitter(int64_t ms) {
   return ms + static_cast<int64_t>(random_() % static_cast<uint64_t>(ms / 10 + 1));
 }
@@ -202,9 +214,10 @@ void RetryGuard::Account(KeyState& ks, const RequestFacts& facts, int64_t now_us
   // Rejected here: to the app this attempt failed, so its next one is a retry too.
   RememberFingerprint(ks, d.fingerprint, d.counts.attempt, /*failed=*/true, now_us);
   if (facts.websocket_upgrade) {
-    FailedUpgrades& f = ks.failed_upgrades[d.client];
-    f.count = std::max(f.count, d.counts.attempt);
-    f.last_us = now_us;
+    if (FailedUpgrades* f = UpgradeRecord(ks, d.client, now_us)) {
+      f->count = std::max(f->count, d.counts.attempt);
+      f->last_us = now_us;
+    }
   }
 }
 
@@ -250,12 +263,11 @@ std::vector<GuardEvent> RetryGuard::RecordOutcome(const Decision& d, const Attem
       it->second.last_us = now_us;
     }
     if (d.websocket_upgrade) {
-      if (failed) {
-        FailedUpgrades& f = ks.failed_upgrades[d.client];
-        if (now_us - f.last_us > window_us_) f.count = 0;
-        f.count = std::max(f.count + 1, d.counts.attempt);
-        f.last_us = now_us;
-      } else {
+      if (FailedUpgrades* f = failed ? UpgradeRecord(ks, d.client, now_us) : nullptr) {
+        if (now_us - f->last_us > window_us_) f->count = 0;
+        f->count = std::max(f->count + 1, d.counts.attempt);
+        f->last_us = now_us;
+      } else if (!failed) {
         ks.failed_upgrades.erase(d.client);
       }
     }

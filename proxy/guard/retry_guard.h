@@ -142,6 +142,9 @@ class RetryGuard {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RememberFingerprint(KeyState& ks, uint64_t fp, int attempt, bool failed, int64_t now_us)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The client's failed-upgrade record, created if there is room (bounded per key).
+  FailedUpgrades* UpgradeRecord(KeyState& ks, const std::string& client, int64_t now_us)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int64_t Jitter(int64_t ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Log(const GuardEvent& e) const;
 

@@ -46,6 +46,7 @@ TEST(GuardPolicyTest, ErrorsNameTheKey) {
       {R"({"attempt_cap": {"max": 2}})", "unknown key attempt_cap.max"},
       {R"({"window_ms": "10"})", "window_ms must be an integer"},
       {R"({"window_ms": -5})", "window_ms must not be negative"},
+      {R"({"attempt_cap": {"max_attempts": 4294967296}})", "max_attempts is too large"},
       {R"({"window_ms": 5})", "window_ms must be at least 100"},
       {R"({"key_by_client": 1})", "key_by_client must be true or false"},
       {R"({"retry_budget": {"budget_percent": 120}})", "budget_percent must be between 0 and 100"},

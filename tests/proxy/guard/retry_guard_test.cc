@@ -255,6 +255,13 @@ TEST_F(RetryGuardTest, MemoryIsBounded) {
   now_ += 30'000 * kMs;
   g->Decide(Req(1, 0, "fresh"));
   EXPECT_EQ(g->key_count(), 1u);  // idle keys expired
+  // Failed upgrades are remembered for at most max_fingerprints_per_key clients per key.
+  for (int i = 0; i < 10; ++i) {
+    Decision u = g->Decide(Upgrade("10.0.0." + std::to_string(i)));
+    g->RecordOutcome(u, {503, std::nullopt});
+  }
+  EXPECT_TRUE(g->Decide(Upgrade("10.0.0.2")).retry);
+  EXPECT_FALSE(g->Decide(Upgrade("10.0.0.9")).retry);
 }
 
 }  // namespace
