@@ -286,6 +286,50 @@ TEST_F(GuardStormTest, HttpStormOffObserveEnforce) {
             std::to_string(enforce.storm_upstream));
 }
 
+// With only the attempt cap and the budget on, a sequential naive storm reaches upstream exactly
+// as often as the policy's arithmetic says (computed here independently of the guard).
+TEST_F(GuardStormTest, CapAndBudgetBoundUpstreamAttemptsExactly) {
+  guard::GuardPolicy policy;
+  policy.circuit_breaker.enabled = false;
+  policy.holds.enabled = false;
+  auto g = MakeGuard(guard::GuardMode::kEnforce, policy);
+  auto h = Harness(g.get());
+  constexpr int kRequests = 10;
+  int64_t sent = 0, retries = 0;
+  size_t expected = 0;
+  for (int r = 0; r < kRequests; ++r) {
+    for (int attempt = 1; attempt <= kNaiveAttempts; ++attempt) {
+      int64_t allowed = std::max<int64_t>(
+          policy.retry_budget.min_retries,
+          static_cast<int64_t>(policy.retry_budget.budget_percent / 100.0 * sent));
+      bool forward = attempt == 1 ||
+                     (attempt <= policy.attempt_cap.max_attempts && retries < allowed);
+      if (!forward) continue;
+      sent++;
+      retries += attempt > 1;
+      expected++;
+    }
+  }
+  int first_attempts_rejected = 0;
+  for (int r = 0; r < kRequests; ++r) {
+    std::string body = "{\"r\":" + std::to_string(r) + "}";
+    for (int attempt = 1; attempt <= kNaiveAttempts; ++attempt) {
+      Answer a = Post(*h, kStorm, body);
+      if (attempt == 1 && !a.guard_reason.empty()) first_attempts_rejected++;
+      if (attempt > policy.attempt_cap.max_attempts) EXPECT_EQ(a.guard_reason, "attempt_cap");
+    }
+  }
+  std::cout << "sequential naive storm (" << kRequests << " requests x " << kNaiveAttempts
+            << " attempts, cap " << policy.attempt_cap.max_attempts << ", budget "
+            << policy.retry_budget.budget_percent << "% min " << policy.retry_budget.min_retries
+            << "): upstream " << UpstreamCount(*h, "deployment=storm") << " of "
+            << kRequests * kNaiveAttempts << std::endl;
+  EXPECT_EQ(first_attempts_rejected, 0);
+  EXPECT_EQ(UpstreamCount(*h, "deployment=storm"), expected);
+  EXPECT_EQ(g->decisions(guard::Reason::kFirstAttempt), static_cast<uint64_t>(kRequests));
+  EXPECT_GT(g->decisions(guard::Reason::kRetryBudget), 0u);
+}
+
 TEST_F(GuardStormTest, SdkClientStopsAtTheLocalAnswer) {
   auto g = MakeGuard(guard::GuardMode::kEnforce);
   auto h = Harness(g.get());
