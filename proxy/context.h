@@ -14,6 +14,10 @@
 
 namespace relaytap::proxy {
 
+namespace guard {
+class RetryGuard;
+}
+
 // What is known about a WebSocket session when its 101 has been relayed.
 struct WsSessionInfo {
   uint64_t connection_id = 0;
@@ -39,6 +43,7 @@ struct ProxyContext {
   ssl::context* upstream_tls = nullptr;
   WsObserverFactory* ws_observers = nullptr;  // may be null
   recorder::Sink* sink = nullptr;             // may be null: relay only, record nothing
+  guard::RetryGuard* guard = nullptr;         // may be null: --guard off
 };
 
 }  // namespace relaytap::proxy

@@ -11,7 +11,8 @@
 namespace relaytap::proxy {
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
-    ProxyConfig config, std::unique_ptr<WsObserverFactory> observers, recorder::Sink* sink) {
+    ProxyConfig config, std::unique_ptr<WsObserverFactory> observers, recorder::Sink* sink,
+    guard::RetryGuard* guard) {
   RELAYTAP_RETURN_IF_ERROR(ValidateConfig(config));
   std::unique_ptr<Server> s(new Server());
   s->config_ = std::move(config);
@@ -20,7 +21,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
   s->observers_ = std::move(observers);
   s->ctx_ = ProxyContext{&s->config_, s->ca_.get(), s->downstream_tls_.get(),
-                         s->upstream_tls_.get(), s->observers_.get(), sink};
+                         s->upstream_tls_.get(), s->observers_.get(), sink, guard};
 
   error_code ec;
   auto address = net::ip::make_address(s->config_.listen.host, ec);

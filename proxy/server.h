@@ -22,9 +22,10 @@ class Server {
   // Loads or creates the CA in config.ca_dir, builds the TLS contexts, binds the listener and
   // starts the threads. `observers` may be null (no WebSocket decoding).
   // `sink` (may be null: relay only) receives every observation and must outlive the Server.
+  // `guard` (may be null: guard off) is asked before each upstream attempt; it must outlive too.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       ProxyConfig config, std::unique_ptr<WsObserverFactory> observers,
-      recorder::Sink* sink = nullptr);
+      recorder::Sink* sink = nullptr, guard::RetryGuard* guard = nullptr);
   ~Server();  // Shutdown(0) if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -16,6 +16,7 @@ struct TimeOf {
   int64_t operator()(const Exchange& o) const { return o.request_start_us; }
   int64_t operator()(const WsMessage& o) const { return o.first_frame_us; }
   int64_t operator()(const WsSessionClosed& o) const { return o.close_us; }
+  int64_t operator()(const GuardDecision& o) const { return o.at_us; }
 };
 
 }  // namespace
@@ -111,6 +112,7 @@ absl::Status BatchWriter::WriteOne(Observation& obs) {
   }
   if (auto* e = std::get_if<Exchange>(&obs)) return WriteExchange(*e);
   if (auto* m = std::get_if<WsMessage>(&obs)) return WriteMessage(*m);
+  if (auto* g = std::get_if<GuardDecision>(&obs)) return store_->WriteGuardDecision(run_id_, *g);
   return WriteSessionClosed(std::get<WsSessionClosed>(obs));
 }
 

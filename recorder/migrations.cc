@@ -23,8 +23,7 @@ struct Step {
   int to_version;
   absl::Status (*apply)(sqlite::Database&);
 };
-// TODO(#6): add MigrateToV2 here when the schema first changes.
-constexpr Step kSteps[] = {{1, &MigrateToV1}};
+constexpr Step kSteps[] = {{1, &MigrateToV1}, {2, &UpgradeSchemaV1ToV2}};
 static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kSchemaVersion);
 
 absl::Status WriteVersion(sqlite::Database& db, int version) {

@@ -35,6 +35,10 @@ struct Sizer {
     return o.subprotocol.capacity() + o.extensions.capacity() + o.app_end.capacity() +
            o.upstream_end.capacity() + o.tap_error.capacity();
   }
+  uint64_t operator()(const GuardDecision& o) const {
+    return o.key.capacity() + o.mode.capacity() + o.decision.capacity() + o.reason.capacity() +
+           o.counts.capacity();
+  }
 };
 
 }  // namespace

@@ -135,8 +135,23 @@ struct WsSessionClosed {
   std::string tap_error;
 };
 
-using Observation =
-    std::variant<ConnectionOpened, ConnectionClosed, Exchange, WsMessage, WsSessionClosed>;
+// A retry-guard decision about one request (forward / reject) or a change of a key's guard state
+// (breaker_open, breaker_half_open, breaker_closed, hold_start, hold_end). Holds no raw data: the
+// key is host[/deployment][ client=ADDR] and counts are a JSON object of numbers.
+struct GuardDecision {
+  int64_t at_us = 0;
+  std::string key;
+  std::string mode;      // "observe" | "enforce"
+  std::string decision;  // "forward" | "reject" | one of the state changes above
+  std::string reason;    // "first_attempt", "attempt_cap", ...; "" for state changes
+  std::string counts;    // JSON
+  uint64_t connection_id = 0;       // 0 for state changes not caused by a request
+  uint32_t exchange_sequence = 0;
+  int64_t retry_after_ms = 0;
+};
+
+using Observation = std::variant<ConnectionOpened, ConnectionClosed, Exchange, WsMessage,
+                                 WsSessionClosed, GuardDecision>;
 
 // Approximate memory an observation holds (for the queue's byte bound).
 uint64_t ApproximateBytes(const Observation& obs);

@@ -249,6 +249,20 @@ constexpr std::string_view kCreateViewsV1 =
 #undef RELAYTAP_UTC
 #undef RELAYTAP_LOCAL
 
+constexpr std::string_view kUpgradeV1ToV2 =
+    "ALTER TABLE guard_decisions ADD COLUMN mode TEXT;\n"
+    "ALTER TABLE guard_decisions ADD COLUMN connection_id INTEGER;\n"
+    "ALTER TABLE guard_decisions ADD COLUMN exchange_sequence INTEGER;\n"
+    "ALTER TABLE guard_decisions ADD COLUMN retry_after_ms INTEGER;\n"
+    "CREATE INDEX guard_decisions_by_exchange ON guard_decisions(run_id, connection_id, "
+    "exchange_sequence);\n"
+    "CREATE VIEW v_guard_decisions AS "
+    "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', g.at_us / 1000000.0, 'unixepoch') AS time_utc, "
+    "g.mode, g.key, g.decision, g.reason, g.retry_after_ms, g.counts, g.run_id, "
+    "g.connection_id, g.exchange_sequence, e.id AS exchange_id, e.method, e.path, e.status, "
+    "e.outcome FROM guard_decisions g LEFT JOIN exchanges e ON e.run_id = g.run_id AND "
+    "e.connection_id = g.connection_id AND e.sequence = g.exchange_sequence;\n";
+
 }  // namespace
 
 std::string_view DurabilityName(Durability d) {
@@ -272,5 +286,7 @@ absl::Status CreateSchemaV1(sqlite::Database& db) {
   if (absl::Status st = db.Execute(kCreateTablesV1); !st.ok()) return st;
   return db.Execute(kCreateViewsV1);
 }
+
+absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db) { return db.Execute(kUpgradeV1ToV2); }
 
 }  // namespace relaytap::recorder

@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -28,5 +28,10 @@ absl::Status ApplyConnectionPragmas(sqlite::Database& db, Durability durability)
 
 // The DDL of schema version 1: tables, indexes and views (no meta rows).
 absl::Status CreateSchemaV1(sqlite::Database& db);
+
+// Version 2 on top of version 1: guard_decisions gains mode, connection_id, exchange_sequence
+// and retry_after_ms (+ an index), and the view v_guard_decisions joins each decision to its
+// exchange.
+absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

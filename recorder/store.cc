@@ -80,6 +80,11 @@ constexpr std::string_view kCloseSessionSql =
     "first_error_type = ?25, first_error_code = ?26, first_failure_response_id = ?27, "
     "first_failure_us = ?28, tap_error = ?29, outcome = ?30 WHERE id = ?1";
 
+constexpr std::string_view kInsertGuardDecisionSql =
+    "INSERT INTO guard_decisions (run_id, at_us, key, mode, decision, reason, counts, "
+    "connection_id, exchange_sequence, retry_after_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "?9, ?10)";
+
 int64_t I(uint64_t v) { return static_cast<int64_t>(v); }
 std::optional<int64_t> Timing(int64_t v) { return v < 0 ? std::nullopt : std::optional(v); }
 std::optional<int64_t> NonZero(int64_t v) { return v == 0 ? std::nullopt : std::optional(v); }
@@ -89,7 +94,7 @@ std::optional<int64_t> NonZero(int64_t v) { return v == 0 ? std::nullopt : std::
 struct Store::Statements {
   sqlite::Statement insert_run, finish_run, insert_gap, conn_opened, conn_closed,
       insert_exchange, link_session, insert_session, find_session, session_identity,
-      insert_event, close_session;
+      insert_event, close_session, insert_guard_decision;
 };
 
 Store::Store(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> st)
@@ -116,6 +121,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
       {&st->link_session, kLinkSessionSql},     {&st->insert_session, kInsertSessionSql},
       {&st->find_session, kFindSessionSql},     {&st->session_identity, kSessionIdentitySql},
       {&st->insert_event, kInsertEventSql},     {&st->close_session, kCloseSessionSql},
+      {&st->insert_guard_decision, kInsertGuardDecisionSql},
   };
   for (const auto& p : prepare) {
     RELAYTAP_ASSIGN_OR_RETURN(*p.out, db->Prepare(p.sql));
@@ -338,6 +344,26 @@ absl::Status Store::CloseSession(int64_t ref, const SessionCloseRow& row) {
   s.BindOptionalInt64(i++, NonZero(st.first_failure_us));
   s.BindTextOrNull(i++, c ? c->tap_error : "");
   s.BindTextOrNull(i++, row.outcome);
+  return s.Run();
+}
+
+absl::Status Store::WriteGuardDecision(int64_t run_id, const GuardDecision& g) {
+  sqlite::Statement& s = st_->insert_guard_decision;
+  s.BindInt64(1, run_id);
+  s.BindInt64(2, g.at_us);
+  s.BindText(3, g.key);
+  s.BindText(4, g.mode);
+  s.BindText(5, g.decision);
+  s.BindTextOrNull(6, g.reason);
+  s.BindTextOrNull(7, g.counts);
+  if (g.connection_id != 0) {
+    s.BindInt64(8, I(g.connection_id));
+    s.BindInt64(9, g.exchange_sequence);
+  } else {
+    s.BindNull(8);
+    s.BindNull(9);
+  }
+  s.BindInt64(10, g.retry_after_ms);
   return s.Run();
 }
 

@@ -71,6 +71,7 @@ class Store {
   absl::Status WriteEvent(int64_t ref, const WsMessage& m, const MessageFacts& f,
                           std::string_view payload);
   absl::Status CloseSession(int64_t ref, const SessionCloseRow& row);
+  absl::Status WriteGuardDecision(int64_t run_id, const GuardDecision& g);
 
   // Forgets cached row ids (after a rolled-back batch they may not exist).
   void ClearCaches() { session_refs_.clear(); }

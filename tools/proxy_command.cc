@@ -7,6 +7,8 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/config.h"
+#include "proxy/guard/policy.h"
+#include "proxy/guard/retry_guard.h"
 #include "proxy/server.h"
 #include "recorder/recorder.h"
 #include "tools/commands.h"
@@ -28,7 +30,34 @@ struct ProxyFlags {
   bool no_record = false;
   std::string redaction_policy;
   std::string durability;
+  std::string guard = "off";
+  std::string guard_policy;
+  int guard_max_attempts = -1;
+  double guard_budget_percent = -1;
+  int64_t guard_cooldown_ms = -1;
+  bool guard_key_by_client = false;
 };
+
+// The guard the flags ask for: null for --guard off. Policy: the file or the embedded defaults
+// (configs/guard.example.json), then the knob flags on top; validated as a whole.
+absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(const ProxyFlags& f) {
+  namespace guard = proxy::guard;
+  absl::StatusOr<guard::GuardMode> mode = guard::ParseGuardMode(f.guard);
+  if (!mode.ok()) return absl::InvalidArgumentError(StrCat("--guard: ", std::string(mode.status().message())));
+  absl::StatusOr<guard::GuardPolicy> policy =
+      f.guard_policy.empty() ? guard::ParseGuardPolicy(guard::DefaultGuardPolicyJson())
+                             : guard::LoadGuardPolicy(f.guard_policy);
+  if (!policy.ok()) return policy.status();
+  if (f.guard_max_attempts >= 0) policy->attempt_cap.max_attempts = f.guard_max_attempts;
+  if (f.guard_budget_percent >= 0) policy->retry_budget.budget_percent = f.guard_budget_percent;
+  if (f.guard_cooldown_ms >= 0) policy->circuit_breaker.cooldown_ms = f.guard_cooldown_ms;
+  if (f.guard_key_by_client) policy->key_by_client = true;
+  if (absl::Status st = guard::ValidateGuardPolicy(*policy); !st.ok()) {
+    return absl::InvalidArgumentError(StrCat("guard policy: ", std::string(st.message())));
+  }
+  if (*mode == guard::GuardMode::kOff) return nullptr;
+  return std::make_unique<guard::RetryGuard>(*std::move(policy), *mode);
+}
 
 absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   proxy::ProxyConfig c;
@@ -76,6 +105,11 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << config.status().message() << "\n";
     return 2;
   }
+  auto guard = BuildGuard(flags);
+  if (!guard.ok()) {
+    std::cerr << "relaytap proxy: " << guard.status().message() << "\n";
+    return 2;
+  }
   std::unique_ptr<recorder::Recorder> rec;
   if (config->record) {
     recorder::RecorderOptions ro;
@@ -93,7 +127,7 @@ int RunProxy(const ProxyFlags& flags) {
     }
     rec = std::move(*opened);
   }
-  auto server = proxy::Server::Start(*config, nullptr, rec.get());
+  auto server = proxy::Server::Start(*config, nullptr, rec.get(), guard->get());
   if (!server.ok()) {
     std::cerr << "relaytap proxy: " << server.status().message() << "\n";
     return 1;
@@ -104,6 +138,15 @@ int RunProxy(const ProxyFlags& flags) {
                  ", redacted; durability ", config->durability, ")");
   } else {
     RELAYTAP_LOG(kInfo, "recording off (--no-record): relaying only");
+  }
+  if (*guard) {
+    const proxy::guard::GuardPolicy& gp = (*guard)->policy();
+    RELAYTAP_LOG(kInfo, "retry guard: ", proxy::guard::GuardModeName((*guard)->mode()),
+                 " (max_attempts ", gp.attempt_cap.max_attempts, ", budget ",
+                 gp.retry_budget.budget_percent, "%, window ", gp.window_ms, " ms, policy ",
+                 flags.guard_policy.empty() ? "built-in" : flags.guard_policy, ")");
+  } else {
+    RELAYTAP_LOG(kInfo, "retry guard: off (--guard observe|enforce to turn it on)");
   }
   if (s.ca().created()) {
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
@@ -169,6 +212,20 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--durability", flags->durability,
                   "normal (default: survives a crash of relaytap) or full (survives power loss)")
       ->check(CLI::IsMember({"normal", "full"}));
+  cmd->add_option("--guard", flags->guard,
+                  "Retry-storm guard: off (default), observe (record what it would do) or "
+                  "enforce (answer capped retries locally with 429/503)")
+      ->check(CLI::IsMember({"off", "observe", "enforce"}));
+  cmd->add_option("--guard-policy", flags->guard_policy,
+                  "JSON guard policy (default: built-in, as configs/guard.example.json)");
+  cmd->add_option("--guard-max-attempts", flags->guard_max_attempts,
+                  "Attempts in total per logical request (default 3)");
+  cmd->add_option("--guard-budget-percent", flags->guard_budget_percent,
+                  "Retries as a share of a key's recent attempts (default 20)");
+  cmd->add_option("--guard-cooldown-ms", flags->guard_cooldown_ms,
+                  "First circuit-breaker open period; doubles on repeated trips (default 5000)");
+  cmd->add_flag("--guard-key-by-client", flags->guard_key_by_client,
+                "Keep separate guard state per client address, not only per deployment");
   cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
 }
 

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/errors.h"
+#include "proxy/http/guard_hook.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
@@ -112,7 +113,8 @@ struct ResponseResult {
 net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream& up,
                                              beast::flat_buffer& up_buf, ByteStream& app,
                                              bool head_request, const std::string& host,
-                                             SessionStats& stats, recorder::Exchange* obs) {
+                                             SessionStats& stats, recorder::Exchange* obs,
+                                             const GuardCheck& guard_check) {
   ResponseResult rr;
   for (;;) {
     RawParser<false> res;
@@ -123,6 +125,7 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     error_code ec = co_await ReadHeader(up, up_buf, res, hsize);
     if (ec) {
       rr.failed = true;
+      ReportGuardOutcome(ctx, guard_check, 0, "", "");
       if (!rr.any_bytes_to_app) {
         // if/else, not ?: over class temporaries: g++ 12 miscompiles those in coroutines.
         LocalError e;
@@ -156,6 +159,11 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     }
     std::string out = RewriteHeaderBlock(View(up_buf, hsize));
     up_buf.consume(hsize);
+    if (res.status >= 200 || res.status == 101) {
+      const std::string* ra = res.Find("retry-after");
+      const std::string* ra_ms = res.Find("retry-after-ms");
+      ReportGuardOutcome(ctx, guard_check, res.status, ra ? *ra : "", ra_ms ? *ra_ms : "");
+    }
     if (obs && (res.status < 100 || res.status >= 200 || res.status == 101)) {
       obs->status = res.status;
       obs->response_headers = res.fields;
@@ -373,6 +381,15 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       if (const std::string* ct = req.Find("content-type")) obs->request_body.content_type = *ct;
       req.sample_cap = kBodySampleBytes;
     }
+    GuardCheck guard_check = co_await CheckGuard(ctx, app, app_buf, req, target,
+                                                 params.connection_id,
+                                                 static_cast<uint32_t>(stats.exchanges + 1));
+    if (guard_check.reject) {
+      stats.bytes_down += co_await AnswerGuardRejection(app, guard_check, obs.get());
+      stats.end = "guard_rejected";
+      if (obs) Submit(ctx, std::move(obs));
+      co_return;
+    }
 
     if (up && (up_target.host != target.host || up_target.port != target.port ||
                !IdleUpstreamIsReusable(*up, up_buf))) {
@@ -394,6 +411,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         stats.end = code;
         stats.dial_failure = d.failed_stage;
         stats.dial_timed_out = d.timed_out;
+        ReportGuardOutcome(ctx, guard_check, 0, "", "");
         if (obs) {
           obs->local_error_code = code;
           obs->error_stage = std::string(DialStageName(d.failed_stage));
@@ -424,6 +442,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                    "request", target.host};
       co_await WriteLocalError(app, local_error, stats);
       stats.end = "upstream_reset_before_response";
+      ReportGuardOutcome(ctx, guard_check, 0, "", "");
       if (obs) {
         obs->local_error_code = local_error.code;
         obs->error_stage = "request";
@@ -437,7 +456,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     bool request_keep_alive = req.keep_alive();
     ResponseResult rr;
     if (req.is_done()) {
-      rr = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get());
+      rr = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get(),
+                                  guard_check);
     } else {
       // Body and response run together: a server may answer (100 Continue, or an early error)
       // before the body is complete.
@@ -446,7 +466,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       };
       auto response_task = [&]() -> net::awaitable<ResponseResult> {
         ResponseResult r =
-            co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get());
+            co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get(),
+                                   guard_check);
         // The app may still be waiting to send a body nobody reads (a final answer to
         // Expect: 100-continue): end our side so the app stops and the body relay ends.
         if (!req.is_done()) co_await app.ShutdownSend();

@@ -165,6 +165,16 @@ else
   FAILED=$((FAILED + 1))
   FAILED_NAMES+=("node_ws")
 fi
+run_test guard_cli bash "$HERE/guard_cli_test.sh"
+# The official openai SDK against a second proxy started with --guard enforce.
+if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/openai" ]; then
+  run_test openai_sdk_guard env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" \
+    node "$HERE/node/openai_guard_test.mjs"
+else
+  echo "FAIL openai_sdk_guard: node or tests/clients/node/node_modules/openai missing"
+  FAILED=$((FAILED + 1))
+  FAILED_NAMES+=("openai_sdk_guard")
+fi
 
 # The proxy must stop cleanly on SIGTERM with exit 0.
 rc=0

@@ -80,12 +80,44 @@ TEST(MigrationsTest, CreatesCurrentSchemaOnEmptyFileAndLeavesItOnReopen) {
   EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM runs"), 1);
   for (const char* name : {"runs", "connections", "exchanges", "ws_sessions", "events",
                            "guard_decisions", "gaps", "v_failures", "v_sessions_per_hour",
-                           "v_session_timeline"}) {
+                           "v_session_timeline", "v_guard_decisions"}) {
     EXPECT_EQ(*db->QueryInt64(std::string("SELECT COUNT(*) FROM sqlite_schema WHERE name = '") +
                               name + "'"),
               1)
         << name;
   }
+}
+
+TEST(MigrationsTest, UpgradesAVersion1StoreKeepingItsRows) {
+  std::string path = testing::MakeTempDir("mig") + "/v1.db";
+  {  // A store as relaytap with schema version 1 left it.
+    auto db = OpenDb(path);
+    ASSERT_TRUE(db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
+                    .ok());
+    ASSERT_TRUE(CreateSchemaV1(*db).ok());
+    ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '1');"
+                            "INSERT INTO runs (id, relaytap_version, schema_version, start_us) "
+                            "VALUES (1, 'old', 1, 1);"
+                            "INSERT INTO guard_decisions (run_id, at_us, key, decision, reason) "
+                            "VALUES (1, 5, 'h/d', 'reject', 'attempt_cap')")
+                    .ok());
+  }
+  auto db = OpenDb(path);
+  ASSERT_TRUE(Migrate(*db).ok());
+  EXPECT_EQ(*ReadSchemaVersion(*db), 2);
+  EXPECT_EQ(*db->QueryText("SELECT reason FROM guard_decisions WHERE key = 'h/d'"), "attempt_cap");
+  ASSERT_TRUE(db->Execute("INSERT INTO exchanges (run_id, connection_id, sequence, path, status, "
+                          "outcome) VALUES (1, 7, 2, '/p', 429, 'guard_rejected');"
+                          "INSERT INTO guard_decisions (run_id, at_us, key, mode, decision, "
+                          "reason, connection_id, exchange_sequence, retry_after_ms) VALUES "
+                          "(1, 6, 'h/d', 'enforce', 'reject', 'retry_budget', 7, 2, 1500)")
+                  .ok());
+  EXPECT_EQ(*db->QueryText("SELECT outcome || ' ' || retry_after_ms || ' ' || mode FROM "
+                           "v_guard_decisions WHERE connection_id = 7"),
+            "guard_rejected 1500 enforce");
+  EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_guard_decisions"), 2);
+  ASSERT_TRUE(Migrate(*db).ok());  // idempotent
+  EXPECT_EQ(*ReadSchemaVersion(*db), 2);
 }
 
 TEST(MigrationsTest, RefusesANewerSchema) {

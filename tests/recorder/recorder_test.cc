@@ -113,7 +113,7 @@ TEST(RecorderTest, RoundTripOfAFailedRealtimeSession) {
   EXPECT_EQ(timeline[0], "1|40.0|server|session.created|NULL");
   EXPECT_EQ(timeline[13], "14|300.0|server|response.done|resp_R1");
   EXPECT_EQ(Query(db, "SELECT stop_us IS NOT NULL, schema_version, durability FROM runs"),
-            std::vector<std::string>{"1|1|normal"});
+            std::vector<std::string>{"1|2|normal"});
   EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL AND "
                       "outcome = 'ok'"),
             std::vector<std::string>{"1"});
@@ -124,6 +124,50 @@ std::string ReadAll(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+TEST(RecorderTest, GuardDecisionsAreRowsLinkedToTheirExchange) {
+  std::string dir = testing::MakeTempDir("guard");
+  RecorderOptions o = Options(dir);
+  auto rec = OpenOrDie(o);
+  ASSERT_NE(rec, nullptr);
+  GuardDecision g;
+  g.at_us = kT0;
+  g.key = "contoso.openai.azure.com/gpt-4o";
+  g.mode = "enforce";
+  g.decision = "reject";
+  g.reason = "attempt_cap";
+  g.counts = R"({"attempt":4})";
+  g.connection_id = 3;
+  g.exchange_sequence = 1;
+  g.retry_after_ms = 10000;
+  ASSERT_TRUE(rec->TrySubmit(GuardDecision(g)));
+  Exchange ex;
+  ex.connection_id = 3;
+  ex.sequence = 1;
+  ex.method = "POST";
+  ex.host = "contoso.openai.azure.com";
+  ex.target = "/openai/deployments/gpt-4o/chat/completions?api-key=SECRETKEY";
+  ex.status = 429;
+  ex.request_start_us = kT0;
+  ex.local_error_code = "relaytap_attempt_cap";
+  ex.end = "guard_rejected";
+  ASSERT_TRUE(rec->TrySubmit(std::move(ex)));
+  GuardDecision open;
+  open.at_us = kT0 + 1;
+  open.key = g.key;
+  open.mode = "enforce";
+  open.decision = "breaker_open";
+  open.retry_after_ms = 5000;
+  ASSERT_TRUE(rec->TrySubmit(std::move(open)));
+  ASSERT_TRUE(rec->Close().ok());
+  EXPECT_EQ(Query(o.db_path, "SELECT decision, reason, retry_after_ms, outcome, status, "
+                             "json_extract(counts, '$.attempt') FROM v_guard_decisions "
+                             "ORDER BY time_utc"),
+            (std::vector<std::string>{"reject|attempt_cap|10000|guard_rejected|429|4",
+                                      "breaker_open|NULL|5000|NULL|NULL|NULL"}));
+  EXPECT_EQ(Query(o.db_path, "SELECT COUNT(*) FROM guard_decisions WHERE connection_id IS NULL"),
+            std::vector<std::string>{"1"});
 }
 
 TEST(RecorderTest, CanariesNeverReachTheDatabaseFiles) {
@@ -350,7 +394,7 @@ TEST(RecorderTest, ANewerStoreIsRefusedAtOpen) {
   { ASSERT_NE(OpenOrDie(o), nullptr); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(o.db_path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='2' WHERE key='schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='3' WHERE key='schema_version'", nullptr,
                          nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto rec = Recorder::Open(o);

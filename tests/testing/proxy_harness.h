@@ -86,6 +86,7 @@ class ProxyHarness {
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
     recorder::Sink* sink = nullptr;  // must outlive the harness
+    proxy::guard::RetryGuard* guard = nullptr;  // must outlive the harness; null: guard off
   };
   explicit ProxyHarness(Options options);
   ProxyHarness() : ProxyHarness(Options{}) {}
