@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tools/fake_upstream/payloads.h"
+#include "tools/fake_upstream/realtime_events.h"
 #include "tools/fake_upstream/util.h"
 #include "tools/fake_upstream/ws_session.h"
 
@@ -35,6 +36,28 @@ struct Body {
 bool IsCompletionsPath(std::string_view p) {
   return (p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions")) ||
          p == "/openai/v1/responses" || p == "/openai/v1/chat/completions";
+}
+
+// Session creation / ephemeral tokens: GA client_secrets, preview and beta sessions.
+bool IsSessionPath(std::string_view p) {
+  return p == "/openai/v1/realtime/client_secrets" || p == "/v1/realtime/client_secrets" ||
+         p == "/openai/realtimeapi/sessions" || p == "/v1/realtime/sessions";
+}
+
+bool KeepsBody(std::string_view p) { return IsCompletionsPath(p) || IsSessionPath(p); }
+
+// The deployment a request names in its URL, else in its JSON body (`model`, `session.model`).
+std::string DeploymentFor(const Target& t, const std::string& body) {
+  std::string d = DeploymentOf(t);
+  if (!d.empty() || body.empty()) return d;
+  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return d;
+  if (json.contains("model") && json["model"].is_string()) return json["model"];
+  if (json.contains("session") && json["session"].is_object() &&
+      json["session"].contains("model") && json["session"]["model"].is_string()) {
+    return json["session"]["model"];
+  }
+  return d;
 }
 
 RequestRecord MakeRecord(const http::request_header<>& req, uint64_t bytes, std::string sha256) {
@@ -77,6 +100,55 @@ net::awaitable<error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
   }
   body.sha256 = hasher.FinalHex();
   co_return error_code{};
+}
+
+void SetRetryHeaders(StringResponse& res, std::chrono::milliseconds retry_after) {
+  res.set(http::field::retry_after, std::to_string((retry_after.count() + 999) / 1000));
+  res.set("retry-after-ms", std::to_string(retry_after.count()));
+  res.set("x-ms-retry-after-ms", std::to_string(retry_after.count()));
+  res.set("x-ratelimit-remaining-requests", "0");
+  res.set("x-ratelimit-remaining-tokens", "0");
+}
+
+// The answer an HTTP-level fault gives instead of the real one; nullopt for none.
+std::optional<StringResponse> FaultResponse(Fault fault, const FaultParams& p) {
+  unsigned status = 0;
+  switch (fault) {
+    case Fault::kUpgrade5xx:
+      status = p.upgrade_status;
+      break;
+    case Fault::kSession5xx:
+      status = p.session_status;
+      break;
+    case Fault::kHttp5xx:
+      status = p.http_status;
+      break;
+    case Fault::kUpgrade429:
+    case Fault::kSession429:
+    case Fault::kHttp429:
+      status = 429;
+      break;
+    default:
+      return std::nullopt;
+  }
+  StringResponse res = JsonResponse(status, AzureErrorJson(status));
+  res.set("x-relaytap-fake-fault", FaultName(fault));
+  if (status == 429) SetRetryHeaders(res, p.retry_after);
+  return res;
+}
+
+// With a fault model: waits the configured latency, then draws this request's fault.
+net::awaitable<std::optional<StringResponse>> Admit(State& state, Stage stage,
+                                                    std::string deployment) {
+  const std::shared_ptr<FaultModel>& faults = state.options().faults;
+  if (!faults) co_return std::nullopt;
+  if (faults->params().latency.count() > 0) {
+    Timer timer(co_await net::this_coro::executor);
+    timer.expires_after(faults->params().latency);
+    auto [ec] = co_await timer.async_wait();
+    (void)ec;  // cancelled only by Stop(), which ends the connection anyway
+  }
+  co_return FaultResponse(faults->Decide(stage, deployment), faults->params());
 }
 
 template <class Stream>
@@ -179,10 +251,15 @@ net::awaitable<bool> SendStatus(Stream& stream, std::string_view code_text, bool
 }
 
 template <class Stream>
-net::awaitable<bool> SendCompletion(Stream& stream, const http::request_header<>& req,
-                                    const std::string& path, const Body& body, bool keep_alive) {
+net::awaitable<bool> SendCompletion(Stream& stream, State& state, const http::request_header<>& req,
+                                    const Target& t, const Body& body, bool keep_alive) {
+  const std::string& path = t.path;
   if (req.method() != http::verb::post) {
     co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  {
+    auto fault = co_await Admit(state, Stage::kCompletion, DeploymentFor(t, body.kept));
+    if (fault) co_return co_await Send(stream, std::move(*fault), keep_alive);
   }
   // No ?: with class temporaries in coroutines: g++ 12 may destroy them twice.
   bool responses_api = path == "/openai/v1/responses";
@@ -210,10 +287,32 @@ net::awaitable<bool> SendCompletion(Stream& stream, const http::request_header<>
   co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
 }
 
+template <class Stream>
+net::awaitable<bool> SendSession(Stream& stream, State& state, const http::request_header<>& req,
+                                 const Target& t, const Body& body, bool keep_alive) {
+  if (req.method() != http::verb::post) {
+    co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  std::string model = DeploymentFor(t, body.kept);
+  {
+    auto fault = co_await Admit(state, Stage::kSession, model);
+    if (fault) co_return co_await Send(stream, std::move(*fault), keep_alive);
+  }
+  if (model.empty()) model = "gpt-realtime";
+  std::string answer;
+  if (t.path.ends_with("/client_secrets")) {
+    answer = ClientSecretJson(model);
+  } else {
+    answer = PreviewSessionJson(model);
+  }
+  co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
+}
+
 // Answers one fully read request. Returns whether the connection stays open.
 template <class Stream>
-net::awaitable<bool> Respond(Stream& stream, const http::request_header<>& req, const Target& t,
-                             const RequestRecord& record, const Body& body, bool keep_alive) {
+net::awaitable<bool> Respond(Stream& stream, State& state, const http::request_header<>& req,
+                             const Target& t, const RequestRecord& record, const Body& body,
+                             bool keep_alive) {
   const std::string& p = t.path;
   if (p == "/echo")
     co_return co_await Send(stream, JsonResponse(200, EchoJson(record)), keep_alive);
@@ -235,7 +334,10 @@ net::awaitable<bool> Respond(Stream& stream, const http::request_header<>& req, 
   if (p.starts_with("/status/")) {
     co_return co_await SendStatus(stream, std::string_view(p).substr(8), keep_alive);
   }
-  if (IsCompletionsPath(p)) co_return co_await SendCompletion(stream, req, p, body, keep_alive);
+  if (IsCompletionsPath(p)) {
+    co_return co_await SendCompletion(stream, state, req, t, body, keep_alive);
+  }
+  if (IsSessionPath(p)) co_return co_await SendSession(stream, state, req, t, body, keep_alive);
   co_return co_await Send(stream, JsonResponse(404, AzureErrorJson(404)), keep_alive);
 }
 
@@ -272,6 +374,12 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
     Target target = ParseTarget(header_parser.get().target());
     if (beast::websocket::is_upgrade(header_parser.get()) && IsWebSocketPath(target.path)) {
       state.AddRequest(MakeRecord(header_parser.get(), 0, Sha256Hex("")));
+      auto refusal = co_await Admit(state, Stage::kUpgrade, DeploymentOf(target));
+      if (refusal) {
+        co_await Send(stream, std::move(*refusal), /*keep_alive=*/false);
+        co_await CloseGracefully(stream);
+        co_return;
+      }
       co_await ServeWebSocket(stream, header_parser.release(), std::move(target), state);
       co_return;
     }
@@ -283,7 +391,7 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
       if (wec) co_return;
     }
     Body body;
-    if (co_await ReadBody(stream, buffer, parser, IsCompletionsPath(target.path), body)) co_return;
+    if (co_await ReadBody(stream, buffer, parser, KeepsBody(target.path), body)) co_return;
     RequestRecord record = MakeRecord(parser.get(), body.bytes, body.sha256);
     state.AddRequest(record);
     if (target.path == "/reset") {
@@ -291,7 +399,7 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
       co_return;
     }
     bool keep_alive = parser.get().keep_alive();
-    if (!co_await Respond(stream, parser.get(), target, record, body, keep_alive)) {
+    if (!co_await Respond(stream, state, parser.get(), target, record, body, keep_alive)) {
       co_await CloseGracefully(stream);
       co_return;
     }
