@@ -52,6 +52,13 @@ start main --stream realtime --audio-ms 200 --seed 7 \
 MAIN_PORT=$PORT
 start faulty --fault response_failed=100 --fault http_429=100 --retry-after-ms 2500 || exit 1
 FAULT_PORT=$PORT
+cat >"$OUT/profile.json" <<'JSON'
+{"seed": 5, "rates": {"response_failed": 0.8}, "period_s": 3600,
+ "windows": [{"from_s": 600, "to_s": 900, "rates": {"response_failed": 15}}],
+ "deployments": {"prof-down": {"session_5xx": 100}}, "params": {"session_status": 502}}
+JSON
+start profiled --profile "$OUT/profile.json" || exit 1
+PROFILE_PORT=$PORT
 
 # --- the printed start-up commands -----------------------------------------------------------
 out="$(cat "$OUT/main.out")"
@@ -87,6 +94,13 @@ code="$("${C[@]}" -o /dev/null -D "$OUT/faulty.h" -w '%{http_code}' \
   "https://127.0.0.1:$FAULT_PORT/openai/v1/responses" -d '{"model":"gpt-4o"}')"
 check "--fault http_429=100 -> 429 ($code)" test "$code" = 429
 check "--retry-after-ms 2500 -> retry-after-ms: 2500" grep -qi '^retry-after-ms: 2500' "$OUT/faulty.h"
+
+code="$("${C[@]}" -o /dev/null -w '%{http_code}' -X POST \
+  "https://127.0.0.1:$PROFILE_PORT/openai/v1/realtime/client_secrets" -d '{"session":{"model":"prof-down"}}')"
+check "--profile rule prof-down:session_5xx with session_status 502 -> $code" test "$code" = 502
+check "--profile summary names the window and the profile's seed" grep -qF \
+  "window 600-900 s: response_failed 15% (windows repeat every 3600 s); deployment prof-down: session_5xx 100%; latency 0 ms; seed 5" \
+  "$OUT/profiled.out"
 
 # --- WebSocket clients -------------------------------------------------------------------------
 if RT_FAKE_PORT=$MAIN_PORT RT_FAULT_PORT=$FAULT_PORT RT_UPSTREAM_CA="$CERTS/ca.pem" \
