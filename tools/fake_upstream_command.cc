@@ -1,17 +1,22 @@
 // `relaytap fake-upstream`: runs the Azure-shaped fake upstream on a loopback address until
-// SIGINT or SIGTERM.
+// SIGINT or SIGTERM, injecting the faults chosen by flags, per-deployment rules or a profile.
 #include <signal.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tools/commands.h"
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/fake_upstream/fault_profile.h"
+#include "tools/fake_upstream/startup_hints.h"
 
 namespace relaytap::tools {
 namespace {
@@ -20,8 +25,24 @@ struct FakeUpstreamFlags {
   std::string listen = "127.0.0.1:0";
   std::string tls_cert;
   std::string tls_key;
+  std::string tls_ca;
   bool no_deflate = false;
   int threads = 1;
+  std::string stream = "realtime";
+  int audio_ms = 1000;
+  int delta_ms = 20;
+  std::string profile;
+  std::vector<std::string> faults;
+  std::vector<std::string> rules;
+  int64_t seed = -1;
+  // -1: keep the profile's (or the default) value.
+  int latency_ms = -1;
+  int stall_ms = -1;
+  int drip_ms = -1;
+  int idle_close_ms = -1;
+  int retry_after_ms = -1;
+  int upgrade_status = -1;
+  std::string azure_host = "contoso.openai.azure.com";
 };
 
 bool ReadFile(const std::string& path, std::string* out) {
@@ -73,6 +94,49 @@ bool ParseListen(const std::string& listen, fake_upstream::Options* options, std
   return true;
 }
 
+// The profile file, then --fault, --rule and the parameter flags on top; validated.
+bool BuildProfile(const FakeUpstreamFlags& flags, fake_upstream::FaultProfile* profile,
+                  std::string* error) {
+  if (!flags.profile.empty()) {
+    std::string text;
+    if (!ReadFile(flags.profile, &text)) {
+      *error = "--profile: cannot read " + flags.profile;
+      return false;
+    }
+    auto parsed = fake_upstream::ParseFaultProfile(text);
+    if (!parsed.ok()) {
+      *error = "--profile " + flags.profile + ": " + std::string(parsed.status().message());
+      return false;
+    }
+    *profile = std::move(*parsed);
+  }
+  for (const std::string& spec : flags.faults) {
+    if (auto s = fake_upstream::ParseFaultSpec(spec, &profile->rates); !s.ok()) {
+      *error = "--fault: " + std::string(s.message());
+      return false;
+    }
+  }
+  for (const std::string& spec : flags.rules) {
+    if (auto s = fake_upstream::ParseRuleSpec(spec, profile); !s.ok()) {
+      *error = "--rule: " + std::string(s.message());
+      return false;
+    }
+  }
+  auto& p = profile->params;
+  using std::chrono::milliseconds;
+  if (flags.latency_ms >= 0) p.latency = milliseconds(flags.latency_ms);
+  if (flags.stall_ms >= 0) p.stall = milliseconds(flags.stall_ms);
+  if (flags.drip_ms >= 0) p.drip = milliseconds(flags.drip_ms);
+  if (flags.idle_close_ms >= 0) p.idle_close = milliseconds(flags.idle_close_ms);
+  if (flags.retry_after_ms >= 0) p.retry_after = milliseconds(flags.retry_after_ms);
+  if (flags.upgrade_status >= 0) p.upgrade_status = static_cast<unsigned>(flags.upgrade_status);
+  if (auto s = fake_upstream::ValidateProfile(*profile); !s.ok()) {
+    *error = std::string(s.message());
+    return false;
+  }
+  return true;
+}
+
 int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   fake_upstream::Options options;
   std::string error;
@@ -80,6 +144,21 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
     std::cerr << "relaytap fake-upstream: " << error << "\n";
     return 2;
   }
+  fake_upstream::FaultProfile profile;
+  if (!BuildProfile(flags, &profile, &error)) {
+    std::cerr << "relaytap fake-upstream: " << error << "\n";
+    return 2;
+  }
+  uint64_t seed = flags.seed >= 0 ? static_cast<uint64_t>(flags.seed)
+                                  : profile.seed.value_or(std::random_device{}());
+  options.stream.pacing = flags.stream == "burst" ? fake_upstream::Pacing::kBurst
+                                                  : fake_upstream::Pacing::kRealtime;
+  options.stream.audio = std::chrono::milliseconds(flags.audio_ms);
+  options.stream.delta = std::chrono::milliseconds(flags.delta_ms);
+  std::string fault_summary = fake_upstream::DescribeFaults(profile, seed);
+  options.faults = std::make_shared<fake_upstream::FaultModel>(
+      std::move(profile), seed, fake_upstream::FaultModel::SteadyClockFromNow());
+  auto faults = options.faults;
   if (flags.tls_cert.empty() != flags.tls_key.empty()) {
     std::cerr << "relaytap fake-upstream: --tls-cert and --tls-key go together\n";
     return 2;
@@ -107,12 +186,58 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   std::string host = flags.listen.substr(0, flags.listen.rfind(':'));
   if (host == "localhost") host = "127.0.0.1";
   std::cout << "relaytap fake-upstream listening on " << ((*server)->tls() ? "https" : "http")
-            << "://" << host << ":" << (*server)->port() << std::endl;
+            << "://" << host << ":" << (*server)->port() << "\n";
+  fake_upstream::HintInput hints;
+  hints.host = host;
+  hints.port = (*server)->port();
+  hints.tls = (*server)->tls();
+  hints.tls_ca = flags.tls_ca;
+  hints.azure_host = flags.azure_host;
+  std::cout << fake_upstream::StartupHints(hints) << fault_summary << std::endl;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   (*server)->Stop();
+  std::cerr << "relaytap fake-upstream: faults injected: " << fake_upstream::DescribeCounts(*faults)
+            << "\n";
   return 0;
+}
+
+void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
+  cmd->add_option("--stream", flags->stream,
+                  "realtime: full GA event sequence, one audio delta every --delta-ms; burst: the "
+                  "short test sequence (5 deltas at once). Per session: ?stream=, ?audio_ms=, "
+                  "?delta_ms=")
+      ->check(CLI::IsMember({"realtime", "burst"}))
+      ->capture_default_str();
+  cmd->add_option("--audio-ms", flags->audio_ms, "audio per realtime response (ms)")
+      ->check(CLI::Range(1, 600000))
+      ->capture_default_str();
+  cmd->add_option("--delta-ms", flags->delta_ms, "audio per delta and gap between deltas (ms)")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--profile", flags->profile,
+                  "JSON fault profile: rates, time windows (period_s, windows[{from_s,to_s,rates}]),"
+                  " deployments{name:rates}, params, seed (see tools/fake_upstream/fault_profile.h)");
+  cmd->add_option("--fault", flags->faults,
+                  "NAME=PERCENT, repeatable; overrides the profile. Faults: " +
+                      fake_upstream::KnownFaultNames());
+  cmd->add_option("--rule", flags->rules,
+                  "DEPLOYMENT:NAME=PERCENT[,NAME=PERCENT...], repeatable: rates for one deployment "
+                  "(model= / deployment= / /openai/deployments/{d}/ / body model)");
+  cmd->add_option("--seed", flags->seed,
+                  "PRNG seed: the same seed and request order give the same faults (default: "
+                  "the profile's, else random and printed)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--latency-ms", flags->latency_ms, "delay before every HTTP answer and upgrade");
+  cmd->add_option("--stall-ms", flags->stall_ms, "stall: pause mid-response (default 5000)");
+  cmd->add_option("--drip-ms", flags->drip_ms, "drip: gap between every event (default 250)");
+  cmd->add_option("--idle-close-ms", flags->idle_close_ms,
+                  "idle_close: client silence before the server closes with 1011 (default 10000)");
+  cmd->add_option("--retry-after-ms", flags->retry_after_ms,
+                  "retry-after-ms of the 429s and rate_limits.updated reset (default 1500)");
+  cmd->add_option("--upgrade-status", flags->upgrade_status,
+                  "status of upgrade_5xx (default 503)");
 }
 
 }  // namespace
@@ -129,6 +254,12 @@ void AddFakeUpstreamCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", flags->threads, "io threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  cmd->add_option("--tls-ca", flags->tls_ca,
+                  "CA certificate that issued --tls-cert (only used in the printed commands)");
+  cmd->add_option("--azure-host", flags->azure_host,
+                  "Azure host name the printed relaytap proxy command maps onto this server")
+      ->capture_default_str();
+  AddStreamAndFaultOptions(cmd, flags.get());
   cmd->callback([flags, exit_code] { *exit_code = RunFakeUpstream(*flags); });
 }
 

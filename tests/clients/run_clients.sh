@@ -95,7 +95,8 @@ mk_certs
 CA_DIR="$WORK/proxy-ca"
 mkdir -p "$CA_DIR"
 
-"$RELAYTAP" fake-upstream --listen 127.0.0.1:0 \
+# --stream burst: the short response (5 audio deltas at once) the client tests below expect.
+"$RELAYTAP" fake-upstream --listen 127.0.0.1:0 --stream burst \
   --tls-cert "$WORK/upstream/leaf.pem" --tls-key "$WORK/upstream/leaf.key" \
   >"$WORK/fake.out" 2>"$WORK/fake.err" &
 FAKE_PID=$!
@@ -175,6 +176,7 @@ else
   FAILED=$((FAILED + 1))
   FAILED_NAMES+=("openai_sdk_guard")
 fi
+run_test fake_upstream_clients bash "$HERE/fake_upstream_clients.sh"
 
 # The proxy must stop cleanly on SIGTERM with exit 0.
 rc=0

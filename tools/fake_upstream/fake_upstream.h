@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tools/fake_upstream/fault_model.h"
+#include "tools/fake_upstream/response_plan.h"
 
 namespace relaytap::tools::fake_upstream {
 
@@ -22,6 +24,11 @@ struct Options {
   bool permessage_deflate = true;       // accept permessage-deflate when a client offers it
   bool deflate_no_context_takeover = false;
   int threads = 1;
+  // Realtime responses: the legacy burst by default; per session `?stream=realtime|burst`,
+  // `audio_ms=N` and `delta_ms=N` override it.
+  StreamShape stream;
+  // Faults to inject; null: none (then only the per-URL switches like ?fail=response apply).
+  std::shared_ptr<FaultModel> faults;
 };
 
 // One request as the fake upstream received it.

@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/fake_upstream/http_answers.h"
 #include "tools/fake_upstream/payloads.h"
+#include "tools/fake_upstream/realtime_events.h"
 #include "tools/fake_upstream/util.h"
 #include "tools/fake_upstream/ws_session.h"
 
@@ -24,18 +26,12 @@ constexpr auto kReadTimeout = std::chrono::seconds(60);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-using StringResponse = http::response<http::string_body>;
 
 struct Body {
   uint64_t bytes = 0;
   std::string sha256;
   std::string kept;  // the first kMaxKeptBody bytes, only when asked for
 };
-
-bool IsCompletionsPath(std::string_view p) {
-  return (p.starts_with("/openai/deployments/") && p.ends_with("/chat/completions")) ||
-         p == "/openai/v1/responses" || p == "/openai/v1/chat/completions";
-}
 
 RequestRecord MakeRecord(const http::request_header<>& req, uint64_t bytes, std::string sha256) {
   RequestRecord r;
@@ -45,15 +41,6 @@ RequestRecord MakeRecord(const http::request_header<>& req, uint64_t bytes, std:
   r.body_bytes = bytes;
   r.body_sha256 = std::move(sha256);
   return r;
-}
-
-StringResponse JsonResponse(unsigned status, std::string body) {
-  StringResponse res;
-  res.version(11);
-  res.result(status);
-  res.set(http::field::content_type, "application/json");
-  res.body() = std::move(body);
-  return res;
 }
 
 // Reads the rest of the message in constant memory, hashing as it goes.
@@ -77,6 +64,20 @@ net::awaitable<error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
   }
   body.sha256 = hasher.FinalHex();
   co_return error_code{};
+}
+
+// With a fault model: waits the configured latency, then draws this request's fault.
+net::awaitable<std::optional<StringResponse>> Admit(State& state, Stage stage,
+                                                    std::string deployment) {
+  const std::shared_ptr<FaultModel>& faults = state.options().faults;
+  if (!faults) co_return std::nullopt;
+  if (faults->params().latency.count() > 0) {
+    Timer timer(co_await net::this_coro::executor);
+    timer.expires_after(faults->params().latency);
+    auto [ec] = co_await timer.async_wait();
+    (void)ec;  // cancelled only by Stop(), which ends the connection anyway
+  }
+  co_return FaultResponse(faults->Decide(stage, deployment), faults->params());
 }
 
 template <class Stream>
@@ -179,10 +180,15 @@ net::awaitable<bool> SendStatus(Stream& stream, std::string_view code_text, bool
 }
 
 template <class Stream>
-net::awaitable<bool> SendCompletion(Stream& stream, const http::request_header<>& req,
-                                    const std::string& path, const Body& body, bool keep_alive) {
+net::awaitable<bool> SendCompletion(Stream& stream, State& state, const http::request_header<>& req,
+                                    const Target& t, const Body& body, bool keep_alive) {
+  const std::string& path = t.path;
   if (req.method() != http::verb::post) {
     co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  {
+    auto fault = co_await Admit(state, Stage::kCompletion, DeploymentFor(t, body.kept));
+    if (fault) co_return co_await Send(stream, std::move(*fault), keep_alive);
   }
   // No ?: with class temporaries in coroutines: g++ 12 may destroy them twice.
   bool responses_api = path == "/openai/v1/responses";
@@ -210,10 +216,32 @@ net::awaitable<bool> SendCompletion(Stream& stream, const http::request_header<>
   co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
 }
 
+template <class Stream>
+net::awaitable<bool> SendSession(Stream& stream, State& state, const http::request_header<>& req,
+                                 const Target& t, const Body& body, bool keep_alive) {
+  if (req.method() != http::verb::post) {
+    co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  std::string model = DeploymentFor(t, body.kept);
+  {
+    auto fault = co_await Admit(state, Stage::kSession, model);
+    if (fault) co_return co_await Send(stream, std::move(*fault), keep_alive);
+  }
+  if (model.empty()) model = "gpt-realtime";
+  std::string answer;
+  if (t.path.ends_with("/client_secrets")) {
+    answer = ClientSecretJson(model);
+  } else {
+    answer = PreviewSessionJson(model);
+  }
+  co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
+}
+
 // Answers one fully read request. Returns whether the connection stays open.
 template <class Stream>
-net::awaitable<bool> Respond(Stream& stream, const http::request_header<>& req, const Target& t,
-                             const RequestRecord& record, const Body& body, bool keep_alive) {
+net::awaitable<bool> Respond(Stream& stream, State& state, const http::request_header<>& req,
+                             const Target& t, const RequestRecord& record, const Body& body,
+                             bool keep_alive) {
   const std::string& p = t.path;
   if (p == "/echo")
     co_return co_await Send(stream, JsonResponse(200, EchoJson(record)), keep_alive);
@@ -235,7 +263,10 @@ net::awaitable<bool> Respond(Stream& stream, const http::request_header<>& req, 
   if (p.starts_with("/status/")) {
     co_return co_await SendStatus(stream, std::string_view(p).substr(8), keep_alive);
   }
-  if (IsCompletionsPath(p)) co_return co_await SendCompletion(stream, req, p, body, keep_alive);
+  if (IsCompletionsPath(p)) {
+    co_return co_await SendCompletion(stream, state, req, t, body, keep_alive);
+  }
+  if (IsSessionPath(p)) co_return co_await SendSession(stream, state, req, t, body, keep_alive);
   co_return co_await Send(stream, JsonResponse(404, AzureErrorJson(404)), keep_alive);
 }
 
@@ -272,6 +303,12 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
     Target target = ParseTarget(header_parser.get().target());
     if (beast::websocket::is_upgrade(header_parser.get()) && IsWebSocketPath(target.path)) {
       state.AddRequest(MakeRecord(header_parser.get(), 0, Sha256Hex("")));
+      auto refusal = co_await Admit(state, Stage::kUpgrade, DeploymentOf(target));
+      if (refusal) {
+        co_await Send(stream, std::move(*refusal), /*keep_alive=*/false);
+        co_await CloseGracefully(stream);
+        co_return;
+      }
       co_await ServeWebSocket(stream, header_parser.release(), std::move(target), state);
       co_return;
     }
@@ -283,7 +320,7 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
       if (wec) co_return;
     }
     Body body;
-    if (co_await ReadBody(stream, buffer, parser, IsCompletionsPath(target.path), body)) co_return;
+    if (co_await ReadBody(stream, buffer, parser, KeepsBody(target.path), body)) co_return;
     RequestRecord record = MakeRecord(parser.get(), body.bytes, body.sha256);
     state.AddRequest(record);
     if (target.path == "/reset") {
@@ -291,7 +328,7 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
       co_return;
     }
     bool keep_alive = parser.get().keep_alive();
-    if (!co_await Respond(stream, parser.get(), target, record, body, keep_alive)) {
+    if (!co_await Respond(stream, state, parser.get(), target, record, body, keep_alive)) {
       co_await CloseGracefully(stream);
       co_return;
     }

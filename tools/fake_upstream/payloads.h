@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/fake_upstream/realtime_ids.h"
 
 namespace relaytap::tools::fake_upstream {
 
@@ -29,12 +30,6 @@ std::vector<std::string> ResponsesSseEvents();
 std::string SessionCreatedEvent(const std::string& session_id);
 // The `error` event the Realtime API sends for a client event of an unknown type.
 std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id);
-struct RealtimeResponseIds {
-  std::string session_id;
-  std::string response_id;
-  std::string item_id;
-  std::string conversation_id;
-};
 std::string ResponseCreatedEvent(const RealtimeResponseIds& ids);
 std::string AudioDeltaEvent(const RealtimeResponseIds& ids, const std::string& base64_audio);
 std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta);

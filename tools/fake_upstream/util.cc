@@ -143,6 +143,19 @@ uint64_t QueryUint(const Target& t, const std::string& key, uint64_t fallback) {
   return v;
 }
 
+std::string DeploymentOf(const Target& t) {
+  for (const char* key : {"deployment", "model"}) {
+    auto it = t.query.find(key);
+    if (it != t.query.end() && !it->second.empty()) return it->second;
+  }
+  constexpr std::string_view kPrefix = "/openai/deployments/";
+  if (t.path.starts_with(kPrefix)) {
+    std::string rest = t.path.substr(kPrefix.size());
+    return rest.substr(0, rest.find('/'));
+  }
+  return "";
+}
+
 void AddAzureHeaders(boost::beast::http::fields& fields) {
   static std::atomic<uint64_t> remaining{19999};
   uint64_t r = remaining.fetch_sub(1, std::memory_order_relaxed);
@@ -150,8 +163,13 @@ void AddAzureHeaders(boost::beast::http::fields& fields) {
   fields.set("apim-request-id", NewUuid());
   fields.set("x-request-id", NewUuid());
   fields.set("x-ms-region", "Sweden Central");
-  fields.set("x-ratelimit-remaining-requests", std::to_string(r % 20000));
-  fields.set("x-ratelimit-remaining-tokens", std::to_string(r * 40 % 800000));
+  // A throttling answer has already set them to 0.
+  if (fields.find("x-ratelimit-remaining-requests") == fields.end()) {
+    fields.set("x-ratelimit-remaining-requests", std::to_string(r % 20000));
+  }
+  if (fields.find("x-ratelimit-remaining-tokens") == fields.end()) {
+    fields.set("x-ratelimit-remaining-tokens", std::to_string(r * 40 % 800000));
+  }
 }
 
 }  // namespace relaytap::tools::fake_upstream

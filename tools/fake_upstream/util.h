@@ -52,7 +52,12 @@ Target ParseTarget(std::string_view target);
 // The query value as an unsigned integer, or `fallback` if absent or malformed.
 uint64_t QueryUint(const Target& t, const std::string& key, uint64_t fallback);
 
-// apim-request-id, x-request-id, x-ms-region and x-ratelimit-remaining-*.
+// The Azure deployment a request names: `deployment=` (preview), `model=` (GA), or the {d} of
+// /openai/deployments/{d}/...; empty if none.
+std::string DeploymentOf(const Target& t);
+
+// apim-request-id, x-request-id, x-ms-region and x-ratelimit-remaining-* (the last two only if
+// not set already).
 void AddAzureHeaders(boost::beast::http::fields& fields);
 
 }  // namespace relaytap::tools::fake_upstream

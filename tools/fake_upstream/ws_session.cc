@@ -3,20 +3,23 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <string_view>
 
 #include "tools/fake_upstream/http_session.h"
 #include "tools/fake_upstream/payloads.h"
+#include "tools/fake_upstream/response_plan.h"
+#include "tools/fake_upstream/util.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {
 
 namespace websocket = beast::websocket;
+using namespace net::experimental::awaitable_operators;
 
 constexpr size_t kReadMessageMax = 64 << 20;
-constexpr size_t kAudioBytesPerDelta = 4608;  // 6144 base64 characters
 
 bool OffersSubprotocol(const http::request<http::empty_body>& req, std::string_view wanted) {
   for (auto it = req.find(http::field::sec_websocket_protocol);
@@ -38,15 +41,34 @@ std::string_view View(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
 
+// The per-session stream shape: the server's default, overridden by ?stream=, audio_ms=, delta_ms=.
+StreamShape ShapeFor(const Target& t, StreamShape shape) {
+  if (auto it = t.query.find("stream"); it != t.query.end()) {
+    if (it->second == "realtime") shape.pacing = Pacing::kRealtime;
+    if (it->second == "burst") shape.pacing = Pacing::kBurst;
+  }
+  shape.audio = std::chrono::milliseconds(
+      std::min<uint64_t>(QueryUint(t, "audio_ms", shape.audio.count()), 600000));
+  shape.delta = std::chrono::milliseconds(
+      std::clamp<uint64_t>(QueryUint(t, "delta_ms", shape.delta.count()), 1, 10000));
+  return shape;
+}
+
 template <class Stream>
 class Session {
  public:
   Session(Stream& stream, State& state, Target target)
-      : ws_(stream), state_(state), target_(std::move(target)) {}
+      : ws_(stream),
+        state_(state),
+        target_(std::move(target)),
+        deployment_(DeploymentOf(target_)),
+        shape_(ShapeFor(target_, state.options().stream)) {}
 
   net::awaitable<void> Run(http::request<http::empty_body> upgrade);
 
  private:
+  net::awaitable<void> ReadLoop();
+  net::awaitable<void> IdleWatch(std::chrono::milliseconds idle, unsigned code);
   net::awaitable<bool> Send(std::string_view payload, bool text);
   net::awaitable<bool> SendResponse();
   // Returns false when the session is over.
@@ -55,9 +77,12 @@ class Session {
   websocket::stream<Stream&> ws_;
   State& state_;
   Target target_;
+  std::string deployment_;
+  StreamShape shape_;
   size_t index_ = 0;
   std::string session_id_ = RandomId("sess_");
-  std::mt19937_64 rng_;
+  bool busy_ = false;  // a client message is being answered (no close may interleave)
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
 template <class Stream>
@@ -83,24 +108,59 @@ net::awaitable<void> Session<Stream>::Run(http::request<http::empty_body> upgrad
   auto [ec] = co_await ws_.async_accept(upgrade);
   if (ec) co_return;
   index_ = state_.BeginWsSession(std::string(upgrade.target()), deflate);
-  rng_.seed(index_ + 1);
+  bool idle_close = false;
+  if (options.faults) {
+    idle_close = options.faults->Decide(Stage::kWsSession, deployment_) == Fault::kIdleClose;
+  }
   if (co_await Send(SessionCreatedEvent(session_id_), true)) {
-    uint64_t reset_after = QueryUint(target_, "reset_after", 0);
-    uint64_t received = 0;
-    beast::flat_buffer buffer;
-    for (;;) {
-      buffer.clear();
-      auto [rec, n] = co_await ws_.async_read(buffer);
-      if (rec) break;  // client close, eof, reset or Stop(): all end the session
-      state_.AddWsReceived(index_, Sha256Hex(View(buffer)));
-      if (reset_after != 0 && ++received >= reset_after) {
-        ResetConnection(beast::get_lowest_layer(ws_).socket());
-        break;
-      }
-      if (!co_await Handle(buffer, ws_.got_text())) break;
+    last_activity_ = std::chrono::steady_clock::now();
+    if (idle_close) {
+      const FaultParams& p = options.faults->params();
+      co_await (ReadLoop() || IdleWatch(p.idle_close, p.idle_close_code));
+    } else {
+      co_await ReadLoop();
     }
   }
   state_.EndWsSession(index_);
+}
+
+template <class Stream>
+net::awaitable<void> Session<Stream>::ReadLoop() {
+  uint64_t reset_after = QueryUint(target_, "reset_after", 0);
+  uint64_t received = 0;
+  beast::flat_buffer buffer;
+  for (;;) {
+    buffer.clear();
+    auto [rec, n] = co_await ws_.async_read(buffer);
+    if (rec) co_return;  // client close, eof, reset or Stop(): all end the session
+    busy_ = true;
+    state_.AddWsReceived(index_, Sha256Hex(View(buffer)));
+    if (reset_after != 0 && ++received >= reset_after) {
+      ResetConnection(beast::get_lowest_layer(ws_).socket());
+      co_return;
+    }
+    if (!co_await Handle(buffer, ws_.got_text())) co_return;
+    busy_ = false;
+    last_activity_ = std::chrono::steady_clock::now();
+  }
+}
+
+// The idle_close fault: once the client has been silent for `idle` (and no answer is being
+// sent), close the session with `code`.
+template <class Stream>
+net::awaitable<void> Session<Stream>::IdleWatch(std::chrono::milliseconds idle, unsigned code) {
+  Timer timer(co_await net::this_coro::executor);
+  for (;;) {
+    timer.expires_at(last_activity_ + idle);
+    if (busy_) timer.expires_after(idle);
+    auto [ec] = co_await timer.async_wait();
+    if (ec) co_return;  // cancelled: the read loop ended first
+    if (busy_ || std::chrono::steady_clock::now() - last_activity_ < idle) continue;
+    auto reason = websocket::close_reason(static_cast<websocket::close_code>(code), "idle timeout");
+    auto [cec] = co_await ws_.async_close(reason);
+    (void)cec;  // the read loop sees the end either way
+    co_return;
+  }
 }
 
 template <class Stream>
@@ -141,29 +201,34 @@ net::awaitable<bool> Session<Stream>::Send(std::string_view payload, bool text) 
 
 template <class Stream>
 net::awaitable<bool> Session<Stream>::SendResponse() {
-  RealtimeResponseIds ids{session_id_, RandomId("resp_"), RandomId("item_"), RandomId("conv_")};
-  bool failed = target_.query.contains("fail") && target_.query.at("fail") == "response";
-  if (!co_await Send(ResponseCreatedEvent(ids), true)) co_return false;
-  if (!failed) {
-    std::string audio(kAudioBytesPerDelta, '\0');
-    for (int i = 0; i < 5; ++i) {
-      for (char& c : audio) c = static_cast<char>(rng_() & 0xff);
-      if (!co_await Send(AudioDeltaEvent(ids, Base64(audio)), true)) co_return false;
-    }
-    // `say=TEXT` in the URL makes the assistant say TEXT (tests plant canaries in server content).
-    std::string say = "Hello there!";
-    if (target_.query.contains("say")) say = target_.query.at("say");
-    const size_t half = say.size() / 2;
-    const std::string pieces[2] = {say.substr(0, half), say.substr(half)};
-    for (const std::string& piece : pieces) {
-      const std::string delta = TranscriptDeltaEvent(ids, piece);
-      if (!co_await Send(delta, true)) co_return false;
-    }
-    const std::string done = ResponseDoneEvent(ids, failed, say);
-    co_return co_await Send(done, true);
+  ResponseRequest request;
+  request.ids = {session_id_, RandomId("resp_"), RandomId("item_"), RandomId("conv_")};
+  request.shape = shape_;
+  // `say=TEXT` in the URL makes the assistant say TEXT (tests plant canaries in server content).
+  if (target_.query.contains("say")) request.say = target_.query.at("say");
+  const auto& faults = state_.options().faults;
+  if (faults) {
+    request.fault = faults->Decide(Stage::kResponse, deployment_);
+    request.params = faults->params();
   }
-  const std::string done = ResponseDoneEvent(ids, failed);
-  co_return co_await Send(done, true);
+  if (target_.query.contains("fail") && target_.query.at("fail") == "response") {
+    request.fault = Fault::kResponseFailed;
+  }
+  std::vector<PlanStep> steps = PlanResponse(request);
+  Timer timer(co_await net::this_coro::executor);
+  for (const PlanStep& step : steps) {
+    if (step.delay.count() > 0) {
+      timer.expires_after(step.delay);
+      auto [tec] = co_await timer.async_wait();
+      if (tec) co_return false;
+    }
+    if (step.kind == PlanStep::Kind::kReset) {
+      ResetConnection(beast::get_lowest_layer(ws_).socket());
+      co_return false;
+    }
+    if (!co_await Send(step.payload, true)) co_return false;
+  }
+  co_return true;
 }
 
 }  // namespace
