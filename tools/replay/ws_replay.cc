@@ -84,8 +84,9 @@ net::awaitable<bool> SessionPlayer<Stream>::ReceiveOne() {
   }
   if (ctx_.strict) {
     stopped_ = true;
-    co_await ws_.async_close(
-        websocket::close_reason(websocket::close_code::policy_error, "relaytap replay: deviation"));
+    websocket::close_reason reason(websocket::close_code::policy_error);
+    auto [cec] = co_await ws_.async_close(reason);
+    (void)cec;
     co_return false;
   }
   co_return true;
@@ -93,17 +94,14 @@ net::awaitable<bool> SessionPlayer<Stream>::ReceiveOne() {
 
 template <class Stream>
 net::awaitable<bool> SessionPlayer<Stream>::ReceiveUntil(size_t n) {
-  while (received_ < n) {
-    if (!co_await ReceiveOne()) {
-      if (!stopped_) {
-        ctx_.catalog->NoteDeviation();
-        RELAYTAP_LOG(kWarn, "replay: session ", session_.id, ": the client ended the session after ",
-                     received_, " of ", script_.client_types.size(), " recorded messages");
-      }
-      co_return false;
-    }
+  bool ok = true;
+  while (ok && received_ < n) ok = co_await ReceiveOne();
+  if (!ok && !stopped_) {
+    ctx_.catalog->NoteDeviation();
+    RELAYTAP_LOG(kWarn, "replay: session ", session_.id, ": the client ended the session after ",
+                 received_, " of ", script_.client_types.size(), " recorded messages");
   }
-  co_return true;
+  co_return ok;
 }
 
 template <class Stream>
@@ -126,11 +124,12 @@ net::awaitable<void> SessionPlayer<Stream>::Run(http::request<http::empty_body> 
   beast::get_lowest_layer(ws_).expires_never();
   auto [ec] = co_await ws_.async_accept(upgrade);
   if (ec) co_return;
-  for (const ServerStep& step : script_.steps) {
-    if (!co_await ReceiveUntil(step.after_client_messages)) co_return;
-    if (!co_await ReplayDelay(step.delay_us, ctx_.speed)) co_return;
-    ws_.text(step.text);
-    auto [wec, n] = co_await ws_.async_write(net::buffer(step.payload));
+  for (size_t i = 0; i < script_.steps.size(); ++i) {
+    bool ok = co_await ReceiveUntil(script_.steps[i].after_client_messages);
+    if (ok) ok = co_await ReplayDelay(script_.steps[i].delay_us, ctx_.speed);
+    if (!ok) co_return;
+    ws_.text(script_.steps[i].text);
+    auto [wec, wn] = co_await ws_.async_write(net::buffer(script_.steps[i].payload));
     if (wec) co_return;
   }
   co_await End();
@@ -139,8 +138,9 @@ net::awaitable<void> SessionPlayer<Stream>::Run(http::request<http::empty_body> 
 template <class Stream>
 net::awaitable<void> SessionPlayer<Stream>::End() {
   const SessionEnding& end = script_.ending;
-  if (!co_await ReceiveUntil(end.after_client_messages)) co_return;
-  if (!co_await ReplayDelay(end.delay_us, ctx_.speed)) co_return;
+  bool ok = co_await ReceiveUntil(end.after_client_messages);
+  if (ok) ok = co_await ReplayDelay(end.delay_us, ctx_.speed);
+  if (!ok) co_return;
   switch (end.kind) {
     case EndKind::kServerClose: {
       websocket::close_reason reason(end.code);
@@ -161,8 +161,7 @@ net::awaitable<void> SessionPlayer<Stream>::End() {
     case EndKind::kClientClose:
       // Beast answers the client's close frame inside async_read; anything read before it is
       // more than the recording had.
-      while (co_await ReceiveOne()) {
-      }
+      while (ok) ok = co_await ReceiveOne();
       break;
   }
   if (!stopped_) ctx_.catalog->NoteSessionServed();
