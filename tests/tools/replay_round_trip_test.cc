@@ -295,5 +295,37 @@ TEST_F(ReplayRoundTripTest, DeviatingClientIsCountedAndStrictStopsIt) {
   EXPECT_EQ(replay_->stats().deviations, 1u);
 }
 
+// --tls: the replay presents a leaf from relaytap's CA for the recorded host name, which a client
+// that trusts that CA verifies (name and chain) before it replays the session.
+TEST_F(ReplayRoundTripTest, TlsReplayPresentsALeafFromRelaytapsCaForTheRecordedHost) {
+  Seen recorded = RecordSession(kRealtime, {kCreate}, "response.done");
+  FinishRecording(1);
+  auto reader = tools::replay::StoreReader::Open(Db());
+  ASSERT_TRUE(reader.ok());
+  tools::replay::ServerOptions o;
+  o.speed = 0;
+  o.tls = true;
+  o.ca_dir = (dir_ / "replay-ca").string();
+  ASSERT_TRUE((*reader)->LoadAll(&o.sessions, &o.exchanges).ok());
+  auto server = tools::replay::ReplayServer::Start(std::move(o));
+  ASSERT_TRUE(server.ok()) << server.status();
+  replay_ = std::move(*server);
+
+  net::io_context ioc;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file((dir_ / "replay-ca" / "relaytap-ca.pem").string());
+  ctx.set_verify_mode(ssl::verify_peer);
+  websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ioc, ctx);
+  auto& tcp_layer = beast::get_lowest_layer(ws);
+  tcp_layer.expires_after(std::chrono::seconds(20));
+  tcp_layer.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), replay_->port()));
+  ASSERT_TRUE(SSL_set_tlsext_host_name(ws.next_layer().native_handle(), kAzureHost));
+  ws.next_layer().set_verify_callback(ssl::host_name_verification(kAzureHost));
+  ws.next_layer().handshake(ssl::stream_base::client);
+  tcp_layer.expires_never();
+  Seen replayed = Converse(ws, kRealtime, {kCreate}, "response.done");
+  ExpectSame(recorded, replayed);
+}
+
 }  // namespace
 }  // namespace relaytap::testing
