@@ -51,7 +51,9 @@ std::string Signature(const std::string& text) {
 }
 
 std::string Ending(const boost::system::error_code& ec, const websocket::close_reason& reason) {
-  if (ec == websocket::error::closed) return "close " + std::to_string(reason.code);
+  if (ec == websocket::error::closed) {
+    return "close " + std::to_string(reason.code) + " " + std::string(reason.reason.c_str());
+  }
   if (ec == net::error::connection_reset || ec == ssl::error::stream_truncated ||
       ec == net::error::eof) {
     return "reset";
@@ -226,6 +228,26 @@ TEST_F(ReplayRoundTripTest, ResetSessionIsResetAtTheSamePoint) {
   ExpectSame(recorded, replayed);
 }
 
+TEST_F(ReplayRoundTripTest, ErrorEventSession) {
+  const std::vector<std::string> bad = {R"({"type":"invalid.event","event_id":"evt_client_2"})"};
+  Seen recorded = RecordSession(kRealtime, bad, "error");
+  FinishRecording(1);
+  ASSERT_THAT(recorded.messages.back(), ::testing::StartsWith("error "));
+  StartReplay();
+  Seen replayed = ReplaySession(kRealtime, bad, "error");
+  ExpectSame(recorded, replayed);
+}
+
+TEST_F(ReplayRoundTripTest, ServerCloseWithTheRecordedCode) {
+  const std::vector<std::string> bye = {R"({"type":"close.request"})"};
+  Seen recorded = RecordSession(kRealtime, bye, "");
+  FinishRecording(1);
+  ASSERT_EQ(recorded.ending, "close 1000 bye");
+  StartReplay();
+  Seen replayed = ReplaySession(kRealtime, bye, "");
+  ExpectSame(recorded, replayed);
+}
+
 TEST_F(ReplayRoundTripTest, UpgradeRefusedWith503) {
   Seen recorded = RecordSession("/status/503", {}, "");
   FinishRecording(0);
@@ -291,7 +313,7 @@ TEST_F(ReplayRoundTripTest, DeviatingClientIsCountedAndStrictStopsIt) {
   Seen replayed =
       ReplaySession(kRealtime, {R"({"type":"session.update","session":{}})"}, "response.done");
   EXPECT_EQ(replayed.messages.size(), 1u);  // session.created, then the strict stop
-  EXPECT_EQ(replayed.ending, "close 1008");
+  EXPECT_EQ(replayed.ending, "close 1008 ");
   EXPECT_EQ(replay_->stats().deviations, 1u);
 }
 
