@@ -8,6 +8,7 @@
 #include "redact/fingerprint.h"
 #include "redact/json_redactor.h"
 #include "redact/policy.h"
+#include "tools/replay/catalog.h"
 #include "tools/replay/filler.h"
 #include "tools/replay/plan.h"
 
@@ -191,6 +192,42 @@ TEST(PlanTest, SseStepsReplayDataAndTheFinalDone) {
   EXPECT_EQ(steps[0].at_us, 100);
   EXPECT_EQ(steps[0].text, "data: {\"i\":0,\"type\":\"response.output_text.delta\"}\n\n");
   EXPECT_EQ(steps[1].text, "data: [DONE]\n\n");
+}
+
+RecordedExchange Exchange(int64_t id, std::string method, std::string path, std::string transport,
+                          int64_t at_us) {
+  RecordedExchange x;
+  x.id = id;
+  x.method = std::move(method);
+  x.path = std::move(path);
+  x.transport = std::move(transport);
+  x.request_start_us = at_us;
+  return x;
+}
+
+TEST(CatalogTest, RequestsTakeRecordingsInRecordedOrderThenReuseTheLast) {
+  std::vector<RecordedSession> sessions(2);
+  sessions[0].id = 1;
+  sessions[0].open_us = 200;
+  sessions[0].upgrade = Exchange(10, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 200);
+  sessions[1].id = 2;
+  sessions[1].open_us = 100;
+  sessions[1].upgrade = Exchange(11, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 100);
+  std::vector<RecordedExchange> exchanges = {
+      Exchange(12, "GET", "/status/503", "websocket_upgrade", 50),
+      Exchange(13, "POST", "/openai/v1/responses", "sse", 300)};
+  Catalog catalog(sessions, exchanges);
+  EXPECT_EQ(catalog.ForUpgrade("/openai/v1/realtime?model=m").session, &sessions[1]);
+  EXPECT_EQ(catalog.ForUpgrade("/openai/v1/realtime?model=m").session, &sessions[0]);
+  EXPECT_EQ(catalog.ForUpgrade("/openai/v1/realtime?model=m").session, &sessions[0]);
+  EXPECT_EQ(catalog.ForUpgrade("/status/503").exchange, &exchanges[0]);
+  Catalog::Pick none = catalog.ForUpgrade("/openai/v1/realtime?model=other");
+  EXPECT_EQ(none.session, nullptr);
+  EXPECT_EQ(none.exchange, nullptr);
+  // Plain requests never get a session or a refused upgrade, and the method must match.
+  EXPECT_EQ(catalog.ForRequest("GET", "/status/503").exchange, nullptr);
+  EXPECT_EQ(catalog.ForRequest("GET", "/openai/v1/responses").exchange, nullptr);
+  EXPECT_EQ(catalog.ForRequest("POST", "/openai/v1/responses").exchange, &exchanges[1]);
 }
 
 }  // namespace
