@@ -9,6 +9,7 @@ namespace relaytap::tools {
 void AddProxyCommand(CLI::App& app, int* exit_code);
 void AddCaCommand(CLI::App& app, int* exit_code);
 void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);
+void AddReplayCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     relaytap::tools::AddProxyCommand(app, &exit_code);
     relaytap::tools::AddCaCommand(app, &exit_code);
     relaytap::tools::AddFakeUpstreamCommand(app, &exit_code);
+    relaytap::tools::AddReplayCommand(app, &exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
   } catch (const std::exception& e) {

@@ -1,0 +1,35 @@
+#pragma once
+// Internal to the replay server: one connection's recorded answers. Coroutines on the
+// connection's strand; `ctx` outlives every connection (owned by the server).
+
+#include <boost/beast/http.hpp>
+
+#include "proxy/net.h"
+#include "tools/replay/catalog.h"
+#include "tools/replay/recording.h"
+
+namespace relaytap::tools::replay {
+
+struct ServeContext {
+  Catalog* catalog = nullptr;
+  double speed = 1.0;
+  bool strict = false;
+};
+
+// Waits `recorded_us` / speed (nothing when speed is 0). False if the wait was cancelled.
+net::awaitable<bool> ReplayDelay(int64_t recorded_us, double speed);
+
+// Accepts the upgrade with the recorded headers and plays the session to its recorded end.
+template <class Stream>
+net::awaitable<void> ServeSession(Stream& stream, http::request<http::empty_body> upgrade,
+                                  const RecordedSession& session, const ServeContext& ctx);
+
+// Sends the recorded answer of `exchange` (status, headers, body shape or SSE events). Returns
+// whether the connection may carry another request.
+template <class Stream>
+net::awaitable<bool> ServeExchange(Stream& stream, const RecordedExchange& exchange,
+                                   bool keep_alive, const ServeContext& ctx);
+
+void ResetSocket(TcpStream::socket_type& socket);
+
+}  // namespace relaytap::tools::replay

@@ -1,0 +1,268 @@
+#include "tools/replay/store_reader.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "base/status_macros.h"
+#include "base/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "recorder/sqlite/database.h"
+
+namespace relaytap::tools::replay {
+namespace {
+
+using recorder::sqlite::Database;
+using recorder::sqlite::Statement;
+
+constexpr std::string_view kRequiredTablesSql =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
+    "'exchanges', 'ws_sessions', 'events')";
+// A session's exchange is found by (run, connection, sequence): exchange_id may be unset when the
+// recorder wrote the session first.
+constexpr std::string_view kListSql =
+    "SELECT 'session', s.id, COALESCE(s.open_us, e.request_start_us, 0), "
+    "COALESCE(s.session_id, ''), COALESCE(e.method, ''), COALESCE(e.host, ''), "
+    "COALESCE(e.path, ''), COALESCE(e.deployment, s.model, e.model, ''), e.status, "
+    "COALESCE(e.transport, ''), COALESCE(s.outcome, '') "
+    "FROM ws_sessions s LEFT JOIN exchanges e ON e.run_id = s.run_id AND "
+    "e.connection_id = s.connection_id AND e.sequence = s.exchange_sequence "
+    "UNION ALL "
+    "SELECT 'exchange', e.id, e.request_start_us, '', COALESCE(e.method, ''), "
+    "COALESCE(e.host, ''), COALESCE(e.path, ''), COALESCE(e.deployment, e.model, ''), e.status, "
+    "COALESCE(e.transport, ''), e.outcome FROM exchanges e WHERE NOT EXISTS (SELECT 1 FROM "
+    "ws_sessions s WHERE s.run_id = e.run_id AND s.connection_id = e.connection_id AND "
+    "s.exchange_sequence = e.sequence) "
+    "ORDER BY 3, 1, 2";
+constexpr std::string_view kExchangeSql =
+    "SELECT id, COALESCE(method, ''), COALESCE(host, ''), COALESCE(path, ''), "
+    "COALESCE(transport, ''), COALESCE(status, 0), request_start_us, "
+    "COALESCE(response_headers_us, 0), COALESCE(response_headers, ''), "
+    "COALESCE(response_body, ''), COALESCE(sse_events, ''), COALESCE(end_reason, ''), outcome, "
+    "COALESCE(apim_request_id, ''), COALESCE(x_request_id, '') FROM exchanges WHERE id = ?1";
+constexpr std::string_view kSessionSql =
+    "SELECT s.id, COALESCE(s.session_id, ''), COALESCE(s.model, ''), "
+    "COALESCE(s.subprotocol, ''), COALESCE(s.open_us, 0), COALESCE(s.close_us, 0), s.close_code, "
+    "COALESCE(s.close_reason, ''), COALESCE(s.close_side, ''), COALESCE(s.app_end, ''), "
+    "COALESCE(s.upstream_end, ''), COALESCE(s.outcome, ''), e.id FROM ws_sessions s "
+    "LEFT JOIN exchanges e ON e.run_id = s.run_id AND e.connection_id = s.connection_id AND "
+    "e.sequence = s.exchange_sequence WHERE s.id = ?1";
+constexpr std::string_view kSessionBySessionIdSql =
+    "SELECT id FROM ws_sessions WHERE session_id = ?1 ORDER BY id LIMIT 1";
+constexpr std::string_view kEventsSql =
+    "SELECT seq, first_frame_us, direction, opcode, COALESCE(payload_bytes, 0), "
+    "COALESCE(truncated, 0), COALESCE(type, ''), COALESCE(event_id, ''), "
+    "COALESCE(response_id, ''), COALESCE(item_id, ''), "
+    "COALESCE(error_type, status_error_type, ''), COALESCE(error_code, status_error_code, ''), "
+    "COALESCE(response_status, ''), audio_bytes, audio_ms, close_code, COALESCE(payload, '') "
+    "FROM events WHERE session_ref = ?1 ORDER BY seq";
+constexpr std::string_view kAllSessionsSql = "SELECT id FROM ws_sessions ORDER BY open_us, id";
+constexpr std::string_view kAllExchangesSql =
+    "SELECT e.id FROM exchanges e WHERE NOT EXISTS (SELECT 1 FROM ws_sessions s WHERE "
+    "s.run_id = e.run_id AND s.connection_id = e.connection_id AND "
+    "s.exchange_sequence = e.sequence) ORDER BY e.request_start_us, e.id";
+
+std::optional<int64_t> OptInt(const Statement& s, int col) {
+  if (s.ColumnIsNull(col)) return std::nullopt;
+  return s.ColumnInt64(col);
+}
+
+// "12" -> 12; anything else -> nullopt.
+std::optional<int64_t> ParseId(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+HeaderList ParseHeaders(const std::string& text) {
+  HeaderList out;
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_array()) return out;
+  for (const auto& h : doc) {
+    if (h.is_array() && h.size() == 2 && h[0].is_string() && h[1].is_string()) {
+      out.emplace_back(h[0].get<std::string>(), h[1].get<std::string>());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<int64_t>> Ids(Database& db, std::string_view sql) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db.Prepare(sql));
+  std::vector<int64_t> ids;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ids.push_back(s.ColumnInt64(0));
+  }
+  return ids;
+}
+
+}  // namespace
+
+StoreReader::StoreReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+StoreReader::~StoreReader() = default;
+
+absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));
+  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
+                            Database::Open(path, SQLITE_OPEN_READONLY));
+  absl::StatusOr<int64_t> tables = db->QueryInt64(kRequiredTablesSql);
+  if (!tables.ok()) {
+    return absl::FailedPreconditionError(StrCat(path, " is not a SQLite database (",
+                                                std::string(tables.status().message()), ")"));
+  }
+  if (*tables != 5) {
+    return absl::FailedPreconditionError(
+        StrCat(path, " is not a relaytap store (tables runs, connections, exchanges, ws_sessions "
+                     "and events are missing)"));
+  }
+  auto reader = std::unique_ptr<StoreReader>(new StoreReader(std::move(db)));
+  reader->path_ = path;
+  return reader;
+}
+
+absl::StatusOr<std::vector<ListEntry>> StoreReader::List() {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kListSql));
+  std::vector<ListEntry> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ListEntry e;
+    e.kind = s.ColumnText(0);
+    e.id = s.ColumnInt64(1);
+    e.time_us = s.ColumnInt64(2);
+    e.session_id = s.ColumnText(3);
+    e.method = s.ColumnText(4);
+    e.host = s.ColumnText(5);
+    e.path = s.ColumnText(6);
+    e.deployment = s.ColumnText(7);
+    e.status = OptInt(s, 8);
+    e.transport = s.ColumnText(9);
+    e.outcome = s.ColumnText(10);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<RecordedExchange> StoreReader::ExchangeById(int64_t id) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kExchangeSql));
+  s.BindInt64(1, id);
+  RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError(StrCat("no exchange ", id, " in ", path_));
+  RecordedExchange x;
+  x.id = s.ColumnInt64(0);
+  x.method = s.ColumnText(1);
+  x.host = s.ColumnText(2);
+  x.path = s.ColumnText(3);
+  x.transport = s.ColumnText(4);
+  x.status = static_cast<int>(s.ColumnInt64(5));
+  x.request_start_us = s.ColumnInt64(6);
+  x.response_headers_us = s.ColumnInt64(7);
+  x.response_headers = ParseHeaders(s.ColumnText(8));
+  x.response_body = s.ColumnText(9);
+  x.sse_events = s.ColumnText(10);
+  x.end_reason = s.ColumnText(11);
+  x.outcome = s.ColumnText(12);
+  x.apim_request_id = s.ColumnText(13);
+  x.x_request_id = s.ColumnText(14);
+  return x;
+}
+
+absl::StatusOr<RecordedExchange> StoreReader::LoadExchange(const std::string& id) {
+  std::optional<int64_t> n = ParseId(id);
+  if (!n) return absl::NotFoundError(StrCat("no exchange '", id, "' in ", path_,
+                                            " (exchange ids are numbers; see --list)"));
+  return ExchangeById(*n);
+}
+
+absl::StatusOr<RecordedSession> StoreReader::SessionById(int64_t id) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kSessionSql));
+  s.BindInt64(1, id);
+  RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError(StrCat("no session ", id, " in ", path_));
+  RecordedSession r;
+  r.id = s.ColumnInt64(0);
+  r.session_id = s.ColumnText(1);
+  r.model = s.ColumnText(2);
+  r.subprotocol = s.ColumnText(3);
+  r.open_us = s.ColumnInt64(4);
+  r.close_us = s.ColumnInt64(5);
+  r.close_code = OptInt(s, 6);
+  r.close_reason = s.ColumnText(7);
+  r.close_side = s.ColumnText(8);
+  r.app_end = s.ColumnText(9);
+  r.upstream_end = s.ColumnText(10);
+  r.outcome = s.ColumnText(11);
+  std::optional<int64_t> exchange = OptInt(s, 12);
+  s.Reset();
+  if (exchange) {
+    RELAYTAP_ASSIGN_OR_RETURN(RecordedExchange x, ExchangeById(*exchange));
+    r.upgrade = std::move(x);
+  }
+  RELAYTAP_RETURN_IF_ERROR(LoadEvents(r));
+  return r;
+}
+
+absl::Status StoreReader::LoadEvents(RecordedSession& session) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kEventsSql));
+  s.BindInt64(1, session.id);
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    RecordedEvent e;
+    e.seq = s.ColumnInt64(0);
+    e.first_frame_us = s.ColumnInt64(1);
+    e.from_client = s.ColumnText(2) == "client";
+    e.opcode = static_cast<int>(s.ColumnInt64(3));
+    e.payload_bytes = s.ColumnInt64(4);
+    e.truncated = s.ColumnInt64(5) != 0;
+    e.type = s.ColumnText(6);
+    e.event_id = s.ColumnText(7);
+    e.response_id = s.ColumnText(8);
+    e.item_id = s.ColumnText(9);
+    e.error_type = s.ColumnText(10);
+    e.error_code = s.ColumnText(11);
+    e.response_status = s.ColumnText(12);
+    e.audio_bytes = OptInt(s, 13);
+    if (!s.ColumnIsNull(14)) e.audio_ms = s.ColumnDouble(14);
+    e.close_code = OptInt(s, 15);
+    e.payload = s.ColumnText(16);
+    session.events.push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RecordedSession> StoreReader::LoadSession(const std::string& key) {
+  if (std::optional<int64_t> n = ParseId(key)) return SessionById(*n);
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kSessionBySessionIdSql));
+  s.BindText(1, key);
+  RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError(StrCat("no session '", key, "' in ", path_));
+  int64_t id = s.ColumnInt64(0);
+  s.Reset();
+  return SessionById(id);
+}
+
+absl::Status StoreReader::LoadAll(std::vector<RecordedSession>* sessions,
+                                  std::vector<RecordedExchange>* exchanges) {
+  RELAYTAP_ASSIGN_OR_RETURN(std::vector<int64_t> sids, Ids(*db_, kAllSessionsSql));
+  for (int64_t id : sids) {
+    RELAYTAP_ASSIGN_OR_RETURN(RecordedSession s, SessionById(id));
+    sessions->push_back(std::move(s));
+  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::vector<int64_t> xids, Ids(*db_, kAllExchangesSql));
+  for (int64_t id : xids) {
+    RELAYTAP_ASSIGN_OR_RETURN(RecordedExchange x, ExchangeById(id));
+    exchanges->push_back(std::move(x));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace relaytap::tools::replay
