@@ -86,6 +86,7 @@ class Traffic {
 
   Latencies latencies;
   uint64_t sent = 0, received = 0, bytes_sent = 0, bytes_received = 0, bad = 0;
+  uint64_t unsent = 0;  // paced: due before the end but not sent by then
   int64_t max_send_lag_ns = 0;
   Clock::time_point last_receive;
 
@@ -115,6 +116,10 @@ net::awaitable<void> Traffic::Write() {
     Clock::time_point due = start_ + offset + step * seq;
     if (interval > 0) {
       if (due >= stop_) break;
+      if (Clock::now() >= stop_) {  // behind schedule at the end: count, do not catch up
+        unsent = static_cast<uint64_t>((stop_ - due + step - std::chrono::nanoseconds(1)) / step);
+        break;
+      }
       while (Clock::now() < due) co_await WaitWake(due);  // the reader's wake-ups end early
     } else {
       if (Clock::now() >= stop_) break;
@@ -194,7 +199,7 @@ nlohmann::json RunTraffic(const RunOptions& options, const char* name) {
   h.Run();
   h.Sample(out, "after");
   Latencies all;
-  uint64_t sent = 0, received = 0, bytes = 0, bad = 0;
+  uint64_t sent = 0, received = 0, bytes = 0, bad = 0, unsent = 0;
   int64_t lag = 0;
   Clock::time_point last = start;
   for (const auto& t : traffic) {
@@ -203,6 +208,7 @@ nlohmann::json RunTraffic(const RunOptions& options, const char* name) {
     received += t->received;
     bytes += t->bytes_sent + t->bytes_received;
     bad += t->bad;
+    unsent += t->unsent;
     lag = std::max(lag, t->max_send_lag_ns);
     last = std::max(last, t->last_receive);
   }
@@ -210,6 +216,7 @@ nlohmann::json RunTraffic(const RunOptions& options, const char* name) {
   out["received"] = received;
   out["lost"] = sent - std::min(sent, received);
   out["unparsed"] = bad;
+  out["unsent"] = unsent;
   out["latency"] = LatencyJson(all);
   out["max_send_lag_ms"] = Ms(lag);
   out["bytes_both_ways"] = bytes;
