@@ -249,7 +249,7 @@ def fmt(v, spec=".2f"):
     return "-" if v is None else format(v, spec)
 
 lines = []
-def row(*cols, widths=(14, 9, 8, 8, 8, 8, 8, 7, 7, 8)):
+def row(*cols, widths=(14, 8, 6, 8, 8, 8, 8, 8, 7, 7, 8)):
     lines.append("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                            for i, (c, w) in enumerate(zip(cols, widths))))
 
@@ -257,7 +257,7 @@ realtime_ns = sorted({n for (m, w, n) in by if w == "realtime"})
 summary = {"preset": preset, "notes": notes, "realtime": {}, "ratios": {}, "targets": {}}
 for n in realtime_ns:
     lines.append(f"realtime cadence: {n} sessions, one ~6.5 KB append per 20 ms each, echoed")
-    row("mode", "echoed", "p50 ms", "p99 ms", "p99.9ms", "max ms", "unsent", "lost", ">100ms",
+    row("mode", "echoed", "echo%", "p50 ms", "p99 ms", "p99.9ms", "max ms", "unsent", "lost", ">100ms",
         "+p99 ms")
     direct = get("direct", "realtime", n)
     for mode in modes:
@@ -269,7 +269,10 @@ for n in realtime_ns:
         f["added_p50_ms"] = None if not direct else lat["p50_ms"] - direct["latency"]["p50_ms"]
         f["added_p99_ms"] = added
         f["added_p999_ms"] = None if not direct else lat["p999_ms"] - direct["latency"]["p999_ms"]
-        row(mode, f["received"], fmt(lat["p50_ms"]), fmt(lat["p99_ms"]), fmt(lat["p999_ms"]),
+        due = f["sent"] + f.get("unsent", 0)
+        f["echoed_fraction"] = f["received"] / due if due else None
+        row(mode, f["received"], fmt(f["echoed_fraction"] and 100 * f["echoed_fraction"], ".1f"),
+            fmt(lat["p50_ms"]), fmt(lat["p99_ms"]), fmt(lat["p999_ms"]),
             fmt(lat["max_ms"]), f.get("unsent", 0), f["lost"], lat["delayed_over_100ms"],
             fmt(added))
     lines.append("")
@@ -283,6 +286,8 @@ for mode in modes:
         fmt(h and h["req_per_s"], ".0f"), fmt(h and h["p99_ms"]), fmt(h and h["sse_ttfe_p50_ms"]),
         i["opened"] if i else "-", fmt(i and i.get("rss_kib_per_session"), ".1f"),
         fmt(s and s.get("proxy_cpu_s_per_gb"), ".2f"))
+lines.append("(echo%: echoed / due; latency and +p99 (added against direct) describe only the "
+             "echoed messages, so read them together with echo%)")
 lines.append("(unsent: due before the end of the run but not yet sent: the client could not keep "
              "the 20 ms cadence; lost: sent, never echoed within the drain time)")
 lines.append("(MB/s: payload per direction; SSE 1st: p50 ms to the first event; CPU: proxy "
