@@ -75,7 +75,8 @@ if [ "$hard" != unlimited ] && [ "$hard" -lt "$want_fds" ]; then
   IDLE=$capped
   want_fds=$hard
 fi
-ulimit -n "$want_fds"
+soft=$(ulimit -n)
+if [ "$soft" != unlimited ] && [ "$soft" -lt "$want_fds" ]; then ulimit -n "$want_fds"; fi
 
 WORK="$(mktemp -d /tmp/relaytap-bench.XXXXXX)"
 PIDS=()
