@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command (CI runs exactly this): installs what is missing, builds the release preset and
 # runs every test (unit, integration, clients), then builds the asan preset and runs the unit and
-# integration tests under AddressSanitizer + UBSan. Exits non-zero on the first failure.
+# integration tests under AddressSanitizer + UBSan, and last a smoke run of the benchmark
+# (scripts/bench.sh --smoke: fails only if the benchmark itself breaks, never on its figures).
+# Exits non-zero on the first failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,21 +18,24 @@ banner() {
 
 trap 'rc=$?; if [ $rc -ne 0 ]; then banner "FAILED (exit $rc)"; fi' EXIT
 
-banner "1/5 install dependencies"
+banner "1/6 install dependencies"
 bash scripts/install-deps.sh
 
-banner "2/5 build release"
+banner "2/6 build release"
 cmake --preset release
 cmake --build --preset release -j"$JOBS"
 
-banner "3/5 test release (unit, integration, clients)"
+banner "3/6 test release (unit, integration, clients)"
 ctest --preset release
 
-banner "4/5 build asan"
+banner "4/6 build asan"
 cmake --preset asan
 cmake --build --preset asan -j"$JOBS" --target relaytap_tests
 
-banner "5/5 test asan (unit, integration)"
+banner "5/6 test asan (unit, integration)"
 ctest --preset asan -L 'unit|integration'
+
+banner "6/6 benchmark smoke (direct, relaytap, recording, mitmproxy)"
+bash scripts/bench.sh --smoke --out build/release/bench-smoke.json
 
 banner "ALL PASSED"
