@@ -2,6 +2,9 @@
 // SIGINT or SIGTERM, injecting the faults chosen by flags, per-deployment rules or a profile.
 #include <signal.h>
 
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
 #include "tools/fake_upstream/fake_upstream.h"
 #include "tools/fake_upstream/fault_profile.h"
@@ -26,6 +30,8 @@ struct FakeUpstreamFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_ca;
+  bool tls = false;  // a leaf for azure_host from relaytap's CA
+  std::string ca_dir;
   bool no_deflate = false;
   int threads = 1;
   std::string stream = "realtime";
@@ -44,6 +50,35 @@ struct FakeUpstreamFlags {
   int upgrade_status = -1;
   std::string azure_host = "contoso.openai.azure.com";
 };
+
+// --tls: the certificate for `host` from relaytap's own CA (created in `ca_dir` if missing), so
+// `relaytap proxy --upstream-ca <that CA>` verifies it without any openssl commands.
+bool LeafFromRelaytapCa(const std::string& ca_dir, const std::string& host,
+                        fake_upstream::Options* options, std::string* ca_path,
+                        std::string* error) {
+  auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);
+  if (!ca.ok()) {
+    *error = std::string(ca.status().message());
+    return false;
+  }
+  auto leaf = (*ca)->LeafFor(host);
+  if (!leaf.ok()) {
+    *error = std::string(leaf.status().message());
+    return false;
+  }
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), (*leaf)->key.get(), nullptr, nullptr, 0,
+                                       nullptr, nullptr) != 1) {
+    *error = "cannot encode the leaf key";
+    return false;
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  options->key_pem.assign(data, static_cast<size_t>(n));
+  options->cert_pem = (*leaf)->cert_pem;
+  *ca_path = (*ca)->cert_path().string();
+  return true;
+}
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
@@ -159,6 +194,19 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   options.faults = std::make_shared<fake_upstream::FaultModel>(
       std::move(profile), seed, fake_upstream::FaultModel::SteadyClockFromNow());
   auto faults = options.faults;
+  if (flags.tls && !flags.tls_cert.empty()) {
+    std::cerr << "relaytap fake-upstream: --tls and --tls-cert exclude each other\n";
+    return 2;
+  }
+  std::string tls_ca = flags.tls_ca;
+  if (flags.tls) {
+    std::string tls_error;
+    if (!LeafFromRelaytapCa(flags.ca_dir.empty() ? DefaultCaDir() : flags.ca_dir,
+                            flags.azure_host, &options, &tls_ca, &tls_error)) {
+      std::cerr << "relaytap fake-upstream: --tls: " << tls_error << "\n";
+      return 1;
+    }
+  }
   if (flags.tls_cert.empty() != flags.tls_key.empty()) {
     std::cerr << "relaytap fake-upstream: --tls-cert and --tls-key go together\n";
     return 2;
@@ -191,7 +239,8 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   hints.host = host;
   hints.port = (*server)->port();
   hints.tls = (*server)->tls();
-  hints.tls_ca = flags.tls_ca;
+  hints.tls_ca = tls_ca;
+  hints.leaf_for_azure_host = flags.tls;
   hints.azure_host = flags.azure_host;
   std::cout << fake_upstream::StartupHints(hints) << fault_summary << std::endl;
 
@@ -248,6 +297,10 @@ void AddFakeUpstreamCommand(CLI::App& app, int* exit_code) {
       "fake-upstream", "Run an Azure OpenAI-shaped fake upstream (HTTP, SSE, realtime WebSocket)");
   cmd->add_option("--listen", flags->listen, "loopback ADDR:PORT to listen on (port 0: ephemeral)")
       ->capture_default_str();
+  cmd->add_flag("--tls", flags->tls,
+                "TLS with a leaf for --azure-host from relaytap's CA (no openssl commands needed)");
+  cmd->add_option("--ca-dir", flags->ca_dir,
+                  "relaytap CA directory for --tls (default $RELAYTAP_HOME or ~/.relaytap)");
   cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain (enables TLS)");
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
   cmd->add_flag("--no-deflate", flags->no_deflate, "refuse WebSocket permessage-deflate");

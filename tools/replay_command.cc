@@ -12,6 +12,7 @@
 
 #include "base/str_cat.h"
 #include "proxy/config.h"
+#include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
 #include "tools/replay/server.h"
 #include "tools/replay/store_reader.h"
@@ -96,7 +97,12 @@ void PrintHints(const replay::ServerOptions& o, uint16_t port) {
             << std::endl;
   for (const std::string& host : Hosts(o)) {
     std::cout << "  through the proxy: relaytap proxy --connect-to " << host << ":443:" << where
-              << ":" << port << (o.tls ? "" : "   (add --tls to replay HTTPS)") << std::endl;
+              << ":" << port
+              << (o.tls ? StrCat(" --upstream-ca ",
+                                 (std::filesystem::path(o.ca_dir) / proxy::tls::kCaCertFileName)
+                                     .string())
+                        : std::string("   (add --tls to replay HTTPS)"))
+              << std::endl;
   }
 }
 

@@ -102,6 +102,20 @@ check "--profile summary names the window and the profile's seed" grep -qF \
   "window 600-900 s: response_failed 15% (windows repeat every 3600 s); deployment prof-down: session_5xx 100%; latency 0 ms; seed 5" \
   "$OUT/profiled.out"
 
+# --- --tls: a leaf for --azure-host from relaytap's own CA; the printed curl line works as is ---
+"$BIN" fake-upstream --listen 127.0.0.1:0 --tls --ca-dir "$OUT/own-ca" \
+  >"$OUT/own.out" 2>"$OUT/own.err" &
+PIDS+=($!)
+for _ in $(seq 1 200); do grep -q 'ephemeral token:' "$OUT/own.out" 2>/dev/null && break; sleep 0.1; done
+check "--tls creates relaytap's CA (key 0600)" test "$(stat -c %a "$OUT/own-ca/relaytap-ca.key" 2>/dev/null)" = 600
+own_curl="$(sed -n 's/^  ephemeral token: *//p' "$OUT/own.out")"
+check "--tls prints curl with --cacert and --connect-to for the Azure host" grep -qF -- \
+  "--cacert $OUT/own-ca/relaytap-ca.pem --connect-to contoso.openai.azure.com:443:127.0.0.1:" <<<"$own_curl"
+check "--tls: the printed ephemeral-token curl verifies TLS and returns ek_" \
+  bash -c "$own_curl | grep -q '\"value\":\"ek_'"
+check "--tls prints the proxy command with --upstream-ca of relaytap's CA" grep -qF -- \
+  "--upstream-ca $OUT/own-ca/relaytap-ca.pem" "$OUT/own.out"
+
 # --- WebSocket clients -------------------------------------------------------------------------
 if RT_FAKE_PORT=$MAIN_PORT RT_FAULT_PORT=$FAULT_PORT RT_UPSTREAM_CA="$CERTS/ca.pem" \
   timeout 60 "$PY" "$HERE/fake_upstream_ws_test.py"; then

@@ -33,12 +33,30 @@ TEST(StartupHintsTest, TlsHintsNameTheUrlsAndTheProxyFlags) {
   EXPECT_THAT(hints, HasSubstr("<CA that issued --tls-cert>"));
 }
 
+TEST(StartupHintsTest, LeafForTheAzureHostReachesItByNameWithConnectTo) {
+  HintInput in;
+  in.port = 8443;
+  in.tls = true;
+  in.tls_ca = "/root/.relaytap/relaytap-ca.pem";
+  in.leaf_for_azure_host = true;
+  std::string hints = StartupHints(in);
+  EXPECT_THAT(hints, HasSubstr("curl -sS --cacert /root/.relaytap/relaytap-ca.pem --connect-to "
+                               "contoso.openai.azure.com:443:127.0.0.1:8443 -X POST "
+                               "https://contoso.openai.azure.com/openai/v1/realtime/"
+                               "client_secrets"));
+  EXPECT_THAT(hints, HasSubstr("wss://contoso.openai.azure.com/openai/v1/realtime?model="));
+  EXPECT_THAT(hints, HasSubstr("relaytap proxy --connect-to "
+                               "contoso.openai.azure.com:443:127.0.0.1:8443 --upstream-ca "
+                               "/root/.relaytap/relaytap-ca.pem"));
+}
+
 TEST(StartupHintsTest, PlainHttpSaysTheProxyNeedsTls) {
   HintInput in;
   in.port = 8080;
   std::string hints = StartupHints(in);
   EXPECT_THAT(hints, HasSubstr("ws://127.0.0.1:8080/openai/v1/realtime"));
-  EXPECT_THAT(hints, HasSubstr("restart with --tls-cert/--tls-key"));
+  EXPECT_THAT(hints, HasSubstr("restart with --tls (a leaf from relaytap's CA)"));
+  EXPECT_THAT(hints, HasSubstr("--tls-cert/--tls-key"));
   EXPECT_THAT(hints, Not(HasSubstr("--connect-to")));
 }
 

@@ -25,12 +25,18 @@ std::string Seconds(std::chrono::milliseconds ms) {
 }  // namespace
 
 std::string StartupHints(const HintInput& in) {
-  const std::string authority = StrCat(in.host, ":", in.port);
+  const bool by_name = in.tls && in.leaf_for_azure_host;
+  const std::string authority = by_name ? in.azure_host : StrCat(in.host, ":", in.port);
   const std::string ws = StrCat(in.tls ? "wss://" : "ws://", authority);
   const std::string http = StrCat(in.tls ? "https://" : "http://", authority);
   std::string curl = "curl -sS";
   if (in.tls) curl += in.tls_ca.empty() ? " -k" : StrCat(" --cacert ", in.tls_ca);
+  if (by_name) curl += StrCat(" --connect-to ", in.azure_host, ":443:", in.host, ":", in.port);
   std::string out;
+  if (by_name) {
+    out += StrCat("  (the certificate is for ", in.azure_host, ": clients reach ", in.host, ":",
+                  in.port, " under that name, as the curl lines do with --connect-to)\n");
+  }
   out += StrCat("  realtime (GA):       ", ws, "/openai/v1/realtime?model=gpt-realtime\n");
   out += StrCat("  realtime (preview):  ", ws,
                 "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-realtime\n");
@@ -47,7 +53,8 @@ std::string StartupHints(const HintInput& in) {
   out += StrCat("  responses:           ", curl, " ", http,
                 "/openai/v1/responses -H 'api-key: test' -d '{\"model\":\"gpt-4o\"}'\n");
   if (!in.tls) {
-    out += "Behind relaytap proxy: restart with --tls-cert/--tls-key (relaytap verifies upstream TLS).\n";
+    out += "Behind relaytap proxy: restart with --tls (a leaf from relaytap's CA) or "
+           "--tls-cert/--tls-key (relaytap verifies upstream TLS).\n";
     return out;
   }
   const std::string ca = in.tls_ca.empty() ? "<CA that issued --tls-cert>" : in.tls_ca;

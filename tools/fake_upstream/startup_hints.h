@@ -15,6 +15,9 @@ struct HintInput {
   bool tls = false;
   std::string tls_ca;  // the CA that issued --tls-cert, if given (else curl -k)
   std::string azure_host = "contoso.openai.azure.com";  // the name the app keeps using
+  // Set when the certificate names `azure_host`, not the listen address (--tls: a leaf from
+  // relaytap's CA): curl lines then reach https://azure_host through curl's --connect-to.
+  bool leaf_for_azure_host = false;
 };
 
 // Everything after the first "listening on" line; lines end in '\n'.
