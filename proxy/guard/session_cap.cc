@@ -43,7 +43,9 @@ ClientMessageFacts ClassifyClientMessage(std::string_view payload) {
   if (StrField(j, "type") != "response.create") return f;
   f.response_create = true;
   auto it = j.find("event_id");
-  if (it != j.end() && it->is_string()) f.event_id = it->get<std::string>().substr(0, kMaxEventIdChars);
+  if (it != j.end() && it->is_string()) {
+    f.event_id = it->get<std::string>().substr(0, kMaxEventIdChars);
+  }
   return f;
 }
 
