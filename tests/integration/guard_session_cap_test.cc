@@ -43,6 +43,14 @@ class MemorySink : public recorder::Sink {
     }
     return out;
   }
+  std::vector<recorder::WsSessionClosed> Closed() {
+    absl::MutexLock lock(&mu_);
+    std::vector<recorder::WsSessionClosed> out;
+    for (const auto& o : obs_) {
+      if (const auto* c = std::get_if<recorder::WsSessionClosed>(&o)) out.push_back(*c);
+    }
+    return out;
+  }
   std::vector<recorder::WsMessage> Messages() {
     absl::MutexLock lock(&mu_);
     std::vector<recorder::WsMessage> out;
@@ -51,16 +59,17 @@ class MemorySink : public recorder::Sink {
     }
     return out;
   }
-  ::testing::AssertionResult WaitFor(size_t cap_decisions, bool session_closed) {
+  // Waits until at least `cap_decisions` cap rows and `closed_sessions` session ends arrived.
+  ::testing::AssertionResult WaitFor(size_t cap_decisions, size_t closed_sessions) {
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       size_t n = 0;
-      bool closed = false;
+      size_t closed = 0;
       for (const auto& o : obs_) {
         const auto* d = std::get_if<recorder::GuardDecision>(&o);
         if (d != nullptr && d->reason.starts_with("session_cap")) ++n;
-        if (std::holds_alternative<recorder::WsSessionClosed>(o)) closed = true;
+        if (std::holds_alternative<recorder::WsSessionClosed>(o)) ++closed;
       }
-      return n >= cap_decisions && (closed || !session_closed);
+      return n >= cap_decisions && closed >= closed_sessions;
     };
     absl::MutexLock lock(&mu_);
     if (mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(20))) {
@@ -78,6 +87,7 @@ class MemorySink : public recorder::Sink {
 struct ClientOptions {
   bool deflate = false;
   bool client_no_context_takeover = false;
+  std::string query = "fail=response";
 };
 
 class Realtime {
@@ -90,7 +100,7 @@ class Realtime {
     beast::get_lowest_layer(c_->tls()).expires_never();
     ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
                                                    std::chrono::seconds(30), false});
-    ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&fail=response");
+    ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&" + o.query);
     EXPECT_EQ(Type(Read()), "session.created");
   }
   void Send(const std::string& text) {
@@ -191,7 +201,7 @@ TEST_F(GuardSessionCapTest, EnforceWithholdsBeyondTheCapAndAnswersWithAnErrorEve
   std::vector<std::string> want = Hashes({Create("c1"), Create("c2"), item});
   EXPECT_EQ(UpstreamReceived(*h), want);
 
-  ASSERT_TRUE(sink_.WaitFor(2, /*session_closed=*/true));
+  ASSERT_TRUE(sink_.WaitFor(2, /*closed_sessions=*/1));
   std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].reason, "session_cap");
@@ -231,7 +241,7 @@ TEST_F(GuardSessionCapTest, ObserveForwardsEverythingAndRecordsWouldBeDecisions)
   }
   rt.Close();
   EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
-  ASSERT_TRUE(sink_.WaitFor(2, true));
+  ASSERT_TRUE(sink_.WaitFor(2, 1));
   std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
   ASSERT_EQ(rows.size(), 2u);  // c2 and c3 exceed a cap of 0
   for (const auto& r : rows) {
@@ -252,7 +262,7 @@ TEST_F(GuardSessionCapTest, CapOffRelaysEverythingWithoutDecisions) {
   EXPECT_EQ(rt.Read(), item);
   rt.Close();
   EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
-  ASSERT_TRUE(sink_.WaitFor(0, true));
+  ASSERT_TRUE(sink_.WaitFor(0, 1));
   EXPECT_TRUE(sink_.CapDecisions().empty());
 }
 
@@ -265,7 +275,7 @@ TEST_F(GuardSessionCapTest, DeflateWithContextTakeoverIsForwardedAsUnenforceable
   }
   rt.Close();
   EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
-  ASSERT_TRUE(sink_.WaitFor(1, true));
+  ASSERT_TRUE(sink_.WaitFor(1, 1));
   std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].reason, "session_cap_unenforceable");
@@ -286,7 +296,7 @@ TEST_F(GuardSessionCapTest, DeflateWithClientNoContextTakeoverIsEnforced) {
   EXPECT_EQ(rt.Read(), item);  // the server's inflate context was not disturbed
   rt.Close();
   EXPECT_EQ(UpstreamReceived(*h), Hashes({Create("c1"), item}));
-  ASSERT_TRUE(sink_.WaitFor(1, true));
+  ASSERT_TRUE(sink_.WaitFor(1, 1));
   EXPECT_EQ(sink_.CapDecisions().at(0).reason, "session_cap");
 }
 
@@ -312,6 +322,35 @@ TEST_F(GuardSessionCapTest, TheErrorEventWaitsForTheEndOfAServerMessageInFlight)
   EXPECT_EQ(e["error"]["event_id"], "c2");
   rt.Close();
   EXPECT_EQ(UpstreamReceived(*h), Hashes({Create("c1"), big}));
+}
+
+// How a session ends is classified as by the plain pump, here when the upstream resets it.
+TEST_F(GuardSessionCapTest, AnUpstreamResetEndsTheSessionAsWithThePlainPump) {
+  std::vector<std::string> ends;
+  for (bool cap : {false, true}) {
+    auto h = Start(guard::GuardMode::kEnforce, cap);
+    {
+      Realtime rt(*h, {.query = "reset_after=1"});
+      rt.Send(R"({"type":"input_audio_buffer.commit"})");
+      boost::system::error_code ec;
+      for (int i = 0; i < 10 && !ec; ++i) {
+        bool done = false;
+        try {
+          rt.ReadSome(64 * 1024, &done);
+        } catch (const boost::system::system_error& e) {
+          ec = e.code();
+        }
+      }
+      EXPECT_TRUE(ec) << "cap " << cap;
+    }
+    ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/cap ? 2 : 1));
+    std::vector<recorder::WsSessionClosed> closed = sink_.Closed();
+    ASSERT_EQ(closed.size(), cap ? 2u : 1u);
+    ends.push_back(closed.back().app_end + "/" + closed.back().upstream_end);
+    h.reset();
+  }
+  EXPECT_EQ(ends[0], "cancelled/reset");
+  EXPECT_EQ(ends[1], ends[0]);
 }
 
 }  // namespace
