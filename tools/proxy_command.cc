@@ -36,6 +36,7 @@ struct ProxyFlags {
   double guard_budget_percent = -1;
   int64_t guard_cooldown_ms = -1;
   bool guard_key_by_client = false;
+  int guard_session_cap = -1;  // >= 0: enable the in-session cap with this many creates
 };
 
 // The guard the flags ask for: null for --guard off. Policy: the file or the embedded defaults
@@ -52,6 +53,10 @@ absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(const Proxy
   if (f.guard_budget_percent >= 0) policy->retry_budget.budget_percent = f.guard_budget_percent;
   if (f.guard_cooldown_ms >= 0) policy->circuit_breaker.cooldown_ms = f.guard_cooldown_ms;
   if (f.guard_key_by_client) policy->key_by_client = true;
+  if (f.guard_session_cap >= 0) {
+    policy->session_cap.enabled = true;
+    policy->session_cap.max_creates_after_failure = f.guard_session_cap;
+  }
   if (absl::Status st = guard::ValidateGuardPolicy(*policy); !st.ok()) {
     return absl::InvalidArgumentError(StrCat("guard policy: ", std::string(st.message())));
   }
@@ -143,8 +148,11 @@ int RunProxy(const ProxyFlags& flags) {
     const proxy::guard::GuardPolicy& gp = (*guard)->policy();
     RELAYTAP_LOG(kInfo, "retry guard: ", proxy::guard::GuardModeName((*guard)->mode()),
                  " (max_attempts ", gp.attempt_cap.max_attempts, ", budget ",
-                 gp.retry_budget.budget_percent, "%, window ", gp.window_ms, " ms, policy ",
-                 flags.guard_policy.empty() ? "built-in" : flags.guard_policy, ")");
+                 gp.retry_budget.budget_percent, "%, window ", gp.window_ms, " ms, session cap ",
+                 gp.session_cap.enabled
+                     ? StrCat(gp.session_cap.max_creates_after_failure, " create(s) after failure")
+                     : std::string("off"),
+                 ", policy ", flags.guard_policy.empty() ? "built-in" : flags.guard_policy, ")");
   } else {
     RELAYTAP_LOG(kInfo, "retry guard: off (--guard observe|enforce to turn it on)");
   }
@@ -226,6 +234,10 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
                   "First circuit-breaker open period; doubles on repeated trips (default 5000)");
   cmd->add_flag("--guard-key-by-client", flags->guard_key_by_client,
                 "Keep separate guard state per client address, not only per deployment");
+  cmd->add_option("--guard-session-cap", flags->guard_session_cap,
+                  "Enable the in-session cap: in one realtime session, after a failed response, "
+                  "forward at most N more response.create (off by default)")
+      ->check(CLI::Range(0, 1000000));
   cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
 }
 

@@ -35,7 +35,8 @@ constexpr std::string_view kDefaultPolicyJson = R"json({
     "half_open_probes": 2,
     "successes_to_close": 2
   },
-  "holds": {"enabled": true, "max_hold_ms": 60000}
+  "holds": {"enabled": true, "max_hold_ms": 60000},
+  "session_cap": {"enabled": false, "max_creates_after_failure": 1, "reset_on_success": true}
 }
 )json";
 
@@ -160,6 +161,10 @@ absl::StatusOr<GuardPolicy> ParseGuardPolicy(std::string_view json_text) {
                                   {"successes_to_close", Number(&cb.successes_to_close)}})},
       {"holds", Object({{"enabled", Bool(&p.holds.enabled)},
                         {"max_hold_ms", Number(&p.holds.max_hold_ms)}})},
+      {"session_cap",
+       Object({{"enabled", Bool(&p.session_cap.enabled)},
+               {"max_creates_after_failure", Number(&p.session_cap.max_creates_after_failure)},
+               {"reset_on_success", Bool(&p.session_cap.reset_on_success)}})},
   };
   if (absl::Status st = ReadObject(doc, "", readers); !st.ok()) return st;
   if (absl::Status st = ValidateGuardPolicy(p); !st.ok()) return st;
@@ -200,6 +205,9 @@ absl::Status ValidateGuardPolicy(const GuardPolicy& p) {
               "circuit_breaker.successes_to_close must be between 1 and half_open_probes"),
       Require(p.holds.max_hold_ms >= 1, "holds.max_hold_ms must be at least 1"),
       Require(p.reject_retry_after_ms >= 1, "reject_retry_after_ms must be at least 1"),
+      Require(p.session_cap.max_creates_after_failure >= 0 &&
+                  p.session_cap.max_creates_after_failure <= 1'000'000,
+              "session_cap.max_creates_after_failure must be between 0 and 1000000"),
   };
   for (absl::Status& st : checks) {
     if (!st.ok()) return st;

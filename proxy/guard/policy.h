@@ -45,6 +45,14 @@ struct HoldPolicy {
   int64_t max_hold_ms = 60'000;  // a longer retry-after is capped to this
 };
 
+// The in-session cap on response.create after failed responses (README "Retry guard"); off by
+// default. Only sessions where it is enabled take the frame-aware relay path.
+struct SessionCapPolicy {
+  bool enabled = false;
+  int max_creates_after_failure = 1;  // response.create forwarded after the first failure
+  bool reset_on_success = true;       // a completed response ends the failure streak
+};
+
 struct GuardPolicy {
   int64_t window_ms = 10'000;          // sliding window of budgets, breaker and retry memory
   int64_t key_idle_expiry_ms = 300'000;  // a key unused this long is forgotten
@@ -59,6 +67,7 @@ struct GuardPolicy {
   RetryBudgetPolicy retry_budget;
   CircuitBreakerPolicy circuit_breaker;
   HoldPolicy holds;
+  SessionCapPolicy session_cap;
 };
 
 // The embedded defaults (identical to configs/guard.example.json).

@@ -14,6 +14,8 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
+#include "proxy/cap_session.h"
+#include "proxy/capped_pump.h"
 #include "proxy/pump.h"
 #include "proxy/upstream.h"
 #include "proxy/ws_observer.h"
@@ -268,6 +270,8 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   EnableKeepAlive(up);
 
   std::unique_ptr<SessionTapObserver> observer;
+  std::unique_ptr<CapSession> cap;  // only when the guard's in-session cap is enabled
+  std::unique_ptr<ws::MessageObserver> cap_observer;
   std::unique_ptr<ws::FrameTap> up_tap, down_tap;
   auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
   std::string tap_error;
@@ -281,15 +285,24 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
     std::unique_ptr<ws::MessageObserver> extra;
     if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
     observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
-    up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate, *observer);
-    down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate, *observer);
+    ws::MessageObserver* tap_observer = observer.get();
+    if ((cap = MakeCapSession(ctx, info))) {
+      cap_observer = cap->WrapObserver(*observer);
+      tap_observer = cap_observer.get();
+    }
+    up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
+                                            *tap_observer);
+    down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
+                                              *tap_observer);
   }
   std::string app_initial(View(app_buf, app_buf.size()));
   std::string up_initial(View(up_buf, up_buf.size()));
   app_buf.consume(app_buf.size());
   up_buf.consume(up_buf.size());
-  BiPumpResult r = co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(),
-                                     down_tap.get());
+  BiPumpResult r =
+      cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(),
+                                    down_tap.get(), *cap)
+          : co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(), down_tap.get());
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
   stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));

@@ -25,6 +25,9 @@ TEST(GuardPolicyTest, EmbeddedDefaultsEqualTheExampleFileAndTheStructDefaults) {
   EXPECT_EQ(p->circuit_breaker.half_open_probes, d.circuit_breaker.half_open_probes);
   EXPECT_EQ(p->holds.max_hold_ms, d.holds.max_hold_ms);
   EXPECT_EQ(p->volatile_query_params, d.volatile_query_params);
+  EXPECT_FALSE(p->session_cap.enabled);
+  EXPECT_EQ(p->session_cap.max_creates_after_failure, d.session_cap.max_creates_after_failure);
+  EXPECT_EQ(p->session_cap.reset_on_success, d.session_cap.reset_on_success);
 }
 
 TEST(GuardPolicyTest, MissingKeysKeepDefaultsAndCommentsAreIgnored) {
@@ -54,6 +57,11 @@ TEST(GuardPolicyTest, ErrorsNameTheKey) {
       {R"({"circuit_breaker": {"successes_to_close": 3}})", "successes_to_close"},
       {R"({"attempt_cap": {"max_attempts": 0}})", "max_attempts must be at least 1"},
       {R"({"volatile_query_params": [1]})", "must hold strings only"},
+      {R"({"session_cap": {"enabled": "yes"}})", "session_cap.enabled must be true or false"},
+      {R"({"session_cap": {"max": 1}})", "unknown key session_cap.max"},
+      {R"({"session_cap": {"max_creates_after_failure": -1}})", "must not be negative"},
+      {R"({"session_cap": {"max_creates_after_failure": 2000000}})",
+       "session_cap.max_creates_after_failure must be between 0 and 1000000"},
   };
   for (const Case& c : cases) {
     auto p = ParseGuardPolicy(c.json);
@@ -62,6 +70,16 @@ TEST(GuardPolicyTest, ErrorsNameTheKey) {
     EXPECT_NE(p.status().message().find(c.expect), std::string::npos)
         << c.json << " -> " << p.status().message();
   }
+}
+
+TEST(GuardPolicyTest, SessionCapIsReadFromTheDocument) {
+  auto p = ParseGuardPolicy(
+      R"({"session_cap": {"enabled": true, "max_creates_after_failure": 0,
+                          "reset_on_success": false}})");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->session_cap.enabled);
+  EXPECT_EQ(p->session_cap.max_creates_after_failure, 0);
+  EXPECT_FALSE(p->session_cap.reset_on_success);
 }
 
 TEST(GuardPolicyTest, LoadNamesTheFile) {

@@ -1,0 +1,219 @@
+#include "proxy/capped_pump.h"
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/log.h"
+#include "proxy/errors.h"
+
+namespace relaytap::proxy {
+namespace {
+
+using namespace net::experimental::awaitable_operators;
+
+constexpr size_t kBufferBytes = 32 * 1024;
+
+std::span<const uint8_t> Bytes(const char* data, size_t n) {
+  return {reinterpret_cast<const uint8_t*>(data), n};
+}
+
+void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
+  if (tap != nullptr && !tap->failed()) tap->Feed(Bytes(data, n), NowUnixMicros());
+}
+
+// What both pumps share (one strand: no locks). Only one coroutine writes to the app at a time.
+struct Shared {
+  explicit Shared(Executor ex) : app_free(ex) {}
+  PumpPair pair;
+  bool app_busy = false;
+  Timer app_free;  // cancelled when the app side is released
+};
+
+net::awaitable<void> AcquireApp(Shared& s) {
+  // Two writers at most, and each holds it for one write round: bounded.
+  while (s.app_busy) {
+    s.app_free.expires_at(std::chrono::steady_clock::time_point::max());
+    co_await s.app_free.async_wait();
+  }
+  s.app_busy = true;
+}
+
+void ReleaseApp(Shared& s) {
+  s.app_busy = false;
+  s.app_free.cancel();
+}
+
+// Writes every pending error event (the caller holds the app side, at a message boundary).
+net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap, CapSession& cs,
+                                        uint64_t& bytes) {
+  while (!cs.pending().empty()) {
+    std::string frame = std::move(cs.pending().front());
+    cs.pending().pop_front();
+    auto [ec, n] = co_await app.WriteAll(net::buffer(frame));
+    if (ec) co_return ec;
+    bytes += n;
+    cs.CountInjected();
+    FeedTap(down_tap, frame.data(), frame.size());
+  }
+  co_return error_code{};
+}
+
+// Relays `data` to the app, stopping at message boundaries to write pending error events.
+net::awaitable<error_code> RelayDown(ByteStream& app, ws::FrameTap* tap, CapSession& cs,
+                                     Shared& s, const char* data, size_t n, uint64_t& bytes) {
+  co_await AcquireApp(s);
+  error_code result;
+  size_t pos = 0;
+  while (pos < n && !result) {
+    size_t k = n - pos;
+    if (cs.pending().empty()) {
+      cs.down_tracker().Consume(Bytes(data + pos, k));
+    } else {
+      k = cs.down_tracker().ConsumeToBoundary(Bytes(data + pos, k));
+    }
+    auto [ec, wn] = co_await app.WriteAll(net::buffer(data + pos, k));
+    if (ec) {
+      result = ec;
+      break;
+    }
+    bytes += wn;
+    FeedTap(tap, data + pos, k);
+    pos += k;
+    if (!cs.pending().empty() && cs.down_tracker().at_boundary()) {
+      result = co_await WritePending(app, tap, cs, bytes);
+    }
+  }
+  ReleaseApp(s);
+  co_return result;
+}
+
+// Writes what the gate let through; withheld candidates are replaced by a pending error event,
+// written now if the app side is free and at a boundary (else by the down pump at the next one).
+net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::FrameTap* up_tap,
+                                   ws::FrameTap* down_tap, CapSession& cs, Shared& s,
+                                   const char* data, size_t n, uint64_t& bytes,
+                                   uint64_t& down_bytes) {
+  std::vector<ws::GateSegment> segs;
+  cs.gate().Feed(Bytes(data, n), &segs);
+  std::string out;
+  for (size_t i = 0; i <= segs.size(); ++i) {
+    const bool withhold = i < segs.size() && segs[i].candidate && cs.ShouldWithhold(segs[i]);
+    if (i < segs.size() && !withhold) out += segs[i].bytes;
+    if ((withhold || i == segs.size()) && !out.empty()) {
+      auto [ec, wn] = co_await upstream.WriteAll(net::buffer(out));
+      if (ec) co_return ec;
+      bytes += wn;
+      FeedTap(up_tap, out.data(), out.size());
+      out.clear();
+    }
+    if (withhold && !s.app_busy && cs.down_tracker().at_boundary()) {
+      co_await AcquireApp(s);
+      error_code ec = co_await WritePending(app, down_tap, cs, down_bytes);
+      ReleaseApp(s);
+      if (ec) RELAYTAP_LOG(kDebug, "session cap: error event not written: ", ec.message());
+    }
+  }
+  co_return error_code{};
+}
+
+// How a pump ends once its source read failed (as Pump in pump.cc).
+net::awaitable<void> EndPump(ByteStream& to, error_code ec, PumpResult& result, bool* mine,
+                             const bool* other, bool* reset_to, const bool* from_reset) {
+  result.ec = ec;
+  if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+    result.end = PumpEnd::kEof;
+    *mine = true;
+    co_await to.ShutdownSend();
+  } else if (*other) {
+    result.end = PumpEnd::kEof;
+    co_await to.ShutdownSend();
+  } else if (ec == net::error::operation_aborted || *from_reset) {
+    result.end = PumpEnd::kCancelled;
+    *reset_to = true;
+    to.Reset();
+  } else {
+    result.end = PumpEnd::kSourceReset;
+    *reset_to = true;
+    to.Reset();
+  }
+}
+
+net::awaitable<PumpResult> UpPump(ByteStream& app, ByteStream& upstream, std::string_view initial,
+                                  ws::FrameTap* up_tap, ws::FrameTap* down_tap, CapSession& cs,
+                                  Shared& s, uint64_t& injected_bytes) {
+  PumpResult result;
+  auto buffer = std::make_unique<char[]>(kBufferBytes);
+  std::string_view first = initial;
+  for (;;) {
+    error_code ec;
+    size_t n = first.size();
+    const char* data = first.data();
+    if (first.empty()) {
+      std::tie(ec, n) = co_await app.ReadSome(net::buffer(buffer.get(), kBufferBytes));
+      data = buffer.get();
+    }
+    first = {};
+    if (n > 0) {
+      if (error_code wec = co_await RelayUp(app, upstream, up_tap, down_tap, cs, s, data, n,
+                                            result.bytes, injected_bytes)) {
+        app.Reset();
+        co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
+      }
+    }
+    if (!ec) continue;
+    co_await EndPump(upstream, ec, result, &s.pair.up_done_cleanly, &s.pair.down_done_cleanly,
+                     &s.pair.upstream_reset_by_proxy, &s.pair.app_reset_by_proxy);
+    co_return result;
+  }
+}
+
+net::awaitable<PumpResult> DownPump(ByteStream& upstream, ByteStream& app,
+                                    std::string_view initial, ws::FrameTap* down_tap,
+                                    CapSession& cs, Shared& s) {
+  PumpResult result;
+  auto buffer = std::make_unique<char[]>(kBufferBytes);
+  std::string_view first = initial;
+  for (;;) {
+    error_code ec;
+    size_t n = first.size();
+    const char* data = first.data();
+    if (first.empty()) {
+      std::tie(ec, n) = co_await upstream.ReadSome(net::buffer(buffer.get(), kBufferBytes));
+      data = buffer.get();
+    }
+    first = {};
+    if (n > 0) {
+      if (error_code wec = co_await RelayDown(app, down_tap, cs, s, data, n, result.bytes)) {
+        upstream.Reset();
+        co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
+      }
+    }
+    if (!ec) continue;
+    co_await EndPump(app, ec, result, &s.pair.down_done_cleanly, &s.pair.up_done_cleanly,
+                     &s.pair.app_reset_by_proxy, &s.pair.upstream_reset_by_proxy);
+    co_return result;
+  }
+}
+
+}  // namespace
+
+net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstream,
+                                            std::string_view app_initial,
+                                            std::string_view upstream_initial,
+                                            ws::FrameTap* up_tap, ws::FrameTap* down_tap,
+                                            CapSession& session) {
+  app.SetTimeout(std::chrono::milliseconds(0));
+  upstream.SetTimeout(std::chrono::milliseconds(0));
+  Shared s(co_await net::this_coro::executor);
+  uint64_t injected_bytes = 0;
+  auto [up, down] = co_await (
+      UpPump(app, upstream, app_initial, up_tap, down_tap, session, s, injected_bytes) &&
+      DownPump(upstream, app, upstream_initial, down_tap, session, s));
+  down.bytes += injected_bytes;
+  co_return BiPumpResult{up, down};
+}
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,24 @@
+#pragma once
+// The frame-aware WebSocket relay, used instead of PumpBoth only when the retry guard's in-session
+// cap is enabled. Client -> server: whole frames forwarded exactly as received; a candidate
+// response.create is decided before it is written and may be withheld. Server -> app: bytes
+// relayed as read, with a header-length boundary tracker so that the error events of withheld
+// messages are written only between two messages. Taps see exactly what each socket was sent.
+
+#include <string_view>
+
+#include "proxy/byte_stream.h"
+#include "proxy/cap_session.h"
+#include "proxy/net.h"
+#include "proxy/pump.h"
+#include "proxy/ws/frame_tap.h"
+
+namespace relaytap::proxy {
+
+net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstream,
+                                            std::string_view app_initial,
+                                            std::string_view upstream_initial,
+                                            ws::FrameTap* up_tap, ws::FrameTap* down_tap,
+                                            CapSession& session);
+
+}  // namespace relaytap::proxy

@@ -1,0 +1,357 @@
+// The retry guard's in-session cap through the real proxy against the in-tree fake upstream with
+// `fail=response` (every response.create ends in response.done status "failed"): a client that
+// sends response.create after each failure. Enforce withholds what exceeds the cap and answers
+// with a realtime error event; observe forwards everything and records; cap off relays as
+// before; a deflate session without client_no_context_takeover cannot be capped.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/synchronization/mutex.h"
+#include "proxy/guard/retry_guard.h"
+#include "recorder/sink.h"
+#include "tests/testing/proxy_harness.h"
+
+namespace relaytap::testing {
+namespace {
+
+namespace guard = proxy::guard;
+namespace websocket = boost::beast::websocket;
+using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
+using Json = nlohmann::json;
+
+// Keeps every observation in memory; waits are bounded.
+class MemorySink : public recorder::Sink {
+ public:
+  bool TrySubmit(recorder::Observation&& obs) noexcept override {
+    absl::MutexLock lock(&mu_);
+    obs_.push_back(std::move(obs));
+    return true;
+  }
+  std::vector<recorder::GuardDecision> CapDecisions() {
+    absl::MutexLock lock(&mu_);
+    std::vector<recorder::GuardDecision> out;
+    for (const auto& o : obs_) {
+      const auto* d = std::get_if<recorder::GuardDecision>(&o);
+      if (d != nullptr && d->reason.starts_with("session_cap")) out.push_back(*d);
+    }
+    return out;
+  }
+  std::vector<recorder::WsSessionClosed> Closed() {
+    absl::MutexLock lock(&mu_);
+    std::vector<recorder::WsSessionClosed> out;
+    for (const auto& o : obs_) {
+      if (const auto* c = std::get_if<recorder::WsSessionClosed>(&o)) out.push_back(*c);
+    }
+    return out;
+  }
+  std::vector<recorder::WsMessage> Messages() {
+    absl::MutexLock lock(&mu_);
+    std::vector<recorder::WsMessage> out;
+    for (const auto& o : obs_) {
+      if (const auto* m = std::get_if<recorder::WsMessage>(&o)) out.push_back(*m);
+    }
+    return out;
+  }
+  // Waits until at least `cap_decisions` cap rows and `closed_sessions` session ends arrived.
+  ::testing::AssertionResult WaitFor(size_t cap_decisions, size_t closed_sessions) {
+    auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      size_t n = 0;
+      size_t closed = 0;
+      for (const auto& o : obs_) {
+        const auto* d = std::get_if<recorder::GuardDecision>(&o);
+        if (d != nullptr && d->reason.starts_with("session_cap")) ++n;
+        if (std::holds_alternative<recorder::WsSessionClosed>(o)) ++closed;
+      }
+      return n >= cap_decisions && closed >= closed_sessions;
+    };
+    absl::MutexLock lock(&mu_);
+    if (mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(20))) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "timed out waiting for " << cap_decisions
+                                         << " session cap decisions";
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<recorder::Observation> obs_ ABSL_GUARDED_BY(mu_);
+};
+
+struct ClientOptions {
+  bool deflate = false;
+  bool client_no_context_takeover = false;
+  std::string query = "fail=response";
+};
+
+class Realtime {
+ public:
+  Realtime(ProxyHarness& h, ClientOptions o) : c_(h.InterceptedClient()), ws_(c_->tls()) {
+    websocket::permessage_deflate pmd;
+    pmd.client_enable = o.deflate;
+    pmd.client_no_context_takeover = o.client_no_context_takeover;
+    ws_.set_option(pmd);
+    beast::get_lowest_layer(c_->tls()).expires_never();
+    ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
+                                                   std::chrono::seconds(30), false});
+    ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&" + o.query);
+    EXPECT_EQ(Type(Read()), "session.created");
+  }
+  void Send(const std::string& text) {
+    ws_.text(true);
+    ws_.write(net::buffer(text));
+    sent_.push_back(text);
+  }
+  std::string Read() {
+    beast::flat_buffer b;
+    ws_.read(b);
+    return beast::buffers_to_string(b.data());
+  }
+  static std::string Type(const std::string& msg) {
+    Json j = Json::parse(msg, nullptr, false);
+    return j.is_object() && j.contains("type") ? j["type"].get<std::string>() : "";
+  }
+  // Up to `limit` bytes of the current message; *done: it ended with them.
+  std::string ReadSome(size_t limit, bool* done) {
+    beast::flat_buffer b;
+    ws_.read_some(b, limit);
+    *done = ws_.is_message_done();
+    return beast::buffers_to_string(b.data());
+  }
+  // Reads (bounded) until response.done or error; returns that message.
+  std::string ReadUntilDoneOrError() {
+    for (int i = 0; i < 200; ++i) {
+      std::string m = Read();
+      const std::string t = Type(m);
+      if (t == "response.done" || t == "error") return m;
+    }
+    return "";
+  }
+  void Close() { ws_.close(websocket::close_reason(websocket::close_code::normal, "done")); }
+  const std::vector<std::string>& sent() const { return sent_; }
+
+ private:
+  std::unique_ptr<ProxyClient> c_;
+  TlsWebSocket ws_;
+  std::vector<std::string> sent_;
+};
+
+std::string Create(const std::string& id) {
+  return R"({"type":"response.create","event_id":")" + id + R"("})";
+}
+
+class GuardSessionCapTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ProxyHarness> Start(guard::GuardMode mode, bool cap_enabled, int max = 1) {
+    guard::GuardPolicy p;
+    p.session_cap.enabled = cap_enabled;
+    p.session_cap.max_creates_after_failure = max;
+    guard_ = std::make_unique<guard::RetryGuard>(p, mode);
+    ProxyHarness::Options o;
+    o.sink = &sink_;
+    o.guard = guard_.get();
+    return std::make_unique<ProxyHarness>(std::move(o));
+  }
+  // The upstream's received message hashes once the session closed.
+  std::vector<std::string> UpstreamReceived(ProxyHarness& h) {
+    EXPECT_TRUE(h.upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+    auto sessions = h.upstream().ws_sessions();
+    return sessions.empty() ? std::vector<std::string>{} : sessions[0].received;
+  }
+  static std::vector<std::string> Hashes(const std::vector<std::string>& msgs) {
+    std::vector<std::string> out;
+    for (const auto& m : msgs) out.push_back(Sha256Hex(m));
+    return out;
+  }
+
+  MemorySink sink_;
+  std::unique_ptr<guard::RetryGuard> guard_;
+};
+
+TEST_F(GuardSessionCapTest, EnforceWithholdsBeyondTheCapAndAnswersWithAnErrorEvent) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/1);
+  Realtime rt(*h, {});
+  rt.Send(Create("c1"));
+  EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");  // failed
+  rt.Send(Create("c2"));  // the one allowed after a failure
+  EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");
+  const std::string withheld = Create("c3");
+  rt.Send(withheld);
+  Json e = Json::parse(rt.ReadUntilDoneOrError(), nullptr, false);
+  ASSERT_TRUE(e.is_object());
+  EXPECT_EQ(e["type"], "error");
+  EXPECT_TRUE(e["event_id"].get<std::string>().starts_with("relaytap_"));
+  EXPECT_EQ(e["error"]["type"], "relaytap_guard");
+  EXPECT_EQ(e["error"]["code"], "relaytap_session_cap");
+  EXPECT_EQ(e["error"]["event_id"], "c3");
+  // The session stays usable: a later message flows both ways byte-identical (echoed), also a
+  // binary one large enough for a 64-bit length.
+  const std::string item = R"({"type":"conversation.item.create","event_id":"i1","n":7})";
+  rt.Send(item);
+  EXPECT_EQ(rt.Read(), item);
+  rt.Send(Create("c4"));  // still capped
+  EXPECT_EQ(Json::parse(rt.ReadUntilDoneOrError())["error"]["event_id"], "c4");
+  rt.Close();
+  std::vector<std::string> want = Hashes({Create("c1"), Create("c2"), item});
+  EXPECT_EQ(UpstreamReceived(*h), want);
+
+  ASSERT_TRUE(sink_.WaitFor(2, /*closed_sessions=*/1));
+  std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].reason, "session_cap");
+  EXPECT_EQ(rows[0].decision, "reject");
+  EXPECT_EQ(rows[0].mode, "enforce");
+  EXPECT_EQ(rows[0].key, std::string(kAzureHost) + "/gpt-realtime");
+  EXPECT_NE(rows[0].connection_id, 0u);
+  EXPECT_GT(rows[0].exchange_sequence, 0u);
+  Json counts = Json::parse(rows[1].counts);
+  EXPECT_EQ(counts["failed_responses"], 2);
+  EXPECT_EQ(counts["creates_after_failure"], 1);
+  EXPECT_EQ(counts["withheld"], 2);
+  EXPECT_EQ(rows[0].counts.find("c3"), std::string::npos);  // no payload in the row
+
+  // The taps saw what each socket got: upstream never got c3; the app got the error events.
+  int up_creates = 0, down_cap_errors = 0;
+  for (const recorder::WsMessage& m : sink_.Messages()) {
+    if (m.direction == recorder::WsDirection::kClientToServer &&
+        m.payload.find("response.create") != std::string::npos) {
+      ++up_creates;
+    }
+    if (m.direction == recorder::WsDirection::kServerToClient &&
+        m.payload.find("relaytap_session_cap") != std::string::npos) {
+      ++down_cap_errors;
+    }
+  }
+  EXPECT_EQ(up_creates, 2);
+  EXPECT_EQ(down_cap_errors, 2);
+}
+
+TEST_F(GuardSessionCapTest, ObserveForwardsEverythingAndRecordsWouldBeDecisions) {
+  auto h = Start(guard::GuardMode::kObserve, true, /*max=*/0);
+  Realtime rt(*h, {});
+  for (const char* id : {"c1", "c2", "c3"}) {
+    rt.Send(Create(id));
+    EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done") << id;
+  }
+  rt.Close();
+  EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
+  ASSERT_TRUE(sink_.WaitFor(2, 1));
+  std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
+  ASSERT_EQ(rows.size(), 2u);  // c2 and c3 exceed a cap of 0
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.mode, "observe");
+    EXPECT_EQ(r.reason, "session_cap");
+  }
+}
+
+TEST_F(GuardSessionCapTest, CapOffRelaysEverythingWithoutDecisions) {
+  auto h = Start(guard::GuardMode::kEnforce, false);
+  Realtime rt(*h, {});
+  for (const char* id : {"c1", "c2", "c3"}) {
+    rt.Send(Create(id));
+    EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done") << id;
+  }
+  const std::string item = R"({"type":"conversation.item.create","n":1})";
+  rt.Send(item);
+  EXPECT_EQ(rt.Read(), item);
+  rt.Close();
+  EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
+  ASSERT_TRUE(sink_.WaitFor(0, 1));
+  EXPECT_TRUE(sink_.CapDecisions().empty());
+}
+
+TEST_F(GuardSessionCapTest, DeflateWithContextTakeoverIsForwardedAsUnenforceable) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/0);
+  Realtime rt(*h, {.deflate = true, .client_no_context_takeover = false});
+  for (const char* id : {"c1", "c2"}) {
+    rt.Send(Create(id));
+    EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done") << id;
+  }
+  rt.Close();
+  EXPECT_EQ(UpstreamReceived(*h), Hashes(rt.sent()));
+  ASSERT_TRUE(sink_.WaitFor(1, 1));
+  std::vector<recorder::GuardDecision> rows = sink_.CapDecisions();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].reason, "session_cap_unenforceable");
+  EXPECT_EQ(rows[0].decision, "forward");
+}
+
+TEST_F(GuardSessionCapTest, DeflateWithClientNoContextTakeoverIsEnforced) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/0);
+  Realtime rt(*h, {.deflate = true, .client_no_context_takeover = true});
+  rt.Send(Create("c1"));
+  EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");
+  rt.Send(Create("c2"));
+  Json e = Json::parse(rt.ReadUntilDoneOrError(), nullptr, false);
+  EXPECT_EQ(e["error"]["code"], "relaytap_session_cap");
+  EXPECT_EQ(e["error"]["event_id"], "c2");
+  const std::string item = R"({"type":"conversation.item.create","n":2})";
+  rt.Send(item);
+  EXPECT_EQ(rt.Read(), item);  // the server's inflate context was not disturbed
+  rt.Close();
+  EXPECT_EQ(UpstreamReceived(*h), Hashes({Create("c1"), item}));
+  ASSERT_TRUE(sink_.WaitFor(1, 1));
+  EXPECT_EQ(sink_.CapDecisions().at(0).reason, "session_cap");
+}
+
+TEST_F(GuardSessionCapTest, TheErrorEventWaitsForTheEndOfAServerMessageInFlight) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/0);
+  Realtime rt(*h, {});
+  rt.Send(Create("c1"));
+  EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");
+  // An 8 MiB echo: far more than the socket buffers hold, so while the client has read only its
+  // start the proxy is still relaying the rest of that message to the app.
+  const std::string big = R"({"type":"echo.request","pad":")" + std::string(8u << 20, 'p') + "\"}";
+  rt.Send(big);
+  bool done = false;
+  std::string echo = rt.ReadSome(16 * 1024, &done);
+  ASSERT_FALSE(done);
+  rt.Send(Create("c2"));  // withheld while the echo is in flight
+  for (int i = 0; i < 100'000 && !done; ++i) echo += rt.ReadSome(256 * 1024, &done);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(echo.size(), big.size());
+  EXPECT_TRUE(echo == big);  // not interrupted by the injected frame
+  Json e = Json::parse(rt.Read(), nullptr, false);
+  EXPECT_EQ(e["error"]["code"], "relaytap_session_cap");
+  EXPECT_EQ(e["error"]["event_id"], "c2");
+  rt.Close();
+  EXPECT_EQ(UpstreamReceived(*h), Hashes({Create("c1"), big}));
+}
+
+// How a session ends is classified as by the plain pump, here when the upstream resets it.
+TEST_F(GuardSessionCapTest, AnUpstreamResetEndsTheSessionAsWithThePlainPump) {
+  std::vector<std::string> ends;
+  for (bool cap : {false, true}) {
+    auto h = Start(guard::GuardMode::kEnforce, cap);
+    {
+      Realtime rt(*h, {.query = "reset_after=1"});
+      rt.Send(R"({"type":"input_audio_buffer.commit"})");
+      boost::system::error_code ec;
+      for (int i = 0; i < 10 && !ec; ++i) {
+        bool done = false;
+        try {
+          rt.ReadSome(64 * 1024, &done);
+        } catch (const boost::system::system_error& e) {
+          ec = e.code();
+        }
+      }
+      EXPECT_TRUE(ec) << "cap " << cap;
+    }
+    ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/cap ? 2 : 1));
+    std::vector<recorder::WsSessionClosed> closed = sink_.Closed();
+    ASSERT_EQ(closed.size(), cap ? 2u : 1u);
+    ends.push_back(closed.back().app_end + "/" + closed.back().upstream_end);
+    h.reset();
+  }
+  EXPECT_EQ(ends[0], "cancelled/reset");
+  EXPECT_EQ(ends[1], ends[0]);
+}
+
+}  // namespace
+}  // namespace relaytap::testing

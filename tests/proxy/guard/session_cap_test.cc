@@ -1,0 +1,141 @@
+#include "proxy/guard/session_cap.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace relaytap::proxy::guard {
+namespace {
+
+constexpr char kFailedGa[] =
+    R"({"type":"response.done","event_id":"ev1","response":{"id":"r1","status":"failed"}})";
+constexpr char kFailedBeta[] = R"({"type":"response.failed","response":{"id":"r2"}})";
+constexpr char kCompleted[] =
+    R"({"type":"response.done","response":{"id":"r3","status":"completed"}})";
+
+SessionCapPolicy Cap(int max, bool reset = true) {
+  SessionCapPolicy p;
+  p.enabled = true;
+  p.max_creates_after_failure = max;
+  p.reset_on_success = reset;
+  return p;
+}
+
+TEST(SessionCapTest, ClassifiesServerMessagesInBothDialects) {
+  EXPECT_EQ(ClassifyServerMessage(kFailedGa), ServerResponseEvent::kFailed);
+  EXPECT_EQ(ClassifyServerMessage(kFailedBeta), ServerResponseEvent::kFailed);
+  EXPECT_EQ(ClassifyServerMessage(kCompleted), ServerResponseEvent::kCompleted);
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.audio.delta","delta":"response.done"})"),
+            ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage("response.done but not json"), ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.done","response":{"status":"cancelled"}})"),
+            ServerResponseEvent::kNone);
+}
+
+TEST(SessionCapTest, ClassifiesClientMessages) {
+  ClientMessageFacts f = ClassifyClientMessage(R"({"type":"response.create","event_id":"c9"})");
+  EXPECT_TRUE(f.response_create);
+  EXPECT_EQ(f.event_id, "c9");
+  f = ClassifyClientMessage(R"({"type":"response.create"})");
+  EXPECT_TRUE(f.response_create);
+  EXPECT_FALSE(f.event_id.has_value());
+  EXPECT_FALSE(ClassifyClientMessage(R"({"type":"response.cancel"})").response_create);
+  EXPECT_FALSE(ClassifyClientMessage(R"({"x":"response.create"})").response_create);
+  EXPECT_FALSE(ClassifyClientMessage("not json response.create").response_create);
+}
+
+TEST(SessionCapTest, NothingIsCappedBeforeAFailure) {
+  SessionCap cap(Cap(0), GuardMode::kEnforce);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(cap.OnResponseCreate(true).over_cap);
+  cap.OnServerMessage(kCompleted);
+  EXPECT_FALSE(cap.OnResponseCreate(true).over_cap);
+}
+
+TEST(SessionCapTest, EnforceWithholdsCreatesBeyondTheCapAfterAFailure) {
+  SessionCap cap(Cap(2), GuardMode::kEnforce);
+  EXPECT_FALSE(cap.OnResponseCreate(true).over_cap);  // first response
+  cap.OnServerMessage(kFailedGa);
+  EXPECT_FALSE(cap.OnResponseCreate(true).over_cap);  // retry 1
+  cap.OnServerMessage(kFailedBeta);
+  EXPECT_FALSE(cap.OnResponseCreate(true).over_cap);  // retry 2
+  cap.OnServerMessage(kFailedGa);
+  SessionCapDecision d = cap.OnResponseCreate(true);
+  EXPECT_TRUE(d.over_cap);
+  EXPECT_TRUE(d.withhold);
+  EXPECT_EQ(d.reason, "session_cap");
+  EXPECT_EQ(d.failed_responses, 3);
+  EXPECT_EQ(d.creates_after_failure, 2);
+  EXPECT_EQ(d.max_creates_after_failure, 2);
+  EXPECT_EQ(d.withheld, 1);
+  d = cap.OnResponseCreate(true);
+  EXPECT_TRUE(d.withhold);
+  EXPECT_EQ(d.withheld, 2);
+  EXPECT_EQ(d.creates_after_failure, 2);  // withheld ones were not sent
+  nlohmann::json counts = nlohmann::json::parse(SessionCapCountsJson(d));
+  EXPECT_EQ(counts["withheld"], 2);
+  EXPECT_EQ(counts["failed_responses"], 3);
+}
+
+TEST(SessionCapTest, ObserveRecordsButNeverWithholds) {
+  SessionCap cap(Cap(0), GuardMode::kObserve);
+  cap.OnServerMessage(kFailedGa);
+  SessionCapDecision d = cap.OnResponseCreate(true);
+  EXPECT_TRUE(d.over_cap);
+  EXPECT_FALSE(d.withhold);
+  EXPECT_EQ(d.reason, "session_cap");
+  d = cap.OnResponseCreate(true);
+  EXPECT_EQ(d.creates_after_failure, 1);  // the first was forwarded
+  EXPECT_EQ(d.withheld, 0);
+}
+
+TEST(SessionCapTest, UnenforceableIsForwardedWithItsOwnReason) {
+  SessionCap cap(Cap(0), GuardMode::kEnforce);
+  cap.OnServerMessage(kFailedGa);
+  SessionCapDecision d = cap.OnResponseCreate(false);
+  EXPECT_TRUE(d.over_cap);
+  EXPECT_FALSE(d.withhold);
+  EXPECT_EQ(d.reason, "session_cap_unenforceable");
+}
+
+TEST(SessionCapTest, ACompletedResponseEndsTheStreakOnlyWhenConfigured) {
+  SessionCap reset(Cap(0, true), GuardMode::kEnforce);
+  reset.OnServerMessage(kFailedGa);
+  reset.OnServerMessage(kCompleted);
+  EXPECT_FALSE(reset.OnResponseCreate(true).over_cap);
+  SessionCap keep(Cap(0, false), GuardMode::kEnforce);
+  keep.OnServerMessage(kFailedGa);
+  keep.OnServerMessage(kCompleted);
+  EXPECT_TRUE(keep.OnResponseCreate(true).withhold);
+}
+
+TEST(SessionCapTest, ErrorEventHasTheRealtimeShapeAndTheClientEventId) {
+  SessionCapDecision d;
+  d.failed_responses = 2;
+  d.max_creates_after_failure = 1;
+  d.creates_after_failure = 1;
+  nlohmann::json e = nlohmann::json::parse(SessionCapErrorEvent(d, "relaytap_1_1", "c7"));
+  EXPECT_EQ(e["type"], "error");
+  EXPECT_EQ(e["event_id"], "relaytap_1_1");
+  EXPECT_EQ(e["error"]["type"], "relaytap_guard");
+  EXPECT_EQ(e["error"]["code"], "relaytap_session_cap");
+  EXPECT_EQ(e["error"]["event_id"], "c7");
+  EXPECT_NE(e["error"]["message"].get<std::string>().find("cap 1"), std::string::npos);
+  nlohmann::json no_id = nlohmann::json::parse(SessionCapErrorEvent(d, "relaytap_1_2", {}));
+  EXPECT_FALSE(no_id["error"].contains("event_id"));
+}
+
+TEST(SessionCapTest, ServerTextFrameIsUnmaskedFinalTextWithEachLengthForm) {
+  for (size_t n : {size_t{5}, size_t{125}, size_t{126}, size_t{65535}, size_t{65536}}) {
+    const std::string payload(n, 'a');
+    const std::string f = ServerTextFrame(payload);
+    EXPECT_EQ(static_cast<uint8_t>(f[0]), 0x81);
+    EXPECT_EQ(static_cast<uint8_t>(f[1]) & 0x80, 0);  // not masked
+    const size_t header = n < 126 ? 2 : n <= 0xffff ? 4 : 10;
+    EXPECT_EQ(f.size(), header + n);
+    EXPECT_EQ(f.substr(header), payload);
+  }
+}
+
+}  // namespace
+}  // namespace relaytap::proxy::guard
