@@ -74,13 +74,17 @@ net::awaitable<error_code> RelayDown(ByteStream& app, ws::FrameTap* tap, CapSess
     } else {
       k = cs.down_tracker().ConsumeToBoundary(Bytes(data + pos, k));
     }
+    // Unlike the plain pump, the tap sees these bytes BEFORE they are written: the cap must
+    // know of a failed response.done before the app can answer it with a response.create
+    // (after the write, the app's next message could be judged before this coroutine resumes).
+    // Only capped sessions pay for decoding ahead of the write.
+    FeedTap(tap, data + pos, k);
     auto [ec, wn] = co_await app.WriteAll(net::buffer(data + pos, k));
     if (ec) {
       result = ec;
       break;
     }
     bytes += wn;
-    FeedTap(tap, data + pos, k);
     pos += k;
     if (!cs.pending().empty() && cs.down_tracker().at_boundary()) {
       result = co_await WritePending(app, tap, cs, bytes);
