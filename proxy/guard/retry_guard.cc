@@ -285,6 +285,22 @@ std::vector<GuardEvent> RetryGuard::RecordOutcome(const Decision& d, const Attem
   return events;
 }
 
+void RetryGuard::RecordSessionEnd(const Decision& d, bool failed) {
+  if (!d.websocket_upgrade || d.verdict != Verdict::kForward) return;
+  int64_t now_us = clock_();
+  absl::MutexLock lock(&mu_);
+  KeyState& ks = StateFor(d.key, now_us);
+  if (!failed) {
+    ks.failed_upgrades.erase(d.client);
+    return;
+  }
+  if (FailedUpgrades* f = UpgradeRecord(ks, d.client, now_us)) {
+    if (now_us - f->last_us > window_us_) f->count = 0;
+    f->count = std::max(f->count + 1, d.counts.attempt);
+    f->last_us = now_us;
+  }
+}
+
 void RetryGuard::Log(const GuardEvent& e) const {
   if (e.kind == "breaker_open") {
     RELAYTAP_LOG(kWarn, "guard(", GuardModeName(mode_), "): breaker for ", e.key, " open for ",

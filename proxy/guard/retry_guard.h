@@ -107,6 +107,10 @@ class RetryGuard {
   Decision Decide(const RequestFacts& facts);
   // The outcome of a decision whose request was sent upstream.
   std::vector<GuardEvent> RecordOutcome(const Decision& decision, const AttemptOutcome& outcome);
+  // The realtime session a forwarded upgrade opened (101) has ended: `failed` when it saw a
+  // failed response or upstream reset it. A failed session makes the same client's next upgrade
+  // on the key a retry (as a failed upgrade does); a clean one ends the streak.
+  void RecordSessionEnd(const Decision& upgrade, bool failed);
 
   size_t key_count() const;
   uint64_t decisions(Reason r) const;

@@ -263,7 +263,8 @@ net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, Sessi
 net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
                                   beast::flat_buffer& app_buf, ByteStream& up,
                                   beast::flat_buffer& up_buf, const ResponseResult& rr,
-                                  WsSessionInfo info, SessionStats& stats) {
+                                  WsSessionInfo info, const GuardCheck& guard_check,
+                                  SessionStats& stats) {
   stats.websocket = true;
   // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
   EnableKeepAlive(app);
@@ -272,6 +273,7 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   std::unique_ptr<SessionTapObserver> observer;
   std::unique_ptr<CapSession> cap;  // only when the guard's in-session cap is enabled
   std::unique_ptr<ws::MessageObserver> cap_observer;
+  std::unique_ptr<SessionFailureWatch> failure_watch;  // only when the guard is on
   std::unique_ptr<ws::FrameTap> up_tap, down_tap;
   auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
   std::string tap_error;
@@ -290,6 +292,10 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
       cap_observer = cap->WrapObserver(*observer);
       tap_observer = cap_observer.get();
     }
+    if (guard_check.active) {
+      failure_watch = std::make_unique<SessionFailureWatch>(*tap_observer);
+      tap_observer = failure_watch.get();
+    }
     up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
                                             *tap_observer);
     down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
@@ -306,6 +312,9 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
   stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
+  ReportGuardSessionEnd(ctx, guard_check,
+                        r.down.end == PumpEnd::kSourceReset ||
+                            (failure_watch && failure_watch->saw_failed_response()));
   if (ctx.sink != nullptr) {
     recorder::WsSessionClosed closed;
     closed.connection_id = info.connection_id;
@@ -503,7 +512,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       if (obs) Submit(ctx, std::move(obs));
       WsSessionInfo info{params.connection_id, target.host, req.target, {}};
       info.exchange_sequence = exchange_sequence;
-      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, info, stats);
+      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, info, guard_check, stats);
       co_return;
     }
     if (obs) Submit(ctx, std::move(obs));

@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/guard/reject_response.h"
+#include "proxy/guard/session_cap.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {
@@ -117,6 +118,24 @@ net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck&
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
   co_await app.ShutdownSend();
   co_return n;
+}
+
+void SessionFailureWatch::OnMessage(ws::Message&& m) {
+  if (!failed_ && m.direction == ws::Direction::kServerToClient &&
+      m.opcode == ws::Opcode::kText && !m.truncated &&
+      guard::ClassifyServerMessage(m.payload) == guard::ServerResponseEvent::kFailed) {
+    failed_ = true;
+  }
+  inner_.OnMessage(std::move(m));
+}
+
+void SessionFailureWatch::OnTapError(ws::Direction d, std::string_view reason) {
+  inner_.OnTapError(d, reason);
+}
+
+void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, bool failed) {
+  if (!check.active || check.reject) return;
+  ctx.guard->RecordSessionEnd(check.decision, failed);
 }
 
 void ReportGuardOutcome(const ProxyContext& ctx, const GuardCheck& check, int status,

@@ -353,5 +353,35 @@ TEST_F(GuardSessionCapTest, AnUpstreamResetEndsTheSessionAsWithThePlainPump) {
   EXPECT_EQ(ends[1], ends[0]);
 }
 
+// Not the cap itself: with the guard on, a realtime session that opens (101) and then fails
+// makes the same client's reconnect a retry, so a reconnect loop after failed sessions meets the
+// attempt cap like a loop of failed upgrades does.
+TEST_F(GuardSessionCapTest, SessionsThatFailAfterA101MakeReconnectsRetriesUntilTheCap) {
+  guard::GuardPolicy p;  // defaults: at most 3 attempts; the session cap stays off
+  p.circuit_breaker.enabled = false;
+  guard_ = std::make_unique<guard::RetryGuard>(p, guard::GuardMode::kEnforce);
+  ProxyHarness::Options o;
+  o.sink = &sink_;
+  o.guard = guard_.get();
+  auto h = std::make_unique<ProxyHarness>(std::move(o));
+  for (size_t i = 0; i < 3; ++i) {
+    Realtime rt(*h, {});
+    rt.Send(Create("c"));
+    EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");  // failed
+    rt.Close();
+    ASSERT_TRUE(sink_.WaitFor(0, i + 1));  // the proxy reported the session's end
+  }
+  auto c = h->InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  websocket::response_type res;
+  boost::system::error_code ec;
+  ws.handshake(res, kAzureHost, "/openai/v1/realtime?model=gpt-realtime&fail=response", ec);
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(res.result_int(), 429);
+  EXPECT_EQ(res["x-relaytap-guard"], "attempt_cap");
+  EXPECT_EQ(res["x-should-retry"], "false");
+  EXPECT_EQ(h->upstream().ws_sessions().size(), 3u);
+}
+
 }  // namespace
 }  // namespace relaytap::testing

@@ -218,6 +218,35 @@ TEST_F(RetryGuardTest, FailedUpgradesFromOneClientMakeItsNextUpgradeARetry) {
   EXPECT_FALSE(g->Decide(Upgrade()).retry);
 }
 
+TEST_F(RetryGuardTest, FailedSessionsAfterA101MakeTheClientsNextUpgradeARetry) {
+  policy_.circuit_breaker.enabled = false;
+  auto g = Make();
+  // Each session opens (101) and then fails (response.failed or an upstream reset).
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Decision d = g->Decide(Upgrade());
+    EXPECT_EQ(d.verdict, Verdict::kForward);
+    EXPECT_EQ(d.counts.attempt, attempt);
+    EXPECT_EQ(d.retry, attempt > 1);
+    if (attempt > 1) {
+      EXPECT_EQ(d.signal, RetrySignal::kFailedUpgrades);
+    }
+    g->RecordOutcome(d, {101, std::nullopt});
+    g->RecordSessionEnd(d, /*failed=*/true);
+  }
+  Decision capped = g->Decide(Upgrade());
+  EXPECT_EQ(capped.reason, Reason::kAttemptCap);
+  EXPECT_FALSE(g->Decide(Upgrade("10.0.0.9")).retry);  // another client is a first attempt
+  // A clean session ends the streak; a rejected upgrade opened no session to report.
+  g->RecordSessionEnd(capped, /*failed=*/false);
+  EXPECT_EQ(g->Decide(Upgrade()).reason, Reason::kAttemptCap);
+  now_ += 11'000 * kMs;  // past the window: the next upgrade is a first attempt again
+  Decision d = g->Decide(Upgrade());
+  EXPECT_FALSE(d.retry);
+  g->RecordOutcome(d, {101, std::nullopt});
+  g->RecordSessionEnd(d, /*failed=*/false);
+  EXPECT_FALSE(g->Decide(Upgrade()).retry);
+}
+
 TEST_F(RetryGuardTest, ObserveDecidesTheSameButAccountsEverythingAsSent) {
   auto observe = Make(GuardMode::kObserve);
   Decision d = observe->Decide(Req(7, 0));
