@@ -1,7 +1,13 @@
 // The WebSocket relay after its buffers were made smaller and are released while idle (issue #5):
-// head-parse buffers freed before the pump, 16 KiB pump buffers, OpenSSL record buffers released
-// between records. Messages around the record and buffer sizes, a large one, and a frame that
-// arrives one byte (one TLS record) at a time must all come back byte-identical.
+// head-parse buffers freed before the pump, OpenSSL record buffers released between records, and
+// 16 KiB pump buffers taken only while bytes flow (the pump waits for readability first unless the
+// TLS engine already holds received bytes). Messages around the record and buffer sizes, a large
+// one, a frame arriving one byte (one TLS record) at a time and records already inside the TLS
+// engine must all come back byte-identical, and the close must stay clean.
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <string>
 #include <vector>
 
@@ -79,6 +85,37 @@ TEST(WsRelayBuffersTest, FrameArrivingOneByteAtATimeEchoesUnchanged) {
   b.clear();
   ws.read(b);
   EXPECT_EQ(beast::buffers_to_string(b.data()), R"({"type":"echo.request","n":2})");
+}
+
+// Several TLS records in one TCP segment (corked): the proxy's first socket read takes them all,
+// so after the first record is relayed the rest wait inside the TLS engine with nothing more on
+// the socket. The pump must read them at once rather than wait for readability (which would
+// never come: the client waits for the echoes before sending anything else).
+TEST(WsRelayBuffersTest, RecordsAlreadyInsideTheTlsEngineAreRelayedWithoutNewSocketBytes) {
+  ProxyHarness h;
+  auto c = h.InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  Open(*c, ws);
+  // Bounded: a pump stuck waiting fails the read below with a timeout, not a hung test.
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
+                                                std::chrono::seconds(5), false});
+  auto& sock = beast::get_lowest_layer(c->tls()).socket();
+  const int on = 1, off = 0;
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof(on)), 0);
+  std::vector<std::string> sent;
+  for (int i = 0; i < 4; ++i) {
+    sent.push_back(Pattern(300 + i, static_cast<unsigned>(i)));
+    ws.binary(true);
+    ws.write(net::buffer(sent.back()));
+  }
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof(off)), 0);
+  for (const std::string& want : sent) {
+    beast::flat_buffer b;
+    boost::system::error_code ec;
+    ws.read(b, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(beast::buffers_to_string(b.data()), want);
+  }
 }
 
 }  // namespace
