@@ -26,6 +26,11 @@ class TcpByteStream final : public ByteStream {
     if (timeout_.count() > 0) stream_.expires_after(timeout_);
     co_return co_await stream_.async_read_some(buf);
   }
+  bool HasBufferedInput() const override { return false; }
+  net::awaitable<error_code> WaitReadable() override {
+    auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, Token{});
+    co_return ec;
+  }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (timeout_.count() > 0) stream_.expires_after(timeout_);
     co_return co_await net::async_write(stream_, buf);
@@ -58,7 +63,29 @@ class SslByteStream final : public ByteStream {
 
   net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
     if (timeout_.count() > 0) stream_->next_layer().expires_after(timeout_);
+    SSL* ssl = stream_->native_handle();
+    if ((SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN) != 0 && !HasBufferedInput()) {
+      // After ShutdownSend OpenSSL answers end-of-stream without touching the socket. Wait for
+      // (and drop) the peer's next bytes, its close_notify, as a read pending across the
+      // half-close does: closing with them unread would send an RST instead of a FIN.
+      auto [ec, n] = co_await stream_->next_layer().async_read_some(buf);
+      (void)n;
+      co_return std::make_tuple(ec ? ec : error_code(net::error::eof), size_t{0});
+    }
     co_return co_await stream_->async_read_some(buf, Token{});
+  }
+  // Received bytes can wait in two places: OpenSSL's record layer (a record not yet returned in
+  // full, or unprocessed records) and the memory BIO Asio feeds it from. Asio's own input buffer
+  // is always empty between reads: it writes into the BIO only when OpenSSL wants more input,
+  // which means OpenSSL drained the BIO, and both hold one 17 KiB record.
+  bool HasBufferedInput() const override {
+    SSL* ssl = const_cast<SslStream&>(*stream_).native_handle();
+    return SSL_has_pending(ssl) == 1 || BIO_pending(SSL_get_rbio(ssl)) > 0;
+  }
+  net::awaitable<error_code> WaitReadable() override {
+    auto [ec] = co_await stream_->next_layer().socket().async_wait(tcp::socket::wait_read,
+                                                                   Token{});
+    co_return ec;
   }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (timeout_.count() > 0) stream_->next_layer().expires_after(timeout_);

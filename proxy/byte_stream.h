@@ -20,6 +20,12 @@ class ByteStream {
  public:
   virtual ~ByteStream() = default;
   virtual net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) = 0;
+  // True if a ReadSome may complete without new bytes from the socket: a TLS stream holding
+  // received bytes it has not returned yet. Plain TCP never buffers.
+  virtual bool HasBufferedInput() const = 0;
+  // Completes when the socket is readable (bytes, FIN, reset) or failed/closed. Only correct to
+  // rely on when HasBufferedInput() is false: then the next ReadSome needs socket bytes anyway.
+  virtual net::awaitable<error_code> WaitReadable() = 0;
   // Writes all of `buf`.
   virtual net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
   // Per-operation deadline for the reads and writes that follow; zero or negative: none.

@@ -126,7 +126,8 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   stats.connect_us = d.connect_us;
   co_await app.WriteAll(net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
-  buf.consume(buf.size());
+  buf.clear();
+  buf.shrink_to_fit();  // as in RunIntercept: not held while the tunnel pumps
   const std::string_view no_bytes;
   BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, no_bytes, nullptr, nullptr);
   stats.bytes_up = r.up.bytes;
@@ -154,7 +155,8 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   ssl_stream->next_layer().expires_after(ctx.config->handshake_timeout);
   // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
   std::string early(static_cast<const char*>(buf.data().data()), buf.size());
-  buf.consume(buf.size());
+  buf.clear();
+  buf.shrink_to_fit();  // the CONNECT head's 32 KiB read buffer, else held for the session
   auto handshake_start = Clock::now();
   auto [hec, used] = co_await ssl_stream->async_handshake(ssl::stream_base::server,
                                                          net::buffer(early), Token{});

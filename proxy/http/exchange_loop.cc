@@ -303,8 +303,12 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   }
   std::string app_initial(View(app_buf, app_buf.size()));
   std::string up_initial(View(up_buf, up_buf.size()));
-  app_buf.consume(app_buf.size());
-  up_buf.consume(up_buf.size());
+  // The head-parse buffers grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would
+  // stay that size for the whole session: give the memory back before the pump starts.
+  app_buf.clear();
+  app_buf.shrink_to_fit();
+  up_buf.clear();
+  up_buf.shrink_to_fit();
   BiPumpResult r =
       cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(),
                                     down_tap.get(), *cap)
@@ -512,6 +516,9 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       if (obs) Submit(ctx, std::move(obs));
       WsSessionInfo info{params.connection_id, target.host, req.target, {}};
       info.exchange_sequence = exchange_sequence;
+      // Nothing of the request head is needed while the session runs (it can last hours).
+      std::string().swap(out);
+      std::vector<RawParser<true>::Field>().swap(req.fields);
       co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, info, guard_check, stats);
       co_return;
     }

@@ -137,6 +137,9 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeDownstreamContext(CertAuthorit
   }
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Idle sessions (realtime WebSockets wait for minutes) should not keep OpenSSL's record
+  // buffers: freed when empty, taken again on the next record.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(native, SelectAlpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(native, OnServerName);
   SSL_CTX_set_tlsext_servername_arg(native, &ca);
@@ -162,6 +165,7 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeUpstreamContext(
   }
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
   ctx->set_verify_mode(ssl::verify_peer);
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);  // as downstream: idle sessions
   if (SSL_CTX_set_default_verify_paths(native) != 1) {
     return absl::InternalError(OpenSslError("loading system trust store"));
   }

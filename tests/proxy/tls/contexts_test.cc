@@ -237,6 +237,19 @@ TEST_F(ContextsTest, TlsOnePointOneIsRefused) {
   EXPECT_TRUE(r.server_ec);
 }
 
+// Idle sessions must not hold OpenSSL's record buffers (issue #5, idle memory): both contexts
+// release them, and every SSL made from them inherits the mode.
+TEST_F(ContextsTest, BothContextsReleaseRecordBuffersWhenIdle) {
+  EXPECT_NE(SSL_CTX_get_mode(server_ctx_->native_handle()) & SSL_MODE_RELEASE_BUFFERS, 0u);
+  auto client_ctx = MakeUpstreamContext(std::nullopt);
+  ASSERT_TRUE(client_ctx.ok()) << client_ctx.status();
+  EXPECT_NE(SSL_CTX_get_mode((*client_ctx)->native_handle()) & SSL_MODE_RELEASE_BUFFERS, 0u);
+  SSL* ssl = SSL_new((*client_ctx)->native_handle());
+  ASSERT_NE(ssl, nullptr);
+  EXPECT_NE(SSL_get_mode(ssl) & SSL_MODE_RELEASE_BUFFERS, 0u);
+  SSL_free(ssl);
+}
+
 TEST(UpstreamContextTest, BadExtraRootsAreErrors) {
   fs::path dir = FreshDir("bad_roots");
   fs::create_directories(dir);
