@@ -1,9 +1,5 @@
 #include "proxy/http/exchange_loop.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <limits>
 
@@ -14,11 +10,9 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
-#include "proxy/cap_session.h"
-#include "proxy/capped_pump.h"
+#include "proxy/http/websocket_session.h"
 #include "proxy/pump.h"
 #include "proxy/upstream.h"
-#include "proxy/ws_observer.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {
@@ -223,19 +217,6 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
   }
 }
 
-// Probes after 60 s of silence, every 15 s, 4 tries: a peer that vanished (NAT timeout, pulled
-// cable) is noticed in about two minutes instead of the kernel's default two hours.
-void EnableKeepAlive(ByteStream& s) {
-  auto& sock = s.tcp().socket();
-  error_code ignored;
-  sock.set_option(net::socket_base::keep_alive(true), ignored);
-  int fd = sock.native_handle();
-  int idle = 60, interval = 15, count = 4;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-}
-
 void Submit(const ProxyContext& ctx, std::unique_ptr<recorder::Exchange> obs) {
   ctx.sink->TrySubmit(recorder::Observation(std::move(*obs)));
 }
@@ -258,85 +239,6 @@ net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, Sessi
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
   stats.bytes_down += n;
   co_await app.ShutdownSend();
-}
-
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
-                                  beast::flat_buffer& app_buf, ByteStream& up,
-                                  beast::flat_buffer& up_buf, const ResponseResult& rr,
-                                  WsSessionInfo info, const GuardCheck& guard_check,
-                                  SessionStats& stats) {
-  stats.websocket = true;
-  // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
-  EnableKeepAlive(app);
-  EnableKeepAlive(up);
-
-  std::unique_ptr<SessionTapObserver> observer;
-  std::unique_ptr<CapSession> cap;  // only when the guard's in-session cap is enabled
-  std::unique_ptr<ws::MessageObserver> cap_observer;
-  std::unique_ptr<SessionFailureWatch> failure_watch;  // only when the guard is on
-  std::unique_ptr<ws::FrameTap> up_tap, down_tap;
-  auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
-  std::string tap_error;
-  if (!deflate.ok()) {
-    tap_error = StrCat("cannot read negotiated extensions: ",
-                       std::string(deflate.status().message()));
-    RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", tap_error,
-                 "; relaying without decoding");
-  } else {
-    info.deflate = *deflate;
-    std::unique_ptr<ws::MessageObserver> extra;
-    if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
-    observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
-    ws::MessageObserver* tap_observer = observer.get();
-    if ((cap = MakeCapSession(ctx, info))) {
-      cap_observer = cap->WrapObserver(*observer);
-      tap_observer = cap_observer.get();
-    }
-    if (guard_check.active) {
-      failure_watch = std::make_unique<SessionFailureWatch>(*tap_observer);
-      tap_observer = failure_watch.get();
-    }
-    up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
-                                            *tap_observer);
-    down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
-                                              *tap_observer);
-  }
-  std::string app_initial(View(app_buf, app_buf.size()));
-  std::string up_initial(View(up_buf, up_buf.size()));
-  // The head-parse buffers grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would
-  // stay that size for the whole session: give the memory back before the pump starts.
-  app_buf.clear();
-  app_buf.shrink_to_fit();
-  up_buf.clear();
-  up_buf.shrink_to_fit();
-  BiPumpResult r =
-      cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(),
-                                    down_tap.get(), *cap)
-          : co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(), down_tap.get());
-  stats.bytes_up += r.up.bytes;
-  stats.bytes_down += r.down.bytes;
-  stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
-  ReportGuardSessionEnd(ctx, guard_check,
-                        r.down.end == PumpEnd::kSourceReset ||
-                            (failure_watch && failure_watch->saw_failed_response()));
-  if (ctx.sink != nullptr) {
-    recorder::WsSessionClosed closed;
-    closed.connection_id = info.connection_id;
-    closed.exchange_sequence = info.exchange_sequence;
-    closed.close_us = NowUnixMicros();
-    closed.subprotocol = rr.subprotocol;
-    closed.extensions = rr.extensions;
-    closed.app_end = std::string(PumpEndName(r.up.end));
-    closed.upstream_end = std::string(PumpEndName(r.down.end));
-    if (observer && observer->tap_failed()) {
-      closed.tap_failed = true;
-      closed.tap_error = observer->tap_error();
-    } else if (!tap_error.empty()) {
-      closed.tap_failed = true;
-      closed.tap_error = tap_error;
-    }
-    ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
-  }
 }
 
 }  // namespace
@@ -519,7 +421,10 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       // Nothing of the request head is needed while the session runs (it can last hours).
       std::string().swap(out);
       std::vector<RawParser<true>::Field>().swap(req.fields);
-      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, rr, info, guard_check, stats);
+      // A named local, not a braced temporary in the call: g++ 12 mishandles class temporaries
+      // that live across a co_await.
+      NegotiatedWebSocket negotiated{rr.extensions, rr.subprotocol};
+      co_await RunWebSocket(ctx, app, app_buf, *up, up_buf, negotiated, info, guard_check, stats);
       co_return;
     }
     if (obs) Submit(ctx, std::move(obs));

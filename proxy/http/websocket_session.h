@@ -1,0 +1,31 @@
+#pragma once
+// After a 101: the WebSocket session of one exchange. Both sockets go to the byte pump (or, when
+// the retry guard's in-session cap is on, the capped pump) with a passive frame tap per
+// direction; the session's end is reported to the recorder and the guard. Runs on the
+// connection's strand.
+
+#include <string>
+
+#include "proxy/byte_stream.h"
+#include "proxy/context.h"
+#include "proxy/http/exchange_loop.h"
+#include "proxy/http/guard_hook.h"
+#include "proxy/net.h"
+
+namespace relaytap::proxy::http_relay {
+
+// What the 101 response negotiated.
+struct NegotiatedWebSocket {
+  std::string extensions;   // Sec-WebSocket-Extensions
+  std::string subprotocol;  // Sec-WebSocket-Protocol (one token the server chose)
+};
+
+// Relays until both directions ended. `app_buf` / `up_buf` may hold bytes already read past the
+// handshake; they go first. `guard_check` is the upgrade's decision (inactive: guard off).
+net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
+                                  beast::flat_buffer& app_buf, ByteStream& up,
+                                  beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
+                                  WsSessionInfo info, const GuardCheck& guard_check,
+                                  SessionStats& stats);
+
+}  // namespace relaytap::proxy::http_relay
