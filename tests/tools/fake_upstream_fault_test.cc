@@ -279,7 +279,10 @@ TEST_F(FakeUpstreamFaultTest, StallAndDripDelayEventsWithoutDroppingAny) {
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].events.size(), 9u);
   EXPECT_EQ(seen[0].events.back()["response"]["status"], "completed");
-  EXPECT_GE(seen[0].LargestGap(), milliseconds(300));  // a timer never fires early
+  // The exact delays are the plan's (response_plan_test). On the wire only the shape is
+  // asserted, with half the nominal as the bound: arrival times carry scheduling jitter at both
+  // ends (a late first arrival shortens the measured span), so the nominal itself would flake.
+  EXPECT_GE(seen[0].LargestGap(), milliseconds(300 / 2));
 
   FaultProfile drip;
   drip.rates = {{Fault::kDrip, 100}};
@@ -288,7 +291,7 @@ TEST_F(FakeUpstreamFaultTest, StallAndDripDelayEventsWithoutDroppingAny) {
   seen = Converse("/openai/v1/realtime?model=gpt-realtime", 1, nullptr);
   ASSERT_EQ(seen.size(), 1u);
   ASSERT_EQ(seen[0].events.size(), 9u);
-  EXPECT_GE(seen[0].arrivals.back() - seen[0].arrivals.front(), milliseconds(8 * 40));
+  EXPECT_GE(seen[0].arrivals.back() - seen[0].arrivals.front(), milliseconds(8 * 40 / 2));
 }
 
 TEST_F(FakeUpstreamFaultTest, IdleCloseClosesASilentSessionWithTheConfiguredCode) {
@@ -331,7 +334,7 @@ TEST_F(FakeUpstreamFaultTest, RealtimeStreamKeepsTheAudioCadence) {
     audio.push_back(s.arrivals[i]);
   }
   ASSERT_EQ(audio.size(), 10u);
-  EXPECT_GE(audio.back() - audio.front(), milliseconds(9 * 20));
+  EXPECT_GE(audio.back() - audio.front(), milliseconds(9 * 20 / 2));  // half: see StallAndDrip
   // ?stream=burst and ?audio_ms= override the server default per session.
   seen = Converse("/openai/v1/realtime?model=gpt-realtime&stream=burst", 1, nullptr);
   EXPECT_EQ(seen[0].Count("response.output_audio.delta"), 5);
