@@ -123,28 +123,6 @@ net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::Fr
   co_return error_code{};
 }
 
-// How a pump ends once its source read failed (as Pump in pump.cc).
-net::awaitable<void> EndPump(ByteStream& to, error_code ec, PumpResult& result, bool* mine,
-                             const bool* other, bool* reset_to, const bool* from_reset) {
-  result.ec = ec;
-  if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
-    result.end = PumpEnd::kEof;
-    *mine = true;
-    co_await to.ShutdownSend();
-  } else if (*other) {
-    result.end = PumpEnd::kEof;
-    co_await to.ShutdownSend();
-  } else if (ec == net::error::operation_aborted || *from_reset) {
-    result.end = PumpEnd::kCancelled;
-    *reset_to = true;
-    to.Reset();
-  } else {
-    result.end = PumpEnd::kSourceReset;
-    *reset_to = true;
-    to.Reset();
-  }
-}
-
 net::awaitable<PumpResult> UpPump(ByteStream& app, ByteStream& upstream, std::string_view initial,
                                   ws::FrameTap* up_tap, ws::FrameTap* down_tap, CapSession& cs,
                                   Shared& s, uint64_t& injected_bytes) {
@@ -168,8 +146,9 @@ net::awaitable<PumpResult> UpPump(ByteStream& app, ByteStream& upstream, std::st
       }
     }
     if (!ec) continue;
-    co_await EndPump(upstream, ec, result, &s.pair.up_done_cleanly, &s.pair.down_done_cleanly,
-                     &s.pair.upstream_reset_by_proxy, &s.pair.app_reset_by_proxy);
+    co_await EndAfterReadError(upstream, ec, result, &s.pair.up_done_cleanly,
+                               &s.pair.down_done_cleanly, &s.pair.upstream_reset_by_proxy,
+                               &s.pair.app_reset_by_proxy);
     co_return result;
   }
 }
@@ -196,8 +175,9 @@ net::awaitable<PumpResult> DownPump(ByteStream& upstream, ByteStream& app,
       }
     }
     if (!ec) continue;
-    co_await EndPump(app, ec, result, &s.pair.down_done_cleanly, &s.pair.up_done_cleanly,
-                     &s.pair.app_reset_by_proxy, &s.pair.upstream_reset_by_proxy);
+    co_await EndAfterReadError(app, ec, result, &s.pair.down_done_cleanly,
+                               &s.pair.up_done_cleanly, &s.pair.app_reset_by_proxy,
+                               &s.pair.upstream_reset_by_proxy);
     co_return result;
   }
 }

@@ -35,6 +35,31 @@ std::string_view PumpEndName(PumpEnd e) {
   return "?";
 }
 
+net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
+                                       bool* mine, const bool* other, bool* reset_to,
+                                       const bool* from_reset) {
+  result.ec = ec;
+  if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+    result.end = PumpEnd::kEof;
+    if (mine != nullptr) *mine = true;
+    co_await to.ShutdownSend();
+  } else if (other != nullptr && *other) {
+    result.end = PumpEnd::kEof;  // closing after the other side's clean end
+    co_await to.ShutdownSend();
+  } else if (ec == net::error::operation_aborted || (from_reset != nullptr && *from_reset)) {
+    // The opposite pump reset our source (its own source failed): depending on where this
+    // pump was (reading, or writing the previous chunk) the read fails as aborted or on a
+    // closed descriptor; either way the end was not this side's doing.
+    result.end = PumpEnd::kCancelled;
+    if (reset_to != nullptr) *reset_to = true;
+    to.Reset();
+  } else {
+    result.end = PumpEnd::kSourceReset;
+    if (reset_to != nullptr) *reset_to = true;
+    to.Reset();
+  }
+}
+
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
                                 ws::FrameTap* tap, bool* mine, const bool* other, bool* reset_to,
                                 const bool* from_reset) {
@@ -74,26 +99,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       FeedTap(tap, buffer.get(), n);
     }
     if (!ec) continue;
-    result.ec = ec;
-    if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
-      result.end = PumpEnd::kEof;
-      if (mine != nullptr) *mine = true;
-      co_await to.ShutdownSend();
-    } else if (other != nullptr && *other) {
-      result.end = PumpEnd::kEof;  // closing after the other side's clean end
-      co_await to.ShutdownSend();
-    } else if (ec == net::error::operation_aborted || (from_reset != nullptr && *from_reset)) {
-      // The opposite pump reset our source (its own source failed): depending on where this
-      // pump was (reading, or writing the previous chunk) the read fails as aborted or on a
-      // closed descriptor; either way the end was not this side's doing.
-      result.end = PumpEnd::kCancelled;
-      if (reset_to != nullptr) *reset_to = true;
-      to.Reset();
-    } else {
-      result.end = PumpEnd::kSourceReset;
-      if (reset_to != nullptr) *reset_to = true;
-      to.Reset();
-    }
+    co_await EndAfterReadError(to, ec, result, mine, other, reset_to, from_reset);
     co_return result;
   }
 }

@@ -47,6 +47,13 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
                                 const bool* other = nullptr, bool* reset_to = nullptr,
                                 const bool* from_reset = nullptr);
 
+// How a pump ends once reading its source failed with `ec`: sets `result.end`/`ec`, propagates
+// a clean end (FIN / close_notify) or a reset to `to`. The flags are Pump()'s (all optional).
+// Shared by Pump() and the guard's capped pump so both classify ends the same way.
+net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
+                                       bool* mine, const bool* other, bool* reset_to,
+                                       const bool* from_reset);
+
 // Both directions at once; returns when both ended. `a` is the app side.
 struct BiPumpResult {
   PumpResult up;    // app -> upstream
