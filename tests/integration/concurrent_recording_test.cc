@@ -2,7 +2,6 @@
 // events in SQLite are the messages the client sent and the fake upstream sent, in order, with a
 // gap-free sequence; every connection, exchange and session is there with its outcome; nothing
 // was dropped; and the relay stayed byte-identical (fake upstream transcripts = client's view).
-#include <sqlite3.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/sqlite_query.h"
 
 namespace relaytap::testing {
 namespace {
@@ -29,29 +29,8 @@ constexpr int kSessions = 20;
 constexpr int kRounds = 3;
 constexpr int kFailEvery = 5;  // sessions 4, 9, 14, 19 ask the fake upstream to fail responses
 
-// Rows of `sql` as "a|b|c" strings.
-std::vector<std::string> Rows(const std::string& db_path, const std::string& sql) {
-  std::vector<std::string> rows;
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    rows.push_back(std::string("SQL error: ") + sqlite3_errmsg(db));
-  }
-  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int i = 0; i < sqlite3_column_count(st); ++i) {
-      const unsigned char* t = sqlite3_column_text(st, i);
-      row += (i ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
-    }
-    rows.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return rows;
-}
 std::string One(const std::string& db_path, const std::string& sql) {
-  std::vector<std::string> r = Rows(db_path, sql);
+  std::vector<std::string> r = QueryRows(db_path, sql);
   return r.size() == 1 ? r[0] : "<" + std::to_string(r.size()) + " rows>";
 }
 
@@ -228,7 +207,7 @@ TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirO
                                         log.session_id + "'");
     const std::string where = " FROM events WHERE session_ref = " + ref;
     // One sequence over both directions: 1..N without gaps or repeats.
-    const std::vector<std::string> seq = Rows(db, "SELECT seq" + where + " ORDER BY seq");
+    const std::vector<std::string> seq = QueryRows(db, "SELECT seq" + where + " ORDER BY seq");
     for (size_t k = 0; k < seq.size(); ++k) EXPECT_EQ(seq[k], std::to_string(k + 1));
     events += seq.size();
     EXPECT_EQ(One(db, "SELECT group_concat(event_id, ',') FROM (SELECT event_id" + where +

@@ -1,27 +1,10 @@
 #include "tests/integration/guard_storm_clients.h"
 
-#include <sqlite3.h>
 
 #include <cmath>
 #include <random>
 
 namespace relaytap::testing {
-
-std::string Query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  } else if (st == nullptr) {
-    out = std::string("SQL error: ") + sqlite3_errmsg(db);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 Answer Send(ProxyHarness& h, const std::string& raw_request) {
   Answer a;

@@ -7,11 +7,9 @@
 #include <vector>
 
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/sqlite_query.h"
 
 namespace relaytap::testing {
-
-// One text value from the SQLite file ("" if no row).
-std::string Query(const std::string& db_path, const std::string& sql);
 
 struct Answer {
   int status = 0;  // 0: the connection failed

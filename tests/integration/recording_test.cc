@@ -1,6 +1,5 @@
 // The whole pipeline: real clients -> proxy -> fake upstream failure modes, recorded by the real
 // Recorder into SQLite; each failure is classified by outcome and carries its correlation ids.
-#include <sqlite3.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -9,29 +8,13 @@
 
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/sqlite_query.h"
 
 namespace relaytap::testing {
 namespace {
 
 namespace websocket = boost::beast::websocket;
 using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
-
-// Runs one SQL query returning a single text value ("" if no row).
-std::string Query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
-    out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  } else if (st == nullptr) {
-    out = std::string("SQL error: ") + sqlite3_errmsg(db);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 void OpenRealtime(ProxyClient& c, TlsWebSocket& ws, const std::string& target) {
   beast::get_lowest_layer(c.tls()).expires_never();
