@@ -18,6 +18,7 @@
 
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
+#include "tools/stop_signals.h"
 #include "tools/fake_upstream/fake_upstream.h"
 #include "tools/fake_upstream/fault_profile.h"
 #include "tools/fake_upstream/startup_hints.h"
@@ -219,12 +220,7 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   options.permessage_deflate = !flags.no_deflate;
   options.threads = flags.threads;
 
-  // Block the signals before any thread starts so only sigwait() below sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();  // before any thread starts
 
   auto server = fake_upstream::FakeUpstream::Start(std::move(options));
   if (!server.ok()) {

@@ -14,6 +14,7 @@
 #include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
+#include "tools/stop_signals.h"
 #include "tools/replay/server.h"
 #include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
@@ -120,11 +121,7 @@ int Serve(replay::StoreReader& reader, const ReplayFlags& f) {
   o.strict = f.strict;
   o.tls = f.tls;
   o.ca_dir = f.ca_dir.empty() ? DefaultCaDir() : f.ca_dir;
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = BlockStopSignals();  // before any thread starts
   replay::ServerOptions shown = o;  // for the hints (the server takes the recordings)
   auto server = replay::ReplayServer::Start(std::move(o));
   if (!server.ok()) return Fail(server.status());
