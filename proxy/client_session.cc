@@ -161,6 +161,7 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
     co_return;
   }
   std::unique_ptr<TlsByteStream> app = *std::move(made);
+  app_tcp.reset();  // the moved-from TCP stream's state (Beast's impl), else held for the session
   auto handshake_start = Clock::now();
   error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {

@@ -177,7 +177,9 @@ net::awaitable<error_code> TlsByteStream::WaitReadable() {
   // the fetched bytes, or post-handshake messages (TLS 1.3 tickets), keep the read buffer for the
   // session (heaptrack: 16 KiB per idle session). A no-op while anything is pending.
   SSL_free_buffers(ssl_);
-  co_return co_await Wait(tcp::socket::wait_read, nullptr);
+  // The socket wait itself, not Wait(): an idle pump then holds one coroutine frame here, not two.
+  auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, Token{});
+  co_return ec;
 }
 
 net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::const_buffer buf) {
