@@ -166,6 +166,35 @@ TEST_F(TlsByteStreamTest, LargeBidirectionalTransferAtOnce) {
   EXPECT_TRUE(got_by_peer == down);
 }
 
+// Records already fetched from the socket (read ahead) or half returned count as buffered input:
+// the pump then reads again instead of waiting for a socket that has nothing more to say.
+TEST_F(TlsByteStreamTest, BufferedInputCoversRecordsAlreadyFetched) {
+  std::unique_ptr<TlsByteStream> ours;
+  std::unique_ptr<PeerStream> peer;
+  ASSERT_TRUE(Handshaken(ours, peer));
+  std::string first(3, '\0'), second(1, '\0'), rest(2, '\0');
+  bool before = true, after_first = false, after_second = false, after_rest = true;
+  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+    co_await net::async_write(*peer, net::buffer(std::string_view("abc")), Token{});
+    co_await net::async_write(*peer, net::buffer(std::string_view("def")), Token{});
+    before = ours->HasBufferedInput();
+    co_await ours->WaitReadable();
+    co_await ours->ReadSome(net::buffer(first));  // fetches both records, returns the first
+    after_first = ours->HasBufferedInput();
+    co_await ours->ReadSome(net::buffer(second));
+    after_second = ours->HasBufferedInput();  // "ef" of the second record
+    co_await ours->ReadSome(net::buffer(rest));
+    after_rest = ours->HasBufferedInput();
+  }}));
+  EXPECT_FALSE(before);
+  EXPECT_EQ(first, "abc");
+  EXPECT_TRUE(after_first);
+  EXPECT_EQ(second, "d");
+  EXPECT_TRUE(after_second);
+  EXPECT_EQ(rest, "ef");
+  EXPECT_FALSE(after_rest);
+}
+
 // The first bytes of the ClientHello were read off the socket before the stream existed (as the
 // CONNECT head's read does): handed in as `early`, the handshake still completes.
 TEST_F(TlsByteStreamTest, EarlyBytesBeforeTheClientHello) {
