@@ -68,7 +68,8 @@ error_code TlsByteStream::ErrorOf(int err) {
   if (err == SSL_ERROR_ZERO_RETURN) return net::error::eof;
   if (err != SSL_ERROR_SSL && err != SSL_ERROR_SYSCALL) return ssl::error::unspecified_system_error;
   // A socket failure (reset, broken pipe) is the cause whatever OpenSSL queued on top of it.
-  if (bio_state_.last_errno != 0) return error_code(bio_state_.last_errno, net::error::get_system_category());
+  if (bio_state_.last_errno != 0)
+    return error_code(bio_state_.last_errno, net::error::get_system_category());
   unsigned long e = ERR_get_error();
   if (e == 0) {
     return bio_state_.eof ? error_code(ssl::error::stream_truncated)
@@ -173,9 +174,9 @@ bool TlsByteStream::HasBufferedInput() const {
 net::awaitable<error_code> TlsByteStream::WaitReadable() {
   if (HasBufferedInput()) co_return error_code{};
   // Going idle: drop OpenSSL's record buffers (17 KiB read, 17 KiB write). RELEASE_BUFFERS frees
-  // them only on some paths: with read ahead, a read that ends on a record boundary in the middle of
-  // the fetched bytes, or post-handshake messages (TLS 1.3 tickets), keep the read buffer for the
-  // session (heaptrack: 16 KiB per idle session). A no-op while anything is pending.
+  // them only on some paths: with read ahead, a read that ends on a record boundary in the middle
+  // of the fetched bytes, or post-handshake messages (TLS 1.3 tickets), keep the read buffer for
+  // the session (heaptrack: 16 KiB per idle session). A no-op while anything is pending.
   SSL_free_buffers(ssl_);
   // The socket wait itself, not Wait(): an idle pump then holds one coroutine frame here, not two.
   auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, Token{});
@@ -187,8 +188,8 @@ net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::cons
   size_t total = 0;
   while (total < buf.size()) {
     size_t n = 0;
-    error_code ec = co_await Drive(
-        [&] { return SSL_write_ex(ssl_, data + total, buf.size() - total, &n); });
+    error_code ec =
+        co_await Drive([&] { return SSL_write_ex(ssl_, data + total, buf.size() - total, &n); });
     if (ec) co_return std::make_tuple(ec, total);
     total += n;
   }

@@ -1,8 +1,9 @@
 #pragma once
 // relaytap's TLS ByteStream: OpenSSL runs directly on the socket's descriptor through a small BIO
 // (proxy/tls/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
-// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte (issue #5). OpenSSL's
-// own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS).
+// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte (issue #5).
+// OpenSSL's own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS,
+// and SSL_free_buffers when a reader starts waiting).
 //
 // Used for both sides of an intercepted session: the app side (server handshake, with the bytes
 // the app sent right after CONNECT fed in first) and the upstream side (client handshake).

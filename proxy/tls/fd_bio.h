@@ -3,9 +3,9 @@
 // (proxy/tls_byte_stream.h).
 //
 // Why not BIO_s_socket: it writes with write(2), which raises SIGPIPE when the peer is gone, and it
-// cannot serve the bytes an app sent right after CONNECT (read off the socket with the CONNECT head)
-// before the socket's own. Why not Asio's ssl::stream and its BIO pair: two 17 KiB buffers in the
-// stream core and two more in the pair per connection, and two extra copies of every byte.
+// cannot serve the bytes an app sent right after CONNECT (read off the socket with the CONNECT
+// head) before the socket's own. Why not Asio's ssl::stream and its BIO pair: two 17 KiB buffers in
+// the stream core and two more in the pair per connection, and two extra copies of every byte.
 
 #include <openssl/bio.h>
 

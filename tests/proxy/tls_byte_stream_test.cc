@@ -28,7 +28,8 @@ constexpr auto kRunLimit = std::chrono::seconds(60);
 constexpr std::string_view kHost = "api.example.test";
 
 fs::path TestRoot() {
-  return fs::path(::testing::TempDir()) / ("relaytap_tls_stream_test_" + std::to_string(::getpid()));
+  return fs::path(::testing::TempDir()) /
+         ("relaytap_tls_stream_test_" + std::to_string(::getpid()));
 }
 
 std::string Pattern(size_t n, int seed) {
@@ -68,8 +69,8 @@ class TlsByteStreamTest : public ::testing::Test {
   }
 
   std::unique_ptr<TlsByteStream> MakeServer(TcpStream s, std::string early = {}) {
-    auto made = TlsByteStream::Create(std::move(s), *server_ctx_, TlsRole::kServer,
-                                      std::move(early));
+    auto made =
+        TlsByteStream::Create(std::move(s), *server_ctx_, TlsRole::kServer, std::move(early));
     EXPECT_TRUE(made.ok()) << made.status();
     if (!made.ok()) return nullptr;
     EXPECT_TRUE(tls::PrepareDownstreamSsl((*made)->native_handle(), *ca_, kHost).ok());
@@ -106,13 +107,13 @@ class TlsByteStreamTest : public ::testing::Test {
     error_code oec, pec;
     auto ok = RunAll({[&]() -> net::awaitable<void> { oec = co_await ours->Handshake({}); },
                       [&]() -> net::awaitable<void> {
-                        std::tie(pec) = co_await peer->async_handshake(ssl::stream_base::client,
-                                                                       Token{});
+                        std::tie(pec) =
+                            co_await peer->async_handshake(ssl::stream_base::client, Token{});
                       }});
     if (!ok) return ok;
     if (oec || pec) {
-      return ::testing::AssertionFailure() << "ours: " << DescribeError(oec)
-                                           << " peer: " << DescribeError(pec);
+      return ::testing::AssertionFailure()
+             << "ours: " << DescribeError(oec) << " peer: " << DescribeError(pec);
     }
     return ::testing::AssertionSuccess();
   }
@@ -151,8 +152,8 @@ TEST_F(TlsByteStreamTest, LargeBidirectionalTransferAtOnce) {
         }
       },
       [&]() -> net::awaitable<void> {
-        std::tie(peer_write_ec, std::ignore) = co_await net::async_write(*peer, net::buffer(up),
-                                                                         Token{});
+        std::tie(peer_write_ec, std::ignore) =
+            co_await net::async_write(*peer, net::buffer(up), Token{});
       },
       [&]() -> net::awaitable<void> {
         std::tie(peer_read_ec, std::ignore) =
@@ -206,7 +207,8 @@ TEST_F(TlsByteStreamTest, EarlyBytesBeforeTheClientHello) {
   size_t early_n = 0;
   ASSERT_TRUE(RunAll({
       [&]() -> net::awaitable<void> {
-        std::tie(rec, early_n) = co_await net::async_read(a, net::buffer(early), net::transfer_all(), Token{});
+        std::tie(rec, early_n) =
+            co_await net::async_read(a, net::buffer(early), net::transfer_all(), Token{});
         ours = MakeServer(std::move(a), early);
         oec = co_await ours->Handshake({});
         if (!oec) co_await ours->WriteAll(net::buffer(std::string_view("pong")));
@@ -234,9 +236,7 @@ TEST_F(TlsByteStreamTest, PeerCloseNotifyIsEof) {
         std::tie(rec, std::ignore) = co_await ours->ReadSome(net::buffer(&byte, 1));
         co_await ours->ShutdownSend();  // answers the peer's shutdown, which waits for ours
       },
-      [&]() -> net::awaitable<void> {
-        std::tie(sec) = co_await peer->async_shutdown(Token{});
-      },
+      [&]() -> net::awaitable<void> { std::tie(sec) = co_await peer->async_shutdown(Token{}); },
   }));
   EXPECT_EQ(rec, net::error::eof) << rec.message();
   EXPECT_FALSE(sec) << sec.message();  // the peer saw our close_notify
@@ -260,8 +260,8 @@ TEST_F(TlsByteStreamTest, ShutdownSendWithAReadPending) {
         shut = true;
       },
       [&]() -> net::awaitable<void> {
-        std::tie(peer_read, std::ignore) = co_await peer->async_read_some(net::buffer(&pbyte, 1),
-                                                                          Token{});
+        std::tie(peer_read, std::ignore) =
+            co_await peer->async_read_some(net::buffer(&pbyte, 1), Token{});
         co_await peer->async_shutdown(Token{});  // its close_notify; ours is already in
       },
   }));
@@ -400,9 +400,11 @@ TEST_F(TlsByteStreamTest, ClientRoleVerifiesTheServer) {
                           ours->Close();
                         },
                         [&]() -> net::awaitable<void> {
-                          auto [hec] = co_await server.async_handshake(ssl::stream_base::server,
-                                                                       Token{});
-                          if (!hec) co_await net::async_read(server, net::buffer(got), net::transfer_all(), Token{});
+                          auto [hec] =
+                              co_await server.async_handshake(ssl::stream_base::server, Token{});
+                          if (!hec)
+                            co_await net::async_read(server, net::buffer(got), net::transfer_all(),
+                                                     Token{});
                           server.next_layer().close();
                         }}));
     if (ctx == client_ctx_.get()) {
