@@ -4,7 +4,7 @@
 // which Asio recycles; against 64 KiB reads that is noise.
 //
 // Owned by one session coroutine; one read and one write may be outstanding at a time (Asio's rule
-// for sockets and ssl::stream).
+// for sockets, kept by the TLS stream).
 
 #include <chrono>
 #include <cstddef>
@@ -42,7 +42,6 @@ class ByteStream {
 };
 
 std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream);
-// Wraps an ssl::stream whose handshake is complete.
-std::unique_ptr<ByteStream> MakeSslByteStream(std::unique_ptr<SslStream> stream);
+// TLS: proxy/tls_byte_stream.h.
 
 }  // namespace relaytap::proxy

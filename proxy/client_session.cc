@@ -14,6 +14,7 @@
 #include "proxy/pump.h"
 #include "proxy/route.h"
 #include "proxy/tls/contexts.h"
+#include "proxy/tls_byte_stream.h"
 #include "proxy/upstream.h"
 
 namespace relaytap::proxy {
@@ -144,22 +145,25 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
     stats.end = "app_closed";
     co_return;
   }
-  auto ssl_stream = std::make_unique<SslStream>(std::move(app_tcp->tcp()), *ctx.downstream_tls);
-  if (absl::Status st = tls::PrepareDownstreamSsl(ssl_stream->native_handle(), *ctx.ca, target.host);
-      !st.ok()) {
+  // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
+  std::string early(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.clear();
+  buf.shrink_to_fit();  // the CONNECT head's 32 KiB read buffer, else held for the session
+  auto made = TlsByteStream::Create(std::move(app_tcp->tcp()), *ctx.downstream_tls,
+                                    TlsRole::kServer, std::move(early));
+  absl::Status st = made.ok() ? tls::PrepareDownstreamSsl((*made)->native_handle(), *ctx.ca,
+                                                          target.host)
+                              : made.status();
+  if (!st.ok()) {
     RELAYTAP_LOG(kError, "conn=", id, " cannot mint a certificate for ", target.host, ": ",
                  std::string(st.message()));
     stats.end = "certificate_error";
     co_return;
   }
-  ssl_stream->next_layer().expires_after(ctx.config->handshake_timeout);
-  // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
-  std::string early(static_cast<const char*>(buf.data().data()), buf.size());
-  buf.clear();
-  buf.shrink_to_fit();  // the CONNECT head's 32 KiB read buffer, else held for the session
+  std::unique_ptr<TlsByteStream> app = *std::move(made);
+  app_tcp.reset();  // the moved-from TCP stream's state (Beast's impl), else held for the session
   auto handshake_start = Clock::now();
-  auto [hec, used] = co_await ssl_stream->async_handshake(ssl::stream_base::server,
-                                                         net::buffer(early), Token{});
+  error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {
     if (IsClientRejectedCa(hec)) {
       RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ",
@@ -174,11 +178,9 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
     }
     co_return;
   }
-  ssl_stream->next_layer().expires_never();
   stats.app_tls_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - handshake_start).count();
-  stats.app_tls = TlsFactsOf(ssl_stream->native_handle());
-  std::unique_ptr<ByteStream> app = MakeSslByteStream(std::move(ssl_stream));
+  stats.app_tls = TlsFactsOf(app->native_handle());
   beast::flat_buffer tls_buf;
   http_relay::ExchangeLoopParams params{id, target};
   co_await http_relay::RunExchangeLoop(ctx, *app, tls_buf, std::move(params), stats);

@@ -6,6 +6,7 @@
 #include "base/str_cat.h"
 #include "proxy/errors.h"
 #include "proxy/tls/contexts.h"
+#include "proxy/tls_byte_stream.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -96,24 +97,24 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
   }
 
   auto t2 = Clock::now();
-  auto ssl_stream = std::make_unique<SslStream>(std::move(tcp_stream), *tls_ctx);
-  if (absl::Status st = tls::PrepareUpstreamSsl(ssl_stream->native_handle(), target.host);
+  auto made = TlsByteStream::Create(std::move(tcp_stream), *tls_ctx, TlsRole::kClient);
+  if (!made.ok()) co_return Failure(DialStage::kTls, {}, std::string(made.status().message()));
+  std::unique_ptr<TlsByteStream> tls_stream = *std::move(made);
+  if (absl::Status st = tls::PrepareUpstreamSsl(tls_stream->native_handle(), target.host);
       !st.ok()) {
     co_return Failure(DialStage::kTls, {}, std::string(st.message()));
   }
-  ssl_stream->next_layer().expires_after(config.handshake_timeout);
-  auto [hec] = co_await ssl_stream->async_handshake(ssl::stream_base::client, Token{});
+  error_code hec = co_await tls_stream->Handshake(config.handshake_timeout);
   if (hec) {
-    std::string verify = tls::VerifyFailureOf(ssl_stream->native_handle());
+    std::string verify = tls::VerifyFailureOf(tls_stream->native_handle());
     co_return Failure(DialStage::kTls, hec,
                       StrCat("TLS handshake with ", target.host, " (", remote, "): ",
                              verify.empty() ? DescribeError(hec)
                                             : StrCat("certificate verify failed: ", verify)));
   }
-  ssl_stream->next_layer().expires_never();
   result.tls_us = MicrosSince(t2);
-  result.tls = TlsFactsOf(ssl_stream->native_handle());
-  result.stream = MakeSslByteStream(std::move(ssl_stream));
+  result.tls = TlsFactsOf(tls_stream->native_handle());
+  result.stream = std::move(tls_stream);
   co_return result;
 }
 

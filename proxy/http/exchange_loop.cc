@@ -226,7 +226,7 @@ void Submit(const ProxyContext& ctx, std::unique_ptr<recorder::Exchange> obs) {
 // drops idle keep-alive connections). Checked with a non-blocking peek before each reuse, so a
 // request is never sent into a connection the server already gave up.
 bool IdleUpstreamIsReusable(ByteStream& up, const beast::flat_buffer& up_buf) {
-  if (up_buf.size() > 0) return false;
+  if (up_buf.size() > 0 || up.HasBufferedInput()) return false;  // TLS read ahead counts too
   auto& sock = up.tcp().socket();
   if (!sock.is_open()) return false;
   char byte;

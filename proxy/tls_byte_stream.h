@@ -1,0 +1,81 @@
+#pragma once
+// relaytap's TLS ByteStream: OpenSSL runs directly on the socket's descriptor through a small BIO
+// (proxy/tls/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
+// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte (issue #5).
+// OpenSSL's own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS,
+// and SSL_free_buffers when a reader starts waiting).
+//
+// Used for both sides of an intercepted session: the app side (server handshake, with the bytes
+// the app sent right after CONNECT fed in first) and the upstream side (client handshake).
+// Operations try the SSL call first and wait for socket readiness only when OpenSSL asks
+// (WANT_READ / WANT_WRITE), so one read and one write may be outstanding at once (the two pumps);
+// both run on the session's strand.
+//
+// Errors keep Asio's vocabulary, which proxy/errors.* and pump.h classify: a close_notify is
+// net::error::eof, a TCP FIN without one ssl::error::stream_truncated, socket failures their errno
+// (connection_reset, broken_pipe), TLS failures the OpenSSL error code in Asio's ssl category, a
+// timeout beast::error::timeout.
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proxy/byte_stream.h"
+#include "proxy/net.h"
+#include "proxy/tls/fd_bio.h"
+
+namespace relaytap::proxy {
+
+enum class TlsRole { kClient, kServer };
+
+class TlsByteStream final : public ByteStream {
+ public:
+  // Takes over `tcp` (connected) and makes an SSL from `ctx` (its callbacks, e.g. SNI, apply).
+  // `early`: bytes already read off the socket, handed to OpenSSL before the socket's.
+  static absl::StatusOr<std::unique_ptr<TlsByteStream>> Create(TcpStream&& tcp, ssl::context& ctx,
+                                                               TlsRole role,
+                                                               std::string early = {});
+  ~TlsByteStream() override;
+  TlsByteStream(const TlsByteStream&) = delete;
+  TlsByteStream& operator=(const TlsByteStream&) = delete;
+
+  // For tls::Prepare*Ssl before the handshake, TlsFactsOf / VerifyFailureOf after it.
+  SSL* native_handle() { return ssl_; }
+  // Runs the handshake, bounded by `timeout` when positive (then back to SetTimeout's).
+  net::awaitable<error_code> Handshake(std::chrono::milliseconds timeout);
+
+  net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override;
+  bool HasBufferedInput() const override;
+  net::awaitable<error_code> WaitReadable() override;
+  net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
+  void SetTimeout(std::chrono::milliseconds t) override { timeout_ = t; }
+  net::awaitable<void> ShutdownSend() override;
+  void Reset() override;
+  void Close() override;
+  bool is_tls() const override { return true; }
+  TcpStream& tcp() override { return stream_; }
+
+ private:
+  TlsByteStream(TcpStream&& tcp, SSL* ssl);
+  // Calls `op` (an SSL call: 1 = done) until it is done or fails, waiting for the readiness
+  // OpenSSL asks for in between; the whole call bounded by timeout_ when positive.
+  template <class Op>
+  net::awaitable<error_code> Drive(Op op);
+  // Waits for `w` on the socket, raced with `timer` when one is given.
+  net::awaitable<error_code> Wait(tcp::socket::wait_type w, Timer* timer);
+  // The failure of an SSL call that returned `ret` as an error_code (see the header comment).
+  error_code ErrorOf(int ret);
+  // After ShutdownSend: reads and drops the peer's next bytes, then reports the end.
+  net::awaitable<std::tuple<error_code, size_t>> DrainAfterShutdown(net::mutable_buffer buf);
+
+  TcpStream stream_;
+  tls::FdBioState bio_state_;
+  SSL* ssl_;
+  std::chrono::milliseconds timeout_{0};
+  bool shut_down_ = false;
+};
+
+}  // namespace relaytap::proxy
