@@ -1,13 +1,7 @@
 #include "recorder/recorder.h"
 
-#include <pthread.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include <climits>
 #include <filesystem>
@@ -21,6 +15,7 @@
 #include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
 #include "recorder/store.h"
+#include "recorder/writer_priority.h"
 
 namespace relaytap::recorder {
 namespace {
@@ -46,22 +41,6 @@ std::string TimezoneName(const struct tm& local) {
     if (pos != std::string::npos) return t.substr(pos + 9);
   }
   return local.tm_zone ? local.tm_zone : "";
-}
-
-// Called by the writer thread on itself: names it (top, perf) and lowers its priority. On Linux
-// a nice value set through a thread id applies to that thread only.
-void SetUpWriterThread(int nice_increment) {
-  pthread_setname_np(pthread_self(), "relaytap-rec");
-  if (nice_increment <= 0) return;
-  const id_t tid = static_cast<id_t>(gettid());
-  errno = 0;
-  const int current = getpriority(PRIO_PROCESS, tid);
-  if (errno != 0) return;
-  const int target = std::min(19, current + nice_increment);
-  if (setpriority(PRIO_PROCESS, tid, target) != 0) {
-    RELAYTAP_LOG(kWarn, "recorder: cannot lower the writer thread's priority (",
-                 std::strerror(errno), "); it competes with the relay for CPU");
-  }
 }
 
 RunInfo MakeRunInfo(const RecorderOptions& options, const Redactor& redactor) {
@@ -118,7 +97,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
                                                  *writer_->redactor, std::move(store), run_id);
   writer_->batch->set_before_batch_for_test(options_.before_batch_for_test);
   thread_ = std::thread([this] {
-    SetUpWriterThread(options_.writer_nice_increment);
+    WriterPriority priority(options_.writer_nice_increment);
     std::vector<Observation> batch;
     batch.reserve(kMaxBatchItems);
     for (;;) {
@@ -133,6 +112,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
                               std::numeric_limits<size_t>::max(), 0);
         continue;
       }
+      priority.OnBacklog(queue_.bytes(), queue_.max_bytes());
       bool more = queue_.PopBatch(&batch, absl::Now() + options_.batch_interval, kWakeItems,
                                   kMaxBatchItems);
       for (Observation& o : batch) {

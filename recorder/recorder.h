@@ -41,10 +41,9 @@ struct RecorderOptions {
   absl::Duration batch_interval = absl::Milliseconds(100);
   std::string relaytap_version = "unknown";
   Durability durability = Durability::kNormal;
-  // The writer thread raises its own nice value by this much (setpriority on its thread id,
-  // capped at 19) so that under CPU contention the relay's io threads run first and the bounded
-  // queue absorbs the delay (bursts beyond queue_max_bytes are dropped and written as a gap, as
-  // always). 0 keeps the process's priority.
+  // The writer thread raises its own nice value by this much (capped at 19) while its backlog is
+  // under half of queue_max_bytes, so that under CPU contention the relay's io threads run first
+  // and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
   int writer_nice_increment = 10;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).

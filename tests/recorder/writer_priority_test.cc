@@ -3,9 +3,13 @@
 // priority.
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -48,12 +52,67 @@ std::optional<int> NiceOfThreadNamed(const std::string& name) {
   return ::testing::AssertionFailure() << "written " << r.stats().written << " < " << n;
 }
 
-std::unique_ptr<Recorder> OpenWithIncrement(const std::string& dir, int increment) {
+// Waits (bounded) until the writer thread's nice value is `want`.
+::testing::AssertionResult WaitNice(int want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::optional<int> nice;
+  while (std::chrono::steady_clock::now() < deadline) {
+    nice = NiceOfThreadNamed("relaytap-rec");
+    if (nice == want) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return ::testing::AssertionFailure() << "writer nice " << nice.value_or(-100) << " != " << want;
+}
+
+// Whether this process may lower a thread's nice value again (root or CAP_SYS_NICE).
+bool CanRestorePriority() {
+  bool ok = false;
+  std::thread t([&ok] {
+    const id_t tid = static_cast<id_t>(gettid());
+    errno = 0;
+    const int base = getpriority(PRIO_PROCESS, tid);
+    if (errno != 0 || base >= 19) return;
+    ok = setpriority(PRIO_PROCESS, tid, base + 1) == 0 && setpriority(PRIO_PROCESS, tid, base) == 0;
+  });
+  t.join();
+  return ok;
+}
+
+// Holds the writer inside its Nth batch until released (bounded: 10 s, then lets it go).
+class BatchGate {
+ public:
+  void Enter() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return released_ >= entered_; });
+  }
+  bool WaitEntered(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_ >= n; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++released_;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int entered_ = 0;
+  int released_ = 0;
+};
+
+std::unique_ptr<Recorder> OpenWithIncrement(const std::string& dir, int increment,
+                                            BatchGate* gate = nullptr) {
   RecorderOptions o;
   o.db_path = dir + "/relaytap.db";
   o.key_dir = dir + "/ca";
   o.batch_interval = absl::Milliseconds(5);
   o.writer_nice_increment = increment;
+  o.queue_max_bytes = 1 << 20;
+  if (gate) o.before_batch_for_test = [gate](sqlite::Database&) { gate->Enter(); };
   auto r = Recorder::Open(o);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? std::move(*r) : nullptr;
@@ -81,6 +140,38 @@ TEST(WriterPriorityTest, ZeroIncrementKeepsTheProcessPriority) {
   ASSERT_TRUE(rec->TrySubmit(testing::Closed(1, 1'752'566'400'000'000)));
   ASSERT_TRUE(WaitWritten(*rec, 1));
   EXPECT_EQ(NiceOfThreadNamed("relaytap-rec"), base);
+  EXPECT_TRUE(rec->Close().ok());
+}
+
+// A backlog past half the queue brings the writer back to the process's priority (so a busy
+// machine does not turn the lower priority into drops); once drained it is lowered again.
+TEST(WriterPriorityTest, ABacklogPastHalfTheQueueRestoresThePriorityUntilDrained) {
+  if (!CanRestorePriority()) GTEST_SKIP() << "no CAP_SYS_NICE: a nice value cannot go back down";
+  const int base = getpriority(PRIO_PROCESS, 0);
+  const int low = std::min(19, base + 7);
+  if (low == base) GTEST_SKIP() << "already at nice 19";
+  BatchGate gate;
+  auto rec = OpenWithIncrement(testing::MakeTempDir("writer_nice_backlog"), 7, &gate);
+  ASSERT_NE(rec, nullptr);
+  constexpr int64_t kT0 = 1'752'566'400'000'000;
+  ASSERT_TRUE(rec->TrySubmit(testing::Closed(1, kT0)));
+  ASSERT_TRUE(gate.WaitEntered(1));  // the writer is held inside its first batch
+  ASSERT_TRUE(WaitNice(low));
+  const std::string audio = R"({"type":"input_audio_buffer.append","audio":")" +
+                            testing::Base64(6000, 'b') + "\"}";  // ~8 KB
+  int submitted = 0;
+  for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past half, no drop
+    ASSERT_TRUE(rec->TrySubmit(testing::Text(2, submitted + 1, WsDirection::kClientToServer,
+                                             kT0 + submitted, audio)));
+  }
+  gate.Release();
+  ASSERT_TRUE(gate.WaitEntered(2));  // the batch of the backlog, held again
+  EXPECT_TRUE(WaitNice(base));
+  gate.Release();
+  ASSERT_TRUE(WaitWritten(*rec, 1 + submitted));
+  EXPECT_TRUE(WaitNice(low));  // drained: lowered again
+  EXPECT_EQ(rec->stats().dropped, 0u);
+  for (int i = 0; i < 8; ++i) gate.Release();  // later batches (the final one at Close) pass
   EXPECT_TRUE(rec->Close().ok());
 }
 
