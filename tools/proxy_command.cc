@@ -223,8 +223,8 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
                   "normal (default: survives a crash of relaytap) or full (survives power loss)")
       ->check(CLI::IsMember({"normal", "full"}));
   cmd->add_option("--recorder-nice", flags->recorder_nice,
-                  "Nice increment of the recorder's writer thread while its queue is under half "
-                  "full, so the relay wins the CPU (default 10; 0: same priority as the relay)")
+                  "Nice increment of the recorder's writer thread while its queue is under a "
+                  "quarter full, so the relay wins the CPU (default 10; 0: same priority as the relay)")
       ->check(CLI::Range(0, 19));
   cmd->add_option("--guard", flags->guard,
                   "Retry-storm guard: off (default), observe (record what it would do) or "

@@ -143,9 +143,10 @@ TEST(WriterPriorityTest, ZeroIncrementKeepsTheProcessPriority) {
   EXPECT_TRUE(rec->Close().ok());
 }
 
-// A backlog past half the queue brings the writer back to the process's priority (so a busy
-// machine does not turn the lower priority into drops); once drained it is lowered again.
-TEST(WriterPriorityTest, ABacklogPastHalfTheQueueRestoresThePriorityUntilDrained) {
+// A push that takes the backlog past a quarter of the queue brings the writer back to the
+// process's priority (so a busy machine does not turn the lower priority into drops), even while
+// the writer is stuck in a batch; once drained it is lowered again.
+TEST(WriterPriorityTest, ABacklogPastAQuarterOfTheQueueRestoresThePriorityUntilDrained) {
   if (!CanRestorePriority()) GTEST_SKIP() << "no CAP_SYS_NICE: a nice value cannot go back down";
   const int base = getpriority(PRIO_PROCESS, 0);
   const int low = std::min(19, base + 7);
@@ -160,12 +161,14 @@ TEST(WriterPriorityTest, ABacklogPastHalfTheQueueRestoresThePriorityUntilDrained
   const std::string audio = R"({"type":"input_audio_buffer.append","audio":")" +
                             testing::Base64(6000, 'b') + "\"}";  // ~8 KB
   int submitted = 0;
-  for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past half, no drop
+  for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past a quarter, no drop
     ASSERT_TRUE(rec->TrySubmit(testing::Text(2, submitted + 1, WsDirection::kClientToServer,
                                              kT0 + submitted, audio)));
   }
+  // Restored by the pushes themselves: the writer is still held inside its first batch.
+  EXPECT_TRUE(WaitNice(base));
   gate.Release();
-  ASSERT_TRUE(gate.WaitEntered(2));  // the batch of the backlog, held again
+  ASSERT_TRUE(gate.WaitEntered(2));  // the batch of the backlog, held again: still restored
   EXPECT_TRUE(WaitNice(base));
   gate.Release();
   ASSERT_TRUE(WaitWritten(*rec, 1 + submitted));
