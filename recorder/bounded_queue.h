@@ -40,9 +40,11 @@ class BoundedQueue {
   explicit BoundedQueue(uint64_t max_bytes) : max_bytes_(max_bytes) {}
 
   // Keeps `item` if `bytes` more fit under the bound and the queue is open; otherwise counts a
-  // drop stamped `now_us` and returns false. `item` is left untouched on failure.
-  bool TryPush(T&& item, uint64_t bytes, int64_t now_us) {
+  // drop stamped `now_us` and returns false. `item` is left untouched on failure. `queued_bytes`
+  // (if given) receives the fill after the call.
+  bool TryPush(T&& item, uint64_t bytes, int64_t now_us, uint64_t* queued_bytes = nullptr) {
     absl::MutexLock lock(&mu_);
+    if (queued_bytes != nullptr) *queued_bytes = bytes_;
     if (closed_ || bytes > max_bytes_ - std::min(bytes_, max_bytes_)) {
       drops_.Add(1, bytes, now_us, now_us);
       total_dropped_ += 1;
@@ -50,6 +52,7 @@ class BoundedQueue {
     }
     items_.emplace_back(std::move(item), bytes);
     bytes_ += bytes;
+    if (queued_bytes != nullptr) *queued_bytes = bytes_;
     if (items_.size() == wake_items_) cv_.Signal();
     return true;
   }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "nlohmann/json.hpp"
+#include "recorder/base64_size.h"
 #include "recorder/observation.h"
 #include "redact/json_holes.h"
 #include "recorder/outcome.h"
@@ -80,7 +81,5 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc = nu
 
 // Case-insensitive header lookup; "" when absent.
 std::string_view FindHeader(const Headers& headers, std::string_view name);
-// Decoded size of a base64 text (padding and whitespace aware).
-int64_t Base64DecodedSize(std::string_view b64);
 
 }  // namespace relaytap::recorder

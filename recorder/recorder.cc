@@ -15,13 +15,16 @@
 #include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
 #include "recorder/store.h"
+#include "recorder/writer_priority.h"
 
 namespace relaytap::recorder {
 namespace {
 
-// Wake the writer early once this many observations wait, and cap one transaction's size.
-constexpr size_t kWakeItems = 2048;
-constexpr size_t kMaxBatchItems = 8192;
+// Wake the writer early once this many observations wait, and cap one transaction's size. The
+// cap also bounds how long the writer goes between looks at its backlog (WriterPriority): at a
+// low priority under contention a batch of 8,192 took long enough for the queue to overflow.
+constexpr size_t kWakeItems = 1024;
+constexpr size_t kMaxBatchItems = 1024;
 
 std::string HostName() {
   char buf[HOST_NAME_MAX + 1] = {};
@@ -90,12 +93,14 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
     : options_(std::move(options)),
       queue_(options_.queue_max_bytes),
       writer_(std::make_unique<Writer>()),
+      priority_(std::make_unique<WriterPriority>(options_.writer_nice_increment)),
       run_id_(run_id) {
   writer_->redactor = std::move(redactor);
   writer_->batch = std::make_unique<BatchWriter>(options_.db_path, options_.durability,
                                                  *writer_->redactor, std::move(store), run_id);
   writer_->batch->set_before_batch_for_test(options_.before_batch_for_test);
   thread_ = std::thread([this] {
+    priority_->AttachToCurrentThread();
     std::vector<Observation> batch;
     batch.reserve(kMaxBatchItems);
     for (;;) {
@@ -110,6 +115,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
                               std::numeric_limits<size_t>::max(), 0);
         continue;
       }
+      priority_->OnWriterBacklog(queue_.bytes(), queue_.max_bytes());
       bool more = queue_.PopBatch(&batch, absl::Now() + options_.batch_interval, kWakeItems,
                                   kMaxBatchItems);
       for (Observation& o : batch) {
@@ -119,6 +125,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
       if (!more) break;
     }
     writer_->final_status = writer_->batch->Finish(queue_.TakeDrops(), NowUnixMicros());
+    priority_->Detach();
   });
 }
 
@@ -127,7 +134,10 @@ Recorder::~Recorder() { (void)Close(); }
 bool Recorder::TrySubmit(Observation&& obs) noexcept {
   try {
     uint64_t bytes = ApproximateBytes(obs);
-    return queue_.TryPush(std::move(obs), bytes, NowUnixMicros());
+    uint64_t queued = 0;
+    const bool kept = queue_.TryPush(std::move(obs), bytes, NowUnixMicros(), &queued);
+    priority_->OnPush(kept ? queued : queue_.max_bytes(), queue_.max_bytes());
+    return kept;
   } catch (...) {
     return false;  // bad_alloc: the observation is lost, the relay is not
   }

@@ -29,6 +29,7 @@ class Database;
 
 class Redactor;
 class Store;
+class WriterPriority;
 struct SessionState;
 
 struct RecorderOptions {
@@ -41,6 +42,10 @@ struct RecorderOptions {
   absl::Duration batch_interval = absl::Milliseconds(100);
   std::string relaytap_version = "unknown";
   Durability durability = Durability::kNormal;
+  // The writer thread raises its own nice value by this much (capped at 19) while its backlog is
+  // under a quarter of queue_max_bytes, so that under CPU contention the relay's io threads run first
+  // and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
+  int writer_nice_increment = 10;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
   std::function<void(sqlite::Database&)> before_batch_for_test;
@@ -80,6 +85,7 @@ class Recorder final : public Sink {
   RecorderOptions options_;
   BoundedQueue<Observation> queue_;
   std::unique_ptr<Writer> writer_;
+  std::unique_ptr<WriterPriority> priority_;
   int64_t run_id_;
   std::thread thread_;
   std::atomic<bool> closed_{false};

@@ -4,13 +4,28 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace relaytap::redact {
 namespace {
 
 using Json = nlohmann::json;
 
-// Index one past the closing quote of the string token whose opening quote is at `open`, or npos
-// if it is unterminated. *clean: every byte inside is printable ASCII other than '"' and '\\'.
+#if defined(__SSE2__)
+// Bit i set if byte i of the 16 at `p` is < 0x20, > 0x7e, '"' or '\\'. Signed compares: bytes
+// >= 0x80 are negative, so "< 0x20" catches them too.
+unsigned SpecialMask16(const char* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i low_or_high = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  const __m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f));
+  const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+  return static_cast<unsigned>(_mm_movemask_epi8(
+      _mm_or_si128(_mm_or_si128(low_or_high, del), _mm_or_si128(quote, backslash))));
+}
+#else
 // True if any byte of `w` is < 0x20, > 0x7e, '"' or '\\' (exact "any" tests from Bit Twiddling
 // Hacks: haszero and hasless with n <= 128 have no false positives for the word as a whole).
 bool HasSpecialByte(uint64_t w) {
@@ -21,11 +36,25 @@ bool HasSpecialByte(uint64_t w) {
   return ((w & kHigh) | below_space | has_zero(w ^ (kOnes * '"')) |
           has_zero(w ^ (kOnes * '\\')) | has_zero(w ^ (kOnes * 0x7f))) != 0;
 }
+#endif
 
+// Index one past the closing quote of the string token whose opening quote is at `open`, or npos
+// if it is unterminated. *clean: every byte inside is printable ASCII other than '"' and '\\'.
 size_t StringEnd(std::string_view t, size_t open, bool* clean) {
   *clean = true;
   size_t i = open + 1;
   while (i < t.size()) {
+#if defined(__SSE2__)
+    // 16 bytes a step (the bulk of a base64 string), then straight to the next special byte.
+    if (t.size() - i >= 16) {
+      const unsigned mask = SpecialMask16(t.data() + i);
+      if (mask == 0) {
+        i += 16;
+        continue;
+      }
+      i += static_cast<size_t>(__builtin_ctz(mask));
+    }
+#else
     if (t.size() - i >= 8) {  // 8 plain bytes at a time: the bulk of a base64 string
       uint64_t w;
       std::memcpy(&w, t.data() + i, sizeof(w));
@@ -34,6 +63,7 @@ size_t StringEnd(std::string_view t, size_t open, bool* clean) {
         continue;
       }
     }
+#endif
     const auto c = static_cast<unsigned char>(t[i]);
     if (c == '"') return i + 1;
     if (c == '\\') {

@@ -30,6 +30,7 @@ struct ProxyFlags {
   bool no_record = false;
   std::string redaction_policy;
   std::string durability;
+  int recorder_nice = 10;
   std::string guard = "off";
   std::string guard_policy;
   int guard_max_attempts = -1;
@@ -124,6 +125,7 @@ int RunProxy(const ProxyFlags& flags) {
     ro.relaytap_version = RELAYTAP_VERSION;
     ro.durability = config->durability == "full" ? recorder::Durability::kFull
                                                  : recorder::Durability::kNormal;
+    ro.writer_nice_increment = flags.recorder_nice;
     auto opened = recorder::Recorder::Open(ro);
     if (!opened.ok()) {
       std::cerr << "relaytap proxy: cannot record to " << config->db.string() << ": "
@@ -220,6 +222,10 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--durability", flags->durability,
                   "normal (default: survives a crash of relaytap) or full (survives power loss)")
       ->check(CLI::IsMember({"normal", "full"}));
+  cmd->add_option("--recorder-nice", flags->recorder_nice,
+                  "Nice increment of the recorder's writer thread while its queue is under a "
+                  "quarter full, so the relay wins the CPU (default 10; 0: same priority as the relay)")
+      ->check(CLI::Range(0, 19));
   cmd->add_option("--guard", flags->guard,
                   "Retry-storm guard: off (default), observe (record what it would do) or "
                   "enforce (answer capped retries locally with 429/503)")

@@ -126,6 +126,31 @@ TEST(JsonHolesTest, KeysShortStringsEscapedTextAndNulEscapesAreNotCut) {
       ParsedJson::Parse(R"({"z":"\u0000","a":")" + Long('k', 300) + "\"}").holes.empty());
 }
 
+// The scan takes 16 (or 8) bytes a step: a special byte or the closing quote at any position
+// relative to a step must be found exactly where it is.
+TEST(JsonHolesTest, SpecialBytesAndQuotesAtEveryStepOffsetAreFound) {
+  const std::vector<std::string> unclean = {"\x7f", "\x1f", "\x80", "\xc3\xa9", "\\\"", "\\n",
+                                            "\\\\"};
+  for (const std::string& special : unclean) {
+    for (size_t pos = 0; pos < 40; ++pos) {
+      const std::string value = B64(pos) + special + B64(200);
+      const std::string text = R"({"type":"x","audio":")" + value + "\"}";
+      const ParsedJson p = ParsedJson::Parse(text);
+      EXPECT_TRUE(p.holes.empty()) << "special " << special << " at " << pos;
+      EXPECT_EQ(WithHoles(text, nullptr), Reference(text, nullptr)) << pos;
+    }
+  }
+  for (size_t len = 128; len < 170; ++len) {  // the closing quote at every offset of a step
+    const std::string b = B64(len);
+    const std::string text = R"({"audio":")" + b + R"(","delta":")" + B64(len + 3) + "\"}";
+    const ParsedJson p = ParsedJson::Parse(text);
+    ASSERT_TRUE(p.doc.is_object()) << len;
+    ASSERT_EQ(p.holes.size(), 2u) << len;
+    EXPECT_EQ(p.holes.Resolve(p.doc["audio"].get_ref<const std::string&>()), b);
+    EXPECT_EQ(p.holes.Resolve(p.doc["delta"].get_ref<const std::string&>()), B64(len + 3));
+  }
+}
+
 TEST(JsonHolesTest, InvalidTextIsDiscardedLikeNlohmann) {
   for (const std::string& text : Documents()) {
     EXPECT_EQ(ParsedJson::Parse(text).doc.is_discarded(),
