@@ -22,6 +22,15 @@ void WriterPriority::AttachToCurrentThread() {
   if (errno != 0) return;
   low_ = std::min(19, base_ + increment_);
   if (low_ == base_) return;
+  // Lowering is only safe if it can be undone: without CAP_SYS_NICE (or RLIMIT_NICE) a thread
+  // can never get its priority back, and a writer stuck low on a busy machine drops. Probe one
+  // level down and back (harmless either way: at worst the thread stays one level lower).
+  if (!Set(base_ + 1) || !Set(base_)) {
+    low_ = base_;
+    RELAYTAP_LOG(kInfo, "recorder: the writer thread keeps the relay's priority (a lowered "
+                 "priority could not be raised back without CAP_SYS_NICE)");
+    return;
+  }
   if (Set(low_)) {
     lowered_.store(true);
   } else {

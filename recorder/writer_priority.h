@@ -10,8 +10,10 @@
 // any thread (one relaxed atomic load unless the backlog is deep; priority changes are rare and
 // take a mutex).
 //
-// Going back up needs CAP_SYS_NICE (or RLIMIT_NICE): without it the first refusal is logged and
-// the thread stays at the lower priority (overflow is dropped and written as a gap, as always).
+// Going back up needs CAP_SYS_NICE (or RLIMIT_NICE). The writer probes that before it lowers
+// itself; where it cannot, it keeps the relay's priority (a priority that can never come back
+// would turn a busy machine into drops). Should a later raise still be refused, that is logged
+// once and the thread stays lower (overflow is dropped and written as a gap, as always).
 
 #include <sys/types.h>
 
