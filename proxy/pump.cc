@@ -11,10 +11,8 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 
-// One TLS record's plaintext (16 KiB): an ssl::stream read returns at most one record, so a
-// bigger buffer only costs memory in every idle session (two per session, one per direction).
-// Plain TCP tunnels read 16 KiB at a time too, which costs nothing measurable.
-constexpr size_t kPumpBufferBytes = 16 * 1024;
+// kPumpBufferBytes (pump.h): plain TCP tunnels read 16 KiB at a time too, which costs nothing
+// measurable.
 
 void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
   if (tap != nullptr && !tap->failed()) {

@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <gtest/gtest.h>
@@ -384,6 +388,60 @@ TEST_F(GuardSessionCapTest, SessionsThatFailAfterA101MakeReconnectsRetriesUntilT
   EXPECT_EQ(res["x-relaytap-guard"], "attempt_cap");
   EXPECT_EQ(res["x-should-retry"], "false");
   EXPECT_EQ(h->upstream().ws_sessions().size(), 3u);
+}
+
+// A text event of exactly `n` bytes (n >= 64) the fake upstream echoes unchanged.
+std::string ItemOfSize(size_t n, char fill) {
+  std::string head = R"({"type":"conversation.item.create","pad":")";
+  std::string msg = head + std::string(n - head.size() - 2, fill) + "\"}";
+  return msg;
+}
+
+// The capped pump takes its 16 KiB buffers only while bytes flow, like the plain pump: messages
+// around the buffer and record sizes and a 3 MiB one come back unchanged both ways, and records
+// already inside the TLS engine (several corked into one segment) are relayed without waiting for
+// socket bytes that never come.
+TEST_F(GuardSessionCapTest, CappedSessionRelaysAllSizesAndBufferedRecordsUnchanged) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/1);
+  auto c = h->InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  beast::get_lowest_layer(c->tls()).expires_never();
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
+                                                std::chrono::seconds(10), false});
+  ws.read_message_max(64u << 20);
+  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+  beast::flat_buffer b;
+  ws.read(b);  // session.created: the session is idle
+  std::vector<std::string> sent;
+  for (size_t n : {64u, 16383u, 16384u, 16385u, 32768u, 32769u, 65537u, 3u << 20}) {
+    sent.push_back(ItemOfSize(n, static_cast<char>('a' + sent.size())));
+    ws.text(true);
+    ws.write(net::buffer(sent.back()));
+    b.clear();
+    ws.read(b);
+    ASSERT_EQ(beast::buffers_to_string(b.data()), sent.back()) << "size " << n;
+  }
+  auto& sock = beast::get_lowest_layer(c->tls()).socket();
+  const int on = 1, off = 0;
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof(on)), 0);
+  std::vector<std::string> corked;
+  for (size_t i = 0; i < 4; ++i) {
+    corked.push_back(ItemOfSize(300 + i, 'q'));
+    ws.write(net::buffer(corked.back()));
+  }
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof(off)), 0);
+  for (const std::string& want : corked) {
+    b.clear();
+    boost::system::error_code ec;
+    ws.read(b, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(beast::buffers_to_string(b.data()), want);
+  }
+  ws.close(websocket::close_reason(websocket::close_code::normal, "done"));
+  sent.insert(sent.end(), corked.begin(), corked.end());
+  EXPECT_EQ(UpstreamReceived(*h), Hashes(sent));
+  ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/1));
+  EXPECT_EQ(sink_.Closed()[0].app_end, "eof");
 }
 
 // Waits (bounded) until the proxy holds no session: every session's end was reported.
