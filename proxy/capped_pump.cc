@@ -8,6 +8,7 @@
 
 #include "base/log.h"
 #include "proxy/errors.h"
+#include "proxy/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -143,17 +144,17 @@ net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
       co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
     }
   }
-  std::unique_ptr<char[]> buffer;
+  PumpBuffer buffer;
   for (;;) {
     if (!from.HasBufferedInput()) {
-      buffer.reset();
+      buffer.Release();
       error_code wait_ec = co_await from.WaitReadable();  // a failure shows again in the read
       (void)wait_ec;
     }
-    if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(kPumpBufferBytes);
-    auto [ec, n] = co_await from.ReadSome(net::buffer(buffer.get(), kPumpBufferBytes));
+    char* data = buffer.Get();
+    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
-      if (error_code wec = co_await relay(buffer.get(), n, result.bytes)) {
+      if (error_code wec = co_await relay(data, n, result.bytes)) {
         from.Reset();
         co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
       }

@@ -3,7 +3,6 @@
 // tunnels and, with a FrameTap per direction, for WebSocket sessions after 101. Back-pressure is
 // natural: the next read starts only after the write completed.
 
-#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -12,10 +11,6 @@
 #include "proxy/ws/frame_tap.h"
 
 namespace relaytap::proxy {
-
-// One TLS record's plaintext (16 KiB): a TLS read returns at most one record, so a bigger buffer
-// only costs memory while bytes flow (two per session, one per direction, held only then).
-inline constexpr size_t kPumpBufferBytes = 16 * 1024;
 
 enum class PumpEnd {
   kEof,          // the source closed cleanly (FIN or TLS close); FIN propagated
