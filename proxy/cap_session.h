@@ -50,6 +50,8 @@ class CapSession {
   std::deque<std::string>& pending() { return pending_; }
   uint64_t withheld() const { return withheld_; }
   uint64_t injected() const { return injected_; }
+  // Failed responses the server reported in this session (the guard's session-end outcome).
+  int failed_responses() const { return cap_.failed_responses(); }
   void CountInjected() { ++injected_; }
 
   void OnServerMessage(const ws::Message& m);

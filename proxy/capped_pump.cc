@@ -8,13 +8,12 @@
 
 #include "base/log.h"
 #include "proxy/errors.h"
+#include "proxy/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
-
-constexpr size_t kBufferBytes = 32 * 1024;
 
 std::span<const uint8_t> Bytes(const char* data, size_t n) {
   return {reinterpret_cast<const uint8_t*>(data), n};
@@ -123,61 +122,46 @@ net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::Fr
   co_return error_code{};
 }
 
-net::awaitable<PumpResult> UpPump(ByteStream& app, ByteStream& upstream, std::string_view initial,
-                                  ws::FrameTap* up_tap, ws::FrameTap* down_tap, CapSession& cs,
-                                  Shared& s, uint64_t& injected_bytes) {
-  PumpResult result;
-  auto buffer = std::make_unique<char[]>(kBufferBytes);
-  std::string_view first = initial;
-  for (;;) {
-    error_code ec;
-    size_t n = first.size();
-    const char* data = first.data();
-    if (first.empty()) {
-      std::tie(ec, n) = co_await app.ReadSome(net::buffer(buffer.get(), kBufferBytes));
-      data = buffer.get();
-    }
-    first = {};
-    if (n > 0) {
-      if (error_code wec = co_await RelayUp(app, upstream, up_tap, down_tap, cs, s, data, n,
-                                            result.bytes, injected_bytes)) {
-        app.Reset();
-        co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
-      }
-    }
-    if (!ec) continue;
-    co_await EndAfterReadError(upstream, ec, result, &s.pair.up_done_cleanly,
-                               &s.pair.down_done_cleanly, &s.pair.upstream_reset_by_proxy,
-                               &s.pair.app_reset_by_proxy);
-    co_return result;
-  }
-}
+// The ends of one direction: Pump()'s flags (see pump.h).
+struct DirectionEnds {
+  bool* mine;
+  const bool* other;
+  bool* reset_to;
+  const bool* from_reset;
+};
 
-net::awaitable<PumpResult> DownPump(ByteStream& upstream, ByteStream& app,
-                                    std::string_view initial, ws::FrameTap* down_tap,
-                                    CapSession& cs, Shared& s) {
+// Reads `from` until it ends, handing each chunk (`initial` first) to `relay(data, n, bytes)`,
+// which writes it on and returns the write's error. Like Pump(), the buffer is held only while
+// bytes flow: an idle session waits for readability with none.
+template <typename Relay>
+net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
+                                           std::string_view initial, DirectionEnds ends,
+                                           Relay relay) {
   PumpResult result;
-  auto buffer = std::make_unique<char[]>(kBufferBytes);
-  std::string_view first = initial;
-  for (;;) {
-    error_code ec;
-    size_t n = first.size();
-    const char* data = first.data();
-    if (first.empty()) {
-      std::tie(ec, n) = co_await upstream.ReadSome(net::buffer(buffer.get(), kBufferBytes));
-      data = buffer.get();
+  if (!initial.empty()) {
+    if (error_code wec = co_await relay(initial.data(), initial.size(), result.bytes)) {
+      from.Reset();
+      co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
     }
-    first = {};
+  }
+  PumpBuffer buffer;
+  for (;;) {
+    if (!from.HasBufferedInput()) {
+      buffer.Release();
+      error_code wait_ec = co_await from.WaitReadable();  // a failure shows again in the read
+      (void)wait_ec;
+    }
+    char* data = buffer.Get();
+    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
-      if (error_code wec = co_await RelayDown(app, down_tap, cs, s, data, n, result.bytes)) {
-        upstream.Reset();
+      if (error_code wec = co_await relay(data, n, result.bytes)) {
+        from.Reset();
         co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
       }
     }
     if (!ec) continue;
-    co_await EndAfterReadError(app, ec, result, &s.pair.down_done_cleanly,
-                               &s.pair.up_done_cleanly, &s.pair.app_reset_by_proxy,
-                               &s.pair.upstream_reset_by_proxy);
+    co_await EndAfterReadError(to, ec, result, ends.mine, ends.other, ends.reset_to,
+                               ends.from_reset);
     co_return result;
   }
 }
@@ -193,9 +177,22 @@ net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstrea
   upstream.SetTimeout(std::chrono::milliseconds(0));
   Shared s(co_await net::this_coro::executor);
   uint64_t injected_bytes = 0;
+  PumpPair& p = s.pair;
+  auto relay_up = [&](const char* data, size_t n, uint64_t& bytes) {
+    return RelayUp(app, upstream, up_tap, down_tap, session, s, data, n, bytes, injected_bytes);
+  };
+  auto relay_down = [&](const char* data, size_t n, uint64_t& bytes) {
+    return RelayDown(app, down_tap, session, s, data, n, bytes);
+  };
   auto [up, down] = co_await (
-      UpPump(app, upstream, app_initial, up_tap, down_tap, session, s, injected_bytes) &&
-      DownPump(upstream, app, upstream_initial, down_tap, session, s));
+      CappedDirection(app, upstream, app_initial,
+                      {&p.up_done_cleanly, &p.down_done_cleanly, &p.upstream_reset_by_proxy,
+                       &p.app_reset_by_proxy},
+                      relay_up) &&
+      CappedDirection(upstream, app, upstream_initial,
+                      {&p.down_done_cleanly, &p.up_done_cleanly, &p.app_reset_by_proxy,
+                       &p.upstream_reset_by_proxy},
+                      relay_down));
   down.bytes += injected_bytes;
   co_return BiPumpResult{up, down};
 }

@@ -3,7 +3,8 @@
 // cap is enabled. Client -> server: whole frames forwarded exactly as received; a candidate
 // response.create is decided before it is written and may be withheld. Server -> app: bytes
 // relayed as read, with a header-length boundary tracker so that the error events of withheld
-// messages are written only between two messages. Taps see exactly what each socket was sent.
+// messages are written only between two messages. Taps (either may be null) see exactly what each
+// socket was sent.
 
 #include <string_view>
 

@@ -5,16 +5,15 @@
 
 #include "base/log.h"
 #include "proxy/errors.h"
+#include "proxy/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
 
-// One TLS record's plaintext (16 KiB): an ssl::stream read returns at most one record, so a
-// bigger buffer only costs memory in every idle session (two per session, one per direction).
-// Plain TCP tunnels read 16 KiB at a time too, which costs nothing measurable.
-constexpr size_t kPumpBufferBytes = 16 * 1024;
+// PumpBuffer::kBytes, one TLS record's plaintext (a TLS read returns at most one record): plain
+// TCP tunnels read 16 KiB at a time too, which costs nothing measurable.
 
 void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
   if (tap != nullptr && !tap->failed()) {
@@ -76,19 +75,19 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
   // The buffer is held only while bytes flow: an idle session (a realtime WebSocket waits for
   // minutes) waits for readability with none. Waiting first is correct only when the source holds
   // no received bytes of its own (TLS); otherwise read at once.
-  std::unique_ptr<char[]> buffer;
+  PumpBuffer buffer;
   for (;;) {
     if (!from.HasBufferedInput()) {
-      buffer.reset();
+      buffer.Release();
       // A failure here (reset, closed by the opposite pump) shows again in the read below,
       // which classifies it.
       error_code wait_ec = co_await from.WaitReadable();
       (void)wait_ec;
     }
-    if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(kPumpBufferBytes);
-    auto [ec, n] = co_await from.ReadSome(net::buffer(buffer.get(), kPumpBufferBytes));
+    char* data = buffer.Get();
+    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
-      auto [wec, wn] = co_await to.WriteAll(net::buffer(buffer.get(), n));
+      auto [wec, wn] = co_await to.WriteAll(net::buffer(data, n));
       if (wec) {
         from.Reset();
         result.end = PumpEnd::kSinkFailed;
@@ -96,7 +95,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
         co_return result;
       }
       result.bytes += wn;
-      FeedTap(tap, buffer.get(), n);
+      FeedTap(tap, data, n);
     }
     if (!ec) continue;
     co_await EndAfterReadError(to, ec, result, mine, other, reset_to, from_reset);

@@ -1,5 +1,9 @@
 #include "proxy/guard/session_cap.h"
 
+#include <string.h>
+
+#include <cstddef>
+
 #include <nlohmann/json.hpp>
 
 #include "base/str_cat.h"
@@ -17,14 +21,28 @@ std::string StrField(const Json& j, const char* name) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Whether `payload` contains "response.done" or "response.failed", in one pass (glibc memmem)
+// over the payload: audio deltas are mostly base64, which holds no '.'.
+bool MentionsResponseEnd(std::string_view payload) {
+  constexpr std::string_view kPrefix = "response.";
+  const char* p = payload.data();
+  const char* const end = payload.data() + payload.size();
+  while (end - p >= static_cast<ptrdiff_t>(kPrefix.size())) {
+    const void* hit = memmem(p, static_cast<size_t>(end - p), kPrefix.data(), kPrefix.size());
+    if (hit == nullptr) return false;
+    const char* rest = static_cast<const char*>(hit) + kPrefix.size();
+    const std::string_view tail(rest, static_cast<size_t>(end - rest));
+    if (tail.starts_with("done") || tail.starts_with("failed")) return true;
+    p = rest;
+  }
+  return false;
+}
+
 }  // namespace
 
 ServerResponseEvent ClassifyServerMessage(std::string_view payload) {
   // Cheap pre-filter: most server messages (audio deltas) are neither.
-  if (payload.find("response.done") == std::string_view::npos &&
-      payload.find("response.failed") == std::string_view::npos) {
-    return ServerResponseEvent::kNone;
-  }
+  if (!MentionsResponseEnd(payload)) return ServerResponseEvent::kNone;
   Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
   const std::string type = StrField(j, "type");
   if (type == "response.failed") return ServerResponseEvent::kFailed;

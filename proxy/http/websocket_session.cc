@@ -32,6 +32,20 @@ void EnableKeepAlive(ByteStream& s) {
 
 }  // namespace
 
+TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
+                    const ws::PerMessageDeflate& deflate) {
+  // Debug logging prints one line per decoded message: it needs both taps like the recorder.
+  if (recording || LogEnabled(LogLevel::kDebug)) return {true, true};
+  TapNeeds n;
+  // The failure watch and the cap read server messages.
+  n.down = guard_active || capped;
+  // The cap decides compressed response.create messages sharing the client's inflate context
+  // after relaying them, from the client tap (CapSession::OnClientMessage); the gate decides
+  // every other one from the relayed bytes.
+  n.up = capped && deflate.enabled && !deflate.client_no_context_takeover;
+  return n;
+}
+
 net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
                                   beast::flat_buffer& app_buf, ByteStream& up,
                                   beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
@@ -45,7 +59,7 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   std::unique_ptr<SessionTapObserver> observer;
   std::unique_ptr<CapSession> cap;  // only when the guard's in-session cap is enabled
   std::unique_ptr<ws::MessageObserver> cap_observer;
-  std::unique_ptr<SessionFailureWatch> failure_watch;  // only when the guard is on
+  std::unique_ptr<SessionFailureWatch> failure_watch;  // guard on, no cap
   std::unique_ptr<ws::FrameTap> up_tap, down_tap;
   auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
   std::string tap_error;
@@ -58,20 +72,27 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
     info.deflate = *deflate;
     std::unique_ptr<ws::MessageObserver> extra;
     if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
+    cap = MakeCapSession(ctx, info);
+    const TapNeeds needs = NeededTaps(ctx.sink != nullptr || extra != nullptr,
+                                      guard_check.active, cap != nullptr, *deflate);
     observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
     ws::MessageObserver* tap_observer = observer.get();
-    if ((cap = MakeCapSession(ctx, info))) {
+    if (cap) {
       cap_observer = cap->WrapObserver(*observer);
       tap_observer = cap_observer.get();
-    }
-    if (guard_check.active) {
+    } else if (guard_check.active) {
+      // With a cap, the cap's own classification counts the failed responses (one pass).
       failure_watch = std::make_unique<SessionFailureWatch>(*tap_observer);
       tap_observer = failure_watch.get();
     }
-    up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
-                                            *tap_observer);
-    down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
+    if (needs.up) {
+      up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
                                               *tap_observer);
+    }
+    if (needs.down) {
+      down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
+                                                *tap_observer);
+    }
   }
   std::string app_initial(static_cast<const char*>(app_buf.data().data()), app_buf.size());
   std::string up_initial(static_cast<const char*>(up_buf.data().data()), up_buf.size());
@@ -90,7 +111,8 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
   ReportGuardSessionEnd(ctx, guard_check,
                         r.down.end == PumpEnd::kSourceReset ||
-                            (failure_watch && failure_watch->saw_failed_response()));
+                            (failure_watch && failure_watch->saw_failed_response()) ||
+                            (cap && cap->failed_responses() > 0));
   if (ctx.sink != nullptr) {
     recorder::WsSessionClosed closed;
     closed.connection_id = info.connection_id;

@@ -1,7 +1,7 @@
 #pragma once
 // After a 101: the WebSocket session of one exchange. Both sockets go to the byte pump (or, when
-// the retry guard's in-session cap is on, the capped pump) with a passive frame tap per
-// direction; the session's end is reported to the recorder and the guard. Runs on the
+// the retry guard's in-session cap is on, the capped pump) with a passive frame tap for each
+// direction whose messages someone reads (NeededTaps); the session's end is reported to the recorder and the guard. Runs on the
 // connection's strand.
 
 #include <string>
@@ -11,6 +11,7 @@
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/guard_hook.h"
 #include "proxy/net.h"
+#include "proxy/ws/extensions.h"
 
 namespace relaytap::proxy::http_relay {
 
@@ -19,6 +20,15 @@ struct NegotiatedWebSocket {
   std::string extensions;   // Sec-WebSocket-Extensions
   std::string subprotocol;  // Sec-WebSocket-Protocol (one token the server chose)
 };
+
+// Which directions need a frame tap (a decoder fed a copy of every relayed byte). None when no
+// one reads the messages: no recorder sink, no extra observer, guard off, no debug logging.
+struct TapNeeds {
+  bool up = false;    // app -> upstream
+  bool down = false;  // upstream -> app
+};
+TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
+                    const ws::PerMessageDeflate& deflate);
 
 // Relays until both directions ended. `app_buf` / `up_buf` may hold bytes already read past the
 // handshake; they go first. `guard_check` is the upgrade's decision (inactive: guard off).

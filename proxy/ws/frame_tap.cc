@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -15,6 +16,8 @@
 
 namespace relaytap::proxy::ws {
 namespace {
+
+std::atomic<uint64_t> g_instances_created{0};
 
 constexpr size_t kMaxHeaderBytes = 14;
 constexpr size_t kMaxControlPayload = 125;
@@ -386,7 +389,13 @@ void FrameTap::Impl::OnFrameComplete(int64_t now) {
 
 FrameTap::FrameTap(Direction direction, PerMessageDeflate deflate, MessageObserver& observer,
                    size_t observed_payload_cap)
-    : impl_(std::make_unique<Impl>(*this, direction, deflate, observer, observed_payload_cap)) {}
+    : impl_(std::make_unique<Impl>(*this, direction, deflate, observer, observed_payload_cap)) {
+  g_instances_created.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t FrameTap::instances_created() {
+  return g_instances_created.load(std::memory_order_relaxed);
+}
 
 FrameTap::~FrameTap() = default;
 

@@ -77,6 +77,10 @@ class FrameTap {
   bool failed() const { return failed_; }
   uint64_t messages() const { return messages_; }
 
+  // Taps constructed in this process so far (all threads): lets tests check that a session
+  // nobody observes decodes nothing.
+  static uint64_t instances_created();
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -3,10 +3,16 @@
 // sends response.create after each failure. Enforce withholds what exceeds the cap and answers
 // with a realtime error event; observe forwards everything and records; cap off relays as
 // before; a deflate session without client_no_context_takeover cannot be capped.
+#include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -15,6 +21,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "proxy/guard/retry_guard.h"
+#include "proxy/ws/frame_tap.h"
 #include "recorder/sink.h"
 #include "tests/testing/proxy_harness.h"
 
@@ -381,6 +388,125 @@ TEST_F(GuardSessionCapTest, SessionsThatFailAfterA101MakeReconnectsRetriesUntilT
   EXPECT_EQ(res["x-relaytap-guard"], "attempt_cap");
   EXPECT_EQ(res["x-should-retry"], "false");
   EXPECT_EQ(h->upstream().ws_sessions().size(), 3u);
+}
+
+// A text event of exactly `n` bytes (n >= 64) the fake upstream echoes unchanged.
+std::string ItemOfSize(size_t n, char fill) {
+  std::string head = R"({"type":"conversation.item.create","pad":")";
+  std::string msg = head + std::string(n - head.size() - 2, fill) + "\"}";
+  return msg;
+}
+
+// The capped pump takes its 16 KiB buffers only while bytes flow, like the plain pump: messages
+// around the buffer and record sizes and a 3 MiB one come back unchanged both ways, and records
+// already inside the TLS engine (several corked into one segment) are relayed without waiting for
+// socket bytes that never come.
+TEST_F(GuardSessionCapTest, CappedSessionRelaysAllSizesAndBufferedRecordsUnchanged) {
+  auto h = Start(guard::GuardMode::kEnforce, true, /*max=*/1);
+  auto c = h->InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  beast::get_lowest_layer(c->tls()).expires_never();
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
+                                                std::chrono::seconds(10), false});
+  ws.read_message_max(64u << 20);
+  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+  beast::flat_buffer b;
+  ws.read(b);  // session.created: the session is idle
+  std::vector<std::string> sent;
+  for (size_t n : {64u, 16383u, 16384u, 16385u, 32768u, 32769u, 65537u, 3u << 20}) {
+    sent.push_back(ItemOfSize(n, static_cast<char>('a' + sent.size())));
+    ws.text(true);
+    ws.write(net::buffer(sent.back()));
+    b.clear();
+    ws.read(b);
+    ASSERT_EQ(beast::buffers_to_string(b.data()), sent.back()) << "size " << n;
+  }
+  auto& sock = beast::get_lowest_layer(c->tls()).socket();
+  const int on = 1, off = 0;
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof(on)), 0);
+  std::vector<std::string> corked;
+  for (size_t i = 0; i < 4; ++i) {
+    corked.push_back(ItemOfSize(300 + i, 'q'));
+    ws.write(net::buffer(corked.back()));
+  }
+  ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof(off)), 0);
+  for (const std::string& want : corked) {
+    b.clear();
+    boost::system::error_code ec;
+    ws.read(b, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(beast::buffers_to_string(b.data()), want);
+  }
+  ws.close(websocket::close_reason(websocket::close_code::normal, "done"));
+  sent.insert(sent.end(), corked.begin(), corked.end());
+  EXPECT_EQ(UpstreamReceived(*h), Hashes(sent));
+  ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/1));
+  EXPECT_EQ(sink_.Closed()[0].app_end, "eof");
+}
+
+// Waits (bounded) until the proxy holds no session: every session's end was reported.
+::testing::AssertionResult WaitForNoSessions(ProxyHarness& h) {
+  for (int i = 0; i < 2000; ++i) {
+    if (h.server().active_sessions() == 0) return ::testing::AssertionSuccess();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return ::testing::AssertionFailure() << h.server().active_sessions() << " sessions still open";
+}
+
+struct UnrecordedRun {
+  uint64_t taps_per_session = 0;
+  int reconnect_status = 0;
+};
+
+// With the guard on and no recorder: three realtime sessions whose response fails, then a
+// reconnect. Returns the frame taps each session created and the reconnect's status.
+UnrecordedRun RunFailedSessionsWithoutRecorder(bool cap_enabled, bool deflate) {
+  guard::GuardPolicy p;  // at most 3 attempts
+  p.circuit_breaker.enabled = false;
+  p.session_cap.enabled = cap_enabled;
+  p.session_cap.max_creates_after_failure = 10;  // never reached: nothing withheld
+  guard::RetryGuard g(p, guard::GuardMode::kEnforce);
+  ProxyHarness::Options o;
+  o.guard = &g;
+  ProxyHarness h(std::move(o));
+  const uint64_t taps_before = proxy::ws::FrameTap::instances_created();
+  for (int i = 0; i < 3; ++i) {
+    {
+      Realtime rt(h, {.deflate = deflate});
+      rt.Send(Create("c"));
+      EXPECT_EQ(Realtime::Type(rt.ReadUntilDoneOrError()), "response.done");  // failed
+      const std::string item = R"({"type":"conversation.item.create","n":1})";
+      rt.Send(item);
+      EXPECT_EQ(rt.Read(), item);  // echoed unchanged
+      rt.Close();
+    }
+    EXPECT_TRUE(WaitForNoSessions(h));  // the proxy reported the session's end to the guard
+  }
+  UnrecordedRun run;
+  run.taps_per_session = (proxy::ws::FrameTap::instances_created() - taps_before) / 3;
+  auto c = h.InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  websocket::response_type res;
+  boost::system::error_code ec;
+  ws.handshake(res, kAzureHost, "/openai/v1/realtime?model=gpt-realtime&fail=response", ec);
+  run.reconnect_status = res.result_int();
+  return run;
+}
+
+// Without a recorder only the server direction is decoded (the failure watch, or the cap, reads
+// server messages), except that a capped deflate session with client context takeover decodes
+// client messages too (the cap decides their response.create after relaying). Either way the
+// failed sessions still make the reconnect a retry that meets the attempt cap.
+TEST(GuardWithoutRecorderTest, DecodesOnlyWhatTheGuardReadsAndStillSeesFailedSessions) {
+  UnrecordedRun watch = RunFailedSessionsWithoutRecorder(/*cap_enabled=*/false, false);
+  EXPECT_EQ(watch.taps_per_session, 1u);
+  EXPECT_EQ(watch.reconnect_status, 429);
+  UnrecordedRun capped = RunFailedSessionsWithoutRecorder(/*cap_enabled=*/true, false);
+  EXPECT_EQ(capped.taps_per_session, 1u);
+  EXPECT_EQ(capped.reconnect_status, 429);
+  UnrecordedRun capped_deflate = RunFailedSessionsWithoutRecorder(/*cap_enabled=*/true, true);
+  EXPECT_EQ(capped_deflate.taps_per_session, 2u);
+  EXPECT_EQ(capped_deflate.reconnect_status, 429);
 }
 
 }  // namespace

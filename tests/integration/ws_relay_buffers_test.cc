@@ -15,6 +15,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <gtest/gtest.h>
 
+#include "proxy/ws/frame_tap.h"
 #include "tests/testing/proxy_harness.h"
 
 namespace relaytap::testing {
@@ -56,6 +57,35 @@ TEST(WsRelayBuffersTest, MessagesAroundRecordAndBufferSizesEchoUnchanged) {
   }
   ws.close(websocket::close_reason(websocket::close_code::normal, "done"));
   ASSERT_TRUE(h.upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+}
+
+// No recorder, no observer, no guard (relaytap proxy --no-record): nobody reads the messages, so
+// the session decodes nothing (no frame tap is created) and still relays every size unchanged,
+// text and binary, and closes cleanly.
+TEST(WsRelayBuffersTest, UnobservedSessionRelaysUnchangedWithoutFrameTaps) {
+  ProxyHarness h;
+  const uint64_t taps_before = proxy::ws::FrameTap::instances_created();
+  auto c = h.InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  Open(*c, ws);
+  const std::vector<size_t> sizes = {1, 125, 126, 6481, 16385, 65535, 65536, 3u << 20};
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string msg = Pattern(sizes[i], static_cast<unsigned>(i));
+    ws.binary(true);
+    ws.write(net::buffer(msg));
+    beast::flat_buffer b;
+    ws.read(b);
+    ASSERT_EQ(beast::buffers_to_string(b.data()), msg) << "size " << sizes[i];
+  }
+  ws.text(true);
+  const std::string text = R"({"type":"echo.request","n":1})";
+  ws.write(net::buffer(text));
+  beast::flat_buffer b;
+  ws.read(b);
+  EXPECT_EQ(beast::buffers_to_string(b.data()), text);
+  ws.close(websocket::close_reason(websocket::close_code::normal, "done"));
+  ASSERT_TRUE(h.upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+  EXPECT_EQ(proxy::ws::FrameTap::instances_created(), taps_before);
 }
 
 // A masked binary frame written to the TLS stream one byte per write: every byte is its own TLS

@@ -33,6 +33,24 @@ TEST(SessionCapTest, ClassifiesServerMessagesInBothDialects) {
             ServerResponseEvent::kNone);
 }
 
+// The pre-filter is one pass for "response." followed by "done" or "failed": other response.*
+// types before the match, a match at the very end and a truncated prefix.
+TEST(SessionCapTest, ClassifiesWhateverPrecedesTheTypeAndStopsAtTheEnd) {
+  EXPECT_EQ(ClassifyServerMessage(
+                R"({"response.output_audio.delta":1,"response.x":2,"type":"response.failed"})"),
+            ServerResponseEvent::kFailed);
+  EXPECT_EQ(ClassifyServerMessage(
+                R"({"event_id":"response.response.","response":{"status":"failed"},)"
+                R"("type":"response.done"})"),
+            ServerResponseEvent::kFailed);
+  EXPECT_EQ(ClassifyServerMessage("response."), ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage("response.don"), ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage("respons"), ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage(""), ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.output_audio.delta","delta":"QUJD"})"),
+            ServerResponseEvent::kNone);
+}
+
 TEST(SessionCapTest, ClassifiesClientMessages) {
   ClientMessageFacts f = ClassifyClientMessage(R"({"type":"response.create","event_id":"c9"})");
   EXPECT_TRUE(f.response_create);
