@@ -9,7 +9,7 @@
 # fresh proxy, RSS per session) and the proxy's CPU seconds per GB. Prints one table, writes JSON.
 # Exits non-zero only if the benchmark itself breaks (a path carried nothing), never on figures.
 #
-#   scripts/bench.sh [--smoke] [--sessions "50 200 1000"] [--duration 10] [--idle 10000]
+#   scripts/bench.sh [--smoke] [--sessions "50 200 1000"] [--duration 10] [--idle 10000 (0: skip)]
 #                    [--sat-sessions 4] [--http-connections 8] [--modes "direct relaytap ..."]
 #                    [--out FILE.json] [--relaytap BIN] [--loadgen BIN]
 set -euo pipefail
@@ -202,10 +202,13 @@ for mode in $MODES; do
   if [ -n "$PROXY_PID" ]; then
     stop_pid "$PROXY_PID"
     [ "$mode" = relaytap_rec ] && recorder_summary "$mode" "$mode"
-    # Idle scale on a fresh proxy so earlier traffic does not blur the RSS per session.
-    start_proxy "$mode" "$mode-idle"
-    run_load "$mode" idle --sessions "$IDLE" --open-concurrency 64
-    stop_pid "$PROXY_PID"
+    # Idle scale on a fresh proxy so earlier traffic does not blur the RSS per session
+    # (--idle 0 skips it).
+    if [ "$IDLE" -gt 0 ]; then
+      start_proxy "$mode" "$mode-idle"
+      run_load "$mode" idle --sessions "$IDLE" --open-concurrency 64
+      stop_pid "$PROXY_PID"
+    fi
   fi
 done
 
