@@ -30,7 +30,7 @@ struct ProxyFlags {
   bool no_record = false;
   std::string redaction_policy;
   std::string durability;
-  int recorder_nice = 10;
+  int recorder_nice = 0;
   std::string guard = "off";
   std::string guard_policy;
   int guard_max_attempts = -1;
@@ -224,7 +224,7 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::IsMember({"normal", "full"}));
   cmd->add_option("--recorder-nice", flags->recorder_nice,
                   "Nice increment of the recorder's writer thread while its queue is under a "
-                  "quarter full, so the relay wins the CPU (default 10; 0: same priority as the relay)")
+                  "quarter full (default 0: same priority as the relay; see README)")
       ->check(CLI::Range(0, 19));
   cmd->add_option("--guard", flags->guard,
                   "Retry-storm guard: off (default), observe (record what it would do) or "
