@@ -246,6 +246,36 @@ constexpr std::string_view kCreateViewsV1 =
     "COALESCE(ev.error_code, ev.status_error_code) AS error_code, ev.response_status "
     "FROM events ev JOIN ws_sessions s ON s.id = ev.session_ref;\n";
 
+// v_failures again, for the exchanges relaytap answered itself (a guard rejection, a failed dial,
+// a reset before the response): they have no upstream status or error code, so error_code falls
+// back to relaytap's own (`relaytap_attempt_cap`, `relaytap_upstream_dns`, ...), and the new last
+// column local_error_code says which failures relaytap produced. Otherwise as in version 1.
+constexpr std::string_view kUpgradeV2ToV3 =
+    "DROP VIEW v_failures;\n"
+    "CREATE VIEW v_failures AS "
+    "SELECT 'exchange' AS kind, " RELAYTAP_UTC("e.request_start_us") " AS time_utc, "
+    RELAYTAP_LOCAL("e.request_start_us", "r.utc_offset_s") " AS time_local, "
+    "e.host, e.resource, e.deployment, e.model, e.api_version, e.transport, e.status, "
+    "NULL AS close_code, e.outcome, e.error_type, "
+    "COALESCE(NULLIF(e.error_code, ''), NULLIF(e.local_error_code, '')) AS error_code, "
+    "e.apim_request_id, e.x_request_id, e.region, s.session_id, NULL AS response_id, e.run_id, "
+    "e.connection_id, e.id AS exchange_id, NULLIF(e.local_error_code, '') AS local_error_code "
+    "FROM exchanges e JOIN runs r ON r.id = e.run_id "
+    "LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND s.connection_id = e.connection_id "
+    "AND s.exchange_sequence = e.sequence "
+    "WHERE e.outcome <> 'ok' "
+    "UNION ALL "
+    "SELECT 'ws_session', " RELAYTAP_UTC("COALESCE(s.first_failure_us, s.close_us)") ", "
+    RELAYTAP_LOCAL("COALESCE(s.first_failure_us, s.close_us)", "r.utc_offset_s") ", "
+    "e.host, e.resource, e.deployment, COALESCE(s.model, e.model), e.api_version, e.transport, "
+    "e.status, s.close_code, s.outcome, s.first_error_type, s.first_error_code, "
+    "e.apim_request_id, e.x_request_id, e.region, s.session_id, s.first_failure_response_id, "
+    "s.run_id, s.connection_id, e.id, NULL "
+    "FROM ws_sessions s JOIN runs r ON r.id = s.run_id "
+    "LEFT JOIN exchanges e ON e.run_id = s.run_id AND e.connection_id = s.connection_id "
+    "AND e.sequence = s.exchange_sequence "
+    "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok';\n";
+
 #undef RELAYTAP_UTC
 #undef RELAYTAP_LOCAL
 
@@ -288,5 +318,7 @@ absl::Status CreateSchemaV1(sqlite::Database& db) {
 }
 
 absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db) { return db.Execute(kUpgradeV1ToV2); }
+
+absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db) { return db.Execute(kUpgradeV2ToV3); }
 
 }  // namespace relaytap::recorder

@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -33,5 +33,9 @@ absl::Status CreateSchemaV1(sqlite::Database& db);
 // and retry_after_ms (+ an index), and the view v_guard_decisions joins each decision to its
 // exchange.
 absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db);
+
+// Version 3 on top of version 2: v_failures shows relaytap's own error code for the exchanges it
+// answered itself (error_code falls back to it) and gains a last column, local_error_code.
+absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

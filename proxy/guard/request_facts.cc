@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "absl/time/time.h"
 #include "base/str_cat.h"
 
 namespace relaytap::proxy::guard {
@@ -69,6 +70,22 @@ std::optional<double> ParseNumber(std::string_view s) {
   return v;
 }
 
+// RFC 9110 10.2.3: retry-after is delay-seconds or an HTTP-date. Only the IMF-fixdate form
+// ("Wed, 21 Oct 2015 07:28:00 GMT") is read; RFC 9110 makes it the one senders must use, and the
+// obsolete RFC 850 and asctime forms are not what Azure or OpenAI send.
+std::optional<int64_t> HttpDateDelayMs(std::string_view value, int64_t now_unix_us) {
+  absl::Time at;
+  std::string error;
+  if (!absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), absl::UTCTimeZone(), &at,
+                       &error)) {
+    return std::nullopt;
+  }
+  const absl::Duration wait = at - absl::FromUnixMicros(now_unix_us);
+  if (wait <= absl::ZeroDuration()) return 0;
+  return std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))),
+                           int64_t{1'000'000'000'000});
+}
+
 }  // namespace
 
 std::string DeploymentFromTarget(std::string_view target) {
@@ -123,14 +140,14 @@ std::optional<int> ParseRetryCount(std::string_view value) {
 }
 
 std::optional<int64_t> RetryAfterMs(std::string_view retry_after,
-                                    std::string_view retry_after_ms) {
+                                    std::string_view retry_after_ms, int64_t now_unix_us) {
   if (std::optional<double> ms = ParseNumber(retry_after_ms)) {
     return static_cast<int64_t>(std::ceil(std::min(*ms, 1e12)));
   }
   if (std::optional<double> s = ParseNumber(retry_after)) {
     return static_cast<int64_t>(std::ceil(std::min(*s, 1e9) * 1000));
   }
-  return std::nullopt;
+  return HttpDateDelayMs(retry_after, now_unix_us);
 }
 
 std::string ClientHost(std::string_view address) {

@@ -38,8 +38,10 @@ uint64_t RequestFingerprint(std::string_view method, std::string_view target,
 std::optional<int> ParseRetryCount(std::string_view value);
 
 // The delay an upstream asked for: `retry-after-ms` (milliseconds) wins over `retry-after`
-// (seconds; an HTTP-date is not used). Empty strings mean absent. nullopt when neither is readable.
-std::optional<int64_t> RetryAfterMs(std::string_view retry_after, std::string_view retry_after_ms);
+// (delay-seconds, or an HTTP-date measured from `now_unix_us`; a date in the past is 0). Empty
+// strings mean absent. nullopt when neither is readable.
+std::optional<int64_t> RetryAfterMs(std::string_view retry_after, std::string_view retry_after_ms,
+                                    int64_t now_unix_us);
 
 // The address part of "ip:port" or "[v6]:port".
 std::string ClientHost(std::string_view address);

@@ -313,6 +313,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                                  params.connection_id,
                                                  static_cast<uint32_t>(stats.exchanges + 1));
     if (guard_check.reject) {
+      stats.exchanges++;  // answered here, and recorded as an exchange like any other
       stats.bytes_down += co_await AnswerGuardRejection(app, guard_check, obs.get());
       stats.end = "guard_rejected";
       if (obs) Submit(ctx, std::move(obs));
@@ -336,6 +337,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         const LocalError local_error{status, code, d.reason,
                                      std::string(DialStageName(d.failed_stage)), target.host};
         co_await WriteLocalError(app, local_error, stats);
+        stats.exchanges++;  // answered here, and recorded as an exchange like any other
         stats.end = code;
         stats.dial_failure = d.failed_stage;
         stats.dial_timed_out = d.timed_out;

@@ -143,7 +143,7 @@ void ReportGuardOutcome(const ProxyContext& ctx, const GuardCheck& check, int st
   if (!check.active || check.reject) return;
   guard::AttemptOutcome o;
   o.status = status;
-  o.retry_after_ms = guard::RetryAfterMs(retry_after, retry_after_ms);
+  o.retry_after_ms = guard::RetryAfterMs(retry_after, retry_after_ms, NowUnixMicros());
   SubmitEvents(ctx, check, ctx.guard->RecordOutcome(check.decision, o));
 }
 

@@ -170,6 +170,16 @@ TEST_F(GuardStormTest, HttpStormOffObserveEnforce) {
   EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'forward' "
                               "AND key LIKE '%/storm'"),
             std::to_string(enforce.storm_upstream));
+  // v_failures names relaytap's own code for each local answer, e.g. relaytap_attempt_cap.
+  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'guard_rejected' "
+                              "AND error_code LIKE 'relaytap_%' AND local_error_code = error_code"),
+            std::to_string(enforce.guard_answers));
+  // Failures that came from upstream (the storm's 503s) carry no local code.
+  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'server_error_5xx' "
+                              "AND local_error_code IS NOT NULL"),
+            "0");
+  EXPECT_NE(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'server_error_5xx'"),
+            "0");
 }
 
 // With only the attempt cap and the budget on, a sequential naive storm reaches upstream exactly

@@ -104,7 +104,7 @@ TEST(MigrationsTest, UpgradesAVersion1StoreKeepingItsRows) {
   }
   auto db = OpenDb(path);
   ASSERT_TRUE(Migrate(*db).ok());
-  EXPECT_EQ(*ReadSchemaVersion(*db), 2);
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
   EXPECT_EQ(*db->QueryText("SELECT reason FROM guard_decisions WHERE key = 'h/d'"), "attempt_cap");
   ASSERT_TRUE(db->Execute("INSERT INTO exchanges (run_id, connection_id, sequence, path, status, "
                           "outcome) VALUES (1, 7, 2, '/p', 429, 'guard_rejected');"
@@ -117,7 +117,42 @@ TEST(MigrationsTest, UpgradesAVersion1StoreKeepingItsRows) {
             "guard_rejected 1500 enforce");
   EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_guard_decisions"), 2);
   ASSERT_TRUE(Migrate(*db).ok());  // idempotent
-  EXPECT_EQ(*ReadSchemaVersion(*db), 2);
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
+}
+
+// Version 3: exchanges relaytap answered itself show its own code in v_failures.error_code (and
+// in local_error_code); an upstream's error code is kept as it was; a store at version 2 keeps
+// its rows.
+TEST(MigrationsTest, Version3ShowsRelaytapsOwnErrorCodeInFailures) {
+  std::string path = testing::MakeTempDir("mig") + "/v2.db";
+  {  // A store as relaytap with schema version 2 left it.
+    auto db = OpenDb(path);
+    ASSERT_TRUE(db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
+                    .ok());
+    ASSERT_TRUE(CreateSchemaV1(*db).ok());
+    ASSERT_TRUE(UpgradeSchemaV1ToV2(*db).ok());
+    ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '2');"
+                            "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
+                            "utc_offset_s) VALUES (1, 'old', 2, 1, 0);"
+                            "INSERT INTO exchanges (run_id, connection_id, sequence, path, "
+                            "request_start_us, outcome, local_error_code, error_code) VALUES "
+                            "(1, 1, 1, '/a', 10, 'guard_rejected', 'relaytap_attempt_cap', ''),"
+                            "(1, 2, 1, '/b', 20, 'server_error_5xx', '', 'InternalServerError'),"
+                            "(1, 3, 1, '/c', 30, 'connect_failure', 'relaytap_upstream_dns', "
+                            "NULL);")
+                    .ok());
+    EXPECT_EQ(*db->QueryText("SELECT group_concat(COALESCE(NULLIF(error_code, ''), '-'), ',') FROM "
+                             "(SELECT error_code FROM v_failures ORDER BY connection_id)"),
+              "-,InternalServerError,-");
+  }
+  auto db = OpenDb(path);
+  ASSERT_TRUE(Migrate(*db).ok());
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
+  EXPECT_EQ(*db->QueryText("SELECT group_concat(error_code || '/' || COALESCE(local_error_code, "
+                           "'-'), ',') FROM (SELECT * FROM v_failures ORDER BY connection_id)"),
+            "relaytap_attempt_cap/relaytap_attempt_cap,InternalServerError/-,"
+            "relaytap_upstream_dns/relaytap_upstream_dns");
+  EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM exchanges"), 3);
 }
 
 TEST(MigrationsTest, RefusesANewerSchema) {

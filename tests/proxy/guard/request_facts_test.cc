@@ -46,13 +46,26 @@ TEST(RequestFactsTest, RetryCount) {
 }
 
 TEST(RequestFactsTest, RetryAfterMsWinsOverSeconds) {
-  EXPECT_EQ(RetryAfterMs("2", "1500"), 1500);
-  EXPECT_EQ(RetryAfterMs("2", ""), 2000);
-  EXPECT_EQ(RetryAfterMs("0.5", ""), 500);
-  EXPECT_EQ(RetryAfterMs("", "12.2"), 13);
-  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", ""), std::nullopt);
-  EXPECT_EQ(RetryAfterMs("", ""), std::nullopt);
-  EXPECT_EQ(RetryAfterMs("-3", "x"), std::nullopt);
+  constexpr int64_t kNow = 1'445'412'470'000'000;  // Wed, 21 Oct 2015 07:27:50 GMT
+  EXPECT_EQ(RetryAfterMs("2", "1500", kNow), 1500);
+  EXPECT_EQ(RetryAfterMs("2", "", kNow), 2000);
+  EXPECT_EQ(RetryAfterMs("0.5", "", kNow), 500);
+  EXPECT_EQ(RetryAfterMs("", "12.2", kNow), 13);
+  EXPECT_EQ(RetryAfterMs("", "", kNow), std::nullopt);
+  EXPECT_EQ(RetryAfterMs("-3", "x", kNow), std::nullopt);
+}
+
+// retry-after as an HTTP-date (IMF-fixdate) is a wait until that time, from the given now.
+TEST(RequestFactsTest, RetryAfterHttpDateIsTheWaitUntilThatTime) {
+  constexpr int64_t kNow = 1'445'412'470'000'000;  // Wed, 21 Oct 2015 07:27:50 GMT
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", "", kNow), 10'000);
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", "", kNow + 250'000), 9'750);
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", "", kNow + 9'999'001), 1);  // rounded up
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:27:00 GMT", "", kNow), 0);  // already past
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", "700", kNow), 700);  // -ms wins
+  EXPECT_EQ(RetryAfterMs("Wednesday, 21-Oct-15 07:28:00 GMT", "", kNow), std::nullopt);  // RFC 850
+  EXPECT_EQ(RetryAfterMs("Wed, 21 Oct 2015 07:28:00", "", kNow), std::nullopt);  // no zone
+  EXPECT_EQ(RetryAfterMs("soon", "", kNow), std::nullopt);
 }
 
 TEST(RequestFactsTest, ClientHost) {
