@@ -295,11 +295,14 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     }
     std::string out = RewriteHeaderBlock(View(app_buf, hsize), origin_form);
     app_buf.consume(hsize);
+    // From here every request is an exchange (a recorded row and one in the close line's count),
+    // whether it is forwarded or answered here (guard rejection, failed dial).
+    const uint32_t sequence = static_cast<uint32_t>(++stats.exchanges);
     std::unique_ptr<recorder::Exchange> obs;
     if (ctx.sink != nullptr) {
       obs = std::make_unique<recorder::Exchange>();
       obs->connection_id = params.connection_id;
-      obs->sequence = static_cast<uint32_t>(stats.exchanges + 1);
+      obs->sequence = sequence;
       obs->method = req.method;
       obs->host = target.host;
       obs->target = req.target;
@@ -310,10 +313,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       req.sample_cap = kBodySampleBytes;
     }
     GuardCheck guard_check = co_await CheckGuard(ctx, app, app_buf, req, target,
-                                                 params.connection_id,
-                                                 static_cast<uint32_t>(stats.exchanges + 1));
+                                                 params.connection_id, sequence);
     if (guard_check.reject) {
-      stats.exchanges++;  // answered here, and recorded as an exchange like any other
       stats.bytes_down += co_await AnswerGuardRejection(app, guard_check, obs.get());
       stats.end = "guard_rejected";
       if (obs) Submit(ctx, std::move(obs));
@@ -337,7 +338,6 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         const LocalError local_error{status, code, d.reason,
                                      std::string(DialStageName(d.failed_stage)), target.host};
         co_await WriteLocalError(app, local_error, stats);
-        stats.exchanges++;  // answered here, and recorded as an exchange like any other
         stats.end = code;
         stats.dial_failure = d.failed_stage;
         stats.dial_timed_out = d.timed_out;
@@ -363,7 +363,6 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       }
     }
 
-    stats.exchanges++;
     auto [wec, wn] = co_await up->WriteAll(net::buffer(out));
     stats.bytes_up += wn;
     if (wec) {
