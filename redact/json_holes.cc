@@ -40,7 +40,10 @@ bool HasSpecialByte(uint64_t w) {
 
 // Index one past the closing quote of the string token whose opening quote is at `open`, or npos
 // if it is unterminated. *clean: every byte inside is printable ASCII other than '"' and '\\'.
-size_t StringEnd(std::string_view t, size_t open, bool* clean) {
+// *nul_escape is set (never cleared) if the token holds the escape "\u0000": checked here, at the
+// backslashes the scan stops at anyway, instead of in a second pass over the whole text.
+size_t StringEnd(std::string_view t, size_t open, bool* clean, bool* nul_escape) {
+  static constexpr std::string_view kNulEscape = "\\u0000";
   *clean = true;
   size_t i = open + 1;
   while (i < t.size()) {
@@ -68,6 +71,7 @@ size_t StringEnd(std::string_view t, size_t open, bool* clean) {
     if (c == '"') return i + 1;
     if (c == '\\') {
       *clean = false;
+      if (t.compare(i, kNulEscape.size(), kNulEscape) == 0) *nul_escape = true;
       i += 2;  // the escaped character cannot end the string
       continue;
     }
@@ -98,7 +102,7 @@ std::string_view JsonHoles::ResolveMarker(const std::string& s) const {
 
 ParsedJson ParsedJson::Parse(std::string_view text) {
   ParsedJson out;
-  if (text.size() < JsonHoles::kMinHoleBytes || text.find("\\u0000") != std::string_view::npos) {
+  if (text.size() < JsonHoles::kMinHoleBytes) {
     out.doc = ParseText(text);
     return out;
   }
@@ -106,12 +110,14 @@ ParsedJson ParsedJson::Parse(std::string_view text) {
   std::string reduced;
   size_t copied = 0;  // text[0, copied) is in `reduced` already
   size_t i = 0;
+  bool nul_escape = false;
   for (;;) {
     const size_t open = text.find('"', i);
     if (open == std::string_view::npos) break;
     bool clean = false;
-    const size_t end = StringEnd(text, open, &clean);
-    if (end == std::string_view::npos) break;  // unterminated: nlohmann reports it
+    const size_t end = StringEnd(text, open, &clean, &nul_escape);
+    // Unterminated: nlohmann rejects the text, with or without holes (the rest is copied as is).
+    if (end == std::string_view::npos) break;
     const size_t len = end - open - 2;
     if (clean && len >= JsonHoles::kMinHoleBytes && !IsKey(text, end)) {
       if (reduced.empty()) reduced.reserve(1024);
@@ -126,7 +132,9 @@ ParsedJson ParsedJson::Parse(std::string_view text) {
     }
     i = end;
   }
-  if (spans.empty()) {
+  // A real string could decode to a marker only through "\u0000". Outside string tokens a
+  // backslash is not JSON at all, so scanning the tokens is enough.
+  if (spans.empty() || nul_escape) {
     out.doc = ParseText(text);
     return out;
   }

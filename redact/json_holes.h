@@ -7,8 +7,8 @@
 // which documents are valid and what the DOM holds do not change.
 //
 // Clean: 128+ bytes, all printable ASCII (0x20..0x7e) without '"' and '\\', in a value position
-// (object keys are never cut). Marker: "\u0000" + decimal index. Text that contains the escape
-// "\u0000" anywhere is parsed without holes, so a marker never collides with a real string.
+// (object keys are never cut). Marker: "\u0000" + decimal index. Text with a string token that
+// holds the escape "\u0000" is parsed without holes, so a marker never collides with a real string.
 // Thread rule: plain values; ParsedJson borrows the text it was parsed from.
 
 #include <cstddef>
