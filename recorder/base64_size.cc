@@ -20,18 +20,22 @@ constexpr auto kIsB64 = [] {
 }();
 
 #if defined(__SSE2__)
-// 0xff in each byte of the 16 at `p` that is an alphabet character. Signed byte compares: bytes
-// >= 0x80 are negative and fall outside every ASCII range.
+// 0xff in each byte of the 16 at `p` that is an alphabet character. Ranges are tested with one
+// signed compare each (SSE2 has no unsigned one): adding 128 - lo moves [lo, lo + n) to the
+// bottom of the signed bytes, [-128, -128 + n), and every other byte value above it. Letters
+// first fold A-Z onto a-z with | 0x20, which maps nothing else into a-z. 14 operations a block
+// where three two-sided range tests took 19: this runs over every audio delta.
 __m128i AlphabetMask(const char* p) {
   const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const auto in = [&v](char lo, char hi) {  // lo <= v <= hi
-    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
-                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
+  const auto in_range = [](__m128i x, int lo, int n) {  // lo <= x < lo + n, as unsigned bytes
+    const __m128i shifted = _mm_add_epi8(x, _mm_set1_epi8(static_cast<char>(128 - lo)));
+    return _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + n)));
   };
   const auto is = [&v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
-  const __m128i alnum = _mm_or_si128(_mm_or_si128(in('A', 'Z'), in('a', 'z')), in('0', '9'));
+  const __m128i letter = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 26);
+  const __m128i digit = in_range(v, '0', 10);
   const __m128i sym = _mm_or_si128(_mm_or_si128(is('+'), is('/')), _mm_or_si128(is('-'), is('_')));
-  return _mm_or_si128(alnum, sym);
+  return _mm_or_si128(_mm_or_si128(letter, digit), sym);
 }
 
 // Alphabet characters in the first `blocks` * 16 bytes at `p`: per-byte counters (subtracting
