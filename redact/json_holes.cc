@@ -37,7 +37,7 @@ bool HasSpecialByte(uint64_t w) {
 
 struct StringToken {
   size_t end = std::string_view::npos;  // one past the closing quote; npos: unterminated
-  bool clean = true;  // every byte inside is printable ASCII other than '"' and '\\'
+  bool clean = true;         // every byte inside is printable ASCII other than '"' and '\\'
   int64_t base64_chars = 0;  // alphabet characters inside (exact when clean)
 };
 

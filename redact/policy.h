@@ -86,8 +86,8 @@ class Policy {
   // Which of the JSON key lists above contain `key` (kJsonKey* bits): the same answers as their
   // Contains(), from one hash lookup plus the few '*' patterns. The redactor asks this for every
   // value, where six set lookups cost more than the rest of its walk.
-  static constexpr uint8_t kJsonKeyAllow = 1, kJsonKeyOpaque = 2, kJsonKeyId = 4,
-                           kJsonKeyScrub = 8, kJsonKeyAudio = 16, kJsonKeyNumbersRedacted = 32;
+  static constexpr uint8_t kJsonKeyAllow = 1, kJsonKeyOpaque = 2, kJsonKeyId = 4, kJsonKeyScrub = 8,
+                           kJsonKeyAudio = 16, kJsonKeyNumbersRedacted = 32;
   uint8_t JsonKeyRules(std::string_view key) const;
 
   size_t max_kept_string_chars() const { return max_kept_string_chars_; }

@@ -44,8 +44,8 @@ void Statement::BindText(int index, std::string_view value) {
                                SQLITE_UTF8));
 }
 void Statement::BindTextInPlace(int index, std::string_view value) {
-  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC,
-                               SQLITE_UTF8));
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 void Statement::BindTextOrNullInPlace(int index, std::string_view value) {
   if (value.empty()) {

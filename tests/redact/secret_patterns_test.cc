@@ -86,8 +86,9 @@ TEST(SecretPatternsTest, ContainsSecretEdgeCases) {
            "", "e", "eyJ", "eyJa.b", "eyJa.b.", "xeyJa.b.", "_eyJa.b.", "Bearer", "Bearer ",
            "Bearer x", "xBearer x", "-Bearer x", std::string(31, 'a'), std::string(32, 'a'),
            "g" + std::string(32, 'a'), std::string(63, '='), std::string(64, '='),
-           "sk-" + std::string(19, 'a'), "sk-" + std::string(20, 'a'), "ask-" + std::string(20, 'a'),
-           ".sk-" + std::string(20, 'a'), "ek_" + std::string(15, 'a'), "ek_" + std::string(16, 'a'),
+           "sk-" + std::string(19, 'a'), "sk-" + std::string(20, 'a'),
+           "ask-" + std::string(20, 'a'), ".sk-" + std::string(20, 'a'),
+           "ek_" + std::string(15, 'a'), "ek_" + std::string(16, 'a'),
            "ek_" + std::string(15, 'a') + "-", "\xc3\xa9" "Bearer\xc3\xa9"}) {
     EXPECT_EQ(ContainsSecret(s), FindSecret(s).has_value()) << s;
   }
