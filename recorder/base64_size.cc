@@ -1,67 +1,9 @@
 #include "recorder/base64_size.h"
 
-#include <array>
-#include <cstddef>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "redact/base64_alphabet.h"
 
 namespace relaytap::recorder {
-namespace {
 
-constexpr auto kIsB64 = [] {
-  std::array<bool, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '-' || c == '_';
-  }
-  return t;
-}();
-
-#if defined(__SSE2__)
-// 0xff in each byte of the 16 at `p` that is an alphabet character. Signed byte compares: bytes
-// >= 0x80 are negative and fall outside every ASCII range.
-__m128i AlphabetMask(const char* p) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  const auto in = [&v](char lo, char hi) {  // lo <= v <= hi
-    return _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(static_cast<char>(lo - 1))),
-                         _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(hi + 1))));
-  };
-  const auto is = [&v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
-  const __m128i alnum = _mm_or_si128(_mm_or_si128(in('A', 'Z'), in('a', 'z')), in('0', '9'));
-  const __m128i sym = _mm_or_si128(_mm_or_si128(is('+'), is('/')), _mm_or_si128(is('-'), is('_')));
-  return _mm_or_si128(alnum, sym);
-}
-
-// Alphabet characters in the first `blocks` * 16 bytes at `p`: per-byte counters (subtracting
-// the 0xff masks adds one), folded into the total before they can wrap at 255.
-int64_t CountBlocks(const char* p, size_t blocks) {
-  int64_t n = 0;
-  while (blocks > 0) {
-    const size_t run = blocks < 255 ? blocks : 255;
-    __m128i counts = _mm_setzero_si128();
-    for (size_t b = 0; b < run; ++b) counts = _mm_sub_epi8(counts, AlphabetMask(p + b * 16));
-    const __m128i sums = _mm_sad_epu8(counts, _mm_setzero_si128());  // two 64-bit lane sums
-    n += _mm_cvtsi128_si32(sums) + _mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
-    p += run * 16;
-    blocks -= run;
-  }
-  return n;
-}
-#endif
-
-}  // namespace
-
-int64_t Base64DecodedSize(std::string_view b64) {
-  int64_t n = 0;
-  size_t i = 0;
-#if defined(__SSE2__)
-  n = CountBlocks(b64.data(), b64.size() / 16);
-  i = b64.size() / 16 * 16;
-#endif
-  for (; i < b64.size(); ++i) n += kIsB64[static_cast<unsigned char>(b64[i])];
-  return n * 3 / 4;
-}
+int64_t Base64DecodedSize(std::string_view b64) { return redact::CountBase64Alphabet(b64) * 3 / 4; }
 
 }  // namespace relaytap::recorder

@@ -136,12 +136,16 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   MessageFacts facts = CorrelateMessage(msg, &doc);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];
-  std::string old_id = state.session_id, old_model = state.model;
+  // OnMessage takes a non-empty session id / model from the facts: it changes exactly when such
+  // a value differs (no copies of the old ones for every message).
+  const bool identity_changed =
+      (!facts.session_id.empty() && facts.session_id != state.session_id) ||
+      (!facts.model.empty() && facts.model != state.model);
   state.OnMessage(msg, facts);
   RELAYTAP_ASSIGN_OR_RETURN(
       int64_t ref,
       store_->SessionRef(run_id_, msg.connection_id, msg.exchange_sequence, state.open_us));
-  if (state.session_id != old_id || state.model != old_model) {
+  if (identity_changed) {
     RELAYTAP_RETURN_IF_ERROR(store_->UpdateSessionIdentity(ref, state));
   }
   return store_->WriteEvent(ref, msg, facts, redactor_.MessagePayload(msg, &doc));

@@ -383,7 +383,10 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   if (const char* field = AudioField(f.type)) {
     auto it = j.find(field);
     if (it != j.end() && it->is_string()) {
-      f.audio_bytes = Base64DecodedSize(holes->Resolve(it->get_ref<const std::string&>()));
+      // A cut-out string was counted while it was scanned: the same number, no second pass.
+      const std::string& audio = it->get_ref<const std::string&>();
+      const std::optional<int64_t> chars = holes->Base64AlphabetChars(audio);
+      f.audio_bytes = chars ? *chars * 3 / 4 : Base64DecodedSize(audio);
       f.audio_ms = static_cast<double>(*f.audio_bytes) / 48.0;
     }
   }

@@ -285,6 +285,7 @@ absl::Status Store::UpdateSessionIdentity(int64_t ref, const SessionState& state
   return s.Run();
 }
 
+// Text is bound in place: `m`, `f` and `payload` outlive the Run() below.
 absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFacts& f,
                                std::string_view payload) {
   sqlite::Statement& s = st_->insert_event;
@@ -293,7 +294,7 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
   s.BindInt64(i++, I(m.sequence));
   s.BindInt64(i++, m.first_frame_us);
   s.BindInt64(i++, m.last_frame_us);
-  s.BindText(i++, m.direction == WsDirection::kClientToServer ? "client" : "server");
+  s.BindTextInPlace(i++, m.direction == WsDirection::kClientToServer ? "client" : "server");
   s.BindInt64(i++, m.opcode);
   s.BindInt64(i++, I(m.wire_bytes));
   s.BindInt64(i++, I(m.payload_bytes));
@@ -304,13 +305,13 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
        {&f.type, &f.event_id, &f.response_id, &f.item_id, &f.previous_item_id, &f.error_type,
         &f.error_code, &f.error_event_id, &f.response_status, &f.status_error_type,
         &f.status_error_code}) {
-    s.BindTextOrNull(i++, *v);
+    s.BindTextOrNullInPlace(i++, *v);
   }
   s.BindOptionalInt64(i++, f.audio_bytes);
   s.BindOptionalDouble(i++, f.audio_ms);
   s.BindOptionalInt64(i++, m.close_code ? std::optional<int64_t>(*m.close_code) : std::nullopt);
-  s.BindTextOrNull(i++, payload);
-  return s.Run();
+  s.BindTextOrNullInPlace(i++, payload);
+  return s.Run();  // resets: nothing bound in place is read after this
 }
 
 absl::Status Store::CloseSession(int64_t ref, const SessionCloseRow& row) {

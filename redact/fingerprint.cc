@@ -1,7 +1,13 @@
 #include "redact/fingerprint.h"
 
+// The low-level SHA-256 API is deprecated in OpenSSL 3 but kept there; Of() uses it for speed:
+// the writer fingerprints every audio delta, and an EVP_MD_CTX copy allocates a provider context
+// per copy (two per HMAC), while a SHA256_CTX is a plain struct copied by assignment. The hash
+// itself is the same OpenSSL code (the provider calls SHA256_Update too).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <array>
 #include <cstdio>
@@ -36,24 +42,28 @@ std::array<unsigned char, 32> Final(EVP_MD_CTX* c) {
   return out;
 }
 
-std::string Hex(const unsigned char* p, size_t n) {
+void AppendHex(std::string& out, const unsigned char* p, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[p[i] >> 4]);
+    out.push_back(kDigits[p[i] & 15]);
+  }
+}
+
+std::string Hex(const unsigned char* p, size_t n) {
   std::string s;
   s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    s.push_back(kDigits[p[i] >> 4]);
-    s.push_back(kDigits[p[i] & 15]);
-  }
+  AppendHex(s, p, n);
   return s;
 }
 
 }  // namespace
 
-// HMAC (RFC 2104) with the inner and outer pad blocks hashed once at construction. Each Of()
-// copies those contexts (EVP_MD_CTX_copy_ex only reads its source), so calls never share state.
+// HMAC (RFC 2104) with the inner and outer pad blocks hashed once at construction. Each call
+// copies those states (plain structs) onto its stack, so calls never share state.
 struct Fingerprinter::State {
-  MdCtx inner;
-  MdCtx outer;
+  SHA256_CTX inner;
+  SHA256_CTX outer;
 };
 
 absl::StatusOr<Fingerprinter> Fingerprinter::Create(std::string key) {
@@ -79,33 +89,52 @@ Fingerprinter::Fingerprinter(std::string key) {
     std::copy(key.begin(), key.end(), k.begin());
   }
   auto state = std::make_shared<State>();
-  state->inner = NewCtx();
-  state->outer = NewCtx();
   std::array<unsigned char, kBlock> pad{};
   for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
-  Update(state->inner.get(), pad.data(), pad.size());
+  if (SHA256_Init(&state->inner) != 1 || SHA256_Update(&state->inner, pad.data(), kBlock) != 1) {
+    std::abort();
+  }
   for (size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
-  Update(state->outer.get(), pad.data(), pad.size());
+  if (SHA256_Init(&state->outer) != 1 || SHA256_Update(&state->outer, pad.data(), kBlock) != 1) {
+    std::abort();
+  }
   OPENSSL_cleanse(k.data(), k.size());
   OPENSSL_cleanse(pad.data(), pad.size());
   OPENSSL_cleanse(key.data(), key.size());
   state_ = std::move(state);
 }
 
+std::array<unsigned char, 32> Fingerprinter::Mac(std::string_view value) const {
+  SHA256_CTX c = state_->inner;
+  std::array<unsigned char, 32> inner{};
+  if (SHA256_Update(&c, value.data(), value.size()) != 1 || SHA256_Final(inner.data(), &c) != 1) {
+    std::abort();
+  }
+  c = state_->outer;
+  std::array<unsigned char, 32> mac{};
+  if (SHA256_Update(&c, inner.data(), inner.size()) != 1 || SHA256_Final(mac.data(), &c) != 1) {
+    std::abort();
+  }
+  OPENSSL_cleanse(&c, sizeof(c));
+  return mac;
+}
+
 std::string Fingerprinter::FullHexForTest(std::string_view value) const {
-  MdCtx c(EVP_MD_CTX_new());
-  if (!c || EVP_MD_CTX_copy_ex(c.get(), state_->inner.get()) != 1) std::abort();
-  Update(c.get(), value.data(), value.size());
-  auto inner = Final(c.get());
-  if (EVP_MD_CTX_copy_ex(c.get(), state_->outer.get()) != 1) std::abort();
-  Update(c.get(), inner.data(), inner.size());
-  auto mac = Final(c.get());
+  const std::array<unsigned char, 32> mac = Mac(value);
   return Hex(mac.data(), mac.size());
 }
 
+void Fingerprinter::AppendOf(std::string& out, std::string_view value) const {
+  const std::array<unsigned char, 32> mac = Mac(value);
+  out.append("hmac:");
+  AppendHex(out, mac.data(), kHexChars / 2);
+}
+
 std::string Fingerprinter::Of(std::string_view value) const {
-  std::string full = FullHexForTest(value);
-  return StrCat("hmac:", std::string_view(full).substr(0, kHexChars));
+  std::string out;
+  out.reserve(5 + kHexChars);
+  AppendOf(out, value);
+  return out;
 }
 
 std::string Sha256Hex(std::string_view data) {

@@ -2,6 +2,7 @@
 // Keyed fingerprints: equal values give equal fingerprints (so a recording can show "the same key
 // was used on both connections") without the value being readable or guessable offline.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,11 +30,15 @@ class Fingerprinter {
   // "hmac:" + 12 lowercase hex chars of HMAC-SHA-256(key, value).
   std::string Of(std::string_view value) const;
 
+  // Appends Of(value) to `out` (no temporary string).
+  void AppendOf(std::string& out, std::string_view value) const;
+
   // Full 64-hex HMAC-SHA-256, for tests against published vectors.
   std::string FullHexForTest(std::string_view value) const;
 
  private:
   struct State;
+  std::array<unsigned char, 32> Mac(std::string_view value) const;
   std::shared_ptr<const State> state_;
 };
 

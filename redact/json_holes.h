@@ -7,11 +7,13 @@
 // which documents are valid and what the DOM holds do not change.
 //
 // Clean: 128+ bytes, all printable ASCII (0x20..0x7e) without '"' and '\\', in a value position
-// (object keys are never cut). Marker: "\u0000" + decimal index. Text that contains the escape
-// "\u0000" anywhere is parsed without holes, so a marker never collides with a real string.
+// (object keys are never cut). Marker: "\u0000" + decimal index. Text with a string token that
+// holds the escape "\u0000" is parsed without holes, so a marker never collides with a real string.
 // Thread rule: plain values; ParsedJson borrows the text it was parsed from.
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,14 +32,24 @@ class JsonHoles {
     if (spans_.empty() || s.size() < 2 || s[0] != '\0') return s;
     return ResolveMarker(s);
   }
+  // Base64 alphabet characters (standard and URL-safe) in the text the marker `s` stands for,
+  // counted while the string was scanned; nullopt if `s` is not a marker. Equal to
+  // redact::CountBase64Alphabet(Resolve(s)) (base64_alphabet.h), without another pass.
+  std::optional<int64_t> Base64AlphabetChars(const std::string& s) const;
   bool empty() const { return spans_.empty(); }
   size_t size() const { return spans_.size(); }
 
  private:
   friend struct ParsedJson;
+  struct Span {
+    size_t offset;  // in source_
+    size_t length;
+    int64_t base64_chars;
+  };
+  const Span* FindSpan(const std::string& s) const;
   std::string_view ResolveMarker(const std::string& s) const;
   std::string_view source_;
-  std::vector<std::pair<size_t, size_t>> spans_;  // offset, length in source_
+  std::vector<Span> spans_;
 };
 
 struct ParsedJson {

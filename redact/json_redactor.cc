@@ -1,6 +1,7 @@
 #include "redact/json_redactor.h"
 
-#include "base/str_cat.h"
+#include <charconv>
+
 #include "redact/body_shape.h"
 #include "redact/json_writer.h"
 #include "redact/secret_patterns.h"
@@ -26,17 +27,22 @@ bool IsIdentifier(std::string_view s, size_t max) {
 
 class Redactor {
  public:
+  static constexpr size_t kInitialOutputBytes = 512;
+
   Redactor(const Policy& policy, const Fingerprinter& fp, RedactStats& stats, bool audio_delta,
            const JsonHoles* holes)
-      : policy_(policy), fp_(fp), stats_(stats), audio_delta_(audio_delta), holes_(holes) {}
+      : policy_(policy), fp_(fp), stats_(stats), audio_delta_(audio_delta), holes_(holes) {
+    out_.reserve(kInitialOutputBytes);  // a realtime event's output fits; fewer regrowths
+  }
 
   void Value(const Json& v, std::string_view key, size_t depth, bool hide_numbers) {
     if (depth > policy_.max_depth()) {
       ++stats_.depth_limited;
       return Opaque(v);
     }
-    if (!key.empty() && policy_.opaque_keys().Contains(key)) return Opaque(v);
-    hide_numbers = hide_numbers || (!key.empty() && policy_.numbers_redacted_keys().Contains(key));
+    const uint8_t rules = key.empty() ? 0 : policy_.JsonKeyRules(key);
+    if (rules & Policy::kJsonKeyOpaque) return Opaque(v);
+    hide_numbers = hide_numbers || (rules & Policy::kJsonKeyNumbersRedacted) != 0;
     switch (v.type()) {
       case Json::value_t::object:
         return Object(v, depth, hide_numbers);
@@ -49,7 +55,7 @@ class Redactor {
         out_.push_back(']');
         return;
       case Json::value_t::string:
-        return String(Text(v.get_ref<const std::string&>()), key);
+        return String(Text(v.get_ref<const std::string&>()), key, rules);
       case Json::value_t::number_integer:
       case Json::value_t::number_unsigned:
       case Json::value_t::number_float:
@@ -91,25 +97,25 @@ class Redactor {
     return holes_ != nullptr ? holes_->Resolve(s) : std::string_view(s);
   }
 
-  void String(std::string_view s, std::string_view key) {
-    if (policy_.audio_keys().Contains(key) || (audio_delta_ && key == "delta")) {
+  // `rules`: policy_.JsonKeyRules(key).
+  void String(std::string_view s, std::string_view key, uint8_t rules) {
+    if ((rules & Policy::kJsonKeyAudio) != 0 || (audio_delta_ && key == "delta")) {
       const uint64_t bytes = Base64DecodedLength(s);
       ++stats_.audio_values;
       ++stats_.strings_redacted;
       stats_.audio_bytes += bytes;
-      out_.append(StrCat(R"({"redacted":"audio","bytes":)", bytes, R"(,"fp":")", fp_.Of(s), "\"}"));
-      return;
+      return AppendPlaceholder(R"({"redacted":"audio","bytes":)", bytes, s);
     }
-    if (policy_.id_keys().Contains(key)) {
+    if ((rules & Policy::kJsonKeyId) != 0) {
       return IsIdentifier(s, 128) && !ContainsSecret(s) ? Keep(s) : Placeholder(s);
     }
-    if (policy_.scrub_keys().Contains(key)) {
+    if ((rules & Policy::kJsonKeyScrub) != 0) {
       size_t n = 0;
       std::string scrubbed = ScrubSecrets(s, fp_, &n);
       stats_.secrets_scrubbed += n;
       return Keep(TruncateUtf8(scrubbed, policy_.max_message_chars()));
     }
-    if (policy_.allow_keys().Contains(key) && s.size() <= policy_.max_kept_string_chars() &&
+    if ((rules & Policy::kJsonKeyAllow) != 0 && s.size() <= policy_.max_kept_string_chars() &&
         !ContainsSecret(s)) {
       return Keep(s);
     }
@@ -123,15 +129,24 @@ class Redactor {
 
   void Placeholder(std::string_view s) {
     ++stats_.strings_redacted;
-    out_.append(
-        StrCat(R"({"redacted":"string","len":)", s.size(), R"(,"fp":")", fp_.Of(s), "\"}"));
+    AppendPlaceholder(R"({"redacted":"string","len":)", s.size(), s);
   }
 
   void Opaque(const Json& v) {
     ++stats_.opaque_values;
     const std::string text = SerializeCompact(v, holes_);
-    out_.append(
-        StrCat(R"({"redacted":"opaque","len":)", text.size(), R"(,"fp":")", fp_.Of(text), "\"}"));
+    AppendPlaceholder(R"({"redacted":"opaque","len":)", text.size(), text);
+  }
+
+  // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place.
+  void AppendPlaceholder(std::string_view head, uint64_t n, std::string_view value) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), n);
+    out_.append(head);
+    out_.append(digits, end);
+    out_.append(R"(,"fp":")");
+    fp_.AppendOf(out_, value);
+    out_.append("\"}");
   }
 
   const Policy& policy_;

@@ -142,8 +142,37 @@ absl::Status Policy::Extend(std::string_view json_text) {
   }
   Policy copy = *this;
   if (absl::Status st = copy.Apply(doc); !st.ok()) return st;
+  copy.IndexJsonKeys();
   *this = std::move(copy);
   return absl::OkStatus();
+}
+
+void Policy::IndexJsonKeys() {
+  const std::pair<const NameSet*, uint8_t> lists[] = {
+      {&allow_keys_, kJsonKeyAllow}, {&opaque_keys_, kJsonKeyOpaque},
+      {&id_keys_, kJsonKeyId},       {&scrub_keys_, kJsonKeyScrub},
+      {&audio_keys_, kJsonKeyAudio}, {&numbers_redacted_keys_, kJsonKeyNumbersRedacted}};
+  json_key_bits_.clear();
+  json_key_patterns_.clear();
+  for (const auto& [list, bit] : lists) {
+    for (const std::string& name : list->exact_) json_key_bits_[name] |= bit;
+    for (const std::string& p : list->prefixes_) json_key_patterns_.push_back({p, true, bit});
+    for (const std::string& p : list->suffixes_) json_key_patterns_.push_back({p, false, bit});
+  }
+}
+
+uint8_t Policy::JsonKeyRules(std::string_view key) const {
+  // absl::string_view is its own type in this Abseil build: look up through it.
+  auto it = json_key_bits_.find(absl::string_view(key.data(), key.size()));
+  uint8_t bits = it == json_key_bits_.end() ? 0 : it->second;
+  for (const KeyPattern& p : json_key_patterns_) {  // NameSet::Contains' pattern rules
+    if (key.size() > p.text.size() &&
+        (p.prefix ? key.substr(0, p.text.size()) == p.text
+                  : key.substr(key.size() - p.text.size()) == p.text)) {
+      bits |= p.bits;
+    }
+  }
+  return bits;
 }
 
 std::string Policy::CanonicalJson() const {

@@ -5,12 +5,14 @@
 // ever *extends* it.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -30,6 +32,7 @@ class NameSet {
   std::vector<std::string> Patterns() const;
 
  private:
+  friend class Policy;  // indexes the JSON key lists (JsonKeyRules)
   bool case_insensitive_;
   std::set<std::string, std::less<>> exact_;
   std::set<std::string, std::less<>> prefixes_;
@@ -80,12 +83,20 @@ class Policy {
   // Query parameter names (case-insensitive) whose values are kept.
   const NameSet& keep_query_params() const { return keep_query_params_; }
 
+  // Which of the JSON key lists above contain `key` (kJsonKey* bits): the same answers as their
+  // Contains(), from one hash lookup plus the few '*' patterns. The redactor asks this for every
+  // value, where six set lookups cost more than the rest of its walk.
+  static constexpr uint8_t kJsonKeyAllow = 1, kJsonKeyOpaque = 2, kJsonKeyId = 4, kJsonKeyScrub = 8,
+                           kJsonKeyAudio = 16, kJsonKeyNumbersRedacted = 32;
+  uint8_t JsonKeyRules(std::string_view key) const;
+
   size_t max_kept_string_chars() const { return max_kept_string_chars_; }
   size_t max_message_chars() const { return max_message_chars_; }
   size_t max_depth() const { return max_depth_; }
 
  private:
   absl::Status Apply(const nlohmann::json& doc);
+  void IndexJsonKeys();
   // The list member named `key` in the policy JSON, or nullptr.
   template <typename Self>
   static auto* ListByName(Self& self, std::string_view key);
@@ -103,6 +114,14 @@ class Policy {
   size_t max_kept_string_chars_ = kDefaultMaxKeptStringChars;
   size_t max_message_chars_ = kDefaultMaxMessageChars;
   size_t max_depth_ = kDefaultMaxDepth;
+  // Built by IndexJsonKeys() from the six JSON key lists: exact names -> bits, then patterns.
+  struct KeyPattern {
+    std::string text;
+    bool prefix;  // else suffix
+    uint8_t bits;
+  };
+  absl::flat_hash_map<std::string, uint8_t> json_key_bits_;
+  std::vector<KeyPattern> json_key_patterns_;
 };
 
 // The default policy text (configs/redaction.json, embedded at build time by hand; a unit test

@@ -78,6 +78,41 @@ std::optional<SecretSpan> FindSecret(std::string_view s, size_t from) {
   return std::nullopt;
 }
 
+// The same answer as FindSecret(s).has_value() (tests/redact/secret_patterns_test.cc compares the
+// two on many inputs), written for speed: FindSecret tries every matcher at every run boundary;
+// here one pass counts the current hex and base64 run lengths (a run start followed by 32 hex /
+// 64 base64 characters is exactly a maximal run that reaches that length) and calls a prefix
+// matcher only at a byte that can begin it, under the same condition on the byte before.
+bool ContainsSecret(std::string_view s) {
+  constexpr size_t kShortestSecret = 7;  // "eyJ" + "x.y." (a JWT); the others are longer
+  if (s.size() < kShortestSecret) return false;
+  size_t hex_run = 0;
+  size_t b64_run = 0;
+  char prev = ' ';
+  for (size_t i = 0; i < s.size(); prev = s[i], ++i) {
+    const char c = s[i];
+    hex_run = IsHex(c) ? hex_run + 1 : 0;
+    b64_run = IsB64(c) ? b64_run + 1 : 0;
+    if (hex_run >= 32 || b64_run >= 64) return true;
+    switch (c) {
+      case 's':
+        if (!IsAlnum(prev) && MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe)) return true;
+        break;
+      case 'e':
+        if (!IsAlnum(prev) && MatchPrefixRun(s, i, "ek_", 16, IsAlnum)) return true;
+        if (!IsUrlSafe(prev) && MatchJwt(s, i)) return true;
+        break;
+      case 'b':
+      case 'B':
+        if (!IsAlnum(prev) && MatchBearer(s, i)) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 std::string ScrubSecrets(std::string_view s, const Fingerprinter& fp, size_t* count) {
   std::string out;
   out.reserve(s.size());

@@ -43,6 +43,17 @@ void Statement::BindText(int index, std::string_view value) {
   NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
                                SQLITE_UTF8));
 }
+void Statement::BindTextInPlace(int index, std::string_view value) {
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8));
+}
+void Statement::BindTextOrNullInPlace(int index, std::string_view value) {
+  if (value.empty()) {
+    BindNull(index);
+  } else {
+    BindTextInPlace(index, value);
+  }
+}
 void Statement::BindBlob(int index, std::string_view bytes) {
   NoteBind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
 }

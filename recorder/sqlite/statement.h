@@ -37,6 +37,11 @@ class Statement {
   void BindBool(int index, bool value) { BindInt64(index, value ? 1 : 0); }
   // NULL when empty / absent.
   void BindTextOrNull(int index, std::string_view value);
+  // BindText / BindTextOrNull without the copy (SQLITE_STATIC): SQLite reads `value` in place, so
+  // it must stay valid and unchanged until the next Run() or Reset() returns. For rows that are
+  // bound and run in one call, where the copy is pure cost (the event insert, once per message).
+  void BindTextInPlace(int index, std::string_view value);
+  void BindTextOrNullInPlace(int index, std::string_view value);
   void BindOptionalInt64(int index, const std::optional<int64_t>& value);
   void BindOptionalDouble(int index, const std::optional<double>& value);
 

@@ -1,5 +1,9 @@
 #include "recorder/correlator.h"
 
+#include <random>
+#include <string>
+#include <string_view>
+
 #include "gtest/gtest.h"
 #include "tests/recorder/test_util.h"
 
@@ -174,6 +178,45 @@ TEST(CorrelatorTest, FactsFromLongStringsAreTheOriginalText) {
   EXPECT_EQ(f.event_id, long_id);
   EXPECT_EQ(f.audio_bytes, 9000);
   EXPECT_EQ(doc.holes.size(), 2u);
+}
+
+// The audio size of a cut-out string comes from the count the hole scan made; it must equal
+// Base64DecodedSize of the text (a second pass) for every clean string: any printable byte mix,
+// lengths across 16-byte steps and across the 255-step counter fold, padding, spaces.
+TEST(CorrelatorTest, AudioSizeOfCutOutStringsEqualsBase64DecodedSize) {
+  using testing::Text;
+  std::mt19937 rng(99);
+  const std::string mostly_b64 =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_";
+  size_t cut = 0;
+  for (int round = 0; round < 400; ++round) {
+    size_t len = 120 + rng() % 600;
+    if (round % 10 == 0) len = 4070 + rng() % 40;  // around 255 blocks of 16
+    if (round % 10 == 1) len = 8000 + rng() % 200;
+    std::string audio(len, 'A');
+    for (char& c : audio) {
+      // Mostly alphabet, else any printable byte other than '"' and '\' (still clean).
+      if (rng() % 8 == 0) {
+        do {
+          c = static_cast<char>(0x20 + rng() % 95);
+        } while (c == '"' || c == '\\');
+      } else {
+        c = mostly_b64[rng() % mostly_b64.size()];
+      }
+    }
+    if (round % 3 == 0) audio += "==";
+    for (const char* type : {"input_audio_buffer.append", "response.output_audio.delta"}) {
+      const char* field = std::string_view(type) == "input_audio_buffer.append" ? "audio" : "delta";
+      redact::ParsedJson doc;
+      const MessageFacts f = CorrelateMessage(
+          Text(1, 1, WsDirection::kClientToServer, 1,
+               std::string(R"({"type":")") + type + R"(",")" + field + R"(":")" + audio + "\"}"),
+          &doc);
+      ASSERT_EQ(f.audio_bytes, Base64DecodedSize(audio)) << "length " << audio.size();
+      cut += doc.holes.size();
+    }
+  }
+  EXPECT_GT(cut, 700u);  // the counted path, not the fallback
 }
 
 }  // namespace

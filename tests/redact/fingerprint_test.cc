@@ -1,5 +1,9 @@
 #include "redact/fingerprint.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +24,38 @@ TEST(FingerprinterTest, MatchesRfc4231TestCase2) {
   EXPECT_EQ(fp.FullHexForTest("Hi There"),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(fp.Of("Hi There"), "hmac:b0344c61d8db");
+}
+
+// Of() computes HMAC from hand-copied SHA-256 states: it must equal OpenSSL's own HMAC() for
+// every key length (below, at and above one block) and value length (across block boundaries).
+TEST(FingerprinterTest, AgreesWithOpenSslHmacOnRandomKeysAndValues) {
+  std::mt19937 rng(4231);
+  for (size_t key_len : {16u, 20u, 55u, 63u, 64u, 65u, 131u}) {
+    std::string key(key_len, '\0');
+    for (char& c : key) c = static_cast<char>(rng());
+    Fingerprinter fp(key);
+    for (size_t len : {0u, 1u, 55u, 56u, 63u, 64u, 65u, 119u, 120u, 128u, 1000u, 8192u, 8193u}) {
+      std::string value(len, '\0');
+      for (char& c : value) c = static_cast<char>(rng());
+      unsigned char mac[EVP_MAX_MD_SIZE];
+      unsigned int mac_len = 0;
+      ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                     reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac,
+                     &mac_len),
+                nullptr);
+      std::string want;
+      for (unsigned int i = 0; i < mac_len; ++i) {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        want.push_back(kDigits[mac[i] >> 4]);
+        want.push_back(kDigits[mac[i] & 15]);
+      }
+      EXPECT_EQ(fp.FullHexForTest(value), want) << "key " << key_len << " value " << len;
+      EXPECT_EQ(fp.Of(value), "hmac:" + want.substr(0, Fingerprinter::kHexChars));
+      std::string appended = "x";
+      fp.AppendOf(appended, value);
+      EXPECT_EQ(appended, "x" + fp.Of(value));
+    }
+  }
 }
 
 TEST(FingerprinterTest, HashesKeysLongerThanOneBlock) {

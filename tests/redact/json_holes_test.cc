@@ -1,5 +1,6 @@
 #include "redact/json_holes.h"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,93 @@ TEST(JsonHolesTest, SpecialBytesAndQuotesAtEveryStepOffsetAreFound) {
     ASSERT_EQ(p.holes.size(), 2u) << len;
     EXPECT_EQ(p.holes.Resolve(p.doc["audio"].get_ref<const std::string&>()), b);
     EXPECT_EQ(p.holes.Resolve(p.doc["delta"].get_ref<const std::string&>()), B64(len + 3));
+  }
+}
+
+// Random documents mixing long clean values with every kind of string the scan must not
+// misread: escapes (a real "\u0000" in a key or value, an escaped backslash before "u0000"),
+// non-ASCII, control bytes, and text cut short or followed by garbage. The "\u0000" check runs
+// inside the string scan; with holes the redaction must still equal the full parse.
+TEST(JsonHolesTest, RandomDocumentsRedactLikeTheFullParse) {
+  std::mt19937 rng(777);
+  const auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  const std::vector<std::string> shorts = {
+      "", "x", R"(\u0000)", R"(\u00001)", R"(\\u0000)", R"(a\\)", R"(\")", R"(\n\t)",
+      "\xc3\xa9", "\xff", "\x01", R"(\u00e9)", "event_1", "response.output_audio.delta"};
+  const std::vector<std::string> keys = {"type", "delta", "audio", "event_id", "text",
+                                         "metadata", R"(k\u0000)", "\xc3\xa9", "n"};
+  const auto value = [&]() -> std::string {
+    switch (pick(5)) {
+      case 0:
+      case 1:
+        return "\"" + B64(120 + pick(200)) + "\"";  // often long enough to be cut
+      case 2: {  // long, with something unclean somewhere
+        const std::string b = B64(130 + pick(100));
+        const size_t at = pick(b.size());
+        return "\"" + b.substr(0, at) + shorts[pick(shorts.size())] + b.substr(at) + "\"";
+      }
+      case 3:
+        return "\"" + shorts[pick(shorts.size())] + "\"";
+      default:
+        return pick(2) ? "[1,\"" + B64(200) + "\"]" : std::to_string(pick(1000));
+    }
+  };
+  const std::vector<std::string> blanks = {"", " ", "\n", "\t "};
+  size_t with_holes = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = "{";
+    const size_t members = 1 + pick(5);
+    for (size_t m = 0; m < members; ++m) {
+      if (m) text += ",";
+      text += blanks[pick(blanks.size())] + "\"" + keys[pick(keys.size())] + "\"" +
+              blanks[pick(blanks.size())] + ":" + blanks[pick(blanks.size())] + value();
+    }
+    text += "}";
+    switch (pick(8)) {
+      case 0:
+        text.resize(pick(text.size()));  // cut anywhere, also inside a long string
+        break;
+      case 1:
+        text += pick(2) ? R"( "\u0000")" : "x";  // trailing garbage
+        break;
+      default:
+        break;
+    }
+    with_holes += ParsedJson::Parse(text).holes.empty() ? 0 : 1;
+    ASSERT_EQ(WithHoles(text, nullptr), Reference(text, nullptr)) << text;
+    ASSERT_EQ(ParsedJson::Parse(text).doc.is_discarded(),
+              json::parse(text, nullptr, false).is_discarded())
+        << text;
+  }
+  EXPECT_GT(with_holes, 300u);  // the cut-out path is exercised, not only the plain parse
+}
+
+// The base64 count made during the scan equals a plain per-byte count of the resolved text.
+TEST(JsonHolesTest, Base64AlphabetCharsEqualsAPerByteCount) {
+  const auto reference = [](std::string_view s) {
+    int64_t n = 0;
+    for (unsigned char c : s) {
+      n += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '+' || c == '/' || c == '-' || c == '_';
+    }
+    return n;
+  };
+  std::mt19937 rng(5);
+  for (size_t len = 128; len < 5000; len += 1 + rng() % 61) {
+    std::string v(len, 'A');
+    for (char& c : v) {
+      do {
+        c = static_cast<char>(0x20 + rng() % 95);
+      } while (c == '"' || c == '\\');
+    }
+    const std::string text = R"({"type":"x","audio":")" + v + "\"}";
+    const ParsedJson p = ParsedJson::Parse(text);
+    ASSERT_EQ(p.holes.size(), 1u);
+    const std::string& marker = p.doc["audio"].get_ref<const std::string&>();
+    ASSERT_EQ(p.holes.Resolve(marker), v);
+    EXPECT_EQ(p.holes.Base64AlphabetChars(marker), reference(v)) << len;
+    EXPECT_EQ(p.holes.Base64AlphabetChars(p.doc["type"].get_ref<const std::string&>()),
+              std::nullopt);
   }
 }
 

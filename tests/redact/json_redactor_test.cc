@@ -1,6 +1,9 @@
 #include "redact/json_redactor.h"
 
+#include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -10,6 +13,91 @@
 
 namespace relaytap::redact {
 namespace {
+
+// AppendQuoted before it appended plain runs in one go: byte by byte, the reference the faster
+// version is compared with.
+void ReferenceAppendQuoted(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto seq_len = [&s](size_t i) -> size_t {  // valid UTF-8 sequence at i, else 0
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+    const unsigned char c = b(0);
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return 0;
+    }
+    if (s.size() - i < n || b(1) < lo || b(1) > hi) return 0;
+    for (size_t k = 2; k < n; ++k) {
+      if (b(k) < 0x80 || b(k) > 0xBF) return 0;
+    }
+    return n;
+  };
+  out.push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const size_t n = seq_len(i);
+      out.append(n == 0 ? std::string_view("\\ufffd") : s.substr(i, n));
+      i += n == 0 ? 1 : n;
+      continue;
+    }
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out.push_back('"');
+}
+
+TEST(JsonWriterTest, AppendQuotedEqualsTheByteByByteReference) {
+  const std::vector<std::string> pieces = {
+      "a", "Z", "0", " ", "~", "\x7f", "\"", "\\", "\b", "\f", "\n", "\r", "\t",
+      std::string(1, '\0'), "\x01", "\x1f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+      "\xc3", "\xe2\x82", "\xff", "\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", "plain text run "};
+  std::mt19937 rng(31);
+  for (int round = 0; round < 5000; ++round) {
+    std::string s;
+    const size_t parts = rng() % 12;
+    for (size_t p = 0; p < parts; ++p) s += pieces[rng() % pieces.size()];
+    std::string got = "prefix", want = "prefix";
+    AppendQuoted(got, s);
+    ReferenceAppendQuoted(want, s);
+    ASSERT_EQ(got, want) << "input of " << s.size() << " bytes, round " << round;
+  }
+  for (int c = 0; c < 256; ++c) {  // every byte alone, first, last and in the middle
+    for (const std::string& s : {std::string(1, static_cast<char>(c)),
+                                 "ab" + std::string(1, static_cast<char>(c)) + "cd"}) {
+      std::string got, want;
+      AppendQuoted(got, s);
+      ReferenceAppendQuoted(want, s);
+      ASSERT_EQ(got, want) << "byte " << c;
+    }
+  }
+}
 
 using nlohmann::json;
 using testing::Contains;

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/redact/redact_test_util.h"
@@ -92,6 +93,36 @@ TEST(PolicyTest, HashIsStableAndChangesWithThePolicy) {
   Policy q = testing::DefaultPolicy();
   ASSERT_TRUE(q.Extend(R"({"max_message_chars": 100})").ok());
   EXPECT_NE(q.hash(), h);
+}
+
+// JsonKeyRules is an index over the six JSON key lists: each bit must equal that list's
+// Contains() for every key, with exact names, prefixes and suffixes overlapping.
+TEST(PolicyTest, JsonKeyRulesAgreeWithEachList) {
+  Policy p = testing::DefaultPolicy();
+  ASSERT_TRUE(p.Extend(R"({"allow_keys": ["x_*", "*_text", "id"], "opaque_keys": ["x_secret*"],
+                           "numbers_redacted_keys": ["usage", "*_tokens"],
+                           "scrub_keys": ["*message"], "audio_keys": ["audio*"]})")
+                  .ok());
+  const std::vector<std::string> keys = {
+      "", "id", "_id", "x_id", "event_id", "item_id", "type", "delta", "audio", "audio_end",
+      "audios", "message", "error_message", "usage", "total_tokens", "_tokens", "tokens",
+      "x_", "x_a", "x_secret", "x_secret_key", "metadata", "some_text", "_text", "text",
+      "output_index", "Type", "ID", "\xc3\xa9_id"};
+  const std::pair<const NameSet*, uint8_t> lists[] = {
+      {&p.allow_keys(), Policy::kJsonKeyAllow}, {&p.opaque_keys(), Policy::kJsonKeyOpaque},
+      {&p.id_keys(), Policy::kJsonKeyId},       {&p.scrub_keys(), Policy::kJsonKeyScrub},
+      {&p.audio_keys(), Policy::kJsonKeyAudio},
+      {&p.numbers_redacted_keys(), Policy::kJsonKeyNumbersRedacted}};
+  for (const std::string& key : keys) {
+    const uint8_t rules = p.JsonKeyRules(key);
+    for (const auto& [list, bit] : lists) {
+      EXPECT_EQ((rules & bit) != 0, list->Contains(key)) << "key '" << key << "' bit " << +bit;
+    }
+  }
+  // The default policy (no Extend after Default()) is indexed as well.
+  EXPECT_EQ(testing::DefaultPolicy().JsonKeyRules("event_id"),
+            Policy::kJsonKeyAllow | Policy::kJsonKeyId);
+  EXPECT_EQ(testing::DefaultPolicy().JsonKeyRules("delta"), 0);
 }
 
 TEST(NameSetTest, ExactPrefixAndSuffixPatterns) {

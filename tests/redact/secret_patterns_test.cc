@@ -1,6 +1,9 @@
 #include "redact/secret_patterns.h"
 
+#include <random>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/redact/redact_test_util.h"
@@ -27,6 +30,68 @@ TEST(SecretPatternsTest, IgnoresStructuralValues) {
     EXPECT_FALSE(ContainsSecret(s)) << s;
   }
   EXPECT_FALSE(ContainsSecret(std::string(63, 'Q')));
+}
+
+// ContainsSecret is a one-pass rewrite of FindSecret(s).has_value(): the two must agree on every
+// input, above all near the thresholds (32 hex, 64 base64, 20/16 after sk-/ek_) and the "byte
+// before" conditions.
+TEST(SecretPatternsTest, ContainsSecretAgreesWithFindSecretOnRandomText) {
+  const std::vector<std::string> pieces = {
+      "sk-", "ek_", "eyJ", "Bearer", "bEaReR", "bearer", " ", "\t", "\n", ".", "-", "_", "=",
+      "+", "/", ":", "a", "e", "s", "k", "b", "Z", "0", "f", "9", "x", "\xc3\xa9", "\xff",
+      std::string(1, '\0'), "\"", "\\"};
+  const std::string hex = "0123456789abcdefABCDEF";
+  const std::string b64 = "ABCXYZabcxyz0189+/-_=";
+  std::mt19937 rng(20261202);
+  const auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  size_t with_secret = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const size_t parts = pick(24);
+    for (size_t p = 0; p < parts; ++p) {
+      switch (pick(6)) {
+        case 0: {  // a run near a threshold
+          const bool is_hex = pick(2) == 0;
+          const std::string& set = is_hex ? hex : b64;
+          const size_t n = (is_hex ? 29 : 61) + pick(7);
+          for (size_t k = 0; k < n; ++k) s.push_back(set[pick(set.size())]);
+          break;
+        }
+        case 1: {  // a prefix with a body near its minimum
+          s += pick(2) == 0 ? "sk-" : "ek_";
+          const size_t n = 14 + pick(9);
+          for (size_t k = 0; k < n; ++k) s.push_back(b64[pick(b64.size())]);
+          break;
+        }
+        default:
+          s += pieces[pick(pieces.size())];
+      }
+    }
+    const bool want = FindSecret(s).has_value();
+    with_secret += want ? 1 : 0;
+    ASSERT_EQ(ContainsSecret(s), want) << "input: " << s;
+    // Every suffix too: a match at the very start has no byte before it.
+    const size_t cut = s.empty() ? 0 : pick(s.size());
+    ASSERT_EQ(ContainsSecret(std::string_view(s).substr(cut)),
+              FindSecret(std::string_view(s).substr(cut)).has_value())
+        << "input: " << s.substr(cut);
+  }
+  // Both answers occur often, so the comparison means something.
+  EXPECT_GT(with_secret, 2000u);
+  EXPECT_LT(with_secret, 18000u);
+}
+
+TEST(SecretPatternsTest, ContainsSecretEdgeCases) {
+  for (const std::string& s : std::vector<std::string>{
+           "", "e", "eyJ", "eyJa.b", "eyJa.b.", "xeyJa.b.", "_eyJa.b.", "Bearer", "Bearer ",
+           "Bearer x", "xBearer x", "-Bearer x", std::string(31, 'a'), std::string(32, 'a'),
+           "g" + std::string(32, 'a'), std::string(63, '='), std::string(64, '='),
+           "sk-" + std::string(19, 'a'), "sk-" + std::string(20, 'a'),
+           "ask-" + std::string(20, 'a'), ".sk-" + std::string(20, 'a'),
+           "ek_" + std::string(15, 'a'), "ek_" + std::string(16, 'a'),
+           "ek_" + std::string(15, 'a') + "-", "\xc3\xa9" "Bearer\xc3\xa9"}) {
+    EXPECT_EQ(ContainsSecret(s), FindSecret(s).has_value()) << s;
+  }
 }
 
 TEST(SecretPatternsTest, ScrubReplacesEverySpanWithItsFingerprint) {
