@@ -48,6 +48,7 @@ struct FakeUpstreamFlags {
   int drip_ms = -1;
   int idle_close_ms = -1;
   int retry_after_ms = -1;
+  std::string retry_headers;  // empty: keep the profile's (or all three)
   int upgrade_status = -1;
   std::string azure_host = "contoso.openai.azure.com";
 };
@@ -166,6 +167,13 @@ bool BuildProfile(const FakeUpstreamFlags& flags, fake_upstream::FaultProfile* p
   if (flags.idle_close_ms >= 0) p.idle_close = milliseconds(flags.idle_close_ms);
   if (flags.retry_after_ms >= 0) p.retry_after = milliseconds(flags.retry_after_ms);
   if (flags.upgrade_status >= 0) p.upgrade_status = static_cast<unsigned>(flags.upgrade_status);
+  if (!flags.retry_headers.empty()) {
+    if (auto s = fake_upstream::ParseRetryHeaderList(flags.retry_headers, &p.retry_headers);
+        !s.ok()) {
+      *error = "--retry-headers: " + std::string(s.message());
+      return false;
+    }
+  }
   if (auto s = fake_upstream::ValidateProfile(*profile); !s.ok()) {
     *error = std::string(s.message());
     return false;
@@ -281,6 +289,9 @@ void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
                   "idle_close: client silence before the server closes with 1011 (default 10000)");
   cmd->add_option("--retry-after-ms", flags->retry_after_ms,
                   "retry-after-ms of the 429s and rate_limits.updated reset (default 1500)");
+  cmd->add_option("--retry-headers", flags->retry_headers,
+                  "retry hints the HTTP 429 faults send, comma-separated: retry-after, "
+                  "retry-after-ms, x-ms-retry-after-ms, or none (default: all three)");
   cmd->add_option("--upgrade-status", flags->upgrade_status,
                   "status of upgrade_5xx (default 503)");
 }

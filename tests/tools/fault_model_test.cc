@@ -188,6 +188,9 @@ TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
       {R"({"params": {"idle_close_code": 1006}})", "close code"},
       {R"({"params": {"retry_after_ms": 500000}})", "retry_after_ms"},
       {R"({"params": {"stalls_ms": 5}})", "unknown key 'stalls_ms'"},
+      {R"({"params": {"retry_headers": "retry-after"}})", "params.retry_headers: must be an array"},
+      {R"({"params": {"retry_headers": ["x-retry-after"]}})", "unknown header \"x-retry-after\""},
+      {R"({"params": {"retry_headers": [3]}})", "params.retry_headers: unknown header 3"},
   };
   for (const auto& [text, expected] : cases) {
     auto profile = ParseFaultProfile(text);
@@ -216,6 +219,32 @@ TEST(FaultProfileTest, CommandLineSpecs) {
   EXPECT_FALSE(ParseRuleSpec("upgrade_5xx=100", &profile).ok());
   EXPECT_FALSE(ParseRuleSpec(":upgrade_5xx=100", &profile).ok());
   EXPECT_FALSE(ParseRuleSpec("d:", &profile).ok());
+}
+
+TEST(FaultProfileTest, RetryHeadersDefaultToAllThreeAndCanBeChosen) {
+  EXPECT_EQ(RetryHeaderNames(FaultParams{}.retry_headers),
+            "retry-after,retry-after-ms,x-ms-retry-after-ms");
+  auto only_x_ms = ParseFaultProfile(R"({"params": {"retry_headers": ["x-ms-retry-after-ms"]}})");
+  ASSERT_TRUE(only_x_ms.ok()) << only_x_ms.status();
+  EXPECT_EQ(RetryHeaderNames(only_x_ms->params.retry_headers), "x-ms-retry-after-ms");
+  auto none = ParseFaultProfile(R"({"params": {"retry_headers": []}})");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(RetryHeaderNames(none->params.retry_headers), "none");
+
+  RetryHeaders which;
+  ASSERT_TRUE(ParseRetryHeaderList("retry-after,x-ms-retry-after-ms", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "retry-after,x-ms-retry-after-ms");
+  ASSERT_TRUE(ParseRetryHeaderList("retry-after-ms", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "retry-after-ms");
+  ASSERT_TRUE(ParseRetryHeaderList("none", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "none");
+  for (std::string_view bad : {"", "retry-after,", "Retry-After-Ms", "x-ms-retry-after"}) {
+    RetryHeaders kept;
+    absl::Status st = ParseRetryHeaderList(bad, &kept);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("is not one of")) << bad;
+    EXPECT_EQ(kept, RetryHeaders{}) << bad;  // untouched on error
+  }
 }
 
 TEST(FaultModelTest, NamesRoundTrip) {

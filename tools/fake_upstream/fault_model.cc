@@ -91,6 +91,16 @@ absl::Status CheckParams(const FaultParams& p) {
 
 }  // namespace
 
+std::string RetryHeaderNames(const RetryHeaders& headers) {
+  std::string out;
+  for (auto [sent, name] : {std::pair{headers.retry_after, "retry-after"},
+                            std::pair{headers.retry_after_ms, "retry-after-ms"},
+                            std::pair{headers.x_ms_retry_after_ms, "x-ms-retry-after-ms"}}) {
+    if (sent) out += StrCat(out.empty() ? "" : ",", name);
+  }
+  return out.empty() ? "none" : out;
+}
+
 Stage StageOf(Fault fault) { return kFaults[static_cast<int>(fault)].stage; }
 
 std::string_view StageName(Stage stage) {

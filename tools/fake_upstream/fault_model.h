@@ -63,12 +63,25 @@ struct Window {
   RateMap rates;
 };
 
+// The retry hints an HTTP 429 fault carries. Azure sends all three; dropping some lets a test
+// (or an app owner) see which one a client, or relaytap's guard, actually honours.
+struct RetryHeaders {
+  bool retry_after = true;          // retry-after: seconds, rounded up
+  bool retry_after_ms = true;       // retry-after-ms
+  bool x_ms_retry_after_ms = true;  // x-ms-retry-after-ms
+  bool operator==(const RetryHeaders&) const = default;
+};
+
+// "retry-after,retry-after-ms,x-ms-retry-after-ms" (the names sent, in that order), or "none".
+std::string RetryHeaderNames(const RetryHeaders& headers);
+
 // How the faults behave when they fire.
 struct FaultParams {
   unsigned upgrade_status = 503;
   unsigned session_status = 500;
   unsigned http_status = 500;
   std::chrono::milliseconds retry_after{1500};  // retry-after-ms on the 429s
+  RetryHeaders retry_headers;                   // which retry headers the 429s carry
   std::chrono::milliseconds latency{0};         // before every HTTP answer and upgrade
   std::chrono::milliseconds stall{5000};        // pause in the middle of a response
   std::chrono::milliseconds drip{250};          // gap between events of a dripping response
