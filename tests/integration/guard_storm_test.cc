@@ -13,6 +13,7 @@
 #include "recorder/recorder.h"
 #include "tests/integration/guard_storm_clients.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
 namespace {
@@ -43,13 +44,8 @@ class GuardStormTest : public ::testing::Test {
   }
   void OpenRecorder(const std::string& name) {
     dir_ = FreshDir(name);
-    recorder::RecorderOptions ro;
-    ro.db_path = (dir_ / "relaytap.db").string();
-    ro.key_dir = dir_.string();
-    ro.batch_interval = absl::Milliseconds(20);
-    auto rec = recorder::Recorder::Open(ro);
-    ASSERT_TRUE(rec.ok()) << rec.status();
-    recorder_ = std::move(*rec);
+    recorder_ = OpenTestRecorder(dir_);
+    ASSERT_NE(recorder_, nullptr);
   }
   std::unique_ptr<ProxyHarness> Harness(guard::RetryGuard* g) {
     ProxyHarness::Options o;

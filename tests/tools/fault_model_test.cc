@@ -148,7 +148,8 @@ TEST(FaultProfileTest, ParsesAFullProfile) {
     "windows": [{"from_s": 600, "to_s": 900, "rates": {"response_failed": 15}}],
     "deployments": {"gpt-realtime-mini": {"upgrade_429": 50}},
     "params": {"upgrade_status": 502, "retry_after_ms": 800, "stall_ms": 3000, "drip_ms": 100,
-               "idle_close_ms": 2000, "idle_close_code": 1001, "latency_ms": 5}
+               "idle_close_ms": 2000, "idle_close_code": 1001, "latency_ms": 5,
+               "sse_reset_after": 4}
   })");
   ASSERT_TRUE(profile.ok()) << profile.status();
   EXPECT_EQ(profile->seed, 42u);
@@ -162,6 +163,7 @@ TEST(FaultProfileTest, ParsesAFullProfile) {
   EXPECT_EQ(profile->params.retry_after, milliseconds(800));
   EXPECT_EQ(profile->params.idle_close_code, 1001u);
   EXPECT_EQ(profile->params.latency, milliseconds(5));
+  EXPECT_EQ(profile->params.sse_reset_after, 4u);
 }
 
 TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
@@ -191,6 +193,9 @@ TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
       {R"({"params": {"retry_headers": "retry-after"}})", "params.retry_headers: must be an array"},
       {R"({"params": {"retry_headers": ["x-retry-after"]}})", "unknown header \"x-retry-after\""},
       {R"({"params": {"retry_headers": [3]}})", "params.retry_headers: unknown header 3"},
+      {R"({"params": {"sse_reset_after": 1001}})", "sse_reset_after must be in 0..1000"},
+      {R"({"params": {"sse_reset_after": -1}})", "params.sse_reset_after"},
+      {R"({"rates": {"sse_stall": 60, "sse_reset": 50}})", "stream faults add up to more than 100%"},
   };
   for (const auto& [text, expected] : cases) {
     auto profile = ParseFaultProfile(text);
@@ -255,6 +260,11 @@ TEST(FaultModelTest, NamesRoundTrip) {
   EXPECT_FALSE(FaultFromName("none").has_value());
   EXPECT_EQ(StageOf(Fault::kIdleClose), Stage::kWsSession);
   EXPECT_EQ(StageOf(Fault::kSession429), Stage::kSession);
+  for (Fault f : {Fault::kSseStall, Fault::kSseDrip, Fault::kSseReset}) {
+    EXPECT_EQ(StageOf(f), Stage::kStream) << FaultName(f);
+  }
+  EXPECT_EQ(StageName(Stage::kStream), "stream");
+  EXPECT_EQ(FaultFromName("sse_reset"), Fault::kSseReset);
 }
 
 }  // namespace

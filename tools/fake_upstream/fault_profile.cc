@@ -90,7 +90,7 @@ absl::Status ParseParams(const json& object, FaultParams* p) {
   if (auto s = CheckKeys(object, "params",
                          {"upgrade_status", "session_status", "http_status", "retry_after_ms",
                           "retry_headers", "latency_ms", "stall_ms", "drip_ms", "idle_close_ms",
-                          "idle_close_code"});
+                          "idle_close_code", "sse_reset_after"});
       !s.ok()) {
     return s;
   }
@@ -102,7 +102,8 @@ absl::Status ParseParams(const json& object, FaultParams* p) {
   const std::pair<const char*, unsigned*> statuses[] = {{"upgrade_status", &p->upgrade_status},
                                                         {"session_status", &p->session_status},
                                                         {"http_status", &p->http_status},
-                                                        {"idle_close_code", &p->idle_close_code}};
+                                                        {"idle_close_code", &p->idle_close_code},
+                                                        {"sse_reset_after", &p->sse_reset_after}};
   for (const auto& [key, field] : statuses) {
     if (!object.contains(key)) continue;
     if (auto s = ParseUnsigned(object[key], StrCat("params.", key), field); !s.ok()) return s;

@@ -11,7 +11,7 @@
 //     "deployments": {"gpt-realtime-mini": {"upgrade_429": 50}},
 //     "params": {"upgrade_status": 503, "session_status": 500, "http_status": 500,
 //                "retry_after_ms": 1500, "latency_ms": 0, "stall_ms": 5000, "drip_ms": 250,
-//                "idle_close_ms": 10000, "idle_close_code": 1011,
+//                "idle_close_ms": 10000, "idle_close_code": 1011, "sse_reset_after": 2,
 //                "retry_headers": ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]}
 //   }
 // `retry_headers` names the retry hints the HTTP 429 faults carry (default: all three; [] none).
