@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -122,7 +123,74 @@ absl::Status TypeError(std::string_view key, std::string_view want) {
   return absl::InvalidArgumentError(StrCat("config key '", key, "' must be ", want));
 }
 
+// Reads a JSON integer that fits T, else a type error naming the key.
+template <class T>
+absl::Status Integer(const std::string& key, const json& v, std::optional<T>& out) {
+  if (!v.is_number_integer() || v.get<int64_t>() < std::numeric_limits<T>::min() ||
+      v.get<int64_t>() > std::numeric_limits<T>::max()) {
+    return TypeError(key, "an integer or null");
+  }
+  out = v.get<T>();
+  return absl::OkStatus();
+}
+
+// A guard key set to null: unset (the built-in policy, or the policy's value for a knob).
+absl::Status ResetGuardKey(const std::string& key, guard::GuardSettings& g) {
+  guard::GuardKnobs& k = g.knobs;
+  if (key == "guard_policy") {
+    g.policy_file.reset();
+  } else if (key == "guard_max_attempts") {
+    k.max_attempts.reset();
+  } else if (key == "guard_budget_percent") {
+    k.budget_percent.reset();
+  } else if (key == "guard_cooldown_ms") {
+    k.cooldown_ms.reset();
+  } else if (key == "guard_key_by_client") {
+    k.key_by_client.reset();
+  } else if (key == "guard_session_cap") {
+    k.session_cap.reset();
+  } else {
+    return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
+  }
+  return absl::OkStatus();
+}
+
+// The guard keys: "guard" and "guard_*". Null resets a key to unset.
+absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSettings& g) {
+  guard::GuardKnobs& k = g.knobs;
+  if (key == "guard") {
+    absl::StatusOr<guard::GuardMode> mode =
+        v.is_string() ? guard::ParseGuardMode(v.get<std::string>())
+                      : absl::InvalidArgumentError("not a string");
+    if (!mode.ok()) return TypeError(key, "\"off\", \"observe\" or \"enforce\"");
+    g.mode = *mode;
+    return absl::OkStatus();
+  }
+  if (v.is_null()) return ResetGuardKey(key, g);
+  if (key == "guard_policy") {
+    if (!v.is_string()) return TypeError(key, "a path string or null (the built-in policy)");
+    g.policy_file = v.get<std::string>();
+    return absl::OkStatus();
+  } else if (key == "guard_max_attempts") {
+    return Integer(key, v, k.max_attempts);
+  } else if (key == "guard_budget_percent") {
+    if (!v.is_number()) return TypeError(key, "a number or null");
+    k.budget_percent = v.get<double>();
+    return absl::OkStatus();
+  } else if (key == "guard_cooldown_ms") {
+    return Integer(key, v, k.cooldown_ms);
+  } else if (key == "guard_key_by_client") {
+    if (!v.is_boolean()) return TypeError(key, "true, false or null");
+    k.key_by_client = v.get<bool>();
+    return absl::OkStatus();
+  } else if (key == "guard_session_cap") {
+    return Integer(key, v, k.session_cap);
+  }
+  return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
+}
+
 absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
+  if (key == "guard" || key.starts_with("guard_")) return MergeGuardKey(key, v, c.guard);
   auto ms = [&](std::chrono::milliseconds& out) -> absl::Status {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0) return TypeError(key, "a positive integer");
     out = std::chrono::milliseconds(v.get<int64_t>());

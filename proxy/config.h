@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "proxy/guard/guard_settings.h"
 
 namespace relaytap::proxy {
 
@@ -21,11 +22,13 @@ struct ConnectTo {
   uint16_t port = 0;  // 0 = any
   std::string to_host;
   uint16_t to_port = 0;
+  bool operator==(const ConnectTo&) const = default;
 };
 
 struct HostPort {
   std::string host;
   uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
 };
 
 struct ProxyConfig {
@@ -46,8 +49,12 @@ struct ProxyConfig {
   std::filesystem::path db = "relaytap.db";
   std::optional<std::filesystem::path> redaction_policy;
   std::string durability = "normal";  // "normal" or "full" (SQLite synchronous)
+  // The retry guard as the config file sets it (used by `relaytap proxy`, which applies the
+  // --guard* flags on top and builds the guard; the relay only sees the guard object).
+  guard::GuardSettings guard;
 
   static std::vector<std::string> DefaultInterceptPatterns();
+  bool operator==(const ProxyConfig&) const = default;
 };
 
 // "127.0.0.1:8080", "[::1]:8080", "localhost:0". Port required.
@@ -64,8 +71,12 @@ bool IsLoopbackHost(std::string_view host);
 
 // Merges a JSON config file's keys into `config` (keys: listen, allow_remote, ca_dir, upstream_ca,
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
-// http_idle_timeout_ms, shutdown_grace_ms, threads, record, db, redaction_policy, durability).
-// Unknown keys and wrong types are errors; keys starting with '_' are comments.
+// http_idle_timeout_ms, shutdown_grace_ms, threads, record, db, redaction_policy, durability,
+// and the guard's: guard ("off" | "observe" | "enforce"), guard_policy, guard_max_attempts,
+// guard_budget_percent, guard_cooldown_ms, guard_key_by_client, guard_session_cap, where null
+// means unset: the built-in policy, or the policy's value for a knob). Unknown keys and wrong
+// types are errors naming the key; keys starting with '_' are comments. The guard knobs' ranges
+// are checked against the policy later (guard::ResolveGuardPolicy names the key too).
 absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config);
 
 // Checks the whole configuration (loopback rule, patterns, timeouts).

@@ -48,6 +48,8 @@ struct FakeUpstreamFlags {
   int drip_ms = -1;
   int idle_close_ms = -1;
   int retry_after_ms = -1;
+  int sse_reset_after = -1;
+  std::string retry_headers;  // empty: keep the profile's (or all three)
   int upgrade_status = -1;
   std::string azure_host = "contoso.openai.azure.com";
 };
@@ -165,7 +167,15 @@ bool BuildProfile(const FakeUpstreamFlags& flags, fake_upstream::FaultProfile* p
   if (flags.drip_ms >= 0) p.drip = milliseconds(flags.drip_ms);
   if (flags.idle_close_ms >= 0) p.idle_close = milliseconds(flags.idle_close_ms);
   if (flags.retry_after_ms >= 0) p.retry_after = milliseconds(flags.retry_after_ms);
+  if (flags.sse_reset_after >= 0) p.sse_reset_after = static_cast<unsigned>(flags.sse_reset_after);
   if (flags.upgrade_status >= 0) p.upgrade_status = static_cast<unsigned>(flags.upgrade_status);
+  if (!flags.retry_headers.empty()) {
+    if (auto s = fake_upstream::ParseRetryHeaderList(flags.retry_headers, &p.retry_headers);
+        !s.ok()) {
+      *error = "--retry-headers: " + std::string(s.message());
+      return false;
+    }
+  }
   if (auto s = fake_upstream::ValidateProfile(*profile); !s.ok()) {
     *error = std::string(s.message());
     return false;
@@ -275,12 +285,20 @@ void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
                   "the profile's, else random and printed)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--latency-ms", flags->latency_ms, "delay before every HTTP answer and upgrade");
-  cmd->add_option("--stall-ms", flags->stall_ms, "stall: pause mid-response (default 5000)");
-  cmd->add_option("--drip-ms", flags->drip_ms, "drip: gap between every event (default 250)");
+  cmd->add_option("--stall-ms", flags->stall_ms,
+                  "stall: pause mid-response; sse_stall: silence after the first SSE event "
+                  "(default 5000)");
+  cmd->add_option("--drip-ms", flags->drip_ms,
+                  "drip, sse_drip: gap between every event (default 250)");
+  cmd->add_option("--sse-reset-after", flags->sse_reset_after,
+                  "sse_reset: SSE events sent before the TCP RST (default 2)");
   cmd->add_option("--idle-close-ms", flags->idle_close_ms,
                   "idle_close: client silence before the server closes with 1011 (default 10000)");
   cmd->add_option("--retry-after-ms", flags->retry_after_ms,
                   "retry-after-ms of the 429s and rate_limits.updated reset (default 1500)");
+  cmd->add_option("--retry-headers", flags->retry_headers,
+                  "retry hints the HTTP 429 faults send, comma-separated: retry-after, "
+                  "retry-after-ms, x-ms-retry-after-ms, or none (default: all three)");
   cmd->add_option("--upgrade-status", flags->upgrade_status,
                   "status of upgrade_5xx (default 503)");
 }

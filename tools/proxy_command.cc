@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/config.h"
+#include "proxy/guard/guard_settings.h"
 #include "proxy/guard/policy.h"
 #include "proxy/guard/retry_guard.h"
 #include "proxy/server.h"
@@ -31,7 +32,7 @@ struct ProxyFlags {
   std::string redaction_policy;
   std::string durability;
   int recorder_nice = 0;
-  std::string guard = "off";
+  std::string guard;  // empty: the config file's (default off)
   std::string guard_policy;
   int guard_max_attempts = -1;
   double guard_budget_percent = -1;
@@ -40,29 +41,28 @@ struct ProxyFlags {
   int guard_session_cap = -1;  // >= 0: enable the in-session cap with this many creates
 };
 
-// The guard the flags ask for: null for --guard off. Policy: the file or the embedded defaults
-// (configs/guard.example.json), then the knob flags on top; validated as a whole.
-absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(const ProxyFlags& f) {
+// The --guard-* knob flags that were given (-1 / false: not given).
+proxy::guard::GuardKnobs FlagKnobs(const ProxyFlags& f) {
+  proxy::guard::GuardKnobs k;
+  if (f.guard_max_attempts >= 0) k.max_attempts = f.guard_max_attempts;
+  if (f.guard_budget_percent >= 0) k.budget_percent = f.guard_budget_percent;
+  if (f.guard_cooldown_ms >= 0) k.cooldown_ms = f.guard_cooldown_ms;
+  if (f.guard_key_by_client) k.key_by_client = true;
+  if (f.guard_session_cap >= 0) k.session_cap = f.guard_session_cap;
+  return k;
+}
+
+// The guard the config asks for (mode and policy file: the file's, or the flags'): null when
+// off. Policy: the file or the embedded defaults (configs/guard.example.json), then the config
+// file's knobs, then the knob flags; checked even when off, so a typo shows before an incident.
+absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(
+    const proxy::ProxyConfig& c, const ProxyFlags& f) {
   namespace guard = proxy::guard;
-  absl::StatusOr<guard::GuardMode> mode = guard::ParseGuardMode(f.guard);
-  if (!mode.ok()) return absl::InvalidArgumentError(StrCat("--guard: ", std::string(mode.status().message())));
   absl::StatusOr<guard::GuardPolicy> policy =
-      f.guard_policy.empty() ? guard::ParseGuardPolicy(guard::DefaultGuardPolicyJson())
-                             : guard::LoadGuardPolicy(f.guard_policy);
+      guard::ResolveGuardPolicy(c.guard.policy_file, c.guard.knobs, FlagKnobs(f));
   if (!policy.ok()) return policy.status();
-  if (f.guard_max_attempts >= 0) policy->attempt_cap.max_attempts = f.guard_max_attempts;
-  if (f.guard_budget_percent >= 0) policy->retry_budget.budget_percent = f.guard_budget_percent;
-  if (f.guard_cooldown_ms >= 0) policy->circuit_breaker.cooldown_ms = f.guard_cooldown_ms;
-  if (f.guard_key_by_client) policy->key_by_client = true;
-  if (f.guard_session_cap >= 0) {
-    policy->session_cap.enabled = true;
-    policy->session_cap.max_creates_after_failure = f.guard_session_cap;
-  }
-  if (absl::Status st = guard::ValidateGuardPolicy(*policy); !st.ok()) {
-    return absl::InvalidArgumentError(StrCat("guard policy: ", std::string(st.message())));
-  }
-  if (*mode == guard::GuardMode::kOff) return nullptr;
-  return std::make_unique<guard::RetryGuard>(*std::move(policy), *mode);
+  if (c.guard.mode == guard::GuardMode::kOff) return nullptr;
+  return std::make_unique<guard::RetryGuard>(*std::move(policy), c.guard.mode);
 }
 
 absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
@@ -95,6 +95,15 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (f.no_record) c.record = false;
   if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
   if (!f.durability.empty()) c.durability = f.durability;
+  if (!f.guard.empty()) {
+    auto mode = proxy::guard::ParseGuardMode(f.guard);
+    if (!mode.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat("--guard: ", std::string(mode.status().message())));
+    }
+    c.guard.mode = *mode;
+  }
+  if (!f.guard_policy.empty()) c.guard.policy_file = f.guard_policy;
   LogLevel level;
   if (!ParseLogLevel(c.log_level, &level)) {
     return absl::InvalidArgumentError(
@@ -111,7 +120,7 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << config.status().message() << "\n";
     return 2;
   }
-  auto guard = BuildGuard(flags);
+  auto guard = BuildGuard(*config, flags);
   if (!guard.ok()) {
     std::cerr << "relaytap proxy: " << guard.status().message() << "\n";
     return 2;
@@ -154,9 +163,12 @@ int RunProxy(const ProxyFlags& flags) {
                  gp.session_cap.enabled
                      ? StrCat(gp.session_cap.max_creates_after_failure, " create(s) after failure")
                      : std::string("off"),
-                 ", policy ", flags.guard_policy.empty() ? "built-in" : flags.guard_policy, ")");
+                 ", policy ",
+                 config->guard.policy_file ? config->guard.policy_file->string() : "built-in",
+                 ")");
   } else {
-    RELAYTAP_LOG(kInfo, "retry guard: off (--guard observe|enforce to turn it on)");
+    RELAYTAP_LOG(kInfo, "retry guard: off (--guard observe|enforce, or \"guard\" in --config, "
+                        "to turn it on)");
   }
   if (s.ca().created()) {
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
@@ -211,7 +223,9 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
                   "api.openai.com. Other CONNECTs are tunnelled untouched");
   cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|off (default info)");
   cmd->add_option("--config", flags->config_file,
-                  "JSON file with the same keys as the flags (see configs/relaytap.example.json)");
+                  "JSON file with the same settings as the flags, guard included (keys guard, "
+                  "guard_policy, guard_max_attempts, ...; see configs/relaytap.example.json); "
+                  "flags override it");
   cmd->add_option("--threads", flags->threads, "I/O threads (default: one per core)");
   cmd->add_option("--db", flags->db,
                   "SQLite file to record into (default ./relaytap.db; reopening appends a run)");
@@ -228,21 +242,27 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 19));
   cmd->add_option("--guard", flags->guard,
                   "Retry-storm guard: off (default), observe (record what it would do) or "
-                  "enforce (answer capped retries locally with 429/503)")
+                  "enforce (answer capped retries locally with 429/503). Config key: guard")
       ->check(CLI::IsMember({"off", "observe", "enforce"}));
   cmd->add_option("--guard-policy", flags->guard_policy,
-                  "JSON guard policy (default: built-in, as configs/guard.example.json)");
+                  "JSON guard policy (default: built-in, as configs/guard.example.json). Config "
+                  "key: guard_policy");
   cmd->add_option("--guard-max-attempts", flags->guard_max_attempts,
-                  "Attempts in total per logical request (default 3)");
+                  "Attempts in total per logical request (default 3). Config key: "
+                  "guard_max_attempts");
   cmd->add_option("--guard-budget-percent", flags->guard_budget_percent,
-                  "Retries as a share of a key's recent attempts (default 20)");
+                  "Retries as a share of a key's recent attempts (default 20). Config key: "
+                  "guard_budget_percent");
   cmd->add_option("--guard-cooldown-ms", flags->guard_cooldown_ms,
-                  "First circuit-breaker open period; doubles on repeated trips (default 5000)");
+                  "First circuit-breaker open period; doubles on repeated trips (default 5000). "
+                  "Config key: guard_cooldown_ms");
   cmd->add_flag("--guard-key-by-client", flags->guard_key_by_client,
-                "Keep separate guard state per client address, not only per deployment");
+                "Keep separate guard state per client address, not only per deployment. Config "
+                "key: guard_key_by_client");
   cmd->add_option("--guard-session-cap", flags->guard_session_cap,
                   "Enable the in-session cap: in one realtime session, after a failed response, "
-                  "forward at most N more response.create (off by default)")
+                  "forward at most N more response.create (off by default). Config key: "
+                  "guard_session_cap")
       ->check(CLI::Range(0, 1000000));
   cmd->callback([flags, exit_code] { *exit_code = RunProxy(*flags); });
 }

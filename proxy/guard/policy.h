@@ -22,12 +22,14 @@ absl::StatusOr<GuardMode> ParseGuardMode(std::string_view text);
 struct AttemptCapPolicy {
   bool enabled = true;
   int max_attempts = 3;  // attempts in total per logical request (first + retries)
+  bool operator==(const AttemptCapPolicy&) const = default;
 };
 
 struct RetryBudgetPolicy {
   bool enabled = true;
   double budget_percent = 20.0;  // retries may be at most this share of the key's recent requests
   int min_retries = 3;           // ... but this many retries per window are always allowed
+  bool operator==(const RetryBudgetPolicy&) const = default;
 };
 
 struct CircuitBreakerPolicy {
@@ -38,11 +40,13 @@ struct CircuitBreakerPolicy {
   int64_t max_cooldown_ms = 60'000;
   int half_open_probes = 2;     // attempts let through while half-open
   int successes_to_close = 2;   // successful probes that close the breaker
+  bool operator==(const CircuitBreakerPolicy&) const = default;
 };
 
 struct HoldPolicy {
   bool enabled = true;
   int64_t max_hold_ms = 60'000;  // a longer retry-after is capped to this
+  bool operator==(const HoldPolicy&) const = default;
 };
 
 // The in-session cap on response.create after failed responses (README "Retry guard"); off by
@@ -51,6 +55,7 @@ struct SessionCapPolicy {
   bool enabled = false;
   int max_creates_after_failure = 1;  // response.create forwarded after the first failure
   bool reset_on_success = true;       // a completed response ends the failure streak
+  bool operator==(const SessionCapPolicy&) const = default;
 };
 
 struct GuardPolicy {
@@ -68,6 +73,7 @@ struct GuardPolicy {
   CircuitBreakerPolicy circuit_breaker;
   HoldPolicy holds;
   SessionCapPolicy session_cap;
+  bool operator==(const GuardPolicy&) const = default;
 };
 
 // The embedded defaults (identical to configs/guard.example.json).

@@ -139,15 +139,16 @@ std::optional<int> ParseRetryCount(std::string_view value) {
   return v;
 }
 
-std::optional<int64_t> RetryAfterMs(std::string_view retry_after,
-                                    std::string_view retry_after_ms, int64_t now_unix_us) {
-  if (std::optional<double> ms = ParseNumber(retry_after_ms)) {
-    return static_cast<int64_t>(std::ceil(std::min(*ms, 1e12)));
+std::optional<int64_t> RetryAfterMs(const RetryAfterHeaders& headers, int64_t now_unix_us) {
+  for (std::string_view millis : {headers.retry_after_ms, headers.x_ms_retry_after_ms}) {
+    if (std::optional<double> ms = ParseNumber(millis)) {
+      return static_cast<int64_t>(std::ceil(std::min(*ms, 1e12)));
+    }
   }
-  if (std::optional<double> s = ParseNumber(retry_after)) {
+  if (std::optional<double> s = ParseNumber(headers.retry_after)) {
     return static_cast<int64_t>(std::ceil(std::min(*s, 1e9) * 1000));
   }
-  return HttpDateDelayMs(retry_after, now_unix_us);
+  return HttpDateDelayMs(headers.retry_after, now_unix_us);
 }
 
 std::string ClientHost(std::string_view address) {

@@ -37,11 +37,19 @@ uint64_t RequestFingerprint(std::string_view method, std::string_view target,
 // x-stainless-retry-count: a non-negative decimal integer, else nullopt.
 std::optional<int> ParseRetryCount(std::string_view value);
 
-// The delay an upstream asked for: `retry-after-ms` (milliseconds) wins over `retry-after`
-// (delay-seconds, or an HTTP-date measured from `now_unix_us`; a date in the past is 0). Empty
-// strings mean absent. nullopt when neither is readable.
-std::optional<int64_t> RetryAfterMs(std::string_view retry_after, std::string_view retry_after_ms,
-                                    int64_t now_unix_us);
+// The retry hints of a 429/503 response head, as received; an empty value means absent.
+struct RetryAfterHeaders {
+  std::string_view retry_after_ms;       // milliseconds (OpenAI SDKs, Azure)
+  std::string_view x_ms_retry_after_ms;  // milliseconds (Azure; azure-core reads it)
+  std::string_view retry_after;          // delay-seconds or an HTTP-date
+};
+
+// The delay an upstream asked for, in azure-core's order of precedence: `retry-after-ms`, then
+// `x-ms-retry-after-ms` (both non-negative decimal milliseconds, rounded up, capped at 1e12),
+// then `retry-after` (delay-seconds, or an HTTP-date measured from `now_unix_us`; a date in the
+// past is 0). A malformed value counts as absent, so the next header is read. nullopt when none
+// is readable.
+std::optional<int64_t> RetryAfterMs(const RetryAfterHeaders& headers, int64_t now_unix_us);
 
 // The address part of "ip:port" or "[v6]:port".
 std::string ClientHost(std::string_view address);

@@ -158,7 +158,9 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     if (res.status >= 200 || res.status == 101) {
       const std::string* ra = res.Find("retry-after");
       const std::string* ra_ms = res.Find("retry-after-ms");
-      ReportGuardOutcome(ctx, guard_check, res.status, ra ? *ra : "", ra_ms ? *ra_ms : "");
+      const std::string* x_ms = res.Find("x-ms-retry-after-ms");
+      ReportGuardOutcome(ctx, guard_check, res.status, ra ? *ra : "", ra_ms ? *ra_ms : "",
+                         x_ms ? *x_ms : "");
     }
     if (obs && (res.status < 100 || res.status >= 200 || res.status == 101)) {
       obs->status = res.status;

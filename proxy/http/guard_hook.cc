@@ -139,11 +139,15 @@ void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, boo
 }
 
 void ReportGuardOutcome(const ProxyContext& ctx, const GuardCheck& check, int status,
-                        std::string_view retry_after, std::string_view retry_after_ms) {
+                        std::string_view retry_after, std::string_view retry_after_ms,
+                        std::string_view x_ms_retry_after_ms) {
   if (!check.active || check.reject) return;
   guard::AttemptOutcome o;
   o.status = status;
-  o.retry_after_ms = guard::RetryAfterMs(retry_after, retry_after_ms, NowUnixMicros());
+  o.retry_after_ms = guard::RetryAfterMs(
+      {.retry_after_ms = retry_after_ms, .x_ms_retry_after_ms = x_ms_retry_after_ms,
+       .retry_after = retry_after},
+      NowUnixMicros());
   SubmitEvents(ctx, check, ctx.guard->RecordOutcome(check.decision, o));
 }
 

@@ -57,8 +57,10 @@ class SessionFailureWatch : public ws::MessageObserver {
 // Tells the guard how the session of a forwarded upgrade ended (nothing when the guard is off).
 void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, bool failed);
 
-// Feeds an attempt's outcome back: `status` 0 when upstream never answered.
+// Feeds an attempt's outcome back: `status` 0 when upstream never answered. The retry hints are
+// the response's retry-after, retry-after-ms and x-ms-retry-after-ms values ("" when absent).
 void ReportGuardOutcome(const ProxyContext& ctx, const GuardCheck& check, int status,
-                        std::string_view retry_after, std::string_view retry_after_ms);
+                        std::string_view retry_after, std::string_view retry_after_ms,
+                        std::string_view x_ms_retry_after_ms = "");
 
 }  // namespace relaytap::proxy::http_relay

@@ -94,6 +94,21 @@ code="$("${C[@]}" -o /dev/null -D "$OUT/faulty.h" -w '%{http_code}' \
   "https://127.0.0.1:$FAULT_PORT/openai/v1/responses" -d '{"model":"gpt-4o"}')"
 check "--fault http_429=100 -> 429 ($code)" test "$code" = 429
 check "--retry-after-ms 2500 -> retry-after-ms: 2500" grep -qi '^retry-after-ms: 2500' "$OUT/faulty.h"
+check "the 429 carries x-ms-retry-after-ms too by default" \
+  grep -qi '^x-ms-retry-after-ms: 2500' "$OUT/faulty.h"
+start xms --fault http_429=100 --retry-after-ms 1200 --retry-headers x-ms-retry-after-ms || exit 1
+code="$("${C[@]}" -o /dev/null -D "$OUT/xms.h" -w '%{http_code}' \
+  "https://127.0.0.1:$PORT/openai/v1/responses" -d '{"model":"gpt-4o"}')"
+check "--retry-headers x-ms-retry-after-ms: 429 ($code) with only that header" \
+  bash -c "grep -qi '^x-ms-retry-after-ms: 1200' '$OUT/xms.h' &&
+           ! grep -qi '^retry-after' '$OUT/xms.h'"
+check "--retry-headers is in the fault summary" \
+  grep -qF "429 retry headers: x-ms-retry-after-ms" "$OUT/xms.out"
+rc=0
+"$BIN" fake-upstream --listen 127.0.0.1:0 --retry-headers retry-after,x-retry \
+  >/dev/null 2>"$OUT/bad-retry-headers.err" || rc=$?
+check "--retry-headers with an unknown name: exit 2 naming it ($rc)" \
+  bash -c "[ $rc -eq 2 ] && grep -qF \"retry header 'x-retry' is not one of\" '$OUT/bad-retry-headers.err'"
 
 code="$("${C[@]}" -o /dev/null -w '%{http_code}' -X POST \
   "https://127.0.0.1:$PROFILE_PORT/openai/v1/realtime/client_secrets" -d '{"session":{"model":"prof-down"}}')"

@@ -13,6 +13,7 @@
 #include "recorder/recorder.h"
 #include "tests/integration/guard_storm_clients.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
 namespace {
@@ -43,13 +44,8 @@ class GuardStormTest : public ::testing::Test {
   }
   void OpenRecorder(const std::string& name) {
     dir_ = FreshDir(name);
-    recorder::RecorderOptions ro;
-    ro.db_path = (dir_ / "relaytap.db").string();
-    ro.key_dir = dir_.string();
-    ro.batch_interval = absl::Milliseconds(20);
-    auto rec = recorder::Recorder::Open(ro);
-    ASSERT_TRUE(rec.ok()) << rec.status();
-    recorder_ = std::move(*rec);
+    recorder_ = OpenTestRecorder(dir_);
+    ASSERT_NE(recorder_, nullptr);
   }
   std::unique_ptr<ProxyHarness> Harness(guard::RetryGuard* g) {
     ProxyHarness::Options o;
@@ -328,6 +324,45 @@ TEST_F(GuardStormTest, RetryAfterFromUpstreamHoldsTheDeployment) {
   EXPECT_EQ(UpstreamCount(*h, "/echo?deployment=held"), 0u);
   now_us_ += 1'500'000;
   EXPECT_EQ(Post(*h, "/echo?deployment=held", "{}").status, 200);
+}
+
+// Azure's x-ms-retry-after-ms alone (no retry-after, no retry-after-ms) holds the key too.
+TEST_F(GuardStormTest, XMsRetryAfterMsAloneHoldsTheDeployment) {
+  namespace fake = tools::fake_upstream;
+  fake::FaultProfile profile;
+  profile.deployments["xms"] = {{fake::Fault::kHttp429, 100}};
+  profile.params.retry_after = std::chrono::milliseconds(2500);
+  profile.params.retry_headers = {.retry_after = false, .retry_after_ms = false,
+                                  .x_ms_retry_after_ms = true};
+  ASSERT_TRUE(fake::ValidateProfile(profile).ok());
+  auto g = MakeGuard(guard::GuardMode::kEnforce);
+  ProxyHarness::Options o;
+  o.guard = g.get();
+  o.upstream_faults = std::make_shared<fake::FaultModel>(profile, 1, [] {
+    return std::chrono::milliseconds(0);
+  });
+  ProxyHarness h(std::move(o));
+  constexpr char kChat[] = "/openai/deployments/xms/chat/completions?api-version=2024-10-21";
+  {
+    auto c = h.InterceptedClient();
+    c->Write(std::string("POST ") + kChat + " HTTP/1.1\r\nHost: " + kAzureHost +
+             "\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    auto res = c->ReadResponse();
+    ASSERT_EQ(res.result_int(), 429);
+    EXPECT_EQ(res["x-relaytap-fake-fault"], "http_429");  // upstream's answer, relayed
+    EXPECT_EQ(res["x-ms-retry-after-ms"], "2500");
+    EXPECT_EQ(res.count(http::field::retry_after), 0u);
+    EXPECT_EQ(res.count("retry-after-ms"), 0u);
+  }
+  Answer a = Post(h, "/echo?deployment=xms", "{}");  // a first attempt, but the key is held
+  EXPECT_EQ(a.status, 429);
+  ASSERT_EQ(a.guard_reason, "retry_after_hold");
+  EXPECT_GE(std::stoll(a.retry_after_ms), 2500);
+  EXPECT_EQ(UpstreamCount(h, "/echo?deployment=xms"), 0u);
+  EXPECT_EQ(Post(h, "/echo?deployment=other", "{}").status, 200);  // only that key is held
+  now_us_ += 2'500'000;
+  EXPECT_EQ(Post(h, "/echo?deployment=xms", "{}").status, 200);
+  EXPECT_EQ(UpstreamCount(h, "/echo?deployment=xms"), 1u);
 }
 
 TEST_F(GuardStormTest, OffHasNoGuardAndCountsEverything) {

@@ -148,6 +148,7 @@ ProxyHarness::ProxyHarness(Options options) {
   fo.cert_pem = leaf.cert;
   fo.key_pem = leaf.key;
   fo.permessage_deflate = options.upstream_deflate;
+  fo.faults = options.upstream_faults;
   auto up = tools::fake_upstream::FakeUpstream::Start(fo);
   if (!up.ok()) throw std::runtime_error(std::string(up.status().message()));
   upstream_ = std::move(*up);

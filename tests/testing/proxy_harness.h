@@ -87,6 +87,8 @@ class ProxyHarness {
     std::unique_ptr<proxy::WsObserverFactory> observers;
     recorder::Sink* sink = nullptr;  // must outlive the harness
     proxy::guard::RetryGuard* guard = nullptr;  // must outlive the harness; null: guard off
+    // Faults the fake upstream injects; null: none (only its per-URL switches).
+    std::shared_ptr<tools::fake_upstream::FaultModel> upstream_faults;
   };
   explicit ProxyHarness(Options options);
   ProxyHarness() : ProxyHarness(Options{}) {}

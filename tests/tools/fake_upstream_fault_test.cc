@@ -11,6 +11,7 @@
 #include "tests/tools/fake_upstream_client.h"
 #include "tests/tools/fake_upstream_test_support.h"
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/fake_upstream/fault_profile.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {
@@ -210,6 +211,34 @@ TEST_F(FakeUpstreamFaultTest, CompletionFaultsByPathAndBodyDeployment) {
   std::tie(ec, res) = Fetch(JsonPost("/openai/deployments/good/chat/completions", json::object()));
   EXPECT_EQ(res.result_int(), 200u);
   EXPECT_EQ(json::parse(res.body())["object"], "chat.completion");
+}
+
+// By default a 429 fault carries all three retry hints, as Azure does.
+TEST_F(FakeUpstreamFaultTest, HttpTooManyRequestsCarriesEveryRetryHeaderByDefault) {
+  FaultProfile profile;
+  profile.deployments["throttled"] = {{Fault::kHttp429, 100}};
+  profile.params.retry_after = milliseconds(2500);
+  Start(profile);
+  auto [ec, res] =
+      Fetch(JsonPost("/openai/deployments/throttled/chat/completions", json::object()));
+  ASSERT_EQ(res.result_int(), 429u);
+  EXPECT_EQ(res[http::field::retry_after], "3");
+  EXPECT_EQ(res["retry-after-ms"], "2500");
+  EXPECT_EQ(res["x-ms-retry-after-ms"], "2500");
+}
+
+// params.retry_headers picks which hints the 429s send; the others are absent.
+TEST_F(FakeUpstreamFaultTest, RetryHeadersChooseWhichHintsA429Sends) {
+  auto profile = ParseFaultProfile(R"({"deployments": {"throttled": {"http_429": 100}},
+    "params": {"retry_after_ms": 1200, "retry_headers": ["x-ms-retry-after-ms"]}})");
+  ASSERT_TRUE(profile.ok()) << profile.status();
+  Start(*profile);
+  auto [ec, res] =
+      Fetch(JsonPost("/openai/deployments/throttled/chat/completions", json::object()));
+  ASSERT_EQ(res.result_int(), 429u);
+  EXPECT_EQ(res["x-ms-retry-after-ms"], "1200");
+  EXPECT_EQ(res.count(http::field::retry_after), 0u);
+  EXPECT_EQ(res.count("retry-after-ms"), 0u);
 }
 
 TEST_F(FakeUpstreamFaultTest, ResponseFailedAndErrorEventNameTheSession) {

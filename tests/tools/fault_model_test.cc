@@ -148,7 +148,8 @@ TEST(FaultProfileTest, ParsesAFullProfile) {
     "windows": [{"from_s": 600, "to_s": 900, "rates": {"response_failed": 15}}],
     "deployments": {"gpt-realtime-mini": {"upgrade_429": 50}},
     "params": {"upgrade_status": 502, "retry_after_ms": 800, "stall_ms": 3000, "drip_ms": 100,
-               "idle_close_ms": 2000, "idle_close_code": 1001, "latency_ms": 5}
+               "idle_close_ms": 2000, "idle_close_code": 1001, "latency_ms": 5,
+               "sse_reset_after": 4}
   })");
   ASSERT_TRUE(profile.ok()) << profile.status();
   EXPECT_EQ(profile->seed, 42u);
@@ -162,6 +163,7 @@ TEST(FaultProfileTest, ParsesAFullProfile) {
   EXPECT_EQ(profile->params.retry_after, milliseconds(800));
   EXPECT_EQ(profile->params.idle_close_code, 1001u);
   EXPECT_EQ(profile->params.latency, milliseconds(5));
+  EXPECT_EQ(profile->params.sse_reset_after, 4u);
 }
 
 TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
@@ -188,6 +190,12 @@ TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
       {R"({"params": {"idle_close_code": 1006}})", "close code"},
       {R"({"params": {"retry_after_ms": 500000}})", "retry_after_ms"},
       {R"({"params": {"stalls_ms": 5}})", "unknown key 'stalls_ms'"},
+      {R"({"params": {"retry_headers": "retry-after"}})", "params.retry_headers: must be an array"},
+      {R"({"params": {"retry_headers": ["x-retry-after"]}})", "unknown header \"x-retry-after\""},
+      {R"({"params": {"retry_headers": [3]}})", "params.retry_headers: unknown header 3"},
+      {R"({"params": {"sse_reset_after": 1001}})", "sse_reset_after must be in 0..1000"},
+      {R"({"params": {"sse_reset_after": -1}})", "params.sse_reset_after"},
+      {R"({"rates": {"sse_stall": 60, "sse_reset": 50}})", "stream faults add up to more than 100%"},
   };
   for (const auto& [text, expected] : cases) {
     auto profile = ParseFaultProfile(text);
@@ -218,6 +226,32 @@ TEST(FaultProfileTest, CommandLineSpecs) {
   EXPECT_FALSE(ParseRuleSpec("d:", &profile).ok());
 }
 
+TEST(FaultProfileTest, RetryHeadersDefaultToAllThreeAndCanBeChosen) {
+  EXPECT_EQ(RetryHeaderNames(FaultParams{}.retry_headers),
+            "retry-after,retry-after-ms,x-ms-retry-after-ms");
+  auto only_x_ms = ParseFaultProfile(R"({"params": {"retry_headers": ["x-ms-retry-after-ms"]}})");
+  ASSERT_TRUE(only_x_ms.ok()) << only_x_ms.status();
+  EXPECT_EQ(RetryHeaderNames(only_x_ms->params.retry_headers), "x-ms-retry-after-ms");
+  auto none = ParseFaultProfile(R"({"params": {"retry_headers": []}})");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(RetryHeaderNames(none->params.retry_headers), "none");
+
+  RetryHeaders which;
+  ASSERT_TRUE(ParseRetryHeaderList("retry-after,x-ms-retry-after-ms", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "retry-after,x-ms-retry-after-ms");
+  ASSERT_TRUE(ParseRetryHeaderList("retry-after-ms", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "retry-after-ms");
+  ASSERT_TRUE(ParseRetryHeaderList("none", &which).ok());
+  EXPECT_EQ(RetryHeaderNames(which), "none");
+  for (std::string_view bad : {"", "retry-after,", "Retry-After-Ms", "x-ms-retry-after"}) {
+    RetryHeaders kept;
+    absl::Status st = ParseRetryHeaderList(bad, &kept);
+    EXPECT_FALSE(st.ok()) << bad;
+    EXPECT_THAT(std::string(st.message()), HasSubstr("is not one of")) << bad;
+    EXPECT_EQ(kept, RetryHeaders{}) << bad;  // untouched on error
+  }
+}
+
 TEST(FaultModelTest, NamesRoundTrip) {
   for (int i = 1; i < kFaultCount; ++i) {
     Fault f = static_cast<Fault>(i);
@@ -226,6 +260,11 @@ TEST(FaultModelTest, NamesRoundTrip) {
   EXPECT_FALSE(FaultFromName("none").has_value());
   EXPECT_EQ(StageOf(Fault::kIdleClose), Stage::kWsSession);
   EXPECT_EQ(StageOf(Fault::kSession429), Stage::kSession);
+  for (Fault f : {Fault::kSseStall, Fault::kSseDrip, Fault::kSseReset}) {
+    EXPECT_EQ(StageOf(f), Stage::kStream) << FaultName(f);
+  }
+  EXPECT_EQ(StageName(Stage::kStream), "stream");
+  EXPECT_EQ(FaultFromName("sse_reset"), Fault::kSseReset);
 }
 
 }  // namespace

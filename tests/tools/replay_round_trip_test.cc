@@ -9,6 +9,7 @@
 
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/test_recorder.h"
 #include "tools/replay/server.h"
 #include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
@@ -100,13 +101,8 @@ class ReplayRoundTripTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = FreshDir("replay_round_trip");
-    recorder::RecorderOptions ro;
-    ro.db_path = Db();
-    ro.key_dir = dir_.string();
-    ro.batch_interval = absl::Milliseconds(20);
-    auto rec = recorder::Recorder::Open(ro);
-    ASSERT_TRUE(rec.ok()) << rec.status();
-    recorder_ = std::move(*rec);
+    recorder_ = OpenTestRecorder(dir_);
+    ASSERT_NE(recorder_, nullptr);
     ProxyHarness::Options o;
     o.sink = recorder_.get();
     harness_ = std::make_unique<ProxyHarness>(std::move(o));

@@ -30,10 +30,13 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::kReset, Stage::kResponse, "reset"},
     {Fault::kStall, Stage::kResponse, "stall"},
     {Fault::kDrip, Stage::kResponse, "drip"},
+    {Fault::kSseStall, Stage::kStream, "sse_stall"},
+    {Fault::kSseDrip, Stage::kStream, "sse_drip"},
+    {Fault::kSseReset, Stage::kStream, "sse_reset"},
 }};
 
-constexpr Stage kStages[] = {Stage::kUpgrade, Stage::kSession, Stage::kCompletion,
-                             Stage::kWsSession, Stage::kResponse};
+constexpr Stage kStages[] = {Stage::kUpgrade,   Stage::kSession,  Stage::kCompletion,
+                             Stage::kWsSession, Stage::kResponse, Stage::kStream};
 
 void Overlay(RateMap& into, const RateMap& from) {
   for (const auto& [fault, rate] : from) into[fault] = rate;
@@ -83,6 +86,7 @@ absl::Status CheckParams(const FaultParams& p) {
       !InRange(p.idle_close, milliseconds(1), ten_minutes)) {
     return bad("latency/stall (0..600000 ms), drip (0..60000 ms), idle_close (1..600000 ms)");
   }
+  if (p.sse_reset_after > 1000) return bad("sse_reset_after must be in 0..1000 (events)");
   unsigned c = p.idle_close_code;
   bool sendable = (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
   if (!sendable) return bad("idle_close_code must be a close code a server may send");
@@ -90,6 +94,16 @@ absl::Status CheckParams(const FaultParams& p) {
 }
 
 }  // namespace
+
+std::string RetryHeaderNames(const RetryHeaders& headers) {
+  std::string out;
+  for (auto [sent, name] : {std::pair{headers.retry_after, "retry-after"},
+                            std::pair{headers.retry_after_ms, "retry-after-ms"},
+                            std::pair{headers.x_ms_retry_after_ms, "x-ms-retry-after-ms"}}) {
+    if (sent) out += StrCat(out.empty() ? "" : ",", name);
+  }
+  return out.empty() ? "none" : out;
+}
 
 Stage StageOf(Fault fault) { return kFaults[static_cast<int>(fault)].stage; }
 
@@ -105,6 +119,8 @@ std::string_view StageName(Stage stage) {
       return "ws_session";
     case Stage::kResponse:
       return "response";
+    case Stage::kStream:
+      return "stream";
   }
   return "?";
 }

@@ -10,6 +10,9 @@
 //   ws_session   once per accepted WebSocket    idle_close
 //   response     each response.create           response_failed, error_event, rate_limited,
 //                                               reset, stall, drip
+//   stream       each streamed (SSE) chat       sse_stall (nothing after the first event for
+//                completion / Responses answer  `stall`), sse_drip (`drip` between events),
+//                                               sse_reset (TCP RST after `sse_reset_after` events)
 // Rates are percentages. Effective rates: the base rates, overridden by the active time window,
 // overridden by the rule for the request's deployment.
 
@@ -28,7 +31,7 @@
 
 namespace relaytap::tools::fake_upstream {
 
-enum class Stage { kUpgrade, kSession, kCompletion, kWsSession, kResponse };
+enum class Stage { kUpgrade, kSession, kCompletion, kWsSession, kResponse, kStream };
 
 enum class Fault {
   kNone,
@@ -45,8 +48,11 @@ enum class Fault {
   kReset,
   kStall,
   kDrip,
+  kSseStall,
+  kSseDrip,
+  kSseReset,
 };
-inline constexpr int kFaultCount = static_cast<int>(Fault::kDrip) + 1;
+inline constexpr int kFaultCount = static_cast<int>(Fault::kSseReset) + 1;
 
 Stage StageOf(Fault fault);
 std::string_view StageName(Stage stage);
@@ -63,15 +69,29 @@ struct Window {
   RateMap rates;
 };
 
+// The retry hints an HTTP 429 fault carries. Azure sends all three; dropping some lets a test
+// (or an app owner) see which one a client, or relaytap's guard, actually honours.
+struct RetryHeaders {
+  bool retry_after = true;          // retry-after: seconds, rounded up
+  bool retry_after_ms = true;       // retry-after-ms
+  bool x_ms_retry_after_ms = true;  // x-ms-retry-after-ms
+  bool operator==(const RetryHeaders&) const = default;
+};
+
+// "retry-after,retry-after-ms,x-ms-retry-after-ms" (the names sent, in that order), or "none".
+std::string RetryHeaderNames(const RetryHeaders& headers);
+
 // How the faults behave when they fire.
 struct FaultParams {
   unsigned upgrade_status = 503;
   unsigned session_status = 500;
   unsigned http_status = 500;
   std::chrono::milliseconds retry_after{1500};  // retry-after-ms on the 429s
+  RetryHeaders retry_headers;                   // which retry headers the 429s carry
   std::chrono::milliseconds latency{0};         // before every HTTP answer and upgrade
-  std::chrono::milliseconds stall{5000};        // pause in the middle of a response
+  std::chrono::milliseconds stall{5000};        // pause mid-response (SSE: after the first event)
   std::chrono::milliseconds drip{250};          // gap between events of a dripping response
+  unsigned sse_reset_after = 2;                 // SSE events sent before sse_reset's TCP RST
   std::chrono::milliseconds idle_close{10000};  // silence after which idle_close closes
   unsigned idle_close_code = 1011;
 };

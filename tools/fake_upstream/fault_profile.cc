@@ -56,17 +56,54 @@ absl::Status ParseUnsigned(const json& value, std::string_view where, unsigned* 
   return absl::OkStatus();
 }
 
+// Adds one header name ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") to `out`.
+bool AddRetryHeader(std::string_view name, RetryHeaders* out) {
+  if (name == "retry-after") {
+    out->retry_after = true;
+  } else if (name == "retry-after-ms") {
+    out->retry_after_ms = true;
+  } else if (name == "x-ms-retry-after-ms") {
+    out->x_ms_retry_after_ms = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+constexpr char kRetryHeaderChoices[] = "retry-after, retry-after-ms, x-ms-retry-after-ms";
+
+absl::Status ParseRetryHeaderArray(const json& array, RetryHeaders* out) {
+  constexpr std::string_view kWhere = "params.retry_headers";
+  if (!array.is_array()) return Bad(kWhere, "must be an array of header names");
+  RetryHeaders which{false, false, false};
+  for (const json& name : array) {
+    if (!name.is_string() || !AddRetryHeader(name.get<std::string>(), &which)) {
+      return Bad(kWhere, StrCat("unknown header ", name.dump(), " (known: ",
+                                kRetryHeaderChoices, ")"));
+    }
+  }
+  *out = which;
+  return absl::OkStatus();
+}
+
 absl::Status ParseParams(const json& object, FaultParams* p) {
   if (auto s = CheckKeys(object, "params",
                          {"upgrade_status", "session_status", "http_status", "retry_after_ms",
-                          "latency_ms", "stall_ms", "drip_ms", "idle_close_ms", "idle_close_code"});
+                          "retry_headers", "latency_ms", "stall_ms", "drip_ms", "idle_close_ms",
+                          "idle_close_code", "sse_reset_after"});
       !s.ok()) {
     return s;
+  }
+  if (object.contains("retry_headers")) {
+    if (auto s = ParseRetryHeaderArray(object["retry_headers"], &p->retry_headers); !s.ok()) {
+      return s;
+    }
   }
   const std::pair<const char*, unsigned*> statuses[] = {{"upgrade_status", &p->upgrade_status},
                                                         {"session_status", &p->session_status},
                                                         {"http_status", &p->http_status},
-                                                        {"idle_close_code", &p->idle_close_code}};
+                                                        {"idle_close_code", &p->idle_close_code},
+                                                        {"sse_reset_after", &p->sse_reset_after}};
   for (const auto& [key, field] : statuses) {
     if (!object.contains(key)) continue;
     if (auto s = ParseUnsigned(object[key], StrCat("params.", key), field); !s.ok()) return s;
@@ -175,6 +212,25 @@ absl::Status ParseFaultSpec(std::string_view spec, RateMap* rates) {
         StrCat("fault '", spec, "': the rate must be a percentage in 0..100"));
   }
   (*rates)[*fault] = percent;
+  return absl::OkStatus();
+}
+
+absl::Status ParseRetryHeaderList(std::string_view list, RetryHeaders* out) {
+  RetryHeaders which{false, false, false};
+  if (list != "none") {
+    std::string_view rest = list;
+    for (;;) {
+      size_t comma = rest.find(',');
+      std::string_view name = rest.substr(0, comma);
+      if (!AddRetryHeader(name, &which)) {
+        return absl::InvalidArgumentError(StrCat("retry header '", name, "' is not one of ",
+                                                 kRetryHeaderChoices, " (or 'none')"));
+      }
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+  }
+  *out = which;
   return absl::OkStatus();
 }
 

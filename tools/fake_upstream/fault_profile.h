@@ -11,8 +11,10 @@
 //     "deployments": {"gpt-realtime-mini": {"upgrade_429": 50}},
 //     "params": {"upgrade_status": 503, "session_status": 500, "http_status": 500,
 //                "retry_after_ms": 1500, "latency_ms": 0, "stall_ms": 5000, "drip_ms": 250,
-//                "idle_close_ms": 10000, "idle_close_code": 1011}
+//                "idle_close_ms": 10000, "idle_close_code": 1011, "sse_reset_after": 2,
+//                "retry_headers": ["retry-after", "retry-after-ms", "x-ms-retry-after-ms"]}
 //   }
+// `retry_headers` names the retry hints the HTTP 429 faults carry (default: all three; [] none).
 
 #include <string_view>
 
@@ -27,6 +29,10 @@ absl::StatusOr<FaultProfile> ParseFaultProfile(std::string_view json_text);
 
 // "NAME=PCT" into `rates` (overriding an earlier value for NAME).
 absl::Status ParseFaultSpec(std::string_view spec, RateMap* rates);
+
+// "retry-after,x-ms-retry-after-ms" (any of retry-after, retry-after-ms, x-ms-retry-after-ms,
+// comma-separated) or "none" into `out`, replacing it. Errors name the unknown header.
+absl::Status ParseRetryHeaderList(std::string_view list, RetryHeaders* out);
 
 // "DEPLOYMENT:NAME=PCT[,NAME=PCT...]" into profile->deployments.
 absl::Status ParseRuleSpec(std::string_view spec, FaultProfile* profile);

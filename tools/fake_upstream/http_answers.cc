@@ -47,10 +47,15 @@ StringResponse JsonResponse(unsigned status, std::string body) {
 
 namespace {
 
-void SetRetryHeaders(StringResponse& res, std::chrono::milliseconds retry_after) {
-  res.set(http::field::retry_after, std::to_string((retry_after.count() + 999) / 1000));
-  res.set("retry-after-ms", std::to_string(retry_after.count()));
-  res.set("x-ms-retry-after-ms", std::to_string(retry_after.count()));
+void SetRetryHeaders(StringResponse& res, std::chrono::milliseconds retry_after,
+                     const RetryHeaders& which) {
+  if (which.retry_after) {
+    res.set(http::field::retry_after, std::to_string((retry_after.count() + 999) / 1000));
+  }
+  if (which.retry_after_ms) res.set("retry-after-ms", std::to_string(retry_after.count()));
+  if (which.x_ms_retry_after_ms) {
+    res.set("x-ms-retry-after-ms", std::to_string(retry_after.count()));
+  }
   res.set("x-ratelimit-remaining-requests", "0");
   res.set("x-ratelimit-remaining-tokens", "0");
 }
@@ -80,7 +85,7 @@ std::optional<StringResponse> FaultResponse(Fault fault, const FaultParams& p) {
   }
   StringResponse res = JsonResponse(status, AzureErrorJson(status));
   res.set("x-relaytap-fake-fault", FaultName(fault));
-  if (status == 429) SetRetryHeaders(res, p.retry_after);
+  if (status == 429) SetRetryHeaders(res, p.retry_after, p.retry_headers);
   return res;
 }
 

@@ -29,7 +29,8 @@ std::string DeploymentFor(const Target& t, const std::string& body);
 StringResponse JsonResponse(unsigned status, std::string body);
 
 // The answer an HTTP-level fault gives instead of the real one (Azure error body, the fault's
-// name in x-relaytap-fake-fault, retry headers on a 429); nullopt for any other fault.
+// name in x-relaytap-fake-fault, the retry headers of `p.retry_headers` on a 429); nullopt for
+// any other fault.
 std::optional<StringResponse> FaultResponse(Fault fault, const FaultParams& p);
 
 }  // namespace relaytap::tools::fake_upstream

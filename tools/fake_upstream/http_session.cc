@@ -138,15 +138,38 @@ net::awaitable<bool> SendBytes(Stream& stream, uint64_t n, size_t chunk, bool ke
   co_return keep_alive;
 }
 
-// One chunk per event, `interval` between consecutive events.
+// How an SSE answer is paced, and whether it breaks (the stream-stage faults).
+struct SsePacing {
+  std::chrono::milliseconds interval{0};  // between consecutive events
+  std::chrono::milliseconds stall{0};     // extra silence after the first event
+  std::optional<size_t> reset_after;      // events sent before a TCP RST
+};
+
+SsePacing PacingFor(Fault fault, const FaultParams& p, std::chrono::milliseconds interval) {
+  SsePacing pacing;
+  pacing.interval = interval;
+  if (fault == Fault::kSseStall) pacing.stall = p.stall;
+  if (fault == Fault::kSseDrip) pacing.interval = p.drip;
+  if (fault == Fault::kSseReset) pacing.reset_after = p.sse_reset_after;
+  return pacing;
+}
+
+// One chunk per event, paced by `pacing`. A reset ends the connection: returns false.
 template <class Stream>
-net::awaitable<bool> SendSse(Stream& stream, std::vector<std::string> events,
-                             std::chrono::milliseconds interval, bool keep_alive) {
+net::awaitable<bool> SendSse(Stream& stream, std::vector<std::string> events, SsePacing pacing,
+                             bool keep_alive) {
   if (!co_await SendHeader(stream, "text/event-stream", std::nullopt, keep_alive)) co_return false;
   Timer timer(co_await net::this_coro::executor);
   for (size_t i = 0; i < events.size(); ++i) {
-    if (i > 0 && interval.count() > 0) {
-      timer.expires_after(interval);
+    if (pacing.reset_after && i == *pacing.reset_after) {
+      ResetConnection(beast::get_lowest_layer(stream).socket());
+      co_return false;
+    }
+    std::chrono::milliseconds wait{0};
+    if (i > 0) wait = pacing.interval;
+    if (i == 1) wait += pacing.stall;
+    if (wait.count() > 0) {
+      timer.expires_after(wait);
       auto [tec] = co_await timer.async_wait();
       if (tec) co_return false;
     }
@@ -204,8 +227,13 @@ net::awaitable<bool> SendCompletion(Stream& stream, State& state, const http::re
     } else {
       events = ChatCompletionSseEvents();
     }
-    co_return co_await SendSse(stream, std::move(events), std::chrono::milliseconds(20),
-                               keep_alive);
+    SsePacing pacing;
+    pacing.interval = std::chrono::milliseconds(20);
+    if (const std::shared_ptr<FaultModel>& faults = state.options().faults) {
+      Fault fault = faults->Decide(Stage::kStream, DeploymentFor(t, body.kept));
+      pacing = PacingFor(fault, faults->params(), pacing.interval);
+    }
+    co_return co_await SendSse(stream, std::move(events), pacing, keep_alive);
   }
   std::string answer;
   if (responses_api) {
@@ -258,7 +286,9 @@ net::awaitable<bool> Respond(Stream& stream, State& state, const http::request_h
     events.push_back("data: [DONE]\n\n");
     auto interval =
         std::chrono::milliseconds(std::min<uint64_t>(QueryUint(t, "interval_ms", 0), 60000));
-    co_return co_await SendSse(stream, std::move(events), interval, keep_alive);
+    SsePacing pacing;
+    pacing.interval = interval;
+    co_return co_await SendSse(stream, std::move(events), pacing, keep_alive);
   }
   if (p.starts_with("/status/")) {
     co_return co_await SendStatus(stream, std::string_view(p).substr(8), keep_alive);

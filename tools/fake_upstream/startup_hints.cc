@@ -77,6 +77,9 @@ std::string DescribeFaults(const FaultProfile& p, uint64_t seed) {
   for (const auto& [name, rates] : p.deployments) {
     out += StrCat("; deployment ", name, ": ", Rates(rates));
   }
+  if (!(p.params.retry_headers == RetryHeaders{})) {
+    out += StrCat("; 429 retry headers: ", RetryHeaderNames(p.params.retry_headers));
+  }
   out += StrCat("; latency ", p.params.latency.count(), " ms; seed ", seed,
                 " (--seed ", seed, " repeats this run)");
   return out;

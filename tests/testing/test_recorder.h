@@ -1,0 +1,24 @@
+#pragma once
+// A recorder for loopback tests: writes `dir`/relaytap.db (keys in `dir`) in 20 ms batches.
+
+#include <filesystem>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "recorder/recorder.h"
+
+namespace relaytap::testing {
+
+// Null (and a test failure) when the store cannot be opened.
+inline std::unique_ptr<recorder::Recorder> OpenTestRecorder(const std::filesystem::path& dir) {
+  recorder::RecorderOptions ro;
+  ro.db_path = (dir / "relaytap.db").string();
+  ro.key_dir = dir.string();
+  ro.batch_interval = absl::Milliseconds(20);
+  auto rec = recorder::Recorder::Open(ro);
+  EXPECT_TRUE(rec.ok()) << rec.status();
+  return rec.ok() ? std::move(*rec) : nullptr;
+}
+
+}  // namespace relaytap::testing
