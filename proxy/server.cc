@@ -23,11 +23,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   s->ctx_ = ProxyContext{&s->config_, s->ca_.get(), s->downstream_tls_.get(),
                          s->upstream_tls_.get(), s->observers_.get(), sink, guard};
 
+  int threads = s->config_.threads > 0 ? s->config_.threads
+                                       : static_cast<int>(std::thread::hardware_concurrency());
+  if (threads <= 0) threads = 1;
+  for (int i = 0; i < threads; ++i) s->workers_.push_back(std::make_unique<Worker>());
+  net::io_context& main_ioc = s->workers_.front()->ioc;
+
   error_code ec;
   auto address = net::ip::make_address(s->config_.listen.host, ec);
   if (ec) {
     // A name such as "localhost": resolve it synchronously once, at startup.
-    tcp::resolver resolver(s->ioc_);
+    tcp::resolver resolver(main_ioc);
     auto results = resolver.resolve(s->config_.listen.host, "", ec);
     if (ec || results.empty()) {
       return absl::InvalidArgumentError(
@@ -36,7 +42,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     address = results.begin()->endpoint().address();
   }
   tcp::endpoint ep(address, s->config_.listen.port);
-  s->acceptor_ = std::make_unique<Acceptor>(net::make_strand(s->ioc_));
+  s->acceptor_ = std::make_unique<Acceptor>(net::make_strand(main_ioc));
   auto& acc = *s->acceptor_;
   if (acc.open(ep.protocol(), ec); ec) {
     return absl::InternalError(StrCat("opening listener: ", ec.message()));
@@ -54,20 +60,31 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   net::co_spawn(acc.get_executor(), s->AcceptLoop(), [](std::exception_ptr e) {
     if (e) RELAYTAP_LOG(kError, "accept loop ended by an exception");
   });
-  int threads = s->config_.threads > 0 ? s->config_.threads
-                                       : static_cast<int>(std::thread::hardware_concurrency());
-  if (threads <= 0) threads = 1;
-  for (int i = 0; i < threads; ++i) {
-    s->threads_.emplace_back([srv = s.get()] { srv->ioc_.run(); });
+  for (auto& w : s->workers_) {
+    // run() returns only on stop(): a worker with no session yet waits for one.
+    w->thread = std::thread([ioc = &w->ioc] {
+      auto work = net::make_work_guard(*ioc);
+      ioc->run();
+    });
   }
   return s;
 }
 
 Server::~Server() { Shutdown(std::chrono::milliseconds(0)); }
 
+Server::Worker& Server::LeastLoadedWorker() {
+  Worker* best = workers_.front().get();
+  for (auto& w : workers_) {
+    if (w->active.load(std::memory_order_relaxed) < best->active.load(std::memory_order_relaxed))
+      best = w.get();
+  }
+  return *best;
+}
+
 net::awaitable<void> Server::AcceptLoop() {
   for (;;) {
-    tcp::socket socket(net::make_strand(ioc_));
+    Worker& worker = LeastLoadedWorker();
+    tcp::socket socket(net::make_strand(worker.ioc));
     auto [ec] = co_await acceptor_->async_accept(socket);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
@@ -81,9 +98,11 @@ net::awaitable<void> Server::AcceptLoop() {
     uint64_t id = next_id_.fetch_add(1);
     accepted_.fetch_add(1);
     active_.fetch_add(1);
+    worker.active.fetch_add(1, std::memory_order_relaxed);
     TcpStream stream(std::move(socket));
     auto ex = stream.get_executor();
-    net::co_spawn(ex, Session(std::move(stream), id), [this, id](std::exception_ptr e) {
+    net::co_spawn(ex, Session(std::move(stream), id), [this, id, &worker](std::exception_ptr e) {
+      worker.active.fetch_sub(1, std::memory_order_relaxed);
       active_.fetch_sub(1);
       if (e) {
         try {
@@ -128,11 +147,10 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   }
   uint64_t left = active_.load();
   if (left > 0) RELAYTAP_LOG(kInfo, "closing ", left, " connections still open after the grace period");
-  ioc_.stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
   }
-  threads_.clear();
 }
 
 }  // namespace relaytap::proxy

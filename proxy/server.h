@@ -1,7 +1,13 @@
 #pragma once
-// The proxy as a whole: owns the io_context and its threads, the listener, the CA and both TLS
-// contexts. Start() returns once it listens; Shutdown() stops accepting, gives in-flight
-// connections a grace period and stops the threads.
+// The proxy as a whole: owns the io threads, the listener, the CA and both TLS contexts. Start()
+// returns once it listens; Shutdown() stops accepting, gives in-flight connections a grace period
+// and stops the threads.
+//
+// One io_context per thread (not one shared by all threads): a session lives on one thread from
+// accept to close, so its readiness events, completions and strand hand-offs never wake another
+// thread. A shared context made every relayed message cost futex hand-offs between the threads
+// (issue #5: 2 cores shared with the load generator, the upstream and the recorder). The listener
+// gives each new session to the thread with the fewest active sessions.
 
 #include <atomic>
 #include <chrono>
@@ -46,16 +52,23 @@ class Server {
   net::awaitable<void> AcceptLoop();
   net::awaitable<void> Session(TcpStream stream, uint64_t id);
 
+  // One io thread and the context only it runs.
+  struct Worker {
+    net::io_context ioc{1};  // concurrency hint: run by one thread
+    std::atomic<uint64_t> active{0};
+    std::thread thread;
+  };
+  Worker& LeastLoadedWorker();
+
   ProxyConfig config_;
   std::unique_ptr<tls::CertAuthority> ca_;
   std::unique_ptr<ssl::context> downstream_tls_;
   std::unique_ptr<ssl::context> upstream_tls_;
   std::unique_ptr<WsObserverFactory> observers_;
   ProxyContext ctx_;
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // workers_[0] also runs the listener
   std::unique_ptr<Acceptor> acceptor_;
   tcp::endpoint endpoint_;
-  std::vector<std::thread> threads_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> next_id_{1};

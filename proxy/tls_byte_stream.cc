@@ -127,6 +127,7 @@ net::awaitable<error_code> TlsByteStream::Handshake(std::chrono::milliseconds ti
 
 net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::mutable_buffer buf) {
   if (buf.size() == 0) co_return std::make_tuple(error_code{}, size_t{0});
+  if (read_error_) co_return std::make_tuple(read_error_, size_t{0});
   for (;;) {
     if (shut_down_) {
       // After ShutdownSend OpenSSL answers end-of-stream without touching the socket.
@@ -142,8 +143,34 @@ net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::muta
       }
       return SSL_read_ex(ssl_, buf.data(), buf.size(), &n);
     });
-    if (!stopped) co_return std::make_tuple(ec, n);
+    if (stopped) continue;
+    if (!ec) n += ReadHeld(buf + n);
+    co_return std::make_tuple(ec, n);
   }
+}
+
+// One relayed WebSocket message is often several records (Beast writes a masked client frame in
+// 4 KiB records, a frame header and its payload in two): handing them to the pump in one read
+// lets it write them as one record and one send. Only what needs no wait is taken: whole records
+// OpenSSL already holds, or a recv that has bytes at once.
+size_t TlsByteStream::ReadHeld(net::mutable_buffer buf) {
+  size_t total = 0;
+  while (buf.size() > total && !read_error_ && HasBufferedInput()) {
+    ERR_clear_error();
+    bio_state_.last_errno = 0;
+    size_t n = 0;
+    int ret = SSL_read_ex(ssl_, static_cast<char*>(buf.data()) + total, buf.size() - total, &n);
+    if (ret == 1) {
+      total += n;
+      continue;
+    }
+    int err = SSL_get_error(ssl_, ret);
+    // A partial record: the rest comes with the next read. Anything else (the peer's
+    // close_notify, a failure) is the next ReadSome's result, after these bytes.
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) read_error_ = ErrorOf(err);
+    break;
+  }
+  return total;
 }
 
 // Wait for (and drop) the peer's next bytes, its close_notify, as the ssl::stream version did:
@@ -168,7 +195,9 @@ net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::DrainAfterShutdown
 }
 
 bool TlsByteStream::HasBufferedInput() const {
-  return SSL_has_pending(ssl_) == 1 || bio_state_.early_pos < bio_state_.early.size();
+  // A kept read error counts: the next ReadSome returns it without the socket.
+  return SSL_has_pending(ssl_) == 1 || bio_state_.early_pos < bio_state_.early.size() ||
+         static_cast<bool>(read_error_);
 }
 
 net::awaitable<error_code> TlsByteStream::WaitReadable() {

@@ -68,6 +68,9 @@ class TlsByteStream final : public ByteStream {
   net::awaitable<error_code> Wait(tcp::socket::wait_type w, Timer* timer);
   // The failure of an SSL call that returned `ret` as an error_code (see the header comment).
   error_code ErrorOf(int ret);
+  // After a completed SSL_read: appends whatever more OpenSSL returns without waiting (see the
+  // .cc). A failure met there is kept in read_error_ for the next ReadSome.
+  size_t ReadHeld(net::mutable_buffer buf);
   // After ShutdownSend: reads and drops the peer's next bytes, then reports the end.
   net::awaitable<std::tuple<error_code, size_t>> DrainAfterShutdown(net::mutable_buffer buf);
 
@@ -76,6 +79,7 @@ class TlsByteStream final : public ByteStream {
   SSL* ssl_;
   std::chrono::milliseconds timeout_{0};
   bool shut_down_ = false;
+  error_code read_error_;
 };
 
 }  // namespace relaytap::proxy

@@ -196,6 +196,63 @@ TEST_F(TlsByteStreamTest, BufferedInputCoversRecordsAlreadyFetched) {
   EXPECT_FALSE(after_rest);
 }
 
+// Records OpenSSL already holds come back in one read (up to the buffer): the pump then relays a
+// WebSocket message the peer wrote as several records (a frame header and its payload, Beast's
+// 4 KiB chunks) as one record and one send.
+TEST_F(TlsByteStreamTest, OneReadReturnsEveryRecordAlreadyFetched) {
+  std::unique_ptr<TlsByteStream> ours;
+  std::unique_ptr<PeerStream> peer;
+  ASSERT_TRUE(Handshaken(ours, peer));
+  std::string got(16, '\0');
+  size_t n = 0;
+  error_code ec;
+  bool after = true;
+  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+    for (std::string_view part : {"ab", "cde", "f"}) {
+      co_await net::async_write(*peer, net::buffer(part), Token{});
+    }
+    co_await ours->WaitReadable();
+    std::tie(ec, n) = co_await ours->ReadSome(net::buffer(got));
+    after = ours->HasBufferedInput();
+  }}));
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(got.substr(0, n), "abcdef");
+  EXPECT_FALSE(after);
+}
+
+// The peer's close_notify right behind its last record: the bytes come first, the end with the
+// next read, which needs nothing more from the socket.
+TEST_F(TlsByteStreamTest, CloseNotifyBehindTheLastRecordEndsTheNextRead) {
+  std::unique_ptr<TlsByteStream> ours;
+  std::unique_ptr<PeerStream> peer;
+  ASSERT_TRUE(Handshaken(ours, peer));
+  std::string got;
+  error_code end, sec;
+  size_t reads = 0;
+  ASSERT_TRUE(RunAll({
+      [&]() -> net::awaitable<void> {
+        co_await net::async_write(*peer, net::buffer(std::string_view("last words")), Token{});
+        std::tie(sec) = co_await peer->async_shutdown(Token{});
+      },
+      [&]() -> net::awaitable<void> {
+        std::vector<char> buf(64);
+        while (reads++ < 16) {
+          if (!ours->HasBufferedInput()) co_await ours->WaitReadable();
+          auto [ec, n] = co_await ours->ReadSome(net::buffer(buf));
+          got.append(buf.data(), n);
+          if (ec) {
+            end = ec;
+            break;
+          }
+        }
+        co_await ours->ShutdownSend();  // answers the peer's shutdown, which waits for ours
+      },
+  }));
+  EXPECT_EQ(got, "last words");
+  EXPECT_EQ(end, net::error::eof) << end.message();
+  EXPECT_FALSE(sec) << sec.message();
+}
+
 // The first bytes of the ClientHello were read off the socket before the stream existed (as the
 // CONNECT head's read does): handed in as `early`, the handshake still completes.
 TEST_F(TlsByteStreamTest, EarlyBytesBeforeTheClientHello) {
