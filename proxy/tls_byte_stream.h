@@ -66,8 +66,9 @@ class TlsByteStream final : public ByteStream {
   net::awaitable<error_code> Drive(Op op);
   // Waits for `w` on the socket, raced with `timer` when one is given.
   net::awaitable<error_code> Wait(tcp::socket::wait_type w, Timer* timer);
-  // The failure of an SSL call that returned `ret` as an error_code (see the header comment).
-  error_code ErrorOf(int ret);
+  // The failure an SSL call reported as SSL_get_error `err`, as an error_code (see the header
+  // comment).
+  error_code ErrorOf(int err);
   // After a completed SSL_read: appends whatever more OpenSSL returns without waiting (see the
   // .cc). A failure met there is kept in read_error_ for the next ReadSome.
   size_t ReadHeld(net::mutable_buffer buf);

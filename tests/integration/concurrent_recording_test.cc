@@ -18,6 +18,7 @@
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/sqlite_query.h"
+#include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
 namespace {
@@ -161,14 +162,10 @@ std::vector<SessionLog> RunClients(ProxyHarness& h, std::chrono::seconds limit) 
 
 TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirOutcomes) {
   const std::filesystem::path dir = FreshDir("concurrent_recording");
-  recorder::RecorderOptions ro;
-  ro.db_path = (dir / "relaytap.db").string();
-  ro.key_dir = dir.string();
-  ro.batch_interval = absl::Milliseconds(20);
-  auto rec = recorder::Recorder::Open(ro);
-  ASSERT_TRUE(rec.ok()) << rec.status();
+  std::unique_ptr<recorder::Recorder> rec = testing::OpenTestRecorder(dir);
+  ASSERT_NE(rec, nullptr);
   ProxyHarness::Options o;
-  o.sink = rec->get();
+  o.sink = rec.get();
   auto h = std::make_unique<ProxyHarness>(std::move(o));
 
   std::vector<SessionLog> logs = RunClients(*h, std::chrono::seconds(60));
@@ -176,9 +173,9 @@ TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirO
   ASSERT_TRUE(h->upstream().WaitForClosedWsSessions(kSessions, std::chrono::seconds(20)));
   const std::vector<tools::fake_upstream::WsTranscript> upstream = h->upstream().ws_sessions();
   h.reset();  // every session has ended
-  ASSERT_TRUE((*rec)->Close().ok());
-  EXPECT_EQ((*rec)->stats().dropped, 0u);
-  EXPECT_EQ((*rec)->stats().write_failures, 0u);
+  ASSERT_TRUE(rec->Close().ok());
+  EXPECT_EQ(rec->stats().dropped, 0u);
+  EXPECT_EQ(rec->stats().write_failures, 0u);
 
   // The relay is byte-identical: the fake upstream got what each client sent and vice versa.
   ASSERT_EQ(upstream.size(), static_cast<size_t>(kSessions));
