@@ -2,7 +2,7 @@
 // The per-session state of the retry guard's in-session cap (used only when the policy enables
 // it): the client message gate, the server -> app boundary tracker, the injections waiting for a
 // message boundary, the cap itself and the recording of its decisions. Plain code, no I/O; the
-// capped pump (capped_pump.h) drives it on the session's strand.
+// capped pump (capped_pump.h) drives it on the session's io thread.
 
 #include <cstdint>
 #include <deque>

@@ -23,7 +23,7 @@ void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
   if (tap != nullptr && !tap->failed()) tap->Feed(Bytes(data, n), NowUnixMicros());
 }
 
-// What both pumps share (one strand: no locks). Only one coroutine writes to the app at a time.
+// What both pumps share (one io thread: no locks). Only one coroutine writes to the app at a time.
 struct Shared {
   explicit Shared(Executor ex) : app_free(ex) {}
   PumpPair pair;

@@ -1,6 +1,6 @@
 #pragma once
 // One accepted app connection, from its first request to its close: CONNECT (intercept or tunnel)
-// or plain absolute-form HTTP. Runs as one coroutine on the connection's strand; the frame owns
+// or plain absolute-form HTTP. Runs as one coroutine on the connection's io thread; the frame owns
 // every stream and buffer.
 
 #include <cstdint>

@@ -28,7 +28,7 @@ struct WsSessionInfo {
 };
 
 // Creates the observer that sees the decoded messages of one WebSocket session, both directions.
-// Called on the session's strand; the observer is used only there. The recorder plugs in here.
+// Called on the session's io thread; the observer is used only there. The recorder plugs in here.
 class WsObserverFactory {
  public:
   virtual ~WsObserverFactory() = default;

@@ -84,7 +84,9 @@ Server::Worker& Server::LeastLoadedWorker() {
 net::awaitable<void> Server::AcceptLoop() {
   for (;;) {
     Worker& worker = LeastLoadedWorker();
-    tcp::socket socket(net::make_strand(worker.ioc));
+    // The io_context's own executor, not a strand: only its one thread runs it, so the session's
+    // handlers are serialized already (a strand added a lock and a queue hand-off per handler).
+    tcp::socket socket(worker.ioc.get_executor());
     auto [ec] = co_await acceptor_->async_accept(socket);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;

@@ -4,10 +4,11 @@
 // and stops the threads.
 //
 // One io_context per thread (not one shared by all threads): a session lives on one thread from
-// accept to close, so its readiness events, completions and strand hand-offs never wake another
-// thread. A shared context made every relayed message cost futex hand-offs between the threads
-// (issue #5: 2 cores shared with the load generator, the upstream and the recorder). The listener
-// gives each new session to the thread with the fewest active sessions.
+// accept to close, so its readiness events and completions never wake another thread, and its
+// handlers need no strand (the one thread serializes them). A shared context made every relayed
+// message cost futex hand-offs between the threads (issue #5: 2 cores shared with the load
+// generator, the upstream and the recorder). The listener gives each new session to the thread
+// with the fewest active sessions.
 
 #include <atomic>
 #include <chrono>

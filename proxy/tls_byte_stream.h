@@ -9,7 +9,7 @@
 // the app sent right after CONNECT fed in first) and the upstream side (client handshake).
 // Operations try the SSL call first and wait for socket readiness only when OpenSSL asks
 // (WANT_READ / WANT_WRITE), so one read and one write may be outstanding at once (the two pumps);
-// both run on the session's strand.
+// both run on the session's io thread.
 //
 // Errors keep Asio's vocabulary, which proxy/errors.* and pump.h classify: a close_notify is
 // net::error::eof, a TCP FIN without one ssl::error::stream_truncated, socket failures their errno

@@ -2,7 +2,7 @@
 // The observer behind both frame taps of one WebSocket session: logs one line per message at
 // debug level (direction, opcode, sizes, event type; never payloads), hands each message to the
 // recorder's sink, and forwards to an extra observer (tests) when one is given.
-// Owned by the session coroutine; called only from its strand.
+// Owned by the session coroutine; called only from its io thread.
 
 #include <cstdint>
 #include <memory>

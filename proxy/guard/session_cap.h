@@ -4,7 +4,7 @@
 // `response.failed`), at most `max_creates_after_failure` further `response.create` messages are
 // forwarded; the next ones are withheld (enforce) or only recorded (observe), and the app gets a
 // realtime `error` event instead. A completed response ends the failure streak when
-// `reset_on_success` is set. Pure: one object per session, used on that session's strand.
+// `reset_on_success` is set. Pure: one object per session, used on that session's io thread.
 
 #include <cstdint>
 #include <optional>

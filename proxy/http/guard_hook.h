@@ -41,7 +41,7 @@ net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck&
 
 // Watches the server messages of the realtime session a guarded upgrade opened, for a failed
 // response (`response.done` with status failed, or beta `response.failed`). Owned by the
-// session's coroutine; the taps call it on the session's strand.
+// session's coroutine; the taps call it on the session's io thread.
 class SessionFailureWatch : public ws::MessageObserver {
  public:
   explicit SessionFailureWatch(ws::MessageObserver& inner) : inner_(inner) {}

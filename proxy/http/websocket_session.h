@@ -2,7 +2,7 @@
 // After a 101: the WebSocket session of one exchange. Both sockets go to the byte pump (or, when
 // the retry guard's in-session cap is on, the capped pump) with a passive frame tap for each
 // direction whose messages someone reads (NeededTaps); the session's end is reported to the recorder and the guard. Runs on the
-// connection's strand.
+// connection's io thread.
 
 #include <string>
 
