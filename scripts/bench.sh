@@ -191,6 +191,12 @@ recorder_summary() {
   printf '{"mode":"%s","recorder":"%s"}\n' "$mode" "${line//\"/}" >>"$WORK/results.jsonl"
 }
 
+# CPU time the hypervisor gave to other guests during the run (the steal column of /proc/stat): on
+# a shared VM it is what makes runs of the same binary differ, so the report states it.
+cpu_steal_ticks() { awk '/^cpu /{print $9}' /proc/stat; }
+STEAL_START=$(cpu_steal_ticks)
+WALL_START=$SECONDS
+
 for mode in $MODES; do
   start_proxy "$mode" "$mode"
   for n in $SESSIONS; do
@@ -211,6 +217,11 @@ for mode in $MODES; do
     fi
   fi
 done
+
+export BENCH_STEAL_S BENCH_WALL_S
+BENCH_STEAL_S=$(awk -v a="$STEAL_START" -v b="$(cpu_steal_ticks)" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN{printf "%.2f", (b - a) / hz}')
+BENCH_WALL_S=$((SECONDS - WALL_START))
 
 NOTES_JSON=$(printf '%s\n' "${NOTES[@]+"${NOTES[@]}"}" | python3 -c \
   'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
@@ -253,7 +264,7 @@ def fmt(v, spec=".2f"):
     return "-" if v is None else format(v, spec)
 
 lines = []
-def row(*cols, widths=(14, 8, 6, 8, 8, 8, 8, 8, 7, 7, 8)):
+def row(*cols, widths=(14, 8, 6, 8, 8, 8, 8, 8, 7, 7, 8, 9)):
     lines.append("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
                            for i, (c, w) in enumerate(zip(cols, widths))))
 
@@ -262,7 +273,7 @@ summary = {"preset": preset, "notes": notes, "realtime": {}, "ratios": {}, "targ
 for n in realtime_ns:
     lines.append(f"realtime cadence: {n} sessions, one ~6.5 KB append per 20 ms each, echoed")
     row("mode", "echoed", "echo%", "p50 ms", "p99 ms", "p99.9ms", "max ms", "unsent", "lost", ">100ms",
-        "+p99 ms")
+        "+p99 ms", "CPU s/GB")
     direct = get("direct", "realtime", n)
     for mode in modes:
         f = get(mode, "realtime", n)
@@ -278,7 +289,7 @@ for n in realtime_ns:
         row(mode, f["received"], fmt(f["echoed_fraction"] and 100 * f["echoed_fraction"], ".1f"),
             fmt(lat["p50_ms"]), fmt(lat["p99_ms"]), fmt(lat["p999_ms"]),
             fmt(lat["max_ms"]), f.get("unsent", 0), f["lost"], lat["delayed_over_100ms"],
-            fmt(added))
+            fmt(added), fmt(f.get("proxy_cpu_s_per_gb")))
     lines.append("")
 
 lines.append("saturation / HTTP / idle / CPU")
@@ -294,8 +305,9 @@ lines.append("(echo%: echoed / due; latency and +p99 (added against direct) desc
              "echoed messages, so read them together with echo%)")
 lines.append("(unsent: due before the end of the run but not yet sent: the client could not keep "
              "the 20 ms cadence; lost: sent, never echoed within the drain time)")
-lines.append("(MB/s: payload per direction; SSE 1st: p50 ms to the first event; CPU: proxy "
-             "utime+stime over the saturation run per GB relayed, both directions)")
+lines.append("(MB/s: payload per direction; SSE 1st: p50 ms to the first event; CPU s/GB: the "
+             "proxy's utime+stime over that run per GB relayed, both directions: the same work at "
+             "the same cadence, so it depends little on how busy the machine is)")
 
 def sat(mode, key="msgs_per_s"):
     f = get(mode, "saturate")
@@ -313,6 +325,9 @@ R["http_recording_on_over_off"] = ratio(hr("relaytap_rec"), hr("relaytap"))
 cpu = lambda m: (get(m, "saturate") or {}).get("proxy_cpu_s_per_gb")
 R["cpu_per_gb_mitmproxy_over_relaytap"] = ratio(cpu("mitmproxy"), cpu("relaytap"))
 R["cpu_per_gb_recording_on_over_off"] = ratio(cpu("relaytap_rec"), cpu("relaytap"))
+for n in realtime_ns:
+    rcpu = lambda m: (get(m, "realtime", n) or {}).get("proxy_cpu_s_per_gb")
+    R[f"cadence_{n}_cpu_per_gb_recording_on_over_off"] = ratio(rcpu("relaytap_rec"), rcpu("relaytap"))
 lines.append("")
 lines.append("ratios (same run): " + ", ".join(f"{k}={fmt(v)}" for k, v in R.items()))
 
@@ -338,12 +353,18 @@ lines.append("targets (recording on): " + (", ".join(
     f"{k}={'met' if ok else 'MISSED'}" for k, ok in T.items()) or "none evaluated"))
 for mode, line in recorder.items():
     lines.append(f"{mode} {line}")
+steal_s, wall_s = float(os.environ["BENCH_STEAL_S"]), int(os.environ["BENCH_WALL_S"])
+steal_share = steal_s / (wall_s * os.cpu_count()) if wall_s else None
+lines.append(f"machine: {os.cpu_count()} cores; {steal_s:.1f} s of CPU stolen by the hypervisor in "
+             f"the {wall_s} s run ({fmt(steal_share and 100 * steal_share, '.1f')}% of the cores' "
+             "time; runs with more steal are slower and noisier)")
 for n in notes:
     lines.append("note: " + n)
 
 summary.update({
     "date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "machine": {"nproc": os.cpu_count(), "loadavg": open("/proc/loadavg").read().split()[:3]},
+    "machine": {"nproc": os.cpu_count(), "loadavg": open("/proc/loadavg").read().split()[:3],
+                "steal_s": steal_s, "wall_s": wall_s, "steal_share": steal_share},
     "recorder": recorder,
     "results": [{"mode": m, **f} for (m, w, n), f in by.items()],
 })
