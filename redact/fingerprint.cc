@@ -71,10 +71,14 @@ absl::StatusOr<Fingerprinter> Fingerprinter::Create(std::string key) {
     return absl::InvalidArgumentError(StrCat("fingerprint key must be at least ", kMinKeyBytes,
                                              " bytes, got ", key.size()));
   }
-  return Fingerprinter(std::move(key));
+  // Not Fingerprinter(std::move(key)): GCC 12 reports the inlined string move as out of bounds
+  // (-Warray-bounds, a known false positive), and the key needs no second copy to be wiped.
+  return Fingerprinter(WipeKey{}, key);
 }
 
-Fingerprinter::Fingerprinter(std::string key) {
+Fingerprinter::Fingerprinter(std::string key) : Fingerprinter(WipeKey{}, key) {}
+
+Fingerprinter::Fingerprinter(WipeKey, std::string& key) {
   if (key.size() < kMinKeyBytes) {
     std::fputs("relaytap: Fingerprinter key shorter than 16 bytes\n", stderr);
     std::abort();

@@ -37,6 +37,9 @@ class Fingerprinter {
   std::string FullHexForTest(std::string_view value) const;
 
  private:
+  struct WipeKey {};
+  // Derives the HMAC pads from `key`, then overwrites `key` with zeros.
+  Fingerprinter(WipeKey, std::string& key);
   struct State;
   std::array<unsigned char, 32> Mac(std::string_view value) const;
   std::shared_ptr<const State> state_;

@@ -13,8 +13,16 @@ constexpr char kJwt[] =
     "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
     "eyJzdWIiOiJ1c2VyLXNlY3JldCIsImV4cCI6MTcwMDAwMzYwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE2OTk5OTk5OTAuNX0.";
 
+// "Bearer " + kJwt, built with append: GCC 12 reports string operator+ here as out of bounds
+// (-Warray-bounds, a false positive).
+std::string BearerJwt() {
+  std::string s = "Bearer ";
+  s.append(kJwt);
+  return s;
+}
+
 TEST(AuthTest, DescribesEachKindWithoutTheValue) {
-  EXPECT_EQ(DescribeAuthorization(std::string("Bearer ") + kJwt), "bearer_jwt");
+  EXPECT_EQ(DescribeAuthorization(BearerJwt()), "bearer_jwt");
   EXPECT_EQ(DescribeAuthorization("Bearer sk-proj-abc"), "bearer_key");
   EXPECT_EQ(DescribeAuthorization("bearer ek_abc"), "bearer_ephemeral");
   EXPECT_EQ(DescribeAuthorization("Bearer 0123abcd"), "bearer");
@@ -24,7 +32,7 @@ TEST(AuthTest, DescribesEachKindWithoutTheValue) {
 }
 
 TEST(AuthTest, ExtractsJwtTimesFromHandMadeToken) {
-  auto t = JwtTimesOf(std::string("Bearer ") + kJwt);
+  auto t = JwtTimesOf(BearerJwt());
   ASSERT_TRUE(t.has_value());
   EXPECT_EQ(t->exp, 1700003600);
   EXPECT_EQ(t->nbf, 1700000000);

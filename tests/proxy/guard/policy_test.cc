@@ -1,5 +1,6 @@
 #include "proxy/guard/policy.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -9,7 +10,7 @@ namespace relaytap::proxy::guard {
 namespace {
 
 TEST(GuardPolicyTest, EmbeddedDefaultsEqualTheExampleFileAndTheStructDefaults) {
-  std::ifstream in(std::string(RELAYTAP_SOURCE_DIR) + "/configs/guard.example.json");
+  std::ifstream in(std::filesystem::path(RELAYTAP_SOURCE_DIR) / "configs/guard.example.json");
   ASSERT_TRUE(in);
   std::stringstream text;
   text << in.rdbuf();
