@@ -134,30 +134,21 @@ absl::Status Integer(const std::string& key, const json& v, std::optional<T>& ou
   return absl::OkStatus();
 }
 
-// A guard key set to null: unset (the built-in policy, or the policy's value for a knob).
-absl::Status ResetGuardKey(const std::string& key, guard::GuardSettings& g) {
-  guard::GuardKnobs& k = g.knobs;
-  if (key == "guard_policy") {
-    g.policy_file.reset();
-  } else if (key == "guard_max_attempts") {
-    k.max_attempts.reset();
-  } else if (key == "guard_budget_percent") {
-    k.budget_percent.reset();
-  } else if (key == "guard_cooldown_ms") {
-    k.cooldown_ms.reset();
-  } else if (key == "guard_key_by_client") {
-    k.key_by_client.reset();
-  } else if (key == "guard_session_cap") {
-    k.session_cap.reset();
-  } else {
-    return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
+// Sets `out` from `v` with `read`; a null unsets it (the built-in policy, or the policy's value
+// for a knob).
+template <class T, class Read>
+absl::Status SetOrReset(const json& v, std::optional<T>& out, Read read) {
+  if (v.is_null()) {
+    out.reset();
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  return read(out);
 }
 
-// The guard keys: "guard" and "guard_*". Null resets a key to unset.
+// The guard keys: "guard" and "guard_*".
 absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSettings& g) {
   guard::GuardKnobs& k = g.knobs;
+  auto integer = [&](auto& out) -> absl::Status { return Integer(key, v, out); };
   if (key == "guard") {
     absl::StatusOr<guard::GuardMode> mode =
         v.is_string() ? guard::ParseGuardMode(v.get<std::string>())
@@ -166,26 +157,30 @@ absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSe
     g.mode = *mode;
     return absl::OkStatus();
   }
-  if (v.is_null()) return ResetGuardKey(key, g);
   if (key == "guard_policy") {
-    if (!v.is_string()) return TypeError(key, "a path string or null (the built-in policy)");
-    g.policy_file = v.get<std::string>();
-    return absl::OkStatus();
-  } else if (key == "guard_max_attempts") {
-    return Integer(key, v, k.max_attempts);
-  } else if (key == "guard_budget_percent") {
-    if (!v.is_number()) return TypeError(key, "a number or null");
-    k.budget_percent = v.get<double>();
-    return absl::OkStatus();
-  } else if (key == "guard_cooldown_ms") {
-    return Integer(key, v, k.cooldown_ms);
-  } else if (key == "guard_key_by_client") {
-    if (!v.is_boolean()) return TypeError(key, "true, false or null");
-    k.key_by_client = v.get<bool>();
-    return absl::OkStatus();
-  } else if (key == "guard_session_cap") {
-    return Integer(key, v, k.session_cap);
+    return SetOrReset(v, g.policy_file, [&](auto& out) -> absl::Status {
+      if (!v.is_string()) return TypeError(key, "a path string or null (the built-in policy)");
+      out = v.get<std::string>();
+      return absl::OkStatus();
+    });
   }
+  if (key == "guard_max_attempts") return SetOrReset(v, k.max_attempts, integer);
+  if (key == "guard_budget_percent") {
+    return SetOrReset(v, k.budget_percent, [&](auto& out) -> absl::Status {
+      if (!v.is_number()) return TypeError(key, "a number or null");
+      out = v.get<double>();
+      return absl::OkStatus();
+    });
+  }
+  if (key == "guard_cooldown_ms") return SetOrReset(v, k.cooldown_ms, integer);
+  if (key == "guard_key_by_client") {
+    return SetOrReset(v, k.key_by_client, [&](auto& out) -> absl::Status {
+      if (!v.is_boolean()) return TypeError(key, "true, false or null");
+      out = v.get<bool>();
+      return absl::OkStatus();
+    });
+  }
+  if (key == "guard_session_cap") return SetOrReset(v, k.session_cap, integer);
   return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
 }
 
