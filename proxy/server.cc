@@ -42,7 +42,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     address = results.begin()->endpoint().address();
   }
   tcp::endpoint ep(address, s->config_.listen.port);
-  s->acceptor_ = std::make_unique<Acceptor>(net::make_strand(main_ioc));
+  // Like the sessions: main_ioc's one thread serializes the listener (Shutdown posts to it).
+  s->acceptor_ = std::make_unique<Acceptor>(main_ioc.get_executor());
   auto& acc = *s->acceptor_;
   if (acc.open(ep.protocol(), ec); ec) {
     return absl::InternalError(StrCat("opening listener: ", ec.message()));
