@@ -186,7 +186,7 @@ TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirO
     EXPECT_EQ(it->sent, log.received_sha) << log.session_id;
   }
 
-  const std::string db = (dir / "relaytap.db").string();
+  const std::string db = TestDbPath(dir);
   const std::string n = std::to_string(kSessions);
   EXPECT_EQ(One(db, "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL"), n);
   EXPECT_EQ(One(db, "SELECT COUNT(*), SUM(status = 101), SUM(transport = 'websocket_upgrade') "

@@ -53,7 +53,7 @@ class GuardStormTest : public ::testing::Test {
     o.sink = recorder_.get();
     return std::make_unique<ProxyHarness>(std::move(o));
   }
-  std::string Db() const { return (dir_ / "relaytap.db").string(); }
+  std::string Db() const { return TestDbPath(dir_); }
 
   // The same workload for every mode: SDK-like and naive clients storm a failing deployment
   // while healthy clients make first attempts to another deployment, all at once.

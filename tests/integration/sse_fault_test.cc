@@ -78,7 +78,7 @@ class SseFaultTest : public ::testing::Test {
     harness_.reset();
     ASSERT_TRUE(recorder_->Close().ok());
   }
-  std::string Db() const { return (dir_ / "relaytap.db").string(); }
+  std::string Db() const { return TestDbPath(dir_); }
   std::string Row(const std::string& deployment, const std::string& columns) {
     return Query(Db(), "SELECT " + columns + " FROM exchanges WHERE deployment = '" + deployment +
                            "'");

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -10,10 +11,15 @@
 
 namespace relaytap::testing {
 
+// The database OpenTestRecorder(dir) writes.
+inline std::string TestDbPath(const std::filesystem::path& dir) {
+  return (dir / "relaytap.db").string();
+}
+
 // Null (and a test failure) when the store cannot be opened.
 inline std::unique_ptr<recorder::Recorder> OpenTestRecorder(const std::filesystem::path& dir) {
   recorder::RecorderOptions ro;
-  ro.db_path = (dir / "relaytap.db").string();
+  ro.db_path = TestDbPath(dir);
   ro.key_dir = dir.string();
   ro.batch_interval = absl::Milliseconds(20);
   auto rec = recorder::Recorder::Open(ro);

@@ -108,7 +108,7 @@ class ReplayRoundTripTest : public ::testing::Test {
     harness_ = std::make_unique<ProxyHarness>(std::move(o));
   }
 
-  std::string Db() const { return (dir_ / "relaytap.db").string(); }
+  std::string Db() const { return TestDbPath(dir_); }
 
   Seen RecordSession(const std::string& target, const std::vector<std::string>& to_send,
                      const std::string& stop_type) {
