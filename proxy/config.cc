@@ -12,7 +12,7 @@
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
-#include "proxy/route.h"
+#include "proxy/session/route.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "proxy/config.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/ws/frame_tap.h"
 #include "recorder/sink.h"

@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
-#include "proxy/client_session.h"
+#include "proxy/session/client_session.h"
 #include "proxy/tls/contexts.h"
 
 namespace relaytap::proxy {

@@ -20,7 +20,7 @@
 #include "absl/status/statusor.h"
 #include "proxy/config.h"
 #include "proxy/context.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
 

@@ -5,14 +5,14 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/errors.h"
+#include "proxy/stream/errors.h"
 #include "proxy/http/guard_hook.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
 #include "proxy/http/websocket_session.h"
-#include "proxy/pump.h"
-#include "proxy/upstream.h"
+#include "proxy/relay/pump.h"
+#include "proxy/stream/dial.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {

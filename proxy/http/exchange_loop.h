@@ -9,11 +9,11 @@
 #include <optional>
 #include <string>
 
-#include "proxy/byte_stream.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
 #include "proxy/context.h"
-#include "proxy/net.h"
-#include "proxy/upstream.h"
+#include "proxy/stream/net.h"
+#include "proxy/stream/dial.h"
 #include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/str_cat.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy::http_relay {
 

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/byte_stream.h"
-#include "proxy/net.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy::http_relay {
 

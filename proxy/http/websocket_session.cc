@@ -8,11 +8,11 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/cap_session.h"
-#include "proxy/capped_pump.h"
-#include "proxy/pump.h"
+#include "proxy/relay/cap_state.h"
+#include "proxy/relay/capped_relay.h"
+#include "proxy/relay/pump.h"
 #include "proxy/ws/extensions.h"
-#include "proxy/ws_observer.h"
+#include "proxy/relay/tap_observer.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {

@@ -6,11 +6,11 @@
 
 #include <string>
 
-#include "proxy/byte_stream.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/context.h"
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/guard_hook.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "proxy/ws/extensions.h"
 
 namespace relaytap::proxy::http_relay {

@@ -8,7 +8,7 @@
 
 #include "proxy/config.h"
 #include "proxy/http/header_rules.h"
-#include "proxy/route.h"
+#include "proxy/session/route.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_test_support.h"
 
 namespace relaytap::tools::fake_upstream::testing {

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_client.h"
 #include "tests/tools/fake_upstream_test_support.h"
 

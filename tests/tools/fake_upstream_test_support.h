@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::tools::fake_upstream::testing {
 

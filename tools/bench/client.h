@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::tools::bench {
 

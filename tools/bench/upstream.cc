@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/bench/client.h"
 
 namespace relaytap::tools::bench {

@@ -10,7 +10,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/fake_upstream/http_session.h"
 #include "tools/fake_upstream/state.h"
 

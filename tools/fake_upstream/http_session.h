@@ -2,7 +2,7 @@
 // The HTTP/1.1 keep-alive loop of one connection, plain or TLS. Hands WebSocket upgrades on
 // realtime-looking paths to ServeWebSocket().
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
 
 namespace relaytap::tools::fake_upstream {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/fake_upstream/fake_upstream.h"
 
 namespace relaytap::tools::fake_upstream {

@@ -4,7 +4,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
 #include "tools/fake_upstream/util.h"
 

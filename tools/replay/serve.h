@@ -4,7 +4,7 @@
 
 #include <boost/beast/http.hpp>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "tools/replay/catalog.h"
 #include "tools/replay/recording.h"
 

@@ -1,6 +1,6 @@
 // TlsByteStream over a loopback TCP pair against an Asio ssl::stream peer (the kind of TLS stack
 // apps and Azure bring), both driven as coroutines on one io_context, every run bounded in time.
-#include "proxy/tls_byte_stream.h"
+#include "proxy/stream/tls_byte_stream.h"
 
 #include <unistd.h>
 
@@ -13,7 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "proxy/errors.h"
+#include "proxy/stream/errors.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/tls/contexts.h"
 

@@ -1,4 +1,4 @@
-#include "proxy/errors.h"
+#include "proxy/stream/errors.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

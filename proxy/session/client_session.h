@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "proxy/context.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
 

@@ -1,4 +1,4 @@
-#include "proxy/byte_stream.h"
+#include "proxy/stream/byte_stream.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -1,12 +1,12 @@
-#include "proxy/upstream.h"
+#include "proxy/stream/dial.h"
 
 #include <chrono>
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/errors.h"
+#include "proxy/stream/errors.h"
 #include "proxy/tls/contexts.h"
-#include "proxy/tls_byte_stream.h"
+#include "proxy/stream/tls_byte_stream.h"
 
 namespace relaytap::proxy {
 namespace {

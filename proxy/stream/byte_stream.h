@@ -12,7 +12,7 @@
 #include <string>
 #include <tuple>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
 
@@ -42,6 +42,6 @@ class ByteStream {
 };
 
 std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream);
-// TLS: proxy/tls_byte_stream.h.
+// TLS: proxy/stream/tls_byte_stream.h.
 
 }  // namespace relaytap::proxy

@@ -1,21 +1,21 @@
-#include "proxy/client_session.h"
+#include "proxy/session/client_session.h"
 
 #include <chrono>
 #include <string>
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/byte_stream.h"
-#include "proxy/errors.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/errors.h"
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
-#include "proxy/pump.h"
-#include "proxy/route.h"
+#include "proxy/relay/pump.h"
+#include "proxy/session/route.h"
 #include "proxy/tls/contexts.h"
-#include "proxy/tls_byte_stream.h"
-#include "proxy/upstream.h"
+#include "proxy/stream/tls_byte_stream.h"
+#include "proxy/stream/dial.h"
 
 namespace relaytap::proxy {
 namespace {

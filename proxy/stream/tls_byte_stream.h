@@ -1,6 +1,6 @@
 #pragma once
 // relaytap's TLS ByteStream: OpenSSL runs directly on the socket's descriptor through a small BIO
-// (proxy/tls/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
+// (proxy/stream/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
 // two 17 KiB buffers and the BIO pair's two more, and two copies of every byte (issue #5).
 // OpenSSL's own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS,
 // and SSL_free_buffers when a reader starts waiting).
@@ -11,7 +11,7 @@
 // (WANT_READ / WANT_WRITE), so one read and one write may be outstanding at once (the two pumps);
 // both run on the session's io thread.
 //
-// Errors keep Asio's vocabulary, which proxy/errors.* and pump.h classify: a close_notify is
+// Errors keep Asio's vocabulary, which errors.h and relay/pump.h classify: a close_notify is
 // net::error::eof, a TCP FIN without one ssl::error::stream_truncated, socket failures their errno
 // (connection_reset, broken_pipe), TLS failures the OpenSSL error code in Asio's ssl category, a
 // timeout beast::error::timeout.
@@ -23,9 +23,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "proxy/byte_stream.h"
-#include "proxy/net.h"
-#include "proxy/tls/fd_bio.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/net.h"
+#include "proxy/stream/fd_bio.h"
 
 namespace relaytap::proxy {
 

@@ -1,4 +1,4 @@
-#include "proxy/route.h"
+#include "proxy/session/route.h"
 
 #include <cctype>
 

@@ -8,9 +8,9 @@
 #include <optional>
 #include <string>
 
-#include "proxy/byte_stream.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 #include "recorder/observation.h"
 
 namespace relaytap::proxy {

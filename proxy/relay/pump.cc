@@ -1,11 +1,11 @@
-#include "proxy/pump.h"
+#include "proxy/relay/pump.h"
 
 #include <memory>
 #include <span>
 
 #include "base/log.h"
-#include "proxy/errors.h"
-#include "proxy/pump_buffer.h"
+#include "proxy/stream/errors.h"
+#include "proxy/stream/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/capped_pump.h"
+#include "proxy/relay/capped_relay.h"
 
 #include <chrono>
 #include <memory>
@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "base/log.h"
-#include "proxy/errors.h"
-#include "proxy/pump_buffer.h"
+#include "proxy/stream/errors.h"
+#include "proxy/stream/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -1,4 +1,4 @@
-#include "proxy/tls/fd_bio.h"
+#include "proxy/stream/fd_bio.h"
 
 #include <sys/socket.h>
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "proxy/byte_stream.h"
-#include "proxy/net.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/net.h"
 #include "proxy/ws/frame_tap.h"
 
 namespace relaytap::proxy {

@@ -1,6 +1,6 @@
 // The pumps' per-thread buffer cache: a released buffer is the next one taken on the thread, the
 // cache holds at most kCachedPerThread, and a buffer stays its holder's until released.
-#include "proxy/pump_buffer.h"
+#include "proxy/stream/pump_buffer.h"
 
 #include <cstring>
 #include <memory>

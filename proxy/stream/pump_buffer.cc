@@ -1,4 +1,4 @@
-#include "proxy/pump_buffer.h"
+#include "proxy/stream/pump_buffer.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "proxy/tls_byte_stream.h"
+#include "proxy/stream/tls_byte_stream.h"
 
 #include <openssl/err.h>
 #include <sys/socket.h>

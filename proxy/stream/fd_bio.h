@@ -1,6 +1,6 @@
 #pragma once
 // An OpenSSL BIO over a connected non-blocking socket descriptor, for relaytap's own TLS stream
-// (proxy/tls_byte_stream.h).
+// (proxy/stream/tls_byte_stream.h).
 //
 // Why not BIO_s_socket: it writes with write(2), which raises SIGPIPE when the peer is gone, and it
 // cannot serve the bytes an app sent right after CONNECT (read off the socket with the CONNECT

@@ -1,4 +1,4 @@
-#include "proxy/cap_session.h"
+#include "proxy/relay/cap_state.h"
 
 #include "base/log.h"
 #include "base/str_cat.h"

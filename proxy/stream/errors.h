@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "proxy/net.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
 

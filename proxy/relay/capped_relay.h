@@ -8,10 +8,10 @@
 
 #include <string_view>
 
-#include "proxy/byte_stream.h"
-#include "proxy/cap_session.h"
-#include "proxy/net.h"
-#include "proxy/pump.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/relay/cap_state.h"
+#include "proxy/stream/net.h"
+#include "proxy/relay/pump.h"
 #include "proxy/ws/frame_tap.h"
 
 namespace relaytap::proxy {

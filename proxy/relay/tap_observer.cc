@@ -1,4 +1,4 @@
-#include "proxy/ws_observer.h"
+#include "proxy/relay/tap_observer.h"
 
 #include <cctype>
 
