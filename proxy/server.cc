@@ -154,6 +154,11 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
+  // Destroying the contexts destroys the sessions still open (their coroutine frames, with their
+  // sockets): each writes its close line and submits its ConnectionClosed (end proxy_shutdown)
+  // as it goes, while the sink still runs. The listener belongs to the first context: first.
+  acceptor_.reset();
+  workers_.clear();
 }
 
 }  // namespace relaytap::proxy

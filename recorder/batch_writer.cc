@@ -107,8 +107,7 @@ absl::Status BatchWriter::WriteOne(Observation& obs) {
     return store_->WriteConnectionOpened(run_id_, *o);
   }
   if (auto* c = std::get_if<ConnectionClosed>(&obs)) {
-    return store_->WriteConnectionClosed(run_id_, *c,
-                                         OutcomeName(ClassifyConnection(c->outcome, c->end)));
+    return store_->WriteConnectionClosed(run_id_, *c, ClassifyEnd(c->end));
   }
   if (auto* e = std::get_if<Exchange>(&obs)) return WriteExchange(*e);
   if (auto* m = std::get_if<WsMessage>(&obs)) return WriteMessage(*m);
@@ -162,9 +161,10 @@ absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState
   row.close_us = close_us;
   row.subprotocol = closed ? redactor_.Subprotocols(closed->subprotocol) : "";
   row.close_reason = redactor_.ScrubbedText(state.close_reason);
+  row.close_side = state.close_side;
   if (closed) {
-    row.outcome = std::string(OutcomeName(ClassifySession(
-        {state.first_failure, closed->app_end, closed->upstream_end, state.close_code})));
+    row.outcome = std::string(OutcomeName(ClassifySession(state.first_failure, closed->end)));
+    if (row.close_side.empty()) row.close_side = EndSideName(ClassifyEnd(closed->end).side);
   }
   return store_->CloseSession(ref, row);
 }

@@ -310,8 +310,7 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ReadTimes(ex, f);
   ReadErrorBody(ex, f);
   ReadSse(ex, f);
-  f.outcome = ClassifyExchange({ex.status, ex.local_error_code, ex.error_stage, ex.end,
-                                f.sse_response_failed, f.sse_error_event});
+  f.outcome = ClassifyExchange({ex.status, ex.end, f.sse_response_failed, f.sse_error_event});
   return f;
 }
 

@@ -14,15 +14,14 @@ struct Sizer {
     return o.client_address.capacity() + o.target_host.capacity();
   }
   uint64_t operator()(const ConnectionClosed& o) const {
-    return o.upstream_address.capacity() + o.end.capacity() + o.close_side.capacity() +
-           o.outcome.capacity() + 3 * 64;
+    return o.upstream_address.capacity() + 2 * 64;
   }
   uint64_t operator()(const Exchange& o) const {
     uint64_t n = o.method.capacity() + o.host.capacity() + o.target.capacity() +
                  HeadersBytes(o.request_headers) + HeadersBytes(o.response_headers) +
                  o.request_body.bytes.capacity() + o.response_body.bytes.capacity() +
                  o.local_error_code.capacity() + o.error_stage.capacity() +
-                 o.error_reason.capacity() + o.end.capacity();
+                 o.error_reason.capacity();
     for (const SseEvent& e : o.sse_events) n += sizeof(SseEvent) + e.event.capacity() + e.data.capacity();
     n += o.sse_capture.bytes.capacity() +
          o.sse_capture.chunk_ends.capacity() * sizeof(o.sse_capture.chunk_ends[0]);
@@ -32,8 +31,7 @@ struct Sizer {
     return o.payload.capacity() + o.close_reason.capacity();
   }
   uint64_t operator()(const WsSessionClosed& o) const {
-    return o.subprotocol.capacity() + o.extensions.capacity() + o.app_end.capacity() +
-           o.upstream_end.capacity() + o.tap_error.capacity();
+    return o.subprotocol.capacity() + o.extensions.capacity() + o.tap_error.capacity();
   }
   uint64_t operator()(const GuardDecision& o) const {
     return o.key.capacity() + o.mode.capacity() + o.decision.capacity() + o.reason.capacity() +

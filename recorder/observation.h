@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -15,6 +16,139 @@
 namespace relaytap::recorder {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;  // wire order, raw values
+
+// How a connection, or one exchange on it, ended: set by the proxy where the end happens and
+// classified once, by the recorder (outcome.h). The names (EndText) are the close log line's
+// `end=` and the store's close_reason / end_reason.
+enum class EndReason : uint8_t {
+  kNone,                          // "" (not ended)
+  kComplete,                      // "complete": an exchange answered in full
+  kSwitched,                      // "switched": an exchange upgraded to a WebSocket session
+  kAppClosed,                     // "app_closed": the app closed between requests
+  kAppClosedBeforeRequest,        // "app_closed_before_request"
+  kIdleTimeout,                   // "idle_timeout": a keep-alive connection left idle
+  kClosedAfterResponse,           // "closed_after_response": Connection: close honoured
+  kBadRequest400,                 // "bad_request_400": relaytap answered a malformed request
+  kBadRequest431,                 // "bad_request_431": request head over 64 KiB
+  kCertificateError,              // "certificate_error": relaytap could not mint the host's cert
+  kClientRejectedCa,              // "client_rejected_ca": the app does not trust relaytap's CA
+  kAppTlsHandshakeFailed,         // "app_tls_handshake_failed"
+  kAppTlsHandshakeTimeout,        // "app_tls_handshake_timeout"
+  kUpstreamDialFailed,            // "upstream_<stage>_failed" (EndFacts::dial_stage)
+  kUpstreamDialTimeout,           // "upstream_<stage>_timeout"
+  kUpstreamTimeout,               // "upstream_timeout": no response head in time
+  kUpstreamResetBeforeResponse,   // "upstream_reset_before_response"
+  kAppClosedMidResponse,          // "app_closed_mid_response": writing to the app failed
+  kUpstreamTimeoutMidResponse,    // "upstream_timeout_mid_response"
+  kUpstreamResetMidResponse,      // "upstream_reset_mid_response"
+  kGuardRejected,                 // "guard_rejected": the retry guard answered locally
+  kRelayEnded,                    // a tunnel or WebSocket relay: "[ws ]app:<end> upstream:<end>"
+  kProxyShutdown,                 // "proxy_shutdown": still open when relaytap stopped
+};
+
+// Who ended a connection or session.
+enum class EndSide : uint8_t { kNone, kApp, kUpstream, kProxy };
+
+// How one direction of a relay (source -> destination) ended.
+enum class PumpEnd : uint8_t {
+  kEof,          // "eof": the source closed cleanly (FIN or TLS close); FIN propagated
+  kSourceReset,  // "reset": the source reset or failed; destination reset
+  kTimedOut,     // "timeout": the source's TCP keepalive gave up on a vanished peer
+  kSinkFailed,   // "sink_failed": writing to the destination failed; source reset
+  kCancelled,    // "cancelled": the other direction reset this source, or relaytap stopped
+};
+
+// The step of dialling upstream that failed.
+enum class DialStage : uint8_t { kNone, kDns, kConnect, kTls };
+
+struct EndFacts {
+  EndReason reason = EndReason::kNone;
+  DialStage dial_stage = DialStage::kNone;  // kUpstreamDialFailed / kUpstreamDialTimeout
+  // kRelayEnded: how each direction ended, which ended first, and whether it was a WebSocket.
+  PumpEnd up = PumpEnd::kEof;    // app -> upstream
+  PumpEnd down = PumpEnd::kEof;  // upstream -> app
+  bool up_ended_first = false;
+  bool websocket = false;
+};
+
+constexpr std::string_view PumpEndName(PumpEnd e) {
+  switch (e) {
+    case PumpEnd::kEof: return "eof";
+    case PumpEnd::kSourceReset: return "reset";
+    case PumpEnd::kTimedOut: return "timeout";
+    case PumpEnd::kSinkFailed: return "sink_failed";
+    case PumpEnd::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+constexpr std::string_view DialStageName(DialStage s) {
+  switch (s) {
+    case DialStage::kNone: return "none";
+    case DialStage::kDns: return "dns";
+    case DialStage::kConnect: return "connect";
+    case DialStage::kTls: return "tls";
+  }
+  return "?";
+}
+
+constexpr std::string_view EndSideName(EndSide s) {
+  switch (s) {
+    case EndSide::kNone: return "";
+    case EndSide::kApp: return "app";
+    case EndSide::kUpstream: return "upstream";
+    case EndSide::kProxy: return "proxy";
+  }
+  return "";
+}
+
+// The name of an end reason without its details ("upstream_dial_failed" and "relay" for the two
+// that have them; EndText spells those out).
+constexpr std::string_view EndReasonName(EndReason r) {
+  switch (r) {
+    case EndReason::kNone: return "";
+    case EndReason::kComplete: return "complete";
+    case EndReason::kSwitched: return "switched";
+    case EndReason::kAppClosed: return "app_closed";
+    case EndReason::kAppClosedBeforeRequest: return "app_closed_before_request";
+    case EndReason::kIdleTimeout: return "idle_timeout";
+    case EndReason::kClosedAfterResponse: return "closed_after_response";
+    case EndReason::kBadRequest400: return "bad_request_400";
+    case EndReason::kBadRequest431: return "bad_request_431";
+    case EndReason::kCertificateError: return "certificate_error";
+    case EndReason::kClientRejectedCa: return "client_rejected_ca";
+    case EndReason::kAppTlsHandshakeFailed: return "app_tls_handshake_failed";
+    case EndReason::kAppTlsHandshakeTimeout: return "app_tls_handshake_timeout";
+    case EndReason::kUpstreamDialFailed: return "upstream_dial_failed";
+    case EndReason::kUpstreamDialTimeout: return "upstream_dial_timeout";
+    case EndReason::kUpstreamTimeout: return "upstream_timeout";
+    case EndReason::kUpstreamResetBeforeResponse: return "upstream_reset_before_response";
+    case EndReason::kAppClosedMidResponse: return "app_closed_mid_response";
+    case EndReason::kUpstreamTimeoutMidResponse: return "upstream_timeout_mid_response";
+    case EndReason::kUpstreamResetMidResponse: return "upstream_reset_mid_response";
+    case EndReason::kGuardRejected: return "guard_rejected";
+    case EndReason::kRelayEnded: return "relay";
+    case EndReason::kProxyShutdown: return "proxy_shutdown";
+  }
+  return "?";
+}
+
+// The spelling for the log and the store: "idle_timeout", "upstream_connect_timeout",
+// "app:eof upstream:reset", "ws app:eof upstream:eof", ...
+inline std::string EndText(const EndFacts& e) {
+  std::string out;
+  if (e.reason == EndReason::kUpstreamDialFailed || e.reason == EndReason::kUpstreamDialTimeout) {
+    out.append("upstream_").append(DialStageName(e.dial_stage));
+    out.append(e.reason == EndReason::kUpstreamDialTimeout ? "_timeout" : "_failed");
+  } else if (e.reason == EndReason::kRelayEnded) {
+    if (e.websocket) out.append("ws ");
+    out.append("app:").append(PumpEndName(e.up));
+    out.append(" upstream:").append(PumpEndName(e.down));
+  } else {
+    out.append(EndReasonName(e.reason));
+  }
+  return out;
+}
 
 struct TlsFacts {
   std::string version;  // "TLSv1.3"
@@ -46,9 +180,7 @@ struct ConnectionClosed {
   std::optional<TlsFacts> upstream_tls;
   uint64_t bytes_up = 0;    // app -> upstream
   uint64_t bytes_down = 0;  // upstream -> app
-  std::string end;          // how it ended (as in the close log line), e.g. "upstream_reset"
-  std::string close_side;   // "app", "upstream", "proxy" or ""
-  std::string outcome;      // a DESIGN.md outcome class when the proxy knows it, else ""
+  EndFacts end;  // how it ended; the recorder derives the outcome and the closing side
 };
 
 // A bounded copy of a body, for its redacted shape. Never stored as is.
@@ -98,7 +230,7 @@ struct Exchange {
   std::string local_error_code;    // set when relaytap answered itself (502/504/400/431)
   std::string error_stage;         // "dns" / "connect" / "tls" / "response" / "request"
   std::string error_reason;        // human-readable, may name hosts, never secrets
-  std::string end;                 // "complete", "upstream_reset_mid_response", "app_closed", ...
+  EndFacts end;                    // kComplete, kSwitched, kUpstreamResetMidResponse, ...
 };
 
 enum class WsDirection : uint8_t { kClientToServer = 0, kServerToClient = 1 };
@@ -129,8 +261,7 @@ struct WsSessionClosed {
   int64_t close_us = 0;
   std::string subprotocol;  // negotiated Sec-WebSocket-Protocol (already non-secret: one token)
   std::string extensions;   // negotiated Sec-WebSocket-Extensions
-  std::string app_end;       // "eof", "reset", "sink_failed", "cancelled"
-  std::string upstream_end;
+  EndFacts end;  // kRelayEnded with how each direction ended (kProxyShutdown when stopped)
   bool tap_failed = false;
   std::string tap_error;
 };

@@ -11,35 +11,31 @@ constexpr std::array<std::string_view, kOutcomeCount> kNames = {
     "timeout",      "upstream_tls_failure", "client_rejected_ca", "dns_failure",
     "connect_failure", "guard_rejected"};
 
-bool Has(std::string_view s, std::string_view part) {
-  return s.find(part) != std::string_view::npos;
-}
-
-// Failures relaytap itself saw while dialling or waiting, from the local error code or stage.
-std::optional<Outcome> FromLocalError(std::string_view code, std::string_view stage) {
-  if (Has(code, "guard")) return Outcome::kGuardRejected;
-  if (stage == "dns" || Has(code, "_dns")) return Outcome::kDnsFailure;
-  if (stage == "connect" || Has(code, "_connect")) return Outcome::kConnectFailure;
-  if (stage == "tls" || Has(code, "_tls")) return Outcome::kUpstreamTlsFailure;
-  if (Has(code, "timeout")) return Outcome::kTimeout;
-  if (Has(code, "reset")) return Outcome::kUpstreamReset;
-  return std::nullopt;
-}
-
-// An end reason as written by the proxy (exchange loop, client session, pumps).
-std::optional<Outcome> FromEnd(std::string_view end) {
-  if (end.empty()) return std::nullopt;
-  if (Has(end, "client_rejected_ca")) return Outcome::kClientRejectedCa;
-  if (Has(end, "guard")) return Outcome::kGuardRejected;
-  if (Has(end, "dns")) return Outcome::kDnsFailure;
-  if (Has(end, "upstream_connect")) return Outcome::kConnectFailure;
-  if (Has(end, "upstream_tls")) return Outcome::kUpstreamTlsFailure;
-  if (Has(end, "timeout")) return Outcome::kTimeout;
-  if (Has(end, "upstream_reset") || Has(end, "upstream:reset")) return Outcome::kUpstreamReset;
-  if (Has(end, "app_closed") || Has(end, "app:reset") || Has(end, "client_abort")) {
-    return Outcome::kClientAbort;
+EndClass RelayEndClass(const EndFacts& e) {
+  // The direction whose source ended first tells what happened; the other end follows from it.
+  const bool up = e.up_ended_first;
+  switch (up ? e.up : e.down) {
+    case PumpEnd::kEof: return {Outcome::kOk, up ? EndSide::kApp : EndSide::kUpstream};
+    case PumpEnd::kSourceReset:
+      return up ? EndClass{Outcome::kClientAbort, EndSide::kApp}
+                : EndClass{Outcome::kUpstreamReset, EndSide::kUpstream};
+    case PumpEnd::kTimedOut: return {Outcome::kTimeout, up ? EndSide::kApp : EndSide::kUpstream};
+    case PumpEnd::kSinkFailed:  // writing to the other side failed: that side went away
+      return up ? EndClass{Outcome::kUpstreamReset, EndSide::kUpstream}
+                : EndClass{Outcome::kClientAbort, EndSide::kApp};
+    case PumpEnd::kCancelled: return {Outcome::kOk, EndSide::kProxy};
   }
-  return std::nullopt;
+  return {Outcome::kOk, EndSide::kNone};
+}
+
+Outcome DialOutcome(DialStage stage) {
+  switch (stage) {
+    case DialStage::kDns: return Outcome::kDnsFailure;
+    case DialStage::kTls: return Outcome::kUpstreamTlsFailure;
+    case DialStage::kConnect:
+    case DialStage::kNone: return Outcome::kConnectFailure;
+  }
+  return Outcome::kConnectFailure;
 }
 
 }  // namespace
@@ -53,15 +49,41 @@ std::optional<Outcome> ParseOutcome(std::string_view name) {
   return std::nullopt;
 }
 
+EndClass ClassifyEnd(const EndFacts& e) {
+  switch (e.reason) {
+    case EndReason::kNone:
+    case EndReason::kComplete:
+    case EndReason::kSwitched: return {std::nullopt, EndSide::kNone};
+    case EndReason::kAppClosed:
+    case EndReason::kAppClosedBeforeRequest: return {Outcome::kOk, EndSide::kApp};
+    case EndReason::kIdleTimeout:
+    case EndReason::kClosedAfterResponse:
+    case EndReason::kProxyShutdown: return {Outcome::kOk, EndSide::kProxy};
+    case EndReason::kBadRequest400:
+    case EndReason::kBadRequest431: return {Outcome::kClientError4xx, EndSide::kApp};
+    // relaytap could not mint a certificate: no class names a failure of relaytap itself, the
+    // close reason does.
+    case EndReason::kCertificateError: return {Outcome::kOk, EndSide::kProxy};
+    case EndReason::kClientRejectedCa: return {Outcome::kClientRejectedCa, EndSide::kApp};
+    case EndReason::kAppTlsHandshakeFailed: return {Outcome::kClientAbort, EndSide::kApp};
+    case EndReason::kAppTlsHandshakeTimeout: return {Outcome::kTimeout, EndSide::kProxy};
+    // A dial that timed out is classified by its stage on the connection and the exchange alike;
+    // the end reason keeps the timeout (upstream_connect_timeout).
+    case EndReason::kUpstreamDialFailed: return {DialOutcome(e.dial_stage), EndSide::kUpstream};
+    case EndReason::kUpstreamDialTimeout: return {DialOutcome(e.dial_stage), EndSide::kProxy};
+    case EndReason::kUpstreamTimeout:
+    case EndReason::kUpstreamTimeoutMidResponse: return {Outcome::kTimeout, EndSide::kProxy};
+    case EndReason::kUpstreamResetBeforeResponse:
+    case EndReason::kUpstreamResetMidResponse: return {Outcome::kUpstreamReset, EndSide::kUpstream};
+    case EndReason::kAppClosedMidResponse: return {Outcome::kClientAbort, EndSide::kApp};
+    case EndReason::kGuardRejected: return {Outcome::kGuardRejected, EndSide::kProxy};
+    case EndReason::kRelayEnded: return RelayEndClass(e);
+  }
+  return {std::nullopt, EndSide::kNone};
+}
+
 Outcome ClassifyExchange(const ExchangeOutcomeInput& in) {
-  if (!in.local_error_code.empty()) {
-    if (auto o = FromLocalError(in.local_error_code, in.error_stage)) return *o;
-  }
-  // "closed_after_response" and "complete" are ordinary ends; anything FromEnd knows is not.
-  // "app_closed" after a complete response is still an abort only if no status was relayed.
-  if (auto o = FromEnd(in.end)) {
-    if (!(*o == Outcome::kClientAbort && in.status >= 100 && in.end == "app_closed")) return *o;
-  }
+  if (auto o = ClassifyEnd(in.end).outcome; o && *o != Outcome::kOk) return *o;
   if (in.status == 429) return Outcome::kThrottled429;
   if (in.status >= 400 && in.status < 500) return Outcome::kClientError4xx;
   if (in.status >= 500) return Outcome::kServerError5xx;
@@ -74,20 +96,13 @@ Outcome ClassifyExchange(const ExchangeOutcomeInput& in) {
   return Outcome::kOk;
 }
 
-Outcome ClassifySession(const SessionOutcomeInput& in) {
-  if (in.first_failure) return *in.first_failure;
-  if (Has(in.upstream_end, "reset")) return Outcome::kUpstreamReset;
-  if (Has(in.upstream_end, "timeout") || Has(in.app_end, "timeout")) return Outcome::kTimeout;
-  if (Has(in.app_end, "reset")) return Outcome::kClientAbort;
-  // TODO(#6): a server close 1011 (internal error) has no class of its own; it stays `ok` with
-  // the close code visible in ws_sessions.close_code.
-  return Outcome::kOk;
+Outcome ClassifySession(std::optional<Outcome> first_failure, const EndFacts& end) {
+  if (first_failure) return *first_failure;
+  return ClassifyEnd(end).outcome.value_or(Outcome::kOk);
 }
 
-Outcome ClassifyConnection(std::string_view proxy_outcome, std::string_view end) {
-  if (auto o = ParseOutcome(proxy_outcome)) return *o;
-  if (auto o = FromEnd(end)) return *o;
-  return Outcome::kOk;
+Outcome ClassifyConnection(const EndFacts& end) {
+  return ClassifyEnd(end).outcome.value_or(Outcome::kOk);
 }
 
 }  // namespace relaytap::recorder

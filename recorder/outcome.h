@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "recorder/observation.h"
+
 namespace relaytap::recorder {
 
 enum class Outcome {
@@ -30,30 +32,29 @@ inline constexpr int kOutcomeCount = 14;
 std::string_view OutcomeName(Outcome o);
 std::optional<Outcome> ParseOutcome(std::string_view name);
 
+// What an end reason says by itself: the outcome it implies (nullopt: none, the HTTP status or the
+// events decide) and the side that ended the connection. The one place end reasons are classified.
+struct EndClass {
+  std::optional<Outcome> outcome;
+  EndSide side = EndSide::kNone;
+};
+EndClass ClassifyEnd(const EndFacts& end);
+
 struct ExchangeOutcomeInput {
-  int status = 0;                  // 0: no response
-  std::string_view local_error_code;  // relaytap answered itself: "relaytap_upstream_dns", ...
-  std::string_view error_stage;    // "dns" / "connect" / "tls" / "response" / "request"
-  std::string_view end;            // the proxy's end reason: "upstream_reset_mid_response", ...
+  int status = 0;                     // 0: no response
+  EndFacts end;
   bool sse_response_failed = false;  // an SSE event said the response failed
   bool sse_error_event = false;      // an SSE `error` event
 };
-// Order: relaytap's own answer (guard, dial stage, timeout) > how the exchange ended (reset,
+// Order: how the exchange ended when that is a failure (guard, dial stage, timeout, reset,
 // abort) > HTTP status > failures inside an SSE stream > ok.
 Outcome ClassifyExchange(const ExchangeOutcomeInput& in);
 
-struct SessionOutcomeInput {
-  std::optional<Outcome> first_failure;  // response_failed / error_event, in message order
-  std::string_view app_end;              // "eof", "reset", "sink_failed", "cancelled", "timeout"
-  std::string_view upstream_end;
-  std::optional<int> close_code;         // from the first close frame
-};
-// The first failure seen inside the session wins (it is the symptom the operator asks about);
-// otherwise how the session ended: an upstream reset, a client abort, a timeout.
-Outcome ClassifySession(const SessionOutcomeInput& in);
+// A WebSocket session: the first failure seen inside it wins (the symptom the operator asks
+// about); otherwise how its relay ended (an upstream reset, a client abort, a keepalive timeout).
+Outcome ClassifySession(std::optional<Outcome> first_failure, const EndFacts& end);
 
-// A connection: the proxy's class if it sent one, else derived from its end reason
-// ("upstream_dns_failed", "client_rejected_ca", "app:eof upstream:reset", ...).
-Outcome ClassifyConnection(std::string_view proxy_outcome, std::string_view end);
+// A connection: from its end reason alone (its exchanges and sessions carry their own).
+Outcome ClassifyConnection(const EndFacts& end);
 
 }  // namespace relaytap::recorder

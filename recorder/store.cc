@@ -175,7 +175,7 @@ absl::Status Store::WriteConnectionOpened(int64_t run_id, const ConnectionOpened
 }
 
 absl::Status Store::WriteConnectionClosed(int64_t run_id, const ConnectionClosed& c,
-                                          std::string_view outcome) {
+                                          const EndClass& end_class) {
   sqlite::Statement& s = st_->conn_closed;
   int i = 1;
   s.BindInt64(i++, run_id);
@@ -192,15 +192,16 @@ absl::Status Store::WriteConnectionClosed(int64_t run_id, const ConnectionClosed
   }
   s.BindInt64(i++, I(c.bytes_up));
   s.BindInt64(i++, I(c.bytes_down));
-  s.BindTextOrNull(i++, c.end);
-  s.BindTextOrNull(i++, c.close_side);
-  s.BindText(i++, outcome);
+  s.BindTextOrNull(i++, EndText(c.end));
+  s.BindTextOrNull(i++, EndSideName(end_class.side));
+  s.BindText(i++, OutcomeName(end_class.outcome.value_or(Outcome::kOk)));
   return s.Run();
 }
 
 absl::Status Store::WriteExchange(int64_t run_id, const ExchangeRow& row) {
   const Exchange& e = *row.ex;
   const ExchangeFacts& f = *row.facts;
+  const std::string end_text = EndText(e.end);
   sqlite::Statement& s = st_->insert_exchange;
   int i = 1;
   s.BindInt64(i++, run_id);
@@ -235,7 +236,7 @@ absl::Status Store::WriteExchange(int64_t run_id, const ExchangeRow& row) {
     s.BindOptionalInt64(i++, *v);
   }
   for (std::string_view v : {std::string_view(e.local_error_code), std::string_view(e.error_stage),
-                             std::string_view(row.error_reason), std::string_view(e.end),
+                             std::string_view(row.error_reason), std::string_view(end_text),
                              std::string_view(f.error_type), std::string_view(f.error_code)}) {
     s.BindTextOrNull(i++, v);
   }
@@ -328,9 +329,9 @@ absl::Status Store::CloseSession(int64_t ref, const SessionCloseRow& row) {
   s.BindOptionalInt64(i++, NonZero(row.close_us));
   s.BindOptionalInt64(i++, st.close_code ? std::optional<int64_t>(*st.close_code) : std::nullopt);
   s.BindTextOrNull(i++, row.close_reason);
-  s.BindTextOrNull(i++, st.close_side);
-  s.BindTextOrNull(i++, c ? c->app_end : "recorder_closed");
-  s.BindTextOrNull(i++, c ? c->upstream_end : "recorder_closed");
+  s.BindTextOrNull(i++, row.close_side);
+  s.BindTextOrNull(i++, c ? PumpEndName(c->end.up) : "recorder_closed");
+  s.BindTextOrNull(i++, c ? PumpEndName(c->end.down) : "recorder_closed");
   for (uint64_t v : {st.messages_up, st.messages_down, st.bytes_up, st.bytes_down, st.pings,
                      st.pongs}) {
     s.BindInt64(i++, I(v));

@@ -14,6 +14,7 @@
 #include "recorder/bounded_queue.h"
 #include "recorder/correlator.h"
 #include "recorder/observation.h"
+#include "recorder/outcome.h"
 #include "recorder/schema.h"
 #include "recorder/session_state.h"
 #include "recorder/sqlite/database.h"
@@ -44,6 +45,7 @@ struct SessionCloseRow {
   std::string subprotocol;   // redacted
   std::string close_reason;  // scrubbed
   std::string outcome;       // "" leaves NULL
+  std::string close_side;    // who sent the first close frame, else whose side ended the relay
   int64_t close_us = 0;
 };
 
@@ -62,7 +64,7 @@ class Store {
 
   absl::Status WriteConnectionOpened(int64_t run_id, const ConnectionOpened& c);
   absl::Status WriteConnectionClosed(int64_t run_id, const ConnectionClosed& c,
-                                     std::string_view outcome);
+                                     const EndClass& end_class);
   absl::Status WriteExchange(int64_t run_id, const ExchangeRow& row);
   // The ws_sessions row id of (connection, exchange sequence), created if missing. Cached.
   absl::StatusOr<int64_t> SessionRef(int64_t run_id, uint64_t connection_id,

@@ -18,6 +18,7 @@ namespace relaytap::proxy::http_relay {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
+using recorder::EndReason;
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
 constexpr size_t kReadChunk = 32 * 1024;
@@ -109,7 +110,7 @@ struct ResponseResult {
 net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream& up,
                                              beast::flat_buffer& up_buf, ByteStream& app,
                                              bool head_request, const std::string& host,
-                                             SessionStats& stats, recorder::Exchange* obs,
+                                             ConnectionFacts& stats, recorder::Exchange* obs,
                                              const GuardCheck& guard_check) {
   ResponseResult rr;
   for (;;) {
@@ -131,14 +132,14 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
           e.status = 504;
           e.code = "relaytap_upstream_timeout";
           e.message = StrCat("upstream ", host, " did not answer in time");
-          stats.end = "upstream_timeout";
+          stats.EndWith(EndReason::kUpstreamTimeout);
         } else {
           e.status = 502;
           e.code = "relaytap_upstream_reset";
           e.message = StrCat("upstream ", host,
                              " closed or broke the connection before answering: ",
                              DescribeError(ec));
-          stats.end = "upstream_reset_before_response";
+          stats.EndWith(EndReason::kUpstreamResetBeforeResponse);
         }
         if (obs) {
           obs->local_error_code = e.code;
@@ -149,8 +150,9 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
         co_await app.WriteAll(net::buffer(bytes));
       } else {
         app.Reset();
-        stats.end = "upstream_reset";
+        stats.EndWith(EndReason::kUpstreamResetMidResponse);
       }
+      if (obs) obs->end = stats.end;
       co_return rr;
     }
     std::string out = RewriteHeaderBlock(View(up_buf, hsize));
@@ -173,7 +175,8 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     rr.any_bytes_to_app = true;
     if (wec) {
       rr.failed = true;
-      stats.end = "app_closed";
+      stats.EndWith(EndReason::kAppClosedMidResponse);
+      if (obs) obs->end = stats.end;
       co_return rr;
     }
     if (res.status == 101) {
@@ -206,12 +209,12 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
     if (body.write_ec) {
       rr.failed = true;
       up.Reset();
-      stats.end = "app_closed_mid_response";
+      stats.EndWith(EndReason::kAppClosedMidResponse);
     } else if (!body.complete) {
       rr.failed = true;
       app.Reset();
-      stats.end = IsTimeout(body.read_ec) ? "upstream_timeout_mid_response"
-                                          : "upstream_reset_mid_response";
+      stats.EndWith(IsTimeout(body.read_ec) ? EndReason::kUpstreamTimeoutMidResponse
+                                            : EndReason::kUpstreamResetMidResponse);
     }
     if (obs && rr.failed) obs->end = stats.end;
     rr.keep_alive = !rr.failed && res.keep_alive() && !res.need_eof();
@@ -236,7 +239,7 @@ bool IdleUpstreamIsReusable(ByteStream& up, const beast::flat_buffer& up_buf) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, SessionStats& stats) {
+net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, ConnectionFacts& stats) {
   std::string bytes = BuildLocalErrorResponse(e);
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
   stats.bytes_down += n;
@@ -247,7 +250,7 @@ net::awaitable<void> WriteLocalError(ByteStream& app, const LocalError& e, Sessi
 
 net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                      beast::flat_buffer& app_buf, ExchangeLoopParams params,
-                                     SessionStats& stats) {
+                                     ConnectionFacts& stats) {
   std::unique_ptr<ByteStream> up;
   HostPort up_target;
   beast::flat_buffer up_buf;
@@ -266,7 +269,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                        "request header exceeds 64 KiB", "request", ""};
           co_await WriteLocalError(app, local_error, stats);
         }
-        stats.end = "bad_request_431";
+        stats.EndWith(EndReason::kBadRequest431);
       } else if (ec.category() == error_code(http::error::bad_method).category() &&
                  ec != http::error::partial_message) {
         {
@@ -275,9 +278,11 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                        "request", ""};
           co_await WriteLocalError(app, local_error, stats);
         }
-        stats.end = "bad_request_400";
+        stats.EndWith(EndReason::kBadRequest400);
       } else {
-        stats.end = IsTimeout(ec) ? "idle_timeout" : "app_closed";
+        // Between requests: the app closing, or a keep-alive connection left idle, is an
+        // ordinary end.
+        stats.EndWith(IsTimeout(ec) ? EndReason::kIdleTimeout : EndReason::kAppClosed);
       }
       co_return;
     }
@@ -292,7 +297,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
           "relaytap is a forward proxy: send absolute-form http:// requests or CONNECT",
           "request", ""};
       co_await WriteLocalError(app, local_error, stats);
-      stats.end = "bad_request_400";
+      stats.EndWith(EndReason::kBadRequest400);
       co_return;
     }
     std::string out = RewriteHeaderBlock(View(app_buf, hsize), origin_form);
@@ -318,7 +323,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                                  params.connection_id, sequence);
     if (guard_check.reject) {
       stats.bytes_down += co_await AnswerGuardRejection(app, guard_check, obs.get());
-      stats.end = "guard_rejected";
+      stats.EndWith(EndReason::kGuardRejected);
       if (obs) Submit(ctx, std::move(obs));
       co_return;
     }
@@ -340,15 +345,13 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         const LocalError local_error{status, code, d.reason,
                                      std::string(DialStageName(d.failed_stage)), target.host};
         co_await WriteLocalError(app, local_error, stats);
-        stats.end = code;
-        stats.dial_failure = d.failed_stage;
-        stats.dial_timed_out = d.timed_out;
+        stats.end = DialEnd(d);
         ReportGuardOutcome(ctx, guard_check, 0, "", "");
         if (obs) {
           obs->local_error_code = code;
           obs->error_stage = std::string(DialStageName(d.failed_stage));
           obs->error_reason = d.reason;
-          obs->end = code;
+          obs->end = stats.end;
           Submit(ctx, std::move(obs));
         }
         co_return;
@@ -372,7 +375,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                    StrCat("upstream closed the connection: ", DescribeError(wec)),
                                    "request", target.host};
       co_await WriteLocalError(app, local_error, stats);
-      stats.end = "upstream_reset_before_response";
+      stats.EndWith(EndReason::kUpstreamResetBeforeResponse);
       ReportGuardOutcome(ctx, guard_check, 0, "", "");
       if (obs) {
         obs->local_error_code = local_error.code;
@@ -414,7 +417,9 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       obs->request_body.truncated = req.sample_truncated;
       obs->switched = rr.switched;
       obs->end_us = NowUnixMicros();
-      if (obs->end.empty()) obs->end = rr.switched ? "switched" : "complete";
+      if (obs->end.reason == EndReason::kNone) {
+        obs->end.reason = rr.switched ? EndReason::kSwitched : EndReason::kComplete;
+      }
     }
     if (rr.switched) {
       uint32_t exchange_sequence = obs ? obs->sequence : 0;
@@ -434,7 +439,7 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     if (rr.failed) co_return;
     if (!rr.keep_alive || !request_keep_alive) {
       co_await app.ShutdownSend();
-      stats.end = "closed_after_response";
+      stats.EndWith(EndReason::kClosedAfterResponse);
       co_return;
     }
   }

@@ -11,29 +11,13 @@
 
 #include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
+#include "proxy/connection_facts.h"
 #include "proxy/context.h"
 #include "proxy/stream/net.h"
 #include "proxy/stream/dial.h"
 #include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {
-
-struct SessionStats {
-  uint64_t bytes_up = 0;    // app -> upstream
-  uint64_t bytes_down = 0;  // upstream -> app
-  uint64_t exchanges = 0;
-  bool websocket = false;
-  std::string upstream_address;
-  std::string end = "app_closed";  // how the connection ended, for the close log line
-  // The first successful dial (timings in microseconds) or the failed one.
-  bool dialled = false;
-  int64_t dns_us = -1, connect_us = -1, tls_us = -1;
-  std::optional<recorder::TlsFacts> upstream_tls;
-  int64_t app_tls_us = -1;
-  std::optional<recorder::TlsFacts> app_tls;
-  DialStage dial_failure = DialStage::kNone;
-  bool dial_timed_out = false;
-};
 
 struct ExchangeLoopParams {
   uint64_t connection_id = 0;
@@ -46,6 +30,6 @@ struct ExchangeLoopParams {
 // ends. `app_buffer` may already hold bytes read from the app.
 net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                                      beast::flat_buffer& app_buffer, ExchangeLoopParams params,
-                                     SessionStats& stats);
+                                     ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

@@ -112,7 +112,7 @@ net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck&
     obs->error_stage = "guard";
     obs->error_reason = StrCat("retry guard: ", guard::ReasonName(d.reason), ", retry after ",
                                d.retry_after_ms, " ms");
-    obs->end = "guard_rejected";
+    obs->end.reason = recorder::EndReason::kGuardRejected;
     obs->end_us = NowUnixMicros();
   }
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));

@@ -50,7 +50,7 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
                                   beast::flat_buffer& app_buf, ByteStream& up,
                                   beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
                                   WsSessionInfo info, const GuardCheck& guard_check,
-                                  SessionStats& stats) {
+                                  ConnectionFacts& stats) {
   stats.websocket = true;
   // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
   EnableKeepAlive(app);
@@ -108,7 +108,7 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
           : co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(), down_tap.get());
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
-  stats.end = StrCat("ws app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
+  stats.end = RelayEnd(r, /*websocket=*/true);
   ReportGuardSessionEnd(ctx, guard_check,
                         r.down.end == PumpEnd::kSourceReset ||
                             (failure_watch && failure_watch->saw_failed_response()) ||
@@ -120,8 +120,7 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
     closed.close_us = NowUnixMicros();
     closed.subprotocol = rr.subprotocol;
     closed.extensions = rr.extensions;
-    closed.app_end = std::string(PumpEndName(r.up.end));
-    closed.upstream_end = std::string(PumpEndName(r.down.end));
+    closed.end = stats.end;
     if (observer && observer->tap_failed()) {
       closed.tap_failed = true;
       closed.tap_error = observer->tap_error();

@@ -36,6 +36,6 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
                                   beast::flat_buffer& app_buf, ByteStream& up,
                                   beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
                                   WsSessionInfo info, const GuardCheck& guard_check,
-                                  SessionStats& stats);
+                                  ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

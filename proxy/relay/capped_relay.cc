@@ -122,24 +122,17 @@ net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::Fr
   co_return error_code{};
 }
 
-// The ends of one direction: Pump()'s flags (see pump.h).
-struct DirectionEnds {
-  bool* mine;
-  const bool* other;
-  bool* reset_to;
-  const bool* from_reset;
-};
-
 // Reads `from` until it ends, handing each chunk (`initial` first) to `relay(data, n, bytes)`,
 // which writes it on and returns the write's error. Like Pump(), the buffer is held only while
 // bytes flow: an idle session waits for readability with none.
 template <typename Relay>
 net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
-                                           std::string_view initial, DirectionEnds ends,
+                                           std::string_view initial, PumpSide side,
                                            Relay relay) {
   PumpResult result;
   if (!initial.empty()) {
     if (error_code wec = co_await relay(initial.data(), initial.size(), result.bytes)) {
+      side.Ended();
       from.Reset();
       co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
     }
@@ -155,13 +148,13 @@ net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
     auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
       if (error_code wec = co_await relay(data, n, result.bytes)) {
+        side.Ended();
         from.Reset();
         co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
       }
     }
     if (!ec) continue;
-    co_await EndAfterReadError(to, ec, result, ends.mine, ends.other, ends.reset_to,
-                               ends.from_reset);
+    co_await EndAfterReadError(to, ec, result, side);
     co_return result;
   }
 }
@@ -177,7 +170,6 @@ net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstrea
   upstream.SetTimeout(std::chrono::milliseconds(0));
   Shared s(co_await net::this_coro::executor);
   uint64_t injected_bytes = 0;
-  PumpPair& p = s.pair;
   auto relay_up = [&](const char* data, size_t n, uint64_t& bytes) {
     return RelayUp(app, upstream, up_tap, down_tap, session, s, data, n, bytes, injected_bytes);
   };
@@ -185,16 +177,10 @@ net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstrea
     return RelayDown(app, down_tap, session, s, data, n, bytes);
   };
   auto [up, down] = co_await (
-      CappedDirection(app, upstream, app_initial,
-                      {&p.up_done_cleanly, &p.down_done_cleanly, &p.upstream_reset_by_proxy,
-                       &p.app_reset_by_proxy},
-                      relay_up) &&
-      CappedDirection(upstream, app, upstream_initial,
-                      {&p.down_done_cleanly, &p.up_done_cleanly, &p.app_reset_by_proxy,
-                       &p.upstream_reset_by_proxy},
-                      relay_down));
+      CappedDirection(app, upstream, app_initial, PumpSide{&s.pair, 0}, relay_up) &&
+      CappedDirection(upstream, app, upstream_initial, PumpSide{&s.pair, 1}, relay_down));
   down.bytes += injected_bytes;
-  co_return BiPumpResult{up, down};
+  co_return BiPumpResult{up, down, s.pair.first_ended == 0};
 }
 
 }  // namespace relaytap::proxy

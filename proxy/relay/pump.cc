@@ -24,48 +24,51 @@ void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
 
 }  // namespace
 
-std::string_view PumpEndName(PumpEnd e) {
-  switch (e) {
-    case PumpEnd::kEof: return "eof";
-    case PumpEnd::kSourceReset: return "reset";
-    case PumpEnd::kSinkFailed: return "sink_failed";
-    case PumpEnd::kCancelled: return "cancelled";
-  }
-  return "?";
+recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
+  recorder::EndFacts e;
+  e.reason = recorder::EndReason::kRelayEnded;
+  e.up = r.up.end;
+  e.down = r.down.end;
+  e.up_ended_first = r.up_ended_first;
+  e.websocket = websocket;
+  return e;
 }
 
 net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
-                                       bool* mine, const bool* other, bool* reset_to,
-                                       const bool* from_reset) {
+                                       PumpSide side) {
   result.ec = ec;
+  PumpPair* p = side.pair;
+  const int me = side.index, other = 1 - side.index;
   if (ec == net::error::eof || ec == ssl::error::stream_truncated) {
+    side.Ended();
     result.end = PumpEnd::kEof;
-    if (mine != nullptr) *mine = true;
+    if (p != nullptr) p->done_cleanly[me] = true;
     co_await to.ShutdownSend();
-  } else if (other != nullptr && *other) {
+  } else if (p != nullptr && p->done_cleanly[other]) {
     result.end = PumpEnd::kEof;  // closing after the other side's clean end
     co_await to.ShutdownSend();
-  } else if (ec == net::error::operation_aborted || (from_reset != nullptr && *from_reset)) {
+  } else if (ec == net::error::operation_aborted || (p != nullptr && p->reset_by_proxy[other])) {
     // The opposite pump reset our source (its own source failed): depending on where this
     // pump was (reading, or writing the previous chunk) the read fails as aborted or on a
     // closed descriptor; either way the end was not this side's doing.
     result.end = PumpEnd::kCancelled;
-    if (reset_to != nullptr) *reset_to = true;
+    if (p != nullptr) p->reset_by_proxy[me] = true;
     to.Reset();
   } else {
-    result.end = PumpEnd::kSourceReset;
-    if (reset_to != nullptr) *reset_to = true;
+    side.Ended();
+    result.end = IsTimeout(ec) ? PumpEnd::kTimedOut : PumpEnd::kSourceReset;
+    if (p != nullptr) p->reset_by_proxy[me] = true;
     to.Reset();
   }
 }
 
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap, bool* mine, const bool* other, bool* reset_to,
-                                const bool* from_reset) {
+                                ws::FrameTap* tap, PumpSide side) {
   PumpResult result;
   if (!initial.empty()) {
     auto [wec, wn] = co_await to.WriteAll(net::buffer(initial));
     if (wec) {
+      side.Ended();
       from.Reset();
       co_return PumpResult{PumpEnd::kSinkFailed, wec, 0};
     }
@@ -89,6 +92,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
     if (n > 0) {
       auto [wec, wn] = co_await to.WriteAll(net::buffer(data, n));
       if (wec) {
+        side.Ended();
         from.Reset();
         result.end = PumpEnd::kSinkFailed;
         result.ec = wec;
@@ -98,7 +102,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       FeedTap(tap, data, n);
     }
     if (!ec) continue;
-    co_await EndAfterReadError(to, ec, result, mine, other, reset_to, from_reset);
+    co_await EndAfterReadError(to, ec, result, side);
     co_return result;
   }
 }
@@ -111,11 +115,9 @@ net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
   upstream.SetTimeout(std::chrono::milliseconds(0));
   PumpPair pair;
   auto [up, down] = co_await (
-      Pump(app, upstream, app_initial, up_tap, &pair.up_done_cleanly, &pair.down_done_cleanly,
-           &pair.upstream_reset_by_proxy, &pair.app_reset_by_proxy) &&
-      Pump(upstream, app, upstream_initial, down_tap, &pair.down_done_cleanly,
-           &pair.up_done_cleanly, &pair.app_reset_by_proxy, &pair.upstream_reset_by_proxy));
-  co_return BiPumpResult{up, down};
+      Pump(app, upstream, app_initial, up_tap, PumpSide{&pair, 0}) &&
+      Pump(upstream, app, upstream_initial, down_tap, PumpSide{&pair, 1}));
+  co_return BiPumpResult{up, down, pair.first_ended == 0};
 }
 
 }  // namespace relaytap::proxy

@@ -20,7 +20,7 @@
 namespace relaytap::proxy {
 namespace {
 
-using http_relay::SessionStats;
+using recorder::EndReason;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxHeaderBytes = 64 * 1024;
@@ -34,39 +34,15 @@ struct CloseLine {
   int64_t open_us = NowUnixMicros();
 };
 
-void LogClose(const CloseLine& c, const SessionStats& s) {
+void LogClose(const CloseLine& c, const ConnectionFacts& s) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.start).count();
   RELAYTAP_LOG(kInfo, "conn=", c.id, " closed client=", c.client, " target=", c.target,
                " mode=", c.mode, s.websocket ? " websocket" : "", " exchanges=", s.exchanges,
                " up_bytes=", s.bytes_up, " down_bytes=", s.bytes_down, " duration_ms=", ms,
-               " end=", s.end);
+               " end=", recorder::EndText(s.end));
 }
 
-// What the proxy itself knows of how a connection ended, as a DESIGN.md outcome class; the
-// recorder refines it from the exchanges and events.
-std::string ConnectionOutcome(const SessionStats& s) {
-  if (s.end == "client_rejected_ca") return "client_rejected_ca";
-  if (s.dial_failure == DialStage::kDns) return "dns_failure";
-  if (s.dial_failure == DialStage::kConnect) return s.dial_timed_out ? "timeout" : "connect_failure";
-  if (s.dial_failure == DialStage::kTls) return s.dial_timed_out ? "timeout" : "upstream_tls_failure";
-  if (s.end.find("timeout") != std::string::npos) return "timeout";
-  if (s.end.find("upstream_reset") != std::string::npos || s.end.find("upstream:reset") != std::string::npos)
-    return "upstream_reset";
-  if (s.end.find("app_closed_mid") != std::string::npos || s.end.find("app:reset") != std::string::npos)
-    return "client_abort";
-  return "";
-}
-
-std::string CloseSide(const SessionStats& s) {
-  if (s.end.starts_with("app") || s.end.starts_with("ws app:reset") ||
-      s.end == "client_rejected_ca" || s.end.starts_with("bad_request"))
-    return "app";
-  if (s.end.find("upstream") != std::string::npos) return "upstream";
-  if (s.end == "idle_timeout" || s.end == "closed_after_response") return "proxy";
-  return "";
-}
-
-void Record(const ProxyContext& ctx, const CloseLine& c, const SessionStats& s) {
+void Record(const ProxyContext& ctx, const CloseLine& c, const ConnectionFacts& s) {
   if (ctx.sink == nullptr) return;
   recorder::ConnectionClosed closed;
   closed.connection_id = c.id;
@@ -81,10 +57,27 @@ void Record(const ProxyContext& ctx, const CloseLine& c, const SessionStats& s) 
   closed.bytes_up = s.bytes_up;
   closed.bytes_down = s.bytes_down;
   closed.end = s.end;
-  closed.close_side = CloseSide(s);
-  closed.outcome = ConnectionOutcome(s);
   ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
 }
+
+// Writes the close line, and the close record once a target was named, when the session ends:
+// also when relaytap stops with it still open (Server::Shutdown destroys the session after its
+// grace period), then with the end proxy_shutdown.
+struct CloseOnExit {
+  const ProxyContext& ctx;
+  CloseLine& line;
+  ConnectionFacts& stats;
+  bool record = false;
+  bool finished = false;
+  ~CloseOnExit() {
+    try {
+      if (!finished) stats.EndWith(EndReason::kProxyShutdown);
+      LogClose(line, stats);
+      if (record) Record(ctx, line, stats);
+    } catch (...) {  // out of memory while stopping: the record is lost, the stop goes on
+    }
+  }
+};
 
 void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& target,
                 bool intercepted, bool tunnel) {
@@ -106,7 +99,7 @@ net::awaitable<void> Answer(ByteStream& app, std::string_view bytes) {
 }
 
 net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
-                               HostPort target, SessionStats& stats) {
+                               HostPort target, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
     {
@@ -116,9 +109,7 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
                               d.reason, std::string(DialStageName(d.failed_stage)), target.host});
       co_await Answer(app, answer);
     }
-    stats.end = StrCat("upstream_", DialStageName(d.failed_stage), "_failed");
-    stats.dial_failure = d.failed_stage;
-    stats.dial_timed_out = d.timed_out;
+    stats.end = DialEnd(d);
     co_return;
   }
   stats.upstream_address = d.remote_address;
@@ -133,16 +124,16 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, no_bytes, nullptr, nullptr);
   stats.bytes_up = r.up.bytes;
   stats.bytes_down = r.down.bytes;
-  stats.end = StrCat("app:", PumpEndName(r.up.end), " upstream:", PumpEndName(r.down.end));
+  stats.end = RelayEnd(r, /*websocket=*/false);
 }
 
 net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
                                   beast::flat_buffer& buf, HostPort target, uint64_t id,
-                                  SessionStats& stats) {
+                                  ConnectionFacts& stats) {
   auto [wec, wn] = co_await app_tcp->WriteAll(
       net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   if (wec) {
-    stats.end = "app_closed";
+    stats.EndWith(EndReason::kAppClosed);
     co_return;
   }
   // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
@@ -157,7 +148,7 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   if (!st.ok()) {
     RELAYTAP_LOG(kError, "conn=", id, " cannot mint a certificate for ", target.host, ": ",
                  std::string(st.message()));
-    stats.end = "certificate_error";
+    stats.EndWith(EndReason::kCertificateError);
     co_return;
   }
   std::unique_ptr<TlsByteStream> app = *std::move(made);
@@ -169,12 +160,13 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
       RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ",
                    target.host, " (", DescribeError(hec),
                    "): it does not trust relaytap's CA; see `relaytap ca env` and the README");
-      stats.end = "client_rejected_ca";
+      stats.EndWith(EndReason::kClientRejectedCa);
     } else {
       RELAYTAP_LOG(kWarn, "conn=", id, " TLS handshake with the app for ", target.host,
                    " failed: ", DescribeError(hec),
                    " (if the app closed silently, it may not trust relaytap's CA)");
-      stats.end = "app_tls_handshake_failed";
+      stats.EndWith(IsTimeout(hec) ? EndReason::kAppTlsHandshakeTimeout
+                                   : EndReason::kAppTlsHandshakeFailed);
     }
     co_return;
   }
@@ -198,7 +190,8 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
     app_stream.socket().set_option(tcp::no_delay(true), ec);
   }
   std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
-  SessionStats stats;
+  ConnectionFacts stats;
+  CloseOnExit close{ctx, line, stats};
   beast::flat_buffer buf;
   http_relay::RawParser<true> head;
   size_t hsize = 0;
@@ -215,7 +208,7 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
                                  "request", ""});
       co_await Answer(*app, answer);
     }
-      stats.end = "bad_request_431";
+      stats.EndWith(EndReason::kBadRequest431);
     } else if (ec.category() == error_code(http::error::bad_method).category() &&
                ec != http::error::partial_message) {
       {
@@ -224,14 +217,15 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
                                  StrCat("malformed HTTP request: ", ec.message()), "request", ""});
       co_await Answer(*app, answer);
     }
-      stats.end = "bad_request_400";
+      stats.EndWith(EndReason::kBadRequest400);
     } else {
-      stats.end = IsTimeout(ec) ? "idle_timeout" : "app_closed_before_request";
+      stats.EndWith(IsTimeout(ec) ? EndReason::kIdleTimeout : EndReason::kAppClosedBeforeRequest);
     }
     line.target = "-";
-    LogClose(line, stats);
+    close.finished = true;
     co_return;  // nothing recorded: no target was ever named
   }
+  close.record = true;
 
   if (head.method == "CONNECT") {
     auto target = ParseHostPort(head.target);
@@ -244,7 +238,7 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
                                  ""});
       co_await Answer(*app, answer);
     }
-      stats.end = "bad_request_400";
+      stats.EndWith(EndReason::kBadRequest400);
     } else {
       line.target = StrCat(target->host, ":", target->port);
       Route route = Decide(target->host, ctx.config->intercept);
@@ -268,8 +262,7 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
     http_relay::ExchangeLoopParams params{id, std::nullopt};
     co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
   }
-  LogClose(line, stats);
-  Record(ctx, line, stats);
+  close.finished = true;
 }
 
 }  // namespace relaytap::proxy

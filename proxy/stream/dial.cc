@@ -28,6 +28,14 @@ DialResult Failure(DialStage stage, const error_code& ec, std::string reason = {
 
 }  // namespace
 
+recorder::EndFacts DialEnd(const DialResult& d) {
+  recorder::EndFacts e;
+  e.reason = d.timed_out ? recorder::EndReason::kUpstreamDialTimeout
+                         : recorder::EndReason::kUpstreamDialFailed;
+  e.dial_stage = d.failed_stage;
+  return e;
+}
+
 recorder::TlsFacts TlsFactsOf(SSL* ssl) {
   recorder::TlsFacts f;
   if (ssl == nullptr) return f;
@@ -40,15 +48,6 @@ recorder::TlsFacts TlsFactsOf(SSL* ssl) {
   return f;
 }
 
-std::string_view DialStageName(DialStage s) {
-  switch (s) {
-    case DialStage::kNone: return "none";
-    case DialStage::kDns: return "dns";
-    case DialStage::kConnect: return "connect";
-    case DialStage::kTls: return "tls";
-  }
-  return "?";
-}
 
 net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
                                         HostPort target) {

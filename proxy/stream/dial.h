@@ -18,8 +18,8 @@ namespace relaytap::proxy {
 // Version, cipher and ALPN of an established TLS connection.
 recorder::TlsFacts TlsFactsOf(SSL* ssl);
 
-enum class DialStage { kNone, kDns, kConnect, kTls };
-std::string_view DialStageName(DialStage s);  // "dns", "connect", "tls"
+using recorder::DialStage;
+using recorder::DialStageName;  // "dns", "connect", "tls"
 
 struct DialResult {
   std::unique_ptr<ByteStream> stream;  // set on success
@@ -31,6 +31,9 @@ struct DialResult {
   std::optional<recorder::TlsFacts> tls;
   bool ok() const { return stream != nullptr; }
 };
+
+// A failed dial as the end of a connection or exchange: upstream_<stage>_failed / _timeout.
+recorder::EndFacts DialEnd(const DialResult& d);
 
 // Dials `target` (after applying --connect-to). With `tls_ctx`, performs a TLS handshake that
 // verifies the certificate for `target.host` (SNI and name checks use the original host even

@@ -353,7 +353,8 @@ TEST_F(GuardSessionCapTest, AnUpstreamResetEndsTheSessionAsWithThePlainPump) {
     ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/cap ? 2 : 1));
     std::vector<recorder::WsSessionClosed> closed = sink_.Closed();
     ASSERT_EQ(closed.size(), cap ? 2u : 1u);
-    ends.push_back(closed.back().app_end + "/" + closed.back().upstream_end);
+    ends.push_back(std::string(recorder::PumpEndName(closed.back().end.up)) + "/" +
+                   std::string(recorder::PumpEndName(closed.back().end.down)));
     h.reset();
   }
   EXPECT_EQ(ends[0], "cancelled/reset");
@@ -441,7 +442,7 @@ TEST_F(GuardSessionCapTest, CappedSessionRelaysAllSizesAndBufferedRecordsUnchang
   sent.insert(sent.end(), corked.begin(), corked.end());
   EXPECT_EQ(UpstreamReceived(*h), Hashes(sent));
   ASSERT_TRUE(sink_.WaitFor(0, /*closed_sessions=*/1));
-  EXPECT_EQ(sink_.Closed()[0].app_end, "eof");
+  EXPECT_EQ(sink_.Closed()[0].end.up, recorder::PumpEnd::kEof);
 }
 
 // Waits (bounded) until the proxy holds no session: every session's end was reported.

@@ -2,6 +2,7 @@
 // Exchange per request (with raw headers, body samples, SSE events, timings), one WsMessage per
 // decoded message in order, and a WsSessionClosed.
 #include <mutex>
+#include <thread>
 #include <variant>
 
 #include <boost/beast/websocket.hpp>
@@ -9,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "recorder/outcome.h"
 #include "recorder/sink.h"
 #include "recorder/sse_parser.h"
 #include "tests/testing/proxy_harness.h"
@@ -89,7 +91,7 @@ TEST(ObservationTest, HttpExchangeWithSseIsObservedWithHeadersTimingsAndEvents) 
   EXPECT_GT(ex[0].response_body.total_bytes, 0u);
   EXPECT_LE(ex[0].request_start_us, ex[0].response_headers_us);
   EXPECT_LE(ex[0].response_headers_us, ex[0].end_us);
-  EXPECT_EQ(ex[0].end, "complete");
+  EXPECT_EQ(recorder::EndText(ex[0].end), "complete");
   EXPECT_EQ(ex[1].sequence, 2u);
   ASSERT_EQ(ex[1].sse_events.size(), 4u);  // 3 events + [DONE]
   EXPECT_THAT(ex[1].sse_events[0].data, HasSubstr("\"i\":0"));
@@ -175,7 +177,121 @@ TEST(ObservationTest, FailedDialIsObservedAsALocalError) {
   ASSERT_EQ(ex.size(), 1u);
   EXPECT_EQ(ex[0].local_error_code, "relaytap_upstream_connect");
   EXPECT_EQ(ex[0].error_stage, "connect");
-  EXPECT_EQ(sink.Of<recorder::ConnectionClosed>()[0].outcome, "connect_failure");
+  EXPECT_EQ(recorder::EndText(ex[0].end), "upstream_connect_failed");
+  const auto closed = sink.Of<recorder::ConnectionClosed>()[0];
+  EXPECT_EQ(recorder::EndText(closed.end), "upstream_connect_failed");
+  EXPECT_EQ(recorder::OutcomeName(recorder::ClassifyConnection(closed.end)), "connect_failure");
+  EXPECT_EQ(recorder::OutcomeName(recorder::ClassifyExchange({0, ex[0].end})), "connect_failure");
+}
+
+// A loopback TCP server for tunnels: accepts one connection, writes `greeting`, then closes at
+// once (`close_after_greeting`) or holds the connection until its peer closes it.
+class OneShotServer {
+ public:
+  OneShotServer(std::string greeting, bool close_after_greeting)
+      : acceptor_(ioc_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
+    port_ = acceptor_.local_endpoint().port();
+    thread_ = std::thread([this, greeting = std::move(greeting), close_after_greeting] {
+      boost::system::error_code ec;
+      tcp::socket s = acceptor_.accept(ec);
+      if (ec) return;
+      net::write(s, net::buffer(greeting), ec);
+      if (close_after_greeting) return;  // the socket closes: FIN
+      char b[256];
+      while (!ec) s.read_some(net::buffer(b), ec);  // ends when the proxy closes its side
+    });
+  }
+  ~OneShotServer() {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+recorder::EndClass ClassOf(const recorder::ConnectionClosed& c) {
+  return recorder::ClassifyEnd(c.end);
+}
+
+TEST(ConnectionEndTest, AKeepAliveConnectionEndedByIdlenessIsOk) {
+  RecordingSink sink;
+  {
+    ProxyHarness::Options o;
+    o.sink = &sink;
+    o.http_idle_timeout = std::chrono::milliseconds(200);
+    ProxyHarness h(std::move(o));
+    auto c = h.InterceptedClient();
+    c->Write("GET /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\n\r\n");
+    EXPECT_EQ(c->ReadResponse().result_int(), 200);
+    // The app keeps the connection open and idle; the proxy closes it after 200 ms.
+    ASSERT_TRUE(sink.WaitFor<recorder::ConnectionClosed>(1));
+  }
+  const auto closed = sink.Of<recorder::ConnectionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(recorder::EndText(closed[0].end), "idle_timeout");
+  EXPECT_EQ(recorder::OutcomeName(ClassOf(closed[0]).outcome.value()), "ok");
+  EXPECT_EQ(recorder::EndSideName(ClassOf(closed[0]).side), "proxy");
+  auto ex = sink.Of<recorder::Exchange>();
+  ASSERT_EQ(ex.size(), 1u);
+  EXPECT_EQ(recorder::EndText(ex[0].end), "complete");
+}
+
+TEST(ConnectionEndTest, ATunnelTheUpstreamClosedFirstIsClosedByTheUpstream) {
+  RecordingSink sink;
+  OneShotServer upstream("bye\n", /*close_after_greeting=*/true);
+  {
+    ProxyHarness::Options o;
+    o.sink = &sink;
+    ProxyHarness h(std::move(o));
+    ProxyClient c(h.proxy_port());
+    ASSERT_EQ(c.Connect("127.0.0.1", upstream.port()), 200);
+    // Read until the upstream's FIN reaches us through the tunnel; only then close our side.
+    // Bytes read along with the CONNECT answer wait in the client's buffer.
+    std::string got = beast::buffers_to_string(c.buffer().data());
+    boost::system::error_code ec;
+    char b[64];
+    for (int i = 0; i < 100 && !ec; ++i) {
+      size_t n = c.tcp().socket().read_some(net::buffer(b), ec);
+      got.append(b, n);
+    }
+    EXPECT_EQ(got, "bye\n");
+    EXPECT_EQ(ec, net::error::eof);
+    c.tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    ASSERT_TRUE(sink.WaitFor<recorder::ConnectionClosed>(1));
+  }
+  const auto closed = sink.Of<recorder::ConnectionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(recorder::EndText(closed[0].end), "app:eof upstream:eof");
+  EXPECT_FALSE(closed[0].end.up_ended_first);
+  EXPECT_EQ(recorder::EndSideName(ClassOf(closed[0]).side), "upstream");
+  EXPECT_EQ(recorder::OutcomeName(ClassOf(closed[0]).outcome.value()), "ok");
+}
+
+TEST(ConnectionEndTest, ShutdownRecordsTheConnectionsStillOpen) {
+  RecordingSink sink;
+  OneShotServer upstream("hello\n", /*close_after_greeting=*/false);
+  ProxyHarness::Options o;
+  o.sink = &sink;
+  ProxyHarness h(std::move(o));
+  ProxyClient c(h.proxy_port());
+  ASSERT_EQ(c.Connect("127.0.0.1", upstream.port()), 200);
+  // The tunnel is relaying once the greeting arrived (maybe along with the CONNECT answer).
+  std::string got = beast::buffers_to_string(c.buffer().data());
+  char b[6];
+  if (got.size() < 6) net::read(c.tcp().socket(), net::buffer(b, 6 - got.size()));
+  ASSERT_TRUE(sink.WaitFor<recorder::ConnectionOpened>(1));
+  h.server().Shutdown(std::chrono::milliseconds(0));
+  // Shutdown returned: the open tunnel's close was already submitted.
+  const auto closed = sink.Of<recorder::ConnectionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(recorder::EndText(closed[0].end), "proxy_shutdown");
+  EXPECT_EQ(recorder::EndSideName(ClassOf(closed[0]).side), "proxy");
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ void SubmitSession(Sink& sink, uint64_t conn, int64_t t0, const std::string& c) 
   ConnectionClosed cc;
   cc.connection_id = conn;
   cc.close_us = t0 + 2'020'000;
-  cc.end = "app:eof upstream:eof";
+  cc.end = EndFacts{.reason = EndReason::kRelayEnded, .up_ended_first = true, .websocket = true};
   ASSERT_TRUE(sink.TrySubmit(std::move(cc)));
 }
 
@@ -151,7 +151,7 @@ TEST(RecorderTest, GuardDecisionsAreRowsLinkedToTheirExchange) {
   ex.status = 429;
   ex.request_start_us = kT0;
   ex.local_error_code = "relaytap_attempt_cap";
-  ex.end = "guard_rejected";
+  ex.end.reason = EndReason::kGuardRejected;
   ASSERT_TRUE(rec->TrySubmit(std::move(ex)));
   GuardDecision open;
   open.at_us = kT0 + 1;

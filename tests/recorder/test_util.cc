@@ -83,7 +83,7 @@ Exchange RealtimeUpgrade(uint64_t conn, int64_t t0_us, const std::string& api_ke
   ex.end_us = t0_us + 80'000;
   ex.websocket_upgrade = true;
   ex.switched = true;
-  ex.end = "switched";
+  ex.end.reason = EndReason::kSwitched;
   return ex;
 }
 
@@ -109,8 +109,7 @@ WsSessionClosed Closed(uint64_t conn, int64_t at_us) {
   c.exchange_sequence = 1;
   c.close_us = at_us;
   c.subprotocol = "realtime";
-  c.app_end = "eof";
-  c.upstream_end = "eof";
+  c.end = EndFacts{.reason = EndReason::kRelayEnded, .up_ended_first = true, .websocket = true};
   return c;
 }
 
