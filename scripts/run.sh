@@ -8,7 +8,8 @@ cd "$ROOT"
 
 bash scripts/install-deps.sh >&2
 cmake --preset release >&2
-cmake --build --preset release -j"${RELAYTAP_JOBS:-$(nproc)}" >&2
+# Only the relaytap binary: the tests and benchmark tools are built by scripts/test.sh.
+cmake --build --preset release -j"${RELAYTAP_JOBS:-$(nproc)}" --target relaytap >&2
 # Put `relaytap` on PATH (for `relaytap ca env` in the app's shell) when we may.
 if [ -w /usr/local/bin ]; then
   ln -sf "$ROOT/build/release/tools/relaytap" /usr/local/bin/relaytap
