@@ -1,13 +1,12 @@
 #pragma once
 // The proxy as a whole: owns the io threads, the listener, the CA and both TLS contexts. Start()
-// returns once it listens; Shutdown() stops accepting, gives in-flight connections a grace period
-// and stops the threads.
+// returns once it listens; Shutdown() stops accepting, gives in-flight connections a grace period,
+// then stops the threads and ends the sessions still open (each records its close).
 //
 // One io_context per thread (not one shared by all threads): a session lives on one thread from
 // accept to close, so its readiness events and completions never wake another thread, and its
 // handlers need no strand (the one thread serializes them). A shared context made every relayed
-// message cost futex hand-offs between the threads (issue #5: 2 cores shared with the load
-// generator, the upstream and the recorder). The listener gives each new session to the thread
+// message cost futex hand-offs between the threads. The listener gives each new session to the thread
 // with the fewest active sessions.
 
 #include <atomic>
@@ -45,7 +44,8 @@ class Server {
 
   // Blocks until SIGINT or SIGTERM, then shuts down with the configured grace period.
   void WaitForSignal();
-  // Stops accepting; waits up to `grace` for sessions to finish; stops everything. Idempotent.
+  // Stops accepting; waits up to `grace` for sessions to finish; stops the threads and destroys
+  // the sessions still open, which submit their ConnectionClosed (proxy_shutdown). Idempotent.
   void Shutdown(std::chrono::milliseconds grace);
 
  private:

@@ -1,7 +1,7 @@
 #pragma once
 // relaytap's TLS ByteStream: OpenSSL runs directly on the socket's descriptor through a small BIO
 // (proxy/stream/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
-// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte (issue #5).
+// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte.
 // OpenSSL's own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS,
 // and SSL_free_buffers when a reader starts waiting).
 //
