@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -173,7 +174,7 @@ TEST(RecorderTest, GuardDecisionsAreRowsLinkedToTheirExchange) {
 TEST(RecorderTest, CanariesNeverReachTheDatabaseFiles) {
   std::string dir = testing::MakeTempDir("canary");
   RecorderOptions o = Options(dir);
-  o.batch_interval = absl::Seconds(60);  // keep the WAL un-checkpointed as long as possible
+  o.batch_interval = absl::Milliseconds(20);  // written soon; the WAL stays un-checkpointed
   auto rec = OpenOrDie(o);
   ASSERT_NE(rec, nullptr);
   const std::string canary = "CANARYzq81x";
@@ -200,8 +201,21 @@ TEST(RecorderTest, CanariesNeverReachTheDatabaseFiles) {
   // Peek at the files while the data sits in the WAL, then again after Close().
   std::vector<std::string> files = {o.db_path, o.db_path + "-wal", o.db_path + "-shm"};
   for (int round = 0; round < 2; ++round) {
-    if (round == 1) ASSERT_TRUE(rec->Close().ok());
-    else std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (round == 1) {
+      ASSERT_TRUE(rec->Close().ok());
+    } else {
+      // Round 0 looks only once everything was committed (to the WAL): before that, an absent
+      // canary would prove nothing.
+      bool committed = false;
+      for (int i = 0; i < 500 && !committed; ++i) {
+        committed = Query(o.db_path, "SELECT COUNT(*) FROM exchanges") ==
+                        std::vector<std::string>{"2"} &&
+                    Query(o.db_path, "SELECT COUNT(*) FROM events") != std::vector<std::string>{"0"};
+        if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      ASSERT_TRUE(committed) << "the recorder did not commit within 10 s";
+      ASSERT_GT(std::filesystem::file_size(o.db_path + "-wal"), 0u) << "the data is in the WAL";
+    }
     for (const std::string& f : files) {
       EXPECT_EQ(ReadAll(f).find(canary), std::string::npos) << f << " round " << round;
     }
