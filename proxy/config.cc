@@ -6,9 +6,8 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -150,9 +149,9 @@ absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSe
   guard::GuardKnobs& k = g.knobs;
   auto integer = [&](auto& out) -> absl::Status { return Integer(key, v, out); };
   if (key == "guard") {
-    absl::StatusOr<guard::GuardMode> mode =
-        v.is_string() ? guard::ParseGuardMode(v.get<std::string>())
-                      : absl::InvalidArgumentError("not a string");
+    absl::StatusOr<guard::GuardMode> mode = v.is_string()
+                                                ? guard::ParseGuardMode(v.get<std::string>())
+                                                : absl::InvalidArgumentError("not a string");
     if (!mode.ok()) return TypeError(key, "\"off\", \"observe\" or \"enforce\"");
     g.mode = *mode;
     return absl::OkStatus();
@@ -187,7 +186,8 @@ absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSe
 absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
   if (key == "guard" || key.starts_with("guard_")) return MergeGuardKey(key, v, c.guard);
   auto ms = [&](std::chrono::milliseconds& out) -> absl::Status {
-    if (!v.is_number_integer() || v.get<int64_t>() <= 0) return TypeError(key, "a positive integer");
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0)
+      return TypeError(key, "a positive integer");
     out = std::chrono::milliseconds(v.get<int64_t>());
     return absl::OkStatus();
   };

@@ -35,7 +35,6 @@ class WsObserverFactory {
   virtual std::unique_ptr<ws::MessageObserver> Create(const WsSessionInfo& info) = 0;
 };
 
-
 struct ProxyContext {
   const ProxyConfig* config = nullptr;
   tls::CertAuthority* ca = nullptr;

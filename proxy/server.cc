@@ -10,9 +10,10 @@
 
 namespace relaytap::proxy {
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(
-    ProxyConfig config, std::unique_ptr<WsObserverFactory> observers, recorder::Sink* sink,
-    guard::RetryGuard* guard) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
+                                                      std::unique_ptr<WsObserverFactory> observers,
+                                                      recorder::Sink* sink,
+                                                      guard::RetryGuard* guard) {
   RELAYTAP_RETURN_IF_ERROR(ValidateConfig(config));
   std::unique_ptr<Server> s(new Server());
   s->config_ = std::move(config);
@@ -20,8 +21,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
   RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
   s->observers_ = std::move(observers);
-  s->ctx_ = ProxyContext{&s->config_, s->ca_.get(), s->downstream_tls_.get(),
-                         s->upstream_tls_.get(), s->observers_.get(), sink, guard};
+  s->ctx_ = ProxyContext{&s->config_,
+                         s->ca_.get(),
+                         s->downstream_tls_.get(),
+                         s->upstream_tls_.get(),
+                         s->observers_.get(),
+                         sink,
+                         guard};
 
   int threads = s->config_.threads > 0 ? s->config_.threads
                                        : static_cast<int>(std::thread::hardware_concurrency());
@@ -149,7 +155,8 @@ void Server::Shutdown(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   uint64_t left = active_.load();
-  if (left > 0) RELAYTAP_LOG(kInfo, "closing ", left, " connections still open after the grace period");
+  if (left > 0)
+    RELAYTAP_LOG(kInfo, "closing ", left, " connections still open after the grace period");
   for (auto& w : workers_) w->ioc.stop();
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();

@@ -5,35 +5,50 @@
 namespace relaytap::recorder {
 namespace {
 
-constexpr std::array<std::string_view, kOutcomeCount> kNames = {
-    "ok",           "client_error_4xx",     "throttled_429",      "server_error_5xx",
-    "response_failed", "error_event",       "upstream_reset",     "client_abort",
-    "timeout",      "upstream_tls_failure", "client_rejected_ca", "dns_failure",
-    "connect_failure", "guard_rejected"};
+constexpr std::array<std::string_view, kOutcomeCount> kNames = {"ok",
+                                                                "client_error_4xx",
+                                                                "throttled_429",
+                                                                "server_error_5xx",
+                                                                "response_failed",
+                                                                "error_event",
+                                                                "upstream_reset",
+                                                                "client_abort",
+                                                                "timeout",
+                                                                "upstream_tls_failure",
+                                                                "client_rejected_ca",
+                                                                "dns_failure",
+                                                                "connect_failure",
+                                                                "guard_rejected"};
 
 EndClass RelayEndClass(const EndFacts& e) {
   // The direction whose source ended first tells what happened; the other end follows from it.
   const bool up = e.up_ended_first;
   switch (up ? e.up : e.down) {
-    case PumpEnd::kEof: return {Outcome::kOk, up ? EndSide::kApp : EndSide::kUpstream};
+    case PumpEnd::kEof:
+      return {Outcome::kOk, up ? EndSide::kApp : EndSide::kUpstream};
     case PumpEnd::kSourceReset:
       return up ? EndClass{Outcome::kClientAbort, EndSide::kApp}
                 : EndClass{Outcome::kUpstreamReset, EndSide::kUpstream};
-    case PumpEnd::kTimedOut: return {Outcome::kTimeout, up ? EndSide::kApp : EndSide::kUpstream};
+    case PumpEnd::kTimedOut:
+      return {Outcome::kTimeout, up ? EndSide::kApp : EndSide::kUpstream};
     case PumpEnd::kSinkFailed:  // writing to the other side failed: that side went away
       return up ? EndClass{Outcome::kUpstreamReset, EndSide::kUpstream}
                 : EndClass{Outcome::kClientAbort, EndSide::kApp};
-    case PumpEnd::kCancelled: return {Outcome::kOk, EndSide::kProxy};
+    case PumpEnd::kCancelled:
+      return {Outcome::kOk, EndSide::kProxy};
   }
   return {Outcome::kOk, EndSide::kNone};
 }
 
 Outcome DialOutcome(DialStage stage) {
   switch (stage) {
-    case DialStage::kDns: return Outcome::kDnsFailure;
-    case DialStage::kTls: return Outcome::kUpstreamTlsFailure;
+    case DialStage::kDns:
+      return Outcome::kDnsFailure;
+    case DialStage::kTls:
+      return Outcome::kUpstreamTlsFailure;
     case DialStage::kConnect:
-    case DialStage::kNone: return Outcome::kConnectFailure;
+    case DialStage::kNone:
+      return Outcome::kConnectFailure;
   }
   return Outcome::kConnectFailure;
 }
@@ -53,31 +68,46 @@ EndClass ClassifyEnd(const EndFacts& e) {
   switch (e.reason) {
     case EndReason::kNone:
     case EndReason::kComplete:
-    case EndReason::kSwitched: return {std::nullopt, EndSide::kNone};
+    case EndReason::kSwitched:
+      return {std::nullopt, EndSide::kNone};
     case EndReason::kAppClosed:
-    case EndReason::kAppClosedBeforeRequest: return {Outcome::kOk, EndSide::kApp};
+    case EndReason::kAppClosedBeforeRequest:
+      return {Outcome::kOk, EndSide::kApp};
     case EndReason::kIdleTimeout:
     case EndReason::kClosedAfterResponse:
-    case EndReason::kProxyShutdown: return {Outcome::kOk, EndSide::kProxy};
+    case EndReason::kProxyShutdown:
+      return {Outcome::kOk, EndSide::kProxy};
     case EndReason::kBadRequest400:
-    case EndReason::kBadRequest431: return {Outcome::kClientError4xx, EndSide::kApp};
+    case EndReason::kBadRequest431:
+      return {Outcome::kClientError4xx, EndSide::kApp};
     // relaytap could not mint a certificate: no class names a failure of relaytap itself, the
     // close reason does.
-    case EndReason::kCertificateError: return {Outcome::kOk, EndSide::kProxy};
-    case EndReason::kClientRejectedCa: return {Outcome::kClientRejectedCa, EndSide::kApp};
-    case EndReason::kAppTlsHandshakeFailed: return {Outcome::kClientAbort, EndSide::kApp};
-    case EndReason::kAppTlsHandshakeTimeout: return {Outcome::kTimeout, EndSide::kProxy};
+    case EndReason::kCertificateError:
+      return {Outcome::kOk, EndSide::kProxy};
+    case EndReason::kClientRejectedCa:
+      return {Outcome::kClientRejectedCa, EndSide::kApp};
+    case EndReason::kAppTlsHandshakeFailed:
+      return {Outcome::kClientAbort, EndSide::kApp};
+    case EndReason::kAppTlsHandshakeTimeout:
+      return {Outcome::kTimeout, EndSide::kProxy};
     // A dial that timed out is classified by its stage on the connection and the exchange alike;
     // the end reason keeps the timeout (upstream_connect_timeout).
-    case EndReason::kUpstreamDialFailed: return {DialOutcome(e.dial_stage), EndSide::kUpstream};
-    case EndReason::kUpstreamDialTimeout: return {DialOutcome(e.dial_stage), EndSide::kProxy};
+    case EndReason::kUpstreamDialFailed:
+      return {DialOutcome(e.dial_stage), EndSide::kUpstream};
+    case EndReason::kUpstreamDialTimeout:
+      return {DialOutcome(e.dial_stage), EndSide::kProxy};
     case EndReason::kUpstreamTimeout:
-    case EndReason::kUpstreamTimeoutMidResponse: return {Outcome::kTimeout, EndSide::kProxy};
+    case EndReason::kUpstreamTimeoutMidResponse:
+      return {Outcome::kTimeout, EndSide::kProxy};
     case EndReason::kUpstreamResetBeforeResponse:
-    case EndReason::kUpstreamResetMidResponse: return {Outcome::kUpstreamReset, EndSide::kUpstream};
-    case EndReason::kAppClosedMidResponse: return {Outcome::kClientAbort, EndSide::kApp};
-    case EndReason::kGuardRejected: return {Outcome::kGuardRejected, EndSide::kProxy};
-    case EndReason::kRelayEnded: return RelayEndClass(e);
+    case EndReason::kUpstreamResetMidResponse:
+      return {Outcome::kUpstreamReset, EndSide::kUpstream};
+    case EndReason::kAppClosedMidResponse:
+      return {Outcome::kClientAbort, EndSide::kApp};
+    case EndReason::kGuardRejected:
+      return {Outcome::kGuardRejected, EndSide::kProxy};
+    case EndReason::kRelayEnded:
+      return RelayEndClass(e);
   }
   return {std::nullopt, EndSide::kNone};
 }

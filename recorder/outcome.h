@@ -41,7 +41,7 @@ struct EndClass {
 EndClass ClassifyEnd(const EndFacts& end);
 
 struct ExchangeOutcomeInput {
-  int status = 0;                     // 0: no response
+  int status = 0;  // 0: no response
   EndFacts end;
   bool sse_response_failed = false;  // an SSE event said the response failed
   bool sse_error_event = false;      // an SSE `error` event

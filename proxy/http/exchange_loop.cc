@@ -5,7 +5,6 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/stream/errors.h"
 #include "proxy/http/guard_hook.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
@@ -13,6 +12,7 @@
 #include "proxy/http/websocket_session.h"
 #include "proxy/relay/pump.h"
 #include "proxy/stream/dial.h"
+#include "proxy/stream/errors.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {
@@ -100,10 +100,10 @@ net::awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
 
 struct ResponseResult {
   bool any_bytes_to_app = false;
-  bool switched = false;   // 101 relayed
+  bool switched = false;  // 101 relayed
   bool keep_alive = false;
-  bool failed = false;     // connection must end
-  std::string extensions;  // Sec-WebSocket-Extensions of a 101
+  bool failed = false;      // connection must end
+  std::string extensions;   // Sec-WebSocket-Extensions of a 101
   std::string subprotocol;  // Sec-WebSocket-Protocol of a 101 (one token the server chose)
 };
 
@@ -136,9 +136,9 @@ net::awaitable<ResponseResult> RelayResponse(const ProxyContext& ctx, ByteStream
         } else {
           e.status = 502;
           e.code = "relaytap_upstream_reset";
-          e.message = StrCat("upstream ", host,
-                             " closed or broke the connection before answering: ",
-                             DescribeError(ec));
+          e.message =
+              StrCat("upstream ", host,
+                     " closed or broke the connection before answering: ", DescribeError(ec));
           stats.EndWith(EndReason::kUpstreamResetBeforeResponse);
         }
         if (obs) {
@@ -274,8 +274,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
                  ec != http::error::partial_message) {
         {
           const LocalError local_error{400, "relaytap_bad_request",
-                                       StrCat("malformed HTTP request: ", ec.message()),
-                                       "request", ""};
+                                       StrCat("malformed HTTP request: ", ec.message()), "request",
+                                       ""};
           co_await WriteLocalError(app, local_error, stats);
         }
         stats.EndWith(EndReason::kBadRequest400);
@@ -294,8 +294,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
     } else if (!SplitAbsoluteHttpTarget(req.target, &target.host, &target.port, &origin_form)) {
       const LocalError local_error{
           400, "relaytap_not_a_proxy_request",
-          "relaytap is a forward proxy: send absolute-form http:// requests or CONNECT",
-          "request", ""};
+          "relaytap is a forward proxy: send absolute-form http:// requests or CONNECT", "request",
+          ""};
       co_await WriteLocalError(app, local_error, stats);
       stats.EndWith(EndReason::kBadRequest400);
       co_return;
@@ -319,8 +319,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
       if (const std::string* ct = req.Find("content-type")) obs->request_body.content_type = *ct;
       req.sample_cap = kBodySampleBytes;
     }
-    GuardCheck guard_check = co_await CheckGuard(ctx, app, app_buf, req, target,
-                                                 params.connection_id, sequence);
+    GuardCheck guard_check =
+        co_await CheckGuard(ctx, app, app_buf, req, target, params.connection_id, sequence);
     if (guard_check.reject) {
       stats.bytes_down += co_await AnswerGuardRejection(app, guard_check, obs.get());
       stats.EndWith(EndReason::kGuardRejected);
@@ -399,9 +399,8 @@ net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
         co_return co_await RelayBody(app, app_buf, req, *up, stats.bytes_up);
       };
       auto response_task = [&]() -> net::awaitable<ResponseResult> {
-        ResponseResult r =
-            co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats, obs.get(),
-                                   guard_check);
+        ResponseResult r = co_await RelayResponse(ctx, *up, up_buf, app, head, target.host, stats,
+                                                  obs.get(), guard_check);
         // The app may still be waiting to send a body nobody reads (a final answer to
         // Expect: 100-continue): end our side so the app stops and the body relay ends.
         if (!req.is_done()) co_await app.ShutdownSend();

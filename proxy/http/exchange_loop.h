@@ -9,12 +9,12 @@
 #include <optional>
 #include <string>
 
-#include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
 #include "proxy/connection_facts.h"
 #include "proxy/context.h"
-#include "proxy/stream/net.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/stream/dial.h"
+#include "proxy/stream/net.h"
 #include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {

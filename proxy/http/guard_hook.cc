@@ -121,8 +121,8 @@ net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck&
 }
 
 void SessionFailureWatch::OnMessage(ws::Message&& m) {
-  if (!failed_ && m.direction == ws::Direction::kServerToClient &&
-      m.opcode == ws::Opcode::kText && !m.truncated &&
+  if (!failed_ && m.direction == ws::Direction::kServerToClient && m.opcode == ws::Opcode::kText &&
+      !m.truncated &&
       guard::ClassifyServerMessage(m.payload) == guard::ServerResponseEvent::kFailed) {
     failed_ = true;
   }
@@ -144,10 +144,10 @@ void ReportGuardOutcome(const ProxyContext& ctx, const GuardCheck& check, int st
   if (!check.active || check.reject) return;
   guard::AttemptOutcome o;
   o.status = status;
-  o.retry_after_ms = guard::RetryAfterMs(
-      {.retry_after_ms = retry_after_ms, .x_ms_retry_after_ms = x_ms_retry_after_ms,
-       .retry_after = retry_after},
-      NowUnixMicros());
+  o.retry_after_ms = guard::RetryAfterMs({.retry_after_ms = retry_after_ms,
+                                          .x_ms_retry_after_ms = x_ms_retry_after_ms,
+                                          .retry_after = retry_after},
+                                         NowUnixMicros());
   SubmitEvents(ctx, check, ctx.guard->RecordOutcome(check.decision, o));
 }
 

@@ -9,11 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
 #include "proxy/context.h"
 #include "proxy/guard/retry_guard.h"
 #include "proxy/http/raw_parser.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
 #include "proxy/ws/frame_tap.h"
 #include "recorder/observation.h"

@@ -22,9 +22,9 @@ class RawParser final : public http::basic_parser<isRequest> {
  public:
   using Field = std::pair<std::string, std::string>;
 
-  std::string method;   // requests
-  std::string target;   // requests
-  int status = 0;       // responses
+  std::string method;  // requests
+  std::string target;  // requests
+  int status = 0;      // responses
   int version = 11;
   std::vector<Field> fields;
   uint64_t body_bytes = 0;

@@ -11,8 +11,8 @@
 #include "proxy/relay/cap_state.h"
 #include "proxy/relay/capped_relay.h"
 #include "proxy/relay/pump.h"
-#include "proxy/ws/extensions.h"
 #include "proxy/relay/tap_observer.h"
+#include "proxy/ws/extensions.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {
@@ -64,17 +64,16 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
   std::string tap_error;
   if (!deflate.ok()) {
-    tap_error = StrCat("cannot read negotiated extensions: ",
-                       std::string(deflate.status().message()));
-    RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", tap_error,
-                 "; relaying without decoding");
+    tap_error =
+        StrCat("cannot read negotiated extensions: ", std::string(deflate.status().message()));
+    RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", tap_error, "; relaying without decoding");
   } else {
     info.deflate = *deflate;
     std::unique_ptr<ws::MessageObserver> extra;
     if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
     cap = MakeCapSession(ctx, info);
-    const TapNeeds needs = NeededTaps(ctx.sink != nullptr || extra != nullptr,
-                                      guard_check.active, cap != nullptr, *deflate);
+    const TapNeeds needs = NeededTaps(ctx.sink != nullptr || extra != nullptr, guard_check.active,
+                                      cap != nullptr, *deflate);
     observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
     ws::MessageObserver* tap_observer = observer.get();
     if (cap) {
@@ -86,12 +85,12 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
       tap_observer = failure_watch.get();
     }
     if (needs.up) {
-      up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate,
-                                              *tap_observer);
+      up_tap =
+          std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate, *tap_observer);
     }
     if (needs.down) {
-      down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate,
-                                                *tap_observer);
+      down_tap =
+          std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate, *tap_observer);
     }
   }
   std::string app_initial(static_cast<const char*>(app_buf.data().data()), app_buf.size());
@@ -103,8 +102,8 @@ net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
   up_buf.clear();
   up_buf.shrink_to_fit();
   BiPumpResult r =
-      cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(),
-                                    down_tap.get(), *cap)
+      cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(), down_tap.get(),
+                                    *cap)
           : co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(), down_tap.get());
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;

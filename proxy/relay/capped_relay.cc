@@ -61,8 +61,8 @@ net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap,
 }
 
 // Relays `data` to the app, stopping at message boundaries to write pending error events.
-net::awaitable<error_code> RelayDown(ByteStream& app, ws::FrameTap* tap, CapSession& cs,
-                                     Shared& s, const char* data, size_t n, uint64_t& bytes) {
+net::awaitable<error_code> RelayDown(ByteStream& app, ws::FrameTap* tap, CapSession& cs, Shared& s,
+                                     const char* data, size_t n, uint64_t& bytes) {
   co_await AcquireApp(s);
   error_code result;
   size_t pos = 0;
@@ -127,8 +127,7 @@ net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::Fr
 // bytes flow: an idle session waits for readability with none.
 template <typename Relay>
 net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
-                                           std::string_view initial, PumpSide side,
-                                           Relay relay) {
+                                           std::string_view initial, PumpSide side, Relay relay) {
   PumpResult result;
   if (!initial.empty()) {
     if (error_code wec = co_await relay(initial.data(), initial.size(), result.bytes)) {
@@ -163,9 +162,8 @@ net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
 
 net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstream,
                                             std::string_view app_initial,
-                                            std::string_view upstream_initial,
-                                            ws::FrameTap* up_tap, ws::FrameTap* down_tap,
-                                            CapSession& session) {
+                                            std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                            ws::FrameTap* down_tap, CapSession& session) {
   app.SetTimeout(std::chrono::milliseconds(0));
   upstream.SetTimeout(std::chrono::milliseconds(0));
   Shared s(co_await net::this_coro::executor);
@@ -176,9 +174,9 @@ net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstrea
   auto relay_down = [&](const char* data, size_t n, uint64_t& bytes) {
     return RelayDown(app, down_tap, session, s, data, n, bytes);
   };
-  auto [up, down] = co_await (
-      CappedDirection(app, upstream, app_initial, PumpSide{&s.pair, 0}, relay_up) &&
-      CappedDirection(upstream, app, upstream_initial, PumpSide{&s.pair, 1}, relay_down));
+  auto [up, down] =
+      co_await (CappedDirection(app, upstream, app_initial, PumpSide{&s.pair, 0}, relay_up) &&
+                CappedDirection(upstream, app, upstream_initial, PumpSide{&s.pair, 1}, relay_down));
   down.bytes += injected_bytes;
   co_return BiPumpResult{up, down, s.pair.first_ended == 0};
 }

@@ -17,8 +17,7 @@ using namespace net::experimental::awaitable_operators;
 
 void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
   if (tap != nullptr && !tap->failed()) {
-    tap->Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), n),
-              NowUnixMicros());
+    tap->Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), n), NowUnixMicros());
   }
 }
 
@@ -114,9 +113,8 @@ net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
   app.SetTimeout(std::chrono::milliseconds(0));
   upstream.SetTimeout(std::chrono::milliseconds(0));
   PumpPair pair;
-  auto [up, down] = co_await (
-      Pump(app, upstream, app_initial, up_tap, PumpSide{&pair, 0}) &&
-      Pump(upstream, app, upstream_initial, down_tap, PumpSide{&pair, 1}));
+  auto [up, down] = co_await (Pump(app, upstream, app_initial, up_tap, PumpSide{&pair, 0}) &&
+                              Pump(upstream, app, upstream_initial, down_tap, PumpSide{&pair, 1}));
   co_return BiPumpResult{up, down, pair.first_ended == 0};
 }
 

@@ -25,9 +25,9 @@ struct PumpResult {
 // Shared by the two pumps of one connection (one io thread: no locks). Index 0 is app -> upstream,
 // 1 is upstream -> app.
 struct PumpPair {
-  bool done_cleanly[2] = {false, false};     // the direction ended with EOF
-  bool reset_by_proxy[2] = {false, false};   // the direction reset its destination
-  int first_ended = -1;                      // the direction whose source ended first
+  bool done_cleanly[2] = {false, false};    // the direction ended with EOF
+  bool reset_by_proxy[2] = {false, false};  // the direction reset its destination
+  int first_ended = -1;                     // the direction whose source ended first
 };
 
 // One direction of a pair: `index` into the pair's flags. A read error after the other direction

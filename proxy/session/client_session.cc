@@ -5,17 +5,17 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/stream/byte_stream.h"
-#include "proxy/stream/errors.h"
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
 #include "proxy/relay/pump.h"
 #include "proxy/session/route.h"
-#include "proxy/tls/contexts.h"
-#include "proxy/stream/tls_byte_stream.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/stream/dial.h"
+#include "proxy/stream/errors.h"
+#include "proxy/stream/tls_byte_stream.h"
+#include "proxy/tls/contexts.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -104,9 +104,8 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   if (!d.ok()) {
     {
       const std::string answer = http_relay::BuildLocalErrorResponse(
-                             {d.timed_out ? 504 : 502,
-                              StrCat("relaytap_upstream_", DialStageName(d.failed_stage)),
-                              d.reason, std::string(DialStageName(d.failed_stage)), target.host});
+          {d.timed_out ? 504 : 502, StrCat("relaytap_upstream_", DialStageName(d.failed_stage)),
+           d.reason, std::string(DialStageName(d.failed_stage)), target.host});
       co_await Answer(app, answer);
     }
     stats.end = DialEnd(d);
@@ -116,7 +115,8 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   stats.dialled = true;
   stats.dns_us = d.dns_us;
   stats.connect_us = d.connect_us;
-  co_await app.WriteAll(net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
+  co_await app.WriteAll(
+      net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
   buf.clear();
   buf.shrink_to_fit();  // as in RunIntercept: not held while the tunnel pumps
@@ -142,9 +142,9 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   buf.shrink_to_fit();  // the CONNECT head's 32 KiB read buffer, else held for the session
   auto made = TlsByteStream::Create(std::move(app_tcp->tcp()), *ctx.downstream_tls,
                                     TlsRole::kServer, std::move(early));
-  absl::Status st = made.ok() ? tls::PrepareDownstreamSsl((*made)->native_handle(), *ctx.ca,
-                                                          target.host)
-                              : made.status();
+  absl::Status st = made.ok()
+                        ? tls::PrepareDownstreamSsl((*made)->native_handle(), *ctx.ca, target.host)
+                        : made.status();
   if (!st.ok()) {
     RELAYTAP_LOG(kError, "conn=", id, " cannot mint a certificate for ", target.host, ": ",
                  std::string(st.message()));
@@ -157,8 +157,8 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {
     if (IsClientRejectedCa(hec)) {
-      RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ",
-                   target.host, " (", DescribeError(hec),
+      RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ", target.host,
+                   " (", DescribeError(hec),
                    "): it does not trust relaytap's CA; see `relaytap ca env` and the README");
       stats.EndWith(EndReason::kClientRejectedCa);
     } else {
@@ -203,20 +203,19 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
   if (ec) {
     if (ec == http::error::header_limit) {
       {
-      const std::string answer = http_relay::BuildLocalErrorResponse(
-                                {431, "relaytap_header_too_large", "request header exceeds 64 KiB",
-                                 "request", ""});
-      co_await Answer(*app, answer);
-    }
+        const std::string answer = http_relay::BuildLocalErrorResponse(
+            {431, "relaytap_header_too_large", "request header exceeds 64 KiB", "request", ""});
+        co_await Answer(*app, answer);
+      }
       stats.EndWith(EndReason::kBadRequest431);
     } else if (ec.category() == error_code(http::error::bad_method).category() &&
                ec != http::error::partial_message) {
       {
-      const std::string answer = http_relay::BuildLocalErrorResponse(
-                                {400, "relaytap_bad_request",
-                                 StrCat("malformed HTTP request: ", ec.message()), "request", ""});
-      co_await Answer(*app, answer);
-    }
+        const std::string answer = http_relay::BuildLocalErrorResponse(
+            {400, "relaytap_bad_request", StrCat("malformed HTTP request: ", ec.message()),
+             "request", ""});
+        co_await Answer(*app, answer);
+      }
       stats.EndWith(EndReason::kBadRequest400);
     } else {
       stats.EndWith(IsTimeout(ec) ? EndReason::kIdleTimeout : EndReason::kAppClosedBeforeRequest);
@@ -232,12 +231,11 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
     buf.consume(hsize);
     if (!target.ok()) {
       {
-      const std::string answer = http_relay::BuildLocalErrorResponse(
-                                {400, "relaytap_bad_connect",
-                                 "CONNECT needs an authority-form target HOST:PORT", "request",
-                                 ""});
-      co_await Answer(*app, answer);
-    }
+        const std::string answer = http_relay::BuildLocalErrorResponse(
+            {400, "relaytap_bad_connect", "CONNECT needs an authority-form target HOST:PORT",
+             "request", ""});
+        co_await Answer(*app, answer);
+      }
       stats.EndWith(EndReason::kBadRequest400);
     } else {
       line.target = StrCat(target->host, ":", target->port);

@@ -5,8 +5,8 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/stream/errors.h"
-#include "proxy/tls/contexts.h"
 #include "proxy/stream/tls_byte_stream.h"
+#include "proxy/tls/contexts.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -48,7 +48,6 @@ recorder::TlsFacts TlsFactsOf(SSL* ssl) {
   return f;
 }
 
-
 net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
                                         HostPort target) {
   auto ex = co_await net::this_coro::executor;
@@ -58,16 +57,16 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
   Resolver resolver(ex);
   Timer timer(ex);
   timer.expires_after(config.connect_timeout);
-  auto raced = co_await (resolver.async_resolve(dial.host, std::to_string(dial.port)) ||
-                         timer.async_wait());
+  auto raced =
+      co_await (resolver.async_resolve(dial.host, std::to_string(dial.port)) || timer.async_wait());
   if (raced.index() == 1) {
     co_return Failure(DialStage::kDns, net::error::timed_out,
                       StrCat("resolving ", dial.host, " timed out"));
   }
   auto [rec, endpoints] = std::get<0>(std::move(raced));
   if (rec) {
-    co_return Failure(DialStage::kDns, rec, StrCat("cannot resolve ", dial.host, ": ",
-                                                   DescribeError(rec)));
+    co_return Failure(DialStage::kDns, rec,
+                      StrCat("cannot resolve ", dial.host, ": ", DescribeError(rec)));
   }
   int64_t dns_us = MicrosSince(t0);
 
@@ -76,9 +75,9 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
   tcp_stream.expires_after(config.connect_timeout);
   auto [cec, ep] = co_await tcp_stream.async_connect(endpoints);
   if (cec) {
-    co_return Failure(DialStage::kConnect, cec,
-                      StrCat("connecting to ", dial.host, ":", dial.port, ": ",
-                             DescribeError(cec)));
+    co_return Failure(
+        DialStage::kConnect, cec,
+        StrCat("connecting to ", dial.host, ":", dial.port, ": ", DescribeError(cec)));
   }
   tcp_stream.expires_never();
   error_code ignored;

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "proxy/stream/byte_stream.h"
 #include "proxy/config.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
 #include "recorder/observation.h"
 
@@ -25,8 +25,8 @@ struct DialResult {
   std::unique_ptr<ByteStream> stream;  // set on success
   DialStage failed_stage = DialStage::kNone;
   bool timed_out = false;
-  std::string reason;             // human-readable, no secrets
-  std::string remote_address;     // "ip:port" actually connected to
+  std::string reason;          // human-readable, no secrets
+  std::string remote_address;  // "ip:port" actually connected to
   int64_t dns_us = -1, connect_us = -1, tls_us = -1;
   std::optional<recorder::TlsFacts> tls;
   bool ok() const { return stream != nullptr; }
