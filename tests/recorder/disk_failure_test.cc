@@ -1,9 +1,10 @@
 // A full disk (SQLITE_FULL) and a read-only store (SQLITE_READONLY) under the recorder: the relay
 // side keeps handing over observations without ever being refused or blocked, the loss is counted,
 // written as one `write_failed` gap once the store is writable again, and logged once per outage.
-// The failures are real SQLite errors on the writer's own connection: PRAGMA max_page_count at
-// the current size (every new page fails with SQLITE_FULL) and PRAGMA query_only (every write
-// fails with SQLITE_READONLY), applied before each batch while the test says so.
+// The failures are real SQLite errors on the writer's own connection: a VFS whose every write
+// returns SQLITE_FULL, as a disk without space does (tests/testing/full_disk_vfs.h), and PRAGMA
+// query_only (every write fails with SQLITE_READONLY), applied before each batch while the test
+// says so.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -14,6 +15,7 @@
 #include "recorder/recorder.h"
 #include "recorder/sqlite/database.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/full_disk_vfs.h"
 
 namespace relaytap::recorder {
 namespace {
@@ -40,10 +42,10 @@ template <typename Fn>
 }
 
 // Applies `fault` to the writer's connection (called on the writer thread before each batch).
-void Apply(Fault fault, sqlite::Database& db) {
-  absl::StatusOr<int64_t> pages = db.QueryInt64("PRAGMA page_count");
-  const int64_t limit = fault == Fault::kFull && pages.ok() ? *pages : 2147483647;
-  (void)db.QueryInt64(StrCat("PRAGMA max_page_count = ", limit));
+// A full disk fails every write, also one that would fit into free space in existing pages, so
+// no batch can commit in the middle of the outage.
+void Apply(Fault fault, sqlite::Database& db, relaytap::testing::FullDiskVfs& disk) {
+  disk.SetFull(fault == Fault::kFull);
   (void)db.Execute(fault == Fault::kReadOnly ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0");
 }
 
@@ -72,9 +74,12 @@ class DiskFailureTest : public ::testing::TestWithParam<Fault> {
     options_.key_dir = dir_ + "/ca";
     options_.relaytap_version = "test";
     options_.batch_interval = absl::Milliseconds(10);
-    options_.before_batch_for_test = [this](sqlite::Database& db) { Apply(fault_.load(), db); };
+    options_.before_batch_for_test = [this](sqlite::Database& db) {
+      Apply(fault_.load(), db, disk_);
+    };
   }
 
+  relaytap::testing::FullDiskVfs disk_;  // the default VFS while the test runs
   std::string dir_;
   RecorderOptions options_;
   std::atomic<Fault> fault_{Fault::kNone};
