@@ -28,9 +28,8 @@ enum class Fault { kNone, kFull, kReadOnly };
 
 // Polls `done` every 5 ms for at most `limit`.
 template <typename Fn>
-[[nodiscard]] ::testing::AssertionResult WaitFor(Fn done, const char* what,
-                                                 std::chrono::milliseconds limit =
-                                                     std::chrono::seconds(20)) {
+[[nodiscard]] ::testing::AssertionResult WaitFor(
+    Fn done, const char* what, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -97,8 +96,8 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   fault_ = GetParam();
   constexpr int kDuringOutage = 400;
   for (int i = 1; i <= kDuringOutage; ++i) {
-    EXPECT_TRUE(rec.TrySubmit(
-        Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, Event(i))));
+    EXPECT_TRUE(
+        rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, Event(i))));
   }
   // Every observation handed over so far is either committed or counted as lost.
   const auto settled = [&] {
@@ -109,8 +108,8 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   // A second wave while the outage lasts: more failed batches, still one log line.
   const uint64_t failures = rec.stats().write_failures;
   for (int i = 1; outage && i <= 50; ++i) {
-    EXPECT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kClientToServer,
-                                   kT0 + 500'000 + i * 1000, Event(1000 + i))));
+    EXPECT_TRUE(rec.TrySubmit(
+        Text(1, ++seq, WsDirection::kClientToServer, kT0 + 500'000 + i * 1000, Event(1000 + i))));
   }
   if (outage) {
     outage = WaitFor([&] { return settled() && rec.stats().write_failures > failures; },
@@ -121,8 +120,10 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0 + 1'000'000,
                                  R"({"type":"response.done","event_id":"event_z"})")));
   const ::testing::AssertionResult recovered = WaitFor(
-      [&] { return rec.stats().gaps_written > 0 && rec.stats().written +
-                                                       rec.stats().lost_in_failed_writes == seq; },
+      [&] {
+        return rec.stats().gaps_written > 0 &&
+               rec.stats().written + rec.stats().lost_in_failed_writes == seq;
+      },
       "the gap after recovery");
   ASSERT_TRUE(rec.Close().ok());
   const std::string log = ::testing::internal::GetCapturedStderr();
@@ -138,11 +139,11 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
             std::string::npos)
       << log;
   EXPECT_EQ(Count(log, "again; the loss is recorded as a gap"), 1u) << log;
-  EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*), SUM(dropped_observations), "
-                                    "SUM(dropped_bytes) > 0, MIN(from_us) >= " +
-                                        std::to_string(kT0) + ", reason FROM gaps"),
-            std::vector<std::string>{
-                StrCat("1|", s.lost_in_failed_writes, "|1|1|write_failed")});
+  EXPECT_EQ(Query(options_.db_path,
+                  "SELECT COUNT(*), SUM(dropped_observations), "
+                  "SUM(dropped_bytes) > 0, MIN(from_us) >= " +
+                      std::to_string(kT0) + ", reason FROM gaps"),
+            std::vector<std::string>{StrCat("1|", s.lost_in_failed_writes, "|1|1|write_failed")});
   EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*) FROM events"),
             std::vector<std::string>{std::to_string(s.written)});
   EXPECT_EQ(Query(options_.db_path, "SELECT COUNT(*) FROM events WHERE type = 'response.done'"),

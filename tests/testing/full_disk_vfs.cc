@@ -136,9 +136,7 @@ int Randomness(sqlite3_vfs* vfs, int size, char* out) {
   return Base(vfs)->xRandomness(Base(vfs), size, out);
 }
 int Sleep(sqlite3_vfs* vfs, int micros) { return Base(vfs)->xSleep(Base(vfs), micros); }
-int CurrentTime(sqlite3_vfs* vfs, double* out) {
-  return Base(vfs)->xCurrentTime(Base(vfs), out);
-}
+int CurrentTime(sqlite3_vfs* vfs, double* out) { return Base(vfs)->xCurrentTime(Base(vfs), out); }
 int GetLastError(sqlite3_vfs* vfs, int size, char* out) {
   return Base(vfs)->xGetLastError(Base(vfs), size, out);
 }
