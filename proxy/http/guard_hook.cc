@@ -120,19 +120,6 @@ net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck&
   co_return n;
 }
 
-void SessionFailureWatch::OnMessage(ws::Message&& m) {
-  if (!failed_ && m.direction == ws::Direction::kServerToClient && m.opcode == ws::Opcode::kText &&
-      !m.truncated &&
-      guard::ClassifyServerMessage(m.payload) == guard::ServerResponseEvent::kFailed) {
-    failed_ = true;
-  }
-  inner_.OnMessage(std::move(m));
-}
-
-void SessionFailureWatch::OnTapError(ws::Direction d, std::string_view reason) {
-  inner_.OnTapError(d, reason);
-}
-
 void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, bool failed) {
   if (!check.active || check.reject) return;
   ctx.guard->RecordSessionEnd(check.decision, failed);

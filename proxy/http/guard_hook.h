@@ -15,7 +15,6 @@
 #include "proxy/http/raw_parser.h"
 #include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
-#include "proxy/ws/frame_tap.h"
 #include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {
@@ -38,21 +37,6 @@ net::awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
 // Writes the local 429/503 answer and half-closes; fills the exchange observation (if any).
 net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck& check,
                                               recorder::Exchange* obs);
-
-// Watches the server messages of the realtime session a guarded upgrade opened, for a failed
-// response (`response.done` with status failed, or beta `response.failed`). Owned by the
-// session's coroutine; the taps call it on the session's io thread.
-class SessionFailureWatch : public ws::MessageObserver {
- public:
-  explicit SessionFailureWatch(ws::MessageObserver& inner) : inner_(inner) {}
-  void OnMessage(ws::Message&& m) override;
-  void OnTapError(ws::Direction d, std::string_view reason) override;
-  bool saw_failed_response() const { return failed_; }
-
- private:
-  ws::MessageObserver& inner_;
-  bool failed_ = false;
-};
 
 // Tells the guard how the session of a forwarded upgrade ended (nothing when the guard is off).
 void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, bool failed);

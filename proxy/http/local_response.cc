@@ -22,4 +22,18 @@ std::string BuildLocalErrorResponse(const LocalError& error) {
                 "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n\r\n", text);
 }
 
+net::awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error) {
+  std::string bytes = BuildLocalErrorResponse(error);
+  auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
+  co_await app.ShutdownSend();
+  co_return n;
+}
+
+void NoteLocalError(recorder::Exchange* obs, const LocalError& error) {
+  if (obs == nullptr) return;
+  obs->local_error_code = error.code;
+  obs->error_stage = error.stage;
+  obs->error_reason = error.message;
+}
+
 }  // namespace relaytap::proxy::http_relay

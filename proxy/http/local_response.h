@@ -3,8 +3,13 @@
 // upstream failures. Always JSON in Azure's error shape, `Connection: close`, and an
 // `x-relaytap-error` header naming the cause, so nobody mistakes them for Azure's own answers.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/net.h"
+#include "recorder/observation.h"
 
 namespace relaytap::proxy::http_relay {
 
@@ -18,5 +23,12 @@ struct LocalError {
 
 // The complete HTTP/1.1 response bytes.
 std::string BuildLocalErrorResponse(const LocalError& error);
+
+// Writes the answer to the app and half-closes (nothing follows it on this connection); returns
+// the bytes written.
+net::awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error);
+
+// Notes on the exchange's recording (if any) that relaytap answered it itself, and why.
+void NoteLocalError(recorder::Exchange* obs, const LocalError& error);
 
 }  // namespace relaytap::proxy::http_relay

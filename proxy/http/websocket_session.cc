@@ -10,6 +10,7 @@
 #include "base/str_cat.h"
 #include "proxy/relay/cap_state.h"
 #include "proxy/relay/capped_relay.h"
+#include "proxy/relay/failure_watch.h"
 #include "proxy/relay/pump.h"
 #include "proxy/relay/tap_observer.h"
 #include "proxy/ws/extensions.h"
@@ -30,6 +31,88 @@ void EnableKeepAlive(ByteStream& s) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
 }
 
+// The bytes a head parse read past the handshake, taken out of `buf`. The head-parse buffers
+// grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would stay that size for the
+// whole session: the memory goes back before the relay starts.
+std::string TakeBuffered(beast::flat_buffer& buf) {
+  std::string bytes(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.clear();
+  buf.shrink_to_fit();
+  return bytes;
+}
+
+// Who reads the session's messages, and the taps that decode them for them: the recorder's
+// observer (plus any extra one), wrapped by the in-session cap or, with the guard on and no cap,
+// by the failure watch. Without readable extensions there are no taps: the session is relayed
+// undecoded and the reason is recorded.
+struct SessionTaps {
+  SessionTaps(const ProxyContext& ctx, WsSessionInfo& info, const NegotiatedWebSocket& negotiated,
+              bool guard_active) {
+    auto deflate = ws::ParseNegotiatedExtensions(negotiated.extensions);
+    if (!deflate.ok()) {
+      error =
+          StrCat("cannot read negotiated extensions: ", std::string(deflate.status().message()));
+      RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", error, "; relaying without decoding");
+      return;
+    }
+    info.deflate = *deflate;
+    std::unique_ptr<ws::MessageObserver> extra;
+    if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
+    cap = MakeCapState(ctx, info);
+    const TapNeeds needs =
+        NeededTaps(ctx.sink != nullptr || extra != nullptr, guard_active, cap != nullptr, *deflate);
+    observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
+    ws::MessageObserver* reader = observer.get();
+    if (cap) {
+      cap_observer = cap->WrapObserver(*observer);
+      reader = cap_observer.get();
+    } else if (guard_active) {
+      // With a cap, the cap's own classification counts the failed responses (one pass).
+      failure_watch = std::make_unique<SessionFailureWatch>(*reader);
+      reader = failure_watch.get();
+    }
+    if (needs.up) {
+      up_tap = std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate, *reader);
+    }
+    if (needs.down) {
+      down_tap = std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate, *reader);
+    }
+  }
+
+  bool SawFailedResponse() const {
+    return (failure_watch && failure_watch->saw_failed_response()) ||
+           (cap && cap->failed_responses() > 0);
+  }
+
+  std::unique_ptr<SessionTapObserver> observer;
+  std::unique_ptr<CapState> cap;  // only when the guard's in-session cap is enabled
+  std::unique_ptr<ws::MessageObserver> cap_observer;
+  std::unique_ptr<SessionFailureWatch> failure_watch;  // guard on, no cap
+  std::unique_ptr<ws::FrameTap> up_tap, down_tap;
+  std::string error;  // why nothing is decoded ("" when the taps run)
+};
+
+void RecordClose(const ProxyContext& ctx, const WsSessionInfo& info,
+                 const NegotiatedWebSocket& negotiated, const recorder::EndFacts& end,
+                 const SessionTaps& taps) {
+  if (ctx.sink == nullptr) return;
+  recorder::WsSessionClosed closed;
+  closed.connection_id = info.connection_id;
+  closed.exchange_sequence = info.exchange_sequence;
+  closed.close_us = NowUnixMicros();
+  closed.subprotocol = negotiated.subprotocol;
+  closed.extensions = negotiated.extensions;
+  closed.end = end;
+  if (taps.observer && taps.observer->tap_failed()) {
+    closed.tap_failed = true;
+    closed.tap_error = taps.observer->tap_error();
+  } else if (!taps.error.empty()) {
+    closed.tap_failed = true;
+    closed.tap_error = taps.error;
+  }
+  ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
+}
+
 }  // namespace
 
 TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
@@ -40,95 +123,36 @@ TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
   // The failure watch and the cap read server messages.
   n.down = guard_active || capped;
   // The cap decides compressed response.create messages sharing the client's inflate context
-  // after relaying them, from the client tap (CapSession::OnClientMessage); the gate decides
+  // after relaying them, from the client tap (CapState::OnClientMessage); the gate decides
   // every other one from the relayed bytes.
   n.up = capped && deflate.enabled && !deflate.client_no_context_takeover;
   return n;
 }
 
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
-                                  beast::flat_buffer& app_buf, ByteStream& up,
-                                  beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
-                                  WsSessionInfo info, const GuardCheck& guard_check,
+net::awaitable<void> RunWebSocket(const ProxyContext& ctx, const UpgradedSession& session,
                                   ConnectionFacts& stats) {
   stats.websocket = true;
   // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
-  EnableKeepAlive(app);
-  EnableKeepAlive(up);
-
-  std::unique_ptr<SessionTapObserver> observer;
-  std::unique_ptr<CapSession> cap;  // only when the guard's in-session cap is enabled
-  std::unique_ptr<ws::MessageObserver> cap_observer;
-  std::unique_ptr<SessionFailureWatch> failure_watch;  // guard on, no cap
-  std::unique_ptr<ws::FrameTap> up_tap, down_tap;
-  auto deflate = ws::ParseNegotiatedExtensions(rr.extensions);
-  std::string tap_error;
-  if (!deflate.ok()) {
-    tap_error =
-        StrCat("cannot read negotiated extensions: ", std::string(deflate.status().message()));
-    RELAYTAP_LOG(kWarn, "conn=", info.connection_id, " ", tap_error, "; relaying without decoding");
+  EnableKeepAlive(session.app);
+  EnableKeepAlive(session.up);
+  WsSessionInfo info = session.info;
+  SessionTaps taps(ctx, info, session.negotiated, session.guard.active);
+  const std::string app_initial = TakeBuffered(session.app_buf);
+  const std::string up_initial = TakeBuffered(session.up_buf);
+  BiPumpResult r;
+  if (taps.cap) {
+    r = co_await RelayWithCap(session.app, session.up, app_initial, up_initial, taps.up_tap.get(),
+                              taps.down_tap.get(), *taps.cap);
   } else {
-    info.deflate = *deflate;
-    std::unique_ptr<ws::MessageObserver> extra;
-    if (ctx.ws_observers != nullptr) extra = ctx.ws_observers->Create(info);
-    cap = MakeCapSession(ctx, info);
-    const TapNeeds needs = NeededTaps(ctx.sink != nullptr || extra != nullptr, guard_check.active,
-                                      cap != nullptr, *deflate);
-    observer = std::make_unique<SessionTapObserver>(info, ctx.sink, std::move(extra));
-    ws::MessageObserver* tap_observer = observer.get();
-    if (cap) {
-      cap_observer = cap->WrapObserver(*observer);
-      tap_observer = cap_observer.get();
-    } else if (guard_check.active) {
-      // With a cap, the cap's own classification counts the failed responses (one pass).
-      failure_watch = std::make_unique<SessionFailureWatch>(*tap_observer);
-      tap_observer = failure_watch.get();
-    }
-    if (needs.up) {
-      up_tap =
-          std::make_unique<ws::FrameTap>(ws::Direction::kClientToServer, *deflate, *tap_observer);
-    }
-    if (needs.down) {
-      down_tap =
-          std::make_unique<ws::FrameTap>(ws::Direction::kServerToClient, *deflate, *tap_observer);
-    }
+    r = co_await PumpBoth(session.app, session.up, app_initial, up_initial, taps.up_tap.get(),
+                          taps.down_tap.get());
   }
-  std::string app_initial(static_cast<const char*>(app_buf.data().data()), app_buf.size());
-  std::string up_initial(static_cast<const char*>(up_buf.data().data()), up_buf.size());
-  // The head-parse buffers grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would
-  // stay that size for the whole session: give the memory back before the pump starts.
-  app_buf.clear();
-  app_buf.shrink_to_fit();
-  up_buf.clear();
-  up_buf.shrink_to_fit();
-  BiPumpResult r =
-      cap ? co_await PumpBothCapped(app, up, app_initial, up_initial, up_tap.get(), down_tap.get(),
-                                    *cap)
-          : co_await PumpBoth(app, up, app_initial, up_initial, up_tap.get(), down_tap.get());
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
   stats.end = RelayEnd(r, /*websocket=*/true);
-  ReportGuardSessionEnd(ctx, guard_check,
-                        r.down.end == PumpEnd::kSourceReset ||
-                            (failure_watch && failure_watch->saw_failed_response()) ||
-                            (cap && cap->failed_responses() > 0));
-  if (ctx.sink != nullptr) {
-    recorder::WsSessionClosed closed;
-    closed.connection_id = info.connection_id;
-    closed.exchange_sequence = info.exchange_sequence;
-    closed.close_us = NowUnixMicros();
-    closed.subprotocol = rr.subprotocol;
-    closed.extensions = rr.extensions;
-    closed.end = stats.end;
-    if (observer && observer->tap_failed()) {
-      closed.tap_failed = true;
-      closed.tap_error = observer->tap_error();
-    } else if (!tap_error.empty()) {
-      closed.tap_failed = true;
-      closed.tap_error = tap_error;
-    }
-    ctx.sink->TrySubmit(recorder::Observation(std::move(closed)));
-  }
+  ReportGuardSessionEnd(ctx, session.guard,
+                        r.down.end == PumpEnd::kSourceReset || taps.SawFailedResponse());
+  RecordClose(ctx, info, session.negotiated, stats.end, taps);
 }
 
 }  // namespace relaytap::proxy::http_relay

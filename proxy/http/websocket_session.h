@@ -1,15 +1,15 @@
 #pragma once
 // After a 101: the WebSocket session of one exchange. Both sockets go to the byte pump (or, when
-// the retry guard's in-session cap is on, the capped pump) with a passive frame tap for each
-// direction whose messages someone reads (NeededTaps); the session's end is reported to the recorder and the guard. Runs on the
-// connection's io thread.
+// the retry guard's in-session cap is on, the capped relay) with a passive frame tap for each
+// direction whose messages someone reads (NeededTaps); the session's end is reported to the
+// recorder and the guard. Runs on the connection's io thread.
 
 #include <string>
 
-#include "proxy/stream/byte_stream.h"
 #include "proxy/context.h"
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/guard_hook.h"
+#include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
 #include "proxy/ws/extensions.h"
 
@@ -30,12 +30,20 @@ struct TapNeeds {
 TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
                     const ws::PerMessageDeflate& deflate);
 
-// Relays until both directions ended. `app_buf` / `up_buf` may hold bytes already read past the
-// handshake; they go first. `guard_check` is the upgrade's decision (inactive: guard off).
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, ByteStream& app,
-                                  beast::flat_buffer& app_buf, ByteStream& up,
-                                  beast::flat_buffer& up_buf, const NegotiatedWebSocket& rr,
-                                  WsSessionInfo info, const GuardCheck& guard_check,
+// Both sides of a connection just switched to WebSocket. The buffers may hold bytes already
+// read past the handshake; they go first (and are then released).
+struct UpgradedSession {
+  ByteStream& app;
+  beast::flat_buffer& app_buf;
+  ByteStream& up;
+  beast::flat_buffer& up_buf;
+  NegotiatedWebSocket negotiated;
+  WsSessionInfo info;
+  const GuardCheck& guard;  // the upgrade's decision (inactive: guard off)
+};
+
+// Relays until both directions ended; `stats` gets the bytes and the end.
+net::awaitable<void> RunWebSocket(const ProxyContext& ctx, const UpgradedSession& session,
                                   ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

@@ -16,8 +16,7 @@ constexpr size_t kMaxPendingEvents = 64;
 
 class CapObserver : public ws::MessageObserver {
  public:
-  CapObserver(CapSession& session, ws::MessageObserver& inner)
-      : session_(session), inner_(inner) {}
+  CapObserver(CapState& session, ws::MessageObserver& inner) : session_(session), inner_(inner) {}
   void OnMessage(ws::Message&& m) override {
     if (m.opcode == ws::Opcode::kText && !m.truncated) {
       if (m.direction == ws::Direction::kServerToClient) {
@@ -33,22 +32,22 @@ class CapObserver : public ws::MessageObserver {
   }
 
  private:
-  CapSession& session_;
+  CapState& session_;
   ws::MessageObserver& inner_;
 };
 
 }  // namespace
 
-CapSession::CapSession(CapSessionParams params)
+CapState::CapState(CapStateParams params)
     : params_(std::move(params)), cap_(params_.policy, params_.mode) {}
 
-std::unique_ptr<ws::MessageObserver> CapSession::WrapObserver(ws::MessageObserver& inner) {
+std::unique_ptr<ws::MessageObserver> CapState::WrapObserver(ws::MessageObserver& inner) {
   return std::make_unique<CapObserver>(*this, inner);
 }
 
-std::unique_ptr<CapSession> MakeCapSession(const ProxyContext& ctx, const WsSessionInfo& info) {
+std::unique_ptr<CapState> MakeCapState(const ProxyContext& ctx, const WsSessionInfo& info) {
   if (ctx.guard == nullptr || !ctx.guard->policy().session_cap.enabled) return nullptr;
-  CapSessionParams p;
+  CapStateParams p;
   p.policy = ctx.guard->policy().session_cap;
   p.mode = ctx.guard->mode();
   p.deflate = info.deflate;
@@ -56,12 +55,12 @@ std::unique_ptr<CapSession> MakeCapSession(const ProxyContext& ctx, const WsSess
   p.connection_id = info.connection_id;
   p.exchange_sequence = info.exchange_sequence;
   p.sink = ctx.sink;
-  return std::make_unique<CapSession>(std::move(p));
+  return std::make_unique<CapState>(std::move(p));
 }
 
-void CapSession::OnServerMessage(const ws::Message& m) { cap_.OnServerMessage(m.payload); }
+void CapState::OnServerMessage(const ws::Message& m) { cap_.OnServerMessage(m.payload); }
 
-void CapSession::OnClientMessage(const ws::Message& m) {
+void CapState::OnClientMessage(const ws::Message& m) {
   // Only what the gate could not decide: compressed messages sharing the inflate context.
   if (!m.compressed || params_.deflate.client_no_context_takeover) return;
   if (!guard::ClassifyClientMessage(m.payload).response_create) return;
@@ -69,7 +68,7 @@ void CapSession::OnClientMessage(const ws::Message& m) {
   if (d.over_cap) Record(d);
 }
 
-bool CapSession::ShouldWithhold(const ws::GateSegment& frame) {
+bool CapState::ShouldWithhold(const ws::GateSegment& frame) {
   if (frame.header.rsv1 && !params_.deflate.client_no_context_takeover) {
     return false;  // decided after relaying, by the tap (OnClientMessage)
   }
@@ -90,12 +89,11 @@ bool CapSession::ShouldWithhold(const ws::GateSegment& frame) {
   return true;
 }
 
-void CapSession::Record(const guard::SessionCapDecision& d) {
-  RELAYTAP_LOG(kInfo, "conn=", params_.connection_id, " guard ",
-               guard::GuardModeName(params_.mode), " ", d.reason, ": response.create ",
-               d.withhold ? "withheld" : "forwarded", " after ", d.failed_responses,
-               " failed response(s), ", d.creates_after_failure, " create(s) after failure (cap ",
-               d.max_creates_after_failure, ")");
+void CapState::Record(const guard::SessionCapDecision& d) {
+  RELAYTAP_LOG(kInfo, "conn=", params_.connection_id, " guard ", guard::GuardModeName(params_.mode),
+               " ", d.reason, ": response.create ", d.withhold ? "withheld" : "forwarded",
+               " after ", d.failed_responses, " failed response(s), ", d.creates_after_failure,
+               " create(s) after failure (cap ", d.max_creates_after_failure, ")");
   if (params_.sink == nullptr) return;
   recorder::GuardDecision row;
   row.at_us = NowUnixMicros();

@@ -2,7 +2,7 @@
 // The per-session state of the retry guard's in-session cap (used only when the policy enables
 // it): the client message gate, the server -> app boundary tracker, the injections waiting for a
 // message boundary, the cap itself and the recording of its decisions. Plain code, no I/O; the
-// capped pump (capped_pump.h) drives it on the session's io thread.
+// capped pump (capped_relay.h) drives it on the session's io thread.
 
 #include <cstdint>
 #include <deque>
@@ -21,7 +21,7 @@
 
 namespace relaytap::proxy {
 
-struct CapSessionParams {
+struct CapStateParams {
   guard::SessionCapPolicy policy;
   guard::GuardMode mode = guard::GuardMode::kObserve;
   ws::PerMessageDeflate deflate;
@@ -31,9 +31,9 @@ struct CapSessionParams {
   recorder::Sink* sink = nullptr;  // may be null
 };
 
-class CapSession {
+class CapState {
  public:
-  explicit CapSession(CapSessionParams params);
+  explicit CapState(CapStateParams params);
 
   // Candidate client frame: true when it must be withheld; then an error event frame waits in
   // pending() for the next server -> app message boundary.
@@ -60,7 +60,7 @@ class CapSession {
  private:
   void Record(const guard::SessionCapDecision& d);
 
-  const CapSessionParams params_;
+  const CapStateParams params_;
   guard::SessionCap cap_;
   ws::MessageGate gate_;
   ws::BoundaryTracker down_tracker_;
@@ -72,6 +72,6 @@ class CapSession {
 
 // The session's cap state when the guard is on and its policy enables the cap; else null (the
 // session is relayed by the plain byte pump).
-std::unique_ptr<CapSession> MakeCapSession(const ProxyContext& ctx, const WsSessionInfo& info);
+std::unique_ptr<CapState> MakeCapState(const ProxyContext& ctx, const WsSessionInfo& info);
 
 }  // namespace relaytap::proxy

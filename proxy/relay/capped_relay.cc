@@ -8,27 +8,21 @@
 
 #include "base/log.h"
 #include "proxy/stream/errors.h"
-#include "proxy/stream/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {
 
-using namespace net::experimental::awaitable_operators;
-
-std::span<const uint8_t> Bytes(const char* data, size_t n) {
-  return {reinterpret_cast<const uint8_t*>(data), n};
+std::span<const uint8_t> Bytes(std::string_view chunk) {
+  return {reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()};
 }
 
-void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
-  if (tap != nullptr && !tap->failed()) tap->Feed(Bytes(data, n), NowUnixMicros());
-}
-
-// What both pumps share (one io thread: no locks). Only one coroutine writes to the app at a time.
+// What both directions share (one io thread: no locks). Only one coroutine writes to the app at
+// a time.
 struct Shared {
   explicit Shared(Executor ex) : app_free(ex) {}
-  PumpPair pair;
   bool app_busy = false;
-  Timer app_free;  // cancelled when the app side is released
+  Timer app_free;               // cancelled when the app side is released
+  uint64_t injected_by_up = 0;  // error-event bytes the up direction wrote to the app
 };
 
 net::awaitable<void> AcquireApp(Shared& s) {
@@ -46,7 +40,7 @@ void ReleaseApp(Shared& s) {
 }
 
 // Writes every pending error event (the caller holds the app side, at a message boundary).
-net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap, CapSession& cs,
+net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap, CapState& cs,
                                         uint64_t& bytes) {
   while (!cs.pending().empty()) {
     std::string frame = std::move(cs.pending().front());
@@ -55,130 +49,109 @@ net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap,
     if (ec) co_return ec;
     bytes += n;
     cs.CountInjected();
-    FeedTap(down_tap, frame.data(), frame.size());
+    FeedTap(down_tap, frame);
   }
   co_return error_code{};
 }
 
-// Relays `data` to the app, stopping at message boundaries to write pending error events.
-net::awaitable<error_code> RelayDown(ByteStream& app, ws::FrameTap* tap, CapSession& cs, Shared& s,
-                                     const char* data, size_t n, uint64_t& bytes) {
-  co_await AcquireApp(s);
-  error_code result;
-  size_t pos = 0;
-  while (pos < n && !result) {
-    size_t k = n - pos;
-    if (cs.pending().empty()) {
-      cs.down_tracker().Consume(Bytes(data + pos, k));
-    } else {
-      k = cs.down_tracker().ConsumeToBoundary(Bytes(data + pos, k));
-    }
-    // Unlike the plain pump, the tap sees these bytes BEFORE they are written: the cap must
-    // know of a failed response.done before the app can answer it with a response.create
-    // (after the write, the app's next message could be judged before this coroutine resumes).
-    // Only capped sessions pay for decoding ahead of the write.
-    FeedTap(tap, data + pos, k);
-    auto [ec, wn] = co_await app.WriteAll(net::buffer(data + pos, k));
-    if (ec) {
-      result = ec;
-      break;
-    }
-    bytes += wn;
-    pos += k;
-    if (!cs.pending().empty() && cs.down_tracker().at_boundary()) {
-      result = co_await WritePending(app, tap, cs, bytes);
-    }
-  }
-  ReleaseApp(s);
-  co_return result;
-}
+// Upstream -> app: bytes relayed as read, stopping at message boundaries to write pending error
+// events.
+class CappedDown final : public RelayPolicy {
+ public:
+  CappedDown(ByteStream& app, ws::FrameTap* tap, CapState& cs, Shared& s)
+      : app_(app), tap_(tap), cs_(cs), s_(s) {}
 
-// Writes what the gate let through; withheld candidates are replaced by a pending error event,
-// written now if the app side is free and at a boundary (else by the down pump at the next one).
-net::awaitable<error_code> RelayUp(ByteStream& app, ByteStream& upstream, ws::FrameTap* up_tap,
-                                   ws::FrameTap* down_tap, CapSession& cs, Shared& s,
-                                   const char* data, size_t n, uint64_t& bytes,
-                                   uint64_t& down_bytes) {
-  std::vector<ws::GateSegment> segs;
-  cs.gate().Feed(Bytes(data, n), &segs);
-  std::string out;
-  for (size_t i = 0; i <= segs.size(); ++i) {
-    const bool withhold = i < segs.size() && segs[i].candidate && cs.ShouldWithhold(segs[i]);
-    if (i < segs.size() && !withhold) out += segs[i].bytes;
-    if ((withhold || i == segs.size()) && !out.empty()) {
-      auto [ec, wn] = co_await upstream.WriteAll(net::buffer(out));
-      if (ec) co_return ec;
+  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
+    co_await AcquireApp(s_);
+    error_code result;
+    while (!chunk.empty() && !result) {
+      size_t k = chunk.size();
+      if (cs_.pending().empty()) {
+        cs_.down_tracker().Consume(Bytes(chunk));
+      } else {
+        k = cs_.down_tracker().ConsumeToBoundary(Bytes(chunk));
+      }
+      // Unlike the plain relay, the tap sees these bytes BEFORE they are written: the cap must
+      // know of a failed response.done before the app can answer it with a response.create
+      // (after the write, the app's next message could be judged before this coroutine
+      // resumes). Only capped sessions pay for decoding ahead of the write.
+      FeedTap(tap_, chunk.substr(0, k));
+      auto [ec, wn] = co_await app_.WriteAll(net::buffer(chunk.data(), k));
+      if (ec) {
+        result = ec;
+        break;
+      }
       bytes += wn;
-      FeedTap(up_tap, out.data(), out.size());
-      out.clear();
-    }
-    if (withhold && !s.app_busy && cs.down_tracker().at_boundary()) {
-      co_await AcquireApp(s);
-      error_code ec = co_await WritePending(app, down_tap, cs, down_bytes);
-      ReleaseApp(s);
-      if (ec) RELAYTAP_LOG(kDebug, "session cap: error event not written: ", ec.message());
-    }
-  }
-  co_return error_code{};
-}
-
-// Reads `from` until it ends, handing each chunk (`initial` first) to `relay(data, n, bytes)`,
-// which writes it on and returns the write's error. Like Pump(), the buffer is held only while
-// bytes flow: an idle session waits for readability with none.
-template <typename Relay>
-net::awaitable<PumpResult> CappedDirection(ByteStream& from, ByteStream& to,
-                                           std::string_view initial, PumpSide side, Relay relay) {
-  PumpResult result;
-  if (!initial.empty()) {
-    if (error_code wec = co_await relay(initial.data(), initial.size(), result.bytes)) {
-      side.Ended();
-      from.Reset();
-      co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
-    }
-  }
-  PumpBuffer buffer;
-  for (;;) {
-    if (!from.HasBufferedInput()) {
-      buffer.Release();
-      error_code wait_ec = co_await from.WaitReadable();  // a failure shows again in the read
-      (void)wait_ec;
-    }
-    char* data = buffer.Get();
-    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
-    if (n > 0) {
-      if (error_code wec = co_await relay(data, n, result.bytes)) {
-        side.Ended();
-        from.Reset();
-        co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
+      chunk.remove_prefix(k);
+      if (!cs_.pending().empty() && cs_.down_tracker().at_boundary()) {
+        result = co_await WritePending(app_, tap_, cs_, bytes);
       }
     }
-    if (!ec) continue;
-    co_await EndAfterReadError(to, ec, result, side);
+    ReleaseApp(s_);
     co_return result;
   }
-}
+
+ private:
+  ByteStream& app_;
+  ws::FrameTap* tap_;
+  CapState& cs_;
+  Shared& s_;
+};
+
+// App -> upstream: whole frames as received, through the gate. Withheld candidates are replaced
+// by a pending error event, written now if the app side is free and at a boundary (else by the
+// down direction at the next one).
+class CappedUp final : public RelayPolicy {
+ public:
+  CappedUp(ByteStream& app, ByteStream& upstream, ws::FrameTap* up_tap, ws::FrameTap* down_tap,
+           CapState& cs, Shared& s)
+      : app_(app), upstream_(upstream), up_tap_(up_tap), down_tap_(down_tap), cs_(cs), s_(s) {}
+
+  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
+    std::vector<ws::GateSegment> segs;
+    cs_.gate().Feed(Bytes(chunk), &segs);
+    std::string out;
+    for (size_t i = 0; i <= segs.size(); ++i) {
+      const bool withhold = i < segs.size() && segs[i].candidate && cs_.ShouldWithhold(segs[i]);
+      if (i < segs.size() && !withhold) out += segs[i].bytes;
+      if ((withhold || i == segs.size()) && !out.empty()) {
+        auto [ec, wn] = co_await upstream_.WriteAll(net::buffer(out));
+        if (ec) co_return ec;
+        bytes += wn;
+        FeedTap(up_tap_, out);
+        out.clear();
+      }
+      if (withhold && !s_.app_busy && cs_.down_tracker().at_boundary()) {
+        co_await AcquireApp(s_);
+        error_code ec = co_await WritePending(app_, down_tap_, cs_, s_.injected_by_up);
+        ReleaseApp(s_);
+        if (ec) RELAYTAP_LOG(kDebug, "session cap: error event not written: ", ec.message());
+      }
+    }
+    co_return error_code{};
+  }
+
+ private:
+  ByteStream& app_;
+  ByteStream& upstream_;
+  ws::FrameTap* up_tap_;
+  ws::FrameTap* down_tap_;
+  CapState& cs_;
+  Shared& s_;
+};
 
 }  // namespace
 
-net::awaitable<BiPumpResult> PumpBothCapped(ByteStream& app, ByteStream& upstream,
-                                            std::string_view app_initial,
-                                            std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                            ws::FrameTap* down_tap, CapSession& session) {
-  app.SetTimeout(std::chrono::milliseconds(0));
-  upstream.SetTimeout(std::chrono::milliseconds(0));
+net::awaitable<BiPumpResult> RelayWithCap(ByteStream& app, ByteStream& upstream,
+                                          std::string_view app_initial,
+                                          std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                          ws::FrameTap* down_tap, CapState& cap) {
   Shared s(co_await net::this_coro::executor);
-  uint64_t injected_bytes = 0;
-  auto relay_up = [&](const char* data, size_t n, uint64_t& bytes) {
-    return RelayUp(app, upstream, up_tap, down_tap, session, s, data, n, bytes, injected_bytes);
-  };
-  auto relay_down = [&](const char* data, size_t n, uint64_t& bytes) {
-    return RelayDown(app, down_tap, session, s, data, n, bytes);
-  };
-  auto [up, down] =
-      co_await (CappedDirection(app, upstream, app_initial, PumpSide{&s.pair, 0}, relay_up) &&
-                CappedDirection(upstream, app, upstream_initial, PumpSide{&s.pair, 1}, relay_down));
-  down.bytes += injected_bytes;
-  co_return BiPumpResult{up, down, s.pair.first_ended == 0};
+  CappedUp up(app, upstream, up_tap, down_tap, cap, s);
+  CappedDown down(app, down_tap, cap, s);
+  BiPumpResult r = co_await PumpBoth(app, upstream, app_initial, upstream_initial, up, down);
+  r.down.bytes += s.injected_by_up;
+  co_return r;
 }
 
 }  // namespace relaytap::proxy

@@ -12,27 +12,8 @@ namespace {
 
 using namespace net::experimental::awaitable_operators;
 
-// PumpBuffer::kBytes, one TLS record's plaintext (a TLS read returns at most one record): plain
-// TCP tunnels read 16 KiB at a time too, which costs nothing measurable.
-
-void FeedTap(ws::FrameTap* tap, const char* data, size_t n) {
-  if (tap != nullptr && !tap->failed()) {
-    tap->Feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), n), NowUnixMicros());
-  }
-}
-
-}  // namespace
-
-recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
-  recorder::EndFacts e;
-  e.reason = recorder::EndReason::kRelayEnded;
-  e.up = r.up.end;
-  e.down = r.down.end;
-  e.up_ended_first = r.up_ended_first;
-  e.websocket = websocket;
-  return e;
-}
-
+// How a pump ends once reading its source failed with `ec`: sets `result.end`/`ec` and passes a
+// clean end or a reset on to `to`.
 net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
                                        PumpSide side) {
   result.ec = ec;
@@ -61,22 +42,48 @@ net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult
   }
 }
 
+}  // namespace
+
+void FeedTap(ws::FrameTap* tap, std::string_view chunk) {
+  if (tap != nullptr && !tap->failed()) {
+    tap->Feed(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(chunk.data()), chunk.size()),
+        NowUnixMicros());
+  }
+}
+
+net::awaitable<error_code> PlainRelay::Relay(std::string_view chunk, uint64_t& bytes) {
+  auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk));
+  if (ec) co_return ec;
+  bytes += n;
+  FeedTap(tap_, chunk);
+  co_return error_code{};
+}
+
+recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
+  recorder::EndFacts e;
+  e.reason = recorder::EndReason::kRelayEnded;
+  e.up = r.up.end;
+  e.down = r.down.end;
+  e.up_ended_first = r.up_ended_first;
+  e.websocket = websocket;
+  return e;
+}
+
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap, PumpSide side) {
+                                RelayPolicy& policy, PumpSide side) {
   PumpResult result;
   if (!initial.empty()) {
-    auto [wec, wn] = co_await to.WriteAll(net::buffer(initial));
-    if (wec) {
+    if (error_code wec = co_await policy.Relay(initial, result.bytes)) {
       side.Ended();
       from.Reset();
-      co_return PumpResult{PumpEnd::kSinkFailed, wec, 0};
+      co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
     }
-    result.bytes += wn;
-    FeedTap(tap, initial.data(), initial.size());
   }
-  // The buffer is held only while bytes flow: an idle session (a realtime WebSocket waits for
-  // minutes) waits for readability with none. Waiting first is correct only when the source holds
-  // no received bytes of its own (TLS); otherwise read at once.
+  // The buffer (PumpBuffer::kBytes, one TLS record's plaintext) is held only while bytes flow:
+  // an idle session (a realtime WebSocket waits for minutes) waits for readability with none.
+  // Waiting first is correct only when the source holds no received bytes of its own (TLS);
+  // otherwise read at once.
   PumpBuffer buffer;
   for (;;) {
     if (!from.HasBufferedInput()) {
@@ -89,16 +96,13 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
     char* data = buffer.Get();
     auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
-      auto [wec, wn] = co_await to.WriteAll(net::buffer(data, n));
-      if (wec) {
+      if (error_code wec = co_await policy.Relay(std::string_view(data, n), result.bytes)) {
         side.Ended();
         from.Reset();
         result.end = PumpEnd::kSinkFailed;
         result.ec = wec;
         co_return result;
       }
-      result.bytes += wn;
-      FeedTap(tap, data, n);
     }
     if (!ec) continue;
     co_await EndAfterReadError(to, ec, result, side);
@@ -108,14 +112,23 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
 
 net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
                                       std::string_view app_initial,
-                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                      ws::FrameTap* down_tap) {
+                                      std::string_view upstream_initial, RelayPolicy& up,
+                                      RelayPolicy& down) {
   app.SetTimeout(std::chrono::milliseconds(0));
   upstream.SetTimeout(std::chrono::milliseconds(0));
   PumpPair pair;
-  auto [up, down] = co_await (Pump(app, upstream, app_initial, up_tap, PumpSide{&pair, 0}) &&
-                              Pump(upstream, app, upstream_initial, down_tap, PumpSide{&pair, 1}));
-  co_return BiPumpResult{up, down, pair.first_ended == 0};
+  auto [up_result, down_result] =
+      co_await (Pump(app, upstream, app_initial, up, PumpSide{&pair, 0}) &&
+                Pump(upstream, app, upstream_initial, down, PumpSide{&pair, 1}));
+  co_return BiPumpResult{up_result, down_result, pair.first_ended == 0};
+}
+
+net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                      std::string_view app_initial,
+                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                      ws::FrameTap* down_tap) {
+  PlainRelay up(upstream, up_tap), down(app, down_tap);
+  co_return co_await PumpBoth(app, upstream, app_initial, upstream_initial, up, down);
 }
 
 }  // namespace relaytap::proxy

@@ -1,7 +1,9 @@
 #pragma once
-// The byte pump: bytes read from one side are written to the other exactly as read. Used for blind
-// tunnels and, with a FrameTap per direction, for WebSocket sessions after 101. Back-pressure is
-// natural: the next read starts only after the write completed.
+// The byte pump: one loop per direction reads the source and hands each chunk to the direction's
+// relay policy, which writes it on. The plain policy writes every byte exactly as read and then
+// feeds a FrameTap a copy (blind tunnels, WebSocket sessions after 101); the guard's capped
+// relay (capped_relay.h) is the same loop with its own policies. Back-pressure is natural: the
+// next read starts only after the policy's write completed.
 
 #include <cstdint>
 #include <string_view>
@@ -42,18 +44,37 @@ struct PumpSide {
   }
 };
 
-// Relays `from` -> `to` until `from` ends. `initial` bytes (already read from `from`) go first.
-// `tap`, if set, is fed a copy of every chunk after it was written (so decoding never delays it).
+// How one direction passes a chunk read from its source on to its destination.
+class RelayPolicy {
+ public:
+  virtual ~RelayPolicy() = default;
+  // Writes `chunk` on; adds the bytes its destination accepted to `bytes`; returns the write's
+  // error (the pump then ends as kSinkFailed).
+  virtual net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) = 0;
+};
+
+// Writes each chunk exactly as read to `to`, then feeds `tap` (if set) a copy, so decoding never
+// delays the write.
+class PlainRelay final : public RelayPolicy {
+ public:
+  PlainRelay(ByteStream& to, ws::FrameTap* tap) : to_(to), tap_(tap) {}
+  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override;
+
+ private:
+  ByteStream& to_;
+  ws::FrameTap* tap_;
+};
+
+// Feeds `tap` (if set and still decoding) a copy of `chunk`, stamped now.
+void FeedTap(ws::FrameTap* tap, std::string_view chunk);
+
+// Relays `from` -> `to` through `policy` until `from` ends. `initial` bytes (already read from
+// `from`) go first. A clean end of `from` (FIN / close_notify) is passed on to `to` as a clean
+// end, a reset as a reset; a keepalive that gave up (ETIMEDOUT) is kTimedOut.
 net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                ws::FrameTap* tap, PumpSide side = {});
+                                RelayPolicy& policy, PumpSide side = {});
 
-// How a pump ends once reading its source failed with `ec`: sets `result.end`/`ec`, propagates
-// a clean end (FIN / close_notify) or a reset to `to`. Shared by Pump() and the guard's capped
-// relay so both classify ends the same way. A keepalive that gave up (ETIMEDOUT) is kTimedOut.
-net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
-                                       PumpSide side);
-
-// Both directions at once; returns when both ended. `a` is the app side.
+// Both directions at once; returns when both ended.
 struct BiPumpResult {
   PumpResult up;    // app -> upstream
   PumpResult down;  // upstream -> app
@@ -61,6 +82,14 @@ struct BiPumpResult {
 };
 // The relay's end as the recorder takes it (EndReason::kRelayEnded).
 recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket);
+
+// Pumps app -> upstream through `up` and upstream -> app through `down`; no idle timeout (a
+// session may be quiet for minutes; dead peers are found by TCP keepalive).
+net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                      std::string_view app_initial,
+                                      std::string_view upstream_initial, RelayPolicy& up,
+                                      RelayPolicy& down);
+// The plain relay both ways, each direction with its tap (either may be null).
 net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
                                       std::string_view app_initial,
                                       std::string_view upstream_initial, ws::FrameTap* up_tap,

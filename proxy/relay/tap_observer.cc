@@ -68,8 +68,8 @@ void SessionTapObserver::OnMessage(ws::Message&& m) {
 }
 
 void SessionTapObserver::OnTapError(ws::Direction d, std::string_view reason) {
-  RELAYTAP_LOG(kWarn, "ws conn=", connection_id_, " frame tap stopped for ",
-               ws::DirectionName(d), " messages (bytes still relayed): ", reason);
+  RELAYTAP_LOG(kWarn, "ws conn=", connection_id_, " frame tap stopped for ", ws::DirectionName(d),
+               " messages (bytes still relayed): ", reason);
   if (tap_error_.empty()) tap_error_ = StrCat(ws::DirectionName(d), ": ", reason);
   if (extra_) extra_->OnTapError(d, reason);
 }
