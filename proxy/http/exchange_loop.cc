@@ -100,18 +100,9 @@ class ExchangeLoop {
     app_.SetTimeout(ctx_.config->http_idle_timeout);
     error_code ec = co_await ReadHeader(app_, app_buf_, r.parser, r.head_size);
     if (!ec) co_return true;
-    if (ec == http::error::header_limit) {
-      const LocalError e{431, "relaytap_header_too_large", "request header exceeds 64 KiB",
-                         "request", ""};
-      co_await AnswerAndEnd(e, EndReason::kBadRequest431);
-    } else if (ec.category() == error_code(http::error::bad_method).category() &&
-               ec != http::error::partial_message) {
-      const LocalError e{400, "relaytap_bad_request",
-                         StrCat("malformed HTTP request: ", ec.message()), "request", ""};
-      co_await AnswerAndEnd(e, EndReason::kBadRequest400);
-    } else {
-      stats_.EndWith(IsTimeout(ec) ? EndReason::kIdleTimeout : EndReason::kAppClosed);
-    }
+    const HeadFailure failure = ClassifyHeadFailure(ec, EndReason::kAppClosed);
+    if (failure.answer) stats_.bytes_down += co_await WriteLocalError(app_, *failure.answer);
+    stats_.EndWith(failure.end);
     co_return false;
   }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/str_cat.h"
+#include "proxy/stream/errors.h"
 #include "proxy/stream/net.h"
 
 namespace relaytap::proxy::http_relay {
@@ -20,6 +21,23 @@ std::string BuildLocalErrorResponse(const LocalError& error) {
   return StrCat("HTTP/1.1 ", error.status, " ", std::string_view(reason.data(), reason.size()),
                 "\r\nContent-Type: application/json\r\nContent-Length: ", text.size(),
                 "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n\r\n", text);
+}
+
+HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end) {
+  HeadFailure f;
+  if (ec == http::error::header_limit) {
+    f.answer = LocalError{431, "relaytap_header_too_large", "request header exceeds 64 KiB",
+                          "request", ""};
+    f.end = recorder::EndReason::kBadRequest431;
+  } else if (ec.category() == error_code(http::error::bad_method).category() &&
+             ec != http::error::partial_message) {
+    f.answer = LocalError{400, "relaytap_bad_request",
+                          StrCat("malformed HTTP request: ", ec.message()), "request", ""};
+    f.end = recorder::EndReason::kBadRequest400;
+  } else {
+    f.end = IsTimeout(ec) ? recorder::EndReason::kIdleTimeout : quiet_end;
+  }
+  return f;
 }
 
 net::awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error) {

@@ -4,6 +4,7 @@
 // `x-relaytap-error` header naming the cause, so nobody mistakes them for Azure's own answers.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,15 @@ struct LocalError {
 
 // The complete HTTP/1.1 response bytes.
 std::string BuildLocalErrorResponse(const LocalError& error);
+
+// A request head that could not be read (`ec` from ReadHeader): an oversized head is answered
+// 431, a malformed one 400; anything else (the app closed, or went quiet) gets no answer and ends
+// the connection as `quiet_end`, or kIdleTimeout when the idle limit struck.
+struct HeadFailure {
+  std::optional<LocalError> answer;
+  recorder::EndReason end = recorder::EndReason::kAppClosed;
+};
+HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end);
 
 // Writes the answer to the app and half-closes (nothing follows it on this connection); returns
 // the bytes written.

@@ -93,21 +93,14 @@ void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& tar
   ctx.sink->TrySubmit(recorder::Observation(std::move(opened)));
 }
 
-net::awaitable<void> Answer(ByteStream& app, std::string_view bytes) {
-  co_await app.WriteAll(net::buffer(bytes));
-  co_await app.ShutdownSend();
-}
-
 net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
                                HostPort target, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
-    {
-      const std::string answer = http_relay::BuildLocalErrorResponse(
-          {d.timed_out ? 504 : 502, StrCat("relaytap_upstream_", DialStageName(d.failed_stage)),
-           d.reason, std::string(DialStageName(d.failed_stage)), target.host});
-      co_await Answer(app, answer);
-    }
+    const std::string stage(DialStageName(d.failed_stage));
+    const http_relay::LocalError e{d.timed_out ? 504 : 502, StrCat("relaytap_upstream_", stage),
+                                   d.reason, stage, target.host};
+    stats.bytes_down += co_await http_relay::WriteLocalError(app, e);
     stats.end = DialEnd(d);
     co_return;
   }
@@ -179,6 +172,48 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   app->Close();
 }
 
+// CONNECT: intercept (TLS terminated here, then the exchange loop) or tunnel (bytes relayed
+// blind), as the configuration routes the host.
+net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
+                                beast::flat_buffer& buf, std::string_view authority,
+                                CloseLine& line, ConnectionFacts& stats) {
+  auto target = ParseHostPort(authority);
+  if (!target.ok()) {
+    const http_relay::LocalError e{400, "relaytap_bad_connect",
+                                   "CONNECT needs an authority-form target HOST:PORT", "request",
+                                   ""};
+    stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
+    stats.EndWith(EndReason::kBadRequest400);
+    co_return;
+  }
+  line.target = StrCat(target->host, ":", target->port);
+  Route route = Decide(target->host, ctx.config->intercept);
+  line.mode = RouteName(route);
+  RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
+  if (route == Route::kTunnel) {
+    co_await RunTunnel(ctx, *app, buf, *target, stats);
+  } else {
+    co_await RunIntercept(ctx, std::move(app), buf, *target, line.id, stats);
+  }
+}
+
+// Plain proxying: absolute-form http:// requests, each naming its target; the first head stays
+// in `buf` for the exchange loop.
+net::awaitable<void> RunPlainProxy(const ProxyContext& ctx, ByteStream& app,
+                                   beast::flat_buffer& buf, std::string_view first_target,
+                                   CloseLine& line, ConnectionFacts& stats) {
+  std::string host, origin;
+  uint16_t port = 0;
+  if (http_relay::SplitAbsoluteHttpTarget(first_target, &host, &port, &origin)) {
+    line.target = StrCat(host, ":", port);
+  } else {
+    line.target = "-";
+  }
+  RecordOpen(ctx, line, HostPort{host, port}, false, false);
+  http_relay::ExchangeLoopParams params{line.id, std::nullopt};
+  co_await http_relay::RunExchangeLoop(ctx, app, buf, std::move(params), stats);
+}
+
 }  // namespace
 
 net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
@@ -196,69 +231,25 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
   http_relay::RawParser<true> head;
   size_t hsize = 0;
   app->SetTimeout(ctx.config->http_idle_timeout);
-  // The first request head (CONNECT or absolute-form) stays in `buf` for the exchange loop.
   head.header_limit(kMaxHeaderBytes);
   head.eager(false);
-  error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize);
-  if (ec) {
-    if (ec == http::error::header_limit) {
-      {
-        const std::string answer = http_relay::BuildLocalErrorResponse(
-            {431, "relaytap_header_too_large", "request header exceeds 64 KiB", "request", ""});
-        co_await Answer(*app, answer);
-      }
-      stats.EndWith(EndReason::kBadRequest431);
-    } else if (ec.category() == error_code(http::error::bad_method).category() &&
-               ec != http::error::partial_message) {
-      {
-        const std::string answer = http_relay::BuildLocalErrorResponse(
-            {400, "relaytap_bad_request", StrCat("malformed HTTP request: ", ec.message()),
-             "request", ""});
-        co_await Answer(*app, answer);
-      }
-      stats.EndWith(EndReason::kBadRequest400);
-    } else {
-      stats.EndWith(IsTimeout(ec) ? EndReason::kIdleTimeout : EndReason::kAppClosedBeforeRequest);
+  if (error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize)) {
+    const http_relay::HeadFailure failure =
+        http_relay::ClassifyHeadFailure(ec, EndReason::kAppClosedBeforeRequest);
+    if (failure.answer) {
+      stats.bytes_down += co_await http_relay::WriteLocalError(*app, *failure.answer);
     }
+    stats.EndWith(failure.end);
     line.target = "-";
     close.finished = true;
     co_return;  // nothing recorded: no target was ever named
   }
   close.record = true;
-
   if (head.method == "CONNECT") {
-    auto target = ParseHostPort(head.target);
     buf.consume(hsize);
-    if (!target.ok()) {
-      {
-        const std::string answer = http_relay::BuildLocalErrorResponse(
-            {400, "relaytap_bad_connect", "CONNECT needs an authority-form target HOST:PORT",
-             "request", ""});
-        co_await Answer(*app, answer);
-      }
-      stats.EndWith(EndReason::kBadRequest400);
-    } else {
-      line.target = StrCat(target->host, ":", target->port);
-      Route route = Decide(target->host, ctx.config->intercept);
-      line.mode = RouteName(route);
-      RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
-      if (route == Route::kTunnel) {
-        co_await RunTunnel(ctx, *app, buf, *target, stats);
-      } else {
-        co_await RunIntercept(ctx, std::move(app), buf, *target, id, stats);
-      }
-    }
+    co_await RunConnect(ctx, std::move(app), buf, head.target, line, stats);
   } else {
-    std::string host, origin;
-    uint16_t port = 0;
-    if (http_relay::SplitAbsoluteHttpTarget(head.target, &host, &port, &origin)) {
-      line.target = StrCat(host, ":", port);
-    } else {
-      line.target = "-";
-    }
-    RecordOpen(ctx, line, HostPort{host, port}, false, false);
-    http_relay::ExchangeLoopParams params{id, std::nullopt};
-    co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
+    co_await RunPlainProxy(ctx, *app, buf, head.target, line, stats);
   }
   close.finished = true;
 }
