@@ -49,6 +49,16 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# The default binaries are built (or brought up to date) here: the load generator is not part of
+# the default build.
+if [ "$RELAYTAP" = "$ROOT/build/release/tools/relaytap" ] &&
+   [ "$LOADGEN" = "$ROOT/build/release/tools/bench/relaytap_loadgen" ]; then
+  if [ ! -f "$ROOT/build/release/CMakeCache.txt" ]; then
+    cmake --preset release >&2
+  fi
+  cmake --build "$ROOT/build/release" -j"${RELAYTAP_JOBS:-$(nproc)}" \
+    --target relaytap relaytap_loadgen >&2
+fi
 for bin in "$RELAYTAP" "$LOADGEN"; do
   if [ ! -x "$bin" ]; then
     echo "bench: $bin missing; build it: cmake --preset release && cmake --build --preset release --target relaytap relaytap_loadgen" >&2
