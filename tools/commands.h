@@ -10,6 +10,7 @@ void AddProxyCommand(CLI::App& app, int* exit_code);
 void AddCaCommand(CLI::App& app, int* exit_code);
 void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);
 void AddReplayCommand(CLI::App& app, int* exit_code);
+void AddStatsCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

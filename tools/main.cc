@@ -1,8 +1,7 @@
 // relaytap: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
 #include <exception>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "tools/commands.h"
 
@@ -17,6 +16,7 @@ int main(int argc, char** argv) {
     relaytap::tools::AddCaCommand(app, &exit_code);
     relaytap::tools::AddFakeUpstreamCommand(app, &exit_code);
     relaytap::tools::AddReplayCommand(app, &exit_code);
+    relaytap::tools::AddStatsCommand(app, &exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
   } catch (const std::exception& e) {

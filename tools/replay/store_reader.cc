@@ -2,11 +2,10 @@
 
 #include <sqlite3.h>
 
-#include <filesystem>
-
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "recorder/query/store_reader.h"
 #include "recorder/sqlite/database.h"
 
 namespace relaytap::tools::replay {
@@ -15,9 +14,6 @@ namespace {
 using recorder::sqlite::Database;
 using recorder::sqlite::Statement;
 
-constexpr std::string_view kRequiredTablesSql =
-    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
-    "'exchanges', 'ws_sessions', 'events')";
 // A session's exchange is found by (run, connection, sequence): exchange_id may be unset when the
 // recorder wrote the session first.
 constexpr std::string_view kListSql =
@@ -107,22 +103,7 @@ StoreReader::StoreReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
 StoreReader::~StoreReader() = default;
 
 absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));
-  }
-  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
-                            Database::Open(path, SQLITE_OPEN_READONLY));
-  absl::StatusOr<int64_t> tables = db->QueryInt64(kRequiredTablesSql);
-  if (!tables.ok()) {
-    return absl::FailedPreconditionError(StrCat(path, " is not a SQLite database (",
-                                                std::string(tables.status().message()), ")"));
-  }
-  if (*tables != 5) {
-    return absl::FailedPreconditionError(
-        StrCat(path, " is not a relaytap store (tables runs, connections, exchanges, ws_sessions "
-                     "and events are missing)"));
-  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, recorder::query::OpenStoreReadOnly(path));
   auto reader = std::unique_ptr<StoreReader>(new StoreReader(std::move(db)));
   reader->path_ = path;
   return reader;
@@ -177,8 +158,9 @@ absl::StatusOr<RecordedExchange> StoreReader::ExchangeById(int64_t id) {
 
 absl::StatusOr<RecordedExchange> StoreReader::LoadExchange(const std::string& id) {
   std::optional<int64_t> n = ParseId(id);
-  if (!n) return absl::NotFoundError(StrCat("no exchange '", id, "' in ", path_,
-                                            " (exchange ids are numbers; see --list)"));
+  if (!n)
+    return absl::NotFoundError(
+        StrCat("no exchange '", id, "' in ", path_, " (exchange ids are numbers; see --list)"));
   return ExchangeById(*n);
 }
 

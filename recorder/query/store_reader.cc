@@ -1,0 +1,150 @@
+#include "recorder/query/store_reader.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "base/status_macros.h"
+#include "base/str_cat.h"
+#include "recorder/schema.h"
+#include "recorder/sqlite/database.h"
+#include "recorder/sqlite/statement.h"
+
+namespace relaytap::recorder::query {
+namespace {
+
+using sqlite::Database;
+using sqlite::Statement;
+
+constexpr std::string_view kRequiredTablesSql =
+    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
+    "'exchanges', 'ws_sessions', 'events')";
+
+// The deltas that carry a response's first audio or text (GA and beta names).
+#define RELAYTAP_DELTA_TYPES                                                               \
+  "('response.output_audio.delta', 'response.audio.delta', 'response.output_text.delta', " \
+  "'response.text.delta', 'response.output_audio_transcript.delta', "                      \
+  "'response.audio_transcript.delta')"
+
+// One row per exchange; an upgrade's session (if it opened one) found by (run, connection,
+// sequence). Per-session event figures come from the events index (session_ref, seq).
+constexpr std::string_view kAttemptsSql =
+    "SELECT e.transport = 'websocket_upgrade', e.request_start_us, COALESCE(e.host, ''), "
+    "COALESCE(NULLIF(e.deployment, ''), NULLIF(e.model, ''), s.model, ''), "
+    "COALESCE(e.region, ''), COALESCE(e.api_version, ''), COALESCE(e.user_agent, ''), "
+    "COALESCE(s.outcome, e.outcome), COALESCE(e.status, 0), e.retry_count, "
+    "EXISTS (SELECT 1 FROM guard_decisions g WHERE g.run_id = e.run_id AND "
+    "g.connection_id = e.connection_id AND g.exchange_sequence = e.sequence AND "
+    "json_valid(g.counts) AND json_extract(g.counts, '$.retry') = 1), "
+    "e.response_headers_us - e.request_start_us, "
+    "(SELECT MIN(c.first_frame_us) FROM events c WHERE c.session_ref = s.id AND "
+    "c.type = 'session.created') - s.open_us, "
+    "(SELECT MIN(d.first_frame_us) - rc.t FROM events d, (SELECT MIN(first_frame_us) AS t FROM "
+    "events WHERE session_ref = s.id AND type = 'response.create') rc WHERE d.session_ref = s.id "
+    "AND d.type IN " RELAYTAP_DELTA_TYPES
+    " AND d.first_frame_us >= rc.t), "
+    "CASE WHEN s.id IS NOT NULL THEN s.close_us - s.open_us "
+    "ELSE e.end_us - e.request_start_us END, "
+    "COALESCE(s.bytes_up, 0) + COALESCE(s.bytes_down, 0), "
+    "COALESCE((SELECT SUM(json_extract(u.payload, '$.response.usage.total_tokens')) FROM events u "
+    "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0) "
+    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
+    "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
+    "ORDER BY e.request_start_us, e.id";
+
+#undef RELAYTAP_DELTA_TYPES
+
+constexpr std::string_view kLatestZoneSql =
+    "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
+    "id DESC LIMIT 1";
+
+std::optional<double> OptMs(const Statement& s, int col) {
+  if (s.ColumnIsNull(col)) return std::nullopt;
+  return static_cast<double>(s.ColumnInt64(col)) / 1000.0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));
+  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
+                            Database::Open(path, SQLITE_OPEN_READONLY));
+  absl::StatusOr<int64_t> tables = db->QueryInt64(kRequiredTablesSql);
+  if (!tables.ok()) {
+    return absl::FailedPreconditionError(
+        StrCat(path, " is not a SQLite database (", std::string(tables.status().message()), ")"));
+  }
+  if (*tables != 5) {
+    return absl::FailedPreconditionError(
+        StrCat(path,
+               " is not a relaytap store (tables runs, connections, exchanges, ws_sessions "
+               "and events are missing)"));
+  }
+  absl::StatusOr<std::string> version =
+      db->QueryText("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (version.ok() && std::atoi(version->c_str()) > kSchemaVersion) {
+    return absl::FailedPreconditionError(StrCat(path, " has store schema version ", *version,
+                                                "; this relaytap reads up to ", kSchemaVersion,
+                                                ": use a newer relaytap"));
+  }
+  // A proxy may be writing: wait for its short write transactions instead of failing.
+  (void)db->Execute("PRAGMA busy_timeout=5000");
+  return db;
+}
+
+StoreReader::StoreReader(std::unique_ptr<sqlite::Database> db, std::string path)
+    : db_(std::move(db)), path_(std::move(path)) {}
+StoreReader::~StoreReader() = default;
+
+absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string& path) {
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenStoreReadOnly(path));
+  return std::unique_ptr<StoreReader>(new StoreReader(std::move(db), path));
+}
+
+absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& window) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kAttemptsSql));
+  s.BindOptionalInt64(1, window.since_us);
+  s.BindOptionalInt64(2, window.until_us);
+  std::vector<Attempt> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    Attempt a;
+    a.session = s.ColumnInt64(0) != 0;
+    a.start_us = s.ColumnInt64(1);
+    a.host = s.ColumnText(2);
+    a.deployment = s.ColumnText(3);
+    a.region = s.ColumnText(4);
+    a.api_version = s.ColumnText(5);
+    a.user_agent = s.ColumnText(6);
+    a.outcome = s.ColumnText(7);
+    a.status = static_cast<int>(s.ColumnInt64(8));
+    if (!s.ColumnIsNull(9)) a.retry_count = s.ColumnInt64(9);
+    a.guard_saw_retry = s.ColumnInt64(10) != 0;
+    a.upgrade_ms = OptMs(s, 11);
+    a.session_created_ms = OptMs(s, 12);
+    a.first_delta_ms = OptMs(s, 13);
+    a.duration_ms = OptMs(s, 14);
+    a.bytes = s.ColumnInt64(15);
+    a.tokens = s.ColumnInt64(16);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<StoreReader::RecordedZone> StoreReader::LatestZone() {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kLatestZoneSql));
+  RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+  RecordedZone z;
+  if (row) {
+    z.name = s.ColumnText(0);
+    z.utc_offset_s = s.ColumnInt64(1);
+  }
+  return z;
+}
+
+}  // namespace relaytap::recorder::query

@@ -1,0 +1,88 @@
+#pragma once
+// The read-only way into a relaytap store, for the commands that answer questions from it
+// (`relaytap stats`, and the other incident answers as they arrive). It opens the file read-only
+// (a running proxy keeps writing it: WAL readers never block the writer, nor it them), checks
+// that it is a relaytap store of a version this binary reads, and returns typed rows. Everything
+// it returns was redacted before it was stored.
+//
+// Thread rule: one thread at a time (one SQLite connection).
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace relaytap::recorder::sqlite {
+class Database;
+}
+
+namespace relaytap::recorder::query {
+
+// Attempts that started in [since_us, until_us) (microseconds since the epoch); unset = open.
+struct TimeWindow {
+  std::optional<int64_t> since_us;
+  std::optional<int64_t> until_us;
+};
+
+// One attempt: a WebSocket upgrade request (a realtime session attempt, whether it was answered
+// 101 or not, including guard rejections) or another HTTP exchange.
+struct Attempt {
+  bool session = false;  // a WebSocket upgrade
+  int64_t start_us = 0;  // the request's start
+  std::string host;
+  // The Azure deployment: from the path (/openai/deployments/X/...) or the `deployment` query
+  // parameter, else the GA path's `model` query parameter (which names the deployment on Azure).
+  std::string deployment;
+  std::string region;       // x-ms-region
+  std::string api_version;  // api-version query parameter ("" on the GA path)
+  std::string user_agent;
+  // The outcome class: the session's when the upgrade opened one, else the exchange's.
+  std::string outcome;
+  int status = 0;                      // upstream (or relaytap's own) status; 0: none
+  std::optional<int64_t> retry_count;  // x-stainless-retry-count
+  bool guard_saw_retry = false;        // the retry guard judged the attempt a retry
+  // Latencies in milliseconds, where they apply.
+  std::optional<double> upgrade_ms;          // request start -> response head (any status)
+  std::optional<double> session_created_ms;  // session open -> first session.created
+  std::optional<double> first_delta_ms;      // first response.create -> first audio/text delta
+  std::optional<double> duration_ms;         // exchange start -> end; session open -> close
+  int64_t bytes = 0;                         // WebSocket bytes both ways (sessions)
+  int64_t tokens = 0;                        // sum of response.done usage.total_tokens
+};
+
+// Opens a relaytap store read-only after checking that it is one (and not newer than this
+// binary). Shared by every reader of the store.
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path);
+
+class StoreReader {
+ public:
+  // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
+  // not a relaytap store or is newer than this binary understands.
+  static absl::StatusOr<std::unique_ptr<StoreReader>> Open(const std::string& path);
+  ~StoreReader();
+  StoreReader(const StoreReader&) = delete;
+  StoreReader& operator=(const StoreReader&) = delete;
+
+  // Every attempt in `window`, oldest first.
+  absl::StatusOr<std::vector<Attempt>> Attempts(const TimeWindow& window);
+
+  // The time zone of the most recent recording run: its name as recorded (may be empty) and its
+  // UTC offset in seconds at the run's start.
+  struct RecordedZone {
+    std::string name;
+    int64_t utc_offset_s = 0;
+  };
+  absl::StatusOr<RecordedZone> LatestZone();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  StoreReader(std::unique_ptr<sqlite::Database> db, std::string path);
+  std::unique_ptr<sqlite::Database> db_;
+  std::string path_;
+};
+
+}  // namespace relaytap::recorder::query

@@ -1,0 +1,256 @@
+// `relaytap stats` on a store with a known mix, written by the real recorder: two healthy
+// realtime sessions, one whose response failed, one upgrade throttled with 429 (a retry), and
+// one plain HTTP exchange, across two hours. Also the time flags and the reader's errors.
+#include "tools/stats/stats.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "recorder/recorder.h"
+#include "tests/recorder/test_util.h"
+#include "tools/stats/time_flags.h"
+
+namespace relaytap::tools::stats {
+namespace {
+
+using recorder::ConnectionClosed;
+using recorder::ConnectionOpened;
+using recorder::EndFacts;
+using recorder::EndReason;
+using recorder::Exchange;
+using recorder::Recorder;
+using recorder::RecorderOptions;
+using recorder::Sink;
+using recorder::WsDirection;
+using recorder::query::StoreReader;
+using recorder::query::TimeWindow;
+using recorder::testing::Text;
+
+constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
+constexpr int64_t kHour = 3'600'000'000;
+constexpr auto kUp = WsDirection::kClientToServer;
+constexpr auto kDown = WsDirection::kServerToClient;
+
+// A realtime session on `conn` opened at t0: session.created after 50 ms, response.create at
+// 100 ms, the first audio delta at 400 ms, response.done (completed or failed) with 120 tokens.
+void SubmitSession(Sink& sink, uint64_t conn, int64_t t0, bool fail) {
+  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5000", "contoso-eus2.openai.azure.com", 443,
+                                  true, false});
+  sink.TrySubmit(recorder::testing::RealtimeUpgrade(conn, t0, "k", "q", "s"));
+  // RealtimeUpgrade answers 101 after 80 ms; the session's clock starts there.
+  const int64_t open = t0 + 80'000;
+  sink.TrySubmit(Text(conn, 1, kDown, open + 50'000,
+                      R"({"type":"session.created","event_id":"event_1","session":{"id":"sess_)" +
+                          std::to_string(conn) + R"("}})"));
+  sink.TrySubmit(Text(conn, 2, kUp, open + 100'000, R"({"type":"response.create"})"));
+  sink.TrySubmit(
+      Text(conn, 3, kDown, open + 400'000,
+           R"({"type":"response.output_audio.delta","response_id":"resp_1","delta":"AAAA"})"));
+  const std::string status = fail ? "failed" : "completed";
+  sink.TrySubmit(Text(conn, 4, kDown, open + 900'000,
+                      R"({"type":"response.done","response":{"id":"resp_1","status":")" + status +
+                          R"(","usage":{"total_tokens":120}}})"));
+  sink.TrySubmit(recorder::testing::Closed(conn, open + 1'000'000));
+  ConnectionClosed cc;
+  cc.connection_id = conn;
+  cc.close_us = open + 1'010'000;
+  cc.end = EndFacts{.reason = EndReason::kRelayEnded, .up_ended_first = true, .websocket = true};
+  sink.TrySubmit(std::move(cc));
+}
+
+// An upgrade Azure answered 429; the SDK said it was its first retry.
+void SubmitThrottledUpgrade(Sink& sink, uint64_t conn, int64_t t0) {
+  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5001", "contoso-eus2.openai.azure.com", 443,
+                                  true, false});
+  Exchange ex = recorder::testing::RealtimeUpgrade(conn, t0, "k", "q", "s");
+  ex.request_headers.emplace_back("x-stainless-retry-count", "1");
+  ex.status = 429;
+  ex.switched = false;
+  ex.response_headers = {{"x-ms-region", "East US 2"}, {"retry-after-ms", "800"}};
+  ex.response_headers_us = t0 + 30'000;
+  ex.end_us = t0 + 31'000;
+  ex.end.reason = EndReason::kComplete;
+  sink.TrySubmit(std::move(ex));
+}
+
+void SubmitHttpExchange(Sink& sink, uint64_t conn, int64_t t0) {
+  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5002", "contoso-eus2.openai.azure.com", 443,
+                                  true, false});
+  Exchange ex;
+  ex.connection_id = conn;
+  ex.sequence = 1;
+  ex.method = "POST";
+  ex.host = "contoso-eus2.openai.azure.com";
+  ex.target = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21";
+  ex.request_headers = {{"Host", ex.host}, {"User-Agent", "curl/7.88"}};
+  ex.status = 200;
+  ex.response_headers = {{"x-ms-region", "Sweden Central"}, {"content-type", "application/json"}};
+  ex.request_start_us = t0;
+  ex.response_headers_us = t0 + 200'000;
+  ex.end_us = t0 + 250'000;
+  ex.end.reason = EndReason::kComplete;
+  sink.TrySubmit(std::move(ex));
+}
+
+class StatsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = recorder::testing::MakeTempDir("stats");
+    options_.db_path = dir_ + "/relaytap.db";
+    options_.key_dir = dir_ + "/ca";
+    options_.relaytap_version = "test";
+    options_.batch_interval = absl::Milliseconds(10);
+  }
+
+  // Records the mix and closes the recorder (everything committed).
+  void RecordMix() {
+    auto rec = Recorder::Open(options_);
+    ASSERT_TRUE(rec.ok()) << rec.status();
+    SubmitSession(**rec, 1, kT0 + 60'000'000, /*fail=*/false);         // 08:01
+    SubmitSession(**rec, 2, kT0 + 120'000'000, /*fail=*/false);        // 08:02
+    SubmitSession(**rec, 3, kT0 + kHour + 60'000'000, /*fail=*/true);  // 09:01
+    SubmitThrottledUpgrade(**rec, 4, kT0 + kHour + 120'000'000);       // 09:02
+    SubmitHttpExchange(**rec, 5, kT0 + kHour + 180'000'000);           // 09:03
+    ASSERT_TRUE((*rec)->Close().ok());
+    EXPECT_EQ((*rec)->stats().dropped, 0u);
+  }
+
+  std::vector<recorder::query::Attempt> Attempts(TimeWindow window = {}) {
+    auto reader = StoreReader::Open(options_.db_path);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return {};
+    auto rows = (*reader)->Attempts(window);
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    return rows.ok() ? *rows : std::vector<recorder::query::Attempt>{};
+  }
+
+  std::string dir_;
+  RecorderOptions options_;
+};
+
+TEST_F(StatsTest, HourlyJsonCountsTheKnownMix) {
+  RecordMix();
+  const Stats s = Compute(Attempts(), GroupBy::kHour, absl::UTCTimeZone());
+  const nlohmann::json j = nlohmann::json::parse(FormatJson(s));
+
+  const nlohmann::json& t = j["totals"];
+  EXPECT_EQ(t["sessions"], 4);  // three 101s and the 429'd upgrade
+  EXPECT_EQ(t["exchanges"], 1);
+  EXPECT_EQ(t["failures"], 2);
+  EXPECT_DOUBLE_EQ(t["failure_pct"].get<double>(), 40.0);
+  EXPECT_EQ(t["by_outcome"],
+            (nlohmann::json{{"ok", 3}, {"response_failed", 1}, {"throttled_429", 1}}));
+  EXPECT_EQ(t["retries"], 1);
+  EXPECT_EQ(t["status_429"], 1);
+  EXPECT_EQ(t["tokens"], 360);
+  EXPECT_EQ(t["latency_ms"]["session_created"]["count"], 3);
+  EXPECT_DOUBLE_EQ(t["latency_ms"]["session_created"]["p50"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(t["latency_ms"]["first_delta"]["p99"].get<double>(), 300.0);
+  // Upgrades answered after 80 ms (three) and 30 ms; the exchange's head after 200 ms.
+  EXPECT_EQ(t["latency_ms"]["upgrade"]["count"], 5);
+  EXPECT_DOUBLE_EQ(t["latency_ms"]["upgrade"]["p50"].get<double>(), 80.0);
+  EXPECT_DOUBLE_EQ(t["latency_ms"]["upgrade"]["p99"].get<double>(), 200.0);
+
+  ASSERT_EQ(j["rows"].size(), 2u);
+  EXPECT_EQ(j["rows"][0]["bucket"], "2025-07-15T08:00+00:00");
+  EXPECT_EQ(j["rows"][0]["sessions"], 2);
+  EXPECT_EQ(j["rows"][0]["failures"], 0);
+  EXPECT_EQ(j["rows"][1]["bucket"], "2025-07-15T09:00+00:00");
+  EXPECT_EQ(j["rows"][1]["sessions"], 2);
+  EXPECT_EQ(j["rows"][1]["exchanges"], 1);
+  EXPECT_EQ(j["rows"][1]["failures"], 2);
+  EXPECT_DOUBLE_EQ(j["rows"][1]["failure_pct"].get<double>(), 66.67);
+}
+
+TEST_F(StatsTest, BucketsByDeploymentRegionAndLocalHour) {
+  RecordMix();
+  const std::vector<recorder::query::Attempt> rows = Attempts();
+  const Stats by_deployment = Compute(rows, GroupBy::kDeployment, absl::UTCTimeZone());
+  ASSERT_EQ(by_deployment.rows.size(), 2u);
+  EXPECT_EQ(by_deployment.rows[0].key, "gpt-4o-realtime");
+  EXPECT_EQ(by_deployment.rows[0].attempts(), 4);
+  EXPECT_EQ(by_deployment.rows[1].key, "gpt-4o");
+
+  const Stats by_region = Compute(rows, GroupBy::kRegion, absl::UTCTimeZone());
+  ASSERT_EQ(by_region.rows.size(), 2u);
+  EXPECT_EQ(by_region.rows[0].key, "East US 2");
+  EXPECT_EQ(by_region.rows[1].key, "Sweden Central");
+
+  absl::TimeZone berlin;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const Stats local = Compute(rows, GroupBy::kHour, berlin);
+  ASSERT_EQ(local.rows.size(), 2u);
+  EXPECT_EQ(local.rows[0].key, "2025-07-15T10:00+02:00");
+}
+
+TEST_F(StatsTest, TheWindowSelectsByRequestStart) {
+  RecordMix();
+  EXPECT_EQ(Attempts({.since_us = kT0 + kHour}).size(), 3u);
+  EXPECT_EQ(Attempts({.until_us = kT0 + kHour}).size(), 2u);
+  EXPECT_EQ(Attempts({.since_us = kT0 + 2 * kHour}).size(), 0u);
+}
+
+TEST_F(StatsTest, TableAndCsvCarryTheSameTotals) {
+  RecordMix();
+  const Stats s = Compute(Attempts(), GroupBy::kOutcome, absl::UTCTimeZone());
+  const std::string table = FormatTable(s);
+  EXPECT_THAT(table, ::testing::HasSubstr("total"));
+  EXPECT_THAT(table, ::testing::HasSubstr("40.00"));
+  const std::string csv = FormatCsv(s);
+  EXPECT_THAT(csv, ::testing::StartsWith("outcome,sessions,exchanges,failures,failure_pct,"));
+  EXPECT_THAT(csv, ::testing::HasSubstr("\ntotal,4,1,2,40.00,1,1,"));
+}
+
+TEST_F(StatsTest, ReadsAStoreTheRecorderIsStillWriting) {
+  auto rec = Recorder::Open(options_);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  SubmitHttpExchange(**rec, 5, kT0);
+  const auto deadline = absl::Now() + absl::Seconds(20);
+  while ((*rec)->stats().written < 2 && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_GE((*rec)->stats().written, 2u);
+  EXPECT_EQ(Attempts().size(), 1u);  // read while the writer holds the file open
+  SubmitHttpExchange(**rec, 6, kT0 + 1'000'000);
+  ASSERT_TRUE((*rec)->Close().ok());
+  EXPECT_EQ(Attempts().size(), 2u);
+}
+
+TEST(StoreReaderTest, SaysWhatIsWrongWithTheFile) {
+  const std::string dir = recorder::testing::MakeTempDir("stats_errors");
+  auto missing = StoreReader::Open(dir + "/nope.db");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  std::ofstream(dir + "/text.db") << "not a database";
+  auto text = StoreReader::Open(dir + "/text.db");
+  EXPECT_EQ(text.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(text.status().message()), ::testing::HasSubstr("not a SQLite database"));
+}
+
+TEST(TimeFlagsTest, RfcAndRelativeTimes) {
+  const absl::Time now = absl::FromUnixSeconds(1'752'566'400);  // 2025-07-15T08:00:00Z
+  EXPECT_EQ(*ParseWhen("2025-07-15T10:00:00+02:00", now), now);
+  EXPECT_EQ(*ParseWhen("2025-07-15T08:00:00Z", now), now);
+  EXPECT_EQ(*ParseWhen("-2h", now), now - absl::Hours(2));
+  EXPECT_EQ(*ParseWhen("-1h30m", now), now - absl::Minutes(90));
+  EXPECT_EQ(*ParseWhen("-1d", now), now - absl::Hours(24));
+  EXPECT_EQ(*ParseWhen("now", now), now);
+  for (const char* bad : {"yesterday", "2025-07-15", "-2x", "--1h", ""}) {
+    EXPECT_FALSE(ParseWhen(bad, now).ok()) << bad;
+  }
+}
+
+TEST_F(StatsTest, TheZoneIsTheFlagOrTheRecordedOne) {
+  RecordMix();
+  auto reader = StoreReader::Open(options_.db_path);
+  ASSERT_TRUE(reader.ok());
+  absl::StatusOr<absl::TimeZone> flag = ResolveZone("+05:30", **reader);
+  ASSERT_TRUE(flag.ok());
+  EXPECT_EQ(flag->At(absl::UnixEpoch()).offset, 5 * 3600 + 1800);
+  EXPECT_FALSE(ResolveZone("Mars/Olympus", **reader).ok());
+  EXPECT_TRUE(ResolveZone("", **reader).ok());  // whatever this machine recorded
+}
+
+}  // namespace
+}  // namespace relaytap::tools::stats

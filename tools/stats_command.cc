@@ -1,0 +1,99 @@
+// `relaytap stats`: attempts, failures, retries, latencies and tokens per hour (or minute,
+// deployment, region, host, API version, user agent, outcome) straight from the store.
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/str_cat.h"
+#include "recorder/query/store_reader.h"
+#include "tools/commands.h"
+#include "tools/stats/stats.h"
+#include "tools/stats/time_flags.h"
+
+namespace relaytap::tools {
+namespace {
+
+constexpr int kUsageError = 2;
+
+struct StatsFlags {
+  std::string db = "relaytap.db";
+  std::string since, until;
+  std::string by = "hour";
+  std::string format = "table";
+  std::string tz;
+};
+
+int RunStats(const StatsFlags& f) {
+  auto fail = [](const absl::Status& st, int code) {
+    std::cerr << "relaytap stats: " << std::string(st.message()) << "\n";
+    return code;
+  };
+  absl::StatusOr<stats::GroupBy> by = stats::ParseGroupBy(f.by);
+  if (!by.ok()) return fail(by.status(), kUsageError);
+  if (f.format != "table" && f.format != "json" && f.format != "csv") {
+    return fail(
+        absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected table, json or csv")),
+        kUsageError);
+  }
+  const absl::Time now = absl::Now();
+  recorder::query::TimeWindow window;
+  for (auto [flag, text, out] : {std::tuple{"--since", &f.since, &window.since_us},
+                                 std::tuple{"--until", &f.until, &window.until_us}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<absl::Time> t = stats::ParseWhen(*text, now);
+    if (!t.ok()) {
+      return fail(absl::InvalidArgumentError(StrCat(flag, " ", std::string(t.status().message()))),
+                  kUsageError);
+    }
+    *out = absl::ToUnixMicros(*t);
+  }
+  absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
+      recorder::query::StoreReader::Open(f.db);
+  if (!reader.ok()) return fail(reader.status(), 1);
+  absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
+  if (!zone.ok()) return fail(zone.status(), kUsageError);
+  absl::StatusOr<std::vector<recorder::query::Attempt>> attempts = (*reader)->Attempts(window);
+  if (!attempts.ok()) return fail(attempts.status(), 1);
+  const stats::Stats s = stats::Compute(*attempts, *by, *zone);
+  if (f.format == "json") {
+    std::cout << stats::FormatJson(s);
+  } else if (f.format == "csv") {
+    std::cout << stats::FormatCsv(s);
+  } else {
+    if (attempts->empty()) std::cerr << "relaytap stats: no attempts recorded in the window\n";
+    std::cout << stats::FormatTable(s);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddStatsCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<StatsFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "stats",
+      "Count attempts, failures, retries, latencies and tokens per hour (or other bucket) from "
+      "a relaytap store; read-only, safe while the proxy is writing it");
+  cmd->add_option("--db", flags->db, "the relaytap store to read")->capture_default_str();
+  cmd->add_option("--by", flags->by,
+                  "bucket: hour, minute, deployment, region, host, api-version, user-agent, "
+                  "outcome")
+      ->capture_default_str();
+  cmd->add_option("--format", flags->format, "table, json or csv")->capture_default_str();
+  cmd->add_option("--since", flags->since,
+                  "attempts that started at or after this time: RFC 3339 or relative (-2h, -1d)");
+  cmd->add_option("--until", flags->until, "attempts that started before this time");
+  cmd->add_option("--tz", flags->tz,
+                  "time zone for hour/minute buckets (IANA name, UTC or +HH:MM); default: the "
+                  "zone the store recorded");
+  cmd->footer(
+      "Definitions (the same in every format): sessions = realtime WebSocket attempts (every "
+      "upgrade request, answered 101 or not, including guard rejections); exchanges = the other "
+      "HTTP exchanges; failures = sessions and exchanges whose outcome is not ok; retries = "
+      "attempts the retry guard judged a retry or that carried x-stainless-retry-count > 0.");
+  cmd->callback([flags, exit_code] { *exit_code = RunStats(*flags); });
+}
+
+}  // namespace relaytap::tools
