@@ -74,13 +74,20 @@ std::string Base64UrlDecode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '=') break;
-    else return "";
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-' || c == '+')
+      v = 62;
+    else if (c == '_' || c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return "";
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -105,20 +112,24 @@ std::string AuthKind(const Exchange& ex) {
   std::string_view authz = FindHeader(h, "authorization");
   if (authz.size() > 7 && strncasecmp(authz.data(), "bearer ", 7) == 0) {
     std::string_view tok = authz.substr(7);
-    if (StartsWith(tok, "ek_")) add("bearer_ephemeral");
-    else if (StartsWith(tok, "eyJ") && std::count(tok.begin(), tok.end(), '.') == 2) add("bearer_jwt");
-    else add("bearer_key");
+    if (StartsWith(tok, "ek_"))
+      add("bearer_ephemeral");
+    else if (StartsWith(tok, "eyJ") && std::count(tok.begin(), tok.end(), '.') == 2)
+      add("bearer_jwt");
+    else
+      add("bearer_key");
   } else if (!authz.empty()) {
     add("authorization_other");
   }
   size_t q = ex.target.find('?');
   if (q != std::string::npos) {
-    ForEachQueryParam(std::string_view(ex.target).substr(q + 1), [&](const std::string& n, const std::string&) {
-      if (n == "api-key" || n == "key" || n == "token" || n == "authorization" ||
-          n == "access_token" || n == "subscription-key") {
-        add("query_key");
-      }
-    });
+    ForEachQueryParam(std::string_view(ex.target).substr(q + 1),
+                      [&](const std::string& n, const std::string&) {
+                        if (n == "api-key" || n == "key" || n == "token" || n == "authorization" ||
+                            n == "access_token" || n == "subscription-key") {
+                          add("query_key");
+                        }
+                      });
   }
   if (FindHeader(h, "sec-websocket-protocol").find("openai-insecure-api-key.") !=
       std::string_view::npos) {
@@ -221,17 +232,18 @@ std::string_view FindHeader(const Headers& headers, std::string_view name) {
 }
 
 HostFacts ParseHost(std::string_view host) {
-  std::string h = Lower(host.substr(0, host.rfind(':') == std::string_view::npos ||
-                                               host.find(']') != std::string_view::npos
-                                           ? host.size()
-                                           : host.rfind(':')));
+  std::string h = Lower(host.substr(
+      0, host.rfind(':') == std::string_view::npos || host.find(']') != std::string_view::npos
+             ? host.size()
+             : host.rfind(':')));
   HostFacts f;
   for (std::string_view suffix :
        {".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"}) {
     if (EndsWith(h, suffix) && h.size() > suffix.size()) {
       f.azure = true;
       std::string_view r = std::string_view(h).substr(0, h.size() - suffix.size());
-      f.resource = std::string(r.substr(r.rfind('.') == std::string_view::npos ? 0 : r.rfind('.') + 1));
+      f.resource =
+          std::string(r.substr(r.rfind('.') == std::string_view::npos ? 0 : r.rfind('.') + 1));
       break;
     }
   }
@@ -245,9 +257,12 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
   std::string deployment_param;
   if (q != std::string_view::npos) {
     ForEachQueryParam(target.substr(q + 1), [&](const std::string& n, const std::string& v) {
-      if (n == "api-version") f.api_version = v;
-      else if (n == "deployment") deployment_param = v;
-      else if (n == "model") f.model = v;
+      if (n == "api-version")
+        f.api_version = v;
+      else if (n == "deployment")
+        deployment_param = v;
+      else if (n == "model")
+        f.model = v;
     });
   }
   (void)host;
@@ -301,9 +316,9 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   f.host = ParseHost(ex.host);
   f.path = ParsePath(ex.host, ex.target);
   std::string ct = Lower(FindHeader(ex.response_headers, "content-type"));
-  f.transport = ex.websocket_upgrade                                   ? "websocket_upgrade"
+  f.transport = ex.websocket_upgrade ? "websocket_upgrade"
                 : (!ex.sse_events.empty() || StartsWith(ct, "text/event-stream")) ? "sse"
-                                                                         : "http";
+                                                                                  : "http";
   ReadCorrelation(ex, f);
   ReadClientIdentity(ex, f);
   f.auth_kind = AuthKind(ex);

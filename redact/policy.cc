@@ -17,10 +17,16 @@ std::string Lowercase(std::string_view s) {
   return out;
 }
 
-constexpr std::string_view kListKeys[] = {
-    "allow_keys",   "opaque_keys",   "id_keys",      "scrub_keys",     "audio_keys",
-    "audio_delta_event_types", "numbers_redacted_keys", "keep_headers", "secret_headers",
-    "keep_query_params"};
+constexpr std::string_view kListKeys[] = {"allow_keys",
+                                          "opaque_keys",
+                                          "id_keys",
+                                          "scrub_keys",
+                                          "audio_keys",
+                                          "audio_delta_event_types",
+                                          "numbers_redacted_keys",
+                                          "keep_headers",
+                                          "secret_headers",
+                                          "keep_query_params"};
 
 absl::Status BadValue(std::string_view key, std::string_view what) {
   return absl::InvalidArgumentError(StrCat("redaction policy: '", key, "' ", what));
@@ -38,8 +44,7 @@ absl::StatusOr<size_t> ReadLimit(const nlohmann::json& v, std::string_view key, 
 absl::Status NameSet::Add(std::string_view pattern) {
   std::string p = case_insensitive_ ? Lowercase(pattern) : std::string(pattern);
   const size_t stars = static_cast<size_t>(std::count(p.begin(), p.end(), '*'));
-  if (p.empty() || p == "*" || stars > 1 ||
-      (stars == 1 && p.front() != '*' && p.back() != '*')) {
+  if (p.empty() || p == "*" || stars > 1 || (stars == 1 && p.front() != '*' && p.back() != '*')) {
     return absl::InvalidArgumentError(
         StrCat("invalid name pattern '", p, "' (use a name, 'prefix*' or '*suffix')"));
   }

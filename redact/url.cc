@@ -10,8 +10,8 @@ namespace {
 
 // Credential-carrying names that no policy may keep (compared lowercase).
 constexpr std::array<std::string_view, 11> kNeverKeep = {
-    "api-key", "authorization", "key", "token", "sig", "code", "access_token", "client_secret",
-    "password", "secret", "subscription-key"};
+    "api-key",       "authorization", "key",    "token",           "sig", "code", "access_token",
+    "client_secret", "password",      "secret", "subscription-key"};
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -64,8 +64,8 @@ std::string RedactPath(std::string_view path, const Fingerprinter& fp) {
   size_t pos = 0;
   while (true) {
     const size_t slash = path.find('/', pos);
-    const std::string_view seg = path.substr(pos, slash == std::string_view::npos ? path.npos
-                                                                                  : slash - pos);
+    const std::string_view seg =
+        path.substr(pos, slash == std::string_view::npos ? path.npos : slash - pos);
     const std::string decoded = PercentDecode(seg);
     const bool secret = decoded.find('@') != std::string::npos || ContainsSecret(decoded);
     out.append(secret ? fp.Of(decoded) : std::string(seg));
@@ -102,8 +102,7 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-        HexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else {

@@ -23,7 +23,8 @@ bool IStartsWith(std::string_view s, std::string_view prefix) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -60,9 +61,8 @@ std::vector<std::string_view> NominatedNames(const std::vector<Line>& lines) {
     size_t pos = 0;
     while (pos <= value.size()) {
       size_t comma = value.find(',', pos);
-      std::string_view token =
-          Trim(value.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                  : comma - pos));
+      std::string_view token = Trim(value.substr(
+          pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
       if (!token.empty() && !IEquals(token, "close") && !IEquals(token, "keep-alive") &&
           !IEquals(token, "upgrade")) {
         names.push_back(token);
@@ -133,7 +133,8 @@ bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
     h = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') p = authority.substr(close + 2);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      p = authority.substr(close + 2);
   } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
     h = authority.substr(0, colon);
     p = authority.substr(colon + 1);
@@ -147,8 +148,8 @@ bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_
   }
   *host = std::string(h);
   *port = static_cast<uint16_t>(port_value);
-  *origin_form = path.empty() ? "/" : (path.front() == '?' ? "/" + std::string(path)
-                                                           : std::string(path));
+  *origin_form =
+      path.empty() ? "/" : (path.front() == '?' ? "/" + std::string(path) : std::string(path));
   return true;
 }
 

@@ -69,9 +69,9 @@ absl::Status ApplyDeflateParam(std::string_view param, PerMessageDeflate& pmd, u
     name = Trim(param.substr(0, eq));
     value = Trim(param.substr(eq + 1));
   }
-  static constexpr std::string_view kNames[] = {
-      "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
-      "client_max_window_bits"};
+  static constexpr std::string_view kNames[] = {"server_no_context_takeover",
+                                                "client_no_context_takeover",
+                                                "server_max_window_bits", "client_max_window_bits"};
   size_t index = 0;
   while (index < 4 && !EqualsIgnoreCase(name, kNames[index])) ++index;
   if (index == 4) return Invalid(StrCat("unknown permessage-deflate parameter '", name, "'"));

@@ -1,10 +1,10 @@
 #include "tools/fake_upstream/ws_session.h"
 
+#include <algorithm>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <nlohmann/json.hpp>
-#include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
