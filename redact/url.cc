@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/secret_patterns.h"
 
@@ -20,14 +21,6 @@ int HexValue(char c) {
   return -1;
 }
 
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 bool IsParamName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
@@ -39,7 +32,7 @@ bool IsParamName(std::string_view s) {
 }
 
 bool NeverKeep(std::string_view decoded_name) {
-  const std::string lower = Lowercase(decoded_name);
+  const std::string lower = AsciiStrToLower(decoded_name);
   for (std::string_view n : kNeverKeep) {
     if (lower == n) return true;
   }
