@@ -3,10 +3,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+
+#include "base/ascii.h"
 
 namespace relaytap {
 namespace {
@@ -26,8 +27,7 @@ std::string FormatTimestamp(int64_t micros) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view name, LogLevel* out) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiStrToLower(name);
   static constexpr std::pair<std::string_view, LogLevel> kNames[] = {
       {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug},  {"info", LogLevel::kInfo},
       {"warn", LogLevel::kWarn},   {"warning", LogLevel::kWarn}, {"error", LogLevel::kError},

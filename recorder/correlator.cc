@@ -1,25 +1,15 @@
 #include "recorder/correlator.h"
 
-#include <strings.h>
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+
+#include "base/ascii.h"
 
 namespace relaytap::recorder {
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool EndsWith(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 std::string PercentDecode(std::string_view s) {
   std::string out;
@@ -43,7 +33,7 @@ void ForEachQueryParam(std::string_view query, Fn fn) {
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
     std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    fn(Lower(PercentDecode(pair.substr(0, eq))), PercentDecode(value));
+    fn(AsciiStrToLower(PercentDecode(pair.substr(0, eq))), PercentDecode(value));
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -110,11 +100,11 @@ std::string AuthKind(const Exchange& ex) {
     add("api_key_header");
   }
   std::string_view authz = FindHeader(h, "authorization");
-  if (authz.size() > 7 && strncasecmp(authz.data(), "bearer ", 7) == 0) {
+  if (authz.size() > 7 && StartsWithIgnoreCase(authz, "bearer ")) {
     std::string_view tok = authz.substr(7);
-    if (StartsWith(tok, "ek_"))
+    if (tok.starts_with("ek_"))
       add("bearer_ephemeral");
-    else if (StartsWith(tok, "eyJ") && std::count(tok.begin(), tok.end(), '.') == 2)
+    else if (tok.starts_with("eyJ") && std::count(tok.begin(), tok.end(), '.') == 2)
       add("bearer_jwt");
     else
       add("bearer_key");
@@ -216,8 +206,8 @@ void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
   if (f.retry_after_ms.empty()) f.retry_after_ms = Either(ex, "x-ms-retry-after-ms");
   json rl = json::object();
   for (const auto& [name, value] : ex.response_headers) {
-    std::string n = Lower(name);
-    if (StartsWith(n, "x-ratelimit-")) rl[n] = value;
+    std::string n = AsciiStrToLower(name);
+    if (n.starts_with("x-ratelimit-")) rl[n] = value;
   }
   if (!rl.empty()) f.ratelimit_json = rl.dump();
 }
@@ -226,20 +216,20 @@ void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
 
 std::string_view FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [n, v] : headers) {
-    if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+    if (EqualsIgnoreCase(n, name)) return v;
   }
   return "";
 }
 
 HostFacts ParseHost(std::string_view host) {
-  std::string h = Lower(host.substr(
+  std::string h = AsciiStrToLower(host.substr(
       0, host.rfind(':') == std::string_view::npos || host.find(']') != std::string_view::npos
              ? host.size()
              : host.rfind(':')));
   HostFacts f;
   for (std::string_view suffix :
        {".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"}) {
-    if (EndsWith(h, suffix) && h.size() > suffix.size()) {
+    if (h.ends_with(suffix) && h.size() > suffix.size()) {
       f.azure = true;
       std::string_view r = std::string_view(h).substr(0, h.size() - suffix.size());
       f.resource =
@@ -266,15 +256,15 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
     });
   }
   (void)host;
-  if (StartsWith(path, "/openai/deployments/")) {
+  if (path.starts_with("/openai/deployments/")) {
     f.kind = "deployments";
     std::string_view rest = path.substr(20);
     f.deployment = PercentDecode(rest.substr(0, rest.find('/')));
-  } else if (StartsWith(path, "/openai/v1/") || path == "/openai/v1") {
+  } else if (path.starts_with("/openai/v1/") || path == "/openai/v1") {
     f.kind = "ga_v1";
-  } else if (StartsWith(path, "/openai/")) {
+  } else if (path.starts_with("/openai/")) {
     f.kind = "preview";
-  } else if (StartsWith(path, "/v1/")) {
+  } else if (path.starts_with("/v1/")) {
     f.kind = "openai_v1";
   } else {
     f.kind = "other";
@@ -315,9 +305,9 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ExchangeFacts f;
   f.host = ParseHost(ex.host);
   f.path = ParsePath(ex.host, ex.target);
-  std::string ct = Lower(FindHeader(ex.response_headers, "content-type"));
+  std::string ct = AsciiStrToLower(FindHeader(ex.response_headers, "content-type"));
   f.transport = ex.websocket_upgrade ? "websocket_upgrade"
-                : (!ex.sse_events.empty() || StartsWith(ct, "text/event-stream")) ? "sse"
+                : (!ex.sse_events.empty() || ct.starts_with("text/event-stream")) ? "sse"
                                                                                   : "http";
   ReadCorrelation(ex, f);
   ReadClientIdentity(ex, f);

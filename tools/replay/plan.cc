@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/replay/filler.h"
@@ -15,14 +16,6 @@ using Json = nlohmann::json;
 bool IsData(const RecordedEvent& e) { return e.opcode == 1 || e.opcode == 2; }
 
 bool IsFingerprint(std::string_view v) { return v.find("hmac:") != std::string_view::npos; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Splits "a=1&b=2" into (name, value) pairs.
 std::vector<std::pair<std::string_view, std::string_view>> QueryParams(std::string_view target) {
@@ -155,7 +148,7 @@ HeaderList ReplayableHeaders(const HeaderList& recorded) {
       "sec-websocket-accept", "sec-websocket-extensions", "keep-alive", "sec-websocket-protocol"};
   HeaderList out;
   for (const auto& [name, value] : recorded) {
-    std::string lower = Lower(name);
+    const std::string lower = AsciiStrToLower(name);
     if (std::find(kComputed.begin(), kComputed.end(), lower) != kComputed.end()) continue;
     if (IsFingerprint(value)) continue;
     out.emplace_back(name, value);
