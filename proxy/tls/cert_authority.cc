@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -233,12 +234,12 @@ absl::StatusOr<HostName> NormalizeHost(std::string_view host) {
   if (h.empty() || h.size() > kMaxHostLength) {
     return absl::InvalidArgumentError(StrCat("invalid host name '", host, "'"));
   }
-  for (char& c : h) {
+  for (char c : h) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '-' || c == '_' || c == '*';
     if (!ok) return absl::InvalidArgumentError(StrCat("invalid host name '", host, "'"));
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
+  absl::AsciiStrToLower(&h);
   out.text = std::move(h);
   return out;
 }
