@@ -12,8 +12,8 @@
 #include "recorder/batch_writer.h"
 #include "recorder/redaction.h"
 #include "recorder/secret.h"
-#include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
+#include "recorder/sse_parser.h"
 #include "recorder/store.h"
 #include "recorder/writer_priority.h"
 
@@ -34,7 +34,8 @@ std::string HostName() {
 
 // The IANA name if /etc/localtime links into a zoneinfo tree (or $TZ), else the abbreviation.
 std::string TimezoneName(const struct tm& local) {
-  if (const char* tz = getenv("TZ"); tz != nullptr && *tz != '\0') return tz[0] == ':' ? tz + 1 : tz;
+  if (const char* tz = getenv("TZ"); tz != nullptr && *tz != '\0')
+    return tz[0] == ':' ? tz + 1 : tz;
   std::error_code ec;
   std::filesystem::path target = std::filesystem::read_symlink("/etc/localtime", ec);
   if (!ec) {
