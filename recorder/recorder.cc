@@ -21,8 +21,8 @@ namespace relaytap::recorder {
 namespace {
 
 // Wake the writer early once this many observations wait, and cap one transaction's size. The
-// cap also bounds how long the writer goes between looks at its backlog (WriterPriority): at a
-// low priority under contention a batch of 8,192 took long enough for the queue to overflow.
+// cap also bounds how long the writer goes between looks at its backlog (WriterPriority), so a
+// writer at a low priority under contention sees a growing backlog before the queue overflows.
 constexpr size_t kWakeItems = 1024;
 constexpr size_t kMaxBatchItems = 1024;
 

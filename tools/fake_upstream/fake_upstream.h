@@ -24,7 +24,7 @@ struct Options {
   bool permessage_deflate = true;  // accept permessage-deflate when a client offers it
   bool deflate_no_context_takeover = false;
   int threads = 1;
-  // Realtime responses: the legacy burst by default; per session `?stream=realtime|burst`,
+  // Realtime responses: a burst (Pacing::kBurst) by default; per session `?stream=realtime|burst`,
   // `audio_ms=N` and `delta_ms=N` override it.
   StreamShape stream;
   // Faults to inject; null: none (then only the per-URL switches like ?fail=response apply).
