@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include <cctype>
+#include "base/ascii.h"
 
 namespace relaytap {
 namespace {
@@ -27,10 +27,9 @@ std::string FormatTimestamp(int64_t micros) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view name, LogLevel* out) {
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiStrToLower(name);
   static constexpr std::pair<std::string_view, LogLevel> kNames[] = {
-      {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+      {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug},  {"info", LogLevel::kInfo},
       {"warn", LogLevel::kWarn},   {"warning", LogLevel::kWarn}, {"error", LogLevel::kError},
       {"off", LogLevel::kOff}};
   for (const auto& [n, level] : kNames) {
@@ -44,12 +43,18 @@ bool ParseLogLevel(std::string_view name, LogLevel* out) {
 
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kTrace: return "trace";
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "?";
 }
@@ -64,8 +69,8 @@ int64_t NowUnixMicros() {
 }
 
 void LogLine(LogLevel level, std::string_view message) {
-  std::string line = StrCat(FormatTimestamp(NowUnixMicros()), " ", LogLevelName(level), " ",
-                                  message, "\n");
+  std::string line =
+      StrCat(FormatTimestamp(NowUnixMicros()), " ", LogLevelName(level), " ", message, "\n");
   // One write(2) per line: atomic for lines under PIPE_BUF on pipes, and never interleaved
   // mid-line in practice on terminals and files.
   const char* p = line.data();

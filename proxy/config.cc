@@ -9,18 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/ascii.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "proxy/session/route.h"
 
 namespace relaytap::proxy {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 absl::StatusOr<uint16_t> ParsePort(std::string_view text, std::string_view what) {
   unsigned value = 0;
@@ -71,7 +66,7 @@ absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text) {
   std::string what = StrCat("--connect-to '", text, "' (expected HOST:PORT:HOST2:PORT2)");
   ConnectTo rule;
   RELAYTAP_ASSIGN_OR_RETURN(auto first, TakeHost(text, what));
-  rule.host = Lower(first.first);
+  rule.host = AsciiStrToLower(first.first);
   std::string_view rest = first.second;
   size_t colon = rest.find(':');
   if (colon == std::string_view::npos) return absl::InvalidArgumentError(what);
@@ -91,7 +86,7 @@ absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text) {
 }
 
 HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target) {
-  std::string host = Lower(target.host);
+  std::string host = AsciiStrToLower(target.host);
   for (const ConnectTo& r : rules) {
     if (!r.host.empty() && r.host != host) continue;
     if (r.port != 0 && r.port != target.port) continue;
@@ -102,7 +97,7 @@ HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& t
 }
 
 bool IsLoopbackHost(std::string_view host) {
-  std::string h = Lower(host);
+  std::string h = AsciiStrToLower(host);
   if (h == "localhost" || h == "::1") return true;
   in_addr v4{};
   if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;

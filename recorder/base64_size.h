@@ -1,6 +1,6 @@
 #pragma once
-// Decoded size of base64 audio without decoding it: the writer measures every audio delta and
-// append (~8 KB each, 20,000 a second at 200 realtime sessions), so this runs 16 bytes a step.
+// Decoded size of base64 audio without decoding it. The writer measures every audio delta and
+// append, the bulk of realtime traffic, so this counts 16 bytes a step.
 
 #include <cstdint>
 #include <string_view>

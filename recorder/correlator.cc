@@ -1,25 +1,15 @@
 #include "recorder/correlator.h"
 
-#include <strings.h>
 #include <time.h>
 
 #include <nlohmann/json.hpp>
+
+#include "base/ascii.h"
 
 namespace relaytap::recorder {
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool EndsWith(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 std::string PercentDecode(std::string_view s) {
   std::string out;
@@ -43,7 +33,7 @@ void ForEachQueryParam(std::string_view query, Fn fn) {
     std::string_view pair = query.substr(0, amp);
     size_t eq = pair.find('=');
     std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    fn(Lower(PercentDecode(pair.substr(0, eq))), PercentDecode(value));
+    fn(AsciiStrToLower(PercentDecode(pair.substr(0, eq))), PercentDecode(value));
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
@@ -74,13 +64,20 @@ std::string Base64UrlDecode(std::string_view in) {
   int bits = 0;
   for (char c : in) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '=') break;
-    else return "";
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-' || c == '+')
+      v = 62;
+    else if (c == '_' || c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return "";
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -103,22 +100,26 @@ std::string AuthKind(const Exchange& ex) {
     add("api_key_header");
   }
   std::string_view authz = FindHeader(h, "authorization");
-  if (authz.size() > 7 && strncasecmp(authz.data(), "bearer ", 7) == 0) {
+  if (authz.size() > 7 && StartsWithIgnoreCase(authz, "bearer ")) {
     std::string_view tok = authz.substr(7);
-    if (StartsWith(tok, "ek_")) add("bearer_ephemeral");
-    else if (StartsWith(tok, "eyJ") && std::count(tok.begin(), tok.end(), '.') == 2) add("bearer_jwt");
-    else add("bearer_key");
+    if (tok.starts_with("ek_"))
+      add("bearer_ephemeral");
+    else if (tok.starts_with("eyJ") && std::count(tok.begin(), tok.end(), '.') == 2)
+      add("bearer_jwt");
+    else
+      add("bearer_key");
   } else if (!authz.empty()) {
     add("authorization_other");
   }
   size_t q = ex.target.find('?');
   if (q != std::string::npos) {
-    ForEachQueryParam(std::string_view(ex.target).substr(q + 1), [&](const std::string& n, const std::string&) {
-      if (n == "api-key" || n == "key" || n == "token" || n == "authorization" ||
-          n == "access_token" || n == "subscription-key") {
-        add("query_key");
-      }
-    });
+    ForEachQueryParam(std::string_view(ex.target).substr(q + 1),
+                      [&](const std::string& n, const std::string&) {
+                        if (n == "api-key" || n == "key" || n == "token" || n == "authorization" ||
+                            n == "access_token" || n == "subscription-key") {
+                          add("query_key");
+                        }
+                      });
   }
   if (FindHeader(h, "sec-websocket-protocol").find("openai-insecure-api-key.") !=
       std::string_view::npos) {
@@ -205,8 +206,8 @@ void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
   if (f.retry_after_ms.empty()) f.retry_after_ms = Either(ex, "x-ms-retry-after-ms");
   json rl = json::object();
   for (const auto& [name, value] : ex.response_headers) {
-    std::string n = Lower(name);
-    if (StartsWith(n, "x-ratelimit-")) rl[n] = value;
+    std::string n = AsciiStrToLower(name);
+    if (n.starts_with("x-ratelimit-")) rl[n] = value;
   }
   if (!rl.empty()) f.ratelimit_json = rl.dump();
 }
@@ -215,23 +216,24 @@ void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
 
 std::string_view FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [n, v] : headers) {
-    if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+    if (EqualsIgnoreCase(n, name)) return v;
   }
   return "";
 }
 
 HostFacts ParseHost(std::string_view host) {
-  std::string h = Lower(host.substr(0, host.rfind(':') == std::string_view::npos ||
-                                               host.find(']') != std::string_view::npos
-                                           ? host.size()
-                                           : host.rfind(':')));
+  std::string h = AsciiStrToLower(host.substr(
+      0, host.rfind(':') == std::string_view::npos || host.find(']') != std::string_view::npos
+             ? host.size()
+             : host.rfind(':')));
   HostFacts f;
   for (std::string_view suffix :
        {".openai.azure.com", ".cognitiveservices.azure.com", ".services.ai.azure.com"}) {
-    if (EndsWith(h, suffix) && h.size() > suffix.size()) {
+    if (h.ends_with(suffix) && h.size() > suffix.size()) {
       f.azure = true;
       std::string_view r = std::string_view(h).substr(0, h.size() - suffix.size());
-      f.resource = std::string(r.substr(r.rfind('.') == std::string_view::npos ? 0 : r.rfind('.') + 1));
+      f.resource =
+          std::string(r.substr(r.rfind('.') == std::string_view::npos ? 0 : r.rfind('.') + 1));
       break;
     }
   }
@@ -245,21 +247,24 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
   std::string deployment_param;
   if (q != std::string_view::npos) {
     ForEachQueryParam(target.substr(q + 1), [&](const std::string& n, const std::string& v) {
-      if (n == "api-version") f.api_version = v;
-      else if (n == "deployment") deployment_param = v;
-      else if (n == "model") f.model = v;
+      if (n == "api-version")
+        f.api_version = v;
+      else if (n == "deployment")
+        deployment_param = v;
+      else if (n == "model")
+        f.model = v;
     });
   }
   (void)host;
-  if (StartsWith(path, "/openai/deployments/")) {
+  if (path.starts_with("/openai/deployments/")) {
     f.kind = "deployments";
     std::string_view rest = path.substr(20);
     f.deployment = PercentDecode(rest.substr(0, rest.find('/')));
-  } else if (StartsWith(path, "/openai/v1/") || path == "/openai/v1") {
+  } else if (path.starts_with("/openai/v1/") || path == "/openai/v1") {
     f.kind = "ga_v1";
-  } else if (StartsWith(path, "/openai/")) {
+  } else if (path.starts_with("/openai/")) {
     f.kind = "preview";
-  } else if (StartsWith(path, "/v1/")) {
+  } else if (path.starts_with("/v1/")) {
     f.kind = "openai_v1";
   } else {
     f.kind = "other";
@@ -300,10 +305,10 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ExchangeFacts f;
   f.host = ParseHost(ex.host);
   f.path = ParsePath(ex.host, ex.target);
-  std::string ct = Lower(FindHeader(ex.response_headers, "content-type"));
-  f.transport = ex.websocket_upgrade                                   ? "websocket_upgrade"
-                : (!ex.sse_events.empty() || StartsWith(ct, "text/event-stream")) ? "sse"
-                                                                         : "http";
+  std::string ct = AsciiStrToLower(FindHeader(ex.response_headers, "content-type"));
+  f.transport = ex.websocket_upgrade ? "websocket_upgrade"
+                : (!ex.sse_events.empty() || ct.starts_with("text/event-stream")) ? "sse"
+                                                                                  : "http";
   ReadCorrelation(ex, f);
   ReadClientIdentity(ex, f);
   f.auth_kind = AuthKind(ex);

@@ -12,8 +12,8 @@
 #include "recorder/batch_writer.h"
 #include "recorder/redaction.h"
 #include "recorder/secret.h"
-#include "recorder/sse_parser.h"
 #include "recorder/sqlite/transaction.h"
+#include "recorder/sse_parser.h"
 #include "recorder/store.h"
 #include "recorder/writer_priority.h"
 
@@ -21,8 +21,8 @@ namespace relaytap::recorder {
 namespace {
 
 // Wake the writer early once this many observations wait, and cap one transaction's size. The
-// cap also bounds how long the writer goes between looks at its backlog (WriterPriority): at a
-// low priority under contention a batch of 8,192 took long enough for the queue to overflow.
+// cap also bounds how long the writer goes between looks at its backlog (WriterPriority), so a
+// writer at a low priority under contention sees a growing backlog before the queue overflows.
 constexpr size_t kWakeItems = 1024;
 constexpr size_t kMaxBatchItems = 1024;
 
@@ -34,7 +34,8 @@ std::string HostName() {
 
 // The IANA name if /etc/localtime links into a zoneinfo tree (or $TZ), else the abbreviation.
 std::string TimezoneName(const struct tm& local) {
-  if (const char* tz = getenv("TZ"); tz != nullptr && *tz != '\0') return tz[0] == ':' ? tz + 1 : tz;
+  if (const char* tz = getenv("TZ"); tz != nullptr && *tz != '\0')
+    return tz[0] == ':' ? tz + 1 : tz;
   std::error_code ec;
   std::filesystem::path target = std::filesystem::read_symlink("/etc/localtime", ec);
   if (!ec) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "base/ascii.h"
 #include "nlohmann/json.hpp"
 
 namespace relaytap::redact {
@@ -9,27 +10,11 @@ namespace {
 
 constexpr size_t kMaxPayloadChars = 16 * 1024;
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != prefix[i]) return false;
-  }
-  return true;
-}
-
 // Strips a "Bearer " scheme (any case) if present.
 std::string_view StripBearer(std::string_view v) {
-  v = Trim(v);
+  v = TrimOws(v);
   if (StartsWithIgnoreCase(v, "bearer ") || StartsWithIgnoreCase(v, "bearer\t")) {
-    return Trim(v.substr(7));
+    return TrimOws(v.substr(7));
   }
   return v;
 }
@@ -83,7 +68,7 @@ std::optional<int64_t> TimeClaim(const nlohmann::json& payload, const char* name
 }  // namespace
 
 std::string DescribeAuthorization(std::string_view authorization_value) {
-  const std::string_view v = Trim(authorization_value);
+  const std::string_view v = TrimOws(authorization_value);
   if (StartsWithIgnoreCase(v, "basic ")) return "basic";
   if (!StartsWithIgnoreCase(v, "bearer ") && !StartsWithIgnoreCase(v, "bearer\t")) return "other";
   const std::string_view token = StripBearer(v);

@@ -1,5 +1,6 @@
 #include "redact/body_shape.h"
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/json_writer.h"
 
@@ -11,12 +12,6 @@ constexpr size_t kMaxContentTypeChars = 100;
 bool IsTokenChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
          c == '+' || c == '-';
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool IsToken(std::string_view s) {
@@ -37,21 +32,18 @@ bool IsMediaType(std::string_view s) {
 
 std::string SanitizeContentType(std::string_view content_type) {
   const size_t semi = content_type.find(';');
-  const std::string_view media = Trim(content_type.substr(0, semi));
+  const std::string_view media = TrimOws(content_type.substr(0, semi));
   if (!IsMediaType(media)) return "";
   std::string out(media);
   std::string_view rest = semi == std::string_view::npos ? "" : content_type.substr(semi + 1);
   while (!rest.empty()) {
     const size_t next = rest.find(';');
-    const std::string_view param = Trim(rest.substr(0, next));
+    const std::string_view param = TrimOws(rest.substr(0, next));
     rest = next == std::string_view::npos ? "" : rest.substr(next + 1);
     const size_t eq = param.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string name(Trim(param.substr(0, eq)));
-    for (char& c : name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    std::string_view value = Trim(param.substr(eq + 1));
+    const std::string name = AsciiStrToLower(TrimOws(param.substr(0, eq)));
+    std::string_view value = TrimOws(param.substr(eq + 1));
     if (name == "charset" && IsToken(value)) {
       out.append(StrCat("; charset=", value));
       break;

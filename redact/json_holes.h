@@ -1,10 +1,10 @@
 #pragma once
 // Fast parsing of realtime messages whose bulk is one long base64 string (audio deltas of ~8 KB,
-// input_audio_buffer.append of up to ~300 KB). nlohmann's lexer copies every string byte by byte
-// (profile: >50% of the writer thread), so long "clean" string values are cut out before parsing:
-// the DOM holds a short marker for each, and Resolve() gives back the original bytes, which for a
-// clean string are exactly its decoded value. Everything else is parsed by nlohmann as before, so
-// which documents are valid and what the DOM holds do not change.
+// input_audio_buffer.append of up to ~300 KB). nlohmann's lexer copies every string byte by byte,
+// so long "clean" string values are cut out before parsing: the DOM holds a short marker for each,
+// and Resolve() gives back the original bytes, which for a clean string are exactly its decoded
+// value. Everything else is parsed by nlohmann, so a text is valid exactly when
+// nlohmann::json::parse accepts it, and the DOM differs from that parse only by the markers.
 //
 // Clean: 128+ bytes, all printable ASCII (0x20..0x7e) without '"' and '\\', in a value position
 // (object keys are never cut). Marker: "\u0000" + decimal index. Text with a string token that

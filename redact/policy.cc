@@ -3,24 +3,23 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/fingerprint.h"
 
 namespace relaytap::redact {
 namespace {
 
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-constexpr std::string_view kListKeys[] = {
-    "allow_keys",   "opaque_keys",   "id_keys",      "scrub_keys",     "audio_keys",
-    "audio_delta_event_types", "numbers_redacted_keys", "keep_headers", "secret_headers",
-    "keep_query_params"};
+constexpr std::string_view kListKeys[] = {"allow_keys",
+                                          "opaque_keys",
+                                          "id_keys",
+                                          "scrub_keys",
+                                          "audio_keys",
+                                          "audio_delta_event_types",
+                                          "numbers_redacted_keys",
+                                          "keep_headers",
+                                          "secret_headers",
+                                          "keep_query_params"};
 
 absl::Status BadValue(std::string_view key, std::string_view what) {
   return absl::InvalidArgumentError(StrCat("redaction policy: '", key, "' ", what));
@@ -36,10 +35,9 @@ absl::StatusOr<size_t> ReadLimit(const nlohmann::json& v, std::string_view key, 
 }  // namespace
 
 absl::Status NameSet::Add(std::string_view pattern) {
-  std::string p = case_insensitive_ ? Lowercase(pattern) : std::string(pattern);
+  std::string p = case_insensitive_ ? AsciiStrToLower(pattern) : std::string(pattern);
   const size_t stars = static_cast<size_t>(std::count(p.begin(), p.end(), '*'));
-  if (p.empty() || p == "*" || stars > 1 ||
-      (stars == 1 && p.front() != '*' && p.back() != '*')) {
+  if (p.empty() || p == "*" || stars > 1 || (stars == 1 && p.front() != '*' && p.back() != '*')) {
     return absl::InvalidArgumentError(
         StrCat("invalid name pattern '", p, "' (use a name, 'prefix*' or '*suffix')"));
   }
@@ -56,7 +54,7 @@ absl::Status NameSet::Add(std::string_view pattern) {
 bool NameSet::Contains(std::string_view name) const {
   std::string lowered;
   if (case_insensitive_) {
-    lowered = Lowercase(name);
+    lowered = AsciiStrToLower(name);
     name = lowered;
   }
   if (exact_.find(name) != exact_.end()) return true;

@@ -1,5 +1,6 @@
 #include "redact/secret_patterns.h"
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/fingerprint.h"
 
@@ -9,11 +10,12 @@ namespace {
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 bool IsUrlSafe(char c) { return IsAlnum(c) || c == '_' || c == '-'; }
 bool IsB64(char c) { return IsUrlSafe(c) || c == '+' || c == '/' || c == '='; }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsSpace(char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); }
 
 template <typename Pred>
 size_t RunEnd(std::string_view s, size_t i, Pred pred) {
@@ -33,9 +35,7 @@ size_t MatchPrefixRun(std::string_view s, size_t i, std::string_view prefix, siz
 size_t MatchBearer(std::string_view s, size_t i) {
   static constexpr std::string_view kWord = "bearer";
   if (s.size() - i < kWord.size() + 2) return 0;
-  for (size_t k = 0; k < kWord.size(); ++k) {
-    if (Lower(s[i + k]) != kWord[k]) return 0;
-  }
+  if (!StartsWithIgnoreCase(s.substr(i), kWord)) return 0;
   size_t j = RunEnd(s, i + kWord.size(), IsSpace);
   if (j == i + kWord.size()) return 0;
   size_t end = RunEnd(s, j, [](char c) { return !IsSpace(c); });
@@ -130,16 +130,11 @@ std::string ScrubSecrets(std::string_view s, const Fingerprinter& fp, size_t* co
 }
 
 std::string FingerprintCredential(std::string_view value, const Fingerprinter& fp) {
-  size_t b = 0;
-  size_t e = value.size();
-  while (b < e && IsSpace(value[b])) ++b;
-  while (e > b && IsSpace(value[e - 1])) --e;
-  value = value.substr(b, e - b);
+  value = StripAsciiWhitespace(value);
   size_t sp = 0;
   while (sp < value.size() && IsAlnum(value[sp])) ++sp;
   size_t token = RunEnd(value, sp, IsSpace);
-  std::string scheme;
-  for (char c : value.substr(0, sp)) scheme.push_back(Lower(c));
+  const std::string scheme = AsciiStrToLower(value.substr(0, sp));
   if (sp > 0 && token > sp && token < value.size() && (scheme == "bearer" || scheme == "basic")) {
     return StrCat(value.substr(0, sp), " ", fp.Of(value.substr(token)));
   }

@@ -1,5 +1,6 @@
 #include "redact/subprotocol.h"
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/secret_patterns.h"
 
@@ -8,12 +9,6 @@ namespace {
 
 constexpr std::string_view kKeyPrefix = "openai-insecure-api-key.";
 constexpr std::string_view kBetaPrefix = "openai-beta.";
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool IsBetaName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
@@ -41,17 +36,9 @@ std::string RedactToken(std::string_view token, const Fingerprinter& fp) {
 
 std::string RedactSubprotocols(std::string_view value, const Fingerprinter& fp) {
   std::string out;
-  size_t pos = 0;
-  while (pos <= value.size()) {
-    const size_t comma = value.find(',', pos);
-    const std::string_view token =
-        Trim(value.substr(pos, comma == std::string_view::npos ? value.npos : comma - pos));
-    if (!token.empty()) {
-      if (!out.empty()) out.append(", ");
-      out.append(RedactToken(token, fp));
-    }
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
+  for (std::string_view token : SplitHttpList(value)) {
+    if (!out.empty()) out.append(", ");
+    out.append(RedactToken(token, fp));
   }
   return out;
 }

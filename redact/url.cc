@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/secret_patterns.h"
 
@@ -10,22 +11,14 @@ namespace {
 
 // Credential-carrying names that no policy may keep (compared lowercase).
 constexpr std::array<std::string_view, 11> kNeverKeep = {
-    "api-key", "authorization", "key", "token", "sig", "code", "access_token", "client_secret",
-    "password", "secret", "subscription-key"};
+    "api-key",       "authorization", "key",    "token",           "sig", "code", "access_token",
+    "client_secret", "password",      "secret", "subscription-key"};
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 bool IsParamName(std::string_view s) {
@@ -39,7 +32,7 @@ bool IsParamName(std::string_view s) {
 }
 
 bool NeverKeep(std::string_view decoded_name) {
-  const std::string lower = Lowercase(decoded_name);
+  const std::string lower = AsciiStrToLower(decoded_name);
   for (std::string_view n : kNeverKeep) {
     if (lower == n) return true;
   }
@@ -64,8 +57,8 @@ std::string RedactPath(std::string_view path, const Fingerprinter& fp) {
   size_t pos = 0;
   while (true) {
     const size_t slash = path.find('/', pos);
-    const std::string_view seg = path.substr(pos, slash == std::string_view::npos ? path.npos
-                                                                                  : slash - pos);
+    const std::string_view seg =
+        path.substr(pos, slash == std::string_view::npos ? path.npos : slash - pos);
     const std::string decoded = PercentDecode(seg);
     const bool secret = decoded.find('@') != std::string::npos || ContainsSecret(decoded);
     out.append(secret ? fp.Of(decoded) : std::string(seg));
@@ -102,8 +95,7 @@ std::string PercentDecode(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 &&
-        HexValue(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2])));
       i += 2;
     } else {

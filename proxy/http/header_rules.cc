@@ -1,38 +1,25 @@
 #include "proxy/http/header_rules.h"
 
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 
+#include "base/ascii.h"
+
 namespace relaytap::proxy::http_relay {
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-bool IStartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 struct Line {
   std::string_view text;  // including its CRLF (or LF)
   std::string_view name;  // empty for the start line and continuation lines
 };
+
+// `text` without its trailing CRLF or LF. The parser has already rejected a bare CR anywhere else
+// in the head (Beast's error::bad_line_ending).
+std::string_view WithoutLineEnd(std::string_view text) {
+  if (text.ends_with('\n')) text.remove_suffix(1);
+  if (text.ends_with('\r')) text.remove_suffix(1);
+  return text;
+}
 
 std::vector<Line> SplitLines(std::string_view raw) {
   std::vector<Line> lines;
@@ -55,32 +42,25 @@ std::vector<Line> SplitLines(std::string_view raw) {
 std::vector<std::string_view> NominatedNames(const std::vector<Line>& lines) {
   std::vector<std::string_view> names;
   for (const Line& l : lines) {
-    if (!IEquals(l.name, "connection")) continue;
-    std::string_view value = l.text.substr(l.name.size() + 1);
-    size_t pos = 0;
-    while (pos <= value.size()) {
-      size_t comma = value.find(',', pos);
-      std::string_view token =
-          Trim(value.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                                  : comma - pos));
-      if (!token.empty() && !IEquals(token, "close") && !IEquals(token, "keep-alive") &&
-          !IEquals(token, "upgrade")) {
+    if (!EqualsIgnoreCase(l.name, "connection")) continue;
+    for (std::string_view token : SplitHttpList(WithoutLineEnd(l.text.substr(l.name.size() + 1)))) {
+      if (!EqualsIgnoreCase(token, "close") && !EqualsIgnoreCase(token, "keep-alive") &&
+          !EqualsIgnoreCase(token, "upgrade")) {
         names.push_back(token);
       }
-      if (comma == std::string_view::npos) break;
-      pos = comma + 1;
     }
   }
   return names;
 }
 
 bool Dropped(std::string_view name, const std::vector<std::string_view>& nominated) {
-  if (IStartsWith(name, "proxy-") || IEquals(name, "keep-alive")) return true;
+  if (StartsWithIgnoreCase(name, "proxy-") || EqualsIgnoreCase(name, "keep-alive")) return true;
   for (std::string_view n : nominated) {
     // Never let a Connection token strip the framing or the upgrade itself.
-    if (IEquals(n, "transfer-encoding") || IEquals(n, "content-length") || IEquals(n, "host"))
+    if (EqualsIgnoreCase(n, "transfer-encoding") || EqualsIgnoreCase(n, "content-length") ||
+        EqualsIgnoreCase(n, "host"))
       continue;
-    if (IEquals(name, n)) return true;
+    if (EqualsIgnoreCase(name, n)) return true;
   }
   return false;
 }
@@ -119,7 +99,7 @@ std::string RewriteHeaderBlock(std::string_view raw, std::string_view new_target
 bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_t* port,
                              std::string* origin_form) {
   constexpr std::string_view kScheme = "http://";
-  if (!IStartsWith(target, kScheme)) return false;
+  if (!StartsWithIgnoreCase(target, kScheme)) return false;
   std::string_view rest = target.substr(kScheme.size());
   size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
@@ -133,7 +113,8 @@ bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
     h = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') p = authority.substr(close + 2);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      p = authority.substr(close + 2);
   } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
     h = authority.substr(0, colon);
     p = authority.substr(colon + 1);
@@ -147,8 +128,8 @@ bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_
   }
   *host = std::string(h);
   *port = static_cast<uint16_t>(port_value);
-  *origin_form = path.empty() ? "/" : (path.front() == '?' ? "/" + std::string(path)
-                                                           : std::string(path));
+  *origin_form =
+      path.empty() ? "/" : (path.front() == '?' ? "/" + std::string(path) : std::string(path));
   return true;
 }
 

@@ -2,14 +2,14 @@
 
 #include <cctype>
 
+#include "base/ascii.h"
+
 namespace relaytap::proxy {
 namespace {
 
 std::string Normalize(std::string_view host) {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
-  std::string out(host);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return AsciiStrToLower(host);
 }
 
 }  // namespace

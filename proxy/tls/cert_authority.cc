@@ -1,9 +1,14 @@
 #include "proxy/tls/cert_authority.h"
 
-#include "proxy/tls/openssl_error.h"
-
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,20 +20,14 @@
 #include <sstream>
 #include <utility>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
-
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "proxy/tls/openssl_error.h"
 
 namespace relaytap::proxy::tls {
 namespace {
@@ -36,23 +35,31 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr long kDaySeconds = 24 * 60 * 60;
-constexpr int kCaValidityDays = 3652;  // ~10 years
+constexpr int kCaValidityDays = 3652;   // ~10 years
 constexpr int kLeafValidityDays = 396;  // counted from the backdated notBefore; <= 397 in total
 constexpr size_t kMaxCommonNameLength = 64;
 constexpr size_t kMaxHostLength = 253;
 
-struct BioFree { void operator()(BIO* b) const { BIO_free_all(b); } };
-struct BnFree { void operator()(BIGNUM* b) const { BN_free(b); } };
-struct NameFree { void operator()(X509_NAME* n) const { X509_NAME_free(n); } };
-struct ExtFree { void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); } };
-struct GenNamesFree { void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); } };
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free_all(b); }
+};
+struct BnFree {
+  void operator()(BIGNUM* b) const { BN_free(b); }
+};
+struct NameFree {
+  void operator()(X509_NAME* n) const { X509_NAME_free(n); }
+};
+struct ExtFree {
+  void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
+};
+struct GenNamesFree {
+  void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
+};
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::shared_ptr<X509>;
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
 
-absl::Status SslInternal(std::string_view what) {
-  return absl::InternalError(OpenSslError(what));
-}
+absl::Status SslInternal(std::string_view what) { return absl::InternalError(OpenSslError(what)); }
 
 X509Ptr WrapCert(X509* x) { return X509Ptr(x, X509_free); }
 KeyPtr WrapKey(EVP_PKEY* k) { return KeyPtr(k, EVP_PKEY_free); }
@@ -112,7 +119,8 @@ absl::StatusOr<std::string> CertToPem(X509* cert) {
 
 absl::StatusOr<std::string> KeyToPkcs8Pem(EVP_PKEY* key) {
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return SslInternal("encoding private key");
   }
   return BioContents(bio.get());
@@ -141,8 +149,7 @@ absl::Status AddNameEntry(X509_NAME* name, const char* field, std::string_view v
 }
 
 absl::Status AddConfExtension(X509* cert, X509V3_CTX* ctx, int nid, const char* value) {
-  std::unique_ptr<X509_EXTENSION, ExtFree> ext(
-      X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
+  std::unique_ptr<X509_EXTENSION, ExtFree> ext(X509V3_EXT_conf_nid(nullptr, ctx, nid, value));
   if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) {
     return SslInternal(StrCat("adding extension ", OBJ_nid2sn(nid), "=", value));
   }
@@ -160,8 +167,7 @@ absl::StatusOr<X509Ptr> NewCert(X509_NAME* subject, EVP_PKEY* pubkey, int days) 
       X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, 0, &not_before) == nullptr) {
     return SslInternal("setting validity");
   }
-  if (X509_set_subject_name(cert.get(), subject) != 1 ||
-      X509_set_pubkey(cert.get(), pubkey) != 1) {
+  if (X509_set_subject_name(cert.get(), subject) != 1 || X509_set_pubkey(cert.get(), pubkey) != 1) {
     return SslInternal("setting subject/public key");
   }
   return cert;
@@ -228,12 +234,12 @@ absl::StatusOr<HostName> NormalizeHost(std::string_view host) {
   if (h.empty() || h.size() > kMaxHostLength) {
     return absl::InvalidArgumentError(StrCat("invalid host name '", host, "'"));
   }
-  for (char& c : h) {
+  for (char c : h) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '-' || c == '_' || c == '*';
     if (!ok) return absl::InvalidArgumentError(StrCat("invalid host name '", host, "'"));
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
+  absl::AsciiStrToLower(&h);
   out.text = std::move(h);
   return out;
 }
@@ -268,9 +274,9 @@ absl::Status CheckKeyFilePermissions(const fs::path& key_path) {
     return absl::NotFoundError(StrCat("cannot stat ", key_path.string(), ": ", ErrnoText()));
   }
   if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(
-        StrCat("CA key ", key_path.string(), " is accessible by group/other; run: chmod 600 '",
-               key_path.string(), "'"));
+    return absl::FailedPreconditionError(StrCat("CA key ", key_path.string(),
+                                                " is accessible by group/other; run: chmod 600 '",
+                                                key_path.string(), "'"));
   }
   return absl::OkStatus();
 }

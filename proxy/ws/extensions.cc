@@ -6,27 +6,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/ascii.h"
 #include "base/str_cat.h"
 
 namespace relaytap::proxy::ws {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // Splits on `sep` outside double-quoted strings.
 std::vector<std::string_view> SplitOutsideQuotes(std::string_view s, char sep) {
@@ -66,12 +50,12 @@ absl::Status ApplyDeflateParam(std::string_view param, PerMessageDeflate& pmd, u
   std::string_view name = param;
   std::optional<std::string_view> value;
   if (size_t eq = param.find('='); eq != std::string_view::npos) {
-    name = Trim(param.substr(0, eq));
-    value = Trim(param.substr(eq + 1));
+    name = TrimOws(param.substr(0, eq));
+    value = TrimOws(param.substr(eq + 1));
   }
-  static constexpr std::string_view kNames[] = {
-      "server_no_context_takeover", "client_no_context_takeover", "server_max_window_bits",
-      "client_max_window_bits"};
+  static constexpr std::string_view kNames[] = {"server_no_context_takeover",
+                                                "client_no_context_takeover",
+                                                "server_max_window_bits", "client_max_window_bits"};
   size_t index = 0;
   while (index < 4 && !EqualsIgnoreCase(name, kNames[index])) ++index;
   if (index == 4) return Invalid(StrCat("unknown permessage-deflate parameter '", name, "'"));
@@ -100,12 +84,12 @@ absl::StatusOr<PerMessageDeflate> ParseNegotiatedExtensions(std::string_view hea
   PerMessageDeflate pmd;
   for (std::string_view extension : SplitOutsideQuotes(header_value, ',')) {
     std::vector<std::string_view> parts = SplitOutsideQuotes(extension, ';');
-    if (!EqualsIgnoreCase(Trim(parts[0]), "permessage-deflate")) continue;
+    if (!EqualsIgnoreCase(TrimOws(parts[0]), "permessage-deflate")) continue;
     if (pmd.enabled) continue;  // A 101 accepts at most one; keep the first.
     pmd.enabled = true;
     uint32_t seen = 0;
     for (size_t i = 1; i < parts.size(); ++i) {
-      std::string_view param = Trim(parts[i]);
+      std::string_view param = TrimOws(parts[i]);
       if (param.empty()) return Invalid("empty permessage-deflate parameter");
       if (absl::Status status = ApplyDeflateParam(param, pmd, seen); !status.ok()) return status;
     }

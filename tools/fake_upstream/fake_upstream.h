@@ -18,13 +18,13 @@ namespace relaytap::tools::fake_upstream {
 
 struct Options {
   std::string listen_address = "127.0.0.1";
-  uint16_t port = 0;        // 0: pick a free port
-  std::string cert_pem;     // empty: plain HTTP; else TLS with this leaf...
-  std::string key_pem;      // ...and its private key (PEM)
-  bool permessage_deflate = true;       // accept permessage-deflate when a client offers it
+  uint16_t port = 0;               // 0: pick a free port
+  std::string cert_pem;            // empty: plain HTTP; else TLS with this leaf...
+  std::string key_pem;             // ...and its private key (PEM)
+  bool permessage_deflate = true;  // accept permessage-deflate when a client offers it
   bool deflate_no_context_takeover = false;
   int threads = 1;
-  // Realtime responses: the legacy burst by default; per session `?stream=realtime|burst`,
+  // Realtime responses: a burst (Pacing::kBurst) by default; per session `?stream=realtime|burst`,
   // `audio_ms=N` and `delta_ms=N` override it.
   StreamShape stream;
   // Faults to inject; null: none (then only the per-URL switches like ?fail=response apply).

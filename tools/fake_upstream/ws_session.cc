@@ -1,13 +1,14 @@
 #include "tools/fake_upstream/ws_session.h"
 
+#include <algorithm>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <nlohmann/json.hpp>
-#include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "base/ascii.h"
 #include "tools/fake_upstream/http_session.h"
 #include "tools/fake_upstream/payloads.h"
 #include "tools/fake_upstream/response_plan.h"
@@ -24,13 +25,7 @@ constexpr size_t kReadMessageMax = 64 << 20;
 bool OffersSubprotocol(const http::request<http::empty_body>& req, std::string_view wanted) {
   for (auto it = req.find(http::field::sec_websocket_protocol);
        it != req.end() && beast::iequals(it->name_string(), "sec-websocket-protocol"); ++it) {
-    std::string_view list = it->value();
-    while (!list.empty()) {
-      size_t comma = list.find(',');
-      std::string_view item = list.substr(0, comma);
-      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    for (std::string_view item : SplitHttpList(it->value())) {
       if (item == wanted) return true;
     }
   }

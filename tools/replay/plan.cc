@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "base/ascii.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/replay/filler.h"
@@ -15,14 +16,6 @@ using Json = nlohmann::json;
 bool IsData(const RecordedEvent& e) { return e.opcode == 1 || e.opcode == 2; }
 
 bool IsFingerprint(std::string_view v) { return v.find("hmac:") != std::string_view::npos; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // Splits "a=1&b=2" into (name, value) pairs.
 std::vector<std::pair<std::string_view, std::string_view>> QueryParams(std::string_view target) {
@@ -79,8 +72,10 @@ SessionEnding EndingOf(const RecordedSession& s, size_t client_messages, int64_t
     end.code = static_cast<uint16_t>(close->close_code.value_or(1005));
     if (close->from_client == false && s.close_side == "upstream") end.reason = s.close_reason;
     end.delay_us = std::max<int64_t>(0, close->first_frame_us - last_us);
-    end.after_client_messages = static_cast<size_t>(std::count_if(
-        s.events.begin(), close, [](const RecordedEvent& e) { return e.from_client && IsData(e); }));
+    end.after_client_messages =
+        static_cast<size_t>(std::count_if(s.events.begin(), close, [](const RecordedEvent& e) {
+          return e.from_client && IsData(e);
+        }));
     return end;
   }
   int64_t close_us = s.close_us ? s.close_us : last_us;
@@ -100,16 +95,21 @@ SessionEnding EndingOf(const RecordedSession& s, size_t client_messages, int64_t
 
 std::string_view EndKindName(EndKind kind) {
   switch (kind) {
-    case EndKind::kServerClose: return "server_close";
-    case EndKind::kClientClose: return "client_close";
-    case EndKind::kReset: return "reset";
-    case EndKind::kEof: return "eof";
+    case EndKind::kServerClose:
+      return "server_close";
+    case EndKind::kClientClose:
+      return "client_close";
+    case EndKind::kReset:
+      return "reset";
+    case EndKind::kEof:
+      return "eof";
   }
   return "?";
 }
 
 std::string ReplayPayload(const RecordedEvent& e) {
-  if (e.opcode == 2) return FillerText(static_cast<uint64_t>(std::max<int64_t>(e.payload_bytes, 0)));
+  if (e.opcode == 2)
+    return FillerText(static_cast<uint64_t>(std::max<int64_t>(e.payload_bytes, 0)));
   Json doc = Json::parse(e.payload, nullptr, /*allow_exceptions=*/false);
   if (e.truncated || doc.is_discarded() || !doc.is_object() ||
       (IsPlaceholder(doc) && doc["redacted"] == "body")) {
@@ -144,11 +144,11 @@ SessionScript BuildSessionScript(const RecordedSession& s) {
 
 HeaderList ReplayableHeaders(const HeaderList& recorded) {
   static constexpr std::array<std::string_view, 8> kComputed = {
-      "content-length", "transfer-encoding", "connection", "upgrade", "sec-websocket-accept",
-      "sec-websocket-extensions", "keep-alive", "sec-websocket-protocol"};
+      "content-length",       "transfer-encoding",        "connection", "upgrade",
+      "sec-websocket-accept", "sec-websocket-extensions", "keep-alive", "sec-websocket-protocol"};
   HeaderList out;
   for (const auto& [name, value] : recorded) {
-    std::string lower = Lower(name);
+    const std::string lower = AsciiStrToLower(name);
     if (std::find(kComputed.begin(), kComputed.end(), lower) != kComputed.end()) continue;
     if (IsFingerprint(value)) continue;
     out.emplace_back(name, value);
@@ -179,8 +179,8 @@ std::vector<SseStep> BuildSseSteps(const RecordedExchange& x) {
     if (!ev.is_object()) continue;
     SseStep step;
     step.at_us = ev.value("at_us", int64_t{0});
-    std::string name = ev.contains("event") && ev["event"].is_string() ? ev["event"].get<std::string>()
-                                                                       : "";
+    std::string name =
+        ev.contains("event") && ev["event"].is_string() ? ev["event"].get<std::string>() : "";
     if (IsFingerprint(name)) name = FillerText(name.size());
     std::string data;
     const Json& d = ev.contains("data") ? ev["data"] : Json();
