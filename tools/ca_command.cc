@@ -2,13 +2,12 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -62,7 +61,8 @@ int RunEnv(const std::string& ca_dir) {
   if (!bundle.ok()) return Fail(bundle.status());
   const std::string quoted_bundle = ShellQuote(bundle->string());
   std::cout << "export SSL_CERT_FILE=" << quoted_bundle << "\n"
-            << "export REQUESTS_CA_BUNDLE=" << quoted_bundle << "\n"
+            << "export REQUESTS_CA_BUNDLE=" << quoted_bundle
+            << "\n"
             // Node adds NODE_EXTRA_CA_CERTS to its built-in roots: the CA alone is enough.
             << "export NODE_EXTRA_CA_CERTS=" << ShellQuote((*ca)->cert_path().string()) << "\n"
             << "export CURL_CA_BUNDLE=" << quoted_bundle << "\n";

@@ -11,6 +11,7 @@ void AddCaCommand(CLI::App& app, int* exit_code);
 void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);
 void AddReplayCommand(CLI::App& app, int* exit_code);
 void AddStatsCommand(CLI::App& app, int* exit_code);
+void AddReportCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

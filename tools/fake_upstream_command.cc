@@ -1,9 +1,8 @@
 // `relaytap fake-upstream`: runs the Azure-shaped fake upstream on a loopback address until
 // SIGINT or SIGTERM, injecting the faults chosen by flags, per-deployment rules or a profile.
-#include <signal.h>
-
 #include <openssl/bio.h>
 #include <openssl/pem.h>
+#include <signal.h>
 
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
@@ -18,10 +17,10 @@
 
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
-#include "tools/stop_signals.h"
 #include "tools/fake_upstream/fake_upstream.h"
 #include "tools/fake_upstream/fault_profile.h"
 #include "tools/fake_upstream/startup_hints.h"
+#include "tools/stop_signals.h"
 
 namespace relaytap::tools {
 namespace {
@@ -57,8 +56,7 @@ struct FakeUpstreamFlags {
 // --tls: the certificate for `host` from relaytap's own CA (created in `ca_dir` if missing), so
 // `relaytap proxy --upstream-ca <that CA>` verifies it without any openssl commands.
 bool LeafFromRelaytapCa(const std::string& ca_dir, const std::string& host,
-                        fake_upstream::Options* options, std::string* ca_path,
-                        std::string* error) {
+                        fake_upstream::Options* options, std::string* ca_path, std::string* error) {
   auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);
   if (!ca.ok()) {
     *error = std::string(ca.status().message());
@@ -70,8 +68,8 @@ bool LeafFromRelaytapCa(const std::string& ca_dir, const std::string& host,
     return false;
   }
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), (*leaf)->key.get(), nullptr, nullptr, 0,
-                                       nullptr, nullptr) != 1) {
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), (*leaf)->key.get(), nullptr, nullptr, 0, nullptr,
+                                       nullptr) != 1) {
     *error = "cannot encode the leaf key";
     return false;
   }
@@ -197,8 +195,8 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   }
   uint64_t seed = flags.seed >= 0 ? static_cast<uint64_t>(flags.seed)
                                   : profile.seed.value_or(std::random_device{}());
-  options.stream.pacing = flags.stream == "burst" ? fake_upstream::Pacing::kBurst
-                                                  : fake_upstream::Pacing::kRealtime;
+  options.stream.pacing =
+      flags.stream == "burst" ? fake_upstream::Pacing::kBurst : fake_upstream::Pacing::kRealtime;
   options.stream.audio = std::chrono::milliseconds(flags.audio_ms);
   options.stream.delta = std::chrono::milliseconds(flags.delta_ms);
   std::string fault_summary = fake_upstream::DescribeFaults(profile, seed);
@@ -212,8 +210,8 @@ int RunFakeUpstream(const FakeUpstreamFlags& flags) {
   std::string tls_ca = flags.tls_ca;
   if (flags.tls) {
     std::string tls_error;
-    if (!LeafFromRelaytapCa(flags.ca_dir.empty() ? DefaultCaDir() : flags.ca_dir,
-                            flags.azure_host, &options, &tls_ca, &tls_error)) {
+    if (!LeafFromRelaytapCa(flags.ca_dir.empty() ? DefaultCaDir() : flags.ca_dir, flags.azure_host,
+                            &options, &tls_ca, &tls_error)) {
       std::cerr << "relaytap fake-upstream: --tls: " << tls_error << "\n";
       return 1;
     }
@@ -271,9 +269,10 @@ void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
   cmd->add_option("--delta-ms", flags->delta_ms, "audio per delta and gap between deltas (ms)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
-  cmd->add_option("--profile", flags->profile,
-                  "JSON fault profile: rates, time windows (period_s, windows[{from_s,to_s,rates}]),"
-                  " deployments{name:rates}, params, seed (see tools/fake_upstream/fault_profile.h)");
+  cmd->add_option(
+      "--profile", flags->profile,
+      "JSON fault profile: rates, time windows (period_s, windows[{from_s,to_s,rates}]),"
+      " deployments{name:rates}, params, seed (see tools/fake_upstream/fault_profile.h)");
   cmd->add_option("--fault", flags->faults,
                   "NAME=PERCENT, repeatable; overrides the profile. Faults: " +
                       fake_upstream::KnownFaultNames());
@@ -299,8 +298,7 @@ void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
   cmd->add_option("--retry-headers", flags->retry_headers,
                   "retry hints the HTTP 429 faults send, comma-separated: retry-after, "
                   "retry-after-ms, x-ms-retry-after-ms, or none (default: all three)");
-  cmd->add_option("--upgrade-status", flags->upgrade_status,
-                  "status of upgrade_5xx (default 503)");
+  cmd->add_option("--upgrade-status", flags->upgrade_status, "status of upgrade_5xx (default 503)");
 }
 
 }  // namespace

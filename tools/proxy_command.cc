@@ -55,8 +55,8 @@ proxy::guard::GuardKnobs FlagKnobs(const ProxyFlags& f) {
 // The guard the config asks for (mode and policy file: the file's, or the flags'): null when
 // off. Policy: the file or the embedded defaults (configs/guard.example.json), then the config
 // file's knobs, then the knob flags; checked even when off, so a typo shows before an incident.
-absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(
-    const proxy::ProxyConfig& c, const ProxyFlags& f) {
+absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(const proxy::ProxyConfig& c,
+                                                                     const ProxyFlags& f) {
   namespace guard = proxy::guard;
   absl::StatusOr<guard::GuardPolicy> policy =
       guard::ResolveGuardPolicy(c.guard.policy_file, c.guard.knobs, FlagKnobs(f));
@@ -74,7 +74,8 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   }
   if (!f.listen.empty()) {
     auto hp = proxy::ParseHostPort(f.listen);
-    if (!hp.ok()) return absl::InvalidArgumentError(StrCat("--listen ", std::string(hp.status().message())));
+    if (!hp.ok())
+      return absl::InvalidArgumentError(StrCat("--listen ", std::string(hp.status().message())));
     c.listen = *hp;
   }
   if (f.allow_remote) c.allow_remote = true;
@@ -98,8 +99,7 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (!f.guard.empty()) {
     auto mode = proxy::guard::ParseGuardMode(f.guard);
     if (!mode.ok()) {
-      return absl::InvalidArgumentError(
-          StrCat("--guard: ", std::string(mode.status().message())));
+      return absl::InvalidArgumentError(StrCat("--guard: ", std::string(mode.status().message())));
     }
     c.guard.mode = *mode;
   }
@@ -132,8 +132,8 @@ int RunProxy(const ProxyFlags& flags) {
     ro.key_dir = config->ca_dir.string();
     if (config->redaction_policy) ro.redaction_policy_path = config->redaction_policy->string();
     ro.relaytap_version = RELAYTAP_VERSION;
-    ro.durability = config->durability == "full" ? recorder::Durability::kFull
-                                                 : recorder::Durability::kNormal;
+    ro.durability =
+        config->durability == "full" ? recorder::Durability::kFull : recorder::Durability::kNormal;
     ro.writer_nice_increment = flags.recorder_nice;
     auto opened = recorder::Recorder::Open(ro);
     if (!opened.ok()) {
@@ -164,11 +164,11 @@ int RunProxy(const ProxyFlags& flags) {
                      ? StrCat(gp.session_cap.max_creates_after_failure, " create(s) after failure")
                      : std::string("off"),
                  ", policy ",
-                 config->guard.policy_file ? config->guard.policy_file->string() : "built-in",
-                 ")");
+                 config->guard.policy_file ? config->guard.policy_file->string() : "built-in", ")");
   } else {
-    RELAYTAP_LOG(kInfo, "retry guard: off (--guard observe|enforce, or \"guard\" in --config, "
-                        "to turn it on)");
+    RELAYTAP_LOG(kInfo,
+                 "retry guard: off (--guard observe|enforce, or \"guard\" in --config, "
+                 "to turn it on)");
   }
   if (s.ca().created()) {
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
@@ -182,8 +182,8 @@ int RunProxy(const ProxyFlags& flags) {
   std::cout << "relaytap proxy listening on " << config->listen.host << ":" << s.port()
             << "\n  export HTTPS_PROXY=http://" << config->listen.host << ":" << s.port()
             << " HTTP_PROXY=http://" << config->listen.host << ":" << s.port()
-            << "\n  eval \"$(relaytap ca env" << (flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir)
-            << ")\"" << std::endl;
+            << "\n  eval \"$(relaytap ca env"
+            << (flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir) << ")\"" << std::endl;
   s.WaitForSignal();
   (*server).reset();  // every session is gone: nothing submits any more
   if (rec) {
@@ -204,9 +204,10 @@ int RunProxy(const ProxyFlags& flags) {
 
 void AddProxyCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ProxyFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "proxy", "Run the intercepting proxy (point HTTPS_PROXY at it)");
-  cmd->add_option("--listen", flags->listen, "Address to listen on, ADDR:PORT (default 127.0.0.1:8080)");
+  CLI::App* cmd =
+      app.add_subcommand("proxy", "Run the intercepting proxy (point HTTPS_PROXY at it)");
+  cmd->add_option("--listen", flags->listen,
+                  "Address to listen on, ADDR:PORT (default 127.0.0.1:8080)");
   cmd->add_flag("--allow-remote", flags->allow_remote,
                 "Allow a non-loopback --listen address (an open intercepting proxy is dangerous)");
   cmd->add_option("--ca-dir", flags->ca_dir,
@@ -221,7 +222,8 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
                   "Host pattern to intercept (repeatable; '*' = everything). Default: "
                   "*.openai.azure.com *.cognitiveservices.azure.com *.services.ai.azure.com "
                   "api.openai.com. Other CONNECTs are tunnelled untouched");
-  cmd->add_option("--log-level", flags->log_level, "trace|debug|info|warn|error|off (default info)");
+  cmd->add_option("--log-level", flags->log_level,
+                  "trace|debug|info|warn|error|off (default info)");
   cmd->add_option("--config", flags->config_file,
                   "JSON file with the same settings as the flags, guard included (keys guard, "
                   "guard_policy, guard_max_attempts, ...; see configs/relaytap.example.json); "

@@ -14,10 +14,10 @@
 #include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
-#include "tools/stop_signals.h"
 #include "tools/replay/server.h"
 #include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
+#include "tools/stop_signals.h"
 
 namespace relaytap::tools {
 namespace {
@@ -45,8 +45,7 @@ int Fail(const absl::Status& st, int code = 1) {
   return code;
 }
 
-absl::Status Select(replay::StoreReader& reader, const ReplayFlags& f,
-                    replay::ServerOptions& o) {
+absl::Status Select(replay::StoreReader& reader, const ReplayFlags& f, replay::ServerOptions& o) {
   if (f.all) return reader.LoadAll(&o.sessions, &o.exchanges);
   for (const std::string& key : f.sessions) {
     absl::StatusOr<replay::RecordedSession> s = reader.LoadSession(key);
@@ -73,9 +72,10 @@ std::set<std::string> Hosts(const replay::ServerOptions& o) {
 }
 
 absl::Status ParseListen(const ReplayFlags& f, replay::ServerOptions& o) {
-  absl::StatusOr<proxy::HostPort> hp = proxy::ParseHostPort(f.listen.empty() ? "127.0.0.1:0"
-                                                                              : f.listen);
-  if (!hp.ok()) return absl::InvalidArgumentError(StrCat("--listen ", std::string(hp.status().message())));
+  absl::StatusOr<proxy::HostPort> hp =
+      proxy::ParseHostPort(f.listen.empty() ? "127.0.0.1:0" : f.listen);
+  if (!hp.ok())
+    return absl::InvalidArgumentError(StrCat("--listen ", std::string(hp.status().message())));
   std::string host = hp->host == "localhost" ? "127.0.0.1" : hp->host;
   boost::system::error_code ec;
   auto address = boost::asio::ip::make_address(host, ec);
@@ -90,20 +90,20 @@ absl::Status ParseListen(const ReplayFlags& f, replay::ServerOptions& o) {
 }
 
 void PrintHints(const replay::ServerOptions& o, uint16_t port) {
-  std::string where = StrCat(o.listen_address.find(':') != std::string::npos ? "[" : "",
-                             o.listen_address,
-                             o.listen_address.find(':') != std::string::npos ? "]" : "");
+  std::string where =
+      StrCat(o.listen_address.find(':') != std::string::npos ? "[" : "", o.listen_address,
+             o.listen_address.find(':') != std::string::npos ? "]" : "");
   std::cout << "relaytap replay: " << o.sessions.size() << " session(s), " << o.exchanges.size()
             << " exchange(s) on " << (o.tls ? "https" : "http") << "://" << where << ":" << port
             << std::endl;
   for (const std::string& host : Hosts(o)) {
-    std::cout << "  through the proxy: relaytap proxy --connect-to " << host << ":443:" << where
-              << ":" << port
-              << (o.tls ? StrCat(" --upstream-ca ",
-                                 (std::filesystem::path(o.ca_dir) / proxy::tls::kCaCertFileName)
-                                     .string())
-                        : std::string("   (add --tls to replay HTTPS)"))
-              << std::endl;
+    std::cout
+        << "  through the proxy: relaytap proxy --connect-to " << host << ":443:" << where << ":"
+        << port
+        << (o.tls ? StrCat(" --upstream-ca ",
+                           (std::filesystem::path(o.ca_dir) / proxy::tls::kCaCertFileName).string())
+                  : std::string("   (add --tls to replay HTTPS)"))
+        << std::endl;
   }
 }
 
@@ -122,7 +122,7 @@ int Serve(replay::StoreReader& reader, const ReplayFlags& f) {
   o.tls = f.tls;
   o.ca_dir = f.ca_dir.empty() ? DefaultCaDir() : f.ca_dir;
   const sigset_t signals = BlockStopSignals();  // before any thread starts
-  replay::ServerOptions shown = o;  // for the hints (the server takes the recordings)
+  replay::ServerOptions shown = o;              // for the hints (the server takes the recordings)
   auto server = replay::ReplayServer::Start(std::move(o));
   if (!server.ok()) return Fail(server.status());
   PrintHints(shown, (*server)->port());
@@ -134,8 +134,8 @@ int Serve(replay::StoreReader& reader, const ReplayFlags& f) {
   replay::ServerStats stats = (*server)->stats();
   (*server)->Stop();
   std::cout << "relaytap replay: served " << stats.sessions_served << " session(s), "
-            << stats.exchanges_served << " exchange(s); " << stats.deviations
-            << " deviation(s), " << stats.unmatched << " unmatched request(s)" << std::endl;
+            << stats.exchanges_served << " exchange(s); " << stats.deviations << " deviation(s), "
+            << stats.unmatched << " unmatched request(s)" << std::endl;
   return f.strict && stats.deviations > 0 ? kDeviated : 0;
 }
 
@@ -165,7 +165,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
       "replay", "List, print or serve recorded sessions and exchanges as an offline upstream");
   cmd->add_option("--db", f->db, "relaytap store (SQLite) to read")->capture_default_str();
   auto* list = cmd->add_flag("--list", f->list, "list recorded sessions and HTTP exchanges");
-  auto* print = cmd->add_option("--print", f->print, "print the timeline of SESSION (id or sess_…)");
+  auto* print =
+      cmd->add_option("--print", f->print, "print the timeline of SESSION (id or sess_…)");
   cmd->add_option("--session", f->sessions, "serve this session (repeatable)");
   cmd->add_option("--exchange", f->exchanges, "serve this HTTP exchange (repeatable)");
   cmd->add_flag("--all", f->all, "serve every recorded session and exchange");
@@ -174,7 +175,8 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--speed", f->speed, "divide recorded delays by X (0: no delays)")
       ->capture_default_str();
   cmd->add_flag("--tls", f->tls, "serve TLS with a leaf from relaytap's CA for the recorded hosts");
-  cmd->add_option("--ca-dir", f->ca_dir, "relaytap CA directory (default $RELAYTAP_HOME or ~/.relaytap)");
+  cmd->add_option("--ca-dir", f->ca_dir,
+                  "relaytap CA directory (default $RELAYTAP_HOME or ~/.relaytap)");
   cmd->add_flag("--strict", f->strict, "stop at the first client deviation (exit code 3)");
   list->excludes(print);
   cmd->callback([f, exit_code] { *exit_code = RunReplay(*f); });

@@ -37,24 +37,15 @@ int RunStats(const StatsFlags& f) {
         absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected table, json or csv")),
         kUsageError);
   }
-  const absl::Time now = absl::Now();
-  recorder::query::TimeWindow window;
-  for (auto [flag, text, out] : {std::tuple{"--since", &f.since, &window.since_us},
-                                 std::tuple{"--until", &f.until, &window.until_us}}) {
-    if (text->empty()) continue;
-    absl::StatusOr<absl::Time> t = stats::ParseWhen(*text, now);
-    if (!t.ok()) {
-      return fail(absl::InvalidArgumentError(StrCat(flag, " ", std::string(t.status().message()))),
-                  kUsageError);
-    }
-    *out = absl::ToUnixMicros(*t);
-  }
+  absl::StatusOr<recorder::query::TimeWindow> window =
+      stats::ParseWindow(f.since, f.until, absl::Now());
+  if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
       recorder::query::StoreReader::Open(f.db);
   if (!reader.ok()) return fail(reader.status(), 1);
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
-  absl::StatusOr<std::vector<recorder::query::Attempt>> attempts = (*reader)->Attempts(window);
+  absl::StatusOr<std::vector<recorder::query::Attempt>> attempts = (*reader)->Attempts(*window);
   if (!attempts.ok()) return fail(attempts.status(), 1);
   const stats::Stats s = stats::Compute(*attempts, *by, *zone);
   if (f.format == "json") {

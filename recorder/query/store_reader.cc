@@ -32,6 +32,7 @@ constexpr std::string_view kAttemptsSql =
     "SELECT e.transport = 'websocket_upgrade', e.request_start_us, COALESCE(e.host, ''), "
     "COALESCE(NULLIF(e.deployment, ''), NULLIF(e.model, ''), s.model, ''), "
     "COALESCE(e.region, ''), COALESCE(e.api_version, ''), COALESCE(e.user_agent, ''), "
+    "COALESCE(e.path_kind, ''), COALESCE(c.client_address, ''), e.clock_skew_ms, "
     "COALESCE(s.outcome, e.outcome), COALESCE(e.status, 0), e.retry_count, "
     "EXISTS (SELECT 1 FROM guard_decisions g WHERE g.run_id = e.run_id AND "
     "g.connection_id = e.connection_id AND g.exchange_sequence = e.sequence AND "
@@ -50,14 +51,68 @@ constexpr std::string_view kAttemptsSql =
     "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0) "
     "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
+    "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
     "ORDER BY e.request_start_us, e.id";
+
+// The failures, as v_failures has them, plus what the report needs besides: the message, the
+// retry count, the user agent and the session's row. A session's message is its first error
+// event's, else its first failed response's.
+constexpr std::string_view kFailuresSql =
+    "SELECT 'exchange', e.request_start_us, COALESCE(e.host, ''), COALESCE(e.resource, ''), "
+    "COALESCE(NULLIF(e.deployment, ''), NULLIF(e.model, ''), ''), COALESCE(e.model, ''), "
+    "COALESCE(e.api_version, ''), COALESCE(e.transport, ''), COALESCE(e.path_kind, ''), "
+    "COALESCE(e.status, 0), NULL, e.outcome, COALESCE(e.error_type, ''), "
+    "COALESCE(NULLIF(e.error_code, ''), NULLIF(e.local_error_code, ''), ''), "
+    "COALESCE(CASE WHEN json_valid(e.response_body) THEN "
+    "json_extract(e.response_body, '$.error.message') END, e.error_reason, ''), "
+    "COALESCE(e.apim_request_id, ''), COALESCE(e.x_request_id, ''), COALESCE(e.region, ''), "
+    "COALESCE(s.session_id, ''), '', e.retry_count, COALESCE(e.user_agent, ''), "
+    "COALESCE(e.local_error_code, '') <> '', NULL "
+    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
+    "WHERE e.outcome <> 'ok' AND (?1 IS NULL OR e.request_start_us >= ?1) AND "
+    "(?2 IS NULL OR e.request_start_us < ?2) AND (?3 = '' OR s.session_id = ?3) "
+    "UNION ALL "
+    "SELECT 'ws_session', COALESCE(s.first_failure_us, s.close_us, s.open_us), "
+    "COALESCE(e.host, ''), COALESCE(e.resource, ''), "
+    "COALESCE(NULLIF(e.deployment, ''), NULLIF(e.model, ''), s.model, ''), "
+    "COALESCE(s.model, e.model, ''), COALESCE(e.api_version, ''), COALESCE(e.transport, ''), "
+    "COALESCE(e.path_kind, ''), COALESCE(e.status, 0), s.close_code, s.outcome, "
+    "COALESCE(s.first_error_type, ''), COALESCE(s.first_error_code, ''), "
+    "COALESCE((SELECT COALESCE(json_extract(v.payload, '$.error.message'), "
+    "json_extract(v.payload, '$.response.status_details.error.message')) FROM events v "
+    "WHERE v.session_ref = s.id AND json_valid(v.payload) AND (v.type = 'error' OR "
+    "(v.type IN ('response.done', 'response.failed') AND v.response_status = 'failed')) "
+    "ORDER BY v.seq LIMIT 1), ''), "
+    "COALESCE(e.apim_request_id, ''), COALESCE(e.x_request_id, ''), COALESCE(e.region, ''), "
+    "COALESCE(s.session_id, ''), COALESCE(s.first_failure_response_id, ''), e.retry_count, "
+    "COALESCE(e.user_agent, ''), 0, s.id "
+    "FROM ws_sessions s LEFT JOIN exchanges e ON e.run_id = s.run_id AND "
+    "e.connection_id = s.connection_id AND e.sequence = s.exchange_sequence "
+    "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok' AND "
+    "(?1 IS NULL OR COALESCE(e.request_start_us, s.open_us) >= ?1) AND "
+    "(?2 IS NULL OR COALESCE(e.request_start_us, s.open_us) < ?2) AND "
+    "(?3 = '' OR s.session_id = ?3) "
+    "ORDER BY 2";
+
+constexpr std::string_view kEventsBeforeSql =
+    "SELECT rel_ms, direction, type FROM (SELECT (ev.first_frame_us - s.open_us) / 1000.0 AS "
+    "rel_ms, ev.direction, COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 2 THEN "
+    "'binary' ELSE '' END) AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
+    "ev.session_ref WHERE ev.session_ref = ?1 AND ev.first_frame_us <= ?2 ORDER BY ev.seq DESC "
+    "LIMIT ?3) ORDER BY seq";
 
 #undef RELAYTAP_DELTA_TYPES
 
 constexpr std::string_view kLatestZoneSql =
     "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
     "id DESC LIMIT 1";
+
+std::optional<int64_t> OptInt(const Statement& s, int col) {
+  if (s.ColumnIsNull(col)) return std::nullopt;
+  return s.ColumnInt64(col);
+}
 
 std::optional<double> OptMs(const Statement& s, int col) {
   if (s.ColumnIsNull(col)) return std::nullopt;
@@ -121,17 +176,69 @@ absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& win
     a.region = s.ColumnText(4);
     a.api_version = s.ColumnText(5);
     a.user_agent = s.ColumnText(6);
-    a.outcome = s.ColumnText(7);
-    a.status = static_cast<int>(s.ColumnInt64(8));
-    if (!s.ColumnIsNull(9)) a.retry_count = s.ColumnInt64(9);
-    a.guard_saw_retry = s.ColumnInt64(10) != 0;
-    a.upgrade_ms = OptMs(s, 11);
-    a.session_created_ms = OptMs(s, 12);
-    a.first_delta_ms = OptMs(s, 13);
-    a.duration_ms = OptMs(s, 14);
-    a.bytes = s.ColumnInt64(15);
-    a.tokens = s.ColumnInt64(16);
+    a.path_kind = s.ColumnText(7);
+    a.client = s.ColumnText(8);
+    a.clock_skew_ms = OptInt(s, 9);
+    a.outcome = s.ColumnText(10);
+    a.status = static_cast<int>(s.ColumnInt64(11));
+    a.retry_count = OptInt(s, 12);
+    a.guard_saw_retry = s.ColumnInt64(13) != 0;
+    a.upgrade_ms = OptMs(s, 14);
+    a.session_created_ms = OptMs(s, 15);
+    a.first_delta_ms = OptMs(s, 16);
+    a.duration_ms = OptMs(s, 17);
+    a.bytes = s.ColumnInt64(18);
+    a.tokens = s.ColumnInt64(19);
     out.push_back(std::move(a));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Failure>> StoreReader::Failures(const TimeWindow& window,
+                                                           const std::string& session_id) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kFailuresSql));
+  s.BindOptionalInt64(1, window.since_us);
+  s.BindOptionalInt64(2, window.until_us);
+  s.BindText(3, session_id);
+  std::vector<Failure> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    Failure f;
+    int c = 0;
+    f.kind = s.ColumnText(c++);
+    f.at_us = s.ColumnInt64(c++);
+    for (std::string* text : {&f.host, &f.resource, &f.deployment, &f.model, &f.api_version,
+                              &f.transport, &f.path_kind}) {
+      *text = s.ColumnText(c++);
+    }
+    f.status = static_cast<int>(s.ColumnInt64(c++));
+    f.close_code = OptInt(s, c++);
+    for (std::string* text :
+         {&f.outcome, &f.error_type, &f.error_code, &f.message, &f.apim_request_id, &f.x_request_id,
+          &f.region, &f.session_id, &f.response_id}) {
+      *text = s.ColumnText(c++);
+    }
+    f.retry_count = OptInt(s, c++);
+    f.user_agent = s.ColumnText(c++);
+    f.local = s.ColumnInt64(c++) != 0;
+    f.session_ref = OptInt(s, c++);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<EventMark>> StoreReader::EventsBefore(int64_t session_ref,
+                                                                 int64_t until_us, int limit) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kEventsBeforeSql));
+  s.BindInt64(1, session_ref);
+  s.BindInt64(2, until_us);
+  s.BindInt64(3, limit);
+  std::vector<EventMark> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(EventMark{s.ColumnDouble(0), s.ColumnText(1), s.ColumnText(2)});
   }
   return out;
 }

@@ -39,6 +39,9 @@ struct Attempt {
   std::string region;       // x-ms-region
   std::string api_version;  // api-version query parameter ("" on the GA path)
   std::string user_agent;
+  std::string path_kind;  // "ga_v1", "preview", "deployments", "openai_v1" or "other"
+  std::string client;     // the app's address (ip:port) as the proxy saw it
+  std::optional<int64_t> clock_skew_ms;  // local time minus Azure's Date, when Azure sent one
   // The outcome class: the session's when the upgrade opened one, else the exchange's.
   std::string outcome;
   int status = 0;                      // upstream (or relaytap's own) status; 0: none
@@ -57,6 +60,31 @@ struct Attempt {
 // binary). Shared by every reader of the store.
 absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path);
 
+// One event of a realtime session, as placed on its timeline.
+struct EventMark {
+  double rel_ms = 0;      // since the session opened
+  std::string direction;  // "client" (app -> Azure) or "server" (Azure -> app)
+  std::string type;
+};
+
+// One failure (an exchange or a realtime session whose outcome is not ok), with what Azure
+// Support asks for. Empty strings where the store has nothing.
+struct Failure {
+  std::string kind;   // "exchange" or "ws_session"
+  int64_t at_us = 0;  // the request's start (exchange) or the first failure (session)
+  std::string host, resource, deployment, model, api_version, transport, path_kind;
+  int status = 0;
+  std::optional<int64_t> close_code;
+  std::string outcome, error_type, error_code;
+  std::string message;  // Azure's error message as recorded (scrubbed of secrets), or relaytap's
+  std::string apim_request_id, x_request_id, region, session_id, response_id;
+  std::optional<int64_t> retry_count;
+  std::string user_agent;
+  bool local = false;  // relaytap answered it itself (guard rejection, failed dial, ...)
+  std::optional<int64_t> session_ref;            // the session's row, for its events
+  std::vector<EventMark> events_before_failure;  // filled by StoreReader::EventsBefore
+};
+
 class StoreReader {
  public:
   // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
@@ -68,6 +96,16 @@ class StoreReader {
 
   // Every attempt in `window`, oldest first.
   absl::StatusOr<std::vector<Attempt>> Attempts(const TimeWindow& window);
+
+  // Every failure that started in `window`, oldest first; `session_id` (if not empty) keeps only
+  // that realtime session's.
+  absl::StatusOr<std::vector<Failure>> Failures(const TimeWindow& window,
+                                                const std::string& session_id = "");
+
+  // The last `limit` events of session `session_ref` up to and including `until_us`, oldest
+  // first.
+  absl::StatusOr<std::vector<EventMark>> EventsBefore(int64_t session_ref, int64_t until_us,
+                                                      int limit);
 
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.

@@ -1,6 +1,6 @@
-// `relaytap stats` on a store with a known mix, written by the real recorder: two healthy
-// realtime sessions, one whose response failed, one upgrade throttled with 429 (a retry), and
-// one plain HTTP exchange, across two hours. Also the time flags and the reader's errors.
+// `relaytap stats` on a store with a known mix written by the real recorder
+// (tests/tools/recorded_mix.h), and while the recorder still writes it. Also the time flags and
+// the reader's errors.
 #include "tools/stats/stats.h"
 
 #include <gmock/gmock.h>
@@ -11,89 +11,19 @@
 
 #include "recorder/recorder.h"
 #include "tests/recorder/test_util.h"
+#include "tests/tools/recorded_mix.h"
 #include "tools/stats/time_flags.h"
 
 namespace relaytap::tools::stats {
 namespace {
 
-using recorder::ConnectionClosed;
-using recorder::ConnectionOpened;
-using recorder::EndFacts;
-using recorder::EndReason;
-using recorder::Exchange;
 using recorder::Recorder;
 using recorder::RecorderOptions;
-using recorder::Sink;
-using recorder::WsDirection;
 using recorder::query::StoreReader;
 using recorder::query::TimeWindow;
-using recorder::testing::Text;
 
-constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
-constexpr int64_t kHour = 3'600'000'000;
-constexpr auto kUp = WsDirection::kClientToServer;
-constexpr auto kDown = WsDirection::kServerToClient;
-
-// A realtime session on `conn` opened at t0: session.created after 50 ms, response.create at
-// 100 ms, the first audio delta at 400 ms, response.done (completed or failed) with 120 tokens.
-void SubmitSession(Sink& sink, uint64_t conn, int64_t t0, bool fail) {
-  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5000", "contoso-eus2.openai.azure.com", 443,
-                                  true, false});
-  sink.TrySubmit(recorder::testing::RealtimeUpgrade(conn, t0, "k", "q", "s"));
-  // RealtimeUpgrade answers 101 after 80 ms; the session's clock starts there.
-  const int64_t open = t0 + 80'000;
-  sink.TrySubmit(Text(conn, 1, kDown, open + 50'000,
-                      R"({"type":"session.created","event_id":"event_1","session":{"id":"sess_)" +
-                          std::to_string(conn) + R"("}})"));
-  sink.TrySubmit(Text(conn, 2, kUp, open + 100'000, R"({"type":"response.create"})"));
-  sink.TrySubmit(
-      Text(conn, 3, kDown, open + 400'000,
-           R"({"type":"response.output_audio.delta","response_id":"resp_1","delta":"AAAA"})"));
-  const std::string status = fail ? "failed" : "completed";
-  sink.TrySubmit(Text(conn, 4, kDown, open + 900'000,
-                      R"({"type":"response.done","response":{"id":"resp_1","status":")" + status +
-                          R"(","usage":{"total_tokens":120}}})"));
-  sink.TrySubmit(recorder::testing::Closed(conn, open + 1'000'000));
-  ConnectionClosed cc;
-  cc.connection_id = conn;
-  cc.close_us = open + 1'010'000;
-  cc.end = EndFacts{.reason = EndReason::kRelayEnded, .up_ended_first = true, .websocket = true};
-  sink.TrySubmit(std::move(cc));
-}
-
-// An upgrade Azure answered 429; the SDK said it was its first retry.
-void SubmitThrottledUpgrade(Sink& sink, uint64_t conn, int64_t t0) {
-  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5001", "contoso-eus2.openai.azure.com", 443,
-                                  true, false});
-  Exchange ex = recorder::testing::RealtimeUpgrade(conn, t0, "k", "q", "s");
-  ex.request_headers.emplace_back("x-stainless-retry-count", "1");
-  ex.status = 429;
-  ex.switched = false;
-  ex.response_headers = {{"x-ms-region", "East US 2"}, {"retry-after-ms", "800"}};
-  ex.response_headers_us = t0 + 30'000;
-  ex.end_us = t0 + 31'000;
-  ex.end.reason = EndReason::kComplete;
-  sink.TrySubmit(std::move(ex));
-}
-
-void SubmitHttpExchange(Sink& sink, uint64_t conn, int64_t t0) {
-  sink.TrySubmit(ConnectionOpened{conn, t0, "127.0.0.1:5002", "contoso-eus2.openai.azure.com", 443,
-                                  true, false});
-  Exchange ex;
-  ex.connection_id = conn;
-  ex.sequence = 1;
-  ex.method = "POST";
-  ex.host = "contoso-eus2.openai.azure.com";
-  ex.target = "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21";
-  ex.request_headers = {{"Host", ex.host}, {"User-Agent", "curl/7.88"}};
-  ex.status = 200;
-  ex.response_headers = {{"x-ms-region", "Sweden Central"}, {"content-type", "application/json"}};
-  ex.request_start_us = t0;
-  ex.response_headers_us = t0 + 200'000;
-  ex.end_us = t0 + 250'000;
-  ex.end.reason = EndReason::kComplete;
-  sink.TrySubmit(std::move(ex));
-}
+using testing::kHour;
+using testing::kT0;
 
 class StatsTest : public ::testing::Test {
  protected:
@@ -105,18 +35,7 @@ class StatsTest : public ::testing::Test {
     options_.batch_interval = absl::Milliseconds(10);
   }
 
-  // Records the mix and closes the recorder (everything committed).
-  void RecordMix() {
-    auto rec = Recorder::Open(options_);
-    ASSERT_TRUE(rec.ok()) << rec.status();
-    SubmitSession(**rec, 1, kT0 + 60'000'000, /*fail=*/false);         // 08:01
-    SubmitSession(**rec, 2, kT0 + 120'000'000, /*fail=*/false);        // 08:02
-    SubmitSession(**rec, 3, kT0 + kHour + 60'000'000, /*fail=*/true);  // 09:01
-    SubmitThrottledUpgrade(**rec, 4, kT0 + kHour + 120'000'000);       // 09:02
-    SubmitHttpExchange(**rec, 5, kT0 + kHour + 180'000'000);           // 09:03
-    ASSERT_TRUE((*rec)->Close().ok());
-    EXPECT_EQ((*rec)->stats().dropped, 0u);
-  }
+  void RecordMix() { ASSERT_NO_FATAL_FAILURE(testing::RecordKnownMix(options_)); }
 
   std::vector<recorder::query::Attempt> Attempts(TimeWindow window = {}) {
     auto reader = StoreReader::Open(options_.db_path);
@@ -207,13 +126,13 @@ TEST_F(StatsTest, TableAndCsvCarryTheSameTotals) {
 TEST_F(StatsTest, ReadsAStoreTheRecorderIsStillWriting) {
   auto rec = Recorder::Open(options_);
   ASSERT_TRUE(rec.ok()) << rec.status();
-  SubmitHttpExchange(**rec, 5, kT0);
+  testing::SubmitHttpExchange(**rec, 5, kT0);
   const auto deadline = absl::Now() + absl::Seconds(20);
   while ((*rec)->stats().written < 2 && absl::Now() < deadline)
     absl::SleepFor(absl::Milliseconds(5));
   ASSERT_GE((*rec)->stats().written, 2u);
   EXPECT_EQ(Attempts().size(), 1u);  // read while the writer holds the file open
-  SubmitHttpExchange(**rec, 6, kT0 + 1'000'000);
+  testing::SubmitHttpExchange(**rec, 6, kT0 + 1'000'000);
   ASSERT_TRUE((*rec)->Close().ok());
   EXPECT_EQ(Attempts().size(), 2u);
 }
@@ -239,6 +158,17 @@ TEST(TimeFlagsTest, RfcAndRelativeTimes) {
   for (const char* bad : {"yesterday", "2025-07-15", "-2x", "--1h", ""}) {
     EXPECT_FALSE(ParseWhen(bad, now).ok()) << bad;
   }
+}
+
+TEST(TimeFlagsTest, AWindowNamesTheBadFlag) {
+  const absl::Time now = absl::FromUnixSeconds(1'752'566'400);
+  absl::StatusOr<TimeWindow> w = ParseWindow("-2h", "", now);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->since_us, absl::ToUnixMicros(now - absl::Hours(2)));
+  EXPECT_FALSE(w->until_us.has_value());
+  EXPECT_THAT(std::string(ParseWindow("", "soon", now).status().message()),
+              ::testing::StartsWith("--until soon:"));
+  EXPECT_FALSE(ParseWindow("-1h", "-2h", now).ok());  // ends before it starts
 }
 
 TEST_F(StatsTest, TheZoneIsTheFlagOrTheRecordedOne) {

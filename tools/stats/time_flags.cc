@@ -1,5 +1,7 @@
 #include "tools/stats/time_flags.h"
 
+#include <tuple>
+
 #include "absl/strings/numbers.h"
 #include "base/str_cat.h"
 
@@ -28,6 +30,24 @@ absl::StatusOr<absl::Time> ParseWhen(const std::string& text, absl::Time now) {
       StrCat(text,
              ": expected RFC 3339 (2025-07-15T08:00:00Z, 2025-07-15T10:00:00+02:00) or a "
              "time relative to now (-2h, -90m, -1d, now)"));
+}
+
+absl::StatusOr<recorder::query::TimeWindow> ParseWindow(const std::string& since,
+                                                        const std::string& until, absl::Time now) {
+  recorder::query::TimeWindow window;
+  for (auto [flag, text, out] : {std::tuple{"--since", &since, &window.since_us},
+                                 std::tuple{"--until", &until, &window.until_us}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<absl::Time> t = ParseWhen(*text, now);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(StrCat(flag, " ", std::string(t.status().message())));
+    }
+    *out = absl::ToUnixMicros(*t);
+  }
+  if (window.since_us && window.until_us && *window.until_us <= *window.since_us) {
+    return absl::InvalidArgumentError("--until must be later than --since");
+  }
+  return window;
 }
 
 absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag,

@@ -14,6 +14,10 @@ namespace relaytap::tools::stats {
 // -1h30m, -1d, +10m, now.
 absl::StatusOr<absl::Time> ParseWhen(const std::string& text, absl::Time now);
 
+// --since / --until (either may be empty: open) as a window; errors name the flag.
+absl::StatusOr<recorder::query::TimeWindow> ParseWindow(const std::string& since,
+                                                       const std::string& until, absl::Time now);
+
 // `flag` (an IANA name, UTC, or +HH:MM) if given, else the zone of the store's latest run: its
 // name if this machine knows it, else its recorded UTC offset.
 absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag,

@@ -1,0 +1,50 @@
+#pragma once
+// `relaytap report`: the escalation package for Azure Support, from the store. Every failure
+// with the identifiers Support asks for and, for realtime sessions, the events that led up to
+// it; a summary (window, outcomes, failure rate per hour, who and what was affected); and
+// findings: plain statements a responder can act on, each with its evidence. Everything comes
+// from the store, which holds only redacted data.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "recorder/query/store_reader.h"
+#include "tools/stats/stats.h"
+
+namespace relaytap::tools::report {
+
+struct Finding {
+  std::string id;         // stable name, e.g. "retry_storm"
+  std::string statement;  // what a responder reads
+  std::string evidence;   // the numbers behind it
+};
+
+struct Report {
+  std::string db;
+  std::string zone;  // local times are in this zone
+  recorder::query::TimeWindow window;
+  int64_t first_us = 0, last_us = 0;  // the first and last attempt in the window (0: none)
+  stats::Stats per_hour;              // totals and the failure rate over time
+  std::vector<std::string> hosts_affected, clients_affected, deployments_affected;
+  std::vector<recorder::query::Failure> failures;
+  std::vector<Finding> findings;
+};
+
+// How many events before a realtime failure the report shows.
+inline constexpr int kEventsBeforeFailure = 12;
+
+// Reads the failures and attempts of `window` (only `session_id`'s when not empty).
+absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
+                                   const recorder::query::TimeWindow& window,
+                                   const absl::TimeZone& zone, const std::string& session_id);
+
+// The findings the attempts and failures support (pure; order: most actionable first).
+std::vector<Finding> FindingsOf(const std::vector<recorder::query::Attempt>& attempts,
+                                const std::vector<recorder::query::Failure>& failures);
+
+std::string FormatJson(const Report& r, const absl::TimeZone& zone);
+std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone);
+
+}  // namespace relaytap::tools::report

@@ -1,0 +1,88 @@
+// `relaytap report`: the escalation package (Markdown for a support ticket, or JSON) from the
+// store.
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "base/str_cat.h"
+#include "recorder/query/store_reader.h"
+#include "tools/commands.h"
+#include "tools/report/report.h"
+#include "tools/stats/time_flags.h"
+
+namespace relaytap::tools {
+namespace {
+
+constexpr int kUsageError = 2;
+
+struct ReportFlags {
+  std::string db = "relaytap.db";
+  std::string since, until, tz, session;
+  std::string format = "md";
+  std::string out;
+};
+
+int RunReport(const ReportFlags& f) {
+  auto fail = [](const absl::Status& st, int code) {
+    std::cerr << "relaytap report: " << std::string(st.message()) << "\n";
+    return code;
+  };
+  if (f.format != "md" && f.format != "json") {
+    return fail(absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected md or json")),
+                kUsageError);
+  }
+  absl::StatusOr<recorder::query::TimeWindow> window =
+      stats::ParseWindow(f.since, f.until, absl::Now());
+  if (!window.ok()) return fail(window.status(), kUsageError);
+  absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
+      recorder::query::StoreReader::Open(f.db);
+  if (!reader.ok()) return fail(reader.status(), 1);
+  absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
+  if (!zone.ok()) return fail(zone.status(), kUsageError);
+  absl::StatusOr<report::Report> r = report::BuildReport(**reader, *window, *zone, f.session);
+  if (!r.ok()) return fail(r.status(), 1);
+  if (!f.session.empty() && r->failures.empty()) {
+    std::cerr << "relaytap report: no failure recorded for session " << f.session << "\n";
+  }
+  const std::string text =
+      f.format == "json" ? report::FormatJson(*r, *zone) : report::FormatMarkdown(*r, *zone);
+  if (f.out.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream file(f.out, std::ios::binary | std::ios::trunc);
+  file << text;
+  file.close();
+  if (!file) {
+    return fail(absl::UnavailableError(StrCat("cannot write ", f.out)), 1);
+  }
+  std::cerr << "relaytap report: " << r->failures.size() << " failures written to " << f.out
+            << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddReportCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<ReportFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "report",
+      "The escalation package from a relaytap store: every failure with its request ids and the "
+      "events before it, a summary and findings; read-only, safe while the proxy is writing it");
+  cmd->add_option("--db", flags->db, "the relaytap store to read")->capture_default_str();
+  cmd->add_option("--format", flags->format, "md (for a support ticket) or json")
+      ->capture_default_str();
+  cmd->add_option("--out", flags->out, "write to this file instead of stdout");
+  cmd->add_option("--session", flags->session, "only this realtime session's failures (sess_...)");
+  cmd->add_option("--since", flags->since,
+                  "attempts that started at or after this time: RFC 3339 or relative (-2h, -1d)");
+  cmd->add_option("--until", flags->until, "attempts that started before this time");
+  cmd->add_option("--tz", flags->tz,
+                  "time zone for local times (IANA name, UTC or +HH:MM); default: the zone the "
+                  "store recorded");
+  cmd->callback([flags, exit_code] { *exit_code = RunReport(*flags); });
+}
+
+}  // namespace relaytap::tools
