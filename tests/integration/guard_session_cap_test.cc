@@ -3,21 +3,20 @@
 // sends response.create after each failure. Enforce withholds what exceeds the cap and answers
 // with a realtime error event; observe forwards everything and records; cap off relays as
 // before; a deflate session without client_no_context_takeover cannot be capped.
-#include <chrono>
-#include <memory>
-#include <optional>
-#include <thread>
-#include <string>
-#include <vector>
-
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
+#include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "proxy/guard/retry_guard.h"
@@ -82,8 +81,8 @@ class MemorySink : public recorder::Sink {
     if (mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(20))) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << "timed out waiting for " << cap_decisions
-                                         << " session cap decisions";
+    return ::testing::AssertionFailure()
+           << "timed out waiting for " << cap_decisions << " session cap decisions";
   }
 
  private:
@@ -105,8 +104,8 @@ class Realtime {
     pmd.client_no_context_takeover = o.client_no_context_takeover;
     ws_.set_option(pmd);
     beast::get_lowest_layer(c_->tls()).expires_never();
-    ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                   std::chrono::seconds(30), false});
+    ws_.set_option(
+        websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
     ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&" + o.query);
     EXPECT_EQ(Type(Read()), "session.created");
   }
@@ -407,8 +406,8 @@ TEST_F(GuardSessionCapTest, CappedSessionRelaysAllSizesAndBufferedRecordsUnchang
   auto c = h->InterceptedClient();
   TlsWebSocket ws(c->tls());
   beast::get_lowest_layer(c->tls()).expires_never();
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
-                                                std::chrono::seconds(10), false});
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(10), std::chrono::seconds(10), false});
   ws.read_message_max(64u << 20);
   ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
   beast::flat_buffer b;

@@ -1,14 +1,14 @@
 // What the proxy hands to the recorder's sink: one ConnectionOpened/Closed per connection, one
 // Exchange per request (with raw headers, body samples, SSE events, timings), one WsMessage per
 // decoded message in order, and a WsSessionClosed.
-#include <mutex>
-#include <thread>
-#include <variant>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include <mutex>
+#include <thread>
+#include <variant>
 
 #include "recorder/outcome.h"
 #include "recorder/sink.h"
@@ -66,8 +66,9 @@ TEST(ObservationTest, HttpExchangeWithSseIsObservedWithHeadersTimingsAndEvents) 
     o.sink = &sink;
     ProxyHarness h(std::move(o));
     auto c = h.InterceptedClient();
-    c->Write("POST /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\napi-key: k1\r\n"
-             "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"input\":\"x\"}");
+    c->Write(
+        "POST /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\napi-key: k1\r\n"
+        "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"input\":\"x\"}");
     EXPECT_EQ(c->ReadResponse().result_int(), 200);
     c->Write("GET /sse?events=3&interval_ms=10 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\n\r\n");
     EXPECT_EQ(c->ReadResponse().result_int(), 200);
@@ -115,11 +116,10 @@ TEST(ObservationTest, WebSocketMessagesAreObservedInOrderWithTheirExchange) {
   auto c = h.InterceptedClient();
   websocket::stream<beast::ssl_stream<beast::tcp_stream>&> ws(c->tls());
   beast::get_lowest_layer(c->tls()).expires_never();
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                std::chrono::seconds(30), false});
-  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& r) {
-    r.set("api-key", "k2");
-  }));
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::request_type& r) { r.set("api-key", "k2"); }));
   ws.handshake(kAzureHost, "/openai/realtime?api-version=2024-10-01-preview&deployment=gpt-4o");
   beast::flat_buffer b;
   ws.read(b);  // session.created

@@ -2,7 +2,6 @@
 // writer_nice_increment) so the relay's io threads win the CPU; the rest of the process keeps its
 // priority.
 #include <sys/resource.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -163,8 +162,8 @@ TEST(WriterPriorityTest, ABacklogPastAQuarterOfTheQueueRestoresThePriorityUntilD
                             testing::Base64(6000, 'b') + "\"}";  // ~8 KB
   int submitted = 0;
   for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past a quarter, no drop
-    ASSERT_TRUE(rec->TrySubmit(testing::Text(2, submitted + 1, WsDirection::kClientToServer,
-                                             kT0 + submitted, audio)));
+    ASSERT_TRUE(rec->TrySubmit(
+        testing::Text(2, submitted + 1, WsDirection::kClientToServer, kT0 + submitted, audio)));
   }
   // Restored by the pushes themselves: the writer is still held inside its first batch.
   EXPECT_TRUE(WaitNice(base));
