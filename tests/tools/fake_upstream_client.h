@@ -91,8 +91,8 @@ net::awaitable<WsMessage> WsRead(Ws& ws, WsLog& log) {
 
 // Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`.
 inline net::awaitable<error_code> WsOpen(websocket::stream<TcpStream>& ws, uint16_t port,
-                                  const std::string& target, websocket::response_type& res,
-                                  bool offer_deflate = false) {
+                                         const std::string& target, websocket::response_type& res,
+                                         bool offer_deflate = false) {
   if (auto ec = co_await Connect(ws.next_layer(), port)) co_return ec;
   ws.next_layer().expires_never();
   ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
