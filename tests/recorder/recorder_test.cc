@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,10 +15,12 @@
 #include "gtest/gtest.h"
 #include "recorder/secret.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/wait.h"
 
 namespace relaytap::recorder {
 namespace {
 
+using relaytap::testing::WaitFor;
 using testing::Query;
 using testing::Text;
 constexpr auto kUp = WsDirection::kClientToServer;
@@ -235,14 +238,13 @@ TEST(RecorderTest, CanariesNeverReachTheDatabaseFiles) {
     } else {
       // Round 0 looks only once everything was committed (to the WAL): before that, an absent
       // canary would prove nothing.
-      bool committed = false;
-      for (int i = 0; i < 500 && !committed; ++i) {
-        committed =
-            Query(o.db_path, "SELECT COUNT(*) FROM exchanges") == std::vector<std::string>{"2"} &&
-            Query(o.db_path, "SELECT COUNT(*) FROM events") != std::vector<std::string>{"0"};
-        if (!committed) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      ASSERT_TRUE(committed) << "the recorder did not commit within 10 s";
+      ASSERT_TRUE(WaitFor(
+          [&] {
+            return Query(o.db_path, "SELECT COUNT(*) FROM exchanges") ==
+                       std::vector<std::string>{"2"} &&
+                   Query(o.db_path, "SELECT COUNT(*) FROM events") != std::vector<std::string>{"0"};
+          },
+          "the recorder to commit both exchanges and their events"));
       ASSERT_GT(std::filesystem::file_size(o.db_path + "-wal"), 0u) << "the data is in the WAL";
     }
     for (const std::string& f : files) {
@@ -288,9 +290,7 @@ TEST(RecorderTest, ALockedDatabaseLosesOnlyTheBatchesItBlockedAndRecordsTheGap) 
   auto rec = OpenOrDie(o);
   ASSERT_NE(rec, nullptr);
   ASSERT_TRUE(rec->TrySubmit(Text(1, 1, kDown, kT0, R"({"type":"session.created"})")));
-  for (int i = 0; i < 500 && rec->stats().written < 1; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_TRUE(WaitFor([&] { return rec->stats().written >= 1; }, "the first batch"));
   ASSERT_EQ(rec->stats().written, 1u);
 
   sqlite3* locker = nullptr;
@@ -300,11 +300,8 @@ TEST(RecorderTest, ALockedDatabaseLosesOnlyTheBatchesItBlockedAndRecordsTheGap) 
     EXPECT_TRUE(rec->TrySubmit(
         Text(1, uint64_t(i + 2), kDown, kT0 + i + 1, R"({"type":"response.output_audio.delta"})")));
   }
-  // Bounded: the writer's busy timeout is 2 s per batch.
-  for (int i = 0; i < 1000 && rec->stats().write_failures == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_GT(rec->stats().write_failures, 0u);
+  // The writer's busy timeout is 2 s per batch, well within the wait.
+  EXPECT_TRUE(WaitFor([&] { return rec->stats().write_failures > 0; }, "a failed batch"));
   ASSERT_EQ(sqlite3_exec(locker, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(locker);
 
@@ -331,12 +328,18 @@ TEST(RecorderTest, KillNineLeavesAnIntactDatabaseWithCommittedRows) {
   if (pid == 0) {
     auto r = Recorder::Open(o);
     if (!r.ok()) _exit(2);
-    for (uint64_t i = 1;; ++i) {
+    // Submits until the parent kills it; bounded in count and time in case the parent never does
+    // (then the exit status shows the child was not killed).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (uint64_t i = 1; i <= 50'000'000 && std::chrono::steady_clock::now() < deadline; ++i) {
       (*r)->TrySubmit(Text(1, i, kDown, kT0 + int64_t(i),
                            R"({"type":"response.output_text.delta","delta":"x"})"));
+      // Pacing, not ordering: a short pause every 200 submissions lets the writer keep up with
+      // the producer instead of the bounded queue refusing most of the stream.
       if (i % 200 == 0) usleep(2000);
       if (i == 5000) (void)!write(ready[1], "r", 1);
     }
+    _exit(3);
   }
   close(ready[1]);
   char c = 0;
@@ -344,15 +347,18 @@ TEST(RecorderTest, KillNineLeavesAnIntactDatabaseWithCommittedRows) {
   close(ready[0]);
   // Kill once some batches are committed (bounded wait, no timing assumption).
   long long seen = 0;
-  for (int i = 0; i < 500 && seen < 1000; ++i) {
-    auto rows = Query(o.db_path, "SELECT COUNT(*) FROM events");
-    if (rows.size() == 1 && rows[0][0] != '<') seen = std::stoll(rows[0]);
-    if (seen < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  const ::testing::AssertionResult committed = WaitFor(
+      [&] {
+        auto rows = Query(o.db_path, "SELECT COUNT(*) FROM events");
+        if (rows.size() == 1 && rows[0][0] != '<') seen = std::stoll(rows[0]);
+        return seen >= 1000;
+      },
+      "1000 committed events");
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFSIGNALED(status));
+  ASSERT_TRUE(committed);
   ASSERT_GE(seen, 1000);
   EXPECT_EQ(Query(o.db_path, "PRAGMA integrity_check"), std::vector<std::string>{"ok"});
   auto n = Query(o.db_path, "SELECT COUNT(*) FROM events");
