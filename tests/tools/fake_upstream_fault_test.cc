@@ -22,6 +22,7 @@ using std::chrono::seconds;
 using std::chrono::steady_clock;
 using testing::Connect;
 using testing::ExpectAzureHeaders;
+using testing::FetchOnce;
 using ::testing::HasSubstr;
 using testing::MakeRequest;
 using testing::RoundTrip;
@@ -118,14 +119,7 @@ class FakeUpstreamFaultTest : public ::testing::Test {
   }
 
   std::pair<error_code, StringResponse> Fetch(StringRequest req) {
-    std::pair<error_code, StringResponse> result;
-    RunClient([&]() -> net::awaitable<void> {
-      TcpStream stream(co_await net::this_coro::executor);
-      CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
-      beast::flat_buffer buffer;
-      result = co_await RoundTrip(stream, buffer, std::move(req));
-    });
-    return result;
+    return FetchOnce(server_->port(), std::move(req));
   }
 
   std::unique_ptr<FakeUpstream> server_;
