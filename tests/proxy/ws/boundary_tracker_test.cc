@@ -1,10 +1,10 @@
 #include "proxy/ws/boundary_tracker.h"
 
-#include <string>
-#include <vector>
-
 #include <gtest/gtest.h>
 #include <zlib.h>
+
+#include <string>
+#include <vector>
 
 #include "proxy/ws/message_gate.h"
 
