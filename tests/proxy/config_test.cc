@@ -116,8 +116,8 @@ TEST(ConfigGuardTest, FlagsOverrideTheFileKnobs) {
   flags.session_cap = 0;
   auto p = guard::ResolveGuardPolicy(c->guard.policy_file, c->guard.knobs, flags);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->attempt_cap.max_attempts, 6);       // the flag wins
-  EXPECT_EQ(p->retry_budget.budget_percent, 10);   // no flag: the file's
+  EXPECT_EQ(p->attempt_cap.max_attempts, 6);      // the flag wins
+  EXPECT_EQ(p->retry_budget.budget_percent, 10);  // no flag: the file's
   EXPECT_EQ(p->session_cap.max_creates_after_failure, 0);
   // The file's knobs are applied over the policy file, the flags over both.
   flags = {};
@@ -162,19 +162,33 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
     const char* rule;
   };
   const Case cases[] = {
-      {{.max_attempts = 0}, "config key 'guard_max_attempts': ", "--guard-max-attempts: ",
+      {{.max_attempts = 0},
+       "config key 'guard_max_attempts': ",
+       "--guard-max-attempts: ",
        "attempt_cap.max_attempts must be at least 1"},
-      {{.budget_percent = 150}, "config key 'guard_budget_percent': ", "--guard-budget-percent: ",
+      {{.budget_percent = 150},
+       "config key 'guard_budget_percent': ",
+       "--guard-budget-percent: ",
        "retry_budget.budget_percent must be between 0 and 100"},
-      {{.budget_percent = -1}, "config key 'guard_budget_percent': ", "--guard-budget-percent: ",
+      {{.budget_percent = -1},
+       "config key 'guard_budget_percent': ",
+       "--guard-budget-percent: ",
        "retry_budget.budget_percent must be between 0 and 100"},
-      {{.cooldown_ms = 0}, "config key 'guard_cooldown_ms': ", "--guard-cooldown-ms: ",
+      {{.cooldown_ms = 0},
+       "config key 'guard_cooldown_ms': ",
+       "--guard-cooldown-ms: ",
        "circuit_breaker.cooldown_ms must be at least 1"},
-      {{.cooldown_ms = 600000}, "config key 'guard_cooldown_ms': ", "--guard-cooldown-ms: ",
+      {{.cooldown_ms = 600000},
+       "config key 'guard_cooldown_ms': ",
+       "--guard-cooldown-ms: ",
        "circuit_breaker.max_cooldown_ms must be >= cooldown_ms"},
-      {{.session_cap = -1}, "config key 'guard_session_cap': ", "--guard-session-cap: ",
+      {{.session_cap = -1},
+       "config key 'guard_session_cap': ",
+       "--guard-session-cap: ",
        "session_cap.max_creates_after_failure must be between 0 and 1000000"},
-      {{.session_cap = 1000001}, "config key 'guard_session_cap': ", "--guard-session-cap: ",
+      {{.session_cap = 1000001},
+       "config key 'guard_session_cap': ",
+       "--guard-session-cap: ",
        "session_cap.max_creates_after_failure must be between 0 and 1000000"},
   };
   for (const Case& c : cases) {
@@ -190,14 +204,15 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
 
 // A policy file named by the config file is read like --guard-policy: errors name the file.
 TEST(ConfigGuardTest, PolicyFileErrorsNameTheFile) {
-  auto missing = guard::ResolveGuardPolicy(std::filesystem::path("/nonexistent/policy.json"), {},
-                                           {});
+  auto missing =
+      guard::ResolveGuardPolicy(std::filesystem::path("/nonexistent/policy.json"), {}, {});
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr("cannot read guard policy /nonexistent/policy.json"));
   auto typo = WriteConfig("typo_policy.json", R"({"attempt_cap": {"max_atempts": 2}})");
   auto bad = guard::ResolveGuardPolicy(typo, {}, {});
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("unknown key attempt_cap.max_atempts"));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("unknown key attempt_cap.max_atempts"));
 }
 
 }  // namespace

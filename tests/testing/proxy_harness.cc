@@ -1,13 +1,12 @@
 #include "tests/testing/proxy_harness.h"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <atomic>
 #include <stdexcept>
-
-#include <gtest/gtest.h>
 
 #include "proxy/tls/cert_authority.h"
 
@@ -162,15 +161,16 @@ ProxyHarness::ProxyHarness(Options options) {
   config.http_idle_timeout = options.http_idle_timeout;
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
-  config.connect_to.push_back(*proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));
+  config.connect_to.push_back(
+      *proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));
   for (const std::string& name : options.extra_upstream_names) {
     config.connect_to.push_back(*proxy::ParseConnectTo(name + ":443:127.0.0.1:" + port));
   }
   for (const std::string& r : options.extra_connect_to) {
     config.connect_to.push_back(*proxy::ParseConnectTo(r));
   }
-  auto server = proxy::Server::Start(config, std::move(options.observers), options.sink,
-                                     options.guard);
+  auto server =
+      proxy::Server::Start(config, std::move(options.observers), options.sink, options.guard);
   if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));
   server_ = std::move(*server);
 }

@@ -1,9 +1,8 @@
 // Opening stores for replay (clear errors for what is not a relaytap store), and the text of
 // --list and --print.
-#include <sqlite3.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>

@@ -1,10 +1,10 @@
 #include "proxy/guard/policy.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 namespace relaytap::proxy::guard {
 namespace {
