@@ -13,9 +13,13 @@
 
 #include "proxy/guard/guard_settings.h"
 #include "proxy/guard/policy.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::proxy {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using ::testing::HasSubstr;
 namespace guard = proxy::guard;
@@ -23,9 +27,7 @@ namespace guard = proxy::guard;
 constexpr char kExample[] = RELAYTAP_SOURCE_DIR "/configs/relaytap.example.json";
 
 std::filesystem::path WriteConfig(const std::string& name, const std::string& text) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "relaytap_config_guard_test";
-  std::filesystem::create_directories(dir);
-  std::filesystem::path file = dir / name;
+  std::filesystem::path file = relaytap::testing::FreshTempDir("config_guard_test") / name;
   std::ofstream(file) << text;
   return file;
 }
@@ -148,7 +150,7 @@ TEST(ConfigGuardTest, WrongTypesNameTheKey) {
   for (const auto& [text, expected] : cases) {
     auto c = Load("type" + std::to_string(i++) + ".json", text);
     ASSERT_FALSE(c.ok()) << text;
-    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
     EXPECT_THAT(std::string(c.status().message()), HasSubstr(expected)) << text;
   }
 }
@@ -194,7 +196,7 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
   for (const Case& c : cases) {
     auto from_file = guard::ResolveGuardPolicy(std::nullopt, c.knobs, {});
     ASSERT_FALSE(from_file.ok()) << c.key;
-    EXPECT_EQ(from_file.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(from_file, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_EQ(std::string(from_file.status().message()), std::string(c.key) + c.rule);
     auto from_flag = guard::ResolveGuardPolicy(std::nullopt, {}, c.knobs);
     ASSERT_FALSE(from_flag.ok()) << c.flag;
@@ -206,7 +208,7 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
 TEST(ConfigGuardTest, PolicyFileErrorsNameTheFile) {
   auto missing =
       guard::ResolveGuardPolicy(std::filesystem::path("/nonexistent/policy.json"), {}, {});
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr("cannot read guard policy /nonexistent/policy.json"));
   auto typo = WriteConfig("typo_policy.json", R"({"attempt_cap": {"max_atempts": 2}})");

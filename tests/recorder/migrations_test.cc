@@ -5,9 +5,12 @@
 #include "recorder/sqlite/database.h"
 #include "recorder/sqlite/transaction.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::recorder {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using sqlite::Database;
 
@@ -162,7 +165,7 @@ TEST(MigrationsTest, RefusesANewerSchema) {
   ASSERT_TRUE(Migrate(*db).ok());
   ASSERT_TRUE(db->Execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'").ok());
   absl::Status st = Migrate(*db);
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(st.message().find("schema version 99"), absl::string_view::npos) << st;
 }
 
@@ -170,7 +173,7 @@ TEST(MigrationsTest, RefusesAForeignDatabase) {
   auto db = OpenDb(testing::MakeTempDir("mig") + "/other.db");
   ASSERT_TRUE(db->Execute("CREATE TABLE something (x)").ok());
   absl::Status st = Migrate(*db);
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(st.message().find("not a relaytap store"), absl::string_view::npos) << st;
 }
 

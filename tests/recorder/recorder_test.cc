@@ -15,10 +15,13 @@
 #include "gtest/gtest.h"
 #include "recorder/secret.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/status_matchers.h"
 #include "tests/testing/wait.h"
 
 namespace relaytap::recorder {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using relaytap::testing::WaitFor;
 using testing::Query;
@@ -437,7 +440,7 @@ TEST(RecorderTest, RedactionKeyIsCreated0600AndReused) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(*LoadOrCreateRedactionKey(dir), *k1);
   chmod((dir + "/" + kRedactionKeyFileName).c_str(), 0644);
-  EXPECT_EQ(LoadOrCreateRedactionKey(dir).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(LoadOrCreateRedactionKey(dir), StatusIs(absl::StatusCode::kPermissionDenied));
 }
 
 TEST(RecorderTest, ANewerStoreIsRefusedAtOpen) {
@@ -451,7 +454,7 @@ TEST(RecorderTest, ANewerStoreIsRefusedAtOpen) {
             SQLITE_OK);
   sqlite3_close(db);
   auto rec = Recorder::Open(o);
-  EXPECT_EQ(rec.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(rec, StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace

@@ -6,16 +6,12 @@
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::recorder::testing {
 
 std::string MakeTempDir(const std::string& name) {
-  static int counter = 0;
-  std::string dir = ::testing::TempDir() + "/rt_" + name + "_" + std::to_string(getpid()) + "_" +
-                    std::to_string(counter++);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
+  return relaytap::testing::FreshTempDir(name, "rt_").string();
 }
 
 std::vector<std::string> Query(const std::string& db_path, const std::string& sql) {

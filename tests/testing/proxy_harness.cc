@@ -5,10 +5,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <stdexcept>
 
 #include "proxy/tls/cert_authority.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::testing {
 namespace {
@@ -27,15 +27,7 @@ std::string KeyPem(EVP_PKEY* key) {
 
 }  // namespace
 
-std::filesystem::path FreshDir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::path(::testing::TempDir()) /
-             ("relaytap_" + name + "_" + std::to_string(::getpid()) + "_" +
-              std::to_string(counter.fetch_add(1)));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path FreshDir(const std::string& name) { return FreshTempDir(name); }
 
 PemPair MintLeafPem(const std::filesystem::path& ca_dir, const std::string& host) {
   auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);

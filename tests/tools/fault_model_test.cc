@@ -7,10 +7,13 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/testing/status_matchers.h"
 #include "tools/fake_upstream/fault_profile.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -203,7 +206,7 @@ TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
   for (const auto& [text, expected] : cases) {
     auto profile = ParseFaultProfile(text);
     ASSERT_FALSE(profile.ok()) << text;
-    EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(profile, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
     EXPECT_THAT(std::string(profile.status().message()), HasSubstr(expected)) << text;
   }
 }

@@ -19,9 +19,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::proxy::tls {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -363,7 +366,7 @@ TEST(CertAuthorityTest, RejectsInvalidHosts) {
   ASSERT_NE(ca, nullptr);
   for (const char* host : {"", "bad host", "a/b", "x:1", "evil,DNS:other", "caf\xc3\xa9.test"}) {
     auto leaf = ca->LeafFor(host);
-    EXPECT_EQ(leaf.status().code(), absl::StatusCode::kInvalidArgument) << host;
+    EXPECT_THAT(leaf, StatusIs(absl::StatusCode::kInvalidArgument)) << host;
   }
   EXPECT_TRUE(ca->LeafFor("*.example.test").ok());
   EXPECT_TRUE(ca->LeafFor("under_score.example.test").ok());

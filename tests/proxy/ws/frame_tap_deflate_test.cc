@@ -8,9 +8,12 @@
 #include "gtest/gtest.h"
 #include "proxy/ws/frame_tap.h"
 #include "tests/proxy/ws/frame_tap_test_support.h"
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::proxy::ws::frame_tap_testing {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
@@ -146,7 +149,7 @@ TEST(FrameTapExtensionsTest, RejectsWindowBitsOutOfRange) {
         "permessage-deflate; server_max_window_bits=ten",
         "permessage-deflate; server_max_window_bits", "permessage-deflate; bogus_param"}) {
     absl::StatusOr<PerMessageDeflate> pmd = ParseNegotiatedExtensions(value);
-    EXPECT_EQ(pmd.status().code(), absl::StatusCode::kInvalidArgument) << value;
+    EXPECT_THAT(pmd, StatusIs(absl::StatusCode::kInvalidArgument)) << value;
   }
 }
 
