@@ -1,56 +1,27 @@
 // What the proxy hands to the recorder's sink: one ConnectionOpened/Closed per connection, one
 // Exchange per request (with raw headers, body samples, SSE events, timings), one WsMessage per
 // decoded message in order, and a WsSessionClosed.
-#include <mutex>
-#include <thread>
-#include <variant>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
+#include <thread>
+#include <variant>
 
 #include "recorder/outcome.h"
 #include "recorder/sink.h"
 #include "recorder/sse_parser.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/recording_sink.h"
 
 namespace relaytap::testing {
 namespace {
 
 namespace websocket = boost::beast::websocket;
 using ::testing::HasSubstr;
-
-class RecordingSink : public recorder::Sink {
- public:
-  bool TrySubmit(recorder::Observation&& obs) noexcept override {
-    std::lock_guard<std::mutex> lock(mu_);
-    all_.push_back(std::move(obs));
-    return true;
-  }
-  template <typename T>
-  std::vector<T> Of() {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::vector<T> out;
-    for (const auto& o : all_) {
-      if (const T* t = std::get_if<T>(&o)) out.push_back(*t);
-    }
-    return out;
-  }
-  // Waits (bounded) until `n` observations of type T arrived.
-  template <typename T>
-  bool WaitFor(size_t n) {
-    for (int i = 0; i < 1000; ++i) {
-      if (Of<T>().size() >= n) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<recorder::Observation> all_;
-};
 
 std::string HeaderValue(const recorder::Headers& h, std::string_view name) {
   for (const auto& [n, v] : h) {
@@ -66,8 +37,9 @@ TEST(ObservationTest, HttpExchangeWithSseIsObservedWithHeadersTimingsAndEvents) 
     o.sink = &sink;
     ProxyHarness h(std::move(o));
     auto c = h.InterceptedClient();
-    c->Write("POST /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\napi-key: k1\r\n"
-             "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"input\":\"x\"}");
+    c->Write(
+        "POST /echo HTTP/1.1\r\nHost: contoso.openai.azure.com\r\napi-key: k1\r\n"
+        "Content-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"input\":\"x\"}");
     EXPECT_EQ(c->ReadResponse().result_int(), 200);
     c->Write("GET /sse?events=3&interval_ms=10 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\n\r\n");
     EXPECT_EQ(c->ReadResponse().result_int(), 200);
@@ -115,11 +87,10 @@ TEST(ObservationTest, WebSocketMessagesAreObservedInOrderWithTheirExchange) {
   auto c = h.InterceptedClient();
   websocket::stream<beast::ssl_stream<beast::tcp_stream>&> ws(c->tls());
   beast::get_lowest_layer(c->tls()).expires_never();
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                std::chrono::seconds(30), false});
-  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& r) {
-    r.set("api-key", "k2");
-  }));
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::request_type& r) { r.set("api-key", "k2"); }));
   ws.handshake(kAzureHost, "/openai/realtime?api-version=2024-10-01-preview&deployment=gpt-4o");
   beast::flat_buffer b;
   ws.read(b);  // session.created
@@ -197,8 +168,13 @@ class OneShotServer {
       if (ec) return;
       net::write(s, net::buffer(greeting), ec);
       if (close_after_greeting) return;  // the socket closes: FIN
+      // Until the proxy closes its side; bounded by a receive timeout and a read count.
+      const timeval limit{30, 0};
+      ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
       char b[256];
-      while (!ec) s.read_some(net::buffer(b), ec);  // ends when the proxy closes its side
+      for (int i = 0; i < 100'000; ++i) {
+        if (::recv(s.native_handle(), b, sizeof(b), 0) <= 0) return;
+      }
     });
   }
   ~OneShotServer() {

@@ -13,9 +13,13 @@
 
 #include "proxy/guard/guard_settings.h"
 #include "proxy/guard/policy.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::proxy {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using ::testing::HasSubstr;
 namespace guard = proxy::guard;
@@ -23,9 +27,7 @@ namespace guard = proxy::guard;
 constexpr char kExample[] = RELAYTAP_SOURCE_DIR "/configs/relaytap.example.json";
 
 std::filesystem::path WriteConfig(const std::string& name, const std::string& text) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / "relaytap_config_guard_test";
-  std::filesystem::create_directories(dir);
-  std::filesystem::path file = dir / name;
+  std::filesystem::path file = relaytap::testing::FreshTempDir("config_guard_test") / name;
   std::ofstream(file) << text;
   return file;
 }
@@ -116,8 +118,8 @@ TEST(ConfigGuardTest, FlagsOverrideTheFileKnobs) {
   flags.session_cap = 0;
   auto p = guard::ResolveGuardPolicy(c->guard.policy_file, c->guard.knobs, flags);
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->attempt_cap.max_attempts, 6);       // the flag wins
-  EXPECT_EQ(p->retry_budget.budget_percent, 10);   // no flag: the file's
+  EXPECT_EQ(p->attempt_cap.max_attempts, 6);      // the flag wins
+  EXPECT_EQ(p->retry_budget.budget_percent, 10);  // no flag: the file's
   EXPECT_EQ(p->session_cap.max_creates_after_failure, 0);
   // The file's knobs are applied over the policy file, the flags over both.
   flags = {};
@@ -148,7 +150,7 @@ TEST(ConfigGuardTest, WrongTypesNameTheKey) {
   for (const auto& [text, expected] : cases) {
     auto c = Load("type" + std::to_string(i++) + ".json", text);
     ASSERT_FALSE(c.ok()) << text;
-    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
     EXPECT_THAT(std::string(c.status().message()), HasSubstr(expected)) << text;
   }
 }
@@ -162,25 +164,39 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
     const char* rule;
   };
   const Case cases[] = {
-      {{.max_attempts = 0}, "config key 'guard_max_attempts': ", "--guard-max-attempts: ",
+      {{.max_attempts = 0},
+       "config key 'guard_max_attempts': ",
+       "--guard-max-attempts: ",
        "attempt_cap.max_attempts must be at least 1"},
-      {{.budget_percent = 150}, "config key 'guard_budget_percent': ", "--guard-budget-percent: ",
+      {{.budget_percent = 150},
+       "config key 'guard_budget_percent': ",
+       "--guard-budget-percent: ",
        "retry_budget.budget_percent must be between 0 and 100"},
-      {{.budget_percent = -1}, "config key 'guard_budget_percent': ", "--guard-budget-percent: ",
+      {{.budget_percent = -1},
+       "config key 'guard_budget_percent': ",
+       "--guard-budget-percent: ",
        "retry_budget.budget_percent must be between 0 and 100"},
-      {{.cooldown_ms = 0}, "config key 'guard_cooldown_ms': ", "--guard-cooldown-ms: ",
+      {{.cooldown_ms = 0},
+       "config key 'guard_cooldown_ms': ",
+       "--guard-cooldown-ms: ",
        "circuit_breaker.cooldown_ms must be at least 1"},
-      {{.cooldown_ms = 600000}, "config key 'guard_cooldown_ms': ", "--guard-cooldown-ms: ",
+      {{.cooldown_ms = 600000},
+       "config key 'guard_cooldown_ms': ",
+       "--guard-cooldown-ms: ",
        "circuit_breaker.max_cooldown_ms must be >= cooldown_ms"},
-      {{.session_cap = -1}, "config key 'guard_session_cap': ", "--guard-session-cap: ",
+      {{.session_cap = -1},
+       "config key 'guard_session_cap': ",
+       "--guard-session-cap: ",
        "session_cap.max_creates_after_failure must be between 0 and 1000000"},
-      {{.session_cap = 1000001}, "config key 'guard_session_cap': ", "--guard-session-cap: ",
+      {{.session_cap = 1000001},
+       "config key 'guard_session_cap': ",
+       "--guard-session-cap: ",
        "session_cap.max_creates_after_failure must be between 0 and 1000000"},
   };
   for (const Case& c : cases) {
     auto from_file = guard::ResolveGuardPolicy(std::nullopt, c.knobs, {});
     ASSERT_FALSE(from_file.ok()) << c.key;
-    EXPECT_EQ(from_file.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(from_file, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_EQ(std::string(from_file.status().message()), std::string(c.key) + c.rule);
     auto from_flag = guard::ResolveGuardPolicy(std::nullopt, {}, c.knobs);
     ASSERT_FALSE(from_flag.ok()) << c.flag;
@@ -190,14 +206,15 @@ TEST(ConfigGuardTest, InvalidKnobValuesNameTheKeyOrTheFlag) {
 
 // A policy file named by the config file is read like --guard-policy: errors name the file.
 TEST(ConfigGuardTest, PolicyFileErrorsNameTheFile) {
-  auto missing = guard::ResolveGuardPolicy(std::filesystem::path("/nonexistent/policy.json"), {},
-                                           {});
-  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  auto missing =
+      guard::ResolveGuardPolicy(std::filesystem::path("/nonexistent/policy.json"), {}, {});
+  EXPECT_THAT(missing, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr("cannot read guard policy /nonexistent/policy.json"));
   auto typo = WriteConfig("typo_policy.json", R"({"attempt_cap": {"max_atempts": 2}})");
   auto bad = guard::ResolveGuardPolicy(typo, {}, {});
-  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("unknown key attempt_cap.max_atempts"));
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("unknown key attempt_cap.max_atempts"));
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 #include "recorder/sqlite/database.h"
 #include "recorder/sqlite/transaction.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::recorder {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 using sqlite::Database;
 
@@ -73,14 +76,15 @@ TEST(MigrationsTest, CreatesCurrentSchemaOnEmptyFileAndLeavesItOnReopen) {
     EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
     EXPECT_EQ(*db->QueryText("PRAGMA journal_mode"), "wal");
     ASSERT_TRUE(db->Execute("INSERT INTO runs (relaytap_version, schema_version, start_us) "
-                            "VALUES ('t', 1, 1)").ok());
+                            "VALUES ('t', 1, 1)")
+                    .ok());
   }
   auto db = OpenDb(path);
   ASSERT_TRUE(Migrate(*db).ok());
   EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM runs"), 1);
-  for (const char* name : {"runs", "connections", "exchanges", "ws_sessions", "events",
-                           "guard_decisions", "gaps", "v_failures", "v_sessions_per_hour",
-                           "v_session_timeline", "v_guard_decisions"}) {
+  for (const char* name :
+       {"runs", "connections", "exchanges", "ws_sessions", "events", "guard_decisions", "gaps",
+        "v_failures", "v_sessions_per_hour", "v_session_timeline", "v_guard_decisions"}) {
     EXPECT_EQ(*db->QueryInt64(std::string("SELECT COUNT(*) FROM sqlite_schema WHERE name = '") +
                               name + "'"),
               1)
@@ -92,8 +96,8 @@ TEST(MigrationsTest, UpgradesAVersion1StoreKeepingItsRows) {
   std::string path = testing::MakeTempDir("mig") + "/v1.db";
   {  // A store as relaytap with schema version 1 left it.
     auto db = OpenDb(path);
-    ASSERT_TRUE(db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
-                    .ok());
+    ASSERT_TRUE(
+        db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID").ok());
     ASSERT_TRUE(CreateSchemaV1(*db).ok());
     ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '1');"
                             "INSERT INTO runs (id, relaytap_version, schema_version, start_us) "
@@ -127,8 +131,8 @@ TEST(MigrationsTest, Version3ShowsRelaytapsOwnErrorCodeInFailures) {
   std::string path = testing::MakeTempDir("mig") + "/v2.db";
   {  // A store as relaytap with schema version 2 left it.
     auto db = OpenDb(path);
-    ASSERT_TRUE(db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
-                    .ok());
+    ASSERT_TRUE(
+        db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID").ok());
     ASSERT_TRUE(CreateSchemaV1(*db).ok());
     ASSERT_TRUE(UpgradeSchemaV1ToV2(*db).ok());
     ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '2');"
@@ -161,7 +165,7 @@ TEST(MigrationsTest, RefusesANewerSchema) {
   ASSERT_TRUE(Migrate(*db).ok());
   ASSERT_TRUE(db->Execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'").ok());
   absl::Status st = Migrate(*db);
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(st.message().find("schema version 99"), absl::string_view::npos) << st;
 }
 
@@ -169,7 +173,7 @@ TEST(MigrationsTest, RefusesAForeignDatabase) {
   auto db = OpenDb(testing::MakeTempDir("mig") + "/other.db");
   ASSERT_TRUE(db->Execute("CREATE TABLE something (x)").ok());
   absl::Status st = Migrate(*db);
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(st, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(st.message().find("not a relaytap store"), absl::string_view::npos) << st;
 }
 

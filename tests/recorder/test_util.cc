@@ -1,22 +1,17 @@
 #include "tests/recorder/test_util.h"
 
 #include <sqlite3.h>
-
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::recorder::testing {
 
 std::string MakeTempDir(const std::string& name) {
-  static int counter = 0;
-  std::string dir = ::testing::TempDir() + "/rt_" + name + "_" + std::to_string(getpid()) + "_" +
-                    std::to_string(counter++);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
+  return relaytap::testing::FreshTempDir(name, "rt_").string();
 }
 
 std::vector<std::string> Query(const std::string& db_path, const std::string& sql) {
@@ -47,8 +42,7 @@ std::vector<std::string> Query(const std::string& db_path, const std::string& sq
 }
 
 std::string Base64(size_t decoded_bytes, char seed) {
-  static const char* kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t chars = (decoded_bytes + 2) / 3 * 4;
   out.reserve(chars);
@@ -63,15 +57,16 @@ Exchange RealtimeUpgrade(uint64_t conn, int64_t t0_us, const std::string& api_ke
   ex.sequence = 1;
   ex.method = "GET";
   ex.host = "contoso-eus2.openai.azure.com";
-  ex.target = "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-4o-realtime&api-key=" +
-              query_key;
-  ex.request_headers = {{"Host", "contoso-eus2.openai.azure.com"},
-                        {"Upgrade", "websocket"},
-                        {"api-key", api_key},
-                        {"Sec-WebSocket-Protocol",
-                         "realtime, openai-insecure-api-key." + subprotocol_key},
-                        {"User-Agent", "OpenAI/Python 1.99.0"},
-                        {"x-ms-client-request-id", "11111111-2222-3333-4444-555555555555"}};
+  ex.target =
+      "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-4o-realtime&api-key=" +
+      query_key;
+  ex.request_headers = {
+      {"Host", "contoso-eus2.openai.azure.com"},
+      {"Upgrade", "websocket"},
+      {"api-key", api_key},
+      {"Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key." + subprotocol_key},
+      {"User-Agent", "OpenAI/Python 1.99.0"},
+      {"x-ms-client-request-id", "11111111-2222-3333-4444-555555555555"}};
   ex.status = 101;
   ex.response_headers = {{"apim-request-id", "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
                          {"x-request-id", "req-7f3e"},

@@ -8,7 +8,7 @@
 
 namespace relaytap::recorder::testing {
 
-// A fresh directory under ::testing::TempDir() (or /tmp for the bench).
+// A fresh directory under ::testing::TempDir() (tests/testing/temp_dir.h).
 std::string MakeTempDir(const std::string& name);
 
 // Runs `sql` on the file (read-only connection) and returns rows as "a|b|c" strings.

@@ -2,7 +2,6 @@
 // writer_nice_increment) so the relay's io threads win the CPU; the rest of the process keeps its
 // priority.
 #include <sys/resource.h>
-
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "recorder/recorder.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/wait.h"
 
 namespace relaytap::recorder {
 namespace {
@@ -44,24 +44,15 @@ std::optional<int> NiceOfThreadNamed(const std::string& name) {
 
 // Waits (bounded) until the writer has committed `n` observations: it has run its set-up.
 ::testing::AssertionResult WaitWritten(const Recorder& r, uint64_t n) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (r.stats().written >= n) return ::testing::AssertionSuccess();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return ::testing::AssertionFailure() << "written " << r.stats().written << " < " << n;
+  return relaytap::testing::WaitFor([&] { return r.stats().written >= n; }, "committed rows")
+         << " (written " << r.stats().written << " < " << n << ")";
 }
 
 // Waits (bounded) until the writer thread's nice value is `want`.
 ::testing::AssertionResult WaitNice(int want) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  std::optional<int> nice;
-  while (std::chrono::steady_clock::now() < deadline) {
-    nice = NiceOfThreadNamed("relaytap-rec");
-    if (nice == want) return ::testing::AssertionSuccess();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return ::testing::AssertionFailure() << "writer nice " << nice.value_or(-100) << " != " << want;
+  return relaytap::testing::WaitFor([&] { return NiceOfThreadNamed("relaytap-rec") == want; },
+                                    "the writer's nice value")
+         << " (" << NiceOfThreadNamed("relaytap-rec").value_or(-100) << " != " << want << ")";
 }
 
 // Whether this process may lower a thread's nice value again (root or CAP_SYS_NICE).
@@ -163,8 +154,8 @@ TEST(WriterPriorityTest, ABacklogPastAQuarterOfTheQueueRestoresThePriorityUntilD
                             testing::Base64(6000, 'b') + "\"}";  // ~8 KB
   int submitted = 0;
   for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past a quarter, no drop
-    ASSERT_TRUE(rec->TrySubmit(testing::Text(2, submitted + 1, WsDirection::kClientToServer,
-                                             kT0 + submitted, audio)));
+    ASSERT_TRUE(rec->TrySubmit(
+        testing::Text(2, submitted + 1, WsDirection::kClientToServer, kT0 + submitted, audio)));
   }
   // Restored by the pushes themselves: the writer is still held inside its first batch.
   EXPECT_TRUE(WaitNice(base));

@@ -1,15 +1,14 @@
 #include "tests/testing/proxy_harness.h"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <atomic>
 #include <stdexcept>
 
-#include <gtest/gtest.h>
-
 #include "proxy/tls/cert_authority.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::testing {
 namespace {
@@ -28,15 +27,7 @@ std::string KeyPem(EVP_PKEY* key) {
 
 }  // namespace
 
-std::filesystem::path FreshDir(const std::string& name) {
-  static std::atomic<int> counter{0};
-  auto dir = std::filesystem::path(::testing::TempDir()) /
-             ("relaytap_" + name + "_" + std::to_string(::getpid()) + "_" +
-              std::to_string(counter.fetch_add(1)));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+std::filesystem::path FreshDir(const std::string& name) { return FreshTempDir(name); }
 
 PemPair MintLeafPem(const std::filesystem::path& ca_dir, const std::string& host) {
   auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);
@@ -162,15 +153,16 @@ ProxyHarness::ProxyHarness(Options options) {
   config.http_idle_timeout = options.http_idle_timeout;
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
-  config.connect_to.push_back(*proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));
+  config.connect_to.push_back(
+      *proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + port));
   for (const std::string& name : options.extra_upstream_names) {
     config.connect_to.push_back(*proxy::ParseConnectTo(name + ":443:127.0.0.1:" + port));
   }
   for (const std::string& r : options.extra_connect_to) {
     config.connect_to.push_back(*proxy::ParseConnectTo(r));
   }
-  auto server = proxy::Server::Start(config, std::move(options.observers), options.sink,
-                                     options.guard);
+  auto server =
+      proxy::Server::Start(config, std::move(options.observers), options.sink, options.guard);
   if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));
   server_ = std::move(*server);
 }

@@ -52,6 +52,18 @@ net::awaitable<std::pair<error_code, StringResponse>> RoundTrip(Stream& stream,
   co_return std::pair{rec, parser.release()};
 }
 
+// One request on a fresh plain connection to 127.0.0.1:`port` (bounded by RunClient).
+inline std::pair<error_code, StringResponse> FetchOnce(uint16_t port, StringRequest req) {
+  std::pair<error_code, StringResponse> result;
+  RunClient([&]() -> net::awaitable<void> {
+    TcpStream stream(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(stream, port));
+    beast::flat_buffer buffer;
+    result = co_await RoundTrip(stream, buffer, std::move(req));
+  });
+  return result;
+}
+
 inline void ExpectAzureHeaders(const http::fields& fields) {
   const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   EXPECT_TRUE(std::regex_match(std::string(fields["apim-request-id"]), uuid));
@@ -91,8 +103,8 @@ net::awaitable<WsMessage> WsRead(Ws& ws, WsLog& log) {
 
 // Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`.
 inline net::awaitable<error_code> WsOpen(websocket::stream<TcpStream>& ws, uint16_t port,
-                                  const std::string& target, websocket::response_type& res,
-                                  bool offer_deflate = false) {
+                                         const std::string& target, websocket::response_type& res,
+                                         bool offer_deflate = false) {
   if (auto ec = co_await Connect(ws.next_layer(), port)) co_return ec;
   ws.next_layer().expires_never();
   ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});

@@ -17,9 +17,13 @@ namespace relaytap::tools::fake_upstream {
 namespace {
 
 using nlohmann::json;
-using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
 using testing::Connect;
 using testing::ExpectAzureHeaders;
+using testing::FetchOnce;
+using ::testing::HasSubstr;
 using testing::MakeRequest;
 using testing::RoundTrip;
 using testing::RunClient;
@@ -29,9 +33,6 @@ using testing::WsLog;
 using testing::WsOpen;
 using testing::WsRead;
 using testing::WsSend;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-using std::chrono::steady_clock;
 namespace websocket = beast::websocket;
 
 // What the client saw for one response.create.
@@ -79,8 +80,8 @@ class FakeUpstreamFaultTest : public ::testing::Test {
     ASSERT_TRUE(ValidateProfile(profile).ok()) << ValidateProfile(profile);
     Options options;
     options.stream = shape;
-    options.faults = std::make_shared<FaultModel>(std::move(profile), seed,
-                                                  FaultModel::SteadyClockFromNow());
+    options.faults =
+        std::make_shared<FaultModel>(std::move(profile), seed, FaultModel::SteadyClockFromNow());
     auto server = FakeUpstream::Start(std::move(options));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -118,14 +119,7 @@ class FakeUpstreamFaultTest : public ::testing::Test {
   }
 
   std::pair<error_code, StringResponse> Fetch(StringRequest req) {
-    std::pair<error_code, StringResponse> result;
-    RunClient([&]() -> net::awaitable<void> {
-      TcpStream stream(co_await net::this_coro::executor);
-      CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
-      beast::flat_buffer buffer;
-      result = co_await RoundTrip(stream, buffer, std::move(req));
-    });
-    return result;
+    return FetchOnce(server_->port(), std::move(req));
   }
 
   std::unique_ptr<FakeUpstream> server_;
@@ -168,8 +162,9 @@ TEST_F(FakeUpstreamFaultTest, SessionEndpointsAnswerAndFail) {
   profile.deployments["down"] = {{Fault::kSession5xx, 100}};
   profile.deployments["busy"] = {{Fault::kSession429, 100}};
   Start(profile);
-  auto [ec, res] = Fetch(JsonPost("/openai/v1/realtime/client_secrets",
-                                  {{"session", {{"type", "realtime"}, {"model", "gpt-realtime"}}}}));
+  auto [ec, res] =
+      Fetch(JsonPost("/openai/v1/realtime/client_secrets",
+                     {{"session", {{"type", "realtime"}, {"model", "gpt-realtime"}}}}));
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(res.result_int(), 200u);
   ExpectAzureHeaders(res);
@@ -354,8 +349,7 @@ TEST_F(FakeUpstreamFaultTest, RealtimeStreamKeepsTheAudioCadence) {
   EXPECT_EQ(s.Count("response.output_audio.delta"), 10);
   EXPECT_EQ(s.Count("response.output_audio_transcript.delta"), 3);
   EXPECT_EQ(s.Count("rate_limits.updated"), 1);
-  EXPECT_EQ(s.events.back()["response"]["output"][0]["content"][0]["transcript"],
-            "one two three");
+  EXPECT_EQ(s.events.back()["response"]["output"][0]["content"][0]["transcript"], "one two three");
   std::vector<steady_clock::time_point> audio;
   for (size_t i = 0; i < s.events.size(); ++i) {
     if (s.events[i]["type"] != "response.output_audio.delta") continue;

@@ -7,14 +7,17 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/testing/status_matchers.h"
 #include "tools/fake_upstream/fault_profile.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {
 
-using ::testing::HasSubstr;
+using ::relaytap::testing::StatusIs;
+
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 // A clock the test moves by hand.
 struct ManualClock {
@@ -42,13 +45,15 @@ int Count(const std::vector<Fault>& faults, Fault f) {
   double mean = n * p;
   double sd = std::sqrt(n * p * (1 - p));
   if (std::abs(observed - mean) <= 5 * sd + 1) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << observed << " of " << n << " is outside " << mean
-                                       << " +- " << 5 * sd;
+  return ::testing::AssertionFailure()
+         << observed << " of " << n << " is outside " << mean << " +- " << 5 * sd;
 }
 
 TEST(FaultModelTest, ObservedRatesAreWithinBinomialBoundsForTheSeed) {
   FaultProfile profile;
-  profile.rates = {{Fault::kResponseFailed, 0.8}, {Fault::kReset, 5}, {Fault::kStall, 20},
+  profile.rates = {{Fault::kResponseFailed, 0.8},
+                   {Fault::kReset, 5},
+                   {Fault::kStall, 20},
                    {Fault::kUpgrade5xx, 50}};
   for (uint64_t seed : {1u, 42u, 123456789u}) {
     FaultModel model(profile, seed, ManualClock().clock());
@@ -113,8 +118,8 @@ TEST(FaultModelTest, TimeWindowRaisesTheRateOnlyInsideIt) {
   FaultModel model(profile, 2026, clock.clock());
   constexpr int kN = 10000;
   const std::pair<milliseconds, double> expectations[] = {
-      {seconds(0), 0.8},   {milliseconds(59999), 0.8}, {seconds(60), 15},
-      {seconds(119), 15},  {seconds(120), 0.8},        {seconds(300 + 90), 15},  // next period
+      {seconds(0), 0.8},        {milliseconds(59999), 0.8}, {seconds(60), 15},
+      {seconds(119), 15},       {seconds(120), 0.8},        {seconds(300 + 90), 15},  // next period
       {seconds(600 + 200), 0.8}};
   for (const auto& [t, percent] : expectations) {
     clock.Set(t);
@@ -195,12 +200,13 @@ TEST(FaultProfileTest, InvalidProfilesGiveClearErrors) {
       {R"({"params": {"retry_headers": [3]}})", "params.retry_headers: unknown header 3"},
       {R"({"params": {"sse_reset_after": 1001}})", "sse_reset_after must be in 0..1000"},
       {R"({"params": {"sse_reset_after": -1}})", "params.sse_reset_after"},
-      {R"({"rates": {"sse_stall": 60, "sse_reset": 50}})", "stream faults add up to more than 100%"},
+      {R"({"rates": {"sse_stall": 60, "sse_reset": 50}})",
+       "stream faults add up to more than 100%"},
   };
   for (const auto& [text, expected] : cases) {
     auto profile = ParseFaultProfile(text);
     ASSERT_FALSE(profile.ok()) << text;
-    EXPECT_EQ(profile.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(profile, StatusIs(absl::StatusCode::kInvalidArgument)) << text;
     EXPECT_THAT(std::string(profile.status().message()), HasSubstr(expected)) << text;
   }
 }

@@ -1,34 +1,33 @@
 // Opening stores for replay (clear errors for what is not a relaytap store), and the text of
 // --list and --print.
-#include <sqlite3.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "recorder/store.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
 
 namespace relaytap::tools::replay {
 namespace {
 
+using ::relaytap::testing::StatusIs;
+
 using ::testing::HasSubstr;
 
 std::string TempPath(const std::string& name) {
-  auto dir = std::filesystem::path(::testing::TempDir()) /
-             ("relaytap_replay_store_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::filesystem::remove(dir / name);
-  return (dir / name).string();
+  return (relaytap::testing::FreshTempDir("replay_store") / name).string();
 }
 
 TEST(StoreReaderTest, MissingFileIsNotFound) {
   auto r = StoreReader::Open(TempPath("missing.db"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("no such file"));
 }
 
@@ -37,7 +36,7 @@ TEST(StoreReaderTest, TextFileIsNotASqliteDatabase) {
   std::ofstream(path) << "these are not the bytes of a database, just some text\n";
   auto r = StoreReader::Open(path);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("is not a SQLite database"));
 }
 
@@ -50,7 +49,7 @@ TEST(StoreReaderTest, OtherSqliteDatabaseIsNotARelaytapStore) {
   sqlite3_close(db);
   auto r = StoreReader::Open(path);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("is not a relaytap store"));
 }
 
@@ -69,12 +68,12 @@ TEST(StoreReaderTest, UnknownIdsAreNotFoundInAnEmptyStore) {
   for (const char* key : {"7", "sess_nope"}) {
     auto s = (*r)->LoadSession(key);
     ASSERT_FALSE(s.ok());
-    EXPECT_EQ(s.status().code(), absl::StatusCode::kNotFound);
+    EXPECT_THAT(s, StatusIs(absl::StatusCode::kNotFound));
     EXPECT_THAT(std::string(s.status().message()), HasSubstr("no session"));
   }
   auto x = (*r)->LoadExchange("abc");
   ASSERT_FALSE(x.ok());
-  EXPECT_EQ(x.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(x, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(x.status().message()), HasSubstr("see --list"));
 }
 

@@ -1,13 +1,17 @@
 #include "proxy/guard/policy.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include <gtest/gtest.h>
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::proxy::guard {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 TEST(GuardPolicyTest, EmbeddedDefaultsEqualTheExampleFileAndTheStructDefaults) {
   std::ifstream in(std::filesystem::path(RELAYTAP_SOURCE_DIR) / "configs/guard.example.json");
@@ -67,7 +71,7 @@ TEST(GuardPolicyTest, ErrorsNameTheKey) {
   for (const Case& c : cases) {
     auto p = ParseGuardPolicy(c.json);
     ASSERT_FALSE(p.ok()) << c.json;
-    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(p, StatusIs(absl::StatusCode::kInvalidArgument));
     EXPECT_NE(p.status().message().find(c.expect), std::string::npos)
         << c.json << " -> " << p.status().message();
   }

@@ -1,5 +1,10 @@
 #include "proxy/tls/cert_authority.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,17 +17,14 @@
 #include <thread>
 #include <vector>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
 
 namespace relaytap::proxy::tls {
 namespace {
+
+using ::relaytap::testing::StatusIs;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -193,8 +195,8 @@ TEST(CertAuthorityTest, GarbageCertIsErrorNamingFile) {
 TEST(CertAuthorityTest, KeyReadableByOthersIsRejected) {
   fs::path dir = FreshDir("loose_perms");
   ASSERT_TRUE(CertAuthority::LoadOrCreate(dir).ok());
-  fs::permissions(dir / kCaKeyFileName, fs::perms::owner_read | fs::perms::owner_write |
-                                            fs::perms::group_read);
+  fs::permissions(dir / kCaKeyFileName,
+                  fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   auto ca = CertAuthority::LoadOrCreate(dir);
   ASSERT_FALSE(ca.ok());
   EXPECT_THAT(std::string(ca.status().message()), HasSubstr("chmod 600"));
@@ -276,8 +278,8 @@ TEST(CertAuthorityTest, DnsLeafVerifiesStrictly) {
   EXPECT_EQ(ASN1_OCTET_STRING_cmp(aki, X509_get0_subject_key_id(ca_cert.get())), 0);
   EXPECT_EQ(X509_get_signature_nid(cert), NID_ecdsa_with_SHA256);
 
-  auto* san = static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* san =
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   ASSERT_NE(san, nullptr);
   ASSERT_EQ(sk_GENERAL_NAME_num(san), 1);
   const GENERAL_NAME* gn = sk_GENERAL_NAME_value(san, 0);
@@ -364,7 +366,7 @@ TEST(CertAuthorityTest, RejectsInvalidHosts) {
   ASSERT_NE(ca, nullptr);
   for (const char* host : {"", "bad host", "a/b", "x:1", "evil,DNS:other", "caf\xc3\xa9.test"}) {
     auto leaf = ca->LeafFor(host);
-    EXPECT_EQ(leaf.status().code(), absl::StatusCode::kInvalidArgument) << host;
+    EXPECT_THAT(leaf, StatusIs(absl::StatusCode::kInvalidArgument)) << host;
   }
   EXPECT_TRUE(ca->LeafFor("*.example.test").ok());
   EXPECT_TRUE(ca->LeafFor("under_score.example.test").ok());
@@ -394,9 +396,10 @@ TEST(CertAuthorityTest, OpensslCliVerifiesLeafStrictly) {
     EXPECT_THAT(ReadAll(out), HasSubstr(": OK"));
   }
   // And the CLI rejects the wrong name, so the check above is not vacuous.
-  std::string cmd = "/usr/bin/openssl verify -x509_strict -purpose sslserver "
-                    "-verify_hostname wrong.test -CAfile '" + ca->cert_path().string() + "' '" +
-                    (dir / "leaf.pem").string() + "' > /dev/null 2>&1";
+  std::string cmd =
+      "/usr/bin/openssl verify -x509_strict -purpose sslserver "
+      "-verify_hostname wrong.test -CAfile '" +
+      ca->cert_path().string() + "' '" + (dir / "leaf.pem").string() + "' > /dev/null 2>&1";
   WriteAll(dir / "leaf.pem", (*ca->LeafFor("api.example.test"))->cert_pem);
   EXPECT_NE(std::system(cmd.c_str()), 0);
 }
