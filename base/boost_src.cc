@@ -5,7 +5,8 @@
 // themselves once per program instead of once per TU.
 
 #if !defined(BOOST_ASIO_SEPARATE_COMPILATION) || !defined(BOOST_BEAST_SEPARATE_COMPILATION)
-#error "boost_src.cc must be built with BOOST_ASIO_SEPARATE_COMPILATION and BOOST_BEAST_SEPARATE_COMPILATION"
+#error \
+    "boost_src.cc must be built with BOOST_ASIO_SEPARATE_COMPILATION and BOOST_BEAST_SEPARATE_COMPILATION"
 #endif
 
 #include <boost/asio/impl/src.hpp>

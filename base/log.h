@@ -1,7 +1,7 @@
 #pragma once
-// The one logging facade. Lines go to stderr as `ts level message`, one write per line so lines from
-// different threads never interleave. Never log a header value or a payload: log only derived or
-// redacted fields (sizes, names, codes, outcomes).
+// The one logging facade. Lines go to stderr as `ts level message`, one write per line so lines
+// from different threads never interleave. Never log a header value or a payload: log only derived
+// or redacted fields (sizes, names, codes, outcomes).
 
 #include <cstdint>
 #include <string>
@@ -29,9 +29,9 @@ int64_t NowUnixMicros();
 
 }  // namespace relaytap
 
-#define RELAYTAP_LOG(level, ...)                                              \
-  do {                                                                        \
-    if (::relaytap::LogEnabled(::relaytap::LogLevel::level)) {                \
+#define RELAYTAP_LOG(level, ...)                                                         \
+  do {                                                                                   \
+    if (::relaytap::LogEnabled(::relaytap::LogLevel::level)) {                           \
       ::relaytap::LogLine(::relaytap::LogLevel::level, ::relaytap::StrCat(__VA_ARGS__)); \
-    }                                                                         \
+    }                                                                                    \
   } while (0)

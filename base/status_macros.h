@@ -7,11 +7,11 @@
 #define RELAYTAP_CONCAT_INNER_(a, b) a##b
 #define RELAYTAP_CONCAT_(a, b) RELAYTAP_CONCAT_INNER_(a, b)
 
-#define RELAYTAP_RETURN_IF_ERROR(expr)              \
-  do {                                              \
-    if (absl::Status _st = (expr); !_st.ok()) {     \
-      return _st;                                   \
-    }                                               \
+#define RELAYTAP_RETURN_IF_ERROR(expr)          \
+  do {                                          \
+    if (absl::Status _st = (expr); !_st.ok()) { \
+      return _st;                               \
+    }                                           \
   } while (0)
 
 #define RELAYTAP_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \

@@ -20,8 +20,7 @@ inline void Append(std::string& out, const std::string& s) { out.append(s); }
 inline void Append(std::string& out, char c) { out.push_back(c); }
 inline void Append(std::string& out, bool b) { out.append(b ? "true" : "false"); }
 template <std::integral T>
-  requires(!std::same_as<T, bool> && !std::same_as<T, char>)
-void Append(std::string& out, T v) {
+requires(!std::same_as<T, bool> && !std::same_as<T, char>) void Append(std::string& out, T v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   out.append(buf, end);
@@ -33,10 +32,8 @@ void Append(std::string& out, T v) {
   out.append(buf, static_cast<size_t>(n > 0 ? n : 0));
 }
 template <typename E>
-  requires std::is_enum_v<E>
-void Append(std::string& out, E v) {
-  Append(out, static_cast<std::underlying_type_t<E>>(v));
-}
+requires std::is_enum_v<E>
+void Append(std::string& out, E v) { Append(out, static_cast<std::underlying_type_t<E>>(v)); }
 
 }  // namespace str_cat_internal
 

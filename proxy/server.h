@@ -6,8 +6,8 @@
 // One io_context per thread (not one shared by all threads): a session lives on one thread from
 // accept to close, so its readiness events and completions never wake another thread, and its
 // handlers need no strand (the one thread serializes them). A shared context made every relayed
-// message cost futex hand-offs between the threads. The listener gives each new session to the thread
-// with the fewest active sessions.
+// message cost futex hand-offs between the threads. The listener gives each new session to the
+// thread with the fewest active sessions.
 
 #include <atomic>
 #include <chrono>
@@ -29,9 +29,10 @@ class Server {
   // starts the threads. `observers` may be null (no WebSocket decoding).
   // `sink` (may be null: relay only) receives every observation and must outlive the Server.
   // `guard` (may be null: guard off) is asked before each upstream attempt; it must outlive too.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(
-      ProxyConfig config, std::unique_ptr<WsObserverFactory> observers,
-      recorder::Sink* sink = nullptr, guard::RetryGuard* guard = nullptr);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ProxyConfig config,
+                                                       std::unique_ptr<WsObserverFactory> observers,
+                                                       recorder::Sink* sink = nullptr,
+                                                       guard::RetryGuard* guard = nullptr);
   ~Server();  // Shutdown(0) if still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -45,8 +45,8 @@ bool BatchWriter::EnsureStore() {
 void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& drops) {
   pending_gap_.Add(drops.observations, drops.bytes, drops.first_us, drops.last_us);
   if (batch.empty() && pending_gap_.empty()) return;
-  absl::Status st = EnsureStore() ? absl::OkStatus()
-                                  : absl::UnavailableError("store not open (reopen pending)");
+  absl::Status st =
+      EnsureStore() ? absl::OkStatus() : absl::UnavailableError("store not open (reopen pending)");
   if (st.ok()) {
     if (before_batch_for_test_) before_batch_for_test_(store_->db());
     sqlite::Transaction tx(store_->db());
@@ -90,8 +90,7 @@ void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observatio
   if (!failing_) {
     failing_ = true;
     // The status holds sqlite3_errmsg and SQL words only, never a bound value.
-    RELAYTAP_LOG(kError, "recorder: cannot write to ", db_path_, " (",
-                 std::string(st.message()),
+    RELAYTAP_LOG(kError, "recorder: cannot write to ", db_path_, " (", std::string(st.message()),
                  "); relaying continues, lost observations are counted as a gap");
   }
 }
@@ -141,9 +140,8 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
       (!facts.session_id.empty() && facts.session_id != state.session_id) ||
       (!facts.model.empty() && facts.model != state.model);
   state.OnMessage(msg, facts);
-  RELAYTAP_ASSIGN_OR_RETURN(
-      int64_t ref,
-      store_->SessionRef(run_id_, msg.connection_id, msg.exchange_sequence, state.open_us));
+  RELAYTAP_ASSIGN_OR_RETURN(int64_t ref, store_->SessionRef(run_id_, msg.connection_id,
+                                                            msg.exchange_sequence, state.open_us));
   if (identity_changed) {
     RELAYTAP_RETURN_IF_ERROR(store_->UpdateSessionIdentity(ref, state));
   }
@@ -152,9 +150,9 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
 
 absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
                                        const WsSessionClosed* closed, int64_t close_us) {
-  RELAYTAP_ASSIGN_OR_RETURN(int64_t ref,
-                            store_->SessionRef(run_id_, conn, seq,
-                                               state.open_us ? state.open_us : close_us));
+  RELAYTAP_ASSIGN_OR_RETURN(
+      int64_t ref,
+      store_->SessionRef(run_id_, conn, seq, state.open_us ? state.open_us : close_us));
   SessionCloseRow row;
   row.closed = closed;
   row.state = &state;

@@ -11,8 +11,8 @@
 #include "nlohmann/json.hpp"
 #include "recorder/base64_size.h"
 #include "recorder/observation.h"
-#include "redact/json_holes.h"
 #include "recorder/outcome.h"
+#include "redact/json_holes.h"
 
 namespace relaytap::recorder {
 
@@ -44,8 +44,8 @@ struct ExchangeFacts {
   PathFacts path;
   std::string transport;  // "http", "sse", "websocket_upgrade"
   // Correlation headers (response first, then request).
-  std::string apim_request_id, x_request_id, x_ms_client_request_id, region,
-      azureml_model_session, openai_processing_ms, retry_after, retry_after_ms;
+  std::string apim_request_id, x_request_id, x_ms_client_request_id, region, azureml_model_session,
+      openai_processing_ms, retry_after, retry_after_ms;
   std::string ratelimit_json;  // {"x-ratelimit-remaining-requests":"99",...} or ""
   // Client identity.
   std::string user_agent, stainless_lang, stainless_package_version, stainless_runtime,

@@ -11,8 +11,8 @@ namespace relaytap::recorder {
 namespace {
 
 absl::Status MigrateToV1(sqlite::Database& db) {
-  if (absl::Status st = db.Execute(
-          "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID");
+  if (absl::Status st =
+          db.Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID");
       !st.ok()) {
     return st;
   }
@@ -37,8 +37,8 @@ absl::Status WriteVersion(sqlite::Database& db, int version) {
 }  // namespace
 
 absl::StatusOr<int> ReadSchemaVersion(sqlite::Database& db) {
-  absl::StatusOr<int64_t> has_meta = db.QueryInt64(
-      "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'");
+  absl::StatusOr<int64_t> has_meta =
+      db.QueryInt64("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta'");
   if (!has_meta.ok()) return has_meta.status();
   if (*has_meta == 0) {
     absl::StatusOr<int64_t> objects = db.QueryInt64("SELECT COUNT(*) FROM sqlite_schema");
@@ -65,9 +65,9 @@ absl::Status Migrate(sqlite::Database& db) {
   absl::StatusOr<int> version = ReadSchemaVersion(db);
   if (!version.ok()) return version.status();
   if (*version > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        StrCat(db.path(), " has schema version ", *version, ", newer than this relaytap (",
-               kSchemaVersion, "); use a newer relaytap or another --db file"));
+    return absl::FailedPreconditionError(StrCat(db.path(), " has schema version ", *version,
+                                                ", newer than this relaytap (", kSchemaVersion,
+                                                "); use a newer relaytap or another --db file"));
   }
   for (const Step& step : kSteps) {
     if (step.to_version <= *version) continue;

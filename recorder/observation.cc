@@ -22,7 +22,8 @@ struct Sizer {
                  o.request_body.bytes.capacity() + o.response_body.bytes.capacity() +
                  o.local_error_code.capacity() + o.error_stage.capacity() +
                  o.error_reason.capacity();
-    for (const SseEvent& e : o.sse_events) n += sizeof(SseEvent) + e.event.capacity() + e.data.capacity();
+    for (const SseEvent& e : o.sse_events)
+      n += sizeof(SseEvent) + e.event.capacity() + e.data.capacity();
     n += o.sse_capture.bytes.capacity() +
          o.sse_capture.chunk_ends.capacity() * sizeof(o.sse_capture.chunk_ends[0]);
     return n;

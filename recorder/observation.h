@@ -21,29 +21,29 @@ using Headers = std::vector<std::pair<std::string, std::string>>;  // wire order
 // classified once, by the recorder (outcome.h). The names (EndText) are the close log line's
 // `end=` and the store's close_reason / end_reason.
 enum class EndReason : uint8_t {
-  kNone,                          // "" (not ended)
-  kComplete,                      // "complete": an exchange answered in full
-  kSwitched,                      // "switched": an exchange upgraded to a WebSocket session
-  kAppClosed,                     // "app_closed": the app closed between requests
-  kAppClosedBeforeRequest,        // "app_closed_before_request"
-  kIdleTimeout,                   // "idle_timeout": a keep-alive connection left idle
-  kClosedAfterResponse,           // "closed_after_response": Connection: close honoured
-  kBadRequest400,                 // "bad_request_400": relaytap answered a malformed request
-  kBadRequest431,                 // "bad_request_431": request head over 64 KiB
-  kCertificateError,              // "certificate_error": relaytap could not mint the host's cert
-  kClientRejectedCa,              // "client_rejected_ca": the app does not trust relaytap's CA
-  kAppTlsHandshakeFailed,         // "app_tls_handshake_failed"
-  kAppTlsHandshakeTimeout,        // "app_tls_handshake_timeout"
-  kUpstreamDialFailed,            // "upstream_<stage>_failed" (EndFacts::dial_stage)
-  kUpstreamDialTimeout,           // "upstream_<stage>_timeout"
-  kUpstreamTimeout,               // "upstream_timeout": no response head in time
-  kUpstreamResetBeforeResponse,   // "upstream_reset_before_response"
-  kAppClosedMidResponse,          // "app_closed_mid_response": writing to the app failed
-  kUpstreamTimeoutMidResponse,    // "upstream_timeout_mid_response"
-  kUpstreamResetMidResponse,      // "upstream_reset_mid_response"
-  kGuardRejected,                 // "guard_rejected": the retry guard answered locally
-  kRelayEnded,                    // a tunnel or WebSocket relay: "[ws ]app:<end> upstream:<end>"
-  kProxyShutdown,                 // "proxy_shutdown": still open when relaytap stopped
+  kNone,                         // "" (not ended)
+  kComplete,                     // "complete": an exchange answered in full
+  kSwitched,                     // "switched": an exchange upgraded to a WebSocket session
+  kAppClosed,                    // "app_closed": the app closed between requests
+  kAppClosedBeforeRequest,       // "app_closed_before_request"
+  kIdleTimeout,                  // "idle_timeout": a keep-alive connection left idle
+  kClosedAfterResponse,          // "closed_after_response": Connection: close honoured
+  kBadRequest400,                // "bad_request_400": relaytap answered a malformed request
+  kBadRequest431,                // "bad_request_431": request head over 64 KiB
+  kCertificateError,             // "certificate_error": relaytap could not mint the host's cert
+  kClientRejectedCa,             // "client_rejected_ca": the app does not trust relaytap's CA
+  kAppTlsHandshakeFailed,        // "app_tls_handshake_failed"
+  kAppTlsHandshakeTimeout,       // "app_tls_handshake_timeout"
+  kUpstreamDialFailed,           // "upstream_<stage>_failed" (EndFacts::dial_stage)
+  kUpstreamDialTimeout,          // "upstream_<stage>_timeout"
+  kUpstreamTimeout,              // "upstream_timeout": no response head in time
+  kUpstreamResetBeforeResponse,  // "upstream_reset_before_response"
+  kAppClosedMidResponse,         // "app_closed_mid_response": writing to the app failed
+  kUpstreamTimeoutMidResponse,   // "upstream_timeout_mid_response"
+  kUpstreamResetMidResponse,     // "upstream_reset_mid_response"
+  kGuardRejected,                // "guard_rejected": the retry guard answered locally
+  kRelayEnded,                   // a tunnel or WebSocket relay: "[ws ]app:<end> upstream:<end>"
+  kProxyShutdown,                // "proxy_shutdown": still open when relaytap stopped
 };
 
 // Who ended a connection or session.
@@ -73,31 +73,44 @@ struct EndFacts {
 
 constexpr std::string_view PumpEndName(PumpEnd e) {
   switch (e) {
-    case PumpEnd::kEof: return "eof";
-    case PumpEnd::kSourceReset: return "reset";
-    case PumpEnd::kTimedOut: return "timeout";
-    case PumpEnd::kSinkFailed: return "sink_failed";
-    case PumpEnd::kCancelled: return "cancelled";
+    case PumpEnd::kEof:
+      return "eof";
+    case PumpEnd::kSourceReset:
+      return "reset";
+    case PumpEnd::kTimedOut:
+      return "timeout";
+    case PumpEnd::kSinkFailed:
+      return "sink_failed";
+    case PumpEnd::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
 
 constexpr std::string_view DialStageName(DialStage s) {
   switch (s) {
-    case DialStage::kNone: return "none";
-    case DialStage::kDns: return "dns";
-    case DialStage::kConnect: return "connect";
-    case DialStage::kTls: return "tls";
+    case DialStage::kNone:
+      return "none";
+    case DialStage::kDns:
+      return "dns";
+    case DialStage::kConnect:
+      return "connect";
+    case DialStage::kTls:
+      return "tls";
   }
   return "?";
 }
 
 constexpr std::string_view EndSideName(EndSide s) {
   switch (s) {
-    case EndSide::kNone: return "";
-    case EndSide::kApp: return "app";
-    case EndSide::kUpstream: return "upstream";
-    case EndSide::kProxy: return "proxy";
+    case EndSide::kNone:
+      return "";
+    case EndSide::kApp:
+      return "app";
+    case EndSide::kUpstream:
+      return "upstream";
+    case EndSide::kProxy:
+      return "proxy";
   }
   return "";
 }
@@ -106,29 +119,52 @@ constexpr std::string_view EndSideName(EndSide s) {
 // that have them; EndText spells those out).
 constexpr std::string_view EndReasonName(EndReason r) {
   switch (r) {
-    case EndReason::kNone: return "";
-    case EndReason::kComplete: return "complete";
-    case EndReason::kSwitched: return "switched";
-    case EndReason::kAppClosed: return "app_closed";
-    case EndReason::kAppClosedBeforeRequest: return "app_closed_before_request";
-    case EndReason::kIdleTimeout: return "idle_timeout";
-    case EndReason::kClosedAfterResponse: return "closed_after_response";
-    case EndReason::kBadRequest400: return "bad_request_400";
-    case EndReason::kBadRequest431: return "bad_request_431";
-    case EndReason::kCertificateError: return "certificate_error";
-    case EndReason::kClientRejectedCa: return "client_rejected_ca";
-    case EndReason::kAppTlsHandshakeFailed: return "app_tls_handshake_failed";
-    case EndReason::kAppTlsHandshakeTimeout: return "app_tls_handshake_timeout";
-    case EndReason::kUpstreamDialFailed: return "upstream_dial_failed";
-    case EndReason::kUpstreamDialTimeout: return "upstream_dial_timeout";
-    case EndReason::kUpstreamTimeout: return "upstream_timeout";
-    case EndReason::kUpstreamResetBeforeResponse: return "upstream_reset_before_response";
-    case EndReason::kAppClosedMidResponse: return "app_closed_mid_response";
-    case EndReason::kUpstreamTimeoutMidResponse: return "upstream_timeout_mid_response";
-    case EndReason::kUpstreamResetMidResponse: return "upstream_reset_mid_response";
-    case EndReason::kGuardRejected: return "guard_rejected";
-    case EndReason::kRelayEnded: return "relay";
-    case EndReason::kProxyShutdown: return "proxy_shutdown";
+    case EndReason::kNone:
+      return "";
+    case EndReason::kComplete:
+      return "complete";
+    case EndReason::kSwitched:
+      return "switched";
+    case EndReason::kAppClosed:
+      return "app_closed";
+    case EndReason::kAppClosedBeforeRequest:
+      return "app_closed_before_request";
+    case EndReason::kIdleTimeout:
+      return "idle_timeout";
+    case EndReason::kClosedAfterResponse:
+      return "closed_after_response";
+    case EndReason::kBadRequest400:
+      return "bad_request_400";
+    case EndReason::kBadRequest431:
+      return "bad_request_431";
+    case EndReason::kCertificateError:
+      return "certificate_error";
+    case EndReason::kClientRejectedCa:
+      return "client_rejected_ca";
+    case EndReason::kAppTlsHandshakeFailed:
+      return "app_tls_handshake_failed";
+    case EndReason::kAppTlsHandshakeTimeout:
+      return "app_tls_handshake_timeout";
+    case EndReason::kUpstreamDialFailed:
+      return "upstream_dial_failed";
+    case EndReason::kUpstreamDialTimeout:
+      return "upstream_dial_timeout";
+    case EndReason::kUpstreamTimeout:
+      return "upstream_timeout";
+    case EndReason::kUpstreamResetBeforeResponse:
+      return "upstream_reset_before_response";
+    case EndReason::kAppClosedMidResponse:
+      return "app_closed_mid_response";
+    case EndReason::kUpstreamTimeoutMidResponse:
+      return "upstream_timeout_mid_response";
+    case EndReason::kUpstreamResetMidResponse:
+      return "upstream_reset_mid_response";
+    case EndReason::kGuardRejected:
+      return "guard_rejected";
+    case EndReason::kRelayEnded:
+      return "relay";
+    case EndReason::kProxyShutdown:
+      return "proxy_shutdown";
   }
   return "?";
 }
@@ -159,7 +195,7 @@ struct TlsFacts {
 // A TCP connection from an app was accepted and its first request head read.
 struct ConnectionOpened {
   uint64_t connection_id = 0;
-  int64_t open_us = 0;  // UTC microseconds
+  int64_t open_us = 0;         // UTC microseconds
   std::string client_address;  // "127.0.0.1:51234"
   std::string target_host;
   uint16_t target_port = 0;
@@ -180,7 +216,7 @@ struct ConnectionClosed {
   std::optional<TlsFacts> upstream_tls;
   uint64_t bytes_up = 0;    // app -> upstream
   uint64_t bytes_down = 0;  // upstream -> app
-  EndFacts end;  // how it ended; the recorder derives the outcome and the closing side
+  EndFacts end;             // how it ended; the recorder derives the outcome and the closing side
 };
 
 // A bounded copy of a body, for its redacted shape. Never stored as is.
@@ -272,11 +308,11 @@ struct WsSessionClosed {
 struct GuardDecision {
   int64_t at_us = 0;
   std::string key;
-  std::string mode;      // "observe" | "enforce"
-  std::string decision;  // "forward" | "reject" | one of the state changes above
-  std::string reason;    // "first_attempt", "attempt_cap", ...; "" for state changes
-  std::string counts;    // JSON
-  uint64_t connection_id = 0;       // 0 for state changes not caused by a request
+  std::string mode;            // "observe" | "enforce"
+  std::string decision;        // "forward" | "reject" | one of the state changes above
+  std::string reason;          // "first_attempt", "attempt_cap", ...; "" for state changes
+  std::string counts;          // JSON
+  uint64_t connection_id = 0;  // 0 for state changes not caused by a request
   uint32_t exchange_sequence = 0;
   int64_t retry_after_ms = 0;
 };

@@ -43,8 +43,8 @@ struct RecorderOptions {
   std::string relaytap_version = "unknown";
   Durability durability = Durability::kNormal;
   // The writer thread raises its own nice value by this much (capped at 19) while its backlog is
-  // under a quarter of queue_max_bytes, so that under CPU contention the relay's io threads run first
-  // and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
+  // under a quarter of queue_max_bytes, so that under CPU contention the relay's io threads run
+  // first and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
   int writer_nice_increment = 0;  // off by default: see --recorder-nice in README
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
@@ -52,10 +52,10 @@ struct RecorderOptions {
 };
 
 struct RecorderStats {
-  uint64_t written = 0;        // observations committed
-  uint64_t dropped = 0;        // observations refused by the full queue
+  uint64_t written = 0;                // observations committed
+  uint64_t dropped = 0;                // observations refused by the full queue
   uint64_t lost_in_failed_writes = 0;  // observations in batches that failed to commit
-  uint64_t write_failures = 0; // failed batches
+  uint64_t write_failures = 0;         // failed batches
   uint64_t gaps_written = 0;
 };
 

@@ -39,8 +39,8 @@ absl::StatusOr<std::unique_ptr<Redactor>> Redactor::Create(std::string key,
     std::stringstream text;
     text << in.rdbuf();
     if (absl::Status st = policy->Extend(text.str()); !st.ok()) {
-      return absl::Status(st.code(), StrCat("redaction policy ", policy_path, ": ",
-                                            std::string(st.message())));
+      return absl::Status(
+          st.code(), StrCat("redaction policy ", policy_path, ": ", std::string(st.message())));
     }
   }
   auto impl = std::make_unique<Impl>(Impl{std::move(*policy), std::move(*fp)});
@@ -51,8 +51,7 @@ std::string Redactor::JsonText(std::string_view text) const {
   return redact::RedactJsonText(text, impl_->policy, impl_->fp);
 }
 
-std::string Redactor::MessagePayload(const WsMessage& msg,
-                                     const redact::ParsedJson* parsed) const {
+std::string Redactor::MessagePayload(const WsMessage& msg, const redact::ParsedJson* parsed) const {
   if (msg.opcode == 1 && !msg.truncated && parsed != nullptr && parsed->doc.is_object()) {
     return redact::RedactJson(*parsed, impl_->policy, impl_->fp);
   }

@@ -198,11 +198,12 @@ CREATE TABLE gaps (
 
 // ISO-8601 UTC: strftime's %f is seconds with milliseconds. Local time uses the offset the run
 // recorded at start (a DST change during a run is not reflected: stated, not hidden).
-#define RELAYTAP_UTC(col) \
-  "strftime('%Y-%m-%dT%H:%M:%fZ', (" col ") / 1000000.0, 'unixepoch')"
-#define RELAYTAP_LOCAL(col, off)                                                             \
-  "(strftime('%Y-%m-%dT%H:%M:%f', (" col ") / 1000000.0 + (" off "), 'unixepoch') || "       \
-  "CASE WHEN (" off ") < 0 THEN '-' ELSE '+' END || "                                        \
+#define RELAYTAP_UTC(col) "strftime('%Y-%m-%dT%H:%M:%fZ', (" col ") / 1000000.0, 'unixepoch')"
+#define RELAYTAP_LOCAL(col, off)                                 \
+  "(strftime('%Y-%m-%dT%H:%M:%f', (" col ") / 1000000.0 + (" off \
+  "), 'unixepoch') || "                                          \
+  "CASE WHEN (" off                                              \
+  ") < 0 THEN '-' ELSE '+' END || "                              \
   "printf('%02d:%02d', abs(" off ") / 3600, (abs(" off ") % 3600) / 60))"
 
 constexpr std::string_view kCreateViewsV1 =
@@ -295,9 +296,7 @@ constexpr std::string_view kUpgradeV1ToV2 =
 
 }  // namespace
 
-std::string_view DurabilityName(Durability d) {
-  return d == Durability::kFull ? "full" : "normal";
-}
+std::string_view DurabilityName(Durability d) { return d == Durability::kFull ? "full" : "normal"; }
 
 absl::Status ApplyConnectionPragmas(sqlite::Database& db, Durability durability) {
   absl::StatusOr<std::string> mode = db.QueryText("PRAGMA journal_mode=WAL");
@@ -306,7 +305,8 @@ absl::Status ApplyConnectionPragmas(sqlite::Database& db, Durability durability)
     return absl::FailedPreconditionError(
         StrCat("SQLite database ", db.path(), " cannot use WAL (journal_mode=", *mode, ")"));
   }
-  std::string sync = StrCat("PRAGMA synchronous=", durability == Durability::kFull ? "FULL" : "NORMAL");
+  std::string sync =
+      StrCat("PRAGMA synchronous=", durability == Durability::kFull ? "FULL" : "NORMAL");
   if (absl::Status st = db.Execute(sync); !st.ok()) return st;
   if (absl::Status st = db.Execute("PRAGMA foreign_keys=ON"); !st.ok()) return st;
   return db.Execute("PRAGMA busy_timeout=2000");

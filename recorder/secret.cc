@@ -37,14 +37,12 @@ absl::StatusOr<std::string> CreateKey(const std::string& path) {
   if (fd < 0 && errno == EEXIST) return absl::AlreadyExistsError(path);
   if (fd < 0) return absl::UnavailableError(StrCat("creating ", path, ": ", Errno()));
   std::string key(kRedactionKeyBytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) !=
-      1) {
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
     close(fd);
     unlink(path.c_str());
     return absl::InternalError("RAND_bytes failed while creating the redaction key");
   }
-  bool ok = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-            fsync(fd) == 0;
+  bool ok = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && fsync(fd) == 0;
   std::string err = Errno();
   close(fd);
   if (!ok) {

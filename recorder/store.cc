@@ -58,7 +58,8 @@ constexpr std::string_view kInsertSessionSql =
     "INSERT INTO ws_sessions (run_id, connection_id, exchange_sequence, open_us, exchange_id) "
     "VALUES (?1, ?2, ?3, COALESCE((SELECT response_headers_us FROM exchanges WHERE run_id = ?1 "
     "AND connection_id = ?2 AND sequence = ?3), ?4), (SELECT id FROM exchanges WHERE run_id = ?1 "
-    "AND connection_id = ?2 AND sequence = ?3)) ON CONFLICT (run_id, connection_id, exchange_sequence) DO NOTHING";
+    "AND connection_id = ?2 AND sequence = ?3)) ON CONFLICT (run_id, connection_id, "
+    "exchange_sequence) DO NOTHING";
 constexpr std::string_view kFindSessionSql =
     "SELECT id FROM ws_sessions WHERE run_id = ?1 AND connection_id = ?2 AND "
     "exchange_sequence = ?3";
@@ -73,7 +74,8 @@ constexpr std::string_view kInsertEventSql =
     "?20, ?21, ?22, ?23, ?24, ?25, ?26)";
 constexpr std::string_view kCloseSessionSql =
     "UPDATE ws_sessions SET session_id = ?2, model = ?3, subprotocol = ?4, extensions = ?5, "
-    "open_us = CASE WHEN ?6 IS NULL OR open_us <= ?6 THEN open_us ELSE ?6 END, close_us = ?7, close_code = ?8, close_reason = ?9, close_side = ?10, "
+    "open_us = CASE WHEN ?6 IS NULL OR open_us <= ?6 THEN open_us ELSE ?6 END, close_us = ?7, "
+    "close_code = ?8, close_reason = ?9, close_side = ?10, "
     "app_end = ?11, upstream_end = ?12, messages_up = ?13, messages_down = ?14, bytes_up = ?15, "
     "bytes_down = ?16, pings = ?17, pongs = ?18, ping_rtt_avg_ms = ?19, ping_rtt_max_ms = ?20, "
     "idle_before_close_ms = ?21, responses = ?22, failed_responses = ?23, error_events = ?24, "
@@ -92,9 +94,9 @@ std::optional<int64_t> NonZero(int64_t v) { return v == 0 ? std::nullopt : std::
 }  // namespace
 
 struct Store::Statements {
-  sqlite::Statement insert_run, finish_run, insert_gap, conn_opened, conn_closed,
-      insert_exchange, link_session, insert_session, find_session, session_identity,
-      insert_event, close_session, insert_guard_decision;
+  sqlite::Statement insert_run, finish_run, insert_gap, conn_opened, conn_closed, insert_exchange,
+      link_session, insert_session, find_session, session_identity, insert_event, close_session,
+      insert_guard_decision;
 };
 
 Store::Store(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> st)
@@ -104,8 +106,7 @@ Store::~Store() {
   st_.reset();  // statements before the connection
 }
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
-                                                   Durability durability) {
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Durability durability) {
   RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,
                             sqlite::Database::OpenOrCreate(path));
   RELAYTAP_RETURN_IF_ERROR(ApplyConnectionPragmas(*db, durability));
@@ -115,12 +116,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     sqlite::Statement* out;
     std::string_view sql;
   } const prepare[] = {
-      {&st->insert_run, kInsertRunSql},         {&st->finish_run, kFinishRunSql},
-      {&st->insert_gap, kInsertGapSql},         {&st->conn_opened, kConnectionOpenedSql},
-      {&st->conn_closed, kConnectionClosedSql}, {&st->insert_exchange, kInsertExchangeSql},
-      {&st->link_session, kLinkSessionSql},     {&st->insert_session, kInsertSessionSql},
-      {&st->find_session, kFindSessionSql},     {&st->session_identity, kSessionIdentitySql},
-      {&st->insert_event, kInsertEventSql},     {&st->close_session, kCloseSessionSql},
+      {&st->insert_run, kInsertRunSql},
+      {&st->finish_run, kFinishRunSql},
+      {&st->insert_gap, kInsertGapSql},
+      {&st->conn_opened, kConnectionOpenedSql},
+      {&st->conn_closed, kConnectionClosedSql},
+      {&st->insert_exchange, kInsertExchangeSql},
+      {&st->link_session, kLinkSessionSql},
+      {&st->insert_session, kInsertSessionSql},
+      {&st->find_session, kFindSessionSql},
+      {&st->session_identity, kSessionIdentitySql},
+      {&st->insert_event, kInsertEventSql},
+      {&st->close_session, kCloseSessionSql},
       {&st->insert_guard_decision, kInsertGuardDecisionSql},
   };
   for (const auto& p : prepare) {
@@ -302,10 +309,9 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
   s.BindInt64(i++, m.frame_count);
   s.BindBool(i++, m.compressed);
   s.BindBool(i++, m.truncated);
-  for (const std::string* v :
-       {&f.type, &f.event_id, &f.response_id, &f.item_id, &f.previous_item_id, &f.error_type,
-        &f.error_code, &f.error_event_id, &f.response_status, &f.status_error_type,
-        &f.status_error_code}) {
+  for (const std::string* v : {&f.type, &f.event_id, &f.response_id, &f.item_id,
+                               &f.previous_item_id, &f.error_type, &f.error_code, &f.error_event_id,
+                               &f.response_status, &f.status_error_type, &f.status_error_code}) {
     s.BindTextOrNullInPlace(i++, *v);
   }
   s.BindOptionalInt64(i++, f.audio_bytes);
@@ -332,8 +338,8 @@ absl::Status Store::CloseSession(int64_t ref, const SessionCloseRow& row) {
   s.BindTextOrNull(i++, row.close_side);
   s.BindTextOrNull(i++, c ? PumpEndName(c->end.up) : "recorder_closed");
   s.BindTextOrNull(i++, c ? PumpEndName(c->end.down) : "recorder_closed");
-  for (uint64_t v : {st.messages_up, st.messages_down, st.bytes_up, st.bytes_down, st.pings,
-                     st.pongs}) {
+  for (uint64_t v :
+       {st.messages_up, st.messages_down, st.bytes_up, st.bytes_down, st.pings, st.pongs}) {
     s.BindInt64(i++, I(v));
   }
   s.BindOptionalDouble(i++, st.ping_rtt_avg_ms());

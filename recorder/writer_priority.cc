@@ -27,7 +27,8 @@ void WriterPriority::AttachToCurrentThread() {
   // level down and back (harmless either way: at worst the thread stays one level lower).
   if (!Set(base_ + 1) || !Set(base_)) {
     low_ = base_;
-    RELAYTAP_LOG(kInfo, "recorder: the writer thread keeps the relay's priority (a lowered "
+    RELAYTAP_LOG(kInfo,
+                 "recorder: the writer thread keeps the relay's priority (a lowered "
                  "priority could not be raised back without CAP_SYS_NICE)");
     return;
   }
@@ -60,8 +61,10 @@ void WriterPriority::Restore() {
   const int err = errno;
   lowered_.store(false);  // stays low; do not retry on every push
   can_restore_ = false;
-  RELAYTAP_LOG(kWarn, "recorder: writer backlog past a quarter of the queue, but its priority "
-               "cannot be raised back (", std::strerror(err), "); it may drop under load");
+  RELAYTAP_LOG(kWarn,
+               "recorder: writer backlog past a quarter of the queue, but its priority "
+               "cannot be raised back (",
+               std::strerror(err), "); it may drop under load");
 }
 
 void WriterPriority::OnWriterBacklog(uint64_t queued_bytes, uint64_t max_bytes) {

@@ -68,8 +68,8 @@ struct Fingerprinter::State {
 
 absl::StatusOr<Fingerprinter> Fingerprinter::Create(std::string key) {
   if (key.size() < kMinKeyBytes) {
-    return absl::InvalidArgumentError(StrCat("fingerprint key must be at least ", kMinKeyBytes,
-                                             " bytes, got ", key.size()));
+    return absl::InvalidArgumentError(
+        StrCat("fingerprint key must be at least ", kMinKeyBytes, " bytes, got ", key.size()));
   }
   // Not Fingerprinter(std::move(key)): GCC 12 reports the inlined string move as out of bounds
   // (-Warray-bounds, a known false positive), and the key needs no second copy to be wiped.

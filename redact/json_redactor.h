@@ -29,8 +29,8 @@ struct RedactStats {
   size_t strings_redacted = 0;  // strings replaced by a placeholder (audio included)
   size_t secrets_scrubbed = 0;  // secret spans replaced inside scrub_keys text
   size_t audio_values = 0;
-  uint64_t audio_bytes = 0;     // decoded bytes of all audio values
-  size_t opaque_values = 0;     // opaque-key and depth-limited subtrees
+  uint64_t audio_bytes = 0;  // decoded bytes of all audio values
+  size_t opaque_values = 0;  // opaque-key and depth-limited subtrees
   size_t depth_limited = 0;
   size_t numbers_redacted = 0;
   size_t keys_fingerprinted = 0;

@@ -38,7 +38,9 @@ constexpr Knob kKnobs[] = {
        return Override(k.cooldown_ms, p.circuit_breaker.cooldown_ms);
      }},
     {"guard_key_by_client", "--guard-key-by-client",
-     [](const GuardKnobs& k, GuardPolicy& p) { return Override(k.key_by_client, p.key_by_client); }},
+     [](const GuardKnobs& k, GuardPolicy& p) {
+       return Override(k.key_by_client, p.key_by_client);
+     }},
     {"guard_session_cap", "--guard-session-cap",
      [](const GuardKnobs& k, GuardPolicy& p) {
        if (k.session_cap) p.session_cap.enabled = true;
@@ -50,9 +52,8 @@ absl::Status ApplyKnobs(const GuardKnobs& knobs, KnobSource source, GuardPolicy&
   for (const Knob& knob : kKnobs) {
     if (!knob.apply(knobs, policy)) continue;
     if (absl::Status st = ValidateGuardPolicy(policy); !st.ok()) {
-      std::string name = source == KnobSource::kFlag
-                             ? std::string(knob.flag)
-                             : StrCat("config key '", knob.config_key, "'");
+      std::string name = source == KnobSource::kFlag ? std::string(knob.flag)
+                                                     : StrCat("config key '", knob.config_key, "'");
       return absl::InvalidArgumentError(StrCat(name, ": ", std::string(st.message())));
     }
   }
@@ -64,8 +65,8 @@ absl::Status ApplyKnobs(const GuardKnobs& knobs, KnobSource source, GuardPolicy&
 absl::StatusOr<GuardPolicy> ResolveGuardPolicy(
     const std::optional<std::filesystem::path>& policy_file, const GuardKnobs& file_knobs,
     const GuardKnobs& flag_knobs) {
-  absl::StatusOr<GuardPolicy> policy = policy_file ? LoadGuardPolicy(*policy_file)
-                                                   : ParseGuardPolicy(DefaultGuardPolicyJson());
+  absl::StatusOr<GuardPolicy> policy =
+      policy_file ? LoadGuardPolicy(*policy_file) : ParseGuardPolicy(DefaultGuardPolicyJson());
   if (!policy.ok()) return policy.status();
   if (absl::Status st = ApplyKnobs(file_knobs, KnobSource::kConfigFile, *policy); !st.ok()) {
     return st;

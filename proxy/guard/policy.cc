@@ -4,9 +4,8 @@
 #include <functional>
 #include <limits>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "base/str_cat.h"
 
@@ -88,8 +87,8 @@ Reader Strings(std::vector<std::string>* out) {
 absl::Status ReadObject(const Json& obj, const std::string& prefix,
                         const std::map<std::string, Reader>& readers) {
   if (!obj.is_object()) {
-    return absl::InvalidArgumentError(StrCat(prefix.empty() ? "the policy" : prefix,
-                                             " must be a JSON object"));
+    return absl::InvalidArgumentError(
+        StrCat(prefix.empty() ? "the policy" : prefix, " must be a JSON object"));
   }
   for (const auto& [key, value] : obj.items()) {
     std::string name = prefix.empty() ? key : StrCat(prefix, ".", key);
@@ -115,9 +114,12 @@ absl::Status Require(bool ok, std::string_view what) {
 
 std::string_view GuardModeName(GuardMode mode) {
   switch (mode) {
-    case GuardMode::kOff: return "off";
-    case GuardMode::kObserve: return "observe";
-    case GuardMode::kEnforce: return "enforce";
+    case GuardMode::kOff:
+      return "off";
+    case GuardMode::kObserve:
+      return "observe";
+    case GuardMode::kEnforce:
+      return "enforce";
   }
   return "off";
 }

@@ -38,8 +38,8 @@ struct CircuitBreakerPolicy {
   int min_requests = 10;        // ... and at least this many outcomes were seen
   int64_t cooldown_ms = 5'000;  // first open period; doubles on each trip in a row
   int64_t max_cooldown_ms = 60'000;
-  int half_open_probes = 2;     // attempts let through while half-open
-  int successes_to_close = 2;   // successful probes that close the breaker
+  int half_open_probes = 2;    // attempts let through while half-open
+  int successes_to_close = 2;  // successful probes that close the breaker
   bool operator==(const CircuitBreakerPolicy&) const = default;
 };
 
@@ -59,14 +59,14 @@ struct SessionCapPolicy {
 };
 
 struct GuardPolicy {
-  int64_t window_ms = 10'000;          // sliding window of budgets, breaker and retry memory
+  int64_t window_ms = 10'000;            // sliding window of budgets, breaker and retry memory
   int64_t key_idle_expiry_ms = 300'000;  // a key unused this long is forgotten
-  size_t max_keys = 10'000;            // memory bound: the least recently used key goes first
+  size_t max_keys = 10'000;              // memory bound: the least recently used key goes first
   size_t max_fingerprints_per_key = 1'000;
-  bool key_by_client = false;          // add the client (source address) to the key
+  bool key_by_client = false;  // add the client (source address) to the key
   // Query parameters left out of a request fingerprint (they change between attempts).
-  std::vector<std::string> volatile_query_params = {"api-key", "_", "t", "ts", "timestamp",
-                                                    "nonce"};
+  std::vector<std::string> volatile_query_params = {"api-key", "_",         "t",
+                                                    "ts",      "timestamp", "nonce"};
   int64_t reject_retry_after_ms = 10'000;  // retry-after of cap / budget rejections
   AttemptCapPolicy attempt_cap;
   RetryBudgetPolicy retry_budget;

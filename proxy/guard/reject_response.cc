@@ -15,9 +15,8 @@ std::string Message(const Decision& d) {
                     " exceeds the cap; not forwarded. Try again in ", d.retry_after_ms, " ms");
     case Reason::kRetryBudget:
       return StrCat("relaytap retry guard: retries to ", d.key, " exceed the budget (",
-                    c.window_retries, " of ", c.retries_allowed, " allowed for ",
-                    c.window_attempts, " recent attempts); not forwarded. Try again in ",
-                    d.retry_after_ms, " ms");
+                    c.window_retries, " of ", c.retries_allowed, " allowed for ", c.window_attempts,
+                    " recent attempts); not forwarded. Try again in ", d.retry_after_ms, " ms");
     case Reason::kBreakerOpen:
       return StrCat("relaytap retry guard: circuit breaker for ", d.key, " is ", c.breaker,
                     " after ", c.window_failures, " failures in ", c.window_outcomes,

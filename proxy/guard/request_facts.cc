@@ -102,16 +102,14 @@ std::string DeploymentFromTarget(std::string_view target) {
   return SafeName(QueryValue(query, "model"));
 }
 
-std::string GuardKey(std::string_view host, std::string_view deployment,
-                     std::string_view client) {
+std::string GuardKey(std::string_view host, std::string_view deployment, std::string_view client) {
   std::string key(host);
   if (!deployment.empty()) key = StrCat(key, "/", deployment);
   if (!client.empty()) key = StrCat(key, " client=", client);
   return key;
 }
 
-uint64_t RequestFingerprint(std::string_view method, std::string_view target,
-                            std::string_view body,
+uint64_t RequestFingerprint(std::string_view method, std::string_view target, std::string_view body,
                             const std::vector<std::string>& volatile_params) {
   std::string_view t = OriginForm(target);
   std::string_view path = t.substr(0, t.find('?'));
@@ -119,8 +117,8 @@ uint64_t RequestFingerprint(std::string_view method, std::string_view target,
   std::vector<std::string_view> kept;
   for (std::string_view pair : Split(query, '&')) {
     std::string_view name = pair.substr(0, pair.find('='));
-    bool is_volatile = std::find(volatile_params.begin(), volatile_params.end(), name) !=
-                       volatile_params.end();
+    bool is_volatile =
+        std::find(volatile_params.begin(), volatile_params.end(), name) != volatile_params.end();
     if (!is_volatile && !pair.empty()) kept.push_back(pair);
   }
   std::sort(kept.begin(), kept.end());

@@ -30,8 +30,7 @@ std::string GuardKey(std::string_view host, std::string_view deployment, std::st
 
 // A 64-bit hash of the method, the path with its query parameters minus `volatile_params`
 // (sorted, so their order does not matter) and the body. Never stored, only compared in memory.
-uint64_t RequestFingerprint(std::string_view method, std::string_view target,
-                            std::string_view body,
+uint64_t RequestFingerprint(std::string_view method, std::string_view target, std::string_view body,
                             const std::vector<std::string>& volatile_params);
 
 // x-stainless-retry-count: a non-negative decimal integer, else nullopt.

@@ -9,16 +9,19 @@ namespace relaytap::proxy::guard {
 namespace {
 
 constexpr std::string_view kReasonNames[kReasonCount] = {
-    "first_attempt", "retry_allowed", "breaker_probe", "attempt_cap",
+    "first_attempt", "retry_allowed", "breaker_probe",   "attempt_cap",
     "retry_budget",  "breaker_open",  "retry_after_hold"};
 
 int64_t CeilMs(int64_t us) { return std::max<int64_t>(1, (us + 999) / 1000); }
 
 std::string_view TransitionKind(BreakerState to) {
   switch (to) {
-    case BreakerState::kOpen: return "breaker_open";
-    case BreakerState::kHalfOpen: return "breaker_half_open";
-    case BreakerState::kClosed: return "breaker_closed";
+    case BreakerState::kOpen:
+      return "breaker_open";
+    case BreakerState::kHalfOpen:
+      return "breaker_half_open";
+    case BreakerState::kClosed:
+      return "breaker_closed";
   }
   return "breaker_closed";
 }
@@ -40,10 +43,14 @@ std::string_view ReasonName(Reason r) { return kReasonNames[static_cast<int>(r)]
 
 std::string_view RetrySignalName(RetrySignal s) {
   switch (s) {
-    case RetrySignal::kNone: return "none";
-    case RetrySignal::kSdkRetryCount: return "x_stainless_retry_count";
-    case RetrySignal::kFingerprint: return "fingerprint";
-    case RetrySignal::kFailedUpgrades: return "failed_upgrades";
+    case RetrySignal::kNone:
+      return "none";
+    case RetrySignal::kSdkRetryCount:
+      return "x_stainless_retry_count";
+    case RetrySignal::kFingerprint:
+      return "fingerprint";
+    case RetrySignal::kFailedUpgrades:
+      return "failed_upgrades";
   }
   return "none";
 }
@@ -107,8 +114,7 @@ void RetryGuard::Sweep(int64_t now_us) {
 void RetryGuard::RememberFingerprint(KeyState& ks, uint64_t fp, int attempt, bool failed,
                                      int64_t now_us) {
   if (fp == 0) return;
-  if (!ks.fingerprints.contains(fp) &&
-      ks.fingerprints.size() >= policy_.max_fingerprints_per_key) {
+  if (!ks.fingerprints.contains(fp) && ks.fingerprints.size() >= policy_.max_fingerprints_per_key) {
     absl::erase_if(ks.fingerprints,
                    [&](const auto& f) { return now_us - f.second.last_us > window_us_; });
     if (ks.fingerprints.size() >= policy_.max_fingerprints_per_key) {
@@ -194,8 +200,8 @@ void RetryGuard::Judge(KeyState& ks, int64_t now_us, Decision& d) {
   if (d.verdict == Verdict::kReject) {
     d.probe = false;
   } else {
-    d.reason = d.probe ? Reason::kBreakerProbe
-                       : (d.retry ? Reason::kRetryAllowed : Reason::kFirstAttempt);
+    d.reason =
+        d.probe ? Reason::kBreakerProbe : (d.retry ? Reason::kRetryAllowed : Reason::kFirstAttempt);
   }
   d.counts.window_failures = ks.breaker.failures(now_us);
   d.counts.window_outcomes = ks.breaker.outcomes(now_us);

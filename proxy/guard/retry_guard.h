@@ -31,13 +31,13 @@ enum class Verdict { kForward, kReject };
 
 // Why: each reason has its own counter and its own code in local answers and in the store.
 enum class Reason {
-  kFirstAttempt,   // forward: not a retry
-  kRetryAllowed,   // forward: a retry within cap and budget
-  kBreakerProbe,   // forward: a half-open probe
-  kAttemptCap,     // reject 429: too many attempts for this logical request
-  kRetryBudget,    // reject 429: retries over the key's budget
-  kBreakerOpen,    // reject 503: breaker open (or half-open with its probes taken)
-  kRetryAfterHold, // reject 429: upstream asked to wait (retry-after / retry-after-ms)
+  kFirstAttempt,    // forward: not a retry
+  kRetryAllowed,    // forward: a retry within cap and budget
+  kBreakerProbe,    // forward: a half-open probe
+  kAttemptCap,      // reject 429: too many attempts for this logical request
+  kRetryBudget,     // reject 429: retries over the key's budget
+  kBreakerOpen,     // reject 503: breaker open (or half-open with its probes taken)
+  kRetryAfterHold,  // reject 429: upstream asked to wait (retry-after / retry-after-ms)
 };
 inline constexpr int kReasonCount = 7;
 std::string_view ReasonName(Reason r);  // "first_attempt", ..., "retry_after_hold"
@@ -46,11 +46,11 @@ enum class RetrySignal { kNone, kSdkRetryCount, kFingerprint, kFailedUpgrades };
 std::string_view RetrySignalName(RetrySignal s);
 
 struct DecisionCounts {
-  int attempt = 1;               // this attempt's number within its logical request
-  int64_t window_attempts = 0;   // attempts sent for the key in the window (before this one)
+  int attempt = 1;              // this attempt's number within its logical request
+  int64_t window_attempts = 0;  // attempts sent for the key in the window (before this one)
   int64_t window_retries = 0;
-  int64_t retries_allowed = 0;   // the budget for the window
-  int64_t window_failures = 0;   // breaker window
+  int64_t retries_allowed = 0;  // the budget for the window
+  int64_t window_failures = 0;  // breaker window
   int64_t window_outcomes = 0;
   std::string breaker = "closed";
 };
@@ -92,8 +92,8 @@ bool IsFailure(const AttemptOutcome& o);
 
 class RetryGuard {
  public:
-  using Clock = std::function<int64_t()>;     // microseconds
-  using Random = std::function<uint64_t()>;   // uniform 64-bit values
+  using Clock = std::function<int64_t()>;    // microseconds
+  using Random = std::function<uint64_t()>;  // uniform 64-bit values
 
   // `clock` and `random` may be empty: the system clock and a fixed-seed generator.
   RetryGuard(GuardPolicy policy, GuardMode mode, Clock clock = {}, Random random = {});

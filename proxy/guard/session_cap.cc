@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include <cstddef>
-
 #include <nlohmann/json.hpp>
 
 #include "base/str_cat.h"
@@ -47,8 +46,8 @@ ServerResponseEvent ClassifyServerMessage(std::string_view payload) {
   const std::string type = StrField(j, "type");
   if (type == "response.failed") return ServerResponseEvent::kFailed;
   if (type != "response.done") return ServerResponseEvent::kNone;
-  const std::string status = StrField(j.is_object() ? j.value("response", Json()) : Json(),
-                                      "status");
+  const std::string status =
+      StrField(j.is_object() ? j.value("response", Json()) : Json(), "status");
   if (status == "failed") return ServerResponseEvent::kFailed;
   if (status == "completed") return ServerResponseEvent::kCompleted;
   return ServerResponseEvent::kNone;
@@ -79,7 +78,8 @@ void SessionCap::OnServerMessage(std::string_view payload) {
         creates_after_failure_ = 0;
       }
       break;
-    case ServerResponseEvent::kNone: break;
+    case ServerResponseEvent::kNone:
+      break;
   }
 }
 

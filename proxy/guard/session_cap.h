@@ -27,13 +27,13 @@ struct ClientMessageFacts {
 ClientMessageFacts ClassifyClientMessage(std::string_view payload);
 
 struct SessionCapDecision {
-  bool over_cap = false;   // the cap is exceeded for this response.create
-  bool withhold = false;   // enforce mode and enforceable: do not forward it
-  std::string reason;      // "session_cap" | "session_cap_unenforceable"; "" when !over_cap
+  bool over_cap = false;  // the cap is exceeded for this response.create
+  bool withhold = false;  // enforce mode and enforceable: do not forward it
+  std::string reason;     // "session_cap" | "session_cap_unenforceable"; "" when !over_cap
   int failed_responses = 0;
   int creates_after_failure = 0;  // forwarded since the streak began (before this one)
   int max_creates_after_failure = 0;
-  int withheld = 0;               // withheld so far in this session (including this one)
+  int withheld = 0;  // withheld so far in this session (including this one)
 };
 
 class SessionCap {

@@ -1,9 +1,9 @@
 #pragma once
 // relaytap's TLS ByteStream: OpenSSL runs directly on the socket's descriptor through a small BIO
-// (proxy/stream/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream core's
-// two 17 KiB buffers and the BIO pair's two more, and two copies of every byte.
-// OpenSSL's own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS,
-// and SSL_free_buffers when a reader starts waiting).
+// (proxy/stream/fd_bio.h) instead of Asio's ssl::stream. Per connection that saves the stream
+// core's two 17 KiB buffers and the BIO pair's two more, and two copies of every byte. OpenSSL's
+// own record buffers are released while a connection is idle (SSL_MODE_RELEASE_BUFFERS, and
+// SSL_free_buffers when a reader starts waiting).
 //
 // Used for both sides of an intercepted session: the app side (server handshake, with the bytes
 // the app sent right after CONNECT fed in first) and the upstream side (client handshake).
@@ -24,8 +24,8 @@
 
 #include "absl/status/statusor.h"
 #include "proxy/stream/byte_stream.h"
-#include "proxy/stream/net.h"
 #include "proxy/stream/fd_bio.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
 

@@ -7,13 +7,13 @@
 // Thread-safe: LeafFor() may be called from any io thread (minting takes a mutex; the cache lookup
 // is cheap). Key generation happens only in LoadOrCreate().
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "absl/status/statusor.h"
 
@@ -25,8 +25,8 @@ inline constexpr std::string_view kBundleFileName = "relaytap-bundle.pem";
 
 // A minted leaf. Immutable once built; shared between connections.
 struct Leaf {
-  std::shared_ptr<X509> cert;      // owns the X509
-  std::shared_ptr<EVP_PKEY> key;   // the process-wide leaf key
+  std::shared_ptr<X509> cert;     // owns the X509
+  std::shared_ptr<EVP_PKEY> key;  // the process-wide leaf key
   std::string cert_pem;
 };
 

@@ -1,20 +1,18 @@
 #include "proxy/tls/contexts.h"
 
-#include "proxy/tls/openssl_error.h"
-
 #include <arpa/inet.h>
-
-#include <fstream>
-#include <sstream>
-
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "absl/status/status.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "proxy/tls/openssl_error.h"
 
 namespace relaytap::proxy::tls {
 std::string OpenSslError(std::string_view what) {
@@ -84,8 +82,8 @@ int OnServerName(SSL* ssl, int* alert, void* arg) {
   auto* ca = static_cast<CertAuthority*>(arg);
   absl::StatusOr<std::shared_ptr<const Leaf>> leaf = ca->LeafFor(name);
   if (!leaf.ok()) {
-    *alert = absl::IsInvalidArgument(leaf.status()) ? SSL_AD_UNRECOGNIZED_NAME
-                                                   : SSL_AD_INTERNAL_ERROR;
+    *alert =
+        absl::IsInvalidArgument(leaf.status()) ? SSL_AD_UNRECOGNIZED_NAME : SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   if (!InstallLeaf(ssl, **leaf).ok()) {

@@ -1,13 +1,12 @@
 #pragma once
 // ssl::context factories for both sides of an intercepted connection.
 
+#include <boost/asio/ssl.hpp>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/ssl.hpp>
 
 #include "absl/status/statusor.h"
 #include "proxy/tls/cert_authority.h"

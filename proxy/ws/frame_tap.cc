@@ -74,7 +74,6 @@ std::string_view OpcodeName(Opcode op) {
   return "unknown";
 }
 
-
 struct FrameTap::Impl {
   Impl(FrameTap& owner, Direction dir, PerMessageDeflate pmd, MessageObserver& obs,
        size_t payload_cap)
@@ -135,12 +134,12 @@ struct FrameTap::Impl {
   // Data message being reassembled.
   bool message_open = false;
   Message message;
-  bool inflating = false;      // still feeding the inflater for this message
-  bool stream_ended = false;   // the sender finished a deflate stream (BFINAL) in this message
+  bool inflating = false;     // still feeding the inflater for this message
+  bool stream_ended = false;  // the sender finished a deflate stream (BFINAL) in this message
 
   z_stream zs{};
   bool zlib_ready = false;
-  std::unique_ptr<uint8_t[]> scratch;  // unmasked compressed input
+  std::unique_ptr<uint8_t[]> scratch;   // unmasked compressed input
   std::unique_ptr<uint8_t[]> inflated;  // inflate output chunk
 };
 
@@ -372,8 +371,8 @@ void FrameTap::Impl::EmitControl(int64_t now) {
   msg.wire_bytes = control_wire_bytes;
   msg.frame_count = 1;
   if (opcode == 0x8 && control_payload.size() >= 2) {
-    msg.close_code = static_cast<uint16_t>((uint8_t(control_payload[0]) << 8) |
-                                           uint8_t(control_payload[1]));
+    msg.close_code =
+        static_cast<uint16_t>((uint8_t(control_payload[0]) << 8) | uint8_t(control_payload[1]));
     msg.close_reason = control_payload.substr(2);
   }
   msg.payload = control_payload.substr(0, std::min(control_payload.size(), cap));

@@ -40,9 +40,9 @@ struct Message {
   int64_t last_frame_us = 0;      // UTC micros of the Feed() call that completed the last frame
   uint64_t wire_bytes = 0;        // frame headers + payloads as seen on the wire
   uint32_t frame_count = 0;
-  bool compressed = false;        // RSV1 was set on the first frame
-  std::string payload;            // unmasked and, if compressed, inflated
-  bool truncated = false;         // payload exceeded the observation cap; `payload` holds a prefix
+  bool compressed = false;  // RSV1 was set on the first frame
+  std::string payload;      // unmasked and, if compressed, inflated
+  bool truncated = false;   // payload exceeded the observation cap; `payload` holds a prefix
   std::optional<uint16_t> close_code;  // kClose with a body
   std::string close_reason;            // kClose only
 };

@@ -1,9 +1,9 @@
 #include "proxy/ws/message_gate.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <limits>
-
-#include <zlib.h>
 
 namespace relaytap::proxy::ws {
 namespace {
@@ -48,9 +48,10 @@ void MessageGate::Feed(std::span<const uint8_t> bytes, std::vector<GateSegment>*
     }
     if (!have_header_) {
       pending_.push_back(data[pos++]);
-      const size_t n = ParseFrameHeader(
-          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pending_.data()),
-                                   pending_.size()), &header_);
+      const size_t n =
+          ParseFrameHeader(std::span<const uint8_t>(
+                               reinterpret_cast<const uint8_t*>(pending_.data()), pending_.size()),
+                           &header_);
       if (n == std::numeric_limits<size_t>::max()) {
         failed_ = true;
         Emit(std::move(pending_), false, out);

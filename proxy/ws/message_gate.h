@@ -21,8 +21,8 @@ namespace relaytap::proxy::ws {
 
 struct GateSegment {
   bool candidate = false;
-  std::string bytes;  // pass-through bytes, or the whole candidate frame (header + payload)
-  FrameHeader header; // candidates only
+  std::string bytes;   // pass-through bytes, or the whole candidate frame (header + payload)
+  FrameHeader header;  // candidates only
 };
 
 class MessageGate {
@@ -40,7 +40,7 @@ class MessageGate {
   void Emit(std::string bytes, bool candidate, std::vector<GateSegment>* out);
 
   const size_t max_candidate_bytes_;
-  std::string pending_;        // header bytes so far, or the candidate frame so far
+  std::string pending_;  // header bytes so far, or the candidate frame so far
   FrameHeader header_;
   bool have_header_ = false;
   bool candidate_ = false;

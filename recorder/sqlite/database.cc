@@ -71,8 +71,8 @@ absl::Status StatusFromSqlite(int rc, std::string msg) {
 }
 
 absl::Status Database::ErrorStatus(int rc, std::string_view sql) const {
-  std::string msg = StrCat("SQLite \"", SqlHead(sql), "\": ", sqlite3_errmsg(db_), " (",
-                           sqlite3_errstr(rc), ")");
+  std::string msg =
+      StrCat("SQLite \"", SqlHead(sql), "\": ", sqlite3_errmsg(db_), " (", sqlite3_errstr(rc), ")");
   return StatusFromSqlite(rc, std::move(msg));
 }
 

@@ -1,12 +1,11 @@
 #include "recorder/sqlite/statement.h"
 
-#include "recorder/sqlite/database.h"
-
 #include <sqlite3.h>
 
 #include <utility>
 
 #include "base/str_cat.h"
+#include "recorder/sqlite/database.h"
 
 namespace relaytap::recorder::sqlite {
 
@@ -40,8 +39,8 @@ void Statement::BindDouble(int index, double value) {
   NoteBind(sqlite3_bind_double(stmt_, index, value));
 }
 void Statement::BindText(int index, std::string_view value) {
-  NoteBind(sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8));
+  NoteBind(
+      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 void Statement::BindTextInPlace(int index, std::string_view value) {
   NoteBind(
@@ -91,8 +90,8 @@ absl::StatusOr<bool> Statement::Step() {
   if (bind_rc_ != SQLITE_OK) {
     int rc = bind_rc_;
     bind_rc_ = SQLITE_OK;
-    return absl::InternalError(StrCat("SQLite \"", sql_head_, "\": bind failed (",
-                                      sqlite3_errstr(rc), ")"));
+    return absl::InternalError(
+        StrCat("SQLite \"", sql_head_, "\": bind failed (", sqlite3_errstr(rc), ")"));
   }
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;

@@ -1,7 +1,7 @@
-#include "tools/bench/stats.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
+
+#include "tools/bench/stats.h"
 
 namespace relaytap::tools::bench {
 namespace {

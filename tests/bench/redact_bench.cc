@@ -44,32 +44,46 @@ std::string AudioAppend() {
 
 std::string ResponseDone() {
   nlohmann::json usage = {
-      {"total_tokens", 1385}, {"input_tokens", 1133}, {"output_tokens", 252},
+      {"total_tokens", 1385},
+      {"input_tokens", 1133},
+      {"output_tokens", 252},
       {"input_token_details",
-       {{"text_tokens", 1011}, {"audio_tokens", 122}, {"image_tokens", 0}, {"cached_tokens", 960},
+       {{"text_tokens", 1011},
+        {"audio_tokens", 122},
+        {"image_tokens", 0},
+        {"cached_tokens", 960},
         {"cached_tokens_details", {{"text_tokens", 960}, {"audio_tokens", 0}}}}},
       {"output_token_details", {{"text_tokens", 60}, {"audio_tokens", 192}}}};
   std::string transcript;
   while (transcript.size() < 900) transcript += "The weather in Paris today is mild and sunny. ";
-  nlohmann::json item = {{"id", "item_C9G8pGVKYnaZu8PH5YQ9O"}, {"type", "message"},
-                         {"status", "completed"}, {"role", "assistant"},
+  nlohmann::json item = {{"id", "item_C9G8pGVKYnaZu8PH5YQ9O"},
+                         {"type", "message"},
+                         {"status", "completed"},
+                         {"role", "assistant"},
                          {"object", "realtime.item"},
                          {"content", {{{"type", "output_audio"}, {"transcript", transcript}}}}};
-  nlohmann::json call = {{"id", "item_C9G8q1"}, {"type", "function_call"},
-                         {"status", "completed"}, {"name", "get_weather"},
+  nlohmann::json call = {{"id", "item_C9G8q1"},
+                         {"type", "function_call"},
+                         {"status", "completed"},
+                         {"name", "get_weather"},
                          {"call_id", "call_Hx2YlBZ8aXQ0"},
                          {"arguments", R"({"city":"Paris","unit":"celsius"})"}};
   return nlohmann::json{
       {"type", "response.done"},
       {"event_id", "event_C9G8qMjBx4Ppx1Ttb8LmK"},
       {"response",
-       {{"object", "realtime.response"}, {"id", "resp_C9G8pqbTEdp6Jj4Ow1Ud0"},
-        {"status", "completed"}, {"status_details", nullptr},
-        {"output", {item, call}}, {"conversation_id", "conv_C9G8mmBkLhQJwCon3hoJN"},
-        {"output_modalities", {"audio"}}, {"max_output_tokens", "inf"},
-        {"audio", {{"output", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}},
-                               {"voice", "marin"}}}}},
-        {"usage", usage}, {"metadata", nullptr}}}}
+       {{"object", "realtime.response"},
+        {"id", "resp_C9G8pqbTEdp6Jj4Ow1Ud0"},
+        {"status", "completed"},
+        {"status_details", nullptr},
+        {"output", {item, call}},
+        {"conversation_id", "conv_C9G8mmBkLhQJwCon3hoJN"},
+        {"output_modalities", {"audio"}},
+        {"max_output_tokens", "inf"},
+        {"audio",
+         {{"output", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}, {"voice", "marin"}}}}},
+        {"usage", usage},
+        {"metadata", nullptr}}}}
       .dump();
 }
 

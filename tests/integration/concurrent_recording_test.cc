@@ -2,17 +2,16 @@
 // events in SQLite are the messages the client sent and the fake upstream sent, in order, with a
 // gap-free sequence; every connection, exchange and session is there with its outcome; nothing
 // was dropped; and the relay stayed byte-identical (fake upstream transcripts = client's view).
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
 #include <latch>
 #include <mutex>
 #include <thread>
-
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
 
 #include "nlohmann/json.hpp"
 #include "recorder/recorder.h"
@@ -189,19 +188,21 @@ TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirO
   const std::string db = TestDbPath(dir);
   const std::string n = std::to_string(kSessions);
   EXPECT_EQ(One(db, "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL"), n);
-  EXPECT_EQ(One(db, "SELECT COUNT(*), SUM(status = 101), SUM(transport = 'websocket_upgrade') "
-                    "FROM exchanges"),
+  EXPECT_EQ(One(db,
+                "SELECT COUNT(*), SUM(status = 101), SUM(transport = 'websocket_upgrade') "
+                "FROM exchanges"),
             n + "|" + n + "|" + n);
-  EXPECT_EQ(One(db, "SELECT COUNT(*) FROM ws_sessions WHERE exchange_id IS NOT NULL AND "
-                    "close_code = 1000 AND close_side = 'app'"),
+  EXPECT_EQ(One(db,
+                "SELECT COUNT(*) FROM ws_sessions WHERE exchange_id IS NOT NULL AND "
+                "close_code = 1000 AND close_side = 'app'"),
             n);
   EXPECT_EQ(One(db, "SELECT COUNT(*) FROM gaps"), "0");
   size_t events = 0;
   for (int i = 0; i < kSessions; ++i) {
     const SessionLog& log = logs[i];
     SCOPED_TRACE(log.session_id);
-    const std::string ref = One(db, "SELECT id FROM ws_sessions WHERE session_id = '" +
-                                        log.session_id + "'");
+    const std::string ref =
+        One(db, "SELECT id FROM ws_sessions WHERE session_id = '" + log.session_id + "'");
     const std::string where = " FROM events WHERE session_ref = " + ref;
     // One sequence over both directions: 1..N without gaps or repeats.
     const std::vector<std::string> seq = QueryRows(db, "SELECT seq" + where + " ORDER BY seq");
@@ -210,19 +211,20 @@ TEST(ConcurrentRecordingTest, TwentyRealtimeSessionsAreRecordedInOrderWithTheirO
     EXPECT_EQ(One(db, "SELECT group_concat(event_id, ',') FROM (SELECT event_id" + where +
                           " AND direction = 'client' AND opcode = 1 ORDER BY seq)"),
               Join(log.sent_event_ids));
-    EXPECT_EQ(One(db, "SELECT group_concat(type || ':' || COALESCE(event_id, ''), ',') FROM "
-                      "(SELECT type, event_id" + where +
-                          " AND direction = 'server' AND opcode = 1 ORDER BY seq)"),
+    EXPECT_EQ(One(db,
+                  "SELECT group_concat(type || ':' || COALESCE(event_id, ''), ',') FROM "
+                  "(SELECT type, event_id" +
+                      where + " AND direction = 'server' AND opcode = 1 ORDER BY seq)"),
               Join(log.received));
     // Counts include the close frame each way.
     EXPECT_EQ(One(db, "SELECT messages_up, messages_down FROM ws_sessions WHERE id = " + ref),
               std::to_string(log.sent_event_ids.size() + 1) + "|" +
                   std::to_string(log.received.size() + 1));
     const bool failing = i % kFailEvery == kFailEvery - 1;
-    EXPECT_EQ(One(db, "SELECT outcome, responses, failed_responses FROM ws_sessions WHERE id = " +
-                          ref),
-              std::string(failing ? "response_failed" : "ok") + "|" + std::to_string(kRounds) +
-                  "|" + std::to_string(failing ? kRounds : 0));
+    EXPECT_EQ(
+        One(db, "SELECT outcome, responses, failed_responses FROM ws_sessions WHERE id = " + ref),
+        std::string(failing ? "response_failed" : "ok") + "|" + std::to_string(kRounds) + "|" +
+            std::to_string(failing ? kRounds : 0));
     EXPECT_EQ(One(db, "SELECT SUM(audio_bytes)" + where + " AND direction = 'client'"),
               std::to_string(kRounds * 4096 * 3 / 4));
   }

@@ -1,12 +1,12 @@
 // A guard set only in the `relaytap proxy --config` file, built the way `relaytap proxy` builds
 // it (MergeConfigFile, then guard::ResolveGuardPolicy, then RetryGuard), really rejects through
 // the proxy; the same file in observe mode forwards everything.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "proxy/config.h"
 #include "proxy/guard/guard_settings.h"

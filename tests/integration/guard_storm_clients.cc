@@ -1,6 +1,5 @@
 #include "tests/integration/guard_storm_clients.h"
 
-
 #include <cmath>
 #include <random>
 
@@ -22,11 +21,11 @@ Answer Send(ProxyHarness& h, const std::string& raw_request) {
   return a;
 }
 
-Answer Post(ProxyHarness& h, const std::string& target, const std::string& body,
-            int retry_count) {
-  std::string head = "POST " + target + " HTTP/1.1\r\nHost: " + kAzureHost +
-                     "\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n";
+Answer Post(ProxyHarness& h, const std::string& target, const std::string& body, int retry_count) {
+  std::string head =
+      "POST " + target + " HTTP/1.1\r\nHost: " + kAzureHost +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n";
   if (retry_count >= 0) head += "x-stainless-retry-count: " + std::to_string(retry_count) + "\r\n";
   return Send(h, head + "\r\n" + body);
 }

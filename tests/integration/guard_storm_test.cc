@@ -3,11 +3,11 @@
 // exponential backoff with seeded jitter, honouring retry-after-ms and x-should-retry) and like a
 // naive client (immediate identical retries). The guard's clock is the test's: nobody sleeps, and
 // every window, cool-down and hold passes only when the test advances it.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <iostream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "proxy/guard/retry_guard.h"
 #include "recorder/recorder.h"
@@ -62,15 +62,15 @@ class GuardStormTest : public ::testing::Test {
     std::vector<std::thread> threads;
     for (int i = 0; i < kSdkClients; ++i) {
       threads.emplace_back([&, i] {
-        std::string body = R"({"messages":[{"role":"user","content":"sdk )" +
-                           std::to_string(i) + R"("}]})";
+        std::string body =
+            R"({"messages":[{"role":"user","content":"sdk )" + std::to_string(i) + R"("}]})";
         runs[i] = SdkClient(h, kStorm, body, kSdkMaxRetries, 1000 + i);
       });
     }
     for (int i = 0; i < kNaiveClients; ++i) {
       threads.emplace_back([&, i] {
-        std::string body = R"({"messages":[{"role":"user","content":"naive )" +
-                           std::to_string(i) + R"("}]})";
+        std::string body =
+            R"({"messages":[{"role":"user","content":"naive )" + std::to_string(i) + R"("}]})";
         runs[kSdkClients + i] = NaiveClient(h, kStorm, body, kNaiveAttempts, false);
       });
     }
@@ -123,9 +123,9 @@ TEST_F(GuardStormTest, HttpStormOffObserveEnforce) {
     ASSERT_TRUE(recorder_->Close().ok());
     enforce_db = Db();
   }
-  std::cout << "storm upstream attempts (" << kSdkClients << " SDK clients x "
-            << kSdkMaxRetries + 1 << " attempts, " << kNaiveClients << " naive x "
-            << kNaiveAttempts << ", on /status/503): off=" << off.storm_upstream
+  std::cout << "storm upstream attempts (" << kSdkClients << " SDK clients x " << kSdkMaxRetries + 1
+            << " attempts, " << kNaiveClients << " naive x " << kNaiveAttempts
+            << ", on /status/503): off=" << off.storm_upstream
             << " observe=" << observe.storm_upstream << " enforce=" << enforce.storm_upstream
             << "; healthy first attempts upstream off/observe/enforce=" << off.healthy_upstream
             << "/" << observe.healthy_upstream << "/" << enforce.healthy_upstream
@@ -145,34 +145,41 @@ TEST_F(GuardStormTest, HttpStormOffObserveEnforce) {
     EXPECT_EQ(c->healthy_ok, kHealthyClients);
   }
   // The store says what observe would have rejected, and nothing for the healthy deployment.
-  int observe_rejects = std::stoi(Query(
-      observe_db, "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'reject' AND "
-                  "key LIKE '%/storm' AND mode = 'observe'"));
+  int observe_rejects =
+      std::stoi(Query(observe_db,
+                      "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'reject' AND "
+                      "key LIKE '%/storm' AND mode = 'observe'"));
   EXPECT_GE(observe_rejects, kNaiveClients * (kNaiveAttempts - 3));
-  EXPECT_EQ(Query(observe_db, "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'reject' "
-                              "AND key LIKE '%/healthy'"),
+  EXPECT_EQ(Query(observe_db,
+                  "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'reject' "
+                  "AND key LIKE '%/healthy'"),
             "0");
   EXPECT_EQ(Query(observe_db, "SELECT COUNT(*) FROM exchanges WHERE outcome = 'guard_rejected'"),
             "0");
-  EXPECT_EQ(Query(observe_db, "SELECT COUNT(*) FROM guard_decisions WHERE decision = "
-                              "'breaker_open'"),
+  EXPECT_EQ(Query(observe_db,
+                  "SELECT COUNT(*) FROM guard_decisions WHERE decision = "
+                  "'breaker_open'"),
             "1");
   // Enforce: every local answer is an exchange with outcome guard_rejected and its decision row.
   EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM exchanges WHERE outcome = 'guard_rejected'"),
             std::to_string(enforce.guard_answers));
-  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM v_guard_decisions WHERE decision = 'reject' "
-                              "AND outcome = 'guard_rejected'"),
+  EXPECT_EQ(Query(enforce_db,
+                  "SELECT COUNT(*) FROM v_guard_decisions WHERE decision = 'reject' "
+                  "AND outcome = 'guard_rejected'"),
             std::to_string(enforce.guard_answers));
-  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'forward' "
-                              "AND key LIKE '%/storm'"),
+  EXPECT_EQ(Query(enforce_db,
+                  "SELECT COUNT(*) FROM guard_decisions WHERE decision = 'forward' "
+                  "AND key LIKE '%/storm'"),
             std::to_string(enforce.storm_upstream));
   // v_failures names relaytap's own code for each local answer, e.g. relaytap_attempt_cap.
-  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'guard_rejected' "
-                              "AND error_code LIKE 'relaytap_%' AND local_error_code = error_code"),
+  EXPECT_EQ(Query(enforce_db,
+                  "SELECT COUNT(*) FROM v_failures WHERE outcome = 'guard_rejected' "
+                  "AND error_code LIKE 'relaytap_%' AND local_error_code = error_code"),
             std::to_string(enforce.guard_answers));
   // Failures that came from upstream (the storm's 503s) carry no local code.
-  EXPECT_EQ(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'server_error_5xx' "
-                              "AND local_error_code IS NOT NULL"),
+  EXPECT_EQ(Query(enforce_db,
+                  "SELECT COUNT(*) FROM v_failures WHERE outcome = 'server_error_5xx' "
+                  "AND local_error_code IS NOT NULL"),
             "0");
   EXPECT_NE(Query(enforce_db, "SELECT COUNT(*) FROM v_failures WHERE outcome = 'server_error_5xx'"),
             "0");
@@ -194,8 +201,8 @@ TEST_F(GuardStormTest, CapAndBudgetBoundUpstreamAttemptsExactly) {
       int64_t allowed = std::max<int64_t>(
           policy.retry_budget.min_retries,
           static_cast<int64_t>(policy.retry_budget.budget_percent / 100.0 * sent));
-      bool forward = attempt == 1 ||
-                     (attempt <= policy.attempt_cap.max_attempts && retries < allowed);
+      bool forward =
+          attempt == 1 || (attempt <= policy.attempt_cap.max_attempts && retries < allowed);
       if (!forward) continue;
       sent++;
       retries += attempt > 1;
@@ -293,21 +300,22 @@ TEST_F(GuardStormTest, BreakerRecoversWhenUpstreamHeals) {
   EXPECT_EQ(UpstreamCount(*h, "/status/200?deployment=heal"), 0u);
   now_us_ += policy.circuit_breaker.cooldown_ms * 1000;
   for (int i = 0; i < policy.circuit_breaker.half_open_probes; ++i) {
-    EXPECT_EQ(Post(*h, "/status/200?deployment=heal", "{\"probe\":" + std::to_string(i) + "}")
-                  .status,
-              200);
+    EXPECT_EQ(
+        Post(*h, "/status/200?deployment=heal", "{\"probe\":" + std::to_string(i) + "}").status,
+        200);
   }
   for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(Post(*h, "/status/200?deployment=heal", "{\"after\":" + std::to_string(i) + "}")
-                  .status,
-              200);
+    EXPECT_EQ(
+        Post(*h, "/status/200?deployment=heal", "{\"after\":" + std::to_string(i) + "}").status,
+        200);
   }
   EXPECT_EQ(UpstreamCount(*h, "/status/200?deployment=heal"),
             static_cast<size_t>(policy.circuit_breaker.half_open_probes + 10));
   h.reset();
   ASSERT_TRUE(recorder_->Close().ok());
-  EXPECT_EQ(Query(Db(), "SELECT group_concat(decision, ',') FROM (SELECT decision FROM "
-                        "guard_decisions WHERE decision LIKE 'breaker_%' ORDER BY id)"),
+  EXPECT_EQ(Query(Db(),
+                  "SELECT group_concat(decision, ',') FROM (SELECT decision FROM "
+                  "guard_decisions WHERE decision LIKE 'breaker_%' ORDER BY id)"),
             "breaker_open,breaker_half_open,breaker_closed");
   EXPECT_EQ(Query(Db(), "SELECT COUNT(*) FROM guard_decisions WHERE reason = 'breaker_probe'"),
             std::to_string(policy.circuit_breaker.half_open_probes));
@@ -332,15 +340,14 @@ TEST_F(GuardStormTest, XMsRetryAfterMsAloneHoldsTheDeployment) {
   fake::FaultProfile profile;
   profile.deployments["xms"] = {{fake::Fault::kHttp429, 100}};
   profile.params.retry_after = std::chrono::milliseconds(2500);
-  profile.params.retry_headers = {.retry_after = false, .retry_after_ms = false,
-                                  .x_ms_retry_after_ms = true};
+  profile.params.retry_headers = {
+      .retry_after = false, .retry_after_ms = false, .x_ms_retry_after_ms = true};
   ASSERT_TRUE(fake::ValidateProfile(profile).ok());
   auto g = MakeGuard(guard::GuardMode::kEnforce);
   ProxyHarness::Options o;
   o.guard = g.get();
-  o.upstream_faults = std::make_shared<fake::FaultModel>(profile, 1, [] {
-    return std::chrono::milliseconds(0);
-  });
+  o.upstream_faults =
+      std::make_shared<fake::FaultModel>(profile, 1, [] { return std::chrono::milliseconds(0); });
   ProxyHarness h(std::move(o));
   constexpr char kChat[] = "/openai/deployments/xms/chat/completions?api-version=2024-10-21";
   {

@@ -1,10 +1,11 @@
 // The whole pipeline: real clients -> proxy -> fake upstream failure modes, recorded by the real
 // Recorder into SQLite; each failure is classified by outcome and carries its correlation ids.
 
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
@@ -18,8 +19,8 @@ using TlsWebSocket = websocket::stream<beast::ssl_stream<beast::tcp_stream>&>;
 
 void OpenRealtime(ProxyClient& c, TlsWebSocket& ws, const std::string& target) {
   beast::get_lowest_layer(c.tls()).expires_never();
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                std::chrono::seconds(30), false});
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
   ws.handshake(kAzureHost, target);
   beast::flat_buffer b;
   ws.read(b);  // session.created
@@ -65,9 +66,10 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
 
   {  // 5xx on the upgrade
     auto c = h->InterceptedClient();
-    c->Write("GET /status/503 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\nConnection: Upgrade\r\n"
-             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+    c->Write(
+        "GET /status/503 HTTP/1.1\r\nHost: contoso.openai.azure.com\r\nConnection: Upgrade\r\n"
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
     EXPECT_EQ(c->ReadResponse().result_int(), 503);
   }
   {  // 429 with retry-after-ms
@@ -151,17 +153,20 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
             "1500");
   EXPECT_THAT(Query(db, "SELECT apim_request_id FROM exchanges WHERE path LIKE '/status/429%'"),
               ::testing::SizeIs(36));
-  EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions WHERE session_id IN (SELECT session_id "
-                      "FROM ws_sessions) AND failed_responses > 0"),
+  EXPECT_EQ(Query(db,
+                  "SELECT outcome FROM ws_sessions WHERE session_id IN (SELECT session_id "
+                  "FROM ws_sessions) AND failed_responses > 0"),
             "response_failed");
   EXPECT_EQ(Query(db, "SELECT first_error_type FROM ws_sessions WHERE failed_responses > 0"),
             "server_error");
   EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE outcome = 'upstream_reset'"), "1");
   EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE outcome = 'client_abort'"), "1");
-  EXPECT_EQ(Query(db, "SELECT outcome FROM connections WHERE target_host = 'dead.openai.azure.com'"),
-            "connect_failure");
-  EXPECT_EQ(Query(db, "SELECT outcome FROM connections WHERE target_host = 'nodns.openai.azure.com'"),
-            "dns_failure");
+  EXPECT_EQ(
+      Query(db, "SELECT outcome FROM connections WHERE target_host = 'dead.openai.azure.com'"),
+      "connect_failure");
+  EXPECT_EQ(
+      Query(db, "SELECT outcome FROM connections WHERE target_host = 'nodns.openai.azure.com'"),
+      "dns_failure");
   EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE host = 'nodns.openai.azure.com'"),
             "dns_failure");
   EXPECT_EQ(Query(db, "SELECT outcome FROM exchanges WHERE host = 'dead.openai.azure.com'"),
@@ -176,8 +181,9 @@ TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
   EXPECT_EQ(Query(db, "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"), "4");
   // Failures are listed with their ids; response ids of the failed response are in the events.
   EXPECT_NE(Query(db, "SELECT count(*) FROM v_failures"), "0");
-  EXPECT_EQ(Query(db, "SELECT count(*) FROM events WHERE type = 'response.done' AND "
-                      "response_id LIKE 'resp_%'"),
+  EXPECT_EQ(Query(db,
+                  "SELECT count(*) FROM events WHERE type = 'response.done' AND "
+                  "response_id LIKE 'resp_%'"),
             "1");
   EXPECT_EQ(Query(db, "SELECT integrity_check FROM pragma_integrity_check"), "ok");
 }
@@ -194,8 +200,8 @@ TEST_F(RecordingTest, AFullQueueNeverSlowsTheRelayAndTheLossIsRecordedAsAGap) {
   std::string audio(64 * 1024, 'A');
   std::vector<std::string> sent, echoed;
   for (int i = 0; i < 50; ++i) {
-    std::string msg = R"({"type":"echo.request","i":)" + std::to_string(i) + R"(,"audio":")" +
-                      audio + "\"}";
+    std::string msg =
+        R"({"type":"echo.request","i":)" + std::to_string(i) + R"(,"audio":")" + audio + "\"}";
     ws.write(net::buffer(msg));
     sent.push_back(Sha256Hex(msg));
     beast::flat_buffer b;

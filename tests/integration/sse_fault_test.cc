@@ -2,17 +2,17 @@
 // TLS client on loopback, and what relaytap records for each: a stall the proxy gives up on is a
 // `timeout`, a reset mid-stream an `upstream_reset` (both in v_failures), a drip an `ok` exchange
 // with every event. Every wait is bounded by the proxy's idle timeout (1 s here).
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
-#include "tests/testing/test_recorder.h"
 #include "tests/testing/sqlite_query.h"
+#include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
 namespace {
@@ -80,8 +80,8 @@ class SseFaultTest : public ::testing::Test {
   }
   std::string Db() const { return TestDbPath(dir_); }
   std::string Row(const std::string& deployment, const std::string& columns) {
-    return Query(Db(), "SELECT " + columns + " FROM exchanges WHERE deployment = '" + deployment +
-                           "'");
+    return Query(Db(),
+                 "SELECT " + columns + " FROM exchanges WHERE deployment = '" + deployment + "'");
   }
 
   std::filesystem::path dir_;

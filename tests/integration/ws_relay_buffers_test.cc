@@ -4,16 +4,15 @@
 // TLS engine already holds received bytes). Messages around the record and buffer sizes, a large
 // one, a frame arriving one byte (one TLS record) at a time and records already inside the TLS
 // engine must all come back byte-identical, and the close must stay clean.
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <string>
-#include <vector>
-
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 #include "proxy/ws/frame_tap.h"
 #include "tests/testing/proxy_harness.h"
@@ -32,8 +31,8 @@ std::string Pattern(size_t n, unsigned seed) {
 
 void Open(ProxyClient& c, TlsWebSocket& ws) {
   beast::get_lowest_layer(c.tls()).expires_never();
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30),
-                                                std::chrono::seconds(30), false});
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
   ws.read_message_max(64u << 20);
   ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
   beast::flat_buffer b;
@@ -45,7 +44,7 @@ TEST(WsRelayBuffersTest, MessagesAroundRecordAndBufferSizesEchoUnchanged) {
   auto c = h.InterceptedClient();
   TlsWebSocket ws(c->tls());
   Open(*c, ws);
-  const std::vector<size_t> sizes = {1,     2,     125,   126,   16383, 16384, 16385,
+  const std::vector<size_t> sizes = {1,     2,     125,   126,   16383, 16384,   16385,
                                      16400, 32767, 32768, 32769, 65537, 3u << 20};
   for (size_t i = 0; i < sizes.size(); ++i) {
     std::string msg = Pattern(sizes[i], static_cast<unsigned>(i));
@@ -98,7 +97,7 @@ TEST(WsRelayBuffersTest, FrameArrivingOneByteAtATimeEchoesUnchanged) {
   const std::string payload = Pattern(100, 7);
   const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
   std::string frame;
-  frame.push_back(static_cast<char>(0x82));  // FIN + binary
+  frame.push_back(static_cast<char>(0x82));                   // FIN + binary
   frame.push_back(static_cast<char>(0x80 | payload.size()));  // masked, 7-bit length
   frame.append(reinterpret_cast<const char*>(mask), 4);
   for (size_t i = 0; i < payload.size(); ++i) {
@@ -127,8 +126,8 @@ TEST(WsRelayBuffersTest, RecordsAlreadyInsideTheTlsEngineAreRelayedWithoutNewSoc
   TlsWebSocket ws(c->tls());
   Open(*c, ws);
   // Bounded: a pump stuck waiting fails the read below with a timeout, not a hung test.
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5),
-                                                std::chrono::seconds(5), false});
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(5), std::chrono::seconds(5), false});
   auto& sock = beast::get_lowest_layer(c->tls()).socket();
   const int on = 1, off = 0;
   ASSERT_EQ(::setsockopt(sock.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof(on)), 0);

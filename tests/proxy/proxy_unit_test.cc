@@ -1,10 +1,10 @@
 // Pure parts of the proxy: routing patterns, --connect-to, listen addresses, header rules,
 // config files.
-#include <filesystem>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "proxy/config.h"
 #include "proxy/http/header_rules.h"

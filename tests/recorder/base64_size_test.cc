@@ -22,7 +22,7 @@ TEST(Base64SizeTest, KnownValues) {
   EXPECT_EQ(Base64DecodedSize("QQ=="), 1);
   EXPECT_EQ(Base64DecodedSize("QUI="), 2);
   EXPECT_EQ(Base64DecodedSize("QUJD"), 3);
-  EXPECT_EQ(Base64DecodedSize("QUJD\nREVG\r\n"), 6);   // whitespace is not counted
+  EXPECT_EQ(Base64DecodedSize("QUJD\nREVG\r\n"), 6);     // whitespace is not counted
   EXPECT_EQ(Base64DecodedSize("-_-_-_-_-_-_-_-_"), 12);  // URL-safe, one whole 16-byte block
   EXPECT_EQ(Base64DecodedSize(std::string(6400, 'A')), 4800);
   // More than 255 blocks of 16: the per-byte counters are folded before they wrap.

@@ -10,8 +10,11 @@ EndFacts End(EndReason r, DialStage stage = DialStage::kNone) {
 }
 
 EndFacts Relay(PumpEnd up, PumpEnd down, bool up_first, bool websocket = false) {
-  return EndFacts{.reason = EndReason::kRelayEnded, .up = up, .down = down,
-                  .up_ended_first = up_first, .websocket = websocket};
+  return EndFacts{.reason = EndReason::kRelayEnded,
+                  .up = up,
+                  .down = down,
+                  .up_ended_first = up_first,
+                  .websocket = websocket};
 }
 
 struct ExchangeCase {
@@ -63,8 +66,7 @@ TEST(OutcomeTest, SessionFirstFailureWinsThenHowItsRelayEnded) {
   // TCP keepalive gave up on a vanished peer: the timeout branch the proxy can reach.
   EXPECT_EQ(ClassifySession(std::nullopt, Relay(PumpEnd::kCancelled, PumpEnd::kTimedOut, false)),
             Outcome::kTimeout);
-  EXPECT_EQ(ClassifySession(std::nullopt, Relay(PumpEnd::kEof, PumpEnd::kEof, true)),
-            Outcome::kOk);
+  EXPECT_EQ(ClassifySession(std::nullopt, Relay(PumpEnd::kEof, PumpEnd::kEof, true)), Outcome::kOk);
 }
 
 struct EndCase {
@@ -111,8 +113,7 @@ TEST(OutcomeTest, EveryConnectionEndHasOneClassSideAndSpelling) {
        "upstream_timeout_mid_response"},
       {End(EndReason::kUpstreamResetMidResponse), Outcome::kUpstreamReset, EndSide::kUpstream,
        "upstream_reset_mid_response"},
-      {End(EndReason::kGuardRejected), Outcome::kGuardRejected, EndSide::kProxy,
-       "guard_rejected"},
+      {End(EndReason::kGuardRejected), Outcome::kGuardRejected, EndSide::kProxy, "guard_rejected"},
       // Tunnels: the direction that ended first names the side (the upstream closing first is
       // not the app's doing, as the spelling's "app:" prefix once made it).
       {Relay(PumpEnd::kEof, PumpEnd::kEof, true), Outcome::kOk, EndSide::kApp,

@@ -2,7 +2,6 @@
 // mix: per turn ~40 audio deltas of ~8 KB (base64 of 6 KB pcm16 = 125 ms), ~10 transcript
 // deltas and a few lifecycle events, plus client audio appends.
 #include <benchmark/benchmark.h>
-
 #include <sys/resource.h>
 
 #include <filesystem>
@@ -25,17 +24,23 @@ double ProcessCpuSeconds() {
 std::vector<std::string> Mix() {
   std::vector<std::string> m;
   std::string audio = testing::Base64(6000, 'k');
-  m.push_back(R"({"type":"response.created","event_id":"event_1","response":{"id":"resp_1","status":"in_progress"}})");
+  m.push_back(
+      R"({"type":"response.created","event_id":"event_1","response":{"id":"resp_1","status":"in_progress"}})");
   for (int i = 0; i < 40; ++i) {
-    m.push_back(R"({"type":"response.output_audio.delta","event_id":"event_a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":")" + audio + "\"}");
+    m.push_back(
+        R"({"type":"response.output_audio.delta","event_id":"event_a","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":")" +
+        audio + "\"}");
     if (i % 4 == 0) {
-      m.push_back(R"({"type":"response.output_audio_transcript.delta","event_id":"event_t","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"hello there "})");
+      m.push_back(
+          R"({"type":"response.output_audio_transcript.delta","event_id":"event_t","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"hello there "})");
     }
   }
   for (int i = 0; i < 8; ++i) {
-    m.push_back(R"({"type":"input_audio_buffer.append","event_id":"evt_x","audio":")" + audio + "\"}");
+    m.push_back(R"({"type":"input_audio_buffer.append","event_id":"evt_x","audio":")" + audio +
+                "\"}");
   }
-  m.push_back(R"({"type":"response.done","event_id":"event_9","response":{"id":"resp_1","status":"completed","usage":{"total_tokens":120}}})");
+  m.push_back(
+      R"({"type":"response.done","event_id":"event_9","response":{"id":"resp_1","status":"completed","usage":{"total_tokens":120}}})");
   return m;
 }
 

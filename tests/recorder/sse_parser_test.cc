@@ -21,7 +21,8 @@ Exchange Captured(const std::vector<std::string>& chunks, int64_t end_us) {
 
 std::string Describe(const std::vector<SseEvent>& events) {
   std::string out;
-  for (const SseEvent& e : events) out += std::to_string(e.at_us) + "|" + e.event + "|" + e.data + ";";
+  for (const SseEvent& e : events)
+    out += std::to_string(e.at_us) + "|" + e.event + "|" + e.data + ";";
   return out;
 }
 

@@ -11,7 +11,8 @@ namespace {
 // {"sub":"user-secret","exp":1700003600,"nbf":1700000000,"iat":1699999990.5}.
 constexpr char kJwt[] =
     "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
-    "eyJzdWIiOiJ1c2VyLXNlY3JldCIsImV4cCI6MTcwMDAwMzYwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE2OTk5OTk5OTAuNX0.";
+    "eyJzdWIiOiJ1c2VyLXNlY3JldCIsImV4cCI6MTcwMDAwMzYwMCwibmJmIjoxNzAwMDAwMDAwLCJpYXQiOjE2OTk5OTk5OT"
+    "AuNX0.";
 
 // "Bearer " + kJwt, built with append: GCC 12 reports string operator+ here as out of bounds
 // (-Warray-bounds, a false positive).

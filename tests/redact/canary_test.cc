@@ -48,12 +48,12 @@ json FunctionTool() {
 }
 
 json Usage() {
-  return {{"total_tokens", 321},
-          {"input_tokens", 200},
-          {"output_tokens", 121},
-          {"input_token_details",
-           {{"text_tokens", 50}, {"audio_tokens", 150}, {"cached_tokens", 64}}},
-          {"output_token_details", {{"text_tokens", 21}, {"audio_tokens", 100}}}};
+  return {
+      {"total_tokens", 321},
+      {"input_tokens", 200},
+      {"output_tokens", 121},
+      {"input_token_details", {{"text_tokens", 50}, {"audio_tokens", 150}, {"cached_tokens", 64}}},
+      {"output_token_details", {{"text_tokens", 21}, {"audio_tokens", 100}}}};
 }
 
 struct Case {
@@ -84,11 +84,14 @@ std::vector<Case> GaEvents() {
           {"tools", {FunctionTool(), McpTool()}},
           {"prompt", {{"id", "pmpt_123"}, {"variables", {{"city", "CANARY var"}}}}},
           {"tracing",
-           {{"workflow_name", "CANARY wf"}, {"group_id", "CANARY g"}, {"metadata", {{"k", kCanary}}}}},
+           {{"workflow_name", "CANARY wf"},
+            {"group_id", "CANARY g"},
+            {"metadata", {{"k", kCanary}}}}},
           {"max_output_tokens", 4096}}}},
        {R"("type":"session.update")", R"("model":"gpt-realtime")", R"("rate":24000)",
         R"("voice":"marin")", R"("name":"get_weather")", R"("server_label":"deepwiki")",
-        R"("silence_duration_ms":500)", R"("max_output_tokens":4096)", R"("output_modalities":["audio"])"}},
+        R"("silence_duration_ms":500)", R"("max_output_tokens":4096)",
+        R"("output_modalities":["audio"])"}},
       {"input_audio_buffer.append",
        {{"type", "input_audio_buffer.append"}, {"event_id", "evt_1"}, {"audio", kAudio}},
        {R"("event_id":"evt_1")", R"("redacted":"audio","bytes":6147)"}},
@@ -102,13 +105,17 @@ std::vector<Case> GaEvents() {
           {"content",
            {{{"type", "input_text"}, {"text", "CANARY user said"}},
             {{"type", "input_audio"}, {"audio", kAudio}, {"transcript", "CANARY heard"}},
-            {{"type", "input_image"}, {"image_url", "data:image/png;base64,CANARY"}, {"detail", "auto"}}}}}}},
+            {{"type", "input_image"},
+             {"image_url", "data:image/png;base64,CANARY"},
+             {"detail", "auto"}}}}}}},
        {R"("id":"item_user1")", R"("role":"user")", R"("type":"input_audio")", R"("detail":"auto")",
         R"("previous_item_id":"item_prev1")"}},
       {"conversation.item.create (function_call_output)",
        {{"type", "conversation.item.create"},
         {"item",
-         {{"type", "function_call_output"}, {"call_id", "call_abc"}, {"output", R"({"t":"CANARY"})"}}}},
+         {{"type", "function_call_output"},
+          {"call_id", "call_abc"},
+          {"output", R"({"t":"CANARY"})"}}}},
        {R"("call_id":"call_abc")", R"("type":"function_call_output")"}},
       {"response.create",
        {{"type", "response.create"},
@@ -146,7 +153,8 @@ std::vector<Case> GaEvents() {
        {R"("response_id":"resp_1")", R"("item_id":"item_1")", R"("bytes":6147)",
         R"("content_index":0)"}},
       {"response.output_audio_transcript.delta",
-       {{"type", "response.output_audio_transcript.delta"}, {"response_id", "resp_1"},
+       {{"type", "response.output_audio_transcript.delta"},
+        {"response_id", "resp_1"},
         {"delta", "CANARY words"}},
        {R"("response_id":"resp_1")"}},
       {"response.output_text.delta",
@@ -166,7 +174,8 @@ std::vector<Case> GaEvents() {
         {"usage", {{"type", "tokens"}, {"input_tokens", 10}, {"total_tokens", 15}}}},
        {R"("input_tokens":10)", R"("total_tokens":15)", R"("type":"tokens")"}},
       {"input_audio_buffer.dtmf_event_received",
-       {{"type", "input_audio_buffer.dtmf_event_received"}, {"event", "CANARY5"},
+       {{"type", "input_audio_buffer.dtmf_event_received"},
+        {"event", "CANARY5"},
         {"received_at", 1700000000}},
        {R"("received_at":1700000000)"}},
       {"response.done",
@@ -178,16 +187,27 @@ std::vector<Case> GaEvents() {
           {"status", "failed"},
           {"status_details",
            {{"type", "failed"},
-            {"error", {{"type", "server_error"}, {"code", "server_error"},
-                       {"message", "Failed for " + kSk}}}}},
+            {"error",
+             {{"type", "server_error"},
+              {"code", "server_error"},
+              {"message", "Failed for " + kSk}}}}},
           {"conversation_id", "conv_1"},
           {"metadata", {{"k", "CANARY"}}},
           {"output",
-           {{{"id", "item_3"}, {"type", "function_call"}, {"call_id", "call_abc"},
-             {"name", "get_weather"}, {"arguments", "CANARY args"}, {"status", "completed"}},
-            {{"id", "item_4"}, {"type", "mcp_call"}, {"server_label", "deepwiki"},
-             {"arguments", "CANARY"}, {"output", "CANARY out"}},
-            {{"id", "item_5"}, {"type", "message"}, {"role", "assistant"},
+           {{{"id", "item_3"},
+             {"type", "function_call"},
+             {"call_id", "call_abc"},
+             {"name", "get_weather"},
+             {"arguments", "CANARY args"},
+             {"status", "completed"}},
+            {{"id", "item_4"},
+             {"type", "mcp_call"},
+             {"server_label", "deepwiki"},
+             {"arguments", "CANARY"},
+             {"output", "CANARY out"}},
+            {{"id", "item_5"},
+             {"type", "message"},
+             {"role", "assistant"},
              {"content", {{{"type", "output_audio"}, {"transcript", "CANARY said"}}}}}}},
           {"usage", Usage()}}}},
        {R"("id":"resp_1")", R"("status":"failed")", R"("type":"server_error")",
@@ -215,8 +235,11 @@ std::vector<Case> GaEvents() {
       {"client_secrets response (HTTP body)",
        {{"value", kEk},
         {"expires_at", 1756310470},
-        {"session", {{"id", "sess_C9"}, {"type", "realtime"}, {"instructions", "CANARY"},
-                     {"client_secret", {{"value", kEk}, {"expires_at", 1756310470}}}}}},
+        {"session",
+         {{"id", "sess_C9"},
+          {"type", "realtime"},
+          {"instructions", "CANARY"},
+          {"client_secret", {{"value", kEk}, {"expires_at", 1756310470}}}}}},
        {R"("expires_at":1756310470)", R"("id":"sess_C9")"}},
   };
 }
@@ -237,16 +260,22 @@ std::vector<Case> BetaEvents() {
        {R"("modalities":["text","audio"])", R"("voice":"alloy")", R"("input_audio_format":"pcm16")",
         R"("temperature":0.8)", R"("model":"whisper-1")"}},
       {"beta response.audio.delta",
-       {{"type", "response.audio.delta"}, {"event_id", "event_b1"}, {"response_id", "resp_b"},
+       {{"type", "response.audio.delta"},
+        {"event_id", "event_b1"},
+        {"response_id", "resp_b"},
         {"delta", kAudio}},
        {R"("bytes":6147)", R"("response_id":"resp_b")"}},
       {"beta response.audio_transcript.delta",
-       {{"type", "response.audio_transcript.delta"}, {"delta", "CANARY"}}, {}},
+       {{"type", "response.audio_transcript.delta"}, {"delta", "CANARY"}},
+       {}},
       {"beta response.text.delta", {{"type", "response.text.delta"}, {"delta", "CANARY"}}, {}},
       {"beta conversation.item.created with inline audio",
        {{"type", "conversation.item.created"},
         {"item",
-         {{"id", "msg_1"}, {"object", "realtime.item"}, {"type", "message"}, {"role", "assistant"},
+         {{"id", "msg_1"},
+          {"object", "realtime.item"},
+          {"type", "message"},
+          {"role", "assistant"},
           {"content", {{{"type", "audio"}, {"audio", kAudio}, {"transcript", "CANARY"}}}}}}},
        {R"("id":"msg_1")", R"("object":"realtime.item")", R"("type":"audio")", R"("bytes":6147)"}},
       {"beta transcription_session.updated",
@@ -257,7 +286,8 @@ std::vector<Case> BetaEvents() {
           {"input_audio_transcription", {{"prompt", "CANARY"}, {"language", "en"}}}}}},
        {R"("id":"sess_t")", R"("language":"en")"}},
       {"beta /sessions response",
-       {{"id", "sess_b"}, {"object", "realtime.session"},
+       {{"id", "sess_b"},
+        {"object", "realtime.session"},
         {"client_secret", {{"value", kEk}, {"expires_at", 1700000000}}}},
        {R"("id":"sess_b")", R"("expires_at":1700000000)"}},
   };
@@ -283,20 +313,21 @@ TEST(CanaryTest, BetaEventsLeakNothingAndKeepStructure) { CheckCases(BetaEvents(
 
 TEST(CanaryTest, ClientEventIdWithSpacesIsFingerprinted) {
   const json e = {{"type", "response.cancel"}, {"event_id", "my event CANARY 1"}};
-  const json out = json::parse(RedactJson(e, testing::DefaultPolicy(), testing::TestFingerprinter()));
+  const json out =
+      json::parse(RedactJson(e, testing::DefaultPolicy(), testing::TestFingerprinter()));
   EXPECT_EQ(out["event_id"]["fp"], testing::TestFingerprinter().Of("my event CANARY 1"));
 }
 
 TEST(CanaryTest, StatsCountWhatWasHidden) {
   RedactStats stats;
-  RedactJsonText(GaEvents()[0].event.dump(), testing::DefaultPolicy(),
-                 testing::TestFingerprinter(), &stats);
+  RedactJsonText(GaEvents()[0].event.dump(), testing::DefaultPolicy(), testing::TestFingerprinter(),
+                 &stats);
   EXPECT_GT(stats.strings_kept, 5u);
   EXPECT_GT(stats.strings_redacted, 5u);
   EXPECT_GE(stats.opaque_values, 5u);  // parameters, authorization, headers, prompt, tracing
   RedactStats audio;
-  RedactJsonText(GaEvents()[1].event.dump(), testing::DefaultPolicy(),
-                 testing::TestFingerprinter(), &audio);
+  RedactJsonText(GaEvents()[1].event.dump(), testing::DefaultPolicy(), testing::TestFingerprinter(),
+                 &audio);
   EXPECT_EQ(audio.audio_values, 1u);
   EXPECT_EQ(audio.audio_bytes, 6147u);
 }

@@ -39,10 +39,10 @@ TEST(FingerprinterTest, AgreesWithOpenSslHmacOnRandomKeysAndValues) {
       for (char& c : value) c = static_cast<char>(rng());
       unsigned char mac[EVP_MAX_MD_SIZE];
       unsigned int mac_len = 0;
-      ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                     reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac,
-                     &mac_len),
-                nullptr);
+      ASSERT_NE(
+          HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+               reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac, &mac_len),
+          nullptr);
       std::string want;
       for (unsigned int i = 0; i < mac_len; ++i) {
         static constexpr char kDigits[] = "0123456789abcdef";
@@ -79,8 +79,8 @@ TEST(FingerprinterTest, DifferentKeysDifferentFingerprints) {
 }
 
 TEST(FingerprinterTest, CreateRejectsShortKey) {
-  EXPECT_TRUE(StatusIs(Fingerprinter::Create("short").status(),
-                       absl::StatusCode::kInvalidArgument, "at least 16 bytes"));
+  EXPECT_TRUE(StatusIs(Fingerprinter::Create("short").status(), absl::StatusCode::kInvalidArgument,
+                       "at least 16 bytes"));
   EXPECT_TRUE(Fingerprinter::Create(std::string(16, 'k')).ok());
 }
 

@@ -66,17 +66,17 @@ TEST_F(HeadersTest, SubprotocolsKeepDialectAndHideKey) {
   const std::string out = RedactSubprotocols(
       "realtime, openai-insecure-api-key.sk-CANARYabcdefghijklmnopqrst, openai-beta.realtime-v1",
       fp_);
-  EXPECT_EQ(out, "realtime, openai-insecure-api-key." +
-                     fp_.Of("sk-CANARYabcdefghijklmnopqrst") + ", openai-beta.realtime-v1");
+  EXPECT_EQ(out, "realtime, openai-insecure-api-key." + fp_.Of("sk-CANARYabcdefghijklmnopqrst") +
+                     ", openai-beta.realtime-v1");
   EXPECT_EQ(RedactHeaderValue("Sec-WebSocket-Protocol", "realtime,  CANARY-token,", policy_, fp_),
             "realtime, " + fp_.Of("CANARY-token"));
-  EXPECT_FALSE(Contains(RedactSubprotocols("openai-beta.sk-CANARYabcdefghijklmnopqrst", fp_),
-                        "CANARY"));
+  EXPECT_FALSE(
+      Contains(RedactSubprotocols("openai-beta.sk-CANARYabcdefghijklmnopqrst", fp_), "CANARY"));
 }
 
 TEST_F(HeadersTest, LocationGoesThroughTheUrlRule) {
-  const std::string out = RedactHeaderValue(
-      "Location", "/v1/realtime/calls/rtc_479a?token=CANARY", policy_, fp_);
+  const std::string out =
+      RedactHeaderValue("Location", "/v1/realtime/calls/rtc_479a?token=CANARY", policy_, fp_);
   EXPECT_EQ(out, "/v1/realtime/calls/rtc_479a?token=" + fp_.Of("CANARY"));
 }
 
@@ -103,17 +103,18 @@ TEST_F(TargetTest, PercentEncodedValuesAreDecodedBeforeFingerprinting) {
 
 TEST_F(TargetTest, CredentialNamesNeverKeptEvenIfPolicySaysSo) {
   Policy p = policy_;
-  ASSERT_TRUE(p.Extend(R"({"keep_query_params": ["api-key", "key", "token", "sig", "code"]})").ok());
+  ASSERT_TRUE(
+      p.Extend(R"({"keep_query_params": ["api-key", "key", "token", "sig", "code"]})").ok());
   const std::string out =
       RedactTarget("/x?API-KEY=CANARY1&key=CANARY2&token=CANARY3&sig=CANARY4&code=CANARY5", p, fp_);
   EXPECT_FALSE(Contains(out, "CANARY")) << out;
 }
 
 TEST_F(TargetTest, UnknownParamsHiddenAndOddNamesHashed) {
-  const std::string out =
-      RedactTarget("/v1/realtime?model=gpt-realtime&x-ms-client-request-id=CANARY&flag&"
-                   "sk-CANARYabcdefghijklmnopqrstu#frag-CANARY",
-                   policy_, fp_);
+  const std::string out = RedactTarget(
+      "/v1/realtime?model=gpt-realtime&x-ms-client-request-id=CANARY&flag&"
+      "sk-CANARYabcdefghijklmnopqrstu#frag-CANARY",
+      policy_, fp_);
   EXPECT_FALSE(Contains(out, "CANARY")) << out;
   EXPECT_TRUE(Contains(out, "/v1/realtime?model=gpt-realtime&x-ms-client-request-id=hmac:"));
   EXPECT_TRUE(Contains(out, "&flag&"));

@@ -119,19 +119,18 @@ TEST(JsonHolesTest, LongCleanValuesAreCutAndResolveToTheirBytes) {
 
 TEST(JsonHolesTest, KeysShortStringsEscapedTextAndNulEscapesAreNotCut) {
   EXPECT_TRUE(ParsedJson::Parse(R"({")" + Long('k', 300) + R"(":1})").holes.empty());
-  EXPECT_TRUE(ParsedJson::Parse(R"({"a":")" + Long('k', 127) + "\"}" + Long(' ', 200))
-                  .holes.empty());
+  EXPECT_TRUE(
+      ParsedJson::Parse(R"({"a":")" + Long('k', 127) + "\"}" + Long(' ', 200)).holes.empty());
   EXPECT_EQ(ParsedJson::Parse(R"({"a":")" + Long('k', 128) + "\"}").holes.size(), 1u);
   EXPECT_TRUE(ParsedJson::Parse(R"({"a":")" + Long('k', 300) + R"(\n"})").holes.empty());
-  EXPECT_TRUE(
-      ParsedJson::Parse(R"({"z":"\u0000","a":")" + Long('k', 300) + "\"}").holes.empty());
+  EXPECT_TRUE(ParsedJson::Parse(R"({"z":"\u0000","a":")" + Long('k', 300) + "\"}").holes.empty());
 }
 
 // The scan takes 16 (or 8) bytes a step: a special byte or the closing quote at any position
 // relative to a step must be found exactly where it is.
 TEST(JsonHolesTest, SpecialBytesAndQuotesAtEveryStepOffsetAreFound) {
-  const std::vector<std::string> unclean = {"\x7f", "\x1f", "\x80", "\xc3\xa9", "\\\"", "\\n",
-                                            "\\\\"};
+  const std::vector<std::string> unclean = {"\x7f", "\x1f", "\x80", "\xc3\xa9",
+                                            "\\\"", "\\n",  "\\\\"};
   for (const std::string& special : unclean) {
     for (size_t pos = 0; pos < 40; ++pos) {
       const std::string value = B64(pos) + special + B64(200);
@@ -159,17 +158,21 @@ TEST(JsonHolesTest, SpecialBytesAndQuotesAtEveryStepOffsetAreFound) {
 TEST(JsonHolesTest, RandomDocumentsRedactLikeTheFullParse) {
   std::mt19937 rng(777);
   const auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
-  const std::vector<std::string> shorts = {
-      "", "x", R"(\u0000)", R"(\u00001)", R"(\\u0000)", R"(a\\)", R"(\")", R"(\n\t)",
-      "\xc3\xa9", "\xff", "\x01", R"(\u00e9)", "event_1", "response.output_audio.delta"};
-  const std::vector<std::string> keys = {"type", "delta", "audio", "event_id", "text",
+  const std::vector<std::string> shorts = {"",           "x",
+                                           R"(\u0000)",  R"(\u00001)",
+                                           R"(\\u0000)", R"(a\\)",
+                                           R"(\")",      R"(\n\t)",
+                                           "\xc3\xa9",   "\xff",
+                                           "\x01",       R"(\u00e9)",
+                                           "event_1",    "response.output_audio.delta"};
+  const std::vector<std::string> keys = {"type",     "delta",      "audio",    "event_id", "text",
                                          "metadata", R"(k\u0000)", "\xc3\xa9", "n"};
   const auto value = [&]() -> std::string {
     switch (pick(5)) {
       case 0:
       case 1:
         return "\"" + B64(120 + pick(200)) + "\"";  // often long enough to be cut
-      case 2: {  // long, with something unclean somewhere
+      case 2: {                                     // long, with something unclean somewhere
         const std::string b = B64(130 + pick(100));
         const size_t at = pick(b.size());
         return "\"" + b.substr(0, at) + shorts[pick(shorts.size())] + b.substr(at) + "\"";
@@ -215,8 +218,8 @@ TEST(JsonHolesTest, Base64AlphabetCharsEqualsAPerByteCount) {
   const auto reference = [](std::string_view s) {
     int64_t n = 0;
     for (unsigned char c : s) {
-      n += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/' || c == '-' || c == '_';
+      n += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/' || c == '-' || c == '_';
     }
     return n;
   };

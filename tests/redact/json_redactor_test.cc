@@ -52,13 +52,27 @@ void ReferenceAppendQuoted(std::string& out, std::string_view s) {
       continue;
     }
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           out.append("\\u00");
@@ -74,10 +88,33 @@ void ReferenceAppendQuoted(std::string& out, std::string_view s) {
 }
 
 TEST(JsonWriterTest, AppendQuotedEqualsTheByteByByteReference) {
-  const std::vector<std::string> pieces = {
-      "a", "Z", "0", " ", "~", "\x7f", "\"", "\\", "\b", "\f", "\n", "\r", "\t",
-      std::string(1, '\0'), "\x01", "\x1f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
-      "\xc3", "\xe2\x82", "\xff", "\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc0\xaf", "plain text run "};
+  const std::vector<std::string> pieces = {"a",
+                                           "Z",
+                                           "0",
+                                           " ",
+                                           "~",
+                                           "\x7f",
+                                           "\"",
+                                           "\\",
+                                           "\b",
+                                           "\f",
+                                           "\n",
+                                           "\r",
+                                           "\t",
+                                           std::string(1, '\0'),
+                                           "\x01",
+                                           "\x1f",
+                                           "\xc3\xa9",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xc3",
+                                           "\xe2\x82",
+                                           "\xff",
+                                           "\x80",
+                                           "\xed\xa0\x80",
+                                           "\xf4\x90\x80\x80",
+                                           "\xc0\xaf",
+                                           "plain text run "};
   std::mt19937 rng(31);
   for (int round = 0; round < 5000; ++round) {
     std::string s;
@@ -122,8 +159,8 @@ TEST_F(JsonRedactorTest, StringPlaceholderHasLengthAndFingerprint) {
 
 TEST_F(JsonRedactorTest, AllowedStringsLongerThanLimitOrSecretAreRedacted) {
   const std::string long_name(257, 'a');
-  const json out = Redact({{"name", long_name}, {"model", "sk-abcdefghijklmnopqrstuvwx"},
-                           {"code", "invalid_api_key"}});
+  const json out = Redact(
+      {{"name", long_name}, {"model", "sk-abcdefghijklmnopqrstuvwx"}, {"code", "invalid_api_key"}});
   EXPECT_EQ(out["name"]["len"], 257);
   EXPECT_EQ(out["model"]["redacted"], "string");
   EXPECT_EQ(out["code"], "invalid_api_key");
@@ -144,8 +181,8 @@ TEST_F(JsonRedactorTest, IdsKeptOnlyIfIdentifierLike) {
 }
 
 TEST_F(JsonRedactorTest, NumbersBoolsNullKeptUnlessConfigured) {
-  const json doc = {{"usage", {{"total_tokens", 10}, {"x", 1.5}}}, {"approve", true},
-                    {"param", nullptr}};
+  const json doc = {
+      {"usage", {{"total_tokens", 10}, {"x", 1.5}}}, {"approve", true}, {"param", nullptr}};
   EXPECT_EQ(Redact(doc), doc);
   Policy p = policy_;
   ASSERT_TRUE(p.Extend(R"({"numbers_redacted_keys": ["usage"]})").ok());
@@ -157,8 +194,8 @@ TEST_F(JsonRedactorTest, NumbersBoolsNullKeptUnlessConfigured) {
 }
 
 TEST_F(JsonRedactorTest, OpaqueKeysReplaceWholeSubtreeWithSerializedLength) {
-  const json tools = {{"type", "mcp"}, {"authorization", "Bearer x"},
-                      {"headers", {{"X-Key", "v"}, {"n", 1}}}};
+  const json tools = {
+      {"type", "mcp"}, {"authorization", "Bearer x"}, {"headers", {{"X-Key", "v"}, {"n", 1}}}};
   const json out = Redact(tools);
   EXPECT_EQ(out["authorization"]["redacted"], "opaque");
   EXPECT_EQ(out["authorization"]["len"], json("Bearer x").dump().size());
@@ -201,9 +238,9 @@ TEST_F(JsonRedactorTest, MessageIsScrubbedAndTruncated) {
   const json out = Redact({{"error", {{"message", msg}}}}, &stats);
   const std::string kept = out["error"]["message"];
   EXPECT_EQ(kept.size(), 512u);
-  EXPECT_EQ(kept.rfind("Bad key [" + fp_.Of("sk-abcdefghijklmnopqrstuvwx") + "] in session sess_1. ",
-                       0),
-            0u);
+  EXPECT_EQ(
+      kept.rfind("Bad key [" + fp_.Of("sk-abcdefghijklmnopqrstuvwx") + "] in session sess_1. ", 0),
+      0u);
   EXPECT_EQ(stats.secrets_scrubbed, 1u);
 }
 
@@ -225,8 +262,8 @@ TEST_F(JsonRedactorTest, DeepNestingIsCappedWithoutCrashing) {
   for (int i = 0; i < 10000; ++i) obj += R"({"a":)";
   obj += "1" + std::string(10000, '}');
   const std::string out2 = RedactJsonText(R"({"metadata":)" + obj + "}", policy_, fp_);
-  EXPECT_TRUE(Contains(out2, R"({"metadata":{"redacted":"opaque","len":)" +
-                                 std::to_string(obj.size())));
+  EXPECT_TRUE(
+      Contains(out2, R"({"metadata":{"redacted":"opaque","len":)" + std::to_string(obj.size())));
 }
 
 TEST_F(JsonRedactorTest, InvalidUtf8NeverBreaksOutput) {
@@ -258,8 +295,8 @@ TEST(BodyShapeTest, ContentTypeIsSanitised) {
 }
 
 TEST(JsonWriterTest, SerializeCompactMatchesDump) {
-  const json doc = json::parse(
-      R"({"a":[1,2.5,-3,true,null,"x\"y\\z\n\u0001é"],"b":{"c":{}},"d":[],"e":1e300})");
+  const json doc =
+      json::parse(R"({"a":[1,2.5,-3,true,null,"x\"y\\z\n\u0001é"],"b":{"c":{}},"d":[],"e":1e300})");
   EXPECT_EQ(SerializeCompact(doc), doc.dump());
 }
 

@@ -103,14 +103,40 @@ TEST(PolicyTest, JsonKeyRulesAgreeWithEachList) {
                            "numbers_redacted_keys": ["usage", "*_tokens"],
                            "scrub_keys": ["*message"], "audio_keys": ["audio*"]})")
                   .ok());
-  const std::vector<std::string> keys = {
-      "", "id", "_id", "x_id", "event_id", "item_id", "type", "delta", "audio", "audio_end",
-      "audios", "message", "error_message", "usage", "total_tokens", "_tokens", "tokens",
-      "x_", "x_a", "x_secret", "x_secret_key", "metadata", "some_text", "_text", "text",
-      "output_index", "Type", "ID", "\xc3\xa9_id"};
+  const std::vector<std::string> keys = {"",
+                                         "id",
+                                         "_id",
+                                         "x_id",
+                                         "event_id",
+                                         "item_id",
+                                         "type",
+                                         "delta",
+                                         "audio",
+                                         "audio_end",
+                                         "audios",
+                                         "message",
+                                         "error_message",
+                                         "usage",
+                                         "total_tokens",
+                                         "_tokens",
+                                         "tokens",
+                                         "x_",
+                                         "x_a",
+                                         "x_secret",
+                                         "x_secret_key",
+                                         "metadata",
+                                         "some_text",
+                                         "_text",
+                                         "text",
+                                         "output_index",
+                                         "Type",
+                                         "ID",
+                                         "\xc3\xa9_id"};
   const std::pair<const NameSet*, uint8_t> lists[] = {
-      {&p.allow_keys(), Policy::kJsonKeyAllow}, {&p.opaque_keys(), Policy::kJsonKeyOpaque},
-      {&p.id_keys(), Policy::kJsonKeyId},       {&p.scrub_keys(), Policy::kJsonKeyScrub},
+      {&p.allow_keys(), Policy::kJsonKeyAllow},
+      {&p.opaque_keys(), Policy::kJsonKeyOpaque},
+      {&p.id_keys(), Policy::kJsonKeyId},
+      {&p.scrub_keys(), Policy::kJsonKeyScrub},
       {&p.audio_keys(), Policy::kJsonKeyAudio},
       {&p.numbers_redacted_keys(), Policy::kJsonKeyNumbersRedacted}};
   for (const std::string& key : keys) {

@@ -31,9 +31,9 @@ inline ::testing::AssertionResult StatusIs(const absl::Status& st, absl::StatusC
   if (st.code() == code && std::string(st.message()).find(substring) != std::string::npos) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "status is " << st.ToString() << ", want code "
-                                       << static_cast<int>(code) << " containing '" << substring
-                                       << "'";
+  return ::testing::AssertionFailure()
+         << "status is " << st.ToString() << ", want code " << static_cast<int>(code)
+         << " containing '" << substring << "'";
 }
 
 inline bool Contains(std::string_view haystack, std::string_view needle) {

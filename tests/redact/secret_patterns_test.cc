@@ -23,9 +23,9 @@ TEST(SecretPatternsTest, FindsEachPattern) {
 }
 
 TEST(SecretPatternsTest, IgnoresStructuralValues) {
-  for (const char* s : {"response.output_audio.delta", "sess_C9G5QPteg4UIbotdKLoYQ",
-                        "in_progress", "invalid_request_error", "sk-short", "ek_short",
-                        "bearer", "0123456789abcdef0123456789abcde", "gpt-4o-realtime-preview",
+  for (const char* s : {"response.output_audio.delta", "sess_C9G5QPteg4UIbotdKLoYQ", "in_progress",
+                        "invalid_request_error", "sk-short", "ek_short", "bearer",
+                        "0123456789abcdef0123456789abcde", "gpt-4o-realtime-preview",
                         "b8a8ab0f-6a0b-4d6e-9e1f-0c3a2c1d2e3f"}) {
     EXPECT_FALSE(ContainsSecret(s)) << s;
   }
@@ -36,10 +36,37 @@ TEST(SecretPatternsTest, IgnoresStructuralValues) {
 // input, above all near the thresholds (32 hex, 64 base64, 20/16 after sk-/ek_) and the "byte
 // before" conditions.
 TEST(SecretPatternsTest, ContainsSecretAgreesWithFindSecretOnRandomText) {
-  const std::vector<std::string> pieces = {
-      "sk-", "ek_", "eyJ", "Bearer", "bEaReR", "bearer", " ", "\t", "\n", ".", "-", "_", "=",
-      "+", "/", ":", "a", "e", "s", "k", "b", "Z", "0", "f", "9", "x", "\xc3\xa9", "\xff",
-      std::string(1, '\0'), "\"", "\\"};
+  const std::vector<std::string> pieces = {"sk-",
+                                           "ek_",
+                                           "eyJ",
+                                           "Bearer",
+                                           "bEaReR",
+                                           "bearer",
+                                           " ",
+                                           "\t",
+                                           "\n",
+                                           ".",
+                                           "-",
+                                           "_",
+                                           "=",
+                                           "+",
+                                           "/",
+                                           ":",
+                                           "a",
+                                           "e",
+                                           "s",
+                                           "k",
+                                           "b",
+                                           "Z",
+                                           "0",
+                                           "f",
+                                           "9",
+                                           "x",
+                                           "\xc3\xa9",
+                                           "\xff",
+                                           std::string(1, '\0'),
+                                           "\"",
+                                           "\\"};
   const std::string hex = "0123456789abcdefABCDEF";
   const std::string b64 = "ABCXYZabcxyz0189+/-_=";
   std::mt19937 rng(20261202);
@@ -82,14 +109,32 @@ TEST(SecretPatternsTest, ContainsSecretAgreesWithFindSecretOnRandomText) {
 }
 
 TEST(SecretPatternsTest, ContainsSecretEdgeCases) {
-  for (const std::string& s : std::vector<std::string>{
-           "", "e", "eyJ", "eyJa.b", "eyJa.b.", "xeyJa.b.", "_eyJa.b.", "Bearer", "Bearer ",
-           "Bearer x", "xBearer x", "-Bearer x", std::string(31, 'a'), std::string(32, 'a'),
-           "g" + std::string(32, 'a'), std::string(63, '='), std::string(64, '='),
-           "sk-" + std::string(19, 'a'), "sk-" + std::string(20, 'a'),
-           "ask-" + std::string(20, 'a'), ".sk-" + std::string(20, 'a'),
-           "ek_" + std::string(15, 'a'), "ek_" + std::string(16, 'a'),
-           "ek_" + std::string(15, 'a') + "-", "\xc3\xa9" "Bearer\xc3\xa9"}) {
+  for (const std::string& s : std::vector<std::string>{"",
+                                                       "e",
+                                                       "eyJ",
+                                                       "eyJa.b",
+                                                       "eyJa.b.",
+                                                       "xeyJa.b.",
+                                                       "_eyJa.b.",
+                                                       "Bearer",
+                                                       "Bearer ",
+                                                       "Bearer x",
+                                                       "xBearer x",
+                                                       "-Bearer x",
+                                                       std::string(31, 'a'),
+                                                       std::string(32, 'a'),
+                                                       "g" + std::string(32, 'a'),
+                                                       std::string(63, '='),
+                                                       std::string(64, '='),
+                                                       "sk-" + std::string(19, 'a'),
+                                                       "sk-" + std::string(20, 'a'),
+                                                       "ask-" + std::string(20, 'a'),
+                                                       ".sk-" + std::string(20, 'a'),
+                                                       "ek_" + std::string(15, 'a'),
+                                                       "ek_" + std::string(16, 'a'),
+                                                       "ek_" + std::string(15, 'a') + "-",
+                                                       "\xc3\xa9"
+                                                       "Bearer\xc3\xa9"}) {
     EXPECT_EQ(ContainsSecret(s), FindSecret(s).has_value()) << s;
   }
 }

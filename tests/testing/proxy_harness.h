@@ -3,17 +3,16 @@
 // client that goes through the proxy with CONNECT (or plain absolute-form) and trusts the proxy's
 // CA. Every socket operation has a timeout so a hung relay fails one test, not the run.
 
-#include <chrono>
-#include <filesystem>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "proxy/server.h"
 #include "tools/fake_upstream/fake_upstream.h"
@@ -85,7 +84,7 @@ class ProxyHarness {
     std::chrono::milliseconds http_idle_timeout{300'000};
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
-    recorder::Sink* sink = nullptr;  // must outlive the harness
+    recorder::Sink* sink = nullptr;             // must outlive the harness
     proxy::guard::RetryGuard* guard = nullptr;  // must outlive the harness; null: guard off
     // Faults the fake upstream injects; null: none (only its per-URL switches).
     std::shared_ptr<tools::fake_upstream::FaultModel> upstream_faults;

@@ -1,11 +1,11 @@
 #pragma once
 // A recorder for loopback tests: writes `dir`/relaytap.db (keys in `dir`) in 20 ms batches.
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "recorder/recorder.h"
 

@@ -71,7 +71,8 @@ TEST(FillerTest, FillerHasTheExactLength) {
 TEST(FillerTest, RedactedAudioDeltaExpandsToSilenceOfTheRecordedLength) {
   std::string audio(6144, 'Q');  // 4608 decoded bytes
   std::string event = R"({"type":"response.output_audio.delta","response_id":"resp_1",)"
-                      R"("item_id":"item_1","delta":")" + audio + R"("})";
+                      R"("item_id":"item_1","delta":")" +
+                      audio + R"("})";
   std::string stored = Redact(event);
   ASSERT_THAT(stored, ::testing::HasSubstr(R"("redacted":"audio")"));
   Json out = Json::parse(ExpandStoredText(stored));
@@ -102,7 +103,8 @@ TEST(FillerTest, RedactedTextKeepsJsonShapeAndLengths) {
   EXPECT_EQ(transcript.get<std::string>().size(), std::string("Hello there!").size());
   EXPECT_NE(transcript.get<std::string>(), "Hello there!");
   // An opaque subtree becomes a string whose serialization has the recorded length.
-  EXPECT_EQ(out["response"]["metadata"].dump().size(), original["response"]["metadata"].dump().size());
+  EXPECT_EQ(out["response"]["metadata"].dump().size(),
+            original["response"]["metadata"].dump().size());
 }
 
 TEST(FillerTest, NonJsonBodyShapeBecomesFillerOfItsLength) {
@@ -127,9 +129,12 @@ RecordedEvent Event(int64_t seq, int64_t at_us, bool from_client, int opcode, st
 TEST(PlanTest, ServerStepsWaitForThePrecedingClientMessageAndKeepGaps) {
   RecordedSession s;
   s.open_us = 1000;
-  s.events = {Event(1, 1500, false, 1, "session.created"), Event(2, 3000, true, 1, "response.create"),
-              Event(3, 3200, false, 1, "response.created"), Event(4, 9200, false, 1, "response.done"),
-              Event(5, 9300, true, 10, ""), Event(6, 9500, true, 8, "")};
+  s.events = {Event(1, 1500, false, 1, "session.created"),
+              Event(2, 3000, true, 1, "response.create"),
+              Event(3, 3200, false, 1, "response.created"),
+              Event(4, 9200, false, 1, "response.done"),
+              Event(5, 9300, true, 10, ""),
+              Event(6, 9500, true, 8, "")};
   s.events[5].close_code = 1000;
   s.close_side = "app";
   SessionScript script = BuildSessionScript(s);
@@ -166,9 +171,12 @@ TEST(PlanTest, EndingFollowsTheRecording) {
 }
 
 TEST(PlanTest, HeadersKeepOnlyVerbatimValuesAndNoFraming) {
-  HeaderList h = {{"apim-request-id", "a1"},     {"Content-Length", "12"},
-                  {"set-cookie", "hmac:0123456789ab"}, {"x-custom", "hmac:aaaaaaaaaaaa"},
-                  {"Upgrade", "websocket"},      {"x-ms-region", "Sweden Central"}};
+  HeaderList h = {{"apim-request-id", "a1"},
+                  {"Content-Length", "12"},
+                  {"set-cookie", "hmac:0123456789ab"},
+                  {"x-custom", "hmac:aaaaaaaaaaaa"},
+                  {"Upgrade", "websocket"},
+                  {"x-ms-region", "Sweden Central"}};
   EXPECT_THAT(ReplayableHeaders(h),
               ElementsAre(Pair("apim-request-id", "a1"), Pair("x-ms-region", "Sweden Central")));
 }
@@ -209,10 +217,12 @@ TEST(CatalogTest, RequestsTakeRecordingsInRecordedOrderThenReuseTheLast) {
   std::vector<RecordedSession> sessions(2);
   sessions[0].id = 1;
   sessions[0].open_us = 200;
-  sessions[0].upgrade = Exchange(10, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 200);
+  sessions[0].upgrade =
+      Exchange(10, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 200);
   sessions[1].id = 2;
   sessions[1].open_us = 100;
-  sessions[1].upgrade = Exchange(11, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 100);
+  sessions[1].upgrade =
+      Exchange(11, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 100);
   std::vector<RecordedExchange> exchanges = {
       Exchange(12, "GET", "/status/503", "websocket_upgrade", 50),
       Exchange(13, "POST", "/openai/v1/responses", "sse", 300)};

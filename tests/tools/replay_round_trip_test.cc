@@ -1,10 +1,11 @@
 // Record -> replay round trips: a conversation recorded through the real proxy and recorder
 // against the fake upstream is replayed (--speed 0) to the same client code, which must see the
 // same event types in the same order, the same ids and the same ending.
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "recorder/recorder.h"
@@ -68,8 +69,8 @@ template <class Ws>
 Seen Converse(Ws& ws, const std::string& target, const std::vector<std::string>& to_send,
               const std::string& stop_type) {
   Seen seen;
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(20),
-                                                std::chrono::seconds(20), false});
+  ws.set_option(
+      websocket::stream_base::timeout{std::chrono::seconds(20), std::chrono::seconds(20), false});
   websocket::response_type res;
   boost::system::error_code ec;
   ws.handshake(res, kAzureHost, target, ec);
@@ -121,8 +122,8 @@ class ReplayRoundTripTest : public ::testing::Test {
   // Stops the proxy (every session has ended) and drains the recorder into the store.
   void FinishRecording(size_t ws_sessions) {
     if (ws_sessions > 0) {
-      ASSERT_TRUE(harness_->upstream().WaitForClosedWsSessions(ws_sessions,
-                                                               std::chrono::seconds(20)));
+      ASSERT_TRUE(
+          harness_->upstream().WaitForClosedWsSessions(ws_sessions, std::chrono::seconds(20)));
     }
     harness_.reset();
     ASSERT_TRUE(recorder_->Close().ok());

@@ -13,8 +13,8 @@ namespace relaytap::tools::fake_upstream {
 namespace {
 
 using nlohmann::json;
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 ResponseRequest Request(Pacing pacing, Fault fault = Fault::kNone) {
   ResponseRequest r;
@@ -30,8 +30,9 @@ ResponseRequest Request(Pacing pacing, Fault fault = Fault::kNone) {
 std::vector<std::string> Types(const std::vector<PlanStep>& steps) {
   std::vector<std::string> out;
   for (const PlanStep& s : steps) {
-    out.push_back(s.kind == PlanStep::Kind::kReset ? "RESET"
-                                                   : json::parse(s.payload)["type"].get<std::string>());
+    out.push_back(s.kind == PlanStep::Kind::kReset
+                      ? "RESET"
+                      : json::parse(s.payload)["type"].get<std::string>());
   }
   return out;
 }
@@ -56,14 +57,15 @@ TEST(ResponsePlanTest, RealtimeHasTheFullGaSequenceAtTheAudioCadence) {
   auto steps = PlanResponse(Request(Pacing::kRealtime));
   auto types = Types(steps);
   ASSERT_GE(types.size(), 9u);
-  EXPECT_EQ(std::vector<std::string>(types.begin(), types.begin() + 4),
-            (std::vector<std::string>{"response.created", "rate_limits.updated",
-                                      "response.output_item.added", "response.content_part.added"}));
+  EXPECT_EQ(
+      std::vector<std::string>(types.begin(), types.begin() + 4),
+      (std::vector<std::string>{"response.created", "rate_limits.updated",
+                                "response.output_item.added", "response.content_part.added"}));
   EXPECT_EQ(std::vector<std::string>(types.end() - 5, types.end()),
             (std::vector<std::string>{
                 "response.output_audio.done", "response.output_audio_transcript.done",
                 "response.content_part.done", "response.output_item.done", "response.done"}));
-  EXPECT_EQ(Count(types, "response.output_audio.delta"), 10);  // 200 ms / 20 ms
+  EXPECT_EQ(Count(types, "response.output_audio.delta"), 10);            // 200 ms / 20 ms
   EXPECT_EQ(Count(types, "response.output_audio_transcript.delta"), 4);  // one per word
   std::string transcript;
   int audio_seen = 0;
@@ -115,8 +117,8 @@ TEST(ResponsePlanTest, ErrorEventAndRateLimited) {
   ResponseRequest r = Request(Pacing::kRealtime, Fault::kRateLimited);
   r.params.retry_after = milliseconds(2500);
   auto limited = PlanResponse(r);
-  EXPECT_EQ(Types(limited), (std::vector<std::string>{"response.created", "rate_limits.updated",
-                                                      "response.done"}));
+  EXPECT_EQ(Types(limited),
+            (std::vector<std::string>{"response.created", "rate_limits.updated", "response.done"}));
   json rl = json::parse(limited[1].payload)["rate_limits"];
   EXPECT_EQ(rl[1]["name"], "tokens");
   EXPECT_EQ(rl[1]["remaining"], 0);

@@ -6,10 +6,10 @@
 namespace relaytap::tools::fake_upstream {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(StartupHintsTest, TlsHintsNameTheUrlsAndTheProxyFlags) {
   HintInput in;

@@ -67,7 +67,8 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeClientContext(const std::strin
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
   error_code ec;
   ctx->load_verify_file(ca_file, ec);
-  if (ec) return absl::InvalidArgumentError(StrCat("cannot load CA file ", ca_file, ": ", ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(StrCat("cannot load CA file ", ca_file, ": ", ec.message()));
   ctx->set_verify_mode(ssl::verify_peer);
   static const unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
   SSL_CTX_set_alpn_protos(ctx->native_handle(), kAlpn, sizeof(kAlpn));
@@ -75,8 +76,8 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeClientContext(const std::strin
 }
 
 net::awaitable<absl::StatusOr<std::unique_ptr<SslStream>>> ConnectTls(Executor ex,
-                                                                     ssl::context& ctx,
-                                                                     const ClientConfig& config) {
+                                                                      ssl::context& ctx,
+                                                                      const ClientConfig& config) {
   const Endpoint& first_hop = config.proxy ? *config.proxy : config.target;
   Resolver resolver(ex);
   auto [rec, results] =
@@ -101,7 +102,7 @@ net::awaitable<absl::StatusOr<std::unique_ptr<SslStream>>> ConnectTls(Executor e
 }
 
 net::awaitable<absl::StatusOr<std::unique_ptr<Ws>>> ConnectWs(Executor ex, ssl::context& ctx,
-                                                             const ClientConfig& config) {
+                                                              const ClientConfig& config) {
   auto tls = co_await ConnectTls(ex, ctx, config);
   if (!tls.ok()) co_return tls.status();
   auto ws = std::make_unique<Ws>(std::move(**tls));

@@ -33,11 +33,11 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeClientContext(const std::strin
 
 // A TLS stream to the target (through the proxy if configured), handshake done.
 net::awaitable<absl::StatusOr<std::unique_ptr<SslStream>>> ConnectTls(Executor ex,
-                                                                     ssl::context& ctx,
-                                                                     const ClientConfig& config);
+                                                                      ssl::context& ctx,
+                                                                      const ClientConfig& config);
 
 // A realtime WebSocket session (subprotocol "realtime", no permessage-deflate).
 net::awaitable<absl::StatusOr<std::unique_ptr<Ws>>> ConnectWs(Executor ex, ssl::context& ctx,
-                                                             const ClientConfig& config);
+                                                              const ClientConfig& config);
 
 }  // namespace relaytap::tools::bench

@@ -134,7 +134,10 @@ nlohmann::json RunHttp(const RunOptions& options) {
       [&]() -> net::awaitable<void> {
         for (int i = 0; i < options.sse_requests; ++i) {
           std::optional<int64_t> ns = co_await FirstEvent(options, **ctx);
-          if (ns) ttfe.Add(*ns); else ++sse_failed;
+          if (ns)
+            ttfe.Add(*ns);
+          else
+            ++sse_failed;
         }
       },
       net::detached);

@@ -22,15 +22,20 @@ void AddClientOptions(CLI::App* cmd, ClientFlags& f) {
   cmd->add_option("--target", f.target, "upstream HOST:PORT as the client names it")->required();
   cmd->add_option("--proxy", f.proxy, "HTTP CONNECT proxy HOST:PORT");
   cmd->add_option("--ca", f.run.ca_file, "PEM CA file the client trusts")->required();
-  cmd->add_option("--sessions", f.run.sessions, "sessions (http: connections)")->capture_default_str();
+  cmd->add_option("--sessions", f.run.sessions, "sessions (http: connections)")
+      ->capture_default_str();
   cmd->add_option("--duration", f.run.duration_s, "seconds of traffic")->capture_default_str();
   cmd->add_option("--interval-ms", f.run.interval_ms, "realtime cadence")->capture_default_str();
-  cmd->add_option("--window", f.run.window, "saturate: in flight per session")->capture_default_str();
-  cmd->add_option("--sse-requests", f.run.sse_requests, "http: SSE requests")->capture_default_str();
+  cmd->add_option("--window", f.run.window, "saturate: in flight per session")
+      ->capture_default_str();
+  cmd->add_option("--sse-requests", f.run.sse_requests, "http: SSE requests")
+      ->capture_default_str();
   cmd->add_option("--open-concurrency", f.run.open_concurrency, "handshakes in flight")
       ->capture_default_str();
-  cmd->add_option("--drain", f.run.drain_s, "seconds to wait for missing echoes")->capture_default_str();
-  cmd->add_option("--settle", f.run.settle_s, "idle: seconds before reading RSS")->capture_default_str();
+  cmd->add_option("--drain", f.run.drain_s, "seconds to wait for missing echoes")
+      ->capture_default_str();
+  cmd->add_option("--settle", f.run.settle_s, "idle: seconds before reading RSS")
+      ->capture_default_str();
   cmd->add_option("--watch-pid", f.run.watch_pid, "proxy pid: RSS and CPU from /proc");
   cmd->add_option("--threads", f.run.threads, "io threads")->capture_default_str();
 }
@@ -52,7 +57,7 @@ int RunWorkload(const std::string& name, ClientFlags& f) {
     f.run.client.proxy = *proxy;
   }
   try {
-    nlohmann::json out = name == "realtime" ? RunRealtime(f.run)
+    nlohmann::json out = name == "realtime"   ? RunRealtime(f.run)
                          : name == "saturate" ? RunSaturate(f.run)
                          : name == "http"     ? RunHttp(f.run)
                                               : RunIdle(f.run);
@@ -75,7 +80,8 @@ int main(int argc, char** argv) {
   up->add_option("--cert", upstream.cert_file, "PEM certificate chain")->required();
   up->add_option("--key", upstream.key_file, "PEM private key")->required();
   up->add_option("--threads", upstream.threads, "io threads")->capture_default_str();
-  up->add_option("--sse-gap-ms", upstream.sse_gap_ms, "ms between SSE events")->capture_default_str();
+  up->add_option("--sse-gap-ms", upstream.sse_gap_ms, "ms between SSE events")
+      ->capture_default_str();
   ClientFlags flags;
   std::string workload;
   for (const char* name : {"realtime", "saturate", "http", "idle"}) {

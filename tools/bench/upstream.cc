@@ -52,8 +52,10 @@ net::awaitable<void> ServeSse(SslStream& stream, const UpstreamOptions& options)
       timer.expires_after(std::chrono::milliseconds(options.sse_gap_ms));
       co_await timer.async_wait();
     }
-    std::string event = "data: {\"id\":\"chatcmpl-bench\",\"choices\":[{\"index\":0,\"delta\":"
-                        "{\"content\":\"tok" + std::to_string(i) + "\"}}]}\n\n";
+    std::string event =
+        "data: {\"id\":\"chatcmpl-bench\",\"choices\":[{\"index\":0,\"delta\":"
+        "{\"content\":\"tok" +
+        std::to_string(i) + "\"}}]}\n\n";
     auto [ec, n] = co_await net::async_write(stream, net::buffer(event));
     if (ec) co_return;
   }
@@ -120,13 +122,16 @@ int RunUpstream(const UpstreamOptions& options) {
   }
   net::io_context ioc;
   Acceptor acceptor(net::make_strand(ioc));
-  tcp::endpoint endpoint(net::ip::make_address(listen->host == "localhost" ? "127.0.0.1" : listen->host, ec), listen->port);
+  tcp::endpoint endpoint(
+      net::ip::make_address(listen->host == "localhost" ? "127.0.0.1" : listen->host, ec),
+      listen->port);
   if (!ec) acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(4096, ec);
   if (ec) {
-    std::cerr << "relaytap_loadgen upstream: listen " << options.listen << ": " << ec.message() << "\n";
+    std::cerr << "relaytap_loadgen upstream: listen " << options.listen << ": " << ec.message()
+              << "\n";
     return 1;
   }
   std::cout << "listening on " << endpoint.address().to_string() << ":"

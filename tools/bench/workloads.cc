@@ -168,9 +168,12 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 nlohmann::json LatencyJson(const Latencies& l) {
-  return {{"p50_ms", Ms(l.Percentile(50))},   {"p99_ms", Ms(l.Percentile(99))},
-          {"p999_ms", Ms(l.Percentile(99.9))}, {"max_ms", Ms(l.Max())},
-          {"count", l.count()},                {"delayed_over_100ms", l.CountAbove(100'000'000)}};
+  return {{"p50_ms", Ms(l.Percentile(50))},
+          {"p99_ms", Ms(l.Percentile(99))},
+          {"p999_ms", Ms(l.Percentile(99.9))},
+          {"max_ms", Ms(l.Max())},
+          {"count", l.count()},
+          {"delayed_over_100ms", l.CountAbove(100'000'000)}};
 }
 
 void AddCpu(nlohmann::json& out, uint64_t bytes) {
@@ -184,8 +187,8 @@ void AddCpu(nlohmann::json& out, uint64_t bytes) {
 nlohmann::json RunTraffic(const RunOptions& options, const char* name) {
   Harness h(options);
   auto sessions = OpenSessions(h);
-  nlohmann::json out = {{"workload", name}, {"sessions", options.sessions},
-                        {"opened", CountOpen(sessions)}};
+  nlohmann::json out = {
+      {"workload", name}, {"sessions", options.sessions}, {"opened", CountOpen(sessions)}};
   const Clock::time_point start = Clock::now() + std::chrono::milliseconds(100);
   const Clock::time_point stop =
       start + std::chrono::milliseconds(static_cast<int64_t>(options.duration_s * 1000));
@@ -247,7 +250,8 @@ nlohmann::json RunIdle(const RunOptions& options) {
   out["open_s"] = Seconds(Clock::now() - begin);
   size_t opened = CountOpen(sessions);
   out["opened"] = opened;
-  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(options.settle_s * 1000)));
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(static_cast<int64_t>(options.settle_s * 1000)));
   h.Sample(out, "after");
   if (out.contains("before") && opened > 0) {
     double kib = out["after"]["rss_kib"].get<double>() - out["before"]["rss_kib"].get<double>();

@@ -44,7 +44,8 @@ void Overlay(RateMap& into, const RateMap& from) {
 
 absl::Status CheckRates(const RateMap& rates, std::string_view where) {
   for (const auto& [fault, rate] : rates) {
-    if (fault == Fault::kNone) return absl::InvalidArgumentError(StrCat(where, ": 'none' has no rate"));
+    if (fault == Fault::kNone)
+      return absl::InvalidArgumentError(StrCat(where, ": 'none' has no rate"));
     if (!(rate >= 0 && rate <= 100)) {
       return absl::InvalidArgumentError(
           StrCat(where, ": rate of ", FaultName(fault), " must be a percentage in 0..100"));
@@ -60,8 +61,8 @@ absl::Status CheckSums(const RateMap& rates, std::string_view where) {
       if (fault != Fault::kNone && StageOf(fault) == stage) sum += rate;
     }
     if (sum > 100 + 1e-9) {
-      return absl::InvalidArgumentError(StrCat(where, ": the ", StageName(stage),
-                                               " faults add up to more than 100%"));
+      return absl::InvalidArgumentError(
+          StrCat(where, ": the ", StageName(stage), " faults add up to more than 100%"));
     }
   }
   return absl::OkStatus();

@@ -78,8 +78,8 @@ absl::Status ParseRetryHeaderArray(const json& array, RetryHeaders* out) {
   RetryHeaders which{false, false, false};
   for (const json& name : array) {
     if (!name.is_string() || !AddRetryHeader(name.get<std::string>(), &which)) {
-      return Bad(kWhere, StrCat("unknown header ", name.dump(), " (known: ",
-                                kRetryHeaderChoices, ")"));
+      return Bad(kWhere,
+                 StrCat("unknown header ", name.dump(), " (known: ", kRetryHeaderChoices, ")"));
     }
   }
   *out = which;
@@ -206,8 +206,7 @@ absl::Status ParseFaultSpec(std::string_view spec, RateMap* rates) {
   }
   double percent = -1;
   auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), percent);
-  if (ec != std::errc() || end != value.data() + value.size() || !(percent >= 0) ||
-      percent > 100) {
+  if (ec != std::errc() || end != value.data() + value.size() || !(percent >= 0) || percent > 100) {
     return absl::InvalidArgumentError(
         StrCat("fault '", spec, "': the rate must be a percentage in 0..100"));
   }

@@ -37,16 +37,17 @@ json Item(const RealtimeResponseIds& ids, const char* status, const std::string*
 }
 
 json SessionObject(const std::string& model) {
-  return {{"id", RandomId("sess_")},
-          {"object", "realtime.session"},
-          {"type", "realtime"},
-          {"model", model},
-          {"output_modalities", {"audio"}},
-          {"instructions", "You are a helpful assistant."},
-          {"audio",
-           {{"input", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}}},
-            {"output", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}, {"voice", "alloy"}}}}},
-          {"expires_at", 0}};
+  return {
+      {"id", RandomId("sess_")},
+      {"object", "realtime.session"},
+      {"type", "realtime"},
+      {"model", model},
+      {"output_modalities", {"audio"}},
+      {"instructions", "You are a helpful assistant."},
+      {"audio",
+       {{"input", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}}},
+        {"output", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}, {"voice", "alloy"}}}}},
+      {"expires_at", 0}};
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ struct ResponseRequest {
   RealtimeResponseIds ids;
   StreamShape shape;
   std::string say = "Hello there!";  // the assistant's transcript
-  Fault fault = Fault::kNone;         // a response-stage fault, or kNone
+  Fault fault = Fault::kNone;        // a response-stage fault, or kNone
   FaultParams params;
 };
 

@@ -53,8 +53,9 @@ std::string StartupHints(const HintInput& in) {
   out += StrCat("  responses:           ", curl, " ", http,
                 "/openai/v1/responses -H 'api-key: test' -d '{\"model\":\"gpt-4o\"}'\n");
   if (!in.tls) {
-    out += "Behind relaytap proxy: restart with --tls (a leaf from relaytap's CA) or "
-           "--tls-cert/--tls-key (relaytap verifies upstream TLS).\n";
+    out +=
+        "Behind relaytap proxy: restart with --tls (a leaf from relaytap's CA) or "
+        "--tls-cert/--tls-key (relaytap verifies upstream TLS).\n";
     return out;
   }
   const std::string ca = in.tls_ca.empty() ? "<CA that issued --tls-cert>" : in.tls_ca;
@@ -80,8 +81,8 @@ std::string DescribeFaults(const FaultProfile& p, uint64_t seed) {
   if (!(p.params.retry_headers == RetryHeaders{})) {
     out += StrCat("; 429 retry headers: ", RetryHeaderNames(p.params.retry_headers));
   }
-  out += StrCat("; latency ", p.params.latency.count(), " ms; seed ", seed,
-                " (--seed ", seed, " repeats this run)");
+  out += StrCat("; latency ", p.params.latency.count(), " ms; seed ", seed, " (--seed ", seed,
+                " repeats this run)");
   return out;
 }
 

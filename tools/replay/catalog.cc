@@ -24,11 +24,11 @@ Catalog::Pick Catalog::Take(bool upgrade, std::string_view method, std::string_v
   Entry* last = nullptr;
   for (Entry& e : entries_) {
     if (e.upgrade != upgrade) continue;
-    const RecordedExchange* x = e.session ? (e.session->upgrade ? &*e.session->upgrade : nullptr)
-                                          : e.exchange;
+    const RecordedExchange* x =
+        e.session ? (e.session->upgrade ? &*e.session->upgrade : nullptr) : e.exchange;
     // A session whose upgrade exchange is missing from the store matches any target.
-    if (x != nullptr && (!TargetMatches(x->path, target) ||
-                         (!upgrade && !method.empty() && x->method != method))) {
+    if (x != nullptr &&
+        (!TargetMatches(x->path, target) || (!upgrade && !method.empty() && x->method != method))) {
       continue;
     }
     if (!e.served) {
@@ -77,9 +77,8 @@ ServerStats Catalog::stats() const {
 
 bool Catalog::WaitForServed(uint64_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock<std::mutex> lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] {
-    return stats_.sessions_served + stats_.exchanges_served >= n;
-  });
+  return cv_.wait_for(lock, timeout,
+                      [&] { return stats_.sessions_served + stats_.exchanges_served >= n; });
 }
 
 }  // namespace relaytap::tools::replay

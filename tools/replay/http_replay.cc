@@ -60,8 +60,8 @@ void ResetSocket(TcpStream::socket_type& socket) {
 net::awaitable<bool> ReplayDelay(int64_t recorded_us, double speed) {
   if (speed <= 0 || recorded_us <= 0) co_return true;
   Timer timer(co_await net::this_coro::executor);
-  timer.expires_after(std::chrono::microseconds(
-      static_cast<int64_t>(static_cast<double>(recorded_us) / speed)));
+  timer.expires_after(
+      std::chrono::microseconds(static_cast<int64_t>(static_cast<double>(recorded_us) / speed)));
   auto [ec] = co_await timer.async_wait();
   co_return !ec;
 }

@@ -37,10 +37,10 @@ struct RecordedExchange {
   int status = 0;  // 0: no response was recorded
   int64_t request_start_us = 0;
   int64_t response_headers_us = 0;
-  HeaderList response_headers;   // redacted values ("hmac:…" for fingerprinted ones)
-  std::string response_body;     // stored (redacted) body text, may be empty
-  std::string sse_events;        // stored SSE JSON array, may be empty
-  std::string end_reason;        // "complete", "upstream_reset_mid_response", ...
+  HeaderList response_headers;  // redacted values ("hmac:…" for fingerprinted ones)
+  std::string response_body;    // stored (redacted) body text, may be empty
+  std::string sse_events;       // stored SSE JSON array, may be empty
+  std::string end_reason;       // "complete", "upstream_reset_mid_response", ...
   std::string outcome;
   std::string apim_request_id;
   std::string x_request_id;

@@ -174,9 +174,8 @@ absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(ServerOptions 
   if (!ec) impl->acceptor->bind(endpoint, ec);
   if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(
-        StrCat("cannot listen on ", impl->options.listen_address, ":", impl->options.port, ": ",
-               ec.message()));
+    return absl::UnavailableError(StrCat("cannot listen on ", impl->options.listen_address, ":",
+                                         impl->options.port, ": ", ec.message()));
   }
   impl->port = impl->acceptor->local_endpoint().port();
   Impl* raw = impl.get();

@@ -16,9 +16,9 @@ namespace relaytap::tools::replay {
 
 struct ServerOptions {
   std::string listen_address = "127.0.0.1";
-  uint16_t port = 0;   // 0: pick a free port
-  double speed = 1.0;  // recorded delays are divided by this; 0: no delays at all
-  bool strict = false; // a deviating WebSocket client gets close 1008 and its session ends
+  uint16_t port = 0;    // 0: pick a free port
+  double speed = 1.0;   // recorded delays are divided by this; 0: no delays at all
+  bool strict = false;  // a deviating WebSocket client gets close 1008 and its session ends
   bool tls = false;
   std::string ca_dir;  // relaytap's CA (created if missing), used when `tls`
   std::vector<RecordedSession> sessions;

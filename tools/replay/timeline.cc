@@ -86,10 +86,10 @@ std::string FormatList(const std::vector<ListEntry>& entries) {
   for (const ListEntry& e : entries) {
     char head[64];
     std::snprintf(head, sizeof head, "%-8s %3" PRId64 "  ", e.kind.c_str(), e.id);
-    std::string what = e.kind == "session"
-                           ? StrCat(e.session_id.empty() ? "(no session id)" : e.session_id, "  ",
-                                    e.host, e.path)
-                           : StrCat(e.method, " ", e.host, e.path, "  (", e.transport, ")");
+    std::string what =
+        e.kind == "session"
+            ? StrCat(e.session_id.empty() ? "(no session id)" : e.session_id, "  ", e.host, e.path)
+            : StrCat(e.method, " ", e.host, e.path, "  (", e.transport, ")");
     out.append(StrCat(head, FormatUtc(e.time_us), "  ", e.deployment.empty() ? "-" : e.deployment,
                       "  ", e.status ? StrCat(*e.status) : std::string("-"), "  ",
                       e.outcome.empty() ? "?" : e.outcome, "  ", what, "\n"));
@@ -99,9 +99,9 @@ std::string FormatList(const std::vector<ListEntry>& entries) {
 }
 
 std::string FormatTimeline(const RecordedSession& s) {
-  std::string out = StrCat("session ", s.id, "  ", s.session_id.empty() ? "-" : s.session_id,
-                           "  model=", s.model.empty() ? "-" : s.model, "  opened ",
-                           FormatUtc(s.open_us), "\n");
+  std::string out =
+      StrCat("session ", s.id, "  ", s.session_id.empty() ? "-" : s.session_id,
+             "  model=", s.model.empty() ? "-" : s.model, "  opened ", FormatUtc(s.open_us), "\n");
   if (s.upgrade) {
     out.append(StrCat("      0.000 ms  upgrade  ", s.upgrade->method, " ", s.upgrade->host,
                       s.upgrade->path, "  status=", s.upgrade->status));

@@ -62,8 +62,9 @@ class SessionPlayer {
 template <class Stream>
 void SessionPlayer<Stream>::Deviation(const std::string& what) {
   ctx_.catalog->NoteDeviation();
-  RELAYTAP_LOG(kWarn, "replay: session ", session_.id, ": client deviates from the recording: ",
-               what, ctx_.strict ? " (--strict: stopping)" : " (continuing)");
+  RELAYTAP_LOG(kWarn, "replay: session ", session_.id,
+               ": client deviates from the recording: ", what,
+               ctx_.strict ? " (--strict: stopping)" : " (continuing)");
 }
 
 template <class Stream>
@@ -116,8 +117,8 @@ net::awaitable<void> SessionPlayer<Stream>::Run(http::request<http::empty_body> 
   // The recorded subprotocol is replayed when it was kept in clear ("realtime", beta names).
   std::string subprotocol =
       session_.subprotocol.find("hmac:") == std::string::npos ? session_.subprotocol : "";
-  ws_.set_option(websocket::stream_base::decorator(
-      [headers, subprotocol](websocket::response_type& res) {
+  ws_.set_option(
+      websocket::stream_base::decorator([headers, subprotocol](websocket::response_type& res) {
         for (const auto& [name, value] : headers) res.set(name, value);
         if (!subprotocol.empty()) res.set(http::field::sec_websocket_protocol, subprotocol);
       }));

@@ -16,7 +16,7 @@ absl::StatusOr<absl::Time> ParseWhen(const std::string& text, absl::Time now);
 
 // --since / --until (either may be empty: open) as a window; errors name the flag.
 absl::StatusOr<recorder::query::TimeWindow> ParseWindow(const std::string& since,
-                                                       const std::string& until, absl::Time now);
+                                                        const std::string& until, absl::Time now);
 
 // `flag` (an IANA name, UTC, or +HH:MM) if given, else the zone of the store's latest run: its
 // name if this machine knows it, else its recorded UTC offset.

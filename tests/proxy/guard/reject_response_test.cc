@@ -1,7 +1,8 @@
 #include "proxy/guard/reject_response.h"
 
-#include <nlohmann/json.hpp>
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 namespace relaytap::proxy::guard {
 namespace {
@@ -30,8 +31,7 @@ TEST(RejectResponseTest, StatusCodeHeadersAndAzureErrorShape) {
     size_t body_at = r.find("\r\n\r\n");
     ASSERT_NE(body_at, std::string::npos);
     std::string body = r.substr(body_at + 4);
-    EXPECT_NE(r.find("Content-Length: " + std::to_string(body.size()) + "\r\n"),
-              std::string::npos);
+    EXPECT_NE(r.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos);
     auto j = nlohmann::json::parse(body);
     EXPECT_EQ(j["error"]["code"], "relaytap_" + name);
     EXPECT_EQ(j["error"]["type"], "relaytap_guard");

@@ -34,7 +34,8 @@ TEST(RequestFactsTest, FingerprintIgnoresVolatileParamsAndParamOrder) {
   EXPECT_NE(a, RequestFingerprint("POST", "/q?a=1&b=2", "{}", vol));
   EXPECT_NE(a, RequestFingerprint("POST", "/p?a=1&b=3", "{}", vol));
   EXPECT_NE(a, RequestFingerprint("POST", "/p?a=1&b=2", "{ }", vol));
-  EXPECT_NE(RequestFingerprint("POST", "/ab", "c", vol), RequestFingerprint("POST", "/a", "bc", vol));
+  EXPECT_NE(RequestFingerprint("POST", "/ab", "c", vol),
+            RequestFingerprint("POST", "/a", "bc", vol));
 }
 
 TEST(RequestFactsTest, RetryCount) {
@@ -80,8 +81,8 @@ TEST(RequestFactsTest, RetryAfterMillisecondHeadersShareOneValidation) {
 
 // azure-core's order: retry-after-ms, x-ms-retry-after-ms, Retry-After.
 TEST(RequestFactsTest, RetryAfterPrecedence) {
-  EXPECT_EQ(RetryAfterMs({.retry_after_ms = "1500", .x_ms_retry_after_ms = "2500",
-                          .retry_after = "9"}, 0),
+  EXPECT_EQ(RetryAfterMs(
+                {.retry_after_ms = "1500", .x_ms_retry_after_ms = "2500", .retry_after = "9"}, 0),
             1500);
   EXPECT_EQ(RetryAfterMs({.retry_after_ms = "1500", .x_ms_retry_after_ms = "2500"}, 0), 1500);
   EXPECT_EQ(RetryAfterMs({.retry_after_ms = "1500", .retry_after = "9"}, 0), 1500);
@@ -92,16 +93,16 @@ TEST(RequestFactsTest, RetryAfterPrecedence) {
 
 // A malformed value falls through to the next header.
 TEST(RequestFactsTest, RetryAfterMalformedFallsThrough) {
-  EXPECT_EQ(RetryAfterMs({.retry_after_ms = "soon", .x_ms_retry_after_ms = "2500",
-                          .retry_after = "9"}, 0),
+  EXPECT_EQ(RetryAfterMs(
+                {.retry_after_ms = "soon", .x_ms_retry_after_ms = "2500", .retry_after = "9"}, 0),
             2500);
-  EXPECT_EQ(RetryAfterMs({.retry_after_ms = "-1", .x_ms_retry_after_ms = "x",
-                          .retry_after = "9"}, 0),
-            9000);
+  EXPECT_EQ(
+      RetryAfterMs({.retry_after_ms = "-1", .x_ms_retry_after_ms = "x", .retry_after = "9"}, 0),
+      9000);
   EXPECT_EQ(RetryAfterMs({.x_ms_retry_after_ms = "1.5.0", .retry_after = "3"}, 0), 3000);
-  EXPECT_EQ(RetryAfterMs({.retry_after_ms = "x", .x_ms_retry_after_ms = "-2",
-                          .retry_after = "later"}, 0),
-            std::nullopt);
+  EXPECT_EQ(
+      RetryAfterMs({.retry_after_ms = "x", .x_ms_retry_after_ms = "-2", .retry_after = "later"}, 0),
+      std::nullopt);
 }
 
 // retry-after as an HTTP-date (IMF-fixdate) is a wait until that time, from the given now.
@@ -110,13 +111,13 @@ TEST(RequestFactsTest, RetryAfterHttpDateIsTheWaitUntilThatTime) {
   constexpr std::string_view kDate = "Wed, 21 Oct 2015 07:28:00 GMT";
   EXPECT_EQ(Seconds(kDate, kNow), 10'000);
   EXPECT_EQ(Seconds(kDate, kNow + 250'000), 9'750);
-  EXPECT_EQ(Seconds(kDate, kNow + 9'999'001), 1);  // rounded up
+  EXPECT_EQ(Seconds(kDate, kNow + 9'999'001), 1);                // rounded up
   EXPECT_EQ(Seconds("Wed, 21 Oct 2015 07:27:00 GMT", kNow), 0);  // already past
   EXPECT_EQ(RetryAfterMs({.retry_after_ms = "700", .retry_after = kDate}, kNow), 700);
   EXPECT_EQ(RetryAfterMs({.x_ms_retry_after_ms = "800", .retry_after = kDate}, kNow), 800);
   EXPECT_EQ(RetryAfterMs({.x_ms_retry_after_ms = "bad", .retry_after = kDate}, kNow), 10'000);
   EXPECT_EQ(Seconds("Wednesday, 21-Oct-15 07:28:00 GMT", kNow), std::nullopt);  // RFC 850
-  EXPECT_EQ(Seconds("Wed, 21 Oct 2015 07:28:00", kNow), std::nullopt);  // no zone
+  EXPECT_EQ(Seconds("Wed, 21 Oct 2015 07:28:00", kNow), std::nullopt);          // no zone
   EXPECT_EQ(Seconds("soon", kNow), std::nullopt);
 }
 

@@ -30,7 +30,7 @@ TEST(RetryBudgetTest, RetriesWaitingInBackoffStillCountUntilTheWindowPasses) {
   int64_t t = 5'000'000'000;
   b.OnSent(true, t);
   b.OnSent(true, t + 1'000'000);
-  EXPECT_FALSE(b.CanRetry(t + 9'000'000));   // nothing in flight, but both are recent
+  EXPECT_FALSE(b.CanRetry(t + 9'000'000));  // nothing in flight, but both are recent
   EXPECT_TRUE(b.CanRetry(t + 10'500'000));  // the first aged out
   EXPECT_EQ(b.retries(t + 10'500'000), 1);
   EXPECT_EQ(b.retries(t + 25'000'000), 0);

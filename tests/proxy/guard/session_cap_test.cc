@@ -1,9 +1,9 @@
 #include "proxy/guard/session_cap.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace relaytap::proxy::guard {
 namespace {
@@ -39,10 +39,10 @@ TEST(SessionCapTest, ClassifiesWhateverPrecedesTheTypeAndStopsAtTheEnd) {
   EXPECT_EQ(ClassifyServerMessage(
                 R"({"response.output_audio.delta":1,"response.x":2,"type":"response.failed"})"),
             ServerResponseEvent::kFailed);
-  EXPECT_EQ(ClassifyServerMessage(
-                R"({"event_id":"response.response.","response":{"status":"failed"},)"
-                R"("type":"response.done"})"),
-            ServerResponseEvent::kFailed);
+  EXPECT_EQ(
+      ClassifyServerMessage(R"({"event_id":"response.response.","response":{"status":"failed"},)"
+                            R"("type":"response.done"})"),
+      ServerResponseEvent::kFailed);
   EXPECT_EQ(ClassifyServerMessage("response."), ServerResponseEvent::kNone);
   EXPECT_EQ(ClassifyServerMessage("response.don"), ServerResponseEvent::kNone);
   EXPECT_EQ(ClassifyServerMessage("respons"), ServerResponseEvent::kNone);

@@ -2,9 +2,9 @@
 // direction ended first, and what the recorder makes of it (outcome and side).
 #include "proxy/relay/pump.h"
 
-#include <optional>
-
 #include <gtest/gtest.h>
+
+#include <optional>
 
 #include "recorder/outcome.h"
 #include "tests/testing/fake_byte_stream.h"
@@ -90,9 +90,8 @@ TEST(PumpEndTest, AnUpstreamResetIsPropagatedAndRecordedAsTheUpstreams) {
 }
 
 TEST(PumpEndTest, AnAppResetIsAClientAbort) {
-  Relayed run = RelayBoth([](FakeByteStream& app, FakeByteStream&) {
-    app.PushRead("", net::error::connection_reset);
-  });
+  Relayed run = RelayBoth(
+      [](FakeByteStream& app, FakeByteStream&) { app.PushRead("", net::error::connection_reset); });
   EXPECT_TRUE(run.upstream_reset);
   EXPECT_EQ(run.result.up.end, PumpEnd::kSourceReset);
   EXPECT_TRUE(run.result.up_ended_first);
@@ -101,9 +100,8 @@ TEST(PumpEndTest, AnAppResetIsAClientAbort) {
 }
 
 TEST(PumpEndTest, AKeepaliveTimeoutIsATimeoutOfThatSide) {
-  Relayed run = RelayBoth([](FakeByteStream&, FakeByteStream& up) {
-    up.PushRead("", net::error::timed_out);
-  });
+  Relayed run = RelayBoth(
+      [](FakeByteStream&, FakeByteStream& up) { up.PushRead("", net::error::timed_out); });
   EXPECT_EQ(run.result.down.end, PumpEnd::kTimedOut);
   EXPECT_EQ(Outcome(run.result), "timeout");
   EXPECT_EQ(Side(run.result), "upstream");

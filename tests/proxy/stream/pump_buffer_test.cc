@@ -2,12 +2,12 @@
 // cache holds at most kCachedPerThread, and a buffer stays its holder's until released.
 #include "proxy/stream/pump_buffer.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace relaytap::proxy {
 namespace {
@@ -17,7 +17,7 @@ TEST(PumpBufferTest, AReleasedBufferIsTheNextOneTakenOnTheThread) {
   EXPECT_FALSE(a.held());
   char* first = a.Get();
   ASSERT_NE(first, nullptr);
-  EXPECT_EQ(a.Get(), first);  // held: the same buffer until released
+  EXPECT_EQ(a.Get(), first);                    // held: the same buffer until released
   std::memset(first, 'x', PumpBuffer::kBytes);  // the whole size is writable
   const size_t cached = PumpBuffer::CachedOnThisThread();
   a.Release();

@@ -1,19 +1,18 @@
 #include "proxy/tls/contexts.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -73,8 +72,8 @@ std::string AlpnOf(SSL* ssl) {
 class ContextsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ca = CertAuthority::LoadOrCreate(FreshDir(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    auto ca = CertAuthority::LoadOrCreate(
+        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);
     auto server_ctx = MakeDownstreamContext(*ca_);
@@ -228,11 +227,11 @@ TEST_F(ContextsTest, Tls12HandshakeUsesSniLeaf) {
 }
 
 TEST_F(ContextsTest, TlsOnePointOneIsRefused) {
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
-                                [](SSL* ssl) {
-                                  SSL_set_min_proto_version(ssl, TLS1_VERSION);
-                                  SSL_set_max_proto_version(ssl, TLS1_1_VERSION);
-                                });
+  HandshakeResult r =
+      Handshake(ca_->cert_path(), "api.example.test", "fallback.test", [](SSL* ssl) {
+        SSL_set_min_proto_version(ssl, TLS1_VERSION);
+        SSL_set_max_proto_version(ssl, TLS1_1_VERSION);
+      });
   EXPECT_TRUE(r.client_ec);
   EXPECT_TRUE(r.server_ec);
 }
