@@ -270,6 +270,10 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
     f.kind = "other";
   }
   if (f.deployment.empty()) f.deployment = deployment_param;
+  // On Azure's GA path (/openai/v1/realtime?model=X) the `model` parameter is the deployment's
+  // name: record it as the deployment, so failures on the most common realtime path are not
+  // blank in v_failures.
+  if (f.deployment.empty() && f.kind == "ga_v1") f.deployment = f.model;
   return f;
 }
 

@@ -23,6 +23,7 @@ TEST(CorrelatorTest, ParsesPathKindsDeploymentAndApiVersion) {
   PathFacts ga = ParsePath("r.openai.azure.com", "/openai/v1/realtime?model=gpt-realtime");
   EXPECT_EQ(ga.kind, "ga_v1");
   EXPECT_EQ(ga.model, "gpt-realtime");
+  EXPECT_EQ(ga.deployment, "gpt-realtime");  // on Azure's GA path, model names the deployment
   PathFacts pv = ParsePath("r.openai.azure.com",
                            "/openai/realtime?api-version=2025-04-01-preview&deployment=gpt-4o-rt");
   EXPECT_EQ(pv.kind, "preview");
@@ -36,6 +37,7 @@ TEST(CorrelatorTest, ParsesPathKindsDeploymentAndApiVersion) {
   PathFacts oai = ParsePath("api.openai.com", "/v1/realtime?model=gpt-4o-realtime-preview");
   EXPECT_EQ(oai.kind, "openai_v1");
   EXPECT_EQ(oai.model, "gpt-4o-realtime-preview");
+  EXPECT_EQ(oai.deployment, "");  // OpenAI has no deployments
   EXPECT_EQ(ParsePath("x", "/health").kind, "other");
 }
 
@@ -77,7 +79,8 @@ TEST(CorrelatorTest, JwtTimesAndSkewAgainstUpstreamDate) {
   Exchange ex;
   ex.host = "api.openai.com";
   ex.target = "/v1/responses";
-  ex.request_headers = {{"Authorization", "Bearer " + jwt}, {"x-stainless-retry-count", "2"},
+  ex.request_headers = {{"Authorization", "Bearer " + jwt},
+                        {"x-stainless-retry-count", "2"},
                         {"X-Stainless-Lang", "python"}};
   ex.status = 200;
   ex.response_headers = {{"date", "Tue, 15 Jul 2025 08:00:00 GMT"}};  // 1752566400
@@ -133,32 +136,39 @@ TEST(CorrelatorTest, SseResponseFailedIsClassified) {
 TEST(CorrelatorTest, MessageIdsSessionAndAudio) {
   using testing::Text;
   auto dir = WsDirection::kServerToClient;
-  MessageFacts s = CorrelateMessage(Text(1, 1, dir, 1, R"({"type":"session.created","event_id":"event_1",)"
-      R"("session":{"id":"sess_ABC","model":"gpt-4o-realtime-preview","instructions":"x"}})"));
+  MessageFacts s = CorrelateMessage(
+      Text(1, 1, dir, 1,
+           R"({"type":"session.created","event_id":"event_1",)"
+           R"("session":{"id":"sess_ABC","model":"gpt-4o-realtime-preview","instructions":"x"}})"));
   EXPECT_EQ(s.type, "session.created");
   EXPECT_EQ(s.session_id, "sess_ABC");
   EXPECT_EQ(s.model, "gpt-4o-realtime-preview");
   std::string audio = testing::Base64(4800, 'a');
-  MessageFacts a = CorrelateMessage(Text(1, 2, dir, 2,
-      R"({"type":"response.output_audio.delta","event_id":"event_2","response_id":"resp_1",)"
-      R"("item_id":"item_1","output_index":0,"content_index":0,"delta":")" + audio + "\"}"));
+  MessageFacts a = CorrelateMessage(
+      Text(1, 2, dir, 2,
+           R"({"type":"response.output_audio.delta","event_id":"event_2","response_id":"resp_1",)"
+           R"("item_id":"item_1","output_index":0,"content_index":0,"delta":")" +
+               audio + "\"}"));
   EXPECT_EQ(a.response_id, "resp_1");
   EXPECT_EQ(a.item_id, "item_1");
   EXPECT_EQ(a.audio_bytes, 4800);
   EXPECT_DOUBLE_EQ(*a.audio_ms, 100.0);
-  MessageFacts e = CorrelateMessage(Text(1, 3, dir, 3,
-      R"({"type":"error","event_id":"event_3","error":{"type":"invalid_request_error",)"
-      R"("code":"invalid_event","message":"m","event_id":"evt_9"}})"));
+  MessageFacts e = CorrelateMessage(
+      Text(1, 3, dir, 3,
+           R"({"type":"error","event_id":"event_3","error":{"type":"invalid_request_error",)"
+           R"("code":"invalid_event","message":"m","event_id":"evt_9"}})"));
   EXPECT_EQ(e.failure, Outcome::kErrorEvent);
   EXPECT_EQ(e.error_code, "invalid_event");
   EXPECT_EQ(e.error_event_id, "evt_9");
-  MessageFacts d = CorrelateMessage(Text(1, 4, dir, 4,
+  MessageFacts d = CorrelateMessage(Text(
+      1, 4, dir, 4,
       R"({"type":"response.done","event_id":"event_4","response":{"id":"resp_1","status":"failed",)"
       R"("status_details":{"type":"failed","error":{"type":"server_error","code":null}}}})"));
   EXPECT_EQ(d.failure, Outcome::kResponseFailed);
   EXPECT_EQ(d.response_id, "resp_1");
   EXPECT_EQ(d.status_error_type, "server_error");
-  MessageFacts t = CorrelateMessage(Text(1, 5, dir, 5, R"({"type":"response.audio.delta","delta":"AAAA)"));
+  MessageFacts t =
+      CorrelateMessage(Text(1, 5, dir, 5, R"({"type":"response.audio.delta","delta":"AAAA)"));
   EXPECT_FALSE(t.json);
   EXPECT_EQ(t.type, "response.audio.delta");
 }
@@ -170,11 +180,10 @@ TEST(CorrelatorTest, FactsFromLongStringsAreTheOriginalText) {
   const std::string long_id = "evt_" + std::string(300, 'x');
   const std::string audio = testing::Base64(9000, 'z');
   redact::ParsedJson doc;
-  MessageFacts f = CorrelateMessage(
-      Text(1, 1, WsDirection::kClientToServer, 1,
-           R"({"type":"input_audio_buffer.append","event_id":")" + long_id + R"(","audio":")" +
-               audio + "\"}"),
-      &doc);
+  MessageFacts f = CorrelateMessage(Text(1, 1, WsDirection::kClientToServer, 1,
+                                         R"({"type":"input_audio_buffer.append","event_id":")" +
+                                             long_id + R"(","audio":")" + audio + "\"}"),
+                                    &doc);
   EXPECT_EQ(f.event_id, long_id);
   EXPECT_EQ(f.audio_bytes, 9000);
   EXPECT_EQ(doc.holes.size(), 2u);
