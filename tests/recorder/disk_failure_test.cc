@@ -16,29 +16,17 @@
 #include "recorder/sqlite/database.h"
 #include "tests/recorder/test_util.h"
 #include "tests/testing/full_disk_vfs.h"
+#include "tests/testing/wait.h"
 
 namespace relaytap::recorder {
 namespace {
 
+using relaytap::testing::WaitFor;
 using testing::Query;
 using testing::Text;
 constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 enum class Fault { kNone, kFull, kReadOnly };
-
-// Polls `done` every 5 ms for at most `limit`.
-template <typename Fn>
-[[nodiscard]] ::testing::AssertionResult WaitFor(
-    Fn done, const char* what, std::chrono::milliseconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return ::testing::AssertionFailure() << "timed out waiting for " << what;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return ::testing::AssertionSuccess();
-}
 
 // Applies `fault` to the writer's connection (called on the writer thread before each batch).
 // A full disk fails every write, also one that would fit into free space in existing pages, so

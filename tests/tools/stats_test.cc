@@ -11,6 +11,7 @@
 
 #include "recorder/recorder.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/wait.h"
 #include "tests/tools/recorded_mix.h"
 #include "tools/stats/time_flags.h"
 
@@ -127,10 +128,8 @@ TEST_F(StatsTest, ReadsAStoreTheRecorderIsStillWriting) {
   auto rec = Recorder::Open(options_);
   ASSERT_TRUE(rec.ok()) << rec.status();
   testing::SubmitHttpExchange(**rec, 5, kT0);
-  const auto deadline = absl::Now() + absl::Seconds(20);
-  while ((*rec)->stats().written < 2 && absl::Now() < deadline)
-    absl::SleepFor(absl::Milliseconds(5));
-  ASSERT_GE((*rec)->stats().written, 2u);
+  ASSERT_TRUE(testing::WaitFor([&] { return (*rec)->stats().written >= 2; },
+                               "the exchange and its connection committed"));
   EXPECT_EQ(Attempts().size(), 1u);  // read while the writer holds the file open
   testing::SubmitHttpExchange(**rec, 6, kT0 + 1'000'000);
   ASSERT_TRUE((*rec)->Close().ok());
