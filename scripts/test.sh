@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command (CI runs exactly this): installs what is missing, builds the `ci` preset (the
-# release build with warnings as errors, in build/release so that run.sh reuses it) and runs every test (unit, integration, clients), then
+# The test command (CI runs exactly this): installs what is missing, checks that every C++ file is
+# clang-format clean, builds the `ci` preset (the release build with warnings as errors, in
+# build/release so that run.sh reuses it) and runs every test (unit, integration, clients), then
 # builds the asan preset and runs the unit and integration tests under AddressSanitizer + UBSan
 # (all but the fake upstream's own tests, label `tooling`), and last a smoke run of the benchmark
 # (scripts/bench.sh --smoke: fails only if the benchmark itself breaks, never on its figures).
@@ -19,27 +20,30 @@ banner() {
 
 trap 'rc=$?; if [ $rc -ne 0 ]; then banner "FAILED (exit $rc)"; fi' EXIT
 
-banner "1/6 install dependencies"
+banner "1/7 install dependencies"
 bash scripts/install-deps.sh
 
-banner "2/6 build ci (release, warnings are errors)"
+banner "2/7 check formatting (clang-format)"
+bash scripts/check-format.sh
+
+banner "3/7 build ci (release, warnings are errors)"
 cmake --preset ci
 cmake --build --preset ci -j"$JOBS"
 
-banner "3/6 test release (unit, integration, clients)"
+banner "4/7 test release (unit, integration, clients)"
 # The tests bind port 0 and wait with bounded helpers (never on wall-clock), so they run in
 # parallel; RELAYTAP_TEST_JOBS=1 runs them one at a time.
 TEST_JOBS="${RELAYTAP_TEST_JOBS:-$JOBS}"
 ctest --preset ci --parallel "$TEST_JOBS"
 
-banner "4/6 build asan"
+banner "5/7 build asan"
 cmake --preset asan
 cmake --build --preset asan -j"$JOBS" --target relaytap_sanitized_tests
 
-banner "5/6 test asan (unit, integration)"
+banner "6/7 test asan (unit, integration)"
 ctest --preset asan -L 'unit|integration' -LE tooling --parallel "$TEST_JOBS"
 
-banner "6/6 benchmark smoke (direct, relaytap, recording, mitmproxy)"
+banner "7/7 benchmark smoke (direct, relaytap, recording, mitmproxy)"
 bash scripts/bench.sh --smoke --out build/release/bench-smoke.json
 
 banner "ALL PASSED"
