@@ -12,6 +12,7 @@ void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);
 void AddReplayCommand(CLI::App& app, int* exit_code);
 void AddStatsCommand(CLI::App& app, int* exit_code);
 void AddReportCommand(CLI::App& app, int* exit_code);
+void AddDiffCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

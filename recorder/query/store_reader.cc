@@ -105,6 +105,33 @@ constexpr std::string_view kEventsBeforeSql =
 
 #undef RELAYTAP_DELTA_TYPES
 
+constexpr std::string_view kProfilesSql =
+    "SELECT e.request_start_us, e.transport = 'websocket_upgrade', COALESCE(s.outcome, e.outcome), "
+    "COALESCE(e.host, ''), COALESCE(e.region, ''), "
+    "COALESCE(NULLIF(e.deployment, ''), NULLIF(e.model, ''), s.model, ''), "
+    "COALESCE(s.model, e.model, ''), COALESCE(e.api_version, ''), COALESCE(e.path_kind, ''), "
+    "COALESCE(e.auth_kind, ''), COALESCE(e.user_agent, ''), COALESCE(c.client_address, ''), "
+    "COALESCE(s.subprotocol, ''), COALESCE(s.extensions, ''), "
+    "COALESCE(c.upstream_tls_version, ''), COALESCE(c.upstream_tls_alpn, ''), "
+    "COALESCE(s.session_id, ''), "
+    "COALESCE((SELECT payload FROM events u WHERE u.session_ref = s.id AND "
+    "u.type = 'session.update' ORDER BY u.seq LIMIT 1), ''), "
+    "COALESCE((SELECT payload FROM events u WHERE u.session_ref = s.id AND "
+    "u.type = 'response.create' ORDER BY u.seq LIMIT 1), ''), "
+    "e.response_headers_us - e.request_start_us, "
+    "CASE WHEN s.id IS NOT NULL THEN s.close_us - s.open_us "
+    "ELSE e.end_us - e.request_start_us END, s.id "
+    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
+    "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
+    "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
+    "ORDER BY e.request_start_us, e.id";
+
+// The first ?2 event types of session ?1 (the events index serves it).
+constexpr std::string_view kEventTypesSql =
+    "SELECT COALESCE(type, CASE opcode WHEN 8 THEN 'close' WHEN 2 THEN 'binary' ELSE '' END) "
+    "FROM events WHERE session_ref = ?1 ORDER BY seq LIMIT ?2";
+
 constexpr std::string_view kLatestZoneSql =
     "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
     "id DESC LIMIT 1";
@@ -239,6 +266,43 @@ absl::StatusOr<std::vector<EventMark>> StoreReader::EventsBefore(int64_t session
     RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.push_back(EventMark{s.ColumnDouble(0), s.ColumnText(1), s.ColumnText(2)});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& window,
+                                                           int max_events) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kProfilesSql));
+  RELAYTAP_ASSIGN_OR_RETURN(Statement types, db_->Prepare(kEventTypesSql));
+  s.BindOptionalInt64(1, window.since_us);
+  s.BindOptionalInt64(2, window.until_us);
+  std::vector<Profile> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    Profile p;
+    int c = 0;
+    p.start_us = s.ColumnInt64(c++);
+    p.session = s.ColumnInt64(c++) != 0;
+    for (std::string* text :
+         {&p.outcome, &p.host, &p.region, &p.deployment, &p.model, &p.api_version, &p.path_kind,
+          &p.auth_kind, &p.user_agent, &p.client, &p.subprotocol, &p.extensions, &p.tls_version,
+          &p.alpn, &p.session_id, &p.session_update, &p.response_create}) {
+      *text = s.ColumnText(c++);
+    }
+    p.upgrade_ms = OptMs(s, c++);
+    p.duration_ms = OptMs(s, c++);
+    if (std::optional<int64_t> ref = OptInt(s, c++)) {
+      types.Reset();
+      types.BindInt64(1, *ref);
+      types.BindInt64(2, max_events);
+      for (;;) {
+        RELAYTAP_ASSIGN_OR_RETURN(bool t, types.Step());
+        if (!t) break;
+        p.event_types.push_back(types.ColumnText(0));
+      }
+    }
+    out.push_back(std::move(p));
   }
   return out;
 }

@@ -85,6 +85,19 @@ struct Failure {
   std::vector<EventMark> events_before_failure;  // filled by StoreReader::EventsBefore
 };
 
+// What one attempt looked like, for comparing a working group of attempts with a failing one
+// (`relaytap diff`). Strings are empty where the store has nothing.
+struct Profile {
+  int64_t start_us = 0;
+  bool session = false;
+  std::string outcome, host, region, deployment, model, api_version, path_kind, auth_kind;
+  std::string user_agent, client, subprotocol, extensions, tls_version, alpn, session_id;
+  std::vector<std::string> event_types;  // the session's first events, in order
+  std::string session_update;            // the first session.update's redacted payload
+  std::string response_create;           // the first response.create's redacted payload
+  std::optional<double> upgrade_ms, duration_ms;
+};
+
 class StoreReader {
  public:
   // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
@@ -106,6 +119,10 @@ class StoreReader {
   // first.
   absl::StatusOr<std::vector<EventMark>> EventsBefore(int64_t session_ref, int64_t until_us,
                                                       int limit);
+
+  // What every attempt in `window` looked like, oldest first; a session's first `max_events`
+  // event types.
+  absl::StatusOr<std::vector<Profile>> Profiles(const TimeWindow& window, int max_events = 64);
 
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.
