@@ -13,6 +13,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code);
 void AddStatsCommand(CLI::App& app, int* exit_code);
 void AddReportCommand(CLI::App& app, int* exit_code);
 void AddDiffCommand(CLI::App& app, int* exit_code);
+void AddExportCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

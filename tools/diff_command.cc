@@ -9,6 +9,7 @@
 #include "tools/commands.h"
 #include "tools/diff/diff.h"
 #include "tools/stats/time_flags.h"
+#include "tools/store_flags.h"
 
 namespace relaytap::tools {
 namespace {
@@ -16,10 +17,9 @@ namespace {
 constexpr int kUsageError = 2;
 
 struct DiffFlags {
-  std::string db = "relaytap.db";
+  StoreFlags store;
   std::string against;
   std::string good, bad;
-  std::string since, until;
   std::string format = "table";
 };
 
@@ -62,10 +62,10 @@ int RunDiff(const DiffFlags& f) {
   absl::StatusOr<diff::Selector> bad = diff::Selector::Parse(f.bad);
   if (!bad.ok()) return fail(bad.status(), kUsageError);
   absl::StatusOr<recorder::query::TimeWindow> window =
-      stats::ParseWindow(f.since, f.until, absl::Now());
+      stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
 
-  absl::StatusOr<std::vector<Profile>> here = Read(f.db, *window);
+  absl::StatusOr<std::vector<Profile>> here = Read(f.store.db, *window);
   if (!here.ok()) return fail(here.status(), 1);
   std::vector<Profile> good_side, bad_side;
   if (f.against.empty()) {
@@ -97,7 +97,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
       "What differs between working and failing attempts (host, region, deployment, API "
       "version, dialect, auth kind, SDK, subprotocol, TLS, payload shapes, event sequence, "
       "timings), ranked by how well each field separates them; read-only");
-  cmd->add_option("--db", flags->db, "the relaytap store to read")->capture_default_str();
+  AddStoreFlags(cmd, flags->store, "attempts");
   cmd->add_option("--good", flags->good,
                   "the working attempts: field=value or field!=value terms joined by commas "
                   "(outcome, deployment, model, host, region, api_version, client, user_agent, "
@@ -106,9 +106,6 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--against", flags->against,
                   "compare two stores: OTHER.db is the working side, --db the failing one "
                   "(--good/--bad then filter each side)");
-  cmd->add_option("--since", flags->since,
-                  "attempts that started at or after this time: RFC 3339 or relative (-2h, -1d)");
-  cmd->add_option("--until", flags->until, "attempts that started before this time");
   cmd->add_option("--format", flags->format, "table or json")->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunDiff(*flags); });
 }

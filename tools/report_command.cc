@@ -11,6 +11,7 @@
 #include "tools/commands.h"
 #include "tools/report/report.h"
 #include "tools/stats/time_flags.h"
+#include "tools/store_flags.h"
 
 namespace relaytap::tools {
 namespace {
@@ -18,8 +19,8 @@ namespace {
 constexpr int kUsageError = 2;
 
 struct ReportFlags {
-  std::string db = "relaytap.db";
-  std::string since, until, tz, session;
+  StoreFlags store;
+  std::string tz, session;
   std::string format = "md";
   std::string out;
 };
@@ -34,10 +35,10 @@ int RunReport(const ReportFlags& f) {
                 kUsageError);
   }
   absl::StatusOr<recorder::query::TimeWindow> window =
-      stats::ParseWindow(f.since, f.until, absl::Now());
+      stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(f.db);
+      recorder::query::StoreReader::Open(f.store.db);
   if (!reader.ok()) return fail(reader.status(), 1);
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
@@ -48,16 +49,8 @@ int RunReport(const ReportFlags& f) {
   }
   const std::string text =
       f.format == "json" ? report::FormatJson(*r, *zone) : report::FormatMarkdown(*r, *zone);
-  if (f.out.empty()) {
-    std::cout << text;
-    return 0;
-  }
-  std::ofstream file(f.out, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) {
-    return fail(absl::UnavailableError(StrCat("cannot write ", f.out)), 1);
-  }
+  if (absl::Status st = WriteOutput(f.out, text); !st.ok()) return fail(st, 1);
+  if (f.out.empty() || f.out == "-") return 0;
   std::cerr << "relaytap report: " << r->failures.size() << " failures written to " << f.out
             << "\n";
   return 0;
@@ -71,14 +64,11 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "report",
       "The escalation package from a relaytap store: every failure with its request ids and the "
       "events before it, a summary and findings; read-only, safe while the proxy is writing it");
-  cmd->add_option("--db", flags->db, "the relaytap store to read")->capture_default_str();
+  AddStoreFlags(cmd, flags->store, "attempts");
   cmd->add_option("--format", flags->format, "md (for a support ticket) or json")
       ->capture_default_str();
   cmd->add_option("--out", flags->out, "write to this file instead of stdout");
   cmd->add_option("--session", flags->session, "only this realtime session's failures (sess_...)");
-  cmd->add_option("--since", flags->since,
-                  "attempts that started at or after this time: RFC 3339 or relative (-2h, -1d)");
-  cmd->add_option("--until", flags->until, "attempts that started before this time");
   cmd->add_option("--tz", flags->tz,
                   "time zone for local times (IANA name, UTC or +HH:MM); default: the zone the "
                   "store recorded");

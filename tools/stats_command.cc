@@ -11,6 +11,7 @@
 #include "tools/commands.h"
 #include "tools/stats/stats.h"
 #include "tools/stats/time_flags.h"
+#include "tools/store_flags.h"
 
 namespace relaytap::tools {
 namespace {
@@ -18,8 +19,7 @@ namespace {
 constexpr int kUsageError = 2;
 
 struct StatsFlags {
-  std::string db = "relaytap.db";
-  std::string since, until;
+  StoreFlags store;
   std::string by = "hour";
   std::string format = "table";
   std::string tz;
@@ -38,10 +38,10 @@ int RunStats(const StatsFlags& f) {
         kUsageError);
   }
   absl::StatusOr<recorder::query::TimeWindow> window =
-      stats::ParseWindow(f.since, f.until, absl::Now());
+      stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(f.db);
+      recorder::query::StoreReader::Open(f.store.db);
   if (!reader.ok()) return fail(reader.status(), 1);
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
@@ -67,15 +67,12 @@ void AddStatsCommand(CLI::App& app, int* exit_code) {
       "stats",
       "Count attempts, failures, retries, latencies and tokens per hour (or other bucket) from "
       "a relaytap store; read-only, safe while the proxy is writing it");
-  cmd->add_option("--db", flags->db, "the relaytap store to read")->capture_default_str();
+  AddStoreFlags(cmd, flags->store, "attempts");
   cmd->add_option("--by", flags->by,
                   "bucket: hour, minute, deployment, region, host, api-version, user-agent, "
                   "outcome")
       ->capture_default_str();
   cmd->add_option("--format", flags->format, "table, json or csv")->capture_default_str();
-  cmd->add_option("--since", flags->since,
-                  "attempts that started at or after this time: RFC 3339 or relative (-2h, -1d)");
-  cmd->add_option("--until", flags->until, "attempts that started before this time");
   cmd->add_option("--tz", flags->tz,
                   "time zone for hour/minute buckets (IANA name, UTC or +HH:MM); default: the "
                   "zone the store recorded");

@@ -132,6 +132,25 @@ constexpr std::string_view kEventTypesSql =
     "SELECT COALESCE(type, CASE opcode WHEN 8 THEN 'close' WHEN 2 THEN 'binary' ELSE '' END) "
     "FROM events WHERE session_ref = ?1 ORDER BY seq LIMIT ?2";
 
+constexpr std::string_view kExchangesSql =
+    "SELECT e.id, COALESCE(e.method, ''), COALESCE(e.host, ''), COALESCE(e.path, ''), "
+    "CASE WHEN c.intercepted THEN 'https' ELSE 'http' END, COALESCE(c.target_port, 0), "
+    "COALESCE(e.status, 0), COALESCE(e.request_headers, ''), COALESCE(e.response_headers, ''), "
+    "COALESCE(e.request_body, ''), COALESCE(e.response_body, ''), e.request_start_us, "
+    "e.response_headers_us, e.first_body_byte_us, e.end_us, "
+    "CASE WHEN e.sequence = 1 THEN c.dns_us END, CASE WHEN e.sequence = 1 THEN c.tcp_connect_us "
+    "END, CASE WHEN e.sequence = 1 THEN c.upstream_tls_us END, "
+    "COALESCE(c.upstream_address, ''), e.connection_id, s.id "
+    "FROM exchanges e LEFT JOIN connections c ON c.run_id = e.run_id AND "
+    "c.connection_id = e.connection_id LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
+    "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
+    "ORDER BY e.request_start_us, e.id";
+
+constexpr std::string_view kMessagesSql =
+    "SELECT first_frame_us, direction = 'client', opcode, COALESCE(payload, '') FROM events "
+    "WHERE session_ref = ?1 AND opcode IN (1, 2) ORDER BY seq";
+
 constexpr std::string_view kLatestZoneSql =
     "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
     "id DESC LIMIT 1";
@@ -303,6 +322,50 @@ absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& win
       }
     }
     out.push_back(std::move(p));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RecordedExchange>> StoreReader::Exchanges(const TimeWindow& window) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kExchangesSql));
+  s.BindOptionalInt64(1, window.since_us);
+  s.BindOptionalInt64(2, window.until_us);
+  std::vector<RecordedExchange> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    RecordedExchange x;
+    int c = 0;
+    x.id = s.ColumnInt64(c++);
+    for (std::string* text : {&x.method, &x.host, &x.path, &x.scheme}) *text = s.ColumnText(c++);
+    x.port = static_cast<int>(s.ColumnInt64(c++));
+    x.status = static_cast<int>(s.ColumnInt64(c++));
+    for (std::string* text :
+         {&x.request_headers, &x.response_headers, &x.request_body, &x.response_body}) {
+      *text = s.ColumnText(c++);
+    }
+    x.request_start_us = s.ColumnInt64(c++);
+    for (std::optional<int64_t>* v : {&x.response_headers_us, &x.first_body_byte_us, &x.end_us,
+                                      &x.dns_us, &x.connect_us, &x.tls_us}) {
+      *v = OptInt(s, c++);
+    }
+    x.server_address = s.ColumnText(c++);
+    x.connection_id = static_cast<uint64_t>(s.ColumnInt64(c++));
+    x.session_ref = OptInt(s, c++);
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RecordedMessage>> StoreReader::Messages(int64_t session_ref) {
+  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kMessagesSql));
+  s.BindInt64(1, session_ref);
+  std::vector<RecordedMessage> out;
+  for (;;) {
+    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(RecordedMessage{s.ColumnInt64(0), s.ColumnInt64(1) != 0,
+                                  static_cast<int>(s.ColumnInt64(2)), s.ColumnText(3)});
   }
   return out;
 }

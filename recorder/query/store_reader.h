@@ -98,6 +98,32 @@ struct Profile {
   std::optional<double> upgrade_ms, duration_ms;
 };
 
+// One recorded exchange as the store keeps it (headers and bodies already redacted), with the
+// connection's dial timings when this exchange opened the connection.
+struct RecordedExchange {
+  int64_t id = 0;
+  std::string method, host, path, scheme;  // scheme: "https" when intercepted, else "http"
+  int port = 0;
+  int status = 0;
+  std::string request_headers, response_headers;  // JSON arrays of [name, value]
+  std::string request_body, response_body;        // redacted; "" when none
+  int64_t request_start_us = 0;
+  std::optional<int64_t> response_headers_us, first_body_byte_us, end_us;
+  // Dial timings (microseconds) when this exchange opened its connection, else unset.
+  std::optional<int64_t> dns_us, connect_us, tls_us;
+  std::string server_address;  // ip:port dialled
+  uint64_t connection_id = 0;
+  std::optional<int64_t> session_ref;  // the WebSocket session a 101 opened
+};
+
+// One WebSocket message of a session (payload redacted).
+struct RecordedMessage {
+  int64_t at_us = 0;
+  bool from_client = false;
+  int opcode = 0;
+  std::string payload;
+};
+
 class StoreReader {
  public:
   // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
@@ -123,6 +149,11 @@ class StoreReader {
   // What every attempt in `window` looked like, oldest first; a session's first `max_events`
   // event types.
   absl::StatusOr<std::vector<Profile>> Profiles(const TimeWindow& window, int max_events = 64);
+
+  // Every exchange that started in `window`, oldest first.
+  absl::StatusOr<std::vector<RecordedExchange>> Exchanges(const TimeWindow& window);
+  // The text and binary messages of session `session_ref`, in order.
+  absl::StatusOr<std::vector<RecordedMessage>> Messages(int64_t session_ref);
 
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.

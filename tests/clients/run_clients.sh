@@ -222,6 +222,33 @@ check db_has_response_ids db_has "SELECT count(*) FROM events WHERE response_id 
 check db_has_apim_request_ids db_has "SELECT count(*) FROM exchanges WHERE apim_request_id <> ''"
 check db_integrity db_has "SELECT CASE WHEN (SELECT integrity_check FROM pragma_integrity_check) = 'ok' THEN 1 ELSE 0 END"
 
+# The answer commands on what the real clients recorded.
+stats_counts_sessions() {
+  local out
+  out="$("$RELAYTAP" stats --db "$WORK/relaytap.db" --format json 2>&1)" || { echo "    $out"; return 1; }
+  python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("    sessions", t["sessions"], "exchanges", t["exchanges"]); sys.exit(0 if t["sessions"] > 0 else 1)' <<<"$out"
+}
+report_names_request_ids() {
+  local out
+  out="$("$RELAYTAP" report --db "$WORK/relaytap.db" --format md 2>&1)" || { echo "    $out"; return 1; }
+  grep -q "# relaytap incident report" <<<"$out" && ! grep -q CANARY <<<"$out"
+}
+har_is_valid() {
+  if ! "$RELAYTAP" export --db "$WORK/relaytap.db" --har "$WORK/relaytap.har" >"$WORK/export.out" 2>&1; then
+    sed 's/^/    /' "$WORK/export.out"
+    return 1
+  fi
+  if ! command -v node >/dev/null 2>&1 || [ ! -d "$HERE/node/node_modules/har-validator" ]; then
+    echo "    node or tests/clients/node/node_modules/har-validator missing (run scripts/install-deps.sh)"
+    return 1
+  fi
+  node "$HERE/node/har_validate.mjs" "$WORK/relaytap.har" 2>&1 | sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
+check stats_counts_sessions stats_counts_sessions
+check report_runs report_names_request_ids
+check har_export_valid har_is_valid
+
 if [ $FAILED -ne 0 ]; then
   echo "---- proxy stderr (last 60 lines)"
   tail -n 60 "$WORK/proxy.err" | sed 's/^/    /'

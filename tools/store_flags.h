@@ -1,0 +1,41 @@
+#pragma once
+// What the commands that read a store (stats, report, diff, export) share on the command line:
+// --db, --since and --until, and writing their answer to a file or stdout.
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "base/str_cat.h"
+
+namespace relaytap::tools {
+
+struct StoreFlags {
+  std::string db = "relaytap.db";
+  std::string since, until;
+};
+
+// `what` names the rows the window selects ("attempts", "exchanges").
+inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what) {
+  cmd->add_option("--db", f.db, "the relaytap store to read")->capture_default_str();
+  cmd->add_option("--since", f.since,
+                  what + " that started at or after this time: RFC 3339 or relative (-2h, -1d)");
+  cmd->add_option("--until", f.until, what + " that started before this time");
+}
+
+// Writes `text` to `path`, or to stdout when `path` is empty or "-".
+inline absl::Status WriteOutput(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    return absl::OkStatus();
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return absl::UnavailableError(StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace relaytap::tools
