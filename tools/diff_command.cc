@@ -66,7 +66,7 @@ int RunDiff(const DiffFlags& f) {
   if (!window.ok()) return fail(window.status(), kUsageError);
 
   absl::StatusOr<std::vector<Profile>> here = Read(f.store.db, *window);
-  if (!here.ok()) return fail(here.status(), 1);
+  if (!here.ok()) return fail(here.status(), ExitCodeFor(here.status()));
   std::vector<Profile> good_side, bad_side;
   if (f.against.empty()) {
     good_side = Select(*here, *good);
@@ -74,7 +74,7 @@ int RunDiff(const DiffFlags& f) {
   } else {
     // Two stores (two hosts): --against is the working side, --db the failing one.
     absl::StatusOr<std::vector<Profile>> there = Read(f.against, *window);
-    if (!there.ok()) return fail(there.status(), 1);
+    if (!there.ok()) return fail(there.status(), ExitCodeFor(there.status()));
     good_side = Select(*there, *good);
     bad_side = Select(*here, *bad);
   }

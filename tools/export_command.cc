@@ -32,7 +32,7 @@ int RunExport(const ExportFlags& f) {
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
       recorder::query::StoreReader::Open(f.store.db);
-  if (!reader.ok()) return fail(reader.status(), 1);
+  if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
   absl::StatusOr<std::string> har =
       har::ExportHar(**reader, *window, std::string(RELAYTAP_VERSION));
   if (!har.ok()) return fail(har.status(), 1);

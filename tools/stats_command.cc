@@ -42,7 +42,7 @@ int RunStats(const StatsFlags& f) {
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
       recorder::query::StoreReader::Open(f.store.db);
-  if (!reader.ok()) return fail(reader.status(), 1);
+  if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
   absl::StatusOr<std::vector<recorder::query::Attempt>> attempts = (*reader)->Attempts(*window);

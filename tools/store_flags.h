@@ -25,6 +25,19 @@ inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what)
   cmd->add_option("--until", f.until, what + " that started before this time");
 }
 
+// The exit code for a failed step: 2 when the input is wrong (no such file, not a relaytap store,
+// a bad flag or selector), 1 when reading a good store failed.
+inline int ExitCodeFor(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kInvalidArgument:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
 // Writes `text` to `path`, or to stdout when `path` is empty or "-".
 inline absl::Status WriteOutput(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {

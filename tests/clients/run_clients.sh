@@ -245,7 +245,20 @@ har_is_valid() {
   node "$HERE/node/har_validate.mjs" "$WORK/relaytap.har" 2>&1 | sed 's/^/    /'
   return "${PIPESTATUS[0]}"
 }
+exits_2() {  # exits_2 <command...> : the command fails with exit code 2 and says why
+  local rc=0
+  "$@" >/dev/null 2>"$WORK/exit.err" || rc=$?
+  sed 's/^/    /' "$WORK/exit.err"
+  [ "$rc" -eq 2 ] && [ -s "$WORK/exit.err" ]
+}
+echo "not a database" >"$WORK/not-a-store.db"
 check stats_counts_sessions stats_counts_sessions
+check stats_missing_store_exits_2 exits_2 "$RELAYTAP" stats --db "$WORK/missing.db"
+check report_non_store_exits_2 exits_2 "$RELAYTAP" report --db "$WORK/not-a-store.db"
+check diff_bad_selector_exits_2 exits_2 "$RELAYTAP" diff --db "$WORK/relaytap.db" \
+  --good colour=red --bad outcome=ok
+check export_bad_since_exits_2 exits_2 "$RELAYTAP" export --db "$WORK/relaytap.db" --har - \
+  --since yesterday
 check report_runs report_names_request_ids
 check har_export_valid har_is_valid
 
