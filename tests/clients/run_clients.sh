@@ -226,7 +226,15 @@ check db_integrity db_has "SELECT CASE WHEN (SELECT integrity_check FROM pragma_
 stats_counts_sessions() {
   local out
   out="$("$RELAYTAP" stats --db "$WORK/relaytap.db" --format json 2>&1)" || { echo "    $out"; return 1; }
-  python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("    sessions", t["sessions"], "exchanges", t["exchanges"]); sys.exit(0 if t["sessions"] > 0 else 1)' <<<"$out"
+  python3 -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print("    sessions", t["sessions"], "exchanges", t["exchanges"]); sys.exit(0 if t["sessions"] > 0 else 1)' <<<"$out" &&
+    ! grep -q CANARY <<<"$out"
+}
+diff_runs_clean() {  # the store against itself: no differences, and nothing planted in the output
+  local out
+  out="$("$RELAYTAP" diff --db "$WORK/relaytap.db" --against "$WORK/relaytap.db" --format json 2>&1)" ||
+    { echo "    $out"; return 1; }
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print("    attempts", d["good_attempts"]); sys.exit(0 if d["good_attempts"] > 0 and d["differences"] == [] else 1)' <<<"$out" &&
+    ! grep -q CANARY <<<"$out"
 }
 report_names_request_ids() {
   local out
@@ -260,6 +268,7 @@ check diff_bad_selector_exits_2 exits_2 "$RELAYTAP" diff --db "$WORK/relaytap.db
 check export_bad_since_exits_2 exits_2 "$RELAYTAP" export --db "$WORK/relaytap.db" --har - \
   --since yesterday
 check report_runs report_names_request_ids
+check diff_runs diff_runs_clean
 check har_export_valid har_is_valid
 
 if [ $FAILED -ne 0 ]; then
