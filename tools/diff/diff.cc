@@ -8,6 +8,7 @@
 #include "base/ascii.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tools/stats/stats.h"
 
 namespace relaytap::tools::diff {
 namespace {
@@ -30,8 +31,6 @@ const std::string& FieldOf(const Profile& p, std::string_view field) {
   if (field == "user_agent") return p.user_agent;
   return p.session_id;
 }
-
-std::string Trim(std::string_view s) { return std::string(TrimOws(s)); }
 
 void Shape(const nlohmann::json& j, const std::string& path, std::vector<std::string>& out) {
   if (j.is_object()) {
@@ -91,9 +90,7 @@ std::optional<double> Median(const std::vector<Profile>& group,
   for (const Profile& p : group) {
     if (p.*member) v.push_back(*(p.*member));
   }
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  return v[(v.size() - 1) / 2];
+  return stats::Summarize(v).p50;
 }
 
 std::string Ms(double v) {
@@ -106,13 +103,7 @@ std::string Ms(double v) {
 
 absl::StatusOr<Selector> Selector::Parse(std::string_view text) {
   Selector s;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string_view term =
-        text.substr(pos, comma == std::string_view::npos ? text.npos : comma - pos);
-    pos = comma == std::string_view::npos ? text.size() : comma + 1;
-    if (Trim(term).empty()) continue;
+  for (std::string_view term : SplitHttpList(text)) {
     const size_t ne = term.find("!=");
     const size_t eq = term.find('=');
     if (eq == std::string_view::npos) {
@@ -121,8 +112,8 @@ absl::StatusOr<Selector> Selector::Parse(std::string_view text) {
     }
     Term t;
     t.negated = ne != std::string_view::npos && ne + 1 == eq;
-    t.field = Trim(term.substr(0, t.negated ? ne : eq));
-    t.value = Trim(term.substr(eq + 1));
+    t.field = std::string(TrimOws(term.substr(0, t.negated ? ne : eq)));
+    t.value = std::string(TrimOws(term.substr(eq + 1)));
     if (std::find(std::begin(kSelectorFields), std::end(kSelectorFields), t.field) ==
         std::end(kSelectorFields)) {
       return absl::InvalidArgumentError(

@@ -22,6 +22,8 @@ struct Samples {
   std::vector<double> upgrade, session_created, first_delta, duration;
 };
 
+}  // namespace
+
 Percentiles Summarize(std::vector<double>& v) {
   Percentiles p;
   p.count = static_cast<int64_t>(v.size());
@@ -37,6 +39,8 @@ Percentiles Summarize(std::vector<double>& v) {
   p.p99 = rank(0.99);
   return p;
 }
+
+namespace {
 
 void Add(Bucket& b, Samples& s, const Attempt& a) {
   (a.session ? b.sessions : b.exchanges) += 1;

@@ -44,6 +44,9 @@ struct Percentiles {
   std::optional<double> p50, p90, p99;
 };
 
+// Nearest-rank p50/p90/p99 of `values` (sorted in place); also what `relaytap diff` compares.
+Percentiles Summarize(std::vector<double>& values);
+
 struct Bucket {
   std::string key;  // the bucket's label ("total" for the totals)
   int64_t sessions = 0;
