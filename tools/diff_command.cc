@@ -42,10 +42,7 @@ std::vector<Profile> Select(const std::vector<Profile>& all, const diff::Selecto
 }
 
 int RunDiff(const DiffFlags& f) {
-  auto fail = [](const absl::Status& st, int code) {
-    std::cerr << "relaytap diff: " << std::string(st.message()) << "\n";
-    return code;
-  };
+  auto fail = [](const absl::Status& st, int code) { return Fail("diff", st, code); };
   if (f.format != "table" && f.format != "json") {
     return fail(
         absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected table or json")),

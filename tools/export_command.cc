@@ -23,10 +23,7 @@ struct ExportFlags {
 };
 
 int RunExport(const ExportFlags& f) {
-  auto fail = [](const absl::Status& st, int code) {
-    std::cerr << "relaytap export: " << std::string(st.message()) << "\n";
-    return code;
-  };
+  auto fail = [](const absl::Status& st, int code) { return Fail("export", st, code); };
   absl::StatusOr<recorder::query::TimeWindow> window =
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);

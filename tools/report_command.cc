@@ -26,10 +26,7 @@ struct ReportFlags {
 };
 
 int RunReport(const ReportFlags& f) {
-  auto fail = [](const absl::Status& st, int code) {
-    std::cerr << "relaytap report: " << std::string(st.message()) << "\n";
-    return code;
-  };
+  auto fail = [](const absl::Status& st, int code) { return Fail("report", st, code); };
   if (f.format != "md" && f.format != "json") {
     return fail(absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected md or json")),
                 kUsageError);

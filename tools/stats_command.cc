@@ -26,10 +26,7 @@ struct StatsFlags {
 };
 
 int RunStats(const StatsFlags& f) {
-  auto fail = [](const absl::Status& st, int code) {
-    std::cerr << "relaytap stats: " << std::string(st.message()) << "\n";
-    return code;
-  };
+  auto fail = [](const absl::Status& st, int code) { return Fail("stats", st, code); };
   absl::StatusOr<stats::GroupBy> by = stats::ParseGroupBy(f.by);
   if (!by.ok()) return fail(by.status(), kUsageError);
   if (f.format != "table" && f.format != "json" && f.format != "csv") {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
@@ -23,6 +24,12 @@ inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what)
   cmd->add_option("--since", f.since,
                   what + " that started at or after this time: RFC 3339 or relative (-2h, -1d)");
   cmd->add_option("--until", f.until, what + " that started before this time");
+}
+
+// Prints "relaytap COMMAND: message" to stderr and returns `code`, the process's exit code.
+inline int Fail(std::string_view command, const absl::Status& st, int code) {
+  std::cerr << "relaytap " << command << ": " << st.message() << "\n";
+  return code;
 }
 
 // The exit code for a failed step: 2 when the input is wrong (no such file, not a relaytap store,

@@ -155,11 +155,6 @@ constexpr std::string_view kLatestZoneSql =
     "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
     "id DESC LIMIT 1";
 
-std::optional<int64_t> OptInt(const Statement& s, int col) {
-  if (s.ColumnIsNull(col)) return std::nullopt;
-  return s.ColumnInt64(col);
-}
-
 std::optional<double> OptMs(const Statement& s, int col) {
   if (s.ColumnIsNull(col)) return std::nullopt;
   return static_cast<double>(s.ColumnInt64(col)) / 1000.0;
@@ -224,10 +219,10 @@ absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& win
     a.user_agent = s.ColumnText(6);
     a.path_kind = s.ColumnText(7);
     a.client = s.ColumnText(8);
-    a.clock_skew_ms = OptInt(s, 9);
+    a.clock_skew_ms = s.ColumnOptionalInt64(9);
     a.outcome = s.ColumnText(10);
     a.status = static_cast<int>(s.ColumnInt64(11));
-    a.retry_count = OptInt(s, 12);
+    a.retry_count = s.ColumnOptionalInt64(12);
     a.guard_saw_retry = s.ColumnInt64(13) != 0;
     a.upgrade_ms = OptMs(s, 14);
     a.session_created_ms = OptMs(s, 15);
@@ -259,16 +254,16 @@ absl::StatusOr<std::vector<Failure>> StoreReader::Failures(const TimeWindow& win
       *text = s.ColumnText(c++);
     }
     f.status = static_cast<int>(s.ColumnInt64(c++));
-    f.close_code = OptInt(s, c++);
+    f.close_code = s.ColumnOptionalInt64(c++);
     for (std::string* text :
          {&f.outcome, &f.error_type, &f.error_code, &f.message, &f.apim_request_id, &f.x_request_id,
           &f.region, &f.session_id, &f.response_id}) {
       *text = s.ColumnText(c++);
     }
-    f.retry_count = OptInt(s, c++);
+    f.retry_count = s.ColumnOptionalInt64(c++);
     f.user_agent = s.ColumnText(c++);
     f.local = s.ColumnInt64(c++) != 0;
-    f.session_ref = OptInt(s, c++);
+    f.session_ref = s.ColumnOptionalInt64(c++);
     out.push_back(std::move(f));
   }
   return out;
@@ -311,7 +306,7 @@ absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& win
     }
     p.upgrade_ms = OptMs(s, c++);
     p.duration_ms = OptMs(s, c++);
-    if (std::optional<int64_t> ref = OptInt(s, c++)) {
+    if (std::optional<int64_t> ref = s.ColumnOptionalInt64(c++)) {
       types.Reset();
       types.BindInt64(1, *ref);
       types.BindInt64(2, max_events);
@@ -347,11 +342,11 @@ absl::StatusOr<std::vector<RecordedExchange>> StoreReader::Exchanges(const TimeW
     x.request_start_us = s.ColumnInt64(c++);
     for (std::optional<int64_t>* v : {&x.response_headers_us, &x.first_body_byte_us, &x.end_us,
                                       &x.dns_us, &x.connect_us, &x.tls_us}) {
-      *v = OptInt(s, c++);
+      *v = s.ColumnOptionalInt64(c++);
     }
     x.server_address = s.ColumnText(c++);
     x.connection_id = static_cast<uint64_t>(s.ColumnInt64(c++));
-    x.session_ref = OptInt(s, c++);
+    x.session_ref = s.ColumnOptionalInt64(c++);
     out.push_back(std::move(x));
   }
   return out;

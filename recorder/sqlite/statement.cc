@@ -126,6 +126,11 @@ bool Statement::ColumnIsNull(int col) const {
   return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
 }
 int64_t Statement::ColumnInt64(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+std::optional<int64_t> Statement::ColumnOptionalInt64(int col) const {
+  if (ColumnIsNull(col)) return std::nullopt;
+  return ColumnInt64(col);
+}
 double Statement::ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
 std::string Statement::ColumnText(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);

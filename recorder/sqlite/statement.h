@@ -55,6 +55,8 @@ class Statement {
   int ColumnCount() const;
   bool ColumnIsNull(int col) const;
   int64_t ColumnInt64(int col) const;
+  // nullopt for SQL NULL.
+  std::optional<int64_t> ColumnOptionalInt64(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;
   std::string ColumnBlob(int col) const;

@@ -58,11 +58,6 @@ constexpr std::string_view kAllExchangesSql =
     "s.run_id = e.run_id AND s.connection_id = e.connection_id AND "
     "s.exchange_sequence = e.sequence) ORDER BY e.request_start_us, e.id";
 
-std::optional<int64_t> OptInt(const Statement& s, int col) {
-  if (s.ColumnIsNull(col)) return std::nullopt;
-  return s.ColumnInt64(col);
-}
-
 // "12" -> 12; anything else -> nullopt.
 std::optional<int64_t> ParseId(const std::string& text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
@@ -124,7 +119,7 @@ absl::StatusOr<std::vector<ListEntry>> StoreReader::List() {
     e.host = s.ColumnText(5);
     e.path = s.ColumnText(6);
     e.deployment = s.ColumnText(7);
-    e.status = OptInt(s, 8);
+    e.status = s.ColumnOptionalInt64(8);
     e.transport = s.ColumnText(9);
     e.outcome = s.ColumnText(10);
     out.push_back(std::move(e));
@@ -176,13 +171,13 @@ absl::StatusOr<RecordedSession> StoreReader::SessionById(int64_t id) {
   r.subprotocol = s.ColumnText(3);
   r.open_us = s.ColumnInt64(4);
   r.close_us = s.ColumnInt64(5);
-  r.close_code = OptInt(s, 6);
+  r.close_code = s.ColumnOptionalInt64(6);
   r.close_reason = s.ColumnText(7);
   r.close_side = s.ColumnText(8);
   r.app_end = s.ColumnText(9);
   r.upstream_end = s.ColumnText(10);
   r.outcome = s.ColumnText(11);
-  std::optional<int64_t> exchange = OptInt(s, 12);
+  std::optional<int64_t> exchange = s.ColumnOptionalInt64(12);
   s.Reset();
   if (exchange) {
     RELAYTAP_ASSIGN_OR_RETURN(RecordedExchange x, ExchangeById(*exchange));
@@ -212,9 +207,9 @@ absl::Status StoreReader::LoadEvents(RecordedSession& session) {
     e.error_type = s.ColumnText(10);
     e.error_code = s.ColumnText(11);
     e.response_status = s.ColumnText(12);
-    e.audio_bytes = OptInt(s, 13);
+    e.audio_bytes = s.ColumnOptionalInt64(13);
     if (!s.ColumnIsNull(14)) e.audio_ms = s.ColumnDouble(14);
-    e.close_code = OptInt(s, 15);
+    e.close_code = s.ColumnOptionalInt64(15);
     e.payload = s.ColumnText(16);
     session.events.push_back(std::move(e));
   }
