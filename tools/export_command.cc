@@ -1,8 +1,10 @@
 // `relaytap export --har FILE`: the store as HAR 1.2 for Chrome DevTools and other HAR viewers.
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/time/clock.h"
 #include "base/str_cat.h"
@@ -30,11 +32,33 @@ int RunExport(const ExportFlags& f) {
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
       recorder::query::StoreReader::Open(f.store.db);
   if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
-  absl::StatusOr<std::string> har =
-      har::ExportHar(**reader, *window, std::string(RELAYTAP_VERSION));
-  if (!har.ok()) return fail(har.status(), 1);
-  if (absl::Status st = WriteOutput(f.har, *har); !st.ok()) return fail(st, 1);
-  if (f.har == "-") return 0;
+  if (f.har == "-") {
+    absl::Status st =
+        har::WriteHar(**reader, *window, std::string(RELAYTAP_VERSION), [](std::string_view piece) {
+          std::cout.write(piece.data(), std::ssize(piece));
+          return static_cast<bool>(std::cout);
+        });
+    return st.ok() ? 0 : fail(st, 1);
+  }
+  // Streamed into FILE.partial and renamed when complete: an export that fails half-way (a full
+  // disk) never leaves a truncated HAR under the name asked for, nor destroys an earlier one.
+  const std::string partial = f.har + ".partial";
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+  if (!out) return fail(absl::UnavailableError(StrCat("cannot create ", partial)), 1);
+  absl::Status st = har::WriteHar(**reader, *window, std::string(RELAYTAP_VERSION),
+                                  [&out](std::string_view piece) {
+                                    out.write(piece.data(), std::ssize(piece));
+                                    return static_cast<bool>(out);
+                                  });
+  out.close();
+  std::error_code ec;
+  if (st.ok() && !out) st = absl::UnavailableError(StrCat("cannot write ", partial));
+  if (st.ok()) std::filesystem::rename(partial, f.har, ec);
+  if (st.ok() && ec) st = absl::UnavailableError(StrCat("cannot rename ", partial, " to ", f.har));
+  if (!st.ok()) {
+    std::filesystem::remove(partial, ec);
+    return fail(st, 1);
+  }
   std::cerr << "relaytap export: wrote " << f.har << "\n";
   return 0;
 }

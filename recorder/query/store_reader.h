@@ -11,8 +11,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 
 namespace relaytap::recorder::sqlite {
@@ -116,12 +118,13 @@ struct RecordedExchange {
   std::optional<int64_t> session_ref;  // the WebSocket session a 101 opened
 };
 
-// One WebSocket message of a session (payload redacted).
-struct RecordedMessage {
+// One WebSocket message of a session (payload redacted), valid only during the callback that
+// receives it (the payload points into SQLite's row).
+struct MessageView {
   int64_t at_us = 0;
   bool from_client = false;
   int opcode = 0;
-  std::string payload;
+  std::string_view payload;
 };
 
 class StoreReader {
@@ -152,8 +155,9 @@ class StoreReader {
 
   // Every exchange that started in `window`, oldest first.
   absl::StatusOr<std::vector<RecordedExchange>> Exchanges(const TimeWindow& window);
-  // The text and binary messages of session `session_ref`, in order.
-  absl::StatusOr<std::vector<RecordedMessage>> Messages(int64_t session_ref);
+  // Calls `fn` with each text and binary message of session `session_ref`, in order (streamed:
+  // a session may hold hundreds of thousands).
+  absl::Status ForEachMessage(int64_t session_ref, absl::FunctionRef<void(const MessageView&)> fn);
 
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.

@@ -132,11 +132,12 @@ std::optional<int64_t> Statement::ColumnOptionalInt64(int col) const {
   return ColumnInt64(col);
 }
 double Statement::ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
-std::string Statement::ColumnText(int col) const {
+std::string Statement::ColumnText(int col) const { return std::string(ColumnTextView(col)); }
+std::string_view Statement::ColumnTextView(int col) const {
   const unsigned char* text = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
-  if (text == nullptr) return "";
-  return std::string(reinterpret_cast<const char*>(text), static_cast<size_t>(n));
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<size_t>(n)};
 }
 std::string Statement::ColumnBlob(int col) const {
   const void* data = sqlite3_column_blob(stmt_, col);

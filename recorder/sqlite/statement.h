@@ -59,6 +59,8 @@ class Statement {
   std::optional<int64_t> ColumnOptionalInt64(int col) const;
   double ColumnDouble(int col) const;
   std::string ColumnText(int col) const;
+  // The text in SQLite's row, without a copy: valid until the next Step, Reset or destruction.
+  std::string_view ColumnTextView(int col) const;
   std::string ColumnBlob(int col) const;
 
  private:

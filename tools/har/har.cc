@@ -2,19 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "base/ascii.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "redact/json_writer.h"
 
 namespace relaytap::tools::har {
 namespace {
 
 using json = nlohmann::ordered_json;
 using recorder::query::RecordedExchange;
-using recorder::query::RecordedMessage;
 
 std::string IsoTime(int64_t us) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
@@ -101,7 +104,7 @@ double TotalTime(const json& timings) {
   return std::round(total * 1000) / 1000;
 }
 
-json Entry(const RecordedExchange& x, const std::vector<RecordedMessage>* messages) {
+json Entry(const RecordedExchange& x, bool websocket) {
   json request_headers = Headers(x.request_headers);
   json response_headers = Headers(x.response_headers);
   json request = {{"method", x.method.empty() ? "GET" : x.method},
@@ -144,43 +147,90 @@ json Entry(const RecordedExchange& x, const std::vector<RecordedMessage>* messag
     entry["serverIPAddress"] = ip;
   }
   entry["connection"] = std::to_string(x.connection_id);
-  if (messages != nullptr) {
-    entry["_resourceType"] = "websocket";
-    json frames = json::array();
-    for (const RecordedMessage& m : *messages) {
-      frames.push_back({{"type", m.from_client ? "send" : "receive"},
-                        {"time", static_cast<double>(m.at_us) / 1e6},
-                        {"opcode", m.opcode},
-                        {"data", m.payload}});
-    }
-    entry["_webSocketMessages"] = std::move(frames);
-  }
+  if (websocket) entry["_resourceType"] = "websocket";
   return entry;
+}
+
+// Appends one of Chrome's `_webSocketMessages`, on its own line. Written as text rather than
+// through a DOM: a store of a million events exports a million of these.
+void AppendMessage(std::string& out, const recorder::query::MessageView& m, bool first) {
+  out.append(first ? "\n{\"type\":\"" : ",\n{\"type\":\"");
+  out.append(m.from_client ? "send" : "receive");
+  // Seconds since the epoch with microseconds, as Chrome writes them.
+  char time[32];
+  const int n =
+      std::snprintf(time, sizeof time, "%lld.%06lld", static_cast<long long>(m.at_us / 1'000'000),
+                    static_cast<long long>(m.at_us % 1'000'000));
+  out.append("\",\"time\":").append(time, static_cast<size_t>(n));
+  out.append(",\"opcode\":").append(std::to_string(m.opcode));
+  out.append(",\"data\":");
+  redact::AppendQuoted(out, m.payload);
+  out.push_back('}');
+}
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
 
+// The document is written as text around compact JSON entries (one entry, and one WebSocket
+// message, a line), handed to `write` a megabyte at a time: memory stays flat however large the
+// store.
+absl::Status WriteHar(recorder::query::StoreReader& reader,
+                      const recorder::query::TimeWindow& window,
+                      const std::string& relaytap_version,
+                      absl::FunctionRef<bool(std::string_view)> write) {
+  constexpr size_t kChunk = 1 << 20;
+  RELAYTAP_ASSIGN_OR_RETURN(std::vector<RecordedExchange> exchanges, reader.Exchanges(window));
+  const json creator = {{"name", "relaytap"}, {"version", relaytap_version}};
+  std::string out =
+      StrCat("{\"log\":{\"version\":\"1.2\",\"creator\":", Dump(creator),
+             ",\"pages\":[],\"comment\":\"Recorded by relaytap; headers, bodies and messages are "
+             "redacted.\",\"entries\":[");
+  out.reserve(2 * kChunk);
+  bool write_failed = false;
+  auto flush_if_full = [&] {
+    if (out.size() < kChunk || write_failed) return;
+    write_failed = !write(out);
+    out.clear();
+  };
+  bool first = true;
+  for (const RecordedExchange& x : exchanges) {
+    std::string entry = Dump(Entry(x, x.session_ref.has_value()));
+    out.append(first ? "\n" : ",\n");
+    first = false;
+    if (!x.session_ref) {
+      out.append(entry);
+      flush_if_full();
+      continue;
+    }
+    entry.pop_back();  // the entry's closing brace
+    out.append(entry).append(",\"_webSocketMessages\":[");
+    bool first_message = true;
+    RELAYTAP_RETURN_IF_ERROR(
+        reader.ForEachMessage(*x.session_ref, [&](const recorder::query::MessageView& m) {
+          AppendMessage(out, m, first_message);
+          first_message = false;
+          flush_if_full();
+        }));
+    out.append(first_message ? "]}" : "\n]}");
+    if (write_failed) break;
+  }
+  out.append("\n]}}\n");
+  if (write_failed || !write(out)) return absl::UnavailableError("writing the HAR failed");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ExportHar(recorder::query::StoreReader& reader,
                                       const recorder::query::TimeWindow& window,
                                       const std::string& relaytap_version) {
-  RELAYTAP_ASSIGN_OR_RETURN(std::vector<RecordedExchange> exchanges, reader.Exchanges(window));
-  json entries = json::array();
-  for (const RecordedExchange& x : exchanges) {
-    if (x.session_ref) {
-      RELAYTAP_ASSIGN_OR_RETURN(std::vector<RecordedMessage> messages,
-                                reader.Messages(*x.session_ref));
-      entries.push_back(Entry(x, &messages));
-    } else {
-      entries.push_back(Entry(x, nullptr));
-    }
-  }
-  json har = {{"log",
-               {{"version", "1.2"},
-                {"creator", {{"name", "relaytap"}, {"version", relaytap_version}}},
-                {"pages", json::array()},
-                {"entries", std::move(entries)},
-                {"comment", "Recorded by relaytap; headers, bodies and messages are redacted."}}}};
-  return har.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out;
+  RELAYTAP_RETURN_IF_ERROR(WriteHar(reader, window, relaytap_version, [&](std::string_view piece) {
+    out.append(piece);
+    return true;
+  }));
+  return out;
 }
 
 }  // namespace relaytap::tools::har

@@ -6,13 +6,23 @@
 // store did not already hold.
 
 #include <string>
+#include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "recorder/query/store_reader.h"
 
 namespace relaytap::tools::har {
 
-// The HAR document (JSON text) of every exchange in `window`.
+// Writes the HAR document (JSON text) of every exchange in `window` to `write`, in pieces (about
+// a megabyte each). `write` returns false when it could not write; the export then stops with
+// Unavailable.
+absl::Status WriteHar(recorder::query::StoreReader& reader,
+                      const recorder::query::TimeWindow& window,
+                      const std::string& relaytap_version,
+                      absl::FunctionRef<bool(std::string_view)> write);
+
+// The same document as one string.
 absl::StatusOr<std::string> ExportHar(recorder::query::StoreReader& reader,
                                       const recorder::query::TimeWindow& window,
                                       const std::string& relaytap_version);
