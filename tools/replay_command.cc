@@ -13,9 +13,9 @@
 #include "base/str_cat.h"
 #include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
+#include "recorder/query/replay_reader.h"
 #include "tools/commands.h"
 #include "tools/replay/server.h"
-#include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
 #include "tools/stop_signals.h"
 
@@ -45,7 +45,8 @@ int Fail(const absl::Status& st, int code = 1) {
   return code;
 }
 
-absl::Status Select(replay::StoreReader& reader, const ReplayFlags& f, replay::ServerOptions& o) {
+absl::Status Select(recorder::query::ReplayReader& reader, const ReplayFlags& f,
+                    replay::ServerOptions& o) {
   if (f.all) return reader.LoadAll(&o.sessions, &o.exchanges);
   for (const std::string& key : f.sessions) {
     absl::StatusOr<replay::RecordedSession> s = reader.LoadSession(key);
@@ -53,7 +54,7 @@ absl::Status Select(replay::StoreReader& reader, const ReplayFlags& f, replay::S
     o.sessions.push_back(std::move(*s));
   }
   for (const std::string& id : f.exchanges) {
-    absl::StatusOr<replay::RecordedExchange> x = reader.LoadExchange(id);
+    absl::StatusOr<replay::ReplayExchange> x = reader.LoadExchange(id);
     if (!x.ok()) return x.status();
     o.exchanges.push_back(std::move(*x));
   }
@@ -107,7 +108,7 @@ void PrintHints(const replay::ServerOptions& o, uint16_t port) {
   }
 }
 
-int Serve(replay::StoreReader& reader, const ReplayFlags& f) {
+int Serve(recorder::query::ReplayReader& reader, const ReplayFlags& f) {
   if (!f.all && f.sessions.empty() && f.exchanges.empty()) {
     return Fail(absl::InvalidArgumentError("choose what to serve: --session ID, --exchange ID or "
                                            "--all (see --list)"),
@@ -140,7 +141,7 @@ int Serve(replay::StoreReader& reader, const ReplayFlags& f) {
 }
 
 int RunReplay(const ReplayFlags& f) {
-  auto reader = replay::StoreReader::Open(f.db);
+  auto reader = recorder::query::ReplayReader::Open(f.db);
   if (!reader.ok()) return Fail(reader.status());
   if (f.list) {
     auto entries = (*reader)->List();

@@ -191,7 +191,7 @@ TEST(PlanTest, TargetsMatchOnPathAndKeptQueryValues) {
 }
 
 TEST(PlanTest, SseStepsReplayDataAndTheFinalDone) {
-  RecordedExchange x;
+  ReplayExchange x;
   x.sse_events =
       R"([{"at_us":100,"event":"","data":{"i":0,"type":"response.output_text.delta"}},)"
       R"({"at_us":300,"event":"","data":{"redacted":"body","content_type":"","len":6,"fp":"x"}}])";
@@ -202,9 +202,9 @@ TEST(PlanTest, SseStepsReplayDataAndTheFinalDone) {
   EXPECT_EQ(steps[1].text, "data: [DONE]\n\n");
 }
 
-RecordedExchange Exchange(int64_t id, std::string method, std::string path, std::string transport,
-                          int64_t at_us) {
-  RecordedExchange x;
+ReplayExchange Exchange(int64_t id, std::string method, std::string path, std::string transport,
+                        int64_t at_us) {
+  ReplayExchange x;
   x.id = id;
   x.method = std::move(method);
   x.path = std::move(path);
@@ -223,7 +223,7 @@ TEST(CatalogTest, RequestsTakeRecordingsInRecordedOrderThenReuseTheLast) {
   sessions[1].open_us = 100;
   sessions[1].upgrade =
       Exchange(11, "GET", "/openai/v1/realtime?model=m", "websocket_upgrade", 100);
-  std::vector<RecordedExchange> exchanges = {
+  std::vector<ReplayExchange> exchanges = {
       Exchange(12, "GET", "/status/503", "websocket_upgrade", 50),
       Exchange(13, "POST", "/openai/v1/responses", "sse", 300)};
   Catalog catalog(sessions, exchanges);

@@ -8,11 +8,11 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "recorder/query/replay_reader.h"
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/test_recorder.h"
 #include "tools/replay/server.h"
-#include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
 
 namespace relaytap::testing {
@@ -131,7 +131,7 @@ class ReplayRoundTripTest : public ::testing::Test {
 
   // Serves everything the store recorded, with no delays.
   void StartReplay() {
-    auto reader = tools::replay::StoreReader::Open(Db());
+    auto reader = recorder::query::ReplayReader::Open(Db());
     ASSERT_TRUE(reader.ok()) << reader.status();
     tools::replay::ServerOptions o;
     o.speed = 0;
@@ -195,7 +195,7 @@ TEST_F(ReplayRoundTripTest, FailedSessionEndsWithTheSameResponseFailed) {
   ExpectSame(recorded, replayed);
 
   // --print shows the failure with its ids and the outcome.
-  auto reader = tools::replay::StoreReader::Open(Db());
+  auto reader = recorder::query::ReplayReader::Open(Db());
   ASSERT_TRUE(reader.ok());
   auto list = (*reader)->List();
   ASSERT_TRUE(list.ok());
@@ -298,7 +298,7 @@ TEST_F(ReplayRoundTripTest, SseExchangeReplaysTheSameEvents) {
 TEST_F(ReplayRoundTripTest, DeviatingClientIsCountedAndStrictStopsIt) {
   Seen recorded = RecordSession(kRealtime, {kCreate}, "response.done");
   FinishRecording(1);
-  auto reader = tools::replay::StoreReader::Open(Db());
+  auto reader = recorder::query::ReplayReader::Open(Db());
   ASSERT_TRUE(reader.ok());
   tools::replay::ServerOptions o;
   o.speed = 0;
@@ -319,7 +319,7 @@ TEST_F(ReplayRoundTripTest, DeviatingClientIsCountedAndStrictStopsIt) {
 TEST_F(ReplayRoundTripTest, TlsReplayPresentsALeafFromRelaytapsCaForTheRecordedHost) {
   Seen recorded = RecordSession(kRealtime, {kCreate}, "response.done");
   FinishRecording(1);
-  auto reader = tools::replay::StoreReader::Open(Db());
+  auto reader = recorder::query::ReplayReader::Open(Db());
   ASSERT_TRUE(reader.ok());
   tools::replay::ServerOptions o;
   o.speed = 0;

@@ -7,15 +7,16 @@
 #include <filesystem>
 #include <fstream>
 
+#include "recorder/query/replay_reader.h"
 #include "recorder/store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
-#include "tools/replay/store_reader.h"
 #include "tools/replay/timeline.h"
 
 namespace relaytap::tools::replay {
 namespace {
 
+using ::relaytap::recorder::query::ReplayReader;
 using ::relaytap::testing::StatusIs;
 
 using ::testing::HasSubstr;
@@ -24,42 +25,42 @@ std::string TempPath(const std::string& name) {
   return (relaytap::testing::FreshTempDir("replay_store") / name).string();
 }
 
-TEST(StoreReaderTest, MissingFileIsNotFound) {
-  auto r = StoreReader::Open(TempPath("missing.db"));
+TEST(ReplayReaderTest, MissingFileIsNotFound) {
+  auto r = ReplayReader::Open(TempPath("missing.db"));
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("no such file"));
 }
 
-TEST(StoreReaderTest, TextFileIsNotASqliteDatabase) {
+TEST(ReplayReaderTest, TextFileIsNotASqliteDatabase) {
   std::string path = TempPath("notes.db");
   std::ofstream(path) << "these are not the bytes of a database, just some text\n";
-  auto r = StoreReader::Open(path);
+  auto r = ReplayReader::Open(path);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("is not a SQLite database"));
 }
 
-TEST(StoreReaderTest, OtherSqliteDatabaseIsNotARelaytapStore) {
+TEST(ReplayReaderTest, OtherSqliteDatabaseIsNotARelaytapStore) {
   std::string path = TempPath("other.db");
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE runs (id INTEGER)", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  auto r = StoreReader::Open(path);
+  auto r = ReplayReader::Open(path);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("is not a relaytap store"));
 }
 
-TEST(StoreReaderTest, UnknownIdsAreNotFoundInAnEmptyStore) {
+TEST(ReplayReaderTest, UnknownIdsAreNotFoundInAnEmptyStore) {
   std::string path = TempPath("empty.db");
   {
     auto store = recorder::Store::Open(path, recorder::Durability::kNormal);
     ASSERT_TRUE(store.ok()) << store.status();
   }
-  auto r = StoreReader::Open(path);
+  auto r = ReplayReader::Open(path);
   ASSERT_TRUE(r.ok()) << r.status();
   auto list = (*r)->List();
   ASSERT_TRUE(list.ok());

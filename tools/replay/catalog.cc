@@ -7,11 +7,11 @@
 namespace relaytap::tools::replay {
 
 Catalog::Catalog(const std::vector<RecordedSession>& sessions,
-                 const std::vector<RecordedExchange>& exchanges) {
+                 const std::vector<ReplayExchange>& exchanges) {
   for (const RecordedSession& s : sessions) {
     entries_.push_back(Entry{s.open_us, true, &s, nullptr, false});
   }
-  for (const RecordedExchange& x : exchanges) {
+  for (const ReplayExchange& x : exchanges) {
     entries_.push_back(
         Entry{x.request_start_us, x.transport == "websocket_upgrade", nullptr, &x, false});
   }
@@ -24,7 +24,7 @@ Catalog::Pick Catalog::Take(bool upgrade, std::string_view method, std::string_v
   Entry* last = nullptr;
   for (Entry& e : entries_) {
     if (e.upgrade != upgrade) continue;
-    const RecordedExchange* x =
+    const ReplayExchange* x =
         e.session ? (e.session->upgrade ? &*e.session->upgrade : nullptr) : e.exchange;
     // A session whose upgrade exchange is missing from the store matches any target.
     if (x != nullptr &&

@@ -16,14 +16,14 @@ namespace relaytap::tools::replay {
 class Catalog {
  public:
   Catalog(const std::vector<RecordedSession>& sessions,
-          const std::vector<RecordedExchange>& exchanges);
+          const std::vector<ReplayExchange>& exchanges);
 
   // The recording for a request: a session (upgrade answered 101) or an exchange (a refused
   // upgrade, or plain HTTP). The first not yet served that matches in recorded order; when all
   // matching ones were served, the last of them again. Both null: nothing matches.
   struct Pick {
     const RecordedSession* session = nullptr;
-    const RecordedExchange* exchange = nullptr;
+    const ReplayExchange* exchange = nullptr;
   };
   Pick ForUpgrade(std::string_view target);
   Pick ForRequest(std::string_view method, std::string_view target);
@@ -40,7 +40,7 @@ class Catalog {
     int64_t time_us = 0;
     bool upgrade = false;
     const RecordedSession* session = nullptr;
-    const RecordedExchange* exchange = nullptr;
+    const ReplayExchange* exchange = nullptr;
     bool served = false;
   };
   Pick Take(bool upgrade, std::string_view method, std::string_view target);

@@ -170,7 +170,7 @@ bool TargetMatches(std::string_view recorded, std::string_view request_target) {
   return true;
 }
 
-std::vector<SseStep> BuildSseSteps(const RecordedExchange& x) {
+std::vector<SseStep> BuildSseSteps(const ReplayExchange& x) {
   std::vector<SseStep> out;
   Json doc = Json::parse(x.sse_events, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_array()) return out;

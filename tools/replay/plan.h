@@ -67,6 +67,6 @@ struct SseStep {
   int64_t at_us = 0;
   std::string text;  // "event: …\ndata: …\n\n"
 };
-std::vector<SseStep> BuildSseSteps(const RecordedExchange& exchange);
+std::vector<SseStep> BuildSseSteps(const ReplayExchange& exchange);
 
 }  // namespace relaytap::tools::replay

@@ -27,8 +27,8 @@ net::awaitable<void> ServeSession(Stream& stream, http::request<http::empty_body
 // Sends the recorded answer of `exchange` (status, headers, body shape or SSE events). Returns
 // whether the connection may carry another request.
 template <class Stream>
-net::awaitable<bool> ServeExchange(Stream& stream, const RecordedExchange& exchange,
-                                   bool keep_alive, const ServeContext& ctx);
+net::awaitable<bool> ServeExchange(Stream& stream, const ReplayExchange& exchange, bool keep_alive,
+                                   const ServeContext& ctx);
 
 void ResetSocket(TcpStream::socket_type& socket);
 

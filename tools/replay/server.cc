@@ -26,7 +26,7 @@ std::string FirstHost(const ServerOptions& o) {
   for (const RecordedSession& s : o.sessions) {
     if (s.upgrade && !s.upgrade->host.empty()) return s.upgrade->host;
   }
-  for (const RecordedExchange& x : o.exchanges) {
+  for (const ReplayExchange& x : o.exchanges) {
     if (!x.host.empty()) return x.host;
   }
   return "localhost";

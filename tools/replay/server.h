@@ -22,7 +22,7 @@ struct ServerOptions {
   bool tls = false;
   std::string ca_dir;  // relaytap's CA (created if missing), used when `tls`
   std::vector<RecordedSession> sessions;
-  std::vector<RecordedExchange> exchanges;  // exchanges that opened no session
+  std::vector<ReplayExchange> exchanges;  // exchanges that opened no session
 };
 
 struct ServerStats {

@@ -1,4 +1,4 @@
-#include "tools/replay/store_reader.h"
+#include "recorder/query/replay_reader.h"
 
 #include <sqlite3.h>
 
@@ -8,7 +8,7 @@
 #include "recorder/query/store_reader.h"
 #include "recorder/sqlite/database.h"
 
-namespace relaytap::tools::replay {
+namespace relaytap::recorder::query {
 namespace {
 
 using recorder::sqlite::Database;
@@ -94,17 +94,17 @@ absl::StatusOr<std::vector<int64_t>> Ids(Database& db, std::string_view sql) {
 
 }  // namespace
 
-StoreReader::StoreReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
-StoreReader::~StoreReader() = default;
+ReplayReader::ReplayReader(std::unique_ptr<Database> db) : db_(std::move(db)) {}
+ReplayReader::~ReplayReader() = default;
 
-absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string& path) {
-  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, recorder::query::OpenStoreReadOnly(path));
-  auto reader = std::unique_ptr<StoreReader>(new StoreReader(std::move(db)));
+absl::StatusOr<std::unique_ptr<ReplayReader>> ReplayReader::Open(const std::string& path) {
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenStoreReadOnly(path));
+  auto reader = std::unique_ptr<ReplayReader>(new ReplayReader(std::move(db)));
   reader->path_ = path;
   return reader;
 }
 
-absl::StatusOr<std::vector<ListEntry>> StoreReader::List() {
+absl::StatusOr<std::vector<ListEntry>> ReplayReader::List() {
   RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kListSql));
   std::vector<ListEntry> out;
   for (;;) {
@@ -127,12 +127,12 @@ absl::StatusOr<std::vector<ListEntry>> StoreReader::List() {
   return out;
 }
 
-absl::StatusOr<RecordedExchange> StoreReader::ExchangeById(int64_t id) {
+absl::StatusOr<ReplayExchange> ReplayReader::ExchangeById(int64_t id) {
   RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kExchangeSql));
   s.BindInt64(1, id);
   RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return absl::NotFoundError(StrCat("no exchange ", id, " in ", path_));
-  RecordedExchange x;
+  ReplayExchange x;
   x.id = s.ColumnInt64(0);
   x.method = s.ColumnText(1);
   x.host = s.ColumnText(2);
@@ -151,7 +151,7 @@ absl::StatusOr<RecordedExchange> StoreReader::ExchangeById(int64_t id) {
   return x;
 }
 
-absl::StatusOr<RecordedExchange> StoreReader::LoadExchange(const std::string& id) {
+absl::StatusOr<ReplayExchange> ReplayReader::LoadExchange(const std::string& id) {
   std::optional<int64_t> n = ParseId(id);
   if (!n)
     return absl::NotFoundError(
@@ -159,7 +159,7 @@ absl::StatusOr<RecordedExchange> StoreReader::LoadExchange(const std::string& id
   return ExchangeById(*n);
 }
 
-absl::StatusOr<RecordedSession> StoreReader::SessionById(int64_t id) {
+absl::StatusOr<RecordedSession> ReplayReader::SessionById(int64_t id) {
   RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kSessionSql));
   s.BindInt64(1, id);
   RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -180,14 +180,14 @@ absl::StatusOr<RecordedSession> StoreReader::SessionById(int64_t id) {
   std::optional<int64_t> exchange = s.ColumnOptionalInt64(12);
   s.Reset();
   if (exchange) {
-    RELAYTAP_ASSIGN_OR_RETURN(RecordedExchange x, ExchangeById(*exchange));
+    RELAYTAP_ASSIGN_OR_RETURN(ReplayExchange x, ExchangeById(*exchange));
     r.upgrade = std::move(x);
   }
   RELAYTAP_RETURN_IF_ERROR(LoadEvents(r));
   return r;
 }
 
-absl::Status StoreReader::LoadEvents(RecordedSession& session) {
+absl::Status ReplayReader::LoadEvents(RecordedSession& session) {
   RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kEventsSql));
   s.BindInt64(1, session.id);
   for (;;) {
@@ -216,7 +216,7 @@ absl::Status StoreReader::LoadEvents(RecordedSession& session) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RecordedSession> StoreReader::LoadSession(const std::string& key) {
+absl::StatusOr<RecordedSession> ReplayReader::LoadSession(const std::string& key) {
   if (std::optional<int64_t> n = ParseId(key)) return SessionById(*n);
   RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kSessionBySessionIdSql));
   s.BindText(1, key);
@@ -227,8 +227,8 @@ absl::StatusOr<RecordedSession> StoreReader::LoadSession(const std::string& key)
   return SessionById(id);
 }
 
-absl::Status StoreReader::LoadAll(std::vector<RecordedSession>* sessions,
-                                  std::vector<RecordedExchange>* exchanges) {
+absl::Status ReplayReader::LoadAll(std::vector<RecordedSession>* sessions,
+                                   std::vector<ReplayExchange>* exchanges) {
   RELAYTAP_ASSIGN_OR_RETURN(std::vector<int64_t> sids, Ids(*db_, kAllSessionsSql));
   for (int64_t id : sids) {
     RELAYTAP_ASSIGN_OR_RETURN(RecordedSession s, SessionById(id));
@@ -236,10 +236,10 @@ absl::Status StoreReader::LoadAll(std::vector<RecordedSession>* sessions,
   }
   RELAYTAP_ASSIGN_OR_RETURN(std::vector<int64_t> xids, Ids(*db_, kAllExchangesSql));
   for (int64_t id : xids) {
-    RELAYTAP_ASSIGN_OR_RETURN(RecordedExchange x, ExchangeById(id));
+    RELAYTAP_ASSIGN_OR_RETURN(ReplayExchange x, ExchangeById(id));
     exchanges->push_back(std::move(x));
   }
   return absl::OkStatus();
 }
 
-}  // namespace relaytap::tools::replay
+}  // namespace relaytap::recorder::query
