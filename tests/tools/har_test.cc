@@ -17,7 +17,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-nlohmann::json ExportMix(recorder::query::TimeWindow window = {}) {
+// The known mix in a fresh store; returns its path.
+std::string RecordMix() {
   recorder::RecorderOptions o;
   const std::string dir = recorder::testing::MakeTempDir("har");
   o.db_path = dir + "/relaytap.db";
@@ -25,7 +26,11 @@ nlohmann::json ExportMix(recorder::query::TimeWindow window = {}) {
   o.relaytap_version = "test";
   o.batch_interval = absl::Milliseconds(10);
   testing::RecordKnownMix(o);
-  auto reader = recorder::query::StoreReader::Open(o.db_path);
+  return o.db_path;
+}
+
+nlohmann::json ExportMix(recorder::query::TimeWindow window = {}) {
+  auto reader = recorder::query::StoreReader::Open(RecordMix());
   EXPECT_TRUE(reader.ok()) << reader.status();
   if (!reader.ok()) return {};
   absl::StatusOr<std::string> har = ExportHar(**reader, window, "9.9.9");
@@ -77,6 +82,32 @@ TEST(HarTest, OneEntryPerExchangeWithWebSocketMessages) {
 
 TEST(HarTest, TheWindowSelectsEntries) {
   EXPECT_EQ(ExportMix({.since_us = testing::kT0 + testing::kHour})["log"]["entries"].size(), 3u);
+}
+
+// The export is handed over in pieces; the pieces make the same document, and a writer that
+// fails (a full disk) stops the export with an error instead of a silently short file.
+TEST(HarTest, WrittenInPiecesAndStopsWhenTheWriterFails) {
+  auto reader = recorder::query::StoreReader::Open(RecordMix());
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::string pieces;
+  int calls = 0;
+  ASSERT_TRUE(WriteHar(**reader, {}, "9.9.9", [&](std::string_view piece) {
+                ++calls;
+                pieces.append(piece);
+                return true;
+              }).ok());
+  EXPECT_GE(calls, 1);
+  absl::StatusOr<std::string> whole = ExportHar(**reader, {}, "9.9.9");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(pieces, *whole);
+
+  calls = 0;
+  absl::Status failed = WriteHar(**reader, {}, "9.9.9", [&](std::string_view) {
+    ++calls;
+    return false;
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace
