@@ -201,12 +201,22 @@ class ExchangeLoop {
   // The request body (if any) and the response run together: a server may answer (100 Continue,
   // or an early error) before the body is complete.
   net::awaitable<ResponseResult> RelayBodyAndResponse(Request& r) {
-    const ResponseRelay relay{ctx_,    *up_,          up_buf_,
-                              app_,    stats_,        r.obs.get(),
-                              r.guard, r.target.host, r.parser.method == "HEAD"};
+    ExchangeSignals signals;
+    ResponseRelay relay{ctx_,    *up_,          up_buf_,
+                        app_,    stats_,        r.obs.get(),
+                        r.guard, r.target.host, r.parser.method == "HEAD"};
     if (r.parser.is_done()) co_return co_await RelayResponse(relay);
+    relay.signals = &signals;
     auto body_task = [&]() -> net::awaitable<BodyResult> {
-      co_return co_await RelayBody(app_, app_buf_, r.parser, *up_, stats_.bytes_up);
+      BodyResult body = co_await RelayBody(app_, app_buf_, r.parser, *up_, stats_.bytes_up);
+      // A malformed body (an overflowing chunk size, bad framing) leaves the upstream waiting
+      // for the rest of a request that will never come: close it, so that the response relay
+      // stops waiting and the app hears 400 at once rather than a timeout much later.
+      if (body.malformed) {
+        signals.request_malformed = true;
+        if (!signals.response_head_seen) up_->Close();
+      }
+      co_return body;
     };
     auto response_task = [&]() -> net::awaitable<ResponseResult> {
       ResponseResult rr = co_await RelayResponse(relay);

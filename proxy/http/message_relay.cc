@@ -15,6 +15,7 @@ net::awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
       size_t used = parser.put(buf.data(), pec);
       if (pec && pec != http::error::need_more) {
         r.read_ec = pec;
+        r.malformed = true;
         co_return r;
       }
       if (used > 0) {

@@ -35,6 +35,7 @@ struct BodyResult {
   error_code read_ec;   // reading from the source failed (or the message was malformed)
   error_code write_ec;  // writing to the sink failed
   bool complete = false;
+  bool malformed = false;  // the parser rejected the bytes (read_ec says how), not an I/O end
 };
 
 // Forwards the body of the message whose head `parser` just parsed, exactly as it arrives;

@@ -45,7 +45,16 @@ net::awaitable<void> FailWithoutHead(ResponseRelay& r, error_code ec, ResponseRe
   LocalError e;
   e.stage = "response";
   e.host = std::string(r.host);
-  if (IsTimeout(ec)) {
+  if (r.signals != nullptr && r.signals->request_malformed) {
+    // The body relay closed the upstream: the request, not the upstream, was at fault.
+    e.status = 400;
+    e.stage = "request";
+    e.code = "relaytap_bad_request_body";
+    e.message =
+        "the request body is not valid HTTP/1.1 (bad chunked framing); the upstream "
+        "connection was closed";
+    r.stats.EndWith(EndReason::kBadRequest400);
+  } else if (IsTimeout(ec)) {
     e.status = 504;
     e.code = "relaytap_upstream_timeout";
     e.message = StrCat("upstream ", r.host, " did not answer in time");
@@ -128,6 +137,7 @@ net::awaitable<ResponseResult> RelayResponse(ResponseRelay r) {
       co_await FailWithoutHead(r, ec, rr);
       co_return rr;
     }
+    if (r.signals != nullptr) r.signals->response_head_seen = true;
     std::string out = RewriteHeaderBlock(HeadView(r.up_buf, hsize));
     r.up_buf.consume(hsize);
     NoteHead(r, res);

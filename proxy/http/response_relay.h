@@ -26,6 +26,13 @@ struct ResponseResult {
   std::string subprotocol;  // Sec-WebSocket-Protocol of a 101 (one token the server chose)
 };
 
+// What the request's body relay and the response relay of one exchange tell each other while
+// both run.
+struct ExchangeSignals {
+  bool response_head_seen = false;  // a final or interim head arrived from upstream
+  bool request_malformed = false;   // the app's body was not valid HTTP/1.1
+};
+
 // What relaying one response works with; all of it outlives the relay.
 struct ResponseRelay {
   const ProxyContext& ctx;
@@ -37,6 +44,7 @@ struct ResponseRelay {
   const GuardCheck& guard;
   std::string_view host;  // for local error answers
   bool head_request = false;
+  ExchangeSignals* signals = nullptr;  // null when the request had no body to relay
 };
 
 net::awaitable<ResponseResult> RelayResponse(ResponseRelay r);

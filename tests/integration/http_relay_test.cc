@@ -227,6 +227,26 @@ TEST(HttpRelayTest, MalformedAndOversizedRequestsAreRejectedOthersCarryOn) {
   EXPECT_EQ(res.result_int(), 200);
 }
 
+// A chunk size that overflows 64 bits is answered 400 at once and the connection closed; it
+// used to leave the app waiting for the idle timeout.
+TEST(HttpRelayTest, OverflowingChunkSizeIsAnswered400AtOnce) {
+  ProxyHarness::Options o;
+  // Before the fix each case ended after this timeout with a 504 (upstream_timeout).
+  o.http_idle_timeout = std::chrono::seconds(10);
+  ProxyHarness h(std::move(o));
+  for (const std::string chunk : {"FFFFFFFFFFFFFFFFFFFF\r\n", "1x\r\n", "5\r\nhello\r\nZZ\r\n"}) {
+    auto c = h.InterceptedClient();
+    c->Write("POST /echo HTTP/1.1\r\nHost: " + std::string(kAzureHost) +
+             "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk);
+    http::response_parser<http::string_body> p;
+    boost::system::error_code ec;
+    http::read(c->tls(), c->buffer(), p, ec);
+    ASSERT_FALSE(ec) << chunk << ": " << ec.message();
+    EXPECT_EQ(p.get().result_int(), 400) << chunk;
+    EXPECT_FALSE(p.get().keep_alive()) << chunk;
+  }
+}
+
 TEST(HttpRelayTest, PlainHttpAbsoluteFormIsProxied) {
   tools::fake_upstream::Options fo;  // plain HTTP
   auto plain = tools::fake_upstream::FakeUpstream::Start(fo);
