@@ -29,8 +29,8 @@ td.num { text-align: right; } .id { font-family: ui-monospace, monospace; }
 .scroll { overflow-x: auto; max-width: 100%; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0.5em 0 1em; }
 svg text { font: 11px system-ui, sans-serif; fill: #333; }
-svg .tick-x, svg .caption, svg .no-data, svg .failure-label { text-anchor: middle; }
-svg .tick-y, svg .lane { text-anchor: end; } svg .no-data { font-size: 16px; fill: #888; }
+svg .tick-x, svg .caption, svg .no-data { text-anchor: middle; }
+svg .tick-y, svg .lane, svg .failure-label { text-anchor: end; } svg .no-data { font-size: 16px; fill: #888; }
 .grid { stroke: #e3e3e3; } .axis, .lane-line { stroke: #777; } .lane-line { stroke-dasharray: 2 3; }
 .attempts { fill: #7f9cc6; } .failures { fill: #c0392b; } .latency { fill: #5a9a68; }
 .client { fill: #2c6fbb; } .server { fill: #8e5bb5; } circle.failing { fill: #c0392b; stroke: #000; }

@@ -189,7 +189,8 @@ std::string LatencyHistogramSvg(const std::vector<double>& upgrade_ms) {
 }
 
 std::string FailureTimelineSvg(const Failure& f, int n) {
-  constexpr double kHeight = 250, kLeft = 96, kRight = 24, kClientY = 92, kServerY = 132;
+  // The right margin leaves room for the slanted labels of the last events.
+  constexpr double kHeight = 250, kLeft = 96, kRight = 150, kClientY = 92, kServerY = 132;
   constexpr double kAxisY = kHeight - 28;
   const std::string id = StrCat("timeline-", n);
   std::string svg = OpenSvg(id, kHeight,
@@ -207,14 +208,16 @@ std::string FailureTimelineSvg(const Failure& f, int n) {
   svg += Line(kLeft, kClientY, kLeft + plot_w, kClientY, "lane-line");
   svg += Line(kLeft, kServerY, kLeft + plot_w, kServerY, "lane-line");
   svg += Line(kLeft, kAxisY, kLeft + plot_w, kAxisY, "axis");
+  const double step = (t1 - t0) / 4;
+  const int digits = step < 1 ? 2 : step < 10 ? 1 : 0;  // five distinct labels, even for 1 ms
   for (int k = 0; k <= 4; ++k) {
-    const double t = t0 + (t1 - t0) * k / 4;
+    const double t = t0 + step * k;
     svg += Line(x_of(t), kAxisY, x_of(t), kAxisY + 4, "axis");
-    svg += Text(x_of(t), kAxisY + 16, "tick-x", StrCat(Fixed(t, 0), " ms"));
+    svg += Text(x_of(t), kAxisY + 16, "tick-x", StrCat(Fixed(t, digits), " ms"));
   }
   const double fail_x = x_of(events.back().rel_ms);
   svg += Line(fail_x, 28, fail_x, kAxisY, "failure-line");
-  svg += Text(fail_x, 22, "failure-label", EscapeHtml(StrCat("failure: ", f.outcome)));
+  svg += Text(fail_x - 6, 22, "failure-label", EscapeHtml(StrCat("failure: ", f.outcome)));
   for (size_t i = 0; i < events.size(); ++i) {
     const EventMark& e = events[i];
     const bool client = e.direction == "client";
@@ -227,7 +230,7 @@ std::string FailureTimelineSvg(const Failure& f, int n) {
                   "\" class=\"mark event ", client ? "client" : "server", failing ? " failing" : "",
                   "\"><title>", EscapeHtml(what), "</title></circle>\n");
     // Labels lean away from the lanes and are staggered so neighbours overlap less.
-    const double stagger = static_cast<double>(i % 3) * 10;
+    const double stagger = static_cast<double>(i % 3) * 8;
     const double ly = client ? y - 10 - stagger : y + 16 + stagger;
     svg += StrCat("<text x=\"", Num(x), "\" y=\"", Num(ly), "\" class=\"event-label\" transform=\"",
                   "rotate(", client ? "-20 " : "20 ", Num(x), " ", Num(ly), ")\">",
