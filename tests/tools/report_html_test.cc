@@ -213,6 +213,22 @@ TEST(ReportHtmlPureTest, EscapesTextAndAttributeContexts) {
   EXPECT_EQ(EscapeHtml("sess_3 é"), "sess_3 é");
 }
 
+TEST(ReportHtmlPureTest, HoursWithoutAttemptsLeaveAGap) {
+  stats::Stats s;
+  s.zone = "UTC";
+  for (const char* hour : {"2025-07-15T08:00+00:00", "2025-07-15T11:00+00:00"}) {
+    stats::Bucket b;
+    b.key = hour;
+    b.sessions = 2;
+    s.rows.push_back(b);
+  }
+  // Four hour slots of 164 px from x = 48; each attempts bar (40 px) ends at its slot's middle.
+  const std::string svg = AttemptsPerHourSvg(s);
+  EXPECT_THAT(svg, HasSubstr("<rect x=\"90.0\" y=\"32.0\" width=\"40.0\""));
+  EXPECT_THAT(svg, HasSubstr("<rect x=\"582.0\" y=\"32.0\" width=\"40.0\""));
+  EXPECT_EQ(Marks(svg), 2);
+}
+
 TEST(ReportHtmlPureTest, LatencyBucketsAreLogSpaced) {
   EXPECT_THAT(LatencyHistogram({5, 10, 15, 99.9, 100, 999, 20000}),
               ::testing::ElementsAre(1, 2, 0, 1, 1, 0, 1, 0, 0, 0, 1));

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iterator>
 
+#include "absl/time/time.h"
 #include "base/str_cat.h"
 #include "tools/report/text.h"
 
@@ -73,6 +74,26 @@ std::string ShortHour(const std::string& key) {
   return s;
 }
 
+// Where each row of an hourly Stats goes on the time axis: its hour's offset from the first row's,
+// so hours without attempts leave a gap. Over a week (or with a key that is not an hour) the
+// rows stand side by side instead, one slot each.
+std::vector<int64_t> HourSlots(const std::vector<stats::Bucket>& rows) {
+  constexpr int64_t kMaxSlots = 7 * 24;
+  std::vector<int64_t> slots;
+  absl::Time first;
+  for (const stats::Bucket& b : rows) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%dT%H:%M%Ez", b.key, &t, &error)) break;
+    if (slots.empty()) first = t;
+    slots.push_back(absl::ToInt64Hours(t - first));
+  }
+  if (slots.size() == rows.size() && (slots.empty() || slots.back() < kMaxSlots)) return slots;
+  slots.clear();
+  for (size_t i = 0; i < rows.size(); ++i) slots.push_back(static_cast<int64_t>(i));
+  return slots;
+}
+
 // At most `max` bytes of `s`, cut on a UTF-8 character boundary, with an ellipsis if cut.
 std::string Shortened(const std::string& s, size_t max) {
   if (s.size() <= max) return s;
@@ -132,15 +153,17 @@ std::string AttemptsPerHourSvg(const stats::Stats& per_hour) {
   for (const stats::Bucket& b : rows) max = std::max(max, b.attempts());
   const double plot_w = kWidth - kLeft - kRight, bottom = kHeight - kBottom;
   svg += CountAxis(kLeft, kTop, bottom, plot_w, max);
-  const double band = plot_w / static_cast<double>(rows.size());
+  const std::vector<int64_t> slots = HourSlots(rows);
+  const double band = plot_w / static_cast<double>(slots.back() + 1);
   const double bar = std::min(band * 0.4, 40.0);
-  const size_t label_every = static_cast<size_t>(std::ceil(90.0 / band));
+  const auto label_every = static_cast<int64_t>(std::ceil(90.0 / band));
   auto height = [&](int64_t v) {
     return (bottom - kTop) * static_cast<double>(v) / static_cast<double>(max);
   };
+  int64_t next_label = 0;
   for (size_t i = 0; i < rows.size(); ++i) {
     const stats::Bucket& b = rows[i];
-    const double mid = kLeft + band * (static_cast<double>(i) + 0.5);
+    const double mid = kLeft + band * (static_cast<double>(slots[i]) + 0.5);
     const std::string hour = EscapeHtml(b.key);
     svg += Bar(mid - bar, bottom - height(b.attempts()), bar, height(b.attempts()), "attempts",
                StrCat(hour, ": ", b.attempts(), " attempts"));
@@ -148,7 +171,10 @@ std::string AttemptsPerHourSvg(const stats::Stats& per_hour) {
       svg += Bar(mid, bottom - height(b.failures), bar, height(b.failures), "failures",
                  StrCat(hour, ": ", b.failures, " failures"));
     }
-    if (i % label_every == 0) svg += Text(mid, bottom + 16, "tick-x", EscapeHtml(ShortHour(b.key)));
+    if (slots[i] >= next_label) {
+      svg += Text(mid, bottom + 16, "tick-x", EscapeHtml(ShortHour(b.key)));
+      next_label = slots[i] + label_every;
+    }
   }
   svg += Text(kLeft + plot_w / 2, kHeight - 12, "caption",
               StrCat("hour (", EscapeHtml(per_hour.zone), ")"));
