@@ -227,8 +227,12 @@ std::string FailureTimelineSvg(const Failure& f, int n) {
   svg += Text(kLeft - 8, kServerY + 4, "lane", "Azure → app");
   const std::vector<EventMark>& events = f.events_before_failure;
   if (events.empty()) return svg + NoData(kHeight) + "</svg>\n";
-  const double t0 = std::min(0.0, events.front().rel_ms);
-  const double t1 = std::max(events.back().rel_ms, t0 + 1);
+  // Events come in the session's order; their times need not be (each is its first frame's).
+  auto [earliest, latest] = std::minmax_element(
+      events.begin(), events.end(),
+      [](const EventMark& a, const EventMark& b) { return a.rel_ms < b.rel_ms; });
+  const double t0 = std::min(0.0, earliest->rel_ms);
+  const double t1 = std::max(latest->rel_ms, t0 + 1);
   const double plot_w = kWidth - kLeft - kRight;
   auto x_of = [&](double rel) { return kLeft + (rel - t0) / (t1 - t0) * plot_w; };
   svg += Line(kLeft, kClientY, kLeft + plot_w, kClientY, "lane-line");
