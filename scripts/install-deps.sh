@@ -11,6 +11,7 @@ PACKAGES=(
   python3 python3-websocket curl sqlite3 openssl ca-certificates
   clang-format  # scripts/check-format.sh (CI fails on unformatted C++)
   mitmproxy  # scripts/bench.sh compares against mitmdump
+  chromium  # tests/clients/node/report_html_test.mjs renders the HTML report headless
 )
 
 SUDO=()

@@ -1,5 +1,5 @@
-// `relaytap report`: the escalation package (Markdown for a support ticket, or JSON) from the
-// store.
+// `relaytap report`: the escalation package (Markdown for a support ticket, JSON, or one
+// self-contained HTML page with charts) from the store.
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "recorder/query/store_reader.h"
 #include "tools/commands.h"
+#include "tools/report/html.h"
 #include "tools/report/report.h"
 #include "tools/stats/time_flags.h"
 #include "tools/store_flags.h"
@@ -27,9 +28,10 @@ struct ReportFlags {
 
 int RunReport(const ReportFlags& f) {
   auto fail = [](const absl::Status& st, int code) { return Fail("report", st, code); };
-  if (f.format != "md" && f.format != "json") {
-    return fail(absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected md or json")),
-                kUsageError);
+  if (f.format != "md" && f.format != "json" && f.format != "html") {
+    return fail(
+        absl::InvalidArgumentError(StrCat("--format ", f.format, ": expected md, json or html")),
+        kUsageError);
   }
   absl::StatusOr<recorder::query::TimeWindow> window =
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
@@ -44,8 +46,9 @@ int RunReport(const ReportFlags& f) {
   if (!f.session.empty() && r->failures.empty()) {
     std::cerr << "relaytap report: no failure recorded for session " << f.session << "\n";
   }
-  const std::string text =
-      f.format == "json" ? report::FormatJson(*r, *zone) : report::FormatMarkdown(*r, *zone);
+  const std::string text = f.format == "json"   ? report::FormatJson(*r, *zone)
+                           : f.format == "html" ? report::FormatHtml(*r, *zone)
+                                                : report::FormatMarkdown(*r, *zone);
   if (absl::Status st = WriteOutput(f.out, text); !st.ok()) return fail(st, 1);
   if (f.out.empty() || f.out == "-") return 0;
   std::cerr << "relaytap report: " << r->failures.size() << " failures written to " << f.out
@@ -62,7 +65,8 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "The escalation package from a relaytap store: every failure with its request ids and the "
       "events before it, a summary and findings; read-only, safe while the proxy is writing it");
   AddStoreFlags(cmd, flags->store, "attempts");
-  cmd->add_option("--format", flags->format, "md (for a support ticket) or json")
+  cmd->add_option("--format", flags->format,
+                  "md (for a support ticket), json, or html (one self-contained page with charts)")
       ->capture_default_str();
   cmd->add_option("--out", flags->out, "write to this file instead of stdout");
   cmd->add_option("--session", flags->session, "only this realtime session's failures (sess_...)");

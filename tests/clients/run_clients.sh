@@ -177,6 +177,8 @@ else
   FAILED_NAMES+=("openai_sdk_guard")
 fi
 run_test fake_upstream_clients bash "$HERE/fake_upstream_clients.sh"
+# A session whose response fails: the report checks below need a failure with ids and events.
+run_test python_failed_session "$PY" "$HERE/python_failed_session.py"
 
 # The proxy must stop cleanly on SIGTERM with exit 0.
 rc=0
@@ -241,6 +243,38 @@ report_names_request_ids() {
   out="$("$RELAYTAP" report --db "$WORK/relaytap.db" --format md 2>&1)" || { echo "    $out"; return 1; }
   grep -q "# relaytap incident report" <<<"$out" && ! grep -q CANARY <<<"$out"
 }
+report_html_in_chromium() {  # the HTML report in headless chromium: drawn, ids shown, nothing fetched
+  if ! "$RELAYTAP" report --db "$WORK/relaytap.db" --format html --out "$WORK/report.html" \
+         >"$WORK/report-html.out" 2>&1 ||
+     ! "$RELAYTAP" report --db "$WORK/relaytap.db" --format json --out "$WORK/report.json" \
+         >>"$WORK/report-html.out" 2>&1; then
+    sed 's/^/    /' "$WORK/report-html.out"
+    return 1
+  fi
+  if grep -a -q CANARY "$WORK/report.html"; then echo "    canary found in the HTML report"; return 1; fi
+  if ! command -v node >/dev/null 2>&1 || [ ! -d "$HERE/node/node_modules/playwright-core" ] ||
+     [ ! -x /usr/bin/chromium ]; then
+    echo "    node, tests/clients/node/node_modules/playwright-core or /usr/bin/chromium missing (run scripts/install-deps.sh)"
+    return 1
+  fi
+  # Every failure's ids, and each failed realtime session's event count (its timeline's marks).
+  local args
+  mapfile -t args < <(python3 -c '
+import json, sys
+failures = json.load(open(sys.argv[1]))["failures"]
+counts = [str(len(f["events_before_failure"])) for f in failures if f["kind"] == "ws_session"]
+ids = {f[k] for f in failures for k in ("apim_request_id", "x_request_id", "session_id", "response_id") if f[k]}
+print("--timeline-events"); print(",".join(counts))
+for i in sorted(ids): print(i)' "$WORK/report.json")
+  if [ "${#args[@]}" -lt 3 ] || [ "${args[1]}" = "" ]; then
+    echo "    the recording has no failed realtime session with ids to look for: ${args[*]}"
+    return 1
+  fi
+  echo "    ${args[*]}"
+  timeout --kill-after=5 90 node "$HERE/node/report_html_test.mjs" "$WORK/report.html" "${args[@]}" 2>&1 |
+    sed 's/^/    /'
+  return "${PIPESTATUS[0]}"
+}
 har_is_valid() {
   if ! "$RELAYTAP" export --db "$WORK/relaytap.db" --har "$WORK/relaytap.har" >"$WORK/export.out" 2>&1; then
     sed 's/^/    /' "$WORK/export.out"
@@ -268,6 +302,7 @@ check diff_bad_selector_exits_2 exits_2 "$RELAYTAP" diff --db "$WORK/relaytap.db
 check export_bad_since_exits_2 exits_2 "$RELAYTAP" export --db "$WORK/relaytap.db" --har - \
   --since yesterday
 check report_runs report_names_request_ids
+check report_html_in_chromium report_html_in_chromium
 check diff_runs diff_runs_clean
 check har_export_valid har_is_valid
 

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <map>
 #include <set>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tools/report/text.h"
 
 namespace relaytap::tools::report {
 namespace {
@@ -22,19 +22,6 @@ using json = nlohmann::ordered_json;
 std::string ClientHost(const std::string& address) {
   if (!address.empty() && address[0] == '[') return address.substr(0, address.find(']') + 1);
   return address.substr(0, address.rfind(':'));
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
-  return buf;
-}
-
-std::string Utc(int64_t us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
-}
-std::string Local(int64_t us, const absl::TimeZone& zone) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", absl::FromUnixMicros(us), zone);
 }
 
 struct Tally {
@@ -203,6 +190,9 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
     r.last_us = attempts.back().start_us;
   }
   r.per_hour = stats::Compute(attempts, stats::GroupBy::kHour, zone);
+  for (const Attempt& a : attempts) {
+    if (a.upgrade_ms) r.upgrade_ms.push_back(*a.upgrade_ms);
+  }
   std::set<std::string> hosts, clients, deployments;
   for (const Attempt& a : attempts) {
     if (a.outcome == "ok") continue;

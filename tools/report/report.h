@@ -27,6 +27,7 @@ struct Report {
   recorder::query::TimeWindow window;
   int64_t first_us = 0, last_us = 0;  // the first and last attempt in the window (0: none)
   stats::Stats per_hour;              // totals and the failure rate over time
+  std::vector<double> upgrade_ms;     // each attempt's request -> response head, in ms
   std::vector<std::string> hosts_affected, clients_affected, deployments_affected;
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
@@ -46,5 +47,6 @@ std::vector<Finding> FindingsOf(const std::vector<recorder::query::Attempt>& att
 
 std::string FormatJson(const Report& r, const absl::TimeZone& zone);
 std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone);
+// FormatHtml is in tools/report/html.h.
 
 }  // namespace relaytap::tools::report

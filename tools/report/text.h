@@ -1,0 +1,27 @@
+#pragma once
+// How every report format writes times and numbers: UTC and local timestamps to the millisecond,
+// fixed-point numbers.
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace relaytap::tools::report {
+
+inline std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", digits, v);
+  return buf;
+}
+
+inline std::string Utc(int64_t us) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
+}
+
+inline std::string Local(int64_t us, const absl::TimeZone& zone) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", absl::FromUnixMicros(us), zone);
+}
+
+}  // namespace relaytap::tools::report
