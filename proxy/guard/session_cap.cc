@@ -14,12 +14,6 @@ using Json = nlohmann::json;
 
 constexpr size_t kMaxEventIdChars = 128;
 
-std::string StrField(const Json& j, const char* name) {
-  if (!j.is_object()) return "";
-  auto it = j.find(name);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // Whether `payload` contains "response.done" or "response.failed", in one pass (glibc memmem)
 // over the payload: audio deltas are mostly base64, which holds no '.'.
 bool MentionsResponseEnd(std::string_view payload) {
@@ -37,32 +31,91 @@ bool MentionsResponseEnd(std::string_view payload) {
   return false;
 }
 
+// The few members the cap reads: the top level's `type` and `event_id` and the top-level
+// `response` object's `status`. Read with nlohmann's SAX parser, which keeps its own explicit
+// stack: no DOM is built and nothing recurses, so untrusted text of any nesting depth is safe
+// (a DOM copy of a 100,000-deep response.done once overflowed the relay thread's stack).
+class ShallowFields final : public nlohmann::json_sax<Json> {
+ public:
+  std::string type, event_id, response_status;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool string(string_t& value) override {
+    if (depth_ == 1 && top_is_object_) {
+      if (key1_ == "type") type = value;
+      if (key1_ == "event_id") event_id = value.substr(0, kMaxEventIdChars);
+    } else if (depth_ == 2 && in_response_ && key2_ == "status") {
+      response_status = value;
+    }
+    return true;
+  }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool key(string_t& k) override {
+    if (depth_ == 1) key1_ = k;
+    if (depth_ == 2) key2_ = k;
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    type.clear();  // not JSON: nothing to classify
+    return false;
+  }
+
+ private:
+  bool Open(bool object) {
+    ++depth_;
+    if (depth_ == 1) top_is_object_ = object;
+    if (depth_ == 2) in_response_ = object && top_is_object_ && key1_ == "response";
+    if (depth_ == 2) key2_.clear();
+    return true;
+  }
+  bool Close() {
+    if (depth_ == 2) in_response_ = false;
+    --depth_;
+    return true;
+  }
+
+  int depth_ = 0;
+  bool top_is_object_ = false;
+  bool in_response_ = false;  // inside the top-level "response" object, at its own level
+  std::string key1_, key2_;   // the last key seen at depth 1 and 2
+};
+
+ShallowFields ReadShallowFields(std::string_view payload) {
+  ShallowFields f;
+  if (!Json::sax_parse(payload, &f, nlohmann::detail::input_format_t::json, /*strict=*/true)) {
+    f = ShallowFields();
+  }
+  return f;
+}
+
 }  // namespace
 
 ServerResponseEvent ClassifyServerMessage(std::string_view payload) {
   // Cheap pre-filter: most server messages (audio deltas) are neither.
   if (!MentionsResponseEnd(payload)) return ServerResponseEvent::kNone;
-  Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  const std::string type = StrField(j, "type");
-  if (type == "response.failed") return ServerResponseEvent::kFailed;
-  if (type != "response.done") return ServerResponseEvent::kNone;
-  const std::string status =
-      StrField(j.is_object() ? j.value("response", Json()) : Json(), "status");
-  if (status == "failed") return ServerResponseEvent::kFailed;
-  if (status == "completed") return ServerResponseEvent::kCompleted;
+  const ShallowFields f = ReadShallowFields(payload);
+  if (f.type == "response.failed") return ServerResponseEvent::kFailed;
+  if (f.type != "response.done") return ServerResponseEvent::kNone;
+  if (f.response_status == "failed") return ServerResponseEvent::kFailed;
+  if (f.response_status == "completed") return ServerResponseEvent::kCompleted;
   return ServerResponseEvent::kNone;
 }
 
 ClientMessageFacts ClassifyClientMessage(std::string_view payload) {
   ClientMessageFacts f;
   if (payload.find("response.create") == std::string_view::npos) return f;
-  Json j = Json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (StrField(j, "type") != "response.create") return f;
+  ShallowFields fields = ReadShallowFields(payload);
+  if (fields.type != "response.create") return f;
   f.response_create = true;
-  auto it = j.find("event_id");
-  if (it != j.end() && it->is_string()) {
-    f.event_id = it->get<std::string>().substr(0, kMaxEventIdChars);
-  }
+  if (!fields.event_id.empty()) f.event_id = std::move(fields.event_id);
   return f;
 }
 

@@ -51,6 +51,39 @@ TEST(SessionCapTest, ClassifiesWhateverPrecedesTheTypeAndStopsAtTheEnd) {
             ServerResponseEvent::kNone);
 }
 
+// Untrusted nesting of any depth is classified without recursion: a response.done nested
+// 100,000 deep (and the same inside response.create) used to overflow the stack in a DOM copy
+// and kill the proxy under --guard observe.
+TEST(SessionCapTest, DeepNestingIsClassifiedWithoutRecursion) {
+  constexpr int kDepth = 100'000;
+  const std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.done","response":{"status":"failed",)"
+                                  R"("output":)" +
+                                  deep + "}}"),
+            ServerResponseEvent::kFailed);
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.done","response":{"output":)" + deep +
+                                  R"(,"status":"completed"}})"),
+            ServerResponseEvent::kCompleted);
+  std::string objects;
+  for (int i = 0; i < kDepth; ++i) objects += R"({"a":)";
+  objects += "1" + std::string(kDepth, '}');
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.done","response":)" + objects + "}"),
+            ServerResponseEvent::kNone);
+  ClientMessageFacts f = ClassifyClientMessage(R"({"type":"response.create","response":{"x":)" +
+                                               deep + R"(},"event_id":"c1"})");
+  EXPECT_TRUE(f.response_create);
+  EXPECT_EQ(f.event_id, "c1");
+  // Only the top level's and the response object's own members count.
+  EXPECT_EQ(
+      ClassifyServerMessage(R"({"type":"response.done","response":{"x":{"status":"failed"}}})"),
+      ServerResponseEvent::kNone);
+  EXPECT_EQ(
+      ClassifyServerMessage(R"({"response":{"status":"failed"},"x":{"type":"response.done"}})"),
+      ServerResponseEvent::kNone);
+  EXPECT_EQ(ClassifyServerMessage(R"({"type":"response.done","response":["status","failed"]})"),
+            ServerResponseEvent::kNone);
+}
+
 TEST(SessionCapTest, ClassifiesClientMessages) {
   ClientMessageFacts f = ClassifyClientMessage(R"({"type":"response.create","event_id":"c9"})");
   EXPECT_TRUE(f.response_create);
