@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/time/clock.h"
+#include "base/private_file.h"
 #include "base/str_cat.h"
 #include "recorder/query/store_reader.h"
 #include "tools/commands.h"
@@ -43,6 +44,7 @@ int RunExport(const ExportFlags& f) {
   // Streamed into FILE.partial and renamed when complete: an export that fails half-way (a full
   // disk) never leaves a truncated HAR under the name asked for, nor destroys an earlier one.
   const std::string partial = f.har + ".partial";
+  if (absl::Status st = MakePrivateFile(partial, /*truncate=*/true); !st.ok()) return fail(st, 1);
   std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   if (!out) return fail(absl::UnavailableError(StrCat("cannot create ", partial)), 1);
   absl::Status st = har::WriteHar(**reader, *window, std::string(RELAYTAP_VERSION),

@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "base/private_file.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 
 namespace relaytap::tools {
@@ -51,6 +53,8 @@ inline absl::Status WriteOutput(const std::string& path, const std::string& text
     std::cout << text;
     return absl::OkStatus();
   }
+  // Made from the store, so as private as the store (base/private_file.h).
+  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(path, /*truncate=*/true));
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();

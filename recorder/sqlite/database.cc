@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "base/private_file.h"
+#include "base/status_macros.h"
 #include "base/str_cat.h"
 
 namespace relaytap::recorder::sqlite {
@@ -39,6 +41,12 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path
 }
 
 absl::StatusOr<std::unique_ptr<Database>> Database::OpenOrCreate(const std::string& path) {
+  // Created 0600 before SQLite opens it: SQLite gives the -wal and -shm files it creates the
+  // database file's mode. Files an earlier version left readable by others are tightened.
+  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(path, /*truncate=*/false));
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    RELAYTAP_RETURN_IF_ERROR(TightenIfExists(path + suffix));
+  }
   return Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 }
 

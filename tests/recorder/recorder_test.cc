@@ -256,6 +256,36 @@ TEST(RecorderTest, ReopeningAppendsANewRun) {
             std::vector<std::string>{"2|2|1|1"});
 }
 
+// #14 item 7: the store and its -wal and -shm are the operator's alone (0600) whatever the
+// umask, and a store an earlier version left readable by others is tightened when reopened.
+TEST(RecorderTest, StoreFilesArePrivate) {
+  const mode_t old_umask = ::umask(0);  // the loosest: only relaytap's own modes count
+  std::string dir = testing::MakeTempDir("private");
+  RecorderOptions o = Options(dir);
+  auto mode = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_mode & 0777;
+  };
+  {
+    auto rec = OpenOrDie(o);
+    ASSERT_NE(rec, nullptr);
+    EXPECT_TRUE(rec->TrySubmit(ConnectionOpened{1, kT0, "127.0.0.1:1", "h", 443, true, false}));
+    ASSERT_TRUE(
+        WaitFor([&] { return std::filesystem::exists(o.db_path + "-shm"); }, "the -shm file"));
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      EXPECT_EQ(mode(o.db_path + suffix), 0600u) << suffix;
+    }
+  }
+  ASSERT_EQ(::chmod(o.db_path.c_str(), 0644), 0);
+  {
+    auto rec = OpenOrDie(o);
+    ASSERT_NE(rec, nullptr);
+    EXPECT_EQ(mode(o.db_path), 0600u);
+  }
+  ::umask(old_umask);
+}
+
 TEST(RecorderTest, MalformedPolicyIsAClearStartupError) {
   std::string dir = testing::MakeTempDir("policy");
   RecorderOptions o = Options(dir);
