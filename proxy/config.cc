@@ -226,6 +226,15 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
     RELAYTAP_RETURN_IF_ERROR(ms(c.handshake_timeout));
   } else if (key == "http_idle_timeout_ms") {
     RELAYTAP_RETURN_IF_ERROR(ms(c.http_idle_timeout));
+  } else if (key == "head_timeout_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.head_timeout));
+  } else if (key == "tunnel_idle_timeout_ms") {
+    RELAYTAP_RETURN_IF_ERROR(ms(c.tunnel_idle_timeout));
+  } else if (key == "max_connections") {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 1'000'000) {
+      return TypeError(key, "an integer from 0 (from the open-files limit) to 1000000");
+    }
+    c.max_connections = v.get<int>();
   } else if (key == "shutdown_grace_ms") {
     RELAYTAP_RETURN_IF_ERROR(ms(c.shutdown_grace));
   } else if (key == "record") {

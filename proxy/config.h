@@ -42,6 +42,14 @@ struct ProxyConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds http_idle_timeout{300'000};
+  // A request head must be complete this long after its first byte (after the connection opened,
+  // for a connection's first head), however slowly its bytes trickle in.
+  std::chrono::milliseconds head_timeout{30'000};
+  // A blind tunnel with no bytes either way for this long is closed.
+  std::chrono::milliseconds tunnel_idle_timeout{900'000};
+  // Connections served at once; more are answered 503 and closed. 0: derived from the open-files
+  // limit at startup (two descriptors a connection, some kept in reserve).
+  int max_connections = 0;
   std::chrono::milliseconds shutdown_grace{5'000};
   int threads = 0;  // 0: one per core
   // Recording (used by `relaytap proxy`, not by the relay itself).
@@ -71,7 +79,8 @@ bool IsLoopbackHost(std::string_view host);
 
 // Merges a JSON config file's keys into `config` (keys: listen, allow_remote, ca_dir, upstream_ca,
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
-// http_idle_timeout_ms, shutdown_grace_ms, threads, record, db, redaction_policy, durability,
+// http_idle_timeout_ms, head_timeout_ms, tunnel_idle_timeout_ms, max_connections,
+// shutdown_grace_ms, threads, record, db, redaction_policy, durability,
 // and the guard's: guard ("off" | "observe" | "enforce"), guard_policy, guard_max_attempts,
 // guard_budget_percent, guard_cooldown_ms, guard_key_by_client, guard_session_cap, where null
 // means unset: the built-in policy, or the policy's value for a knob). Unknown keys and wrong

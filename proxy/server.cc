@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "proxy/session/admission.h"
 #include "proxy/session/client_session.h"
 #include "proxy/tls/contexts.h"
 
@@ -17,6 +18,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
   RELAYTAP_RETURN_IF_ERROR(ValidateConfig(config));
   std::unique_ptr<Server> s(new Server());
   s->config_ = std::move(config);
+  s->max_connections_ = s->config_.max_connections > 0 ? s->config_.max_connections
+                                                       : MaxConnectionsFor(CurrentOpenFileLimit());
   RELAYTAP_ASSIGN_OR_RETURN(s->ca_, tls::CertAuthority::LoadOrCreate(s->config_.ca_dir));
   RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
   RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
@@ -88,7 +91,18 @@ Server::Worker& Server::LeastLoadedWorker() {
   return *best;
 }
 
+void Server::Refuse(tcp::socket& socket) {
+  const std::string answer = TooManyConnectionsResponse(max_connections_);
+  error_code ec;
+  // The answer fits in an empty socket buffer: write what goes at once, never block the loop.
+  socket.non_blocking(true, ec);
+  socket.write_some(net::buffer(answer), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
 net::awaitable<void> Server::AcceptLoop() {
+  LogThrottle accept_errors(std::chrono::seconds(5)), refusals(std::chrono::seconds(5));
   for (;;) {
     Worker& worker = LeastLoadedWorker();
     // The io_context's own executor, not a strand: only its one thread runs it, so the session's
@@ -97,11 +111,25 @@ net::awaitable<void> Server::AcceptLoop() {
     auto [ec] = co_await acceptor_->async_accept(socket);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
-      RELAYTAP_LOG(kWarn, "accept failed: ", ec.message());
+      if (uint64_t n = accept_errors.Note(LogThrottle::Clock::now())) {
+        RELAYTAP_LOG(kWarn, "accept failed: ", ec.message(), " (", n,
+                     " times since the last such line; ", active_.load(),
+                     " connections open; open-files limit ", CurrentOpenFileLimit(), ")");
+      }
       // Out of file descriptors and the like: back off briefly instead of spinning.
       Timer t(co_await net::this_coro::executor);
       t.expires_after(std::chrono::milliseconds(50));
       co_await t.async_wait();
+      continue;
+    }
+    if (active_.load() >= static_cast<uint64_t>(max_connections_)) {
+      refused_.fetch_add(1);
+      Refuse(socket);
+      if (uint64_t n = refusals.Note(LogThrottle::Clock::now())) {
+        RELAYTAP_LOG(kWarn, "refused ", n, " connection(s) with 503: ", max_connections_,
+                     " connections open, the limit (max_connections; raise it or the open-files "
+                     "limit)");
+      }
       continue;
     }
     uint64_t id = next_id_.fetch_add(1);

@@ -41,6 +41,10 @@ class Server {
   uint16_t port() const { return endpoint_.port(); }
   uint64_t active_sessions() const { return active_.load(); }
   uint64_t accepted_sessions() const { return accepted_.load(); }
+  // Connections served at once (config max_connections, else from the open-files limit); more
+  // are answered 503 and closed.
+  int max_connections() const { return max_connections_; }
+  uint64_t refused_connections() const { return refused_.load(); }
   tls::CertAuthority& ca() { return *ca_; }
 
   // Blocks until SIGINT or SIGTERM, then shuts down with the configured grace period.
@@ -61,6 +65,8 @@ class Server {
     std::thread thread;
   };
   Worker& LeastLoadedWorker();
+  // Answers a connection over the cap with 503 and closes it (never waits on the app).
+  void Refuse(tcp::socket& socket);
 
   ProxyConfig config_;
   std::unique_ptr<tls::CertAuthority> ca_;
@@ -73,6 +79,8 @@ class Server {
   tcp::endpoint endpoint_;
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  int max_connections_ = 0;
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> stopped_{false};
 };

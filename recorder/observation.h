@@ -27,6 +27,8 @@ enum class EndReason : uint8_t {
   kAppClosed,                    // "app_closed": the app closed between requests
   kAppClosedBeforeRequest,       // "app_closed_before_request"
   kIdleTimeout,                  // "idle_timeout": a keep-alive connection left idle
+  kRequestHeadTimeout,           // "request_head_timeout": a head not complete in head_timeout
+  kTunnelIdleTimeout,            // "tunnel_idle_timeout": a blind tunnel silent both ways
   kClosedAfterResponse,          // "closed_after_response": Connection: close honoured
   kBadRequest400,                // "bad_request_400": relaytap answered a malformed request
   kBadRequest431,                // "bad_request_431": request head over 64 KiB
@@ -131,6 +133,10 @@ constexpr std::string_view EndReasonName(EndReason r) {
       return "app_closed_before_request";
     case EndReason::kIdleTimeout:
       return "idle_timeout";
+    case EndReason::kRequestHeadTimeout:
+      return "request_head_timeout";
+    case EndReason::kTunnelIdleTimeout:
+      return "tunnel_idle_timeout";
     case EndReason::kClosedAfterResponse:
       return "closed_after_response";
     case EndReason::kBadRequest400:

@@ -74,12 +74,16 @@ EndClass ClassifyEnd(const EndFacts& e) {
     case EndReason::kAppClosedBeforeRequest:
       return {Outcome::kOk, EndSide::kApp};
     case EndReason::kIdleTimeout:
+    case EndReason::kTunnelIdleTimeout:
     case EndReason::kClosedAfterResponse:
     case EndReason::kProxyShutdown:
       return {Outcome::kOk, EndSide::kProxy};
     case EndReason::kBadRequest400:
     case EndReason::kBadRequest431:
       return {Outcome::kClientError4xx, EndSide::kApp};
+    // The app sent part of a request head and not the rest in time (answered 408).
+    case EndReason::kRequestHeadTimeout:
+      return {Outcome::kTimeout, EndSide::kApp};
     // relaytap could not mint a certificate: no class names a failure of relaytap itself, the
     // close reason does.
     case EndReason::kCertificateError:

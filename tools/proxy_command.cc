@@ -11,6 +11,7 @@
 #include "proxy/guard/policy.h"
 #include "proxy/guard/retry_guard.h"
 #include "proxy/server.h"
+#include "proxy/session/admission.h"
 #include "recorder/recorder.h"
 #include "tools/commands.h"
 
@@ -27,6 +28,7 @@ struct ProxyFlags {
   std::string log_level;
   std::string config_file;
   int threads = -1;
+  int max_connections = -1;
   std::string db;
   bool no_record = false;
   std::string redaction_policy;
@@ -92,6 +94,7 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (!f.intercept.empty()) c.intercept = f.intercept;
   if (!f.log_level.empty()) c.log_level = f.log_level;
   if (f.threads >= 0) c.threads = f.threads;
+  if (f.max_connections >= 0) c.max_connections = f.max_connections;
   if (!f.db.empty()) c.db = f.db;
   if (f.no_record) c.record = false;
   if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
@@ -143,12 +146,20 @@ int RunProxy(const ProxyFlags& flags) {
     }
     rec = std::move(*opened);
   }
+  // Every connection holds two descriptors: the common soft limit of 1,024 would cap the proxy
+  // at about 480 connections while the hard limit allows far more.
+  const proxy::OpenFileLimit files = proxy::RaiseOpenFileLimit();
   auto server = proxy::Server::Start(*config, nullptr, rec.get(), guard->get());
   if (!server.ok()) {
     std::cerr << "relaytap proxy: " << server.status().message() << "\n";
     return 1;
   }
   proxy::Server& s = **server;
+  RELAYTAP_LOG(kInfo, "open-files limit ", files.soft,
+               files.soft != files.soft_before ? StrCat(" (raised from ", files.soft_before, ")")
+                                               : std::string(),
+               "; serving up to ", s.max_connections(), " connections at once",
+               config->max_connections > 0 ? " (max_connections)" : "");
   if (rec) {
     RELAYTAP_LOG(kInfo, "recording to ", config->db.string(), " (run ", rec->run_id(),
                  ", redacted; durability ", config->durability, ")");
@@ -229,6 +240,9 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
                   "guard_policy, guard_max_attempts, ...; see configs/relaytap.example.json); "
                   "flags override it");
   cmd->add_option("--threads", flags->threads, "I/O threads (default: one per core)");
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "connections served at once; more are answered 503 (default: from the "
+                  "open-files limit, which relaytap raises to the hard limit)");
   cmd->add_option("--db", flags->db,
                   "SQLite file to record into (default ./relaytap.db; reopening appends a run)");
   cmd->add_flag("--no-record", flags->no_record, "Relay only: record nothing");

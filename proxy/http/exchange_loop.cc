@@ -97,10 +97,13 @@ class ExchangeLoop {
   // left idle is an ordinary end; an oversized or malformed head is answered 431 / 400.
   net::awaitable<bool> ReadRequestHead(Request& r) {
     PrepareParser(r.parser);
-    app_.SetTimeout(ctx_.config->http_idle_timeout);
-    error_code ec = co_await ReadHeader(app_, app_buf_, r.parser, r.head_size);
+    // Idle between requests for up to http_idle_timeout; once a head begins, head_timeout.
+    const HeadTimeouts timeouts{ctx_.config->http_idle_timeout, ctx_.config->head_timeout};
+    app_.SetTimeout(timeouts.idle);
+    error_code ec = co_await ReadHeader(app_, app_buf_, r.parser, r.head_size, timeouts);
     if (!ec) co_return true;
-    const HeadFailure failure = ClassifyHeadFailure(ec, EndReason::kAppClosed);
+    const HeadFailure failure =
+        ClassifyHeadFailure(ec, EndReason::kAppClosed, /*head_begun=*/app_buf_.size() > 0);
     if (failure.answer) stats_.bytes_down += co_await WriteLocalError(app_, *failure.answer);
     stats_.EndWith(failure.end);
     co_return false;

@@ -23,7 +23,7 @@ std::string BuildLocalErrorResponse(const LocalError& error) {
                 "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n\r\n", text);
 }
 
-HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end) {
+HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end, bool head_begun) {
   HeadFailure f;
   if (ec == http::error::header_limit) {
     f.answer = LocalError{431, "relaytap_header_too_large", "request header exceeds 64 KiB",
@@ -34,6 +34,11 @@ HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end) {
     f.answer = LocalError{400, "relaytap_bad_request",
                           StrCat("malformed HTTP request: ", ec.message()), "request", ""};
     f.end = recorder::EndReason::kBadRequest400;
+  } else if (IsTimeout(ec) && head_begun) {
+    f.answer = LocalError{408, "relaytap_request_head_timeout",
+                          "the request head did not arrive in full in time (head_timeout_ms)",
+                          "request", ""};
+    f.end = recorder::EndReason::kRequestHeadTimeout;
   } else {
     f.end = IsTimeout(ec) ? recorder::EndReason::kIdleTimeout : quiet_end;
   }

@@ -25,14 +25,15 @@ struct LocalError {
 // The complete HTTP/1.1 response bytes.
 std::string BuildLocalErrorResponse(const LocalError& error);
 
-// A request head that could not be read (`ec` from ReadHeader): an oversized head is answered
-// 431, a malformed one 400; anything else (the app closed, or went quiet) gets no answer and ends
-// the connection as `quiet_end`, or kIdleTimeout when the idle limit struck.
+// A request head that could not be read (`ec` from ReadHeader; `head_begun`: some of it had
+// arrived): an oversized head is answered 431, a malformed one 400, one that began and did not
+// complete in time 408; anything else (the app closed, or went quiet between requests) gets no
+// answer and ends the connection as `quiet_end`, or kIdleTimeout when the idle limit struck.
 struct HeadFailure {
   std::optional<LocalError> answer;
   recorder::EndReason end = recorder::EndReason::kAppClosed;
 };
-HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end);
+HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end, bool head_begun);
 
 // Writes the answer to the app and half-closes (nothing follows it on this connection); returns
 // the bytes written.

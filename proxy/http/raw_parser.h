@@ -4,6 +4,7 @@
 // until-EOF, no body) and what the header says. Bodies are forwarded as read, never rebuilt.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -98,14 +99,34 @@ class RawParser final : public http::basic_parser<isRequest> {
   void on_finish_impl(error_code&) override {}
 };
 
+// How long reading a head may take. `idle` bounds each wait for bytes (the first included);
+// `total` bounds the whole head, counted from its first byte, or from the call when
+// `total_from_call`: a head trickled in a byte at a time cannot hold a connection longer than
+// that. Zero: no bound of that kind.
+struct HeadTimeouts {
+  std::chrono::milliseconds idle{0};
+  std::chrono::milliseconds total{0};
+  bool total_from_call = false;
+};
+
 // Reads from `s` until `parser` holds a complete header; the header's bytes stay at the front of
 // `buf` (parse a copy, forward the original), and their count is stored in `header_size`.
-// Errors: the parser's (bad request, header_limit), the stream's, or partial_message on EOF
-// inside a header.
+// Errors: the parser's (bad request, header_limit), the stream's (a timeout when `timeouts`
+// struck: `buf` then holds what came of the head, if anything), or partial_message on EOF
+// inside a header. The stream's timeout is `timeouts.idle` afterwards when that is set.
 template <bool isRequest>
 net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
-                                      RawParser<isRequest>& parser, size_t& header_size) {
+                                      RawParser<isRequest>& parser, size_t& header_size,
+                                      HeadTimeouts timeouts = {}) {
+  using Clock = std::chrono::steady_clock;
   constexpr size_t kReadChunk = 32 * 1024;
+  std::optional<Clock::time_point> deadline;
+  if (timeouts.total.count() > 0 && timeouts.total_from_call) {
+    deadline = Clock::now() + timeouts.total;
+  }
+  const auto restore = [&] {
+    if (timeouts.idle.count() > 0) s.SetTimeout(timeouts.idle);
+  };
   for (;;) {
     if (buf.size() > 0) {
       error_code ec;
@@ -114,11 +135,25 @@ net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
         header_size = used;
         co_return error_code{};
       }
-      if (ec && ec != http::error::need_more) co_return ec;
+      if (ec && ec != http::error::need_more) {
+        restore();
+        co_return ec;
+      }
+      if (!deadline && timeouts.total.count() > 0) deadline = Clock::now() + timeouts.total;
+    }
+    if (deadline) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+      if (left.count() <= 0) {
+        restore();
+        co_return error_code(beast::error::timeout);
+      }
+      s.SetTimeout(timeouts.idle.count() > 0 ? std::min(timeouts.idle, left) : left);
     }
     auto [ec, n] = co_await s.ReadSome(buf.prepare(kReadChunk));
     buf.commit(n);
     if (ec) {
+      restore();
       if (ec == net::error::eof && buf.size() > 0) co_return http::error::partial_message;
       co_return ec;
     }

@@ -1,7 +1,5 @@
 #include "proxy/http/websocket_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <memory>
@@ -17,19 +15,6 @@
 
 namespace relaytap::proxy::http_relay {
 namespace {
-
-// Probes after 60 s of silence, every 15 s, 4 tries: a peer that vanished (NAT timeout, pulled
-// cable) is noticed in about two minutes instead of the kernel's default two hours.
-void EnableKeepAlive(ByteStream& s) {
-  auto& sock = s.tcp().socket();
-  error_code ignored;
-  sock.set_option(net::socket_base::keep_alive(true), ignored);
-  int fd = sock.native_handle();
-  int idle = 60, interval = 15, count = 4;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
-  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
-}
 
 // The bytes a head parse read past the handshake, taken out of `buf`. The head-parse buffers
 // grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would stay that size for the

@@ -9,6 +9,7 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
+#include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
 #include "proxy/session/route.h"
 #include "proxy/stream/byte_stream.h"
@@ -20,6 +21,7 @@
 namespace relaytap::proxy {
 namespace {
 
+using namespace net::experimental::awaitable_operators;
 using recorder::EndReason;
 using Clock = std::chrono::steady_clock;
 
@@ -113,11 +115,22 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
   buf.clear();
   buf.shrink_to_fit();  // as in RunIntercept: not held while the tunnel pumps
-  const std::string_view no_bytes;
-  BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, no_bytes, nullptr, nullptr);
+  // A tunnel is closed after tunnel_idle_timeout with no byte either way; TCP keepalive finds a
+  // peer that vanished sooner.
+  EnableKeepAlive(app);
+  EnableKeepAlive(*d.stream);
+  IdleWatch watch(co_await net::this_coro::executor, ctx.config->tunnel_idle_timeout);
+  ActivityRelay up(*d.stream, watch), down(app, watch);
+  auto pumps = [&]() -> net::awaitable<BiPumpResult> {
+    BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, std::string_view(), up, down);
+    watch.Stop();
+    co_return r;
+  };
+  auto [r, idle] = co_await (pumps() && watch.Run(app, *d.stream));
   stats.bytes_up = r.up.bytes;
   stats.bytes_down = r.down.bytes;
-  stats.end = RelayEnd(r, /*websocket=*/false);
+  stats.end = idle ? recorder::EndFacts{.reason = EndReason::kTunnelIdleTimeout}
+                   : RelayEnd(r, /*websocket=*/false);
 }
 
 net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
@@ -230,12 +243,15 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
   beast::flat_buffer buf;
   http_relay::RawParser<true> head;
   size_t hsize = 0;
-  app->SetTimeout(ctx.config->http_idle_timeout);
   head.header_limit(kMaxHeaderBytes);
   head.eager(false);
-  if (error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize)) {
-    const http_relay::HeadFailure failure =
-        http_relay::ClassifyHeadFailure(ec, EndReason::kAppClosedBeforeRequest);
+  // The connection's first head: head_timeout counts from the accept.
+  const http_relay::HeadTimeouts timeouts{ctx.config->http_idle_timeout, ctx.config->head_timeout,
+                                          /*total_from_call=*/true};
+  app->SetTimeout(timeouts.idle);
+  if (error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize, timeouts)) {
+    const http_relay::HeadFailure failure = http_relay::ClassifyHeadFailure(
+        ec, EndReason::kAppClosedBeforeRequest, /*head_begun=*/buf.size() > 0);
     if (failure.answer) {
       stats.bytes_down += co_await http_relay::WriteLocalError(*app, *failure.answer);
     }

@@ -1,5 +1,8 @@
 #include "proxy/stream/byte_stream.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 namespace relaytap::proxy {
 namespace {
 
@@ -61,6 +64,17 @@ class TcpByteStream final : public ByteStream {
 
 std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream) {
   return std::make_unique<TcpByteStream>(std::move(stream));
+}
+
+void EnableKeepAlive(ByteStream& s) {
+  auto& sock = s.tcp().socket();
+  error_code ignored;
+  sock.set_option(net::socket_base::keep_alive(true), ignored);
+  int fd = sock.native_handle();
+  int idle = 60, interval = 15, count = 4;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(interval));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(count));
 }
 
 }  // namespace relaytap::proxy

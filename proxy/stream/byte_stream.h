@@ -41,6 +41,11 @@ class ByteStream {
   virtual TcpStream& tcp() = 0;
 };
 
+// TCP keepalive on the stream's socket: probes after 60 s of silence, every 15 s, 4 tries, so a
+// peer that vanished (NAT timeout, pulled cable) is noticed in about two minutes instead of the
+// kernel's default two hours. For relays without an idle limit of their own.
+void EnableKeepAlive(ByteStream& s);
+
 std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream);
 // TLS: proxy/stream/tls_byte_stream.h.
 

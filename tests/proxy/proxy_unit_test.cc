@@ -184,6 +184,9 @@ TEST(ConfigFileTest, TheExampleConfigParsesAndHoldsTheDefaults) {
   EXPECT_EQ(c.db, defaults.db);
   EXPECT_EQ(c.record, defaults.record);
   EXPECT_EQ(c.http_idle_timeout, defaults.http_idle_timeout);
+  EXPECT_EQ(c.head_timeout, defaults.head_timeout);
+  EXPECT_EQ(c.tunnel_idle_timeout, defaults.tunnel_idle_timeout);
+  EXPECT_EQ(c.max_connections, defaults.max_connections);
 }
 
 TEST(ConfigFileTest, MergesKnownKeysAndRejectsUnknownOnes) {
@@ -192,7 +195,9 @@ TEST(ConfigFileTest, MergesKnownKeysAndRejectsUnknownOnes) {
   {
     std::ofstream(dir / "good.json") << R"({"listen": "127.0.0.1:9999", "intercept": ["*"],
       "connect_to": ["a.com:443:127.0.0.1:1"], "_comment": "ok", "connect_timeout_ms": 1500,
-      "db": "x.db", "record": false, "durability": "full"})";
+      "db": "x.db", "record": false, "durability": "full", "head_timeout_ms": 2500,
+      "tunnel_idle_timeout_ms": 60000, "max_connections": 100})";
+    std::ofstream(dir / "max.json") << R"({"max_connections": -1})";
     std::ofstream(dir / "durability.json") << R"({"durability": "sometimes"})";
     std::ofstream(dir / "bad.json") << R"({"listen": "127.0.0.1:9999", "lisen": 1})";
     std::ofstream(dir / "type.json") << R"({"allow_remote": "yes"})";
@@ -206,6 +211,11 @@ TEST(ConfigFileTest, MergesKnownKeysAndRejectsUnknownOnes) {
   EXPECT_EQ(c.db, "x.db");
   EXPECT_FALSE(c.record);
   EXPECT_EQ(c.durability, "full");
+  EXPECT_EQ(c.head_timeout.count(), 2500);
+  EXPECT_EQ(c.tunnel_idle_timeout.count(), 60000);
+  EXPECT_EQ(c.max_connections, 100);
+  EXPECT_THAT(std::string(MergeConfigFile(dir / "max.json", c).message()),
+              ::testing::HasSubstr("max_connections"));
   EXPECT_FALSE(MergeConfigFile(dir / "durability.json", c).ok());
   absl::Status bad = MergeConfigFile(dir / "bad.json", c);
   EXPECT_THAT(std::string(bad.message()), ::testing::HasSubstr("unknown config key 'lisen'"));

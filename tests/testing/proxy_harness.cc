@@ -151,6 +151,9 @@ ProxyHarness::ProxyHarness(Options options) {
   config.intercept = options.intercept;
   config.handshake_timeout = options.handshake_timeout;
   config.http_idle_timeout = options.http_idle_timeout;
+  config.head_timeout = options.head_timeout;
+  config.tunnel_idle_timeout = options.tunnel_idle_timeout;
+  config.max_connections = options.max_connections;
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
   config.connect_to.push_back(

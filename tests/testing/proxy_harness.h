@@ -82,6 +82,9 @@ class ProxyHarness {
     std::vector<std::string> extra_upstream_names;
     std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds http_idle_timeout{300'000};
+    std::chrono::milliseconds head_timeout{30'000};
+    std::chrono::milliseconds tunnel_idle_timeout{900'000};
+    int max_connections = 0;  // 0: from the open-files limit
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
     recorder::Sink* sink = nullptr;             // must outlive the harness
