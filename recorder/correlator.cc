@@ -39,20 +39,23 @@ void ForEachQueryParam(std::string_view query, Fn fn) {
   }
 }
 
-// A string (or number) member as text; with `holes`, a cut-out long string is resolved.
-std::string Str(const json& j, const char* key, const redact::JsonHoles* holes = nullptr) {
+// A string (or number) member as text; with `holes`, a cut-out long string is resolved. `J` is
+// nlohmann::json (bodies) or ordered_json (realtime messages, parsed for the redactor).
+template <typename J>
+std::string Str(const J& j, const char* key, const redact::JsonHoles* holes = nullptr) {
   if (!j.is_object()) return "";
   auto it = j.find(key);
   if (it == j.end()) return "";
   if (it->is_string()) {
-    const std::string& v = it->get_ref<const std::string&>();
+    const std::string& v = it->template get_ref<const std::string&>();
     return holes != nullptr ? std::string(holes->Resolve(v)) : v;
   }
   if (it->is_number()) return it->dump();
   return "";
 }
-const json& Obj(const json& j, const char* key) {
-  static const json kNull;
+template <typename J>
+const J& Obj(const J& j, const char* key) {
+  static const J kNull;
   if (!j.is_object()) return kNull;
   auto it = j.find(key);
   return it == j.end() ? kNull : *it;
@@ -350,7 +353,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   redact::ParsedJson local;
   redact::ParsedJson& parsed = doc ? *doc : local;
   parsed = redact::ParsedJson::Parse(msg.payload);
-  const json& j = parsed.doc;
+  const nlohmann::ordered_json& j = parsed.doc;
   if (!j.is_object()) {
     f.type = ScanType(msg.payload);
     return f;
@@ -362,10 +365,10 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   f.response_id = Str(j, "response_id", holes);
   f.item_id = Str(j, "item_id", holes);
   f.previous_item_id = Str(j, "previous_item_id", holes);
-  const json& item = Obj(j, "item");
+  const auto& item = Obj(j, "item");
   if (f.item_id.empty()) f.item_id = Str(item, "id", holes);
   if (f.previous_item_id.empty()) f.previous_item_id = Str(item, "previous_item_id", holes);
-  const json& response = Obj(j, "response");
+  const auto& response = Obj(j, "response");
   if (f.response_id.empty()) f.response_id = Str(response, "id", holes);
   if (f.type == "session.created" || f.type == "session.updated" ||
       f.type == "transcription_session.created" || f.type == "transcription_session.updated") {
@@ -373,7 +376,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
     f.model = Str(Obj(j, "session"), "model", holes);
   }
   if (f.type == "error") {
-    const json& err = Obj(j, "error");
+    const auto& err = Obj(j, "error");
     f.error_type = Str(err, "type", holes);
     f.error_code = Str(err, "code", holes);
     f.error_event_id = Str(err, "event_id", holes);
@@ -381,7 +384,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   }
   if (f.type == "response.done" || f.type == "response.failed") {
     f.response_status = Str(response, "status", holes);
-    const json& err = Obj(Obj(response, "status_details"), "error");
+    const auto& err = Obj(Obj(response, "status_details"), "error");
     f.status_error_type = Str(err, "type", holes);
     f.status_error_code = Str(err, "code", holes);
     if (f.response_status == "failed" || f.type == "response.failed") {
