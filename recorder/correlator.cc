@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/ascii.h"
+#include "redact/auth.h"
 
 namespace relaytap::recorder {
 namespace {
@@ -59,36 +60,6 @@ const J& Obj(const J& j, const char* key) {
   if (!j.is_object()) return kNull;
   auto it = j.find(key);
   return it == j.end() ? kNull : *it;
-}
-
-std::string Base64UrlDecode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-' || c == '+')
-      v = 62;
-    else if (c == '_' || c == '/')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      return "";
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::string AuthKind(const Exchange& ex) {
@@ -168,8 +139,12 @@ void ReadSse(const Exchange& ex, ExchangeFacts& f) {
 
 void ReadTimes(const Exchange& ex, ExchangeFacts& f) {
   std::string_view authz = FindHeader(ex.request_headers, "authorization");
-  if (f.auth_kind.find("bearer_jwt") != std::string::npos && authz.size() > 7) {
-    if (auto t = ParseJwtTimes(authz.substr(7))) f.jwt = *t;
+  if (f.auth_kind.find("bearer_jwt") != std::string::npos) {
+    if (std::optional<redact::JwtClaims> c = redact::JwtClaimsOf(authz)) {
+      f.jwt = JwtTimes{c->times.exp, c->times.nbf, c->times.iat};
+      f.jwt_aud = std::move(c->aud);
+      f.jwt_tid = std::move(c->tid);
+    }
   }
   f.upstream_date_us = ParseHttpDate(FindHeader(ex.response_headers, "date"));
   int64_t local_us = ex.response_headers_us ? ex.response_headers_us : ex.request_start_us;
@@ -278,25 +253,6 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
   // blank in v_failures.
   if (f.deployment.empty() && f.kind == "ga_v1") f.deployment = f.model;
   return f;
-}
-
-std::optional<JwtTimes> ParseJwtTimes(std::string_view token) {
-  size_t a = token.find('.');
-  if (a == std::string_view::npos) return std::nullopt;
-  size_t b = token.find('.', a + 1);
-  if (b == std::string_view::npos) return std::nullopt;
-  json j = json::parse(Base64UrlDecode(token.substr(a + 1, b - a - 1)), nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  JwtTimes t;
-  auto num = [&j](const char* k) -> std::optional<int64_t> {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
-    return static_cast<int64_t>(it->get<double>());
-  };
-  t.exp = num("exp");
-  t.nbf = num("nbf");
-  t.iat = num("iat");
-  return t;
 }
 
 std::optional<int64_t> ParseHttpDate(std::string_view value) {
