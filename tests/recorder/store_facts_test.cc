@@ -129,5 +129,29 @@ TEST(StoreFactsTest, JwtAudienceAndTenantAreIdentifiersOrFingerprints) {
   EXPECT_TRUE(NotOnDisk(o.db_path, good.substr(good.find('.') + 1, 24)));  // the token: never
 }
 
+TEST(StoreFactsTest, StoredPayloadsKeepTheirKeyOrder) {
+  const std::string dir = testing::MakeTempDir("key_order");
+  RecorderOptions o = testing::Options(dir);
+  auto rec = testing::OpenOrDie(o);
+  ASSERT_NE(rec, nullptr);
+  ASSERT_TRUE(rec->TrySubmit(testing::RealtimeUpgrade(1, kT0, "k", "q", "s")));
+  ASSERT_TRUE(rec->TrySubmit(testing::Text(
+      1, 1, kUp, kT0 + 100'000,
+      R"({"type":"session.update","session":{"voice":"x","instructions":"y","modalities":["text"]}})")));
+  ASSERT_TRUE(rec->TrySubmit(testing::Closed(1, kT0 + 200'000)));
+  ASSERT_TRUE(rec->Close().ok());
+  const std::vector<std::string> rows = Query(o.db_path, "SELECT payload FROM events");
+  ASSERT_EQ(rows.size(), 1u);
+  size_t last = 0;
+  for (const char* key :
+       {"\"type\":", "\"session\":", "\"voice\":", "\"instructions\":", "\"modalities\":"}) {
+    const size_t at = rows[0].find(key);
+    ASSERT_NE(at, std::string::npos) << key << " in " << rows[0];
+    EXPECT_GT(at, last) << key << " out of order in " << rows[0];
+    last = at;
+  }
+  EXPECT_EQ(rows[0].find("\"y\""), std::string::npos) << "instructions are redacted";
+}
+
 }  // namespace
 }  // namespace relaytap::recorder
