@@ -126,6 +126,8 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   row.response_body = redactor_.Body(ex.response_body);
   row.sse_events = redactor_.SseEvents(ex.sse_events);
   row.error_reason = redactor_.ScrubbedText(ex.error_reason);
+  row.jwt_aud = redactor_.JwtIdentifier(redact::JwtClaim::kAud, facts.jwt_aud);
+  row.jwt_tid = redactor_.JwtIdentifier(redact::JwtClaim::kTid, facts.jwt_tid);
   return store_->WriteExchange(run_id_, row);
 }
 
@@ -145,7 +147,10 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   if (identity_changed) {
     RELAYTAP_RETURN_IF_ERROR(store_->UpdateSessionIdentity(ref, state));
   }
-  return store_->WriteEvent(ref, msg, facts, redactor_.MessagePayload(msg, &doc));
+  // Every close frame's reason, either direction (the session row keeps only the first one's).
+  const std::string close_reason =
+      msg.opcode == 8 && !msg.close_reason.empty() ? redactor_.ScrubbedText(msg.close_reason) : "";
+  return store_->WriteEvent(ref, msg, facts, redactor_.MessagePayload(msg, &doc), close_reason);
 }
 
 absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState& state,

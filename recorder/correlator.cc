@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/ascii.h"
+#include "redact/auth.h"
 
 namespace relaytap::recorder {
 namespace {
@@ -39,53 +40,26 @@ void ForEachQueryParam(std::string_view query, Fn fn) {
   }
 }
 
-// A string (or number) member as text; with `holes`, a cut-out long string is resolved.
-std::string Str(const json& j, const char* key, const redact::JsonHoles* holes = nullptr) {
+// A string (or number) member as text; with `holes`, a cut-out long string is resolved. `J` is
+// nlohmann::json (bodies) or ordered_json (realtime messages, parsed for the redactor).
+template <typename J>
+std::string Str(const J& j, const char* key, const redact::JsonHoles* holes = nullptr) {
   if (!j.is_object()) return "";
   auto it = j.find(key);
   if (it == j.end()) return "";
   if (it->is_string()) {
-    const std::string& v = it->get_ref<const std::string&>();
+    const std::string& v = it->template get_ref<const std::string&>();
     return holes != nullptr ? std::string(holes->Resolve(v)) : v;
   }
   if (it->is_number()) return it->dump();
   return "";
 }
-const json& Obj(const json& j, const char* key) {
-  static const json kNull;
+template <typename J>
+const J& Obj(const J& j, const char* key) {
+  static const J kNull;
   if (!j.is_object()) return kNull;
   auto it = j.find(key);
   return it == j.end() ? kNull : *it;
-}
-
-std::string Base64UrlDecode(std::string_view in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '-' || c == '+')
-      v = 62;
-    else if (c == '_' || c == '/')
-      v = 63;
-    else if (c == '=')
-      break;
-    else
-      return "";
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 std::string AuthKind(const Exchange& ex) {
@@ -165,8 +139,12 @@ void ReadSse(const Exchange& ex, ExchangeFacts& f) {
 
 void ReadTimes(const Exchange& ex, ExchangeFacts& f) {
   std::string_view authz = FindHeader(ex.request_headers, "authorization");
-  if (f.auth_kind.find("bearer_jwt") != std::string::npos && authz.size() > 7) {
-    if (auto t = ParseJwtTimes(authz.substr(7))) f.jwt = *t;
+  if (f.auth_kind.find("bearer_jwt") != std::string::npos) {
+    if (std::optional<redact::JwtClaims> c = redact::JwtClaimsOf(authz)) {
+      f.jwt = JwtTimes{c->times.exp, c->times.nbf, c->times.iat};
+      f.jwt_aud = std::move(c->aud);
+      f.jwt_tid = std::move(c->tid);
+    }
   }
   f.upstream_date_us = ParseHttpDate(FindHeader(ex.response_headers, "date"));
   int64_t local_us = ex.response_headers_us ? ex.response_headers_us : ex.request_start_us;
@@ -277,25 +255,6 @@ PathFacts ParsePath(std::string_view host, std::string_view target) {
   return f;
 }
 
-std::optional<JwtTimes> ParseJwtTimes(std::string_view token) {
-  size_t a = token.find('.');
-  if (a == std::string_view::npos) return std::nullopt;
-  size_t b = token.find('.', a + 1);
-  if (b == std::string_view::npos) return std::nullopt;
-  json j = json::parse(Base64UrlDecode(token.substr(a + 1, b - a - 1)), nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  JwtTimes t;
-  auto num = [&j](const char* k) -> std::optional<int64_t> {
-    auto it = j.find(k);
-    if (it == j.end() || !it->is_number()) return std::nullopt;
-    return static_cast<int64_t>(it->get<double>());
-  };
-  t.exp = num("exp");
-  t.nbf = num("nbf");
-  t.iat = num("iat");
-  return t;
-}
-
 std::optional<int64_t> ParseHttpDate(std::string_view value) {
   if (value.empty()) return std::nullopt;
   struct tm tm {};
@@ -350,7 +309,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   redact::ParsedJson local;
   redact::ParsedJson& parsed = doc ? *doc : local;
   parsed = redact::ParsedJson::Parse(msg.payload);
-  const json& j = parsed.doc;
+  const nlohmann::ordered_json& j = parsed.doc;
   if (!j.is_object()) {
     f.type = ScanType(msg.payload);
     return f;
@@ -362,10 +321,10 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   f.response_id = Str(j, "response_id", holes);
   f.item_id = Str(j, "item_id", holes);
   f.previous_item_id = Str(j, "previous_item_id", holes);
-  const json& item = Obj(j, "item");
+  const auto& item = Obj(j, "item");
   if (f.item_id.empty()) f.item_id = Str(item, "id", holes);
   if (f.previous_item_id.empty()) f.previous_item_id = Str(item, "previous_item_id", holes);
-  const json& response = Obj(j, "response");
+  const auto& response = Obj(j, "response");
   if (f.response_id.empty()) f.response_id = Str(response, "id", holes);
   if (f.type == "session.created" || f.type == "session.updated" ||
       f.type == "transcription_session.created" || f.type == "transcription_session.updated") {
@@ -373,7 +332,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
     f.model = Str(Obj(j, "session"), "model", holes);
   }
   if (f.type == "error") {
-    const json& err = Obj(j, "error");
+    const auto& err = Obj(j, "error");
     f.error_type = Str(err, "type", holes);
     f.error_code = Str(err, "code", holes);
     f.error_event_id = Str(err, "event_id", holes);
@@ -381,7 +340,7 @@ MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   }
   if (f.type == "response.done" || f.type == "response.failed") {
     f.response_status = Str(response, "status", holes);
-    const json& err = Obj(Obj(response, "status_details"), "error");
+    const auto& err = Obj(Obj(response, "status_details"), "error");
     f.status_error_type = Str(err, "type", holes);
     f.status_error_code = Str(err, "code", holes);
     if (f.response_status == "failed" || f.type == "response.failed") {

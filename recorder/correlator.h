@@ -31,10 +31,8 @@ struct PathFacts {
 PathFacts ParsePath(std::string_view host, std::string_view target);
 
 struct JwtTimes {
-  std::optional<int64_t> exp, nbf, iat;  // Unix seconds
+  std::optional<int64_t> exp, nbf, iat;  // Unix seconds, read by redact::JwtClaimsOf
 };
-// Reads exp/nbf/iat from a JWT's payload (no signature check; nothing else is kept).
-std::optional<JwtTimes> ParseJwtTimes(std::string_view token);
 
 // HTTP-date (RFC 9110 IMF-fixdate) -> Unix microseconds.
 std::optional<int64_t> ParseHttpDate(std::string_view value);
@@ -54,6 +52,8 @@ struct ExchangeFacts {
   std::string auth_kind;  // comma-joined: api_key_header, bearer_jwt, bearer_ephemeral,
                           // bearer_key, query_key, subprotocol_key; "none"
   JwtTimes jwt;
+  // A bearer JWT's raw aud and tid claims: stored only through redact::JwtIdentifier.
+  std::string jwt_aud, jwt_tid;
   std::optional<int64_t> upstream_date_us;
   std::optional<int64_t> clock_skew_ms;  // local clock at response minus upstream Date
   std::optional<int64_t> token_ttl_s;    // exp minus upstream Date (local clock if no Date)

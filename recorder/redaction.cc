@@ -124,4 +124,8 @@ std::string Redactor::ScrubbedText(std::string_view text) const {
   return std::string(redact::TruncateUtf8(s, impl_->policy.max_message_chars()));
 }
 
+std::string Redactor::JwtIdentifier(redact::JwtClaim claim, std::string_view value) const {
+  return redact::JwtIdentifier(claim, value, impl_->fp);
+}
+
 }  // namespace relaytap::recorder

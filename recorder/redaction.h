@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "recorder/observation.h"
+#include "redact/auth.h"
 #include "redact/json_holes.h"
 
 namespace relaytap::recorder {
@@ -41,6 +42,8 @@ class Redactor {
   std::string SseEvents(const std::vector<SseEvent>& events) const;
   // Free protocol text (close reasons, error reasons): secrets scrubbed, length capped.
   std::string ScrubbedText(std::string_view text) const;
+  // A JWT's raw aud or tid claim as it may be stored: the identifier, else its fingerprint.
+  std::string JwtIdentifier(redact::JwtClaim claim, std::string_view value) const;
 
   const std::string& policy_hash() const { return policy_hash_; }
 

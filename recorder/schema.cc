@@ -294,6 +294,11 @@ constexpr std::string_view kUpgradeV1ToV2 =
     "e.outcome FROM guard_decisions g LEFT JOIN exchanges e ON e.run_id = g.run_id AND "
     "e.connection_id = g.connection_id AND e.sequence = g.exchange_sequence;\n";
 
+constexpr std::string_view kUpgradeV3ToV4 =
+    "ALTER TABLE events ADD COLUMN close_reason TEXT;\n"
+    "ALTER TABLE exchanges ADD COLUMN jwt_aud TEXT;\n"
+    "ALTER TABLE exchanges ADD COLUMN jwt_tid TEXT;\n";
+
 }  // namespace
 
 std::string_view DurabilityName(Durability d) { return d == Durability::kFull ? "full" : "normal"; }
@@ -320,5 +325,7 @@ absl::Status CreateSchemaV1(sqlite::Database& db) {
 absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db) { return db.Execute(kUpgradeV1ToV2); }
 
 absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db) { return db.Execute(kUpgradeV2ToV3); }
+
+absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db) { return db.Execute(kUpgradeV3ToV4); }
 
 }  // namespace relaytap::recorder

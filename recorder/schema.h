@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -37,5 +37,15 @@ absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db);
 // Version 3 on top of version 2: v_failures shows relaytap's own error code for the exchanges it
 // answered itself (error_code falls back to it) and gains a last column, local_error_code.
 absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db);
+
+// Version 4 on top of version 3 (new columns are NULL in rows written before):
+//   events.close_reason   the reason text of every close frame (opcode 8), either direction,
+//                         secrets scrubbed and length capped like ws_sessions.close_reason
+//                         (which keeps only the first close frame's)
+//   exchanges.jwt_aud     a bearer JWT's `aud` claim and
+//   exchanges.jwt_tid     its `tid` claim (Entra tenant), read locally: kept as text only when
+//                         it is an identifier (tid a GUID; aud an https:// or api:// URL or a
+//                         GUID), else its fingerprint. The token itself is never stored.
+absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

@@ -45,10 +45,11 @@ constexpr std::string_view kInsertExchangeSql =
     "x_ms_useragent, auth_kind, jwt_exp, jwt_nbf, jwt_iat, upstream_date_us, clock_skew_ms, "
     "token_ttl_s, local_error_code, error_stage, error_reason, end_reason, error_type, "
     "error_code, outcome, request_headers, response_headers, request_body, response_body, "
-    "sse_events) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, "
-    "?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, ?49, ?50, ?51, ?52, "
-    "?53, ?54) ON CONFLICT (run_id, connection_id, sequence) DO NOTHING";
+    "sse_events, jwt_aud, jwt_tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
+    "?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, "
+    "?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56) ON CONFLICT (run_id, connection_id, sequence) DO "
+    "NOTHING";
 // The exchange and its session may arrive in either order; whichever comes second links them.
 constexpr std::string_view kLinkSessionSql =
     "UPDATE ws_sessions SET exchange_id = (SELECT id FROM exchanges WHERE run_id = ?1 AND "
@@ -69,9 +70,9 @@ constexpr std::string_view kInsertEventSql =
     "INSERT INTO events (session_ref, seq, first_frame_us, last_frame_us, direction, opcode, "
     "wire_bytes, payload_bytes, frame_count, compressed, truncated, type, event_id, response_id, "
     "item_id, previous_item_id, error_type, error_code, error_event_id, response_status, "
-    "status_error_type, status_error_code, audio_bytes, audio_ms, close_code, payload) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
-    "?20, ?21, ?22, ?23, ?24, ?25, ?26)";
+    "status_error_type, status_error_code, audio_bytes, audio_ms, close_code, payload, "
+    "close_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+    "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 constexpr std::string_view kCloseSessionSql =
     "UPDATE ws_sessions SET session_id = ?2, model = ?3, subprotocol = ?4, extensions = ?5, "
     "open_us = CASE WHEN ?6 IS NULL OR open_us <= ?6 THEN open_us ELSE ?6 END, close_us = ?7, "
@@ -249,7 +250,7 @@ absl::Status Store::WriteExchange(int64_t run_id, const ExchangeRow& row) {
   }
   s.BindText(i++, OutcomeName(f.outcome));
   for (const std::string* v : {&row.request_headers, &row.response_headers, &row.request_body,
-                               &row.response_body, &row.sse_events}) {
+                               &row.response_body, &row.sse_events, &row.jwt_aud, &row.jwt_tid}) {
     s.BindTextOrNull(i++, *v);
   }
   RELAYTAP_RETURN_IF_ERROR(s.Run());
@@ -293,9 +294,9 @@ absl::Status Store::UpdateSessionIdentity(int64_t ref, const SessionState& state
   return s.Run();
 }
 
-// Text is bound in place: `m`, `f` and `payload` outlive the Run() below.
+// Text is bound in place: `m`, `f`, `payload` and `close_reason` outlive the Run() below.
 absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFacts& f,
-                               std::string_view payload) {
+                               std::string_view payload, std::string_view close_reason) {
   sqlite::Statement& s = st_->insert_event;
   int i = 1;
   s.BindInt64(i++, ref);
@@ -318,6 +319,7 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
   s.BindOptionalDouble(i++, f.audio_ms);
   s.BindOptionalInt64(i++, m.close_code ? std::optional<int64_t>(*m.close_code) : std::nullopt);
   s.BindTextOrNullInPlace(i++, payload);
+  s.BindTextOrNullInPlace(i++, close_reason);
   return s.Run();  // resets: nothing bound in place is read after this
 }
 

@@ -37,6 +37,7 @@ struct ExchangeRow {
   const ExchangeFacts* facts = nullptr;
   std::string path, request_headers, response_headers, request_body, response_body, sse_events,
       error_reason;
+  std::string jwt_aud, jwt_tid;  // identifiers or fingerprints (redact::JwtIdentifier); "" none
 };
 
 struct SessionCloseRow {
@@ -70,8 +71,9 @@ class Store {
   absl::StatusOr<int64_t> SessionRef(int64_t run_id, uint64_t connection_id,
                                      uint32_t exchange_sequence, int64_t open_us);
   absl::Status UpdateSessionIdentity(int64_t ref, const SessionState& s);
+  // `close_reason`: a close frame's reason, scrubbed ("" for other messages and no reason).
   absl::Status WriteEvent(int64_t ref, const WsMessage& m, const MessageFacts& f,
-                          std::string_view payload);
+                          std::string_view payload, std::string_view close_reason = "");
   absl::Status CloseSession(int64_t ref, const SessionCloseRow& row);
   absl::Status WriteGuardDecision(int64_t run_id, const GuardDecision& g);
 

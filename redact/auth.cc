@@ -4,6 +4,7 @@
 
 #include "base/ascii.h"
 #include "nlohmann/json.hpp"
+#include "redact/secret_patterns.h"
 
 namespace relaytap::redact {
 namespace {
@@ -65,6 +66,60 @@ std::optional<int64_t> TimeClaim(const nlohmann::json& payload, const char* name
   return std::nullopt;
 }
 
+// A string claim; for an array, its first kMaxAudiences string elements joined by ",".
+std::string StringClaim(const nlohmann::json& payload, const char* name) {
+  const auto it = payload.find(name);
+  if (it == payload.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  std::string out;
+  if (!it->is_array()) return out;
+  size_t n = 0;
+  for (const nlohmann::json& e : *it) {
+    if (!e.is_string() || n == kMaxAudiences) continue;
+    if (n++ > 0) out += ",";
+    out += e.get<std::string>();
+  }
+  return out;
+}
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// 8-4-4-4-12 hex digits.
+bool IsGuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
+  }
+  return true;
+}
+
+bool IsUriChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '_' || c == '~' || c == ':' || c == '/';
+}
+
+// A GUID, or https://… / api://… of URI characters without userinfo, query or fragment.
+bool IsAudience(std::string_view s) {
+  if (s.empty() || s.size() > 128 || ContainsSecret(s)) return false;
+  if (IsGuid(s)) return true;
+  std::string_view rest;
+  if (s.starts_with("https://")) {
+    rest = s.substr(8);
+  } else if (s.starts_with("api://")) {
+    rest = s.substr(6);
+  } else {
+    return false;
+  }
+  if (rest.empty() || rest[0] == '/') return false;
+  for (char c : rest) {
+    if (!IsUriChar(c)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string DescribeAuthorization(std::string_view authorization_value) {
@@ -79,6 +134,12 @@ std::string DescribeAuthorization(std::string_view authorization_value) {
 }
 
 std::optional<JwtTimes> JwtTimesOf(std::string_view bearer_value) {
+  std::optional<JwtClaims> claims = JwtClaimsOf(bearer_value);
+  if (!claims) return std::nullopt;
+  return claims->times;
+}
+
+std::optional<JwtClaims> JwtClaimsOf(std::string_view bearer_value) {
   const std::string_view token = StripBearer(bearer_value);
   if (!LooksLikeJwt(token)) return std::nullopt;
   const size_t a = token.find('.');
@@ -89,7 +150,26 @@ std::optional<JwtTimes> JwtTimesOf(std::string_view bearer_value) {
   if (!payload) return std::nullopt;
   const nlohmann::json doc = nlohmann::json::parse(*payload, nullptr, /*allow_exceptions=*/false);
   if (!doc.is_object()) return std::nullopt;
-  return JwtTimes{TimeClaim(doc, "exp"), TimeClaim(doc, "nbf"), TimeClaim(doc, "iat")};
+  JwtClaims claims;
+  claims.times = JwtTimes{TimeClaim(doc, "exp"), TimeClaim(doc, "nbf"), TimeClaim(doc, "iat")};
+  claims.aud = StringClaim(doc, "aud");
+  claims.tid = StringClaim(doc, "tid");
+  return claims;
+}
+
+std::string JwtIdentifier(JwtClaim claim, std::string_view value, const Fingerprinter& fp) {
+  if (value.empty()) return "";
+  if (claim == JwtClaim::kTid) return IsGuid(value) ? std::string(value) : fp.Of(value);
+  std::string out;
+  while (true) {
+    const size_t comma = value.find(',');
+    const std::string_view one = value.substr(0, comma);
+    if (!out.empty()) out += ",";
+    out += IsAudience(one) ? std::string(one) : fp.Of(one);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace relaytap::redact

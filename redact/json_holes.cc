@@ -5,11 +5,10 @@
 #include <cstring>
 
 #include "redact/base64_alphabet.h"
+#include "redact/json_parse.h"
 
 namespace relaytap::redact {
 namespace {
-
-using Json = nlohmann::json;
 
 #if defined(__SSE2__)
 // Bit i set if byte i of `v` is < 0x20, > 0x7e, '"' or '\\'. Signed compares: bytes >= 0x80 are
@@ -101,9 +100,7 @@ bool IsKey(std::string_view t, size_t i) {
   return i < t.size() && t[i] == ':';
 }
 
-Json ParseText(std::string_view text) {
-  return Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-}
+nlohmann::ordered_json ParseText(std::string_view text) { return ParseOrderedJson(text); }
 
 }  // namespace
 

@@ -3,8 +3,9 @@
 // input_audio_buffer.append of up to ~300 KB). nlohmann's lexer copies every string byte by byte,
 // so long "clean" string values are cut out before parsing: the DOM holds a short marker for each,
 // and Resolve() gives back the original bytes, which for a clean string are exactly its decoded
-// value. Everything else is parsed by nlohmann, so a text is valid exactly when
-// nlohmann::json::parse accepts it, and the DOM differs from that parse only by the markers.
+// value. Everything else is parsed by nlohmann (json_parse.h: keys in document order), so a text
+// is valid exactly when nlohmann::json::parse accepts it, and the DOM differs from
+// ParseOrderedJson(text) only by the markers.
 //
 // Clean: 128+ bytes, all printable ASCII (0x20..0x7e) without '"' and '\\', in a value position
 // (object keys are never cut). Marker: "\u0000" + decimal index. Text with a string token that
@@ -53,7 +54,7 @@ class JsonHoles {
 };
 
 struct ParsedJson {
-  nlohmann::json doc;  // discarded when the text is not JSON
+  nlohmann::ordered_json doc;  // keys in document order; discarded when the text is not JSON
   JsonHoles holes;
 
   // Parses `text` without exceptions. `text` must outlive the result (holes point into it).

@@ -9,7 +9,7 @@
 namespace relaytap::redact {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 bool IsIdChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -132,10 +132,35 @@ class Redactor {
     AppendPlaceholder(R"({"redacted":"string","len":)", s.size(), s);
   }
 
+  // The JSON type survives; the length and fingerprint are of the value with its keys sorted, so
+  // equal values give equal fingerprints whatever their key order.
   void Opaque(const Json& v) {
     ++stats_.opaque_values;
-    const std::string text = SerializeCompact(v, holes_);
-    AppendPlaceholder(R"({"redacted":"opaque","len":)", text.size(), text);
+    const std::string text = SerializeCompact(v, holes_, /*sorted_keys=*/true);
+    out_.append(R"({"redacted":"opaque","type":")");
+    out_.append(TypeName(v));
+    AppendPlaceholder(R"(","len":)", text.size(), text);
+  }
+
+  static std::string_view TypeName(const Json& v) {
+    switch (v.type()) {
+      case Json::value_t::object:
+        return "object";
+      case Json::value_t::array:
+        return "array";
+      case Json::value_t::string:
+        return "string";
+      case Json::value_t::boolean:
+        return "boolean";
+      case Json::value_t::number_integer:
+      case Json::value_t::number_unsigned:
+      case Json::value_t::number_float:
+        return "number";
+      case Json::value_t::binary:
+        return "binary";
+      default:
+        return "null";
+    }
   }
 
   // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place.
@@ -168,7 +193,7 @@ uint64_t Base64DecodedLength(std::string_view b64) {
 
 namespace {
 
-std::string Redact(const nlohmann::json& doc, const JsonHoles* holes, const Policy& policy,
+std::string Redact(const nlohmann::ordered_json& doc, const JsonHoles* holes, const Policy& policy,
                    const Fingerprinter& fp, RedactStats* stats) {
   bool audio_delta = false;
   if (doc.is_object()) {
@@ -187,8 +212,8 @@ std::string Redact(const nlohmann::json& doc, const JsonHoles* holes, const Poli
 
 }  // namespace
 
-std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
-                       RedactStats* stats) {
+std::string RedactJson(const nlohmann::ordered_json& doc, const Policy& policy,
+                       const Fingerprinter& fp, RedactStats* stats) {
   return Redact(doc, nullptr, policy, fp, stats);
 }
 

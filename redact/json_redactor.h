@@ -3,11 +3,15 @@
 // shared/realtime-protocol.md §9.1. Pure functions: no I/O, no logging, no shared state; safe to
 // call from any thread with a shared const Policy and Fingerprinter.
 //
-// Output (compact JSON) keeps the document's shape. Replacements:
+// Output (compact JSON) keeps the document's shape, its key order and the JSON type of every
+// value (booleans and null are kept as they are). Replacements:
 //   other strings  {"redacted":"string","len":BYTES,"fp":"hmac:…"}
 //   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"hmac:…"}
 //   opaque keys and subtrees deeper than max_depth
-//                  {"redacted":"opaque","len":SERIALIZED_BYTES,"fp":"hmac:…"}
+//                  {"redacted":"opaque","type":"object|array|string|number|boolean|null",
+//                   "len":SERIALIZED_BYTES,"fp":"hmac:…"} (len and fp of the value serialized
+//                   with sorted keys, so equal values have equal fingerprints whatever their
+//                   key order)
 //   hidden numbers {"redacted":"number"}
 // Object keys are kept if they look like identifiers ([A-Za-z0-9_.:-]{1,64}, no secret pattern),
 // otherwise replaced by their fingerprint.
@@ -37,9 +41,9 @@ struct RedactStats {
 };
 
 // Redacts `doc`. Never throws for any document (invalid UTF-8 in strings is replaced). Counts are
-// added to *stats when given.
-std::string RedactJson(const nlohmann::json& doc, const Policy& policy, const Fingerprinter& fp,
-                       RedactStats* stats = nullptr);
+// added to *stats when given. (A nlohmann::json argument converts; its keys come sorted.)
+std::string RedactJson(const nlohmann::ordered_json& doc, const Policy& policy,
+                       const Fingerprinter& fp, RedactStats* stats = nullptr);
 
 // The same for a document parsed with cut-out long strings (json_holes.h): the output equals
 // RedactJson of the fully parsed document.

@@ -1,5 +1,6 @@
 #include "redact/json_writer.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace relaytap::redact {
@@ -93,34 +94,46 @@ void AppendQuoted(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-void AppendScalar(std::string& out, const nlohmann::json& v) {
+void AppendScalar(std::string& out, const nlohmann::ordered_json& v) {
   switch (v.type()) {
-    case nlohmann::json::value_t::string:
+    case nlohmann::ordered_json::value_t::string:
       AppendQuoted(out, v.get_ref<const std::string&>());
       break;
-    case nlohmann::json::value_t::boolean:
+    case nlohmann::ordered_json::value_t::boolean:
       out.append(v.get<bool>() ? "true" : "false");
       break;
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
+    case nlohmann::ordered_json::value_t::null:
+    case nlohmann::ordered_json::value_t::discarded:
       out.append("null");
       break;
     default:  // numbers and binary: leaves, so dump() cannot recurse deeply
-      out.append(v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      out.append(v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   }
 }
 
-std::string SerializeCompact(const nlohmann::json& v, const JsonHoles* holes) {
+std::string SerializeCompact(const nlohmann::ordered_json& v, const JsonHoles* holes,
+                             bool sorted_keys) {
+  using Json = nlohmann::ordered_json;
+  using Member = Json::object_t::value_type;
   struct Frame {
-    const nlohmann::json* container;
-    nlohmann::json::const_iterator it;
+    const Json* container;
+    Json::const_iterator it;
+    std::vector<const Member*> sorted;  // with sorted_keys: an object's members in key order
+    size_t next = 0;
+    bool first = true;
   };
   std::string out;
   std::vector<Frame> stack;
-  const auto open = [&](const nlohmann::json& node) {
+  const auto open = [&](const Json& node) {
     if (node.is_object() || node.is_array()) {
       out.push_back(node.is_object() ? '{' : '[');
-      stack.push_back(Frame{&node, node.cbegin()});
+      Frame f{&node, node.cbegin(), {}};
+      if (sorted_keys && node.is_object()) {
+        for (const Member& m : node.get_ref<const Json::object_t&>()) f.sorted.push_back(&m);
+        std::sort(f.sorted.begin(), f.sorted.end(),
+                  [](const Member* a, const Member* b) { return a->first < b->first; });
+      }
+      stack.push_back(std::move(f));
     } else if (holes != nullptr && node.is_string()) {
       AppendQuoted(out, holes->Resolve(node.get_ref<const std::string&>()));
     } else {
@@ -130,19 +143,29 @@ std::string SerializeCompact(const nlohmann::json& v, const JsonHoles* holes) {
   open(v);
   while (!stack.empty()) {
     Frame& f = stack.back();
-    if (f.it == f.container->cend()) {
+    const bool by_key = sorted_keys && f.container->is_object();
+    if (by_key ? f.next == f.sorted.size() : f.it == f.container->cend()) {
       out.push_back(f.container->is_object() ? '}' : ']');
       stack.pop_back();
       continue;
     }
-    if (f.it != f.container->cbegin()) out.push_back(',');
-    if (f.container->is_object()) {
-      AppendQuoted(out, f.it.key());
+    if (!f.first) out.push_back(',');
+    f.first = false;
+    const Json* child = nullptr;
+    if (by_key) {
+      const Member* m = f.sorted[f.next++];
+      AppendQuoted(out, m->first);
       out.push_back(':');
+      child = &m->second;
+    } else {
+      if (f.container->is_object()) {
+        AppendQuoted(out, f.it.key());
+        out.push_back(':');
+      }
+      child = &*f.it;
+      ++f.it;
     }
-    const nlohmann::json& child = *f.it;
-    ++f.it;
-    open(child);  // may grow `stack`; `f` is not used after this
+    open(*child);  // may grow `stack`; `f` is not used after this
   }
   return out;
 }

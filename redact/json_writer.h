@@ -15,11 +15,14 @@ namespace relaytap::redact {
 void AppendQuoted(std::string& out, std::string_view s);
 
 // Appends a scalar (string, number, bool, null, binary) in compact JSON form.
-void AppendScalar(std::string& out, const nlohmann::json& v);
+void AppendScalar(std::string& out, const nlohmann::ordered_json& v);
 
 // Compact serialization equal to v.dump() for valid UTF-8 input, but iterative: any depth is safe.
-// With `holes`, marker strings are written as the text they stand for (json_holes.h).
-std::string SerializeCompact(const nlohmann::json& v, const JsonHoles* holes = nullptr);
+// With `holes`, marker strings are written as the text they stand for (json_holes.h). With
+// `sorted_keys`, object keys are written in sorted order (as nlohmann::json would), so values
+// that are equal whatever their key order serialize alike (for fingerprints).
+std::string SerializeCompact(const nlohmann::ordered_json& v, const JsonHoles* holes = nullptr,
+                             bool sorted_keys = false);
 
 // The longest prefix of `s` of at most `max_bytes` bytes that does not split a UTF-8 sequence.
 std::string_view TruncateUtf8(std::string_view s, size_t max_bytes);

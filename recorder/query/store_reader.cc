@@ -16,6 +16,9 @@ namespace {
 using sqlite::Database;
 using sqlite::Statement;
 
+constexpr std::string_view kExchangesBeforeV4Sql =
+    "CREATE TEMP VIEW exchanges AS SELECT *, NULL AS jwt_aud, NULL AS jwt_tid FROM main.exchanges";
+
 constexpr std::string_view kRequiredTablesSql =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
     "'exchanges', 'ws_sessions', 'events')";
@@ -48,7 +51,8 @@ constexpr std::string_view kAttemptsSql =
     "ELSE e.end_us - e.request_start_us END, "
     "COALESCE(s.bytes_up, 0) + COALESCE(s.bytes_down, 0), "
     "COALESCE((SELECT SUM(json_extract(u.payload, '$.response.usage.total_tokens')) FROM events u "
-    "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0) "
+    "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0), "
+    "COALESCE(e.auth_kind, ''), e.jwt_exp, COALESCE(e.jwt_aud, ''), COALESCE(e.jwt_tid, '') "
     "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
@@ -187,6 +191,12 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::s
                                                 "; this relaytap reads up to ", kSchemaVersion,
                                                 ": use a newer relaytap"));
   }
+  // A store written before schema version 4 has no exchanges.jwt_aud / jwt_tid: a temporary view
+  // (on this connection only; the file is not touched) shows them as NULL, so one SQL text reads
+  // every version. Unqualified `exchanges` finds the temp view first.
+  if (version.ok() && std::atoi(version->c_str()) < 4) {
+    RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
+  }
   // A proxy may be writing: wait for its short write transactions instead of failing.
   (void)db->Execute("PRAGMA busy_timeout=5000");
   // The answers scan every event row: map the file instead of copying each page through
@@ -235,6 +245,10 @@ absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& win
     a.duration_ms = OptMs(s, 17);
     a.bytes = s.ColumnInt64(18);
     a.tokens = s.ColumnInt64(19);
+    a.auth_kind = s.ColumnText(20);
+    a.jwt_exp = s.ColumnOptionalInt64(21);
+    a.jwt_aud = s.ColumnText(22);
+    a.jwt_tid = s.ColumnText(23);
     out.push_back(std::move(a));
   }
   return out;

@@ -56,6 +56,13 @@ struct Attempt {
   std::optional<double> duration_ms;         // exchange start -> end; session open -> close
   int64_t bytes = 0;                         // WebSocket bytes both ways (sessions)
   int64_t tokens = 0;                        // sum of response.done usage.total_tokens
+  // How the request authenticated: comma-joined kinds (api_key_header, bearer_jwt,
+  // bearer_ephemeral, bearer_key, query_key, subprotocol_key) or "none"; "" if not recorded.
+  std::string auth_kind;
+  std::optional<int64_t> jwt_exp;  // a bearer JWT's exp claim (Unix seconds)
+  // A bearer JWT's audience and tenant: identifiers, or "hmac:…" fingerprints of values that are
+  // not; "" when absent (and in stores older than schema version 4).
+  std::string jwt_aud, jwt_tid;
 };
 
 // Opens a relaytap store read-only after checking that it is one (and not newer than this

@@ -159,6 +159,70 @@ TEST(MigrationsTest, Version3ShowsRelaytapsOwnErrorCodeInFailures) {
   EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM exchanges"), 3);
 }
 
+// A store as relaytap with schema version `version` (1..kSchemaVersion-1) left it, with a run, an
+// exchange, its session and a close event.
+void BuildStoreAtVersion(const std::string& path, int version) {
+  auto db = OpenDb(path);
+  ASSERT_TRUE(
+      db->Execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID").ok());
+  ASSERT_TRUE(CreateSchemaV1(*db).ok());
+  if (version >= 2) {
+    ASSERT_TRUE(UpgradeSchemaV1ToV2(*db).ok());
+  }
+  if (version >= 3) {
+    ASSERT_TRUE(UpgradeSchemaV2ToV3(*db).ok());
+  }
+  ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
+                          "');"
+                          "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
+                          "utc_offset_s) VALUES (1, 'old', 1, 1, 0);"
+                          "INSERT INTO exchanges (id, run_id, connection_id, sequence, path, "
+                          "status, request_start_us, auth_kind, jwt_exp, outcome) VALUES "
+                          "(1, 1, 1, 1, '/openai/v1/realtime', 401, 10, 'bearer_jwt', 1700000000, "
+                          "'client_error_4xx');"
+                          "INSERT INTO ws_sessions (id, run_id, connection_id, exchange_sequence, "
+                          "exchange_id, close_code, close_reason, outcome) VALUES "
+                          "(1, 1, 1, 1, 1, 1000, 'bye', 'ok');"
+                          "INSERT INTO events (session_ref, seq, first_frame_us, direction, "
+                          "opcode, close_code) VALUES (1, 1, 20, 'server', 8, 1000);")
+                  .ok());
+}
+
+// Version 4: every earlier version migrates; its rows stay readable and the new columns
+// (events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid) are NULL in them.
+TEST(MigrationsTest, EveryEarlierVersionMigratesToVersion4WithNewColumnsNull) {
+  static_assert(kSchemaVersion == 4);
+  for (int version = 1; version < kSchemaVersion; ++version) {
+    SCOPED_TRACE(version);
+    const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
+    ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, version));
+    auto db = OpenDb(path);
+    ASSERT_TRUE(Migrate(*db).ok());
+    EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
+    EXPECT_EQ(*db->QueryText("SELECT auth_kind || ' ' || jwt_exp || ' ' || status || ' ' || "
+                             "(jwt_aud IS NULL) || (jwt_tid IS NULL) FROM exchanges"),
+              "bearer_jwt 1700000000 401 11");
+    EXPECT_EQ(*db->QueryText("SELECT close_code || ' ' || (close_reason IS NULL) FROM events"),
+              "1000 1");
+    EXPECT_EQ(*db->QueryText("SELECT close_reason FROM ws_sessions"), "bye");
+    EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
+    ASSERT_TRUE(db->Execute("INSERT INTO exchanges (run_id, connection_id, sequence, outcome, "
+                            "jwt_aud, jwt_tid) VALUES (1, 2, 1, 'ok', "
+                            "'https://cognitiveservices.azure.com', "
+                            "'72f988bf-86f1-41af-91ab-2d7cd011db47');"
+                            "INSERT INTO events (session_ref, seq, first_frame_us, direction, "
+                            "opcode, close_code, close_reason) VALUES (1, 2, 30, 'client', 8, "
+                            "1000, 'done')")
+                    .ok());
+    EXPECT_EQ(*db->QueryText("SELECT jwt_tid FROM exchanges WHERE connection_id = 2"),
+              "72f988bf-86f1-41af-91ab-2d7cd011db47");
+    ASSERT_TRUE(Migrate(*db).ok());  // idempotent
+    EXPECT_EQ(*db->QueryText("SELECT group_concat(COALESCE(close_reason, '-'), ',') FROM "
+                             "(SELECT close_reason FROM events ORDER BY seq)"),
+              "-,done");
+  }
+}
+
 TEST(MigrationsTest, RefusesANewerSchema) {
   std::string path = testing::MakeTempDir("mig") + "/s.db";
   auto db = OpenDb(path);

@@ -125,7 +125,7 @@ TEST(RecorderTest, RoundTripOfAFailedRealtimeSession) {
   EXPECT_EQ(timeline[0], "1|40.0|server|session.created|NULL");
   EXPECT_EQ(timeline[13], "14|300.0|server|response.done|resp_R1");
   EXPECT_EQ(Query(db, "SELECT stop_us IS NOT NULL, schema_version, durability FROM runs"),
-            std::vector<std::string>{"1|3|normal"});
+            std::vector<std::string>{"1|4|normal"});
   EXPECT_EQ(Query(db,
                   "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL AND "
                   "outcome = 'ok'"),
@@ -315,7 +315,7 @@ TEST(RecorderTest, ANewerStoreIsRefusedAtOpen) {
   { ASSERT_NE(OpenOrDie(o), nullptr); }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(o.db_path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='4' WHERE key='schema_version'", nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value='99' WHERE key='schema_version'", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);

@@ -108,4 +108,39 @@ WsSessionClosed Closed(uint64_t conn, int64_t at_us) {
   return c;
 }
 
+WsMessage CloseFrame(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, uint16_t code,
+                     std::string reason) {
+  WsMessage m;
+  m.connection_id = conn;
+  m.exchange_sequence = 1;
+  m.sequence = seq;
+  m.direction = dir;
+  m.opcode = 8;
+  m.first_frame_us = m.last_frame_us = at_us;
+  m.payload_bytes = 2 + reason.size();
+  m.wire_bytes = m.payload_bytes + 6;
+  m.frame_count = 1;
+  m.close_code = code;
+  m.close_reason = std::move(reason);
+  return m;
+}
+
+std::string UnsignedJwt(const std::string& payload_json) {
+  static constexpr char kB64Url[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string b64;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : payload_json) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      b64.push_back(kB64Url[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) b64.push_back(kB64Url[(acc << (6 - bits)) & 63]);
+  return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + b64 + ".c2ln";
+}
+
 }  // namespace relaytap::recorder::testing

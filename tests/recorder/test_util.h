@@ -20,5 +20,12 @@ Exchange RealtimeUpgrade(uint64_t conn, int64_t t0_us, const std::string& api_ke
                          const std::string& query_key, const std::string& subprotocol_key);
 WsMessage Text(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, std::string payload);
 WsSessionClosed Closed(uint64_t conn, int64_t at_us);
+// A close frame (opcode 8) of session `conn` with `code` and `reason`.
+WsMessage CloseFrame(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, uint16_t code,
+                     std::string reason);
+
+// An unsigned JWT ("alg":"none") whose payload is `payload_json`: for tests of the claims relaytap
+// reads. Never a real credential.
+std::string UnsignedJwt(const std::string& payload_json);
 
 }  // namespace relaytap::recorder::testing

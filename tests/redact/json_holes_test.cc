@@ -13,7 +13,7 @@
 namespace relaytap::redact {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string Long(char c, size_t n) { return std::string(n, c); }
 
@@ -30,7 +30,8 @@ std::string B64(size_t n) {
   return s;
 }
 
-// What the redactor wrote before holes existed: a full nlohmann parse, then RedactJson.
+// What the redactor wrote before holes existed: a full nlohmann parse (keeping key order, as
+// nlohmann's own ordered_json parser does), then RedactJson.
 std::string Reference(const std::string& text, RedactStats* stats) {
   const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) return "not json";

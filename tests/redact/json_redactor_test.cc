@@ -256,14 +256,14 @@ TEST_F(JsonRedactorTest, DeepNestingIsCappedWithoutCrashing) {
   const std::string out = RedactJsonText(deep, policy_, fp_, &stats);
   EXPECT_FALSE(Contains(out, "secret"));
   EXPECT_EQ(stats.depth_limited, 1u);
-  EXPECT_TRUE(Contains(out, R"({"redacted":"opaque","len":)")) << out.substr(0, 200);
+  EXPECT_TRUE(Contains(out, R"({"redacted":"opaque","type":"array","len":)")) << out.substr(0, 200);
   // Deep objects under an opaque key are also serialized without recursion.
   std::string obj;
   for (int i = 0; i < 10000; ++i) obj += R"({"a":)";
   obj += "1" + std::string(10000, '}');
   const std::string out2 = RedactJsonText(R"({"metadata":)" + obj + "}", policy_, fp_);
-  EXPECT_TRUE(
-      Contains(out2, R"({"metadata":{"redacted":"opaque","len":)" + std::to_string(obj.size())));
+  EXPECT_TRUE(Contains(out2, R"({"metadata":{"redacted":"opaque","type":"object","len":)" +
+                                 std::to_string(obj.size())));
 }
 
 TEST_F(JsonRedactorTest, InvalidUtf8NeverBreaksOutput) {

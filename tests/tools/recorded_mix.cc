@@ -101,4 +101,47 @@ void RecordKnownMix(const recorder::RecorderOptions& options) {
   EXPECT_EQ((*rec)->stats().dropped, 0u);
 }
 
+namespace {
+
+// A realtime upgrade on `conn` at t0 with the Entra ID token: 101 (and a session closed at once),
+// or 401 with Azure's error body.
+void SubmitTokenUpgrade(Sink& sink, uint64_t conn, int64_t t0, int status) {
+  static const std::string token = recorder::testing::UnsignedJwt(
+      R"({"aud":"https://cognitiveservices.azure.com","tid":")" + std::string(kTokenTenant) +
+      R"(","iat":)" + std::to_string(kTokenExp - 3600) + R"(,"exp":)" + std::to_string(kTokenExp) +
+      "}");
+  Exchange ex = recorder::testing::RealtimeUpgrade(conn, t0, "", "", "");
+  ex.target = "/openai/v1/realtime?model=gpt-realtime";
+  ex.request_headers = {{"Host", ex.host},
+                        {"Upgrade", "websocket"},
+                        {"Authorization", "Bearer " + token},
+                        {"User-Agent", "OpenAI/Python 1.99.0"}};
+  if (status != 101) {
+    ex.status = status;
+    ex.switched = false;
+    ex.end.reason = EndReason::kComplete;
+    ex.response_body = {"application/json", 0,
+                        R"({"error":{"code":"401","message":"Unauthorized. Access token is )"
+                        R"(missing, invalid, audience is incorrect, or have expired."}})",
+                        false};
+  }
+  const bool switched = ex.switched;
+  sink.TrySubmit(std::move(ex));
+  if (switched) sink.TrySubmit(recorder::testing::Closed(conn, t0 + 500'000));
+}
+
+}  // namespace
+
+void RecordExpiredTokenMix(const recorder::RecorderOptions& options) {
+  auto rec = recorder::Recorder::Open(options);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  SubmitTokenUpgrade(**rec, 1, kT0 + 10 * int64_t{60'000'000}, 101);  // 08:10
+  SubmitTokenUpgrade(**rec, 2, kT0 + 50 * int64_t{60'000'000}, 101);  // 08:50
+  SubmitTokenUpgrade(**rec, 3, kT0 + kHour + 2'000'000, 401);         // 09:00:02
+  SubmitTokenUpgrade(**rec, 4, kT0 + kHour + 5'000'000, 401);         // 09:00:05
+  SubmitTokenUpgrade(**rec, 5, kT0 + kHour + 9'000'000, 401);         // 09:00:09
+  ASSERT_TRUE((*rec)->Close().ok());
+  EXPECT_EQ((*rec)->stats().dropped, 0u);
+}
+
 }  // namespace relaytap::testing

@@ -23,4 +23,13 @@ void SubmitHttpExchange(recorder::Sink& sink, uint64_t conn, int64_t t0);
 // Records the whole mix into options.db_path and closes the recorder (all committed).
 void RecordKnownMix(const recorder::RecorderOptions& options);
 
+// An Entra ID token that expires at 09:00:00Z (kTokenExp), tenant kTokenTenant, audience
+// https://cognitiveservices.azure.com.
+inline constexpr int64_t kTokenExp = kT0 / 1'000'000 + 3600;
+inline constexpr char kTokenTenant[] = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+// A separate small mix for the token findings: realtime upgrades with that token answered 101 at
+// 08:10 and 08:50, then refused 401 at 09:00:02, 09:00:05 and 09:00:09 (the app kept the token).
+void RecordExpiredTokenMix(const recorder::RecorderOptions& options);
+
 }  // namespace relaytap::testing

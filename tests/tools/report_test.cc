@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "recorder/sqlite/database.h"
 #include "tests/recorder/test_util.h"
 #include "tests/tools/recorded_mix.h"
 
@@ -168,6 +169,92 @@ TEST(FindingsTest, DialectsClientErrorsAndClockSkew) {
                                     "client_side_errors", "clock_skew"}));
   EXPECT_THAT(ids, ::testing::Not(::testing::Contains("failures_without_request_id")));
   EXPECT_THAT(ids, ::testing::Not(::testing::Contains("retry_storm")));
+}
+
+// The token findings on a recording: the app kept its Entra ID token past exp and got 401s.
+TEST(TokenFindingTest, TheTokenExpiredAndThe401sBeganAfterIt) {
+  const std::string dir = recorder::testing::MakeTempDir("report_token");
+  recorder::RecorderOptions options;
+  options.db_path = dir + "/relaytap.db";
+  options.key_dir = dir + "/ca";
+  options.relaytap_version = "test";
+  options.batch_interval = absl::Milliseconds(10);
+  ASSERT_NO_FATAL_FAILURE(testing::RecordExpiredTokenMix(options));
+  auto reader = StoreReader::Open(options.db_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<std::vector<Attempt>> attempts = (*reader)->Attempts({});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 5u);
+  EXPECT_EQ(attempts->front().auth_kind, "bearer_jwt");
+  EXPECT_EQ(attempts->front().jwt_exp, testing::kTokenExp);
+  EXPECT_EQ(attempts->front().jwt_aud, "https://cognitiveservices.azure.com");
+  EXPECT_EQ(attempts->back().jwt_tid, testing::kTokenTenant);
+  absl::StatusOr<Report> r = BuildReport(**reader, {}, absl::UTCTimeZone(), "");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(r->findings.empty());
+  const Finding& f = r->findings.front();
+  EXPECT_EQ(f.id, "token_expired");
+  EXPECT_THAT(f.statement, HasSubstr("The token expired at 2025-07-15T09:00:00Z and the 401s "
+                                     "began at 2025-07-15T09:00:02.000Z"));
+  EXPECT_THAT(f.evidence, HasSubstr("3 401s with an expired token from 2025-07-15T09:00:02.000Z "
+                                    "to 2025-07-15T09:00:09.000Z; the first 2.0 s after exp"));
+  EXPECT_THAT(f.evidence, HasSubstr(std::string("tenant (tid) ") + testing::kTokenTenant));
+  EXPECT_THAT(f.evidence, HasSubstr("audience (aud) https://cognitiveservices.azure.com"));
+  EXPECT_THAT(FormatMarkdown(*r, absl::UTCTimeZone()), HasSubstr("token_expired"));
+}
+
+TEST(TokenFindingTest, NotWhenThe401sCameWhileTheTokenWasValid) {
+  Attempt ok = Made("h", "ok");
+  ok.start_us = testing::kT0;
+  ok.jwt_exp = 2'000'000'000;
+  Attempt refused = Made("h", "client_error_4xx");
+  refused.status = 401;
+  refused.start_us = ok.start_us + 1'000'000;
+  refused.jwt_exp = 2'000'000'000;  // still valid: a wrong audience or role, not expiry
+  EXPECT_THAT(Ids(FindingsOf({ok, refused}, {})),
+              ::testing::Not(::testing::Contains("token_expired")));
+  refused.jwt_exp.reset();  // no JWT on the 401 and the last good token was valid too
+  EXPECT_THAT(Ids(FindingsOf({ok, refused}, {})),
+              ::testing::Not(::testing::Contains("token_expired")));
+  ok.jwt_exp = refused.start_us / 1'000'000 - 60;  // the last good token had expired
+  EXPECT_THAT(Ids(FindingsOf({ok, refused}, {})), ::testing::Contains("token_expired"));
+}
+
+// A store written before schema version 4 (no jwt_aud, jwt_tid, events.close_reason) still reads:
+// the new fields are empty, the rest as recorded.
+TEST(TokenFindingTest, AStoreFromBeforeVersion4StillReads) {
+  const std::string dir = recorder::testing::MakeTempDir("report_v3");
+  recorder::RecorderOptions options;
+  options.db_path = dir + "/relaytap.db";
+  options.key_dir = dir + "/ca";
+  options.relaytap_version = "test";
+  ASSERT_NO_FATAL_FAILURE(testing::RecordExpiredTokenMix(options));
+  {
+    auto db = recorder::sqlite::Database::OpenOrCreate(options.db_path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)
+                    ->Execute("ALTER TABLE exchanges DROP COLUMN jwt_aud;"
+                              "ALTER TABLE exchanges DROP COLUMN jwt_tid;"
+                              "ALTER TABLE events DROP COLUMN close_reason;"
+                              "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+                    .ok());
+  }
+  auto reader = StoreReader::Open(options.db_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  absl::StatusOr<std::vector<Attempt>> attempts = (*reader)->Attempts({});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 5u);
+  EXPECT_EQ(attempts->back().status, 401);
+  EXPECT_EQ(attempts->back().jwt_exp, testing::kTokenExp);
+  EXPECT_EQ(attempts->back().jwt_aud, "");
+  EXPECT_EQ(attempts->back().jwt_tid, "");
+  absl::StatusOr<Report> r = BuildReport(**reader, {}, absl::UTCTimeZone(), "");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(Ids(r->findings), ::testing::Contains("token_expired"));
+}
+
+TEST_F(ReportTest, NoTokenFindingOnTheKnownMix) {
+  EXPECT_THAT(Ids(Build().findings), ::testing::Not(::testing::Contains("token_expired")));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/report/text.h"
+#include "tools/report/token_finding.h"
 
 namespace relaytap::tools::report {
 namespace {
@@ -73,6 +74,7 @@ void Confined(const std::vector<Attempt>& attempts, const char* id, const char* 
 std::vector<Finding> FindingsOf(const std::vector<Attempt>& attempts,
                                 const std::vector<Failure>& failures) {
   std::vector<Finding> out;
+  if (std::optional<Finding> f = TokenExpiredFinding(attempts)) out.push_back(std::move(*f));
   int64_t retries = 0, failed = 0;
   for (const Attempt& a : attempts) {
     if (a.guard_saw_retry || (a.retry_count && *a.retry_count > 0)) ++retries;
