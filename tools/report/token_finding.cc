@@ -5,6 +5,7 @@
 
 #include "absl/time/time.h"
 #include "base/str_cat.h"
+#include "tools/report/text.h"
 
 namespace relaytap::tools::report {
 namespace {
@@ -13,14 +14,6 @@ using recorder::query::Attempt;
 
 std::string UtcSeconds(int64_t unix_s) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_s), absl::UTCTimeZone());
-}
-std::string UtcMillis(int64_t us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
-}
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", s);
-  return buf;
 }
 
 // The exp of the token `first` was refused with: its own, else the last one that worked before it.
@@ -62,12 +55,12 @@ std::optional<Finding> TokenExpiredFinding(const std::vector<Attempt>& attempts)
   return Finding{
       "token_expired",
       StrCat("The token expired at ", UtcSeconds(*token->jwt_exp), " and the 401s began at ",
-             UtcMillis(first->start_us),
+             Utc(first->start_us),
              ": the client kept sending an expired Entra ID token. Refresh the token before its "
              "exp (and on a 401) instead of retrying with the old one."),
-      StrCat(expired_401s, " 401s with an expired token from ", UtcMillis(first->start_us), " to ",
-             UtcMillis(last_us), "; the first ",
-             Seconds(static_cast<double>(first->start_us - exp_us) / 1e6), " s after exp (",
+      StrCat(expired_401s, " 401s with an expired token from ", Utc(first->start_us), " to ",
+             Utc(last_us), "; the first ",
+             Fixed(static_cast<double>(first->start_us - exp_us) / 1e6, 1), " s after exp (",
              UtcSeconds(*token->jwt_exp), ")", who)};
 }
 
