@@ -42,6 +42,10 @@ inline bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
   return absl::StartsWithIgnoreCase(ascii_internal::ToAbsl(s), ascii_internal::ToAbsl(prefix));
 }
 
+inline bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix) {
+  return absl::EndsWithIgnoreCase(ascii_internal::ToAbsl(s), ascii_internal::ToAbsl(suffix));
+}
+
 // `s` without leading and trailing ' ', '\t', '\n', '\v', '\f' and '\r'. A view into `s`.
 inline std::string_view StripAsciiWhitespace(std::string_view s) {
   return ascii_internal::FromAbsl(absl::StripAsciiWhitespace(ascii_internal::ToAbsl(s)));

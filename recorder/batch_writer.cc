@@ -116,6 +116,7 @@ absl::Status BatchWriter::WriteOne(Observation& obs) {
 
 absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   ExchangeFacts facts = CorrelateExchange(ex);
+  redactor_.SanitizeColumns(facts);
   ExchangeRow row;
   row.ex = &ex;
   row.facts = &facts;
@@ -134,6 +135,7 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   redact::ParsedJson doc;
   MessageFacts facts = CorrelateMessage(msg, &doc);
+  redactor_.SanitizeColumns(facts);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];
   // OnMessage takes a non-empty session id / model from the facts: it changes exactly when such

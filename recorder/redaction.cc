@@ -7,6 +7,7 @@
 #include "redact/body_shape.h"
 #include "redact/fingerprint.h"
 #include "redact/headers.h"
+#include "redact/identifier.h"
 #include "redact/json_redactor.h"
 #include "redact/json_writer.h"
 #include "redact/policy.h"
@@ -126,6 +127,26 @@ std::string Redactor::ScrubbedText(std::string_view text) const {
 
 std::string Redactor::JwtIdentifier(redact::JwtClaim claim, std::string_view value) const {
   return redact::JwtIdentifier(claim, value, impl_->fp);
+}
+
+std::string Redactor::Identifier(std::string_view value) const {
+  return redact::StorableIdentifier(value, impl_->fp);
+}
+
+void Redactor::SanitizeColumns(MessageFacts& f) const {
+  for (std::string* v : {&f.type, &f.event_id, &f.response_id, &f.item_id, &f.previous_item_id,
+                         &f.session_id, &f.model, &f.error_type, &f.error_code, &f.error_event_id,
+                         &f.response_status, &f.status_error_type, &f.status_error_code}) {
+    if (!v->empty()) *v = Identifier(*v);
+  }
+}
+
+void Redactor::SanitizeColumns(ExchangeFacts& f) const {
+  for (std::string* v :
+       {&f.path.deployment, &f.path.model, &f.path.api_version, &f.error_type, &f.error_code,
+        &f.apim_request_id, &f.x_request_id, &f.x_ms_client_request_id, &f.azureml_model_session}) {
+    if (!v->empty()) *v = Identifier(*v);
+  }
 }
 
 }  // namespace relaytap::recorder

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "recorder/correlator.h"
 #include "recorder/observation.h"
 #include "redact/auth.h"
 #include "redact/json_holes.h"
@@ -44,6 +45,14 @@ class Redactor {
   std::string ScrubbedText(std::string_view text) const;
   // A JWT's raw aud or tid claim as it may be stored: the identifier, else its fingerprint.
   std::string JwtIdentifier(redact::JwtClaim claim, std::string_view value) const;
+  // A value for an indexed column: itself if it is an identifier without a secret pattern
+  // (redact/identifier.h), else its fingerprint.
+  std::string Identifier(std::string_view value) const;
+  // Every string of the facts that the store writes to a column of its own, through
+  // Identifier(). Values the protocol defines (event types, "response_id": "resp_…") are
+  // unchanged; a secret or free text becomes a fingerprint.
+  void SanitizeColumns(MessageFacts& facts) const;
+  void SanitizeColumns(ExchangeFacts& facts) const;
 
   const std::string& policy_hash() const { return policy_hash_; }
 

@@ -9,7 +9,7 @@ namespace {
 constexpr std::string_view kDefaultPolicy = R"json({
   "_comment": "relaytap redaction policy (allowlist). This file is the built-in default; a user policy file only adds names to these lists (and may change the numbers). Values not allowed here are stored only as placeholders {redacted, len, fp} or keyed HMAC fingerprints 'hmac:<12 hex>'. Keys starting with '_' are comments; unknown keys are errors. Name lists take exact names, 'prefix*' or '*suffix'.",
 
-  "_comment_allow_keys": "JSON keys whose string values are kept if at most max_kept_string_chars long and free of secret patterns (sk-, ek_, Bearer, JWT, 32+ hex, 64+ base64). Arrays under these keys keep their string elements under the same rule.",
+  "_comment_allow_keys": "JSON keys whose string values are kept if they are tokens (no whitespace or control characters), at most max_kept_string_chars long and free of secret patterns (sk-, ek_, Bearer, JWT, 32+ hex, 64+ base64): structural values, never sentences. Arrays under these keys keep their string elements under the same rule. 'name' in an object that has a 'role' (a message's participant) is never kept.",
   "allow_keys": [
     "type", "object", "id", "event_id", "item_id", "previous_item_id", "response_id",
     "conversation_id", "call_id", "status", "reason", "code", "param", "role", "name", "model",
@@ -21,13 +21,14 @@ constexpr std::string_view kDefaultPolicy = R"json({
   "_comment_opaque_keys": "JSON keys whose whole value (any type) becomes one placeholder with its serialized length. Wins over every other rule.",
   "opaque_keys": [
     "metadata", "parameters", "input_schema", "annotations", "headers", "authorization",
-    "variables", "logprobs", "bytes", "sip_headers", "tracing", "prompt", "keywords"
+    "variables", "logprobs", "bytes", "sip_headers", "tracing", "prompt", "keywords",
+    "schema", "json_schema", "properties"
   ],
 
   "_comment_id_keys": "Identifier keys: a string value is kept only if it matches ^[A-Za-z0-9_.:-]{1,128}$ and no secret pattern (clients choose event_id themselves); otherwise it is fingerprinted.",
   "id_keys": ["id", "*_id"],
 
-  "_comment_scrub_keys": "Free-text keys kept after replacing secret patterns by their fingerprint and truncating to max_message_chars (error.message is the only human diagnostic).",
+  "_comment_scrub_keys": "Free-text keys kept after replacing secret patterns and quoted spans (the customer's input an error echoes) by their fingerprint and truncating to max_message_chars (error.message is the only human diagnostic).",
   "scrub_keys": ["message"],
 
   "_comment_audio_keys": "Keys holding base64 audio: the placeholder carries the decoded byte count. 'delta' is audio too when the event type is in audio_delta_event_types (beta and GA names).",
@@ -59,7 +60,7 @@ constexpr std::string_view kDefaultPolicy = R"json({
   "keep_query_params": ["model", "deployment", "api-version", "intent", "call_id", "webrtcfilter"],
 
   "max_kept_string_chars": 256,
-  "max_message_chars": 512,
+  "max_message_chars": 200,
   "max_depth": 64
 }
 )json";

@@ -1,6 +1,7 @@
 #include "redact/headers.h"
 
 #include "base/ascii.h"
+#include "redact/identifier.h"
 #include "redact/secret_patterns.h"
 #include "redact/subprotocol.h"
 #include "redact/url.h"
@@ -12,7 +13,13 @@ std::string RedactHeaderValue(std::string_view name, std::string_view value, con
   if (policy.secret_headers().Contains(name)) return FingerprintCredential(value, fp);
   if (EqualsIgnoreCase(name, "sec-websocket-protocol")) return RedactSubprotocols(value, fp);
   if (EqualsIgnoreCase(name, "location")) return RedactTarget(value, policy, fp);
-  if (policy.keep_headers().Contains(name)) return std::string(value);
+  if (policy.keep_headers().Contains(name)) {
+    // A kept header still never carries a secret to disk, and an id header (`*-id`, which the
+    // app may set) keeps only an identifier.
+    if (ContainsSecret(value)) return FingerprintCredential(value, fp);
+    if (EndsWithIgnoreCase(name, "-id") && !IsIdentifier(value)) return fp.Of(value);
+    return std::string(value);
+  }
   return fp.Of(value);
 }
 

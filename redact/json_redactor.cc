@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "redact/body_shape.h"
+#include "redact/identifier.h"
 #include "redact/json_writer.h"
 #include "redact/secret_patterns.h"
 
@@ -11,18 +12,43 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == ':' || c == '-';
-}
-
-// ^[A-Za-z0-9_.:-]{1,max}$
-bool IsIdentifier(std::string_view s, size_t max) {
-  if (s.empty() || s.size() > max) return false;
+// A structural value: no whitespace or control characters (a sentence is not one).
+bool IsToken(std::string_view s) {
   for (char c : s) {
-    if (!IsIdChar(c)) return false;
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return false;
   }
   return true;
+}
+
+bool IsAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// Spans in ' or " quotes (the opening quote at the start or after a byte that is not a letter or
+// digit, the closing one before such a byte or the end), which is how an error message echoes the
+// customer's input: each span becomes its fingerprint, the quotes and the words around stay.
+// "Don't" has no opening quote, so it is left alone.
+std::string ScrubQuoted(std::string_view s, const Fingerprinter& fp) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const char q = s[i];
+    if ((q == '\'' || q == '"') && (i == 0 || !IsAlnum(s[i - 1]))) {
+      size_t j = i + 1;
+      while (j < s.size() && !(s[j] == q && (j + 1 == s.size() || !IsAlnum(s[j + 1])))) ++j;
+      if (j < s.size() && j > i + 1) {
+        out.push_back(q);
+        fp.AppendOf(out, s.substr(i + 1, j - i - 1));
+        out.push_back(q);
+        i = j + 1;
+        continue;
+      }
+    }
+    out.push_back(s[i++]);
+  }
+  return out;
 }
 
 class Redactor {
@@ -77,6 +103,9 @@ class Redactor {
  private:
   void Object(const Json& v, size_t depth, bool hide_numbers) {
     out_.push_back('{');
+    // A message's participant (chat `messages[]`, realtime items with a role) is a person's
+    // name; elsewhere `name` names a function or tool.
+    const bool has_role = v.contains("role");
     for (auto it = v.cbegin(); it != v.cend(); ++it) {
       if (it != v.cbegin()) out_.push_back(',');
       const std::string& key = it.key();
@@ -87,6 +116,10 @@ class Redactor {
         AppendQuoted(out_, fp_.Of(key));
       }
       out_.push_back(':');
+      if (has_role && key == "name" && it.value().is_string()) {
+        Placeholder(Text(it.value().get_ref<const std::string&>()));
+        continue;
+      }
       Value(it.value(), key, depth + 1, hide_numbers);
     }
     out_.push_back('}');
@@ -111,12 +144,12 @@ class Redactor {
     }
     if ((rules & Policy::kJsonKeyScrub) != 0) {
       size_t n = 0;
-      std::string scrubbed = ScrubSecrets(s, fp_, &n);
+      std::string scrubbed = ScrubQuoted(ScrubSecrets(s, fp_, &n), fp_);
       stats_.secrets_scrubbed += n;
       return Keep(TruncateUtf8(scrubbed, policy_.max_message_chars()));
     }
     if ((rules & Policy::kJsonKeyAllow) != 0 && s.size() <= policy_.max_kept_string_chars() &&
-        !ContainsSecret(s)) {
+        IsToken(s) && !ContainsSecret(s)) {
       return Keep(s);
     }
     Placeholder(s);

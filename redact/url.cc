@@ -4,6 +4,7 @@
 
 #include "base/ascii.h"
 #include "base/str_cat.h"
+#include "redact/identifier.h"
 #include "redact/secret_patterns.h"
 
 namespace relaytap::redact {
@@ -83,8 +84,11 @@ std::string RedactParam(std::string_view param, const Policy& policy, const Fing
   const std::string_view raw_value = param.substr(eq + 1);
   const std::string value = PercentDecode(raw_value);
   if (value.empty()) return std::string(param);
+  // Kept parameters name things (a deployment, a model, an API version): identifiers only, so
+  // free text or a key in them is fingerprinted like any other value.
   const bool keep = policy.keep_query_params().Contains(name) && !NeverKeep(name) &&
-                    value.size() <= policy.max_kept_string_chars() && !ContainsSecret(value);
+                    value.size() <= policy.max_kept_string_chars() && IsIdentifier(value) &&
+                    !ContainsSecret(value);
   if (keep) return std::string(param);
   return StrCat(param.substr(0, eq), "=", EncodeSpaces(FingerprintCredential(value, fp)));
 }

@@ -132,12 +132,7 @@ TEST(RecorderTest, RoundTripOfAFailedRealtimeSession) {
             std::vector<std::string>{"1"});
 }
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadAll;
 
 TEST(RecorderTest, GuardDecisionsAreRowsLinkedToTheirExchange) {
   std::string dir = testing::MakeTempDir("guard");

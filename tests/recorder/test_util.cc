@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -96,6 +98,13 @@ WsMessage Text(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, std:
   m.frame_count = 1;
   m.payload = std::move(payload);
   return m;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 WsSessionClosed Closed(uint64_t conn, int64_t at_us) {

@@ -16,6 +16,9 @@ std::vector<std::string> Query(const std::string& db_path, const std::string& sq
 
 std::string Base64(size_t decoded_bytes, char seed);
 
+// The whole file's bytes ("" if it cannot be read).
+std::string ReadAll(const std::string& path);
+
 Exchange RealtimeUpgrade(uint64_t conn, int64_t t0_us, const std::string& api_key,
                          const std::string& query_key, const std::string& subprotocol_key);
 WsMessage Text(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, std::string payload);

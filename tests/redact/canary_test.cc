@@ -336,7 +336,9 @@ TEST(CanaryTest, StatsCountWhatWasHidden) {
 // so the assertions above are able to fail.
 TEST(CanaryTest, SuiteDetectsALeakyPolicy) {
   Policy leaky = testing::DefaultPolicy();
-  ASSERT_TRUE(leaky.Extend(R"({"allow_keys": ["text", "delta", "transcript"]})").ok());
+  // Free text is kept only under scrub keys (allow keys keep tokens): a policy that scrubs the
+  // content keys instead of hiding them leaks.
+  ASSERT_TRUE(leaky.Extend(R"({"scrub_keys": ["text", "delta", "transcript"]})").ok());
   const Fingerprinter& fp = testing::TestFingerprinter();
   EXPECT_TRUE(Contains(RedactJsonText(GaEvents()[2].event.dump(), leaky, fp), kCanary));
   EXPECT_TRUE(Contains(RedactJsonText(GaEvents()[7].event.dump(), leaky, fp), kCanary));

@@ -237,7 +237,7 @@ TEST_F(JsonRedactorTest, MessageIsScrubbedAndTruncated) {
   RedactStats stats;
   const json out = Redact({{"error", {{"message", msg}}}}, &stats);
   const std::string kept = out["error"]["message"];
-  EXPECT_EQ(kept.size(), 512u);
+  EXPECT_EQ(kept.size(), 200u);
   EXPECT_EQ(
       kept.rfind("Bad key [" + fp_.Of("sk-abcdefghijklmnopqrstuvwx") + "] in session sess_1. ", 0),
       0u);

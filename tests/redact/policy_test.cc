@@ -36,7 +36,7 @@ TEST(PolicyTest, DefaultHasTheDocumentedRules) {
   EXPECT_TRUE(p->keep_query_params().Contains("API-Version"));
   EXPECT_FALSE(p->keep_query_params().Contains("api-key"));
   EXPECT_EQ(p->max_kept_string_chars(), 256u);
-  EXPECT_EQ(p->max_message_chars(), 512u);
+  EXPECT_EQ(p->max_message_chars(), 200u);
   EXPECT_EQ(p->max_depth(), 64u);
 }
 

@@ -172,8 +172,12 @@ TEST_F(ReportHtmlTest, RecordedMarkupAppearsEscapedOnly) {
   ASSERT_THAT(r.failures[2].message, HasSubstr(kScript));
   ASSERT_THAT(r.failures[2].message, HasSubstr(kBreakout));
   ASSERT_EQ(r.failures[2].events_before_failure.size(), 3u);
-  ASSERT_EQ(r.failures[2].events_before_failure[1].type, kBreakout);
-  const std::string html = FormatHtml(r, absl::UTCTimeZone());
+  // The store keeps a hostile event type only as its fingerprint (the identifier rule for
+  // columns); the formatter must still escape whatever a label holds, so it is planted here.
+  ASSERT_THAT(r.failures[2].events_before_failure[1].type, ::testing::StartsWith("hmac:"));
+  Report hostile = r;
+  hostile.failures[2].events_before_failure[1].type = kBreakout;
+  const std::string html = FormatHtml(hostile, absl::UTCTimeZone());
   EXPECT_THAT(html, Not(HasSubstr(kScript)));
   EXPECT_THAT(html, Not(HasSubstr("\"><img")));
   EXPECT_THAT(html, Not(HasSubstr("<img")));
