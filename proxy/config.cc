@@ -85,15 +85,21 @@ absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text) {
   return rule;
 }
 
-HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target) {
-  std::string host = AsciiStrToLower(target.host);
+const ConnectTo* FindConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target) {
+  const std::string host = AsciiStrToLower(target.host);
   for (const ConnectTo& r : rules) {
     if (!r.host.empty() && r.host != host) continue;
     if (r.port != 0 && r.port != target.port) continue;
-    return HostPort{r.to_host.empty() ? target.host : r.to_host,
-                    r.to_port == 0 ? target.port : r.to_port};
+    return &r;
   }
-  return target;
+  return nullptr;
+}
+
+HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target) {
+  const ConnectTo* r = FindConnectTo(rules, target);
+  if (r == nullptr) return target;
+  return HostPort{r->to_host.empty() ? target.host : r->to_host,
+                  r->to_port == 0 ? target.port : r->to_port};
 }
 
 bool IsLoopbackHost(std::string_view host) {
@@ -201,6 +207,11 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
   } else if (key == "allow_remote") {
     if (!v.is_boolean()) return TypeError(key, "true or false");
     c.allow_remote = v.get<bool>();
+  } else if (key == "proxy_auth_file") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.proxy_auth_file = v.get<std::string>();
+  } else if (key == "allow_clients") {
+    RELAYTAP_RETURN_IF_ERROR(strings(c.allow_clients));
   } else if (key == "ca_dir") {
     if (!v.is_string()) return TypeError(key, "a path string");
     c.ca_dir = v.get<std::string>();
@@ -288,6 +299,12 @@ absl::Status ValidateConfig(const ProxyConfig& config) {
     return absl::InvalidArgumentError(
         StrCat("refusing to listen on non-loopback address ", config.listen.host,
                ": an open intercepting proxy is dangerous; pass --allow-remote if you mean it"));
+  }
+  if (config.allow_remote && !config.proxy_auth_file && config.allow_clients.empty()) {
+    return absl::InvalidArgumentError(
+        "--allow-remote needs --proxy-auth-file FILE (Basic proxy credentials) or --allow-client "
+        "CIDR (repeatable): an open intercepting proxy on a machine that trusts its CA lets "
+        "anyone read and forge this traffic");
   }
   if (config.intercept.empty()) {
     return absl::InvalidArgumentError("no intercept patterns: give at least one --intercept");

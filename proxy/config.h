@@ -34,6 +34,10 @@ struct HostPort {
 struct ProxyConfig {
   HostPort listen{"127.0.0.1", 8080};
   bool allow_remote = false;
+  // Remote mode (allow_remote) needs one of these: Basic proxy credentials ("user:password"
+  // lines) or the client networks allowed (CIDR). Both may be given: then both must pass.
+  std::optional<std::filesystem::path> proxy_auth_file;
+  std::vector<std::string> allow_clients;
   std::filesystem::path ca_dir;
   std::optional<std::filesystem::path> upstream_ca;
   std::vector<ConnectTo> connect_to;
@@ -71,13 +75,17 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text);
 // "HOST:PORT:HOST2:PORT2" (curl semantics; IPv6 in brackets).
 absl::StatusOr<ConnectTo> ParseConnectTo(std::string_view text);
 
+// The first --connect-to rule that matches `target`, or null.
+const ConnectTo* FindConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target);
+
 // Applies the first matching --connect-to rule: where to dial for `target`.
 HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target);
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopbackHost(std::string_view host);
 
-// Merges a JSON config file's keys into `config` (keys: listen, allow_remote, ca_dir, upstream_ca,
+// Merges a JSON config file's keys into `config` (keys: listen, allow_remote, proxy_auth_file,
+// allow_clients [..], ca_dir, upstream_ca,
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
 // http_idle_timeout_ms, head_timeout_ms, tunnel_idle_timeout_ms, max_connections,
 // shutdown_grace_ms, threads, record, db, redaction_policy, durability,

@@ -17,6 +17,7 @@ namespace relaytap::proxy {
 namespace guard {
 class RetryGuard;
 }
+class ProxyAccess;
 
 // What is known about a WebSocket session when its 101 has been relayed.
 struct WsSessionInfo {
@@ -43,6 +44,7 @@ struct ProxyContext {
   WsObserverFactory* ws_observers = nullptr;  // may be null
   recorder::Sink* sink = nullptr;             // may be null: relay only, record nothing
   guard::RetryGuard* guard = nullptr;         // may be null: --guard off
+  const ProxyAccess* access = nullptr;        // may be null: loopback only, nothing to check
 };
 
 }  // namespace relaytap::proxy

@@ -24,13 +24,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
   RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
   RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
   s->observers_ = std::move(observers);
+  RELAYTAP_ASSIGN_OR_RETURN(ProxyAccess access, ProxyAccess::Load(s->config_));
+  s->access_ = std::make_unique<ProxyAccess>(std::move(access));
   s->ctx_ = ProxyContext{&s->config_,
                          s->ca_.get(),
                          s->downstream_tls_.get(),
                          s->upstream_tls_.get(),
                          s->observers_.get(),
                          sink,
-                         guard};
+                         guard,
+                         s->access_.get()};
 
   int threads = s->config_.threads > 0 ? s->config_.threads
                                        : static_cast<int>(std::thread::hardware_concurrency());

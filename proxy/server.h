@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "proxy/config.h"
 #include "proxy/context.h"
+#include "proxy/session/access.h"
 #include "proxy/stream/net.h"
 
 namespace relaytap::proxy {
@@ -73,6 +74,7 @@ class Server {
   std::unique_ptr<ssl::context> downstream_tls_;
   std::unique_ptr<ssl::context> upstream_tls_;
   std::unique_ptr<WsObserverFactory> observers_;
+  std::unique_ptr<ProxyAccess> access_;
   ProxyContext ctx_;
   std::vector<std::unique_ptr<Worker>> workers_;  // workers_[0] also runs the listener
   std::unique_ptr<Acceptor> acceptor_;

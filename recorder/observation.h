@@ -32,6 +32,9 @@ enum class EndReason : uint8_t {
   kClosedAfterResponse,          // "closed_after_response": Connection: close honoured
   kBadRequest400,                // "bad_request_400": relaytap answered a malformed request
   kBadRequest431,                // "bad_request_431": request head over 64 KiB
+  kProxyAuthRequired,            // "proxy_auth_required": remote mode, no valid credentials (407)
+  kClientNotAllowed,             // "client_not_allowed": remote mode, client not in the allowlist
+  kDestinationForbidden,         // "destination_forbidden": remote mode, an internal address (403)
   kCertificateError,             // "certificate_error": relaytap could not mint the host's cert
   kClientRejectedCa,             // "client_rejected_ca": the app does not trust relaytap's CA
   kAppTlsHandshakeFailed,        // "app_tls_handshake_failed"
@@ -143,6 +146,12 @@ constexpr std::string_view EndReasonName(EndReason r) {
       return "bad_request_400";
     case EndReason::kBadRequest431:
       return "bad_request_431";
+    case EndReason::kProxyAuthRequired:
+      return "proxy_auth_required";
+    case EndReason::kClientNotAllowed:
+      return "client_not_allowed";
+    case EndReason::kDestinationForbidden:
+      return "destination_forbidden";
     case EndReason::kCertificateError:
       return "certificate_error";
     case EndReason::kClientRejectedCa:

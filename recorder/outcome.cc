@@ -81,6 +81,11 @@ EndClass ClassifyEnd(const EndFacts& e) {
     case EndReason::kBadRequest400:
     case EndReason::kBadRequest431:
       return {Outcome::kClientError4xx, EndSide::kApp};
+    // Remote mode's access rules refused the app (407, a closed connection, 403).
+    case EndReason::kProxyAuthRequired:
+    case EndReason::kClientNotAllowed:
+    case EndReason::kDestinationForbidden:
+      return {Outcome::kClientError4xx, EndSide::kProxy};
     // The app sent part of a request head and not the rest in time (answered 408).
     case EndReason::kRequestHeadTimeout:
       return {Outcome::kTimeout, EndSide::kApp};

@@ -11,6 +11,7 @@
 #include "proxy/guard/policy.h"
 #include "proxy/guard/retry_guard.h"
 #include "proxy/server.h"
+#include "proxy/session/access.h"
 #include "proxy/session/admission.h"
 #include "recorder/recorder.h"
 #include "tools/commands.h"
@@ -29,6 +30,8 @@ struct ProxyFlags {
   std::string config_file;
   int threads = -1;
   int max_connections = -1;
+  std::string proxy_auth_file;
+  std::vector<std::string> allow_clients;
   std::string db;
   bool no_record = false;
   std::string redaction_policy;
@@ -95,6 +98,8 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (!f.log_level.empty()) c.log_level = f.log_level;
   if (f.threads >= 0) c.threads = f.threads;
   if (f.max_connections >= 0) c.max_connections = f.max_connections;
+  if (!f.proxy_auth_file.empty()) c.proxy_auth_file = f.proxy_auth_file;
+  if (!f.allow_clients.empty()) c.allow_clients = f.allow_clients;
   if (!f.db.empty()) c.db = f.db;
   if (f.no_record) c.record = false;
   if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
@@ -114,6 +119,10 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   }
   SetLogLevel(level);
   if (absl::Status st = proxy::ValidateConfig(c); !st.ok()) return st;
+  // The auth file and the allowlist are read now, so a mistake in either is a usage error.
+  if (absl::StatusOr<proxy::ProxyAccess> access = proxy::ProxyAccess::Load(c); !access.ok()) {
+    return access.status();
+  }
   return c;
 }
 
@@ -219,8 +228,14 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
       app.add_subcommand("proxy", "Run the intercepting proxy (point HTTPS_PROXY at it)");
   cmd->add_option("--listen", flags->listen,
                   "Address to listen on, ADDR:PORT (default 127.0.0.1:8080)");
+  cmd->add_option("--proxy-auth-file", flags->proxy_auth_file,
+                  "with --allow-remote: Basic proxy credentials the app must send "
+                  "(Proxy-Authorization), one user:password per line");
+  cmd->add_option("--allow-client", flags->allow_clients,
+                  "with --allow-remote: a client network allowed to connect (CIDR, repeatable)");
   cmd->add_flag("--allow-remote", flags->allow_remote,
-                "Allow a non-loopback --listen address (an open intercepting proxy is dangerous)");
+                "Allow a non-loopback --listen address; needs --proxy-auth-file or --allow-client, "
+                "and internal destinations are refused unless --connect-to maps them");
   cmd->add_option("--ca-dir", flags->ca_dir,
                   "Directory of relaytap's CA (created on first start; default ~/.relaytap)");
   cmd->add_option("--upstream-ca", flags->upstream_ca,

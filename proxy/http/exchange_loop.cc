@@ -164,9 +164,7 @@ class ExchangeLoop {
       const std::string stage(DialStageName(d.failed_stage));
       RELAYTAP_LOG(kWarn, "conn=", params_.connection_id, " upstream ", r.target.host, ":",
                    r.target.port, " failed at ", stage, ": ", d.reason);
-      const LocalError e{d.timed_out ? 504 : 502,
-                         StrCat("relaytap_upstream_", stage, d.timed_out ? "_timeout" : ""),
-                         d.reason, stage, r.target.host};
+      const LocalError e = DialLocalError(d, r.target.host);
       NoteLocalError(r.obs.get(), e);
       stats_.bytes_down += co_await WriteLocalError(app_, e);
       stats_.end = DialEnd(d);

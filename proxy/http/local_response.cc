@@ -20,7 +20,19 @@ std::string BuildLocalErrorResponse(const LocalError& error) {
   beast::string_view reason = http::obsolete_reason(static_cast<http::status>(error.status));
   return StrCat("HTTP/1.1 ", error.status, " ", std::string_view(reason.data(), reason.size()),
                 "\r\nContent-Type: application/json\r\nContent-Length: ", text.size(),
-                "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n\r\n", text);
+                "\r\nConnection: close\r\nx-relaytap-error: ", error.code, "\r\n",
+                error.extra_headers, "\r\n", text);
+}
+
+LocalError DialLocalError(const DialResult& d, std::string_view host) {
+  if (d.forbidden) {
+    return LocalError{403, "relaytap_destination_forbidden", d.reason, "connect",
+                      std::string(host)};
+  }
+  const std::string stage(DialStageName(d.failed_stage));
+  return LocalError{d.timed_out ? 504 : 502,
+                    StrCat("relaytap_upstream_", stage, d.timed_out ? "_timeout" : ""), d.reason,
+                    stage, std::string(host)};
 }
 
 HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end, bool head_begun) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "proxy/stream/byte_stream.h"
+#include "proxy/stream/dial.h"
 #include "proxy/stream/net.h"
 #include "recorder/observation.h"
 
@@ -16,11 +17,17 @@ namespace relaytap::proxy::http_relay {
 
 struct LocalError {
   int status = 502;
-  std::string code;     // "relaytap_upstream_connect", "relaytap_bad_request", ...
-  std::string message;  // human-readable, no secrets
-  std::string stage;    // "dns" / "connect" / "tls" / "request"; may be empty
-  std::string host;     // target host; may be empty
+  std::string code;           // "relaytap_upstream_connect", "relaytap_bad_request", ...
+  std::string message;        // human-readable, no secrets
+  std::string stage;          // "dns" / "connect" / "tls" / "request"; may be empty
+  std::string host;           // target host; may be empty
+  std::string extra_headers;  // more header lines ("Name: value\r\n" each); may be empty
 };
+
+// The answer to a failed dial: 502 (504 when it timed out, code
+// relaytap_upstream_<stage>[_timeout]), or 403 relaytap_destination_forbidden when remote mode
+// refused the destination.
+LocalError DialLocalError(const DialResult& d, std::string_view host);
 
 // The complete HTTP/1.1 response bytes.
 std::string BuildLocalErrorResponse(const LocalError& error);

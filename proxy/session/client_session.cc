@@ -11,6 +11,7 @@
 #include "proxy/http/raw_parser.h"
 #include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
+#include "proxy/session/access.h"
 #include "proxy/session/route.h"
 #include "proxy/stream/byte_stream.h"
 #include "proxy/stream/dial.h"
@@ -99,9 +100,7 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
                                HostPort target, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
-    const std::string stage(DialStageName(d.failed_stage));
-    const http_relay::LocalError e{d.timed_out ? 504 : 502, StrCat("relaytap_upstream_", stage),
-                                   d.reason, stage, target.host};
+    const http_relay::LocalError e = http_relay::DialLocalError(d, target.host);
     stats.bytes_down += co_await http_relay::WriteLocalError(app, e);
     stats.end = DialEnd(d);
     co_return;
@@ -231,15 +230,26 @@ net::awaitable<void> RunPlainProxy(const ProxyContext& ctx, ByteStream& app,
 
 net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
   CloseLine line{id, "", "", "http"};
+  net::ip::address client_address;
   {
     error_code ec;
     auto ep = app_stream.socket().remote_endpoint(ec);
-    if (!ec) line.client = StrCat(ep.address().to_string(), ":", ep.port());
+    if (!ec) {
+      line.client = StrCat(ep.address().to_string(), ":", ep.port());
+      client_address = ep.address();
+    }
     app_stream.socket().set_option(tcp::no_delay(true), ec);
   }
   std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
   ConnectionFacts stats;
   CloseOnExit close{ctx, line, stats};
+  // Remote mode: a client outside --allow-client is closed without a word (and not recorded).
+  if (ctx.access != nullptr && !ctx.access->ClientAllowed(client_address)) {
+    stats.EndWith(EndReason::kClientNotAllowed);
+    line.target = "-";
+    close.finished = true;
+    co_return;
+  }
   beast::flat_buffer buf;
   http_relay::RawParser<true> head;
   size_t hsize = 0;
@@ -259,6 +269,22 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
     line.target = "-";
     close.finished = true;
     co_return;  // nothing recorded: no target was ever named
+  }
+  // Remote mode with --proxy-auth-file: the connection's first head carries the credentials
+  // (CONNECT, or the first absolute-form request); without them, 407 and nothing recorded.
+  if (ctx.access != nullptr && ctx.access->requires_auth()) {
+    const std::string* credentials = head.Find("proxy-authorization");
+    if (!ctx.access->Authorized(credentials != nullptr ? *credentials : std::string_view())) {
+      http_relay::LocalError e{407, "relaytap_proxy_auth_required",
+                               "relaytap needs proxy credentials (Proxy-Authorization: Basic)",
+                               "request", ""};
+      e.extra_headers = "Proxy-Authenticate: Basic realm=\"relaytap\"\r\n";
+      stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
+      stats.EndWith(EndReason::kProxyAuthRequired);
+      line.target = "-";
+      close.finished = true;
+      co_return;
+    }
   }
   close.record = true;
   if (head.method == "CONNECT") {

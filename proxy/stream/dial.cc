@@ -4,6 +4,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "proxy/stream/address.h"
 #include "proxy/stream/errors.h"
 #include "proxy/stream/tls_byte_stream.h"
 #include "proxy/tls/contexts.h"
@@ -30,6 +31,10 @@ DialResult Failure(DialStage stage, const error_code& ec, std::string reason = {
 
 recorder::EndFacts DialEnd(const DialResult& d) {
   recorder::EndFacts e;
+  if (d.forbidden) {
+    e.reason = recorder::EndReason::kDestinationForbidden;
+    return e;
+  }
   e.reason = d.timed_out ? recorder::EndReason::kUpstreamDialTimeout
                          : recorder::EndReason::kUpstreamDialFailed;
   e.dial_stage = d.failed_stage;
@@ -69,6 +74,21 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
                       StrCat("cannot resolve ", dial.host, ": ", DescribeError(rec)));
   }
   int64_t dns_us = MicrosSince(t0);
+  // Remote mode: nobody on the network may reach this machine's loopback or the site's private
+  // ranges through relaytap, unless --connect-to sends the target there on purpose. The check is
+  // on the resolved addresses, the ones that are then dialled.
+  if (config.allow_remote && !FindConnectTo(config.connect_to, target)) {
+    for (const auto& entry : endpoints) {
+      if (!IsInternalAddress(entry.endpoint().address())) continue;
+      DialResult r;
+      r.failed_stage = DialStage::kConnect;
+      r.forbidden = true;
+      r.reason = StrCat(dial.host, " resolves to ", entry.endpoint().address().to_string(),
+                        ", an internal address, which remote mode does not dial (map it with "
+                        "--connect-to to allow it)");
+      co_return r;
+    }
+  }
 
   auto t1 = Clock::now();
   TcpStream tcp_stream(ex);

@@ -25,6 +25,9 @@ struct DialResult {
   std::unique_ptr<ByteStream> stream;  // set on success
   DialStage failed_stage = DialStage::kNone;
   bool timed_out = false;
+  // Remote mode refused the destination: it resolved to an internal address and no --connect-to
+  // rule maps it there (the stage is kConnect: nothing was dialled).
+  bool forbidden = false;
   std::string reason;          // human-readable, no secrets
   std::string remote_address;  // "ip:port" actually connected to
   int64_t dns_us = -1, connect_us = -1, tls_us = -1;

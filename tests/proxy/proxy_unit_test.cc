@@ -106,6 +106,8 @@ TEST(ListenTest, LoopbackOnlyUnlessAllowed) {
   c.listen = *ParseHostPort("0.0.0.0:8080");
   EXPECT_FALSE(ValidateConfig(c).ok());
   c.allow_remote = true;
+  EXPECT_FALSE(ValidateConfig(c).ok());  // remote mode needs credentials or an allowlist
+  c.proxy_auth_file = "/etc/relaytap/proxy-auth";
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 

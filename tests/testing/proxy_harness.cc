@@ -154,6 +154,9 @@ ProxyHarness::ProxyHarness(Options options) {
   config.head_timeout = options.head_timeout;
   config.tunnel_idle_timeout = options.tunnel_idle_timeout;
   config.max_connections = options.max_connections;
+  config.allow_remote = options.allow_remote;
+  config.proxy_auth_file = options.proxy_auth_file;
+  config.allow_clients = options.allow_clients;
   config.threads = 2;
   std::string port = std::to_string(upstream_->port());
   config.connect_to.push_back(

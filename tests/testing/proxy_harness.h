@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,10 @@ class ProxyHarness {
     std::chrono::milliseconds head_timeout{30'000};
     std::chrono::milliseconds tunnel_idle_timeout{900'000};
     int max_connections = 0;  // 0: from the open-files limit
+    // Remote mode's rules, applied though the harness listens on loopback.
+    bool allow_remote = false;
+    std::optional<std::filesystem::path> proxy_auth_file;
+    std::vector<std::string> allow_clients;
     bool upstream_deflate = true;
     std::unique_ptr<proxy::WsObserverFactory> observers;
     recorder::Sink* sink = nullptr;             // must outlive the harness
