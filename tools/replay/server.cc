@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/tls/contexts.h"
 #include "tools/replay/catalog.h"
@@ -159,7 +160,9 @@ absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(ServerOptions 
   impl->catalog = std::make_unique<Catalog>(impl->options.sessions, impl->options.exchanges);
   impl->ctx = ServeContext{impl->catalog.get(), impl->options.speed, impl->options.strict};
   if (impl->options.tls) {
-    auto ca = proxy::tls::CertAuthority::LoadOrCreate(impl->options.ca_dir);
+    auto ca = proxy::tls::CertAuthority::LoadOrCreate(
+        impl->options.ca_dir,
+        {.patterns = proxy::ProxyConfig::DefaultInterceptPatterns(), .follow_patterns = false});
     if (!ca.ok()) return ca.status();
     impl->ca = std::move(*ca);
     auto ctx = proxy::tls::MakeDownstreamContext(*impl->ca);

@@ -73,7 +73,8 @@ class ContextsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto ca = CertAuthority::LoadOrCreate(
-        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()),
+        {.patterns = {"*.example.test", "fallback.test", "127.0.0.1"}});
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);
     auto server_ctx = MakeDownstreamContext(*ca_);
@@ -168,7 +169,8 @@ TEST_F(ContextsTest, IpLiteralHostVerifiesIpSanWithoutSni) {
   EXPECT_FALSE(r.client_ec) << r.client_ec.message() << " / " << r.client_verify_failure;
   EXPECT_FALSE(r.server_ec) << r.server_ec.message();
   EXPECT_EQ(r.server_sni, "");  // no SNI for IP literals
-  EXPECT_EQ(r.peer_cn, "127.0.0.1");
+  // No CN: a DNS-like CN ("127.0.0.1") would be checked against the CA's DNS constraints.
+  EXPECT_EQ(r.peer_cn, "");
 }
 
 TEST_F(ContextsTest, IpMismatchFailsVerification) {
