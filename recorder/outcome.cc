@@ -79,6 +79,9 @@ EndClass ClassifyEnd(const EndFacts& e) {
       return {Outcome::kOk, EndSide::kProxy};
     case EndReason::kBadRequest400:
     case EndReason::kBadRequest431:
+    // The app asked, inside the tunnel, for another host than its CONNECT named: refused like a
+    // malformed request.
+    case EndReason::kAppSniMismatch:
       return {Outcome::kClientError4xx, EndSide::kApp};
     // relaytap could not mint a certificate: no class names a failure of relaytap itself, the
     // close reason does.

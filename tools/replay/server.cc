@@ -115,7 +115,9 @@ net::awaitable<void> ReplayServer::Impl::Connection(TcpStream stream) {
     co_return;
   }
   SslStream ssl_stream(std::move(stream), *tls);
-  if (!proxy::tls::PrepareDownstreamSsl(ssl_stream.native_handle(), *ca, fallback_host).ok()) {
+  if (!proxy::tls::PrepareDownstreamSsl(ssl_stream.native_handle(), *ca, fallback_host,
+                                        proxy::tls::SniPolicy::kSelectsLeaf)
+           .ok()) {
     co_return;
   }
   beast::get_lowest_layer(ssl_stream).expires_after(kWriteTimeout);
