@@ -166,8 +166,8 @@ absl::Status CertAuthority::Impl::Reissue(const CaOptions& options, const NameCo
   reissue_reason = std::move(reason);
   RELAYTAP_LOG(kWarn, "re-issued relaytap's CA because ", reissue_reason,
                ". Apps must now trust the new CA ", cert_path.string(),
-               " (eval \"$(relaytap ca env --ca-dir ", cert_path.parent_path().string(),
-               ")\"); the previous one is kept as ", PreviousPath(cert_path).string(),
+               " (eval \"$(relaytap ca env --ca-dir '", cert_path.parent_path().string(),
+               "')\"); the previous one is kept as ", PreviousPath(cert_path).string(),
                " (with its key) and signs nothing any more. Name constraints: ",
                DescribeConstraints(next), "; valid until ", Date(not_after));
   return absl::OkStatus();
