@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "proxy/session/route.h"
+#include "proxy/tls/name_constraints.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -310,7 +311,8 @@ absl::Status ValidateConfig(const ProxyConfig& config) {
     return absl::InvalidArgumentError("no intercept patterns: give at least one --intercept");
   }
   for (const std::string& p : config.intercept) RELAYTAP_RETURN_IF_ERROR(ValidatePattern(p));
-  return absl::OkStatus();
+  // Each pattern becomes a name constraint of the CA: "*.<DNS name>", a DNS name, an IP, or "*".
+  return tls::ConstraintsForPatterns(config.intercept).status();
 }
 
 }  // namespace relaytap::proxy

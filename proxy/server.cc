@@ -20,7 +20,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
   s->config_ = std::move(config);
   s->max_connections_ = s->config_.max_connections > 0 ? s->config_.max_connections
                                                        : MaxConnectionsFor(CurrentOpenFileLimit());
-  RELAYTAP_ASSIGN_OR_RETURN(s->ca_, tls::CertAuthority::LoadOrCreate(s->config_.ca_dir));
+  RELAYTAP_ASSIGN_OR_RETURN(s->ca_, tls::CertAuthority::LoadOrCreate(
+                                        s->config_.ca_dir, {.patterns = s->config_.intercept}));
   RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
   RELAYTAP_ASSIGN_OR_RETURN(s->upstream_tls_, tls::MakeUpstreamContext(s->config_.upstream_ca));
   s->observers_ = std::move(observers);

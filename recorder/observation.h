@@ -49,6 +49,8 @@ enum class EndReason : uint8_t {
   kGuardRejected,                // "guard_rejected": the retry guard answered locally
   kRelayEnded,                   // a tunnel or WebSocket relay: "[ws ]app:<end> upstream:<end>"
   kProxyShutdown,                // "proxy_shutdown": still open when relaytap stopped
+  kAppSniMismatch,               // "app_sni_mismatch": the app's SNI named another host than
+                                 // its CONNECT; the handshake was refused
 };
 
 // Who ended a connection or session.
@@ -180,6 +182,8 @@ constexpr std::string_view EndReasonName(EndReason r) {
       return "relay";
     case EndReason::kProxyShutdown:
       return "proxy_shutdown";
+    case EndReason::kAppSniMismatch:
+      return "app_sni_mismatch";
   }
   return "?";
 }

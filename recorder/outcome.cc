@@ -80,6 +80,9 @@ EndClass ClassifyEnd(const EndFacts& e) {
       return {Outcome::kOk, EndSide::kProxy};
     case EndReason::kBadRequest400:
     case EndReason::kBadRequest431:
+    // The app asked, inside the tunnel, for another host than its CONNECT named: refused like a
+    // malformed request.
+    case EndReason::kAppSniMismatch:
       return {Outcome::kClientError4xx, EndSide::kApp};
     // Remote mode's access rules refused the app (407, a closed connection, 403).
     case EndReason::kProxyAuthRequired:

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
 #include "tools/fake_upstream/fake_upstream.h"
@@ -57,7 +58,10 @@ struct FakeUpstreamFlags {
 // `relaytap proxy --upstream-ca <that CA>` verifies it without any openssl commands.
 bool LeafFromRelaytapCa(const std::string& ca_dir, const std::string& host,
                         fake_upstream::Options* options, std::string* ca_path, std::string* error) {
-  auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);
+  // The CA as the proxy made it (its constraints kept); a new one for the default patterns.
+  auto ca = proxy::tls::CertAuthority::LoadOrCreate(
+      ca_dir,
+      {.patterns = proxy::ProxyConfig::DefaultInterceptPatterns(), .follow_patterns = false});
   if (!ca.ok()) {
     *error = std::string(ca.status().message());
     return false;

@@ -190,7 +190,7 @@ int RunProxy(const ProxyFlags& flags) {
                  "retry guard: off (--guard observe|enforce, or \"guard\" in --config, "
                  "to turn it on)");
   }
-  if (s.ca().created()) {
+  if (s.ca().created() && !s.ca().reissued()) {  // a re-issue has its own warning
     RELAYTAP_LOG(kInfo, "created a new CA in ", config->ca_dir.string(),
                  "; trust it with: eval \"$(relaytap ca env",
                  flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir, ")\"");
@@ -244,10 +244,12 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--connect-to", flags->connect_to,
                   "HOST:PORT:HOST2:PORT2 - dial HOST2:PORT2 for HOST:PORT, keeping SNI, Host "
                   "and certificate checks for HOST (repeatable)");
-  cmd->add_option("--intercept", flags->intercept,
-                  "Host pattern to intercept (repeatable; '*' = everything). Default: "
-                  "*.openai.azure.com *.cognitiveservices.azure.com *.services.ai.azure.com "
-                  "api.openai.com. Other CONNECTs are tunnelled untouched");
+  cmd->add_option(
+      "--intercept", flags->intercept,
+      "Host pattern to intercept (repeatable; '*' = everything). Default: "
+      "*.openai.azure.com *.cognitiveservices.azure.com *.services.ai.azure.com "
+      "api.openai.com. Other CONNECTs are tunnelled untouched. The CA is name-constrained "
+      "to these patterns (changing them re-issues it); '*' leaves it unconstrained");
   cmd->add_option("--log-level", flags->log_level,
                   "trace|debug|info|warn|error|off (default info)");
   cmd->add_option("--config", flags->config_file,

@@ -161,7 +161,12 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   auto handshake_start = Clock::now();
   error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {
-    if (IsClientRejectedCa(hec)) {
+    if (std::string sni = tls::RefusedSniOf(app->native_handle()); !sni.empty()) {
+      RELAYTAP_LOG(kWarn, "conn=", id, " refused the app's TLS handshake: its SNI '", sni,
+                   "' is not its CONNECT host ", target.host,
+                   "; relaytap presents a certificate only for the CONNECT host");
+      stats.EndWith(EndReason::kAppSniMismatch);
+    } else if (IsClientRejectedCa(hec)) {
       RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ", target.host,
                    " (", DescribeError(hec),
                    "): it does not trust relaytap's CA; see `relaytap ca env` and the README");

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "proxy/tls/host_name.h"
 #include "proxy/tls/openssl_error.h"
 
 namespace relaytap::proxy::tls {
@@ -76,14 +77,49 @@ int SelectAlpn(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
   return SSL_TLSEXT_ERR_NOACK;
 }
 
-int OnServerName(SSL* ssl, int* alert, void* arg) {
+// What PrepareDownstreamSsl told the SNI callback, owned by the SSL (ex_data, freed with it).
+struct DownstreamName {
+  std::string host;
+  SniPolicy policy = SniPolicy::kMustMatchHost;
+  CertAuthority* ca = nullptr;
+  std::string refused_sni;
+};
+
+void FreeDownstreamName(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
+                        long /*argl*/, void* /*argp*/) {
+  delete static_cast<DownstreamName*>(ptr);
+}
+
+int DownstreamNameIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, FreeDownstreamName);
+  return index;
+}
+
+std::string Printable(std::string_view name) {
+  std::string out(name.substr(0, 253));
+  for (char& c : out) {
+    if (c < 0x21 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+int OnServerName(SSL* ssl, int* alert, void* /*arg*/) {
+  auto* d = static_cast<DownstreamName*>(SSL_get_ex_data(ssl, DownstreamNameIndex()));
+  if (d == nullptr) {  // PrepareDownstreamSsl was not called: fail closed
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-  if (name == nullptr || *name == '\0') return SSL_TLSEXT_ERR_OK;  // keep the fallback leaf
-  auto* ca = static_cast<CertAuthority*>(arg);
-  absl::StatusOr<std::shared_ptr<const Leaf>> leaf = ca->LeafFor(name);
+  if (name == nullptr || *name == '\0') return SSL_TLSEXT_ERR_OK;  // keep the host's leaf
+  if (d->policy == SniPolicy::kMustMatchHost) {
+    if (CanonicalHost(name) == CanonicalHost(d->host)) return SSL_TLSEXT_ERR_OK;
+    d->refused_sni = Printable(name);
+    *alert = SSL_AD_HANDSHAKE_FAILURE;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  absl::StatusOr<std::shared_ptr<const Leaf>> leaf = d->ca->LeafFor(name);
   if (!leaf.ok()) {
-    *alert =
-        absl::IsInvalidArgument(leaf.status()) ? SSL_AD_UNRECOGNIZED_NAME : SSL_AD_INTERNAL_ERROR;
+    *alert = absl::IsInternal(leaf.status()) ? SSL_AD_INTERNAL_ERROR : SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
   if (!InstallLeaf(ssl, **leaf).ok()) {
@@ -140,13 +176,28 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeDownstreamContext(CertAuthorit
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(native, SelectAlpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(native, OnServerName);
-  SSL_CTX_set_tlsext_servername_arg(native, &ca);
+  SSL_CTX_set_tlsext_servername_arg(native, &ca);  // unused: each SSL carries its own CA
   return ctx;
 }
 
-absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view fallback_host) {
-  RELAYTAP_ASSIGN_OR_RETURN(std::shared_ptr<const Leaf> leaf, ca.LeafFor(fallback_host));
-  return InstallLeaf(ssl, *leaf);
+absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view host,
+                                  SniPolicy policy) {
+  RELAYTAP_ASSIGN_OR_RETURN(std::shared_ptr<const Leaf> leaf, ca.LeafFor(host));
+  RELAYTAP_RETURN_IF_ERROR(InstallLeaf(ssl, *leaf));
+  const int index = DownstreamNameIndex();
+  auto* old = static_cast<DownstreamName*>(SSL_get_ex_data(ssl, index));
+  auto* d = new DownstreamName{std::string(host), policy, &ca, {}};
+  if (SSL_set_ex_data(ssl, index, d) != 1) {
+    delete d;
+    return absl::InternalError(OpenSslError("SSL_set_ex_data"));
+  }
+  delete old;
+  return absl::OkStatus();
+}
+
+std::string RefusedSniOf(SSL* ssl) {
+  auto* d = static_cast<DownstreamName*>(SSL_get_ex_data(ssl, DownstreamNameIndex()));
+  return d != nullptr ? d->refused_sni : std::string();
 }
 
 std::string ServerNameOf(SSL* ssl) {

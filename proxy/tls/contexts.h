@@ -14,13 +14,28 @@
 namespace relaytap::proxy::tls {
 
 // Server context toward apps: TLS 1.2+, ALPN selects only "http/1.1" (no ALPN from the client is
-// fine), and an SNI callback that installs the leaf minted by `ca` for the requested name. `ca`
-// must outlive the context.
+// fine), and an SNI callback that applies the SniPolicy PrepareDownstreamSsl set. `ca` must
+// outlive the context.
 absl::StatusOr<std::unique_ptr<boost::asio::ssl::context>> MakeDownstreamContext(CertAuthority& ca);
 
-// Before the server handshake on `ssl`: installs the leaf for `fallback_host` (the CONNECT host),
-// used when the client sends no SNI. The SNI callback replaces it when SNI names another host.
-absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view fallback_host);
+enum class SniPolicy {
+  // The proxy: the leaf is for the CONNECT host, whatever the SNI; an SNI naming another host
+  // (compared case-insensitively, a trailing dot ignored) is refused with a handshake_failure
+  // alert. No SNI is fine.
+  kMustMatchHost,
+  // A local server for several names (replay): the SNI picks the leaf, within the CA's
+  // constraints; `host`'s leaf serves clients without SNI.
+  kSelectsLeaf,
+};
+
+// Before the server handshake on `ssl`: installs the leaf for `host` (the CONNECT host) and
+// sets how the SNI callback treats the client's SNI.
+absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view host,
+                                  SniPolicy policy = SniPolicy::kMustMatchHost);
+
+// After a failed server handshake: the SNI refused under kMustMatchHost (printable ASCII, at most
+// 253 characters, others shown as '?'), or empty.
+std::string RefusedSniOf(SSL* ssl);
 
 // The SNI name the client sent on `ssl` after the handshake, or empty.
 std::string ServerNameOf(SSL* ssl);

@@ -2,7 +2,7 @@
 # `relaytap proxy --guard ...` start-up checks: an invalid policy is a clear error and exit 2,
 # before anything listens; the same for the guard keys of a --config file. Then a guard set only
 # in the --config file rejects a retry over its cap through a real proxy, and flags override it.
-# Env: RT_BIN, RT_CA_DIR, RT_WORK, RT_FAKE_PORT, RT_UPSTREAM_CA.
+# Env: RT_BIN, RT_CA_DIR, RT_WORK, RT_FAKE_PORT, RT_UPSTREAM_CA, RT_INTERCEPT.
 set -u
 fail=0
 expect_exit2() {
@@ -71,10 +71,14 @@ stop_proxy() {
   PID=""
 }
 trap stop_proxy EXIT
+# The main proxy's intercept patterns: others would re-issue the shared CA under it.
+INTERCEPT_ARGS=()
+IFS=, read -r -a _patterns <<<"$RT_INTERCEPT"
+for p in "${_patterns[@]}"; do INTERCEPT_ARGS+=(--intercept "$p"); done
 start_proxy() {  # start_proxy NAME ARGS... : sets PORT, or empty if it did not start in 20 s
   local name=$1; shift
   PORT=""
-  "$RT_BIN" proxy --listen 127.0.0.1:0 --ca-dir "$RT_CA_DIR" --no-record \
+  "$RT_BIN" proxy --listen 127.0.0.1:0 --ca-dir "$RT_CA_DIR" --no-record "${INTERCEPT_ARGS[@]}" \
     --upstream-ca "$RT_UPSTREAM_CA" \
     --connect-to "contoso.openai.azure.com:443:127.0.0.1:$RT_FAKE_PORT" "$@" \
     >"$d/$name.out" 2>"$d/$name.err" &

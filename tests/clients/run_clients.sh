@@ -105,11 +105,15 @@ if ! FAKE_PORT="$(wait_port "$WORK/fake.out" "$FAKE_PID" 's#^relaytap fake-upstr
   exit 1
 fi
 
+# Every proxy started on $CA_DIR uses these patterns (RT_INTERCEPT): the CA is name-constrained to
+# the patterns, and a proxy with other ones would re-issue it under the running one.
+RT_INTERCEPT='*.openai.azure.com,*.cognitiveservices.azure.com,*.services.ai.azure.com,api.openai.com,127.0.0.1'
+INTERCEPT_ARGS=()
+IFS=, read -r -a _patterns <<<"$RT_INTERCEPT"
+for p in "${_patterns[@]}"; do INTERCEPT_ARGS+=(--intercept "$p"); done
 "$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$CA_DIR" --db "$WORK/relaytap.db" \
   --upstream-ca "$WORK/upstream/ca.pem" \
-  --connect-to "contoso.openai.azure.com:443:127.0.0.1:$FAKE_PORT" \
-  --intercept '*.openai.azure.com' --intercept '*.cognitiveservices.azure.com' \
-  --intercept '*.services.ai.azure.com' --intercept 'api.openai.com' --intercept '127.0.0.1' \
+  --connect-to "contoso.openai.azure.com:443:127.0.0.1:$FAKE_PORT" "${INTERCEPT_ARGS[@]}" \
   --log-level "${RELAYTAP_LOG_LEVEL:-info}" \
   >"$WORK/proxy.out" 2>"$WORK/proxy.err" &
 PROXY_PID=$!
@@ -123,6 +127,7 @@ export RT_BIN="$RELAYTAP"
 export RT_PROXY_PORT="$PROXY_PORT"
 export RT_FAKE_PORT="$FAKE_PORT"
 export RT_CA_DIR="$CA_DIR"
+export RT_INTERCEPT
 export RT_PROXY_CA="$CA_DIR/relaytap-ca.pem"
 export RT_PROXY_PID="$PROXY_PID"
 export RT_UPSTREAM_CA="$WORK/upstream/ca.pem"
@@ -158,6 +163,7 @@ run_test() {
 run_test curl bash "$HERE/curl_test.sh"
 run_test python_ws "$PY" "$HERE/python_ws_test.py"
 run_test python_strict_tls "$PY" "$HERE/python_strict_tls_test.py"
+run_test ca_constraints_openssl bash "$HERE/ca_constraints_test.sh"
 run_test canary_plant "$PY" "$HERE/canary_test.py"
 if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/ws" ]; then
   run_test node_ws env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" node "$HERE/node/ws_test.mjs"

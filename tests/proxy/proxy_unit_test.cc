@@ -111,6 +111,19 @@ TEST(ListenTest, LoopbackOnlyUnlessAllowed) {
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
+// Every intercept pattern must become a name constraint of the CA (issue #14 item 5).
+TEST(InterceptPatternTest, PatternsTheCaCannotConstrainAreConfigErrors) {
+  ProxyConfig c;
+  for (const char* p : {"*.openai.azure.com", "api.openai.com", "127.0.0.1", "[::1]", "*"}) {
+    c.intercept = {p};
+    EXPECT_TRUE(ValidateConfig(c).ok()) << p;
+  }
+  for (const char* p : {"host:443", "*.", "-bad.example.com", "*.127.0.0.1"}) {
+    c.intercept = {p};
+    EXPECT_EQ(ValidateConfig(c).code(), absl::StatusCode::kInvalidArgument) << p;
+  }
+}
+
 TEST(ListenTest, ParsesHostPort) {
   auto hp = ParseHostPort("[::1]:8080");
   ASSERT_TRUE(hp.ok());

@@ -99,6 +99,8 @@ TEST(OutcomeTest, EveryConnectionEndHasOneClassSideAndSpelling) {
       {End(EndReason::kBadRequest400), Outcome::kClientError4xx, EndSide::kApp, "bad_request_400"},
       {End(EndReason::kBadRequest431), Outcome::kClientError4xx, EndSide::kApp, "bad_request_431"},
       {End(EndReason::kCertificateError), Outcome::kOk, EndSide::kProxy, "certificate_error"},
+      {End(EndReason::kAppSniMismatch), Outcome::kClientError4xx, EndSide::kApp,
+       "app_sni_mismatch"},
       {End(EndReason::kClientRejectedCa), Outcome::kClientRejectedCa, EndSide::kApp,
        "client_rejected_ca"},
       {End(EndReason::kAppTlsHandshakeFailed), Outcome::kClientAbort, EndSide::kApp,

@@ -30,7 +30,8 @@ std::string KeyPem(EVP_PKEY* key) {
 std::filesystem::path FreshDir(const std::string& name) { return FreshTempDir(name); }
 
 PemPair MintLeafPem(const std::filesystem::path& ca_dir, const std::string& host) {
-  auto ca = proxy::tls::CertAuthority::LoadOrCreate(ca_dir);
+  auto ca = proxy::tls::CertAuthority::LoadOrCreate(
+      ca_dir, {.patterns = proxy::ProxyConfig::DefaultInterceptPatterns()});
   if (!ca.ok()) throw std::runtime_error(std::string(ca.status().message()));
   auto leaf = (*ca)->LeafFor(host);
   if (!leaf.ok()) throw std::runtime_error(std::string(leaf.status().message()));

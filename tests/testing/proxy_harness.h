@@ -105,6 +105,7 @@ class ProxyHarness {
   uint16_t upstream_port() const { return upstream_->port(); }
   tools::fake_upstream::FakeUpstream& upstream() { return *upstream_; }
   proxy::Server& server() { return *server_; }
+  std::filesystem::path proxy_ca_dir() const { return proxy_ca_dir_; }
   std::filesystem::path proxy_ca_pem() const { return proxy_ca_dir_ / "relaytap-ca.pem"; }
   std::filesystem::path upstream_ca_pem() const { return upstream_ca_dir_ / "relaytap-ca.pem"; }
 

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "proxy/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/tls/contexts.h"
 #include "tools/replay/catalog.h"
@@ -114,7 +115,9 @@ net::awaitable<void> ReplayServer::Impl::Connection(TcpStream stream) {
     co_return;
   }
   SslStream ssl_stream(std::move(stream), *tls);
-  if (!proxy::tls::PrepareDownstreamSsl(ssl_stream.native_handle(), *ca, fallback_host).ok()) {
+  if (!proxy::tls::PrepareDownstreamSsl(ssl_stream.native_handle(), *ca, fallback_host,
+                                        proxy::tls::SniPolicy::kSelectsLeaf)
+           .ok()) {
     co_return;
   }
   beast::get_lowest_layer(ssl_stream).expires_after(kWriteTimeout);
@@ -159,7 +162,9 @@ absl::StatusOr<std::unique_ptr<ReplayServer>> ReplayServer::Start(ServerOptions 
   impl->catalog = std::make_unique<Catalog>(impl->options.sessions, impl->options.exchanges);
   impl->ctx = ServeContext{impl->catalog.get(), impl->options.speed, impl->options.strict};
   if (impl->options.tls) {
-    auto ca = proxy::tls::CertAuthority::LoadOrCreate(impl->options.ca_dir);
+    auto ca = proxy::tls::CertAuthority::LoadOrCreate(
+        impl->options.ca_dir,
+        {.patterns = proxy::ProxyConfig::DefaultInterceptPatterns(), .follow_patterns = false});
     if (!ca.ok()) return ca.status();
     impl->ca = std::move(*ca);
     auto ctx = proxy::tls::MakeDownstreamContext(*impl->ca);

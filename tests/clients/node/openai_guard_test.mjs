@@ -43,6 +43,8 @@ const proxy = spawn(process.env.RT_BIN, [
   '--upstream-ca', process.env.RT_UPSTREAM_CA,
   '--connect-to', `contoso.openai.azure.com:443:127.0.0.1:${process.env.RT_FAKE_PORT}`,
   '--guard', 'enforce', '--guard-policy', policy,
+  // The main proxy's patterns: others would re-issue the shared, name-constrained CA under it.
+  ...(process.env.RT_INTERCEPT ?? '').split(',').filter((p) => p).flatMap((p) => ['--intercept', p]),
 ], { stdio: ['ignore', 'pipe', 'pipe'] });
 let stderr = '';
 proxy.stderr.on('data', (d) => { stderr += d; });

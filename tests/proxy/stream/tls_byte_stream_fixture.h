@@ -47,7 +47,8 @@ class TlsByteStreamFixture : public ::testing::Test {
   void SetUp() override {
     std::signal(SIGPIPE, SIG_DFL);  // a send() without MSG_NOSIGNAL would kill the test
     auto ca = tls::CertAuthority::LoadOrCreate(
-        TestRoot() / ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        TestRoot() / ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+        {.patterns = {"*.example.test"}});
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);
     auto server = tls::MakeDownstreamContext(*ca_);

@@ -73,7 +73,8 @@ class ContextsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto ca = CertAuthority::LoadOrCreate(
-        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()),
+        {.patterns = {"*.example.test", "fallback.test", "127.0.0.1"}});
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);
     auto server_ctx = MakeDownstreamContext(*ca_);
@@ -84,7 +85,7 @@ class ContextsTest : public ::testing::Test {
   // One loopback handshake, both sides async on one io_context, bounded by a deadline.
   // `tweak_client` runs after PrepareUpstreamSsl.
   HandshakeResult Handshake(const std::optional<fs::path>& extra_roots, const std::string& host,
-                            const std::string& fallback = "fallback.test",
+                            const std::string& fallback = "api.example.test",
                             const std::function<void(SSL*)>& tweak_client = nullptr) {
     HandshakeResult r;
     auto client_ctx = MakeUpstreamContext(extra_roots);
@@ -145,14 +146,30 @@ class ContextsTest : public ::testing::Test {
 };
 
 TEST_F(ContextsTest, HandshakeWithSniAndAlpn) {
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test");
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test");
   EXPECT_FALSE(r.client_ec) << r.client_ec.message() << " / " << r.client_verify_failure;
   EXPECT_FALSE(r.server_ec) << r.server_ec.message();
   EXPECT_EQ(r.client_verify_failure, "");
   EXPECT_EQ(r.client_alpn, "http/1.1");
   EXPECT_EQ(r.server_alpn, "http/1.1");
   EXPECT_EQ(r.server_sni, "api.example.test");
-  EXPECT_EQ(r.peer_cn, "api.example.test");  // the SNI leaf replaced the fallback
+  EXPECT_EQ(r.peer_cn, "api.example.test");
+}
+
+// Issue #14 item 5: the leaf follows the CONNECT host, and an SNI naming another host is refused
+// with a handshake_failure alert, never answered with a leaf for the SNI.
+TEST_F(ContextsTest, SniOtherThanTheConnectHostIsRefused) {
+  HandshakeResult r = Handshake(ca_->cert_path(), "www.example.test", "api.example.test");
+  EXPECT_TRUE(r.client_ec);
+  EXPECT_TRUE(r.server_ec);
+  EXPECT_THAT(r.client_ec.message(), HasSubstr("handshake failure"));
+  EXPECT_EQ(r.peer_cn, "");  // no certificate was presented at all
+}
+
+TEST_F(ContextsTest, SniMatchesTheConnectHostCaseInsensitively) {
+  HandshakeResult r = Handshake(ca_->cert_path(), "API.Example.Test", "api.example.TEST");
+  EXPECT_FALSE(r.client_ec) << r.client_ec.message() << " / " << r.client_verify_failure;
+  EXPECT_EQ(r.peer_cn, "api.example.test");
 }
 
 TEST_F(ContextsTest, NoSniGetsFallbackLeaf) {
@@ -168,7 +185,8 @@ TEST_F(ContextsTest, IpLiteralHostVerifiesIpSanWithoutSni) {
   EXPECT_FALSE(r.client_ec) << r.client_ec.message() << " / " << r.client_verify_failure;
   EXPECT_FALSE(r.server_ec) << r.server_ec.message();
   EXPECT_EQ(r.server_sni, "");  // no SNI for IP literals
-  EXPECT_EQ(r.peer_cn, "127.0.0.1");
+  // No CN: a DNS-like CN ("127.0.0.1") would be checked against the CA's DNS constraints.
+  EXPECT_EQ(r.peer_cn, "");
 }
 
 TEST_F(ContextsTest, IpMismatchFailsVerification) {
@@ -178,7 +196,7 @@ TEST_F(ContextsTest, IpMismatchFailsVerification) {
 }
 
 TEST_F(ContextsTest, HostnameMismatchFails) {
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test",
                                 [](SSL* ssl) { SSL_set1_host(ssl, "other.example.test"); });
   EXPECT_TRUE(r.client_ec);
   EXPECT_TRUE(r.server_ec);
@@ -194,7 +212,7 @@ TEST_F(ContextsTest, UntrustedCaFailsVerification) {
 }
 
 TEST_F(ContextsTest, ClientWithoutAlpnStillHandshakes) {
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test",
                                 [](SSL* ssl) { SSL_set_alpn_protos(ssl, nullptr, 0); });
   EXPECT_FALSE(r.client_ec) << r.client_ec.message();
   EXPECT_EQ(r.client_alpn, "");
@@ -203,7 +221,7 @@ TEST_F(ContextsTest, ClientWithoutAlpnStillHandshakes) {
 
 TEST_F(ContextsTest, ClientOfferingOnlyH2GetsNoAlpn) {
   static constexpr unsigned char kH2[] = {2, 'h', '2'};
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test",
                                 [](SSL* ssl) { SSL_set_alpn_protos(ssl, kH2, sizeof(kH2)); });
   EXPECT_FALSE(r.client_ec) << r.client_ec.message();
   EXPECT_EQ(r.client_alpn, "");
@@ -212,14 +230,14 @@ TEST_F(ContextsTest, ClientOfferingOnlyH2GetsNoAlpn) {
 
 TEST_F(ContextsTest, ServerPicksHttp11AmongOffers) {
   static constexpr unsigned char kBoth[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test",
                                 [](SSL* ssl) { SSL_set_alpn_protos(ssl, kBoth, sizeof(kBoth)); });
   EXPECT_FALSE(r.client_ec) << r.client_ec.message();
   EXPECT_EQ(r.client_alpn, "http/1.1");
 }
 
-TEST_F(ContextsTest, Tls12HandshakeUsesSniLeaf) {
-  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "fallback.test",
+TEST_F(ContextsTest, Tls12HandshakeUsesConnectHostLeaf) {
+  HandshakeResult r = Handshake(ca_->cert_path(), "api.example.test", "api.example.test",
                                 [](SSL* ssl) { SSL_set_max_proto_version(ssl, TLS1_2_VERSION); });
   EXPECT_FALSE(r.client_ec) << r.client_ec.message() << " / " << r.client_verify_failure;
   EXPECT_EQ(r.peer_cn, "api.example.test");
@@ -228,7 +246,7 @@ TEST_F(ContextsTest, Tls12HandshakeUsesSniLeaf) {
 
 TEST_F(ContextsTest, TlsOnePointOneIsRefused) {
   HandshakeResult r =
-      Handshake(ca_->cert_path(), "api.example.test", "fallback.test", [](SSL* ssl) {
+      Handshake(ca_->cert_path(), "api.example.test", "api.example.test", [](SSL* ssl) {
         SSL_set_min_proto_version(ssl, TLS1_VERSION);
         SSL_set_max_proto_version(ssl, TLS1_1_VERSION);
       });
