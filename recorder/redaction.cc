@@ -143,9 +143,12 @@ void Redactor::SanitizeColumns(MessageFacts& f) const {
 
 void Redactor::SanitizeColumns(ExchangeFacts& f) const {
   for (std::string* v :
-       {&f.path.deployment, &f.path.model, &f.path.api_version, &f.error_type, &f.error_code,
-        &f.apim_request_id, &f.x_request_id, &f.x_ms_client_request_id, &f.azureml_model_session}) {
+       {&f.path.deployment, &f.path.model, &f.path.api_version, &f.error_type, &f.error_code}) {
     if (!v->empty()) *v = Identifier(*v);
+  }
+  for (std::string* v :
+       {&f.apim_request_id, &f.x_request_id, &f.x_ms_client_request_id, &f.azureml_model_session}) {
+    if (!v->empty()) *v = redact::StorableRequestId(*v, impl_->fp);
   }
 }
 

@@ -16,8 +16,10 @@ std::string RedactHeaderValue(std::string_view name, std::string_view value, con
   if (policy.keep_headers().Contains(name)) {
     // A kept header still never carries a secret to disk, and an id header (`*-id`, which the
     // app may set) keeps only an identifier.
+    if (EndsWithIgnoreCase(name, "-id")) {
+      return IsHexRequestId(value) ? std::string(value) : StorableIdentifier(value, fp);
+    }
     if (ContainsSecret(value)) return FingerprintCredential(value, fp);
-    if (EndsWithIgnoreCase(name, "-id") && !IsIdentifier(value)) return fp.Of(value);
     return std::string(value);
   }
   return fp.Of(value);

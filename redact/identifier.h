@@ -23,4 +23,13 @@ bool IsIdentifier(std::string_view s, size_t max = kMaxIdentifierBytes);
 // fingerprint ("hmac:…").
 std::string StorableIdentifier(std::string_view value, const Fingerprinter& fp);
 
+// A request id as services write them: an optional short letter prefix and '_' or '-'
+// ("req_"), then hex digits and dashes only (OpenAI's x-request-id is req_ and 32 hex digits,
+// which the secret rule for long hex runs would otherwise take for a key).
+bool IsHexRequestId(std::string_view s);
+
+// StorableIdentifier for request-id values: a hex request id is kept although its hex run is
+// long; anything else follows the identifier rule.
+std::string StorableRequestId(std::string_view value, const Fingerprinter& fp);
+
 }  // namespace relaytap::redact

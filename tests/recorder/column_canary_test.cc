@@ -105,5 +105,22 @@ TEST(ColumnCanaryTest, SecretsAndFreeTextInIndexedColumnsBecomeFingerprints) {
             std::vector<std::string>{"1"});
 }
 
+// OpenAI's request ids are req_ and 32 hex digits: a long hex run, yet not a secret. They stay
+// readable in the column and the headers, where Support needs them.
+TEST(ColumnCanaryTest, HexRequestIdsAreKept) {
+  const std::string dir = testing::MakeTempDir("request_ids");
+  RecorderOptions o = Options(dir);
+  auto rec = OpenOrDie(o);
+  ASSERT_NE(rec, nullptr);
+  const std::string id = "req_0123456789abcdef0123456789abcdef";
+  Exchange ex = testing::RealtimeUpgrade(1, kT0, "k", "q", "s");
+  ex.response_headers = {{"x-request-id", id}};
+  ASSERT_TRUE(rec->TrySubmit(std::move(ex)));
+  ASSERT_TRUE(rec->Close().ok());
+  EXPECT_EQ(Query(o.db_path, "SELECT x_request_id FROM exchanges"), std::vector<std::string>{id});
+  EXPECT_EQ(Query(o.db_path, "SELECT instr(response_headers, '" + id + "') > 0 FROM exchanges"),
+            std::vector<std::string>{"1"});
+}
+
 }  // namespace
 }  // namespace relaytap::recorder
