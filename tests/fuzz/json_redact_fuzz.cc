@@ -1,0 +1,91 @@
+// libFuzzer target: the recorder's JSON path: the hole scanner (ParsedJson::Parse), the ordered
+// parser (ParseOrderedJson) and the redactor (RedactJson / RedactJsonText) under the default
+// policy. The first byte is a knob: bit 0 plants an API key ("sk-proj-" + 40 characters) into
+// the text at the position the other bits pick. Invariants: the three parsers agree on what is
+// JSON; both redactor entry points give the same text; the output is JSON whose keys and strings
+// hold no secret pattern, and the planted key never survives, whatever the input.
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "redact/fingerprint.h"
+#include "redact/json_holes.h"
+#include "redact/json_parse.h"
+#include "redact/json_redactor.h"
+#include "redact/policy.h"
+#include "redact/secret_patterns.h"
+#include "tests/fuzz/fuzz_check.h"
+
+namespace {
+
+using relaytap::redact::ContainsSecret;
+
+constexpr std::string_view kPlanted = "sk-proj-Zq7Xw2Lk9Pm4Rt6Yv8Bn3Cs5Df1Gh0Jk2Lm4Np6Q";
+// "sk-" and 20 more: the shortest run FindSecret calls a key.
+constexpr std::string_view kPlantedCore = kPlanted.substr(0, 23);
+
+struct Env {
+  relaytap::redact::Policy policy = *relaytap::redact::Policy::Default();
+  relaytap::redact::Fingerprinter fp{"fuzzing-fingerprint-key-0123456789"};
+};
+
+const Env& GetEnv() {
+  static const Env* env = new Env();
+  return *env;
+}
+
+// Every key and string of `out` (redacted JSON), without recursion.
+void CheckNoSecretStrings(const nlohmann::json& out) {
+  std::vector<const nlohmann::json*> stack{&out};
+  while (!stack.empty()) {
+    const nlohmann::json* v = stack.back();
+    stack.pop_back();
+    if (v->is_string()) {
+      FUZZ_CHECK(!ContainsSecret(v->get_ref<const std::string&>()));
+    } else if (v->is_object()) {
+      for (auto it = v->begin(); it != v->end(); ++it) {
+        FUZZ_CHECK(!ContainsSecret(it.key()));
+        stack.push_back(&it.value());
+      }
+    } else if (v->is_array()) {
+      for (const auto& e : *v) stack.push_back(&e);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const Env& env = GetEnv();
+  const uint8_t knobs = data[0];
+  std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
+  const bool planted = (knobs & 1) != 0;
+  if (planted) {
+    // At a word start: FindSecret does not look for "sk-" inside a word ("task-…").
+    const size_t at = text.size() * (knobs >> 1) / 128;
+    const bool in_word = at > 0 && std::isalnum(static_cast<unsigned char>(text[at - 1]));
+    text.insert(at, in_word ? "-" + std::string(kPlanted) : std::string(kPlanted));
+  }
+
+  const relaytap::redact::ParsedJson parsed = relaytap::redact::ParsedJson::Parse(text);
+  const nlohmann::ordered_json ordered = relaytap::redact::ParseOrderedJson(text);
+  const bool valid = nlohmann::json::accept(text);
+  FUZZ_CHECK(parsed.doc.is_discarded() == !valid);
+  FUZZ_CHECK(ordered.is_discarded() == !valid);
+
+  const std::string out = relaytap::redact::RedactJsonText(text, env.policy, env.fp);
+  if (valid) {
+    FUZZ_CHECK(relaytap::redact::RedactJson(parsed, env.policy, env.fp) == out);
+    FUZZ_CHECK(relaytap::redact::RedactJson(ordered, env.policy, env.fp) == out);
+  }
+  const nlohmann::json back = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  FUZZ_CHECK(!back.is_discarded());
+  CheckNoSecretStrings(back);
+  if (planted) FUZZ_CHECK(out.find(kPlantedCore) == std::string::npos);
+  return 0;
+}
