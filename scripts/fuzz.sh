@@ -48,17 +48,19 @@ run_one() {
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus" \
     >"$log" 2>&1 || rc=$?
   local took=$((SECONDS - start))
-  local execs files kb result=OK
+  local execs cov files kb result=OK
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   execs="${execs:-0}"
+  cov="$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)"
   files="$(find "$corpus" -type f | wc -l)"
-  kb="$(du -sk "$corpus" | cut -f1)"
+  kb="$(du -sk --apparent-size "$corpus" | cut -f1)"
   if [ "$rc" -ne 0 ]; then
     result="FAILED (exit $rc): $(grep -m1 -E 'ERROR: |invariant broken|deadly signal' "$log" || true)"
     result="$result; see $log and $artifacts"
   fi
-  printf '%-18s %5ds %12s execs %8s exec/s  corpus %5s files %6s KB  %s\n' "$t" "$took" \
-    "$execs" "$((execs / (took > 0 ? took : 1)))" "$files" "$kb" "$result" >"$OUT/$t.summary"
+  printf '%-18s %5ds %11s execs %7s exec/s  cov %5s  corpus %5s files %6s KB  %s\n' "$t" \
+    "$took" "$execs" "$((execs / (took > 0 ? took : 1)))" "${cov:-?}" "$files" "$kb" "$result" \
+    >"$OUT/$t.summary"
   return "$rc"
 }
 
