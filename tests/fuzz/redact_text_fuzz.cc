@@ -37,8 +37,8 @@ const Env& GetEnv() {
   return *env;
 }
 
-// `s` without its fingerprints ("hmac:" + 12 hex digits): "Bearer hmac:…" is how a redacted
-// credential reads, and would otherwise match the Bearer pattern itself.
+// `s` with each fingerprint ("hmac:" + 12 hex digits) made a space: "Bearer hmac:…" is how a
+// redacted credential reads, and would otherwise match the Bearer pattern itself.
 std::string WithoutFingerprints(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
@@ -46,6 +46,7 @@ std::string WithoutFingerprints(std::string_view s) {
         std::all_of(s.begin() + i + 5, s.begin() + i + 5 + Fingerprinter::kHexChars,
                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {
       i += 5 + Fingerprinter::kHexChars;
+      out.push_back(' ');  // not joining its neighbours into a run that was not there
       continue;
     }
     out.push_back(s[i++]);
@@ -61,7 +62,7 @@ bool LeaksSecret(std::string_view redacted) {
 }
 
 bool IsFingerprint(std::string_view s) {
-  return s.size() == 5 + Fingerprinter::kHexChars && WithoutFingerprints(s).empty();
+  return s.size() == 5 + Fingerprinter::kHexChars && WithoutFingerprints(s) == " ";
 }
 
 // A credential as RedactTarget writes it: "hmac:…", or "<scheme> hmac:…".
