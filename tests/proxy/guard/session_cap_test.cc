@@ -176,9 +176,9 @@ TEST(SessionCapTest, ErrorEventHasTheRealtimeShapeAndTheClientEventId) {
   EXPECT_FALSE(no_id["error"].contains("event_id"));
 }
 
-// Found by tests/fuzz/session_cap_fuzz: the event_id was cut at 128 bytes inside a multi-byte
-// character, and the error event for that create then threw (nlohmann's dump rejects invalid
-// UTF-8), which would have ended the relay thread.
+// Seen while writing tests/fuzz/session_cap_fuzz (its corpus has the input): the event_id was cut
+// at 128 bytes inside a multi-byte character, and the error event for that create then threw
+// (nlohmann's dump rejects invalid UTF-8), which would have ended the relay thread.
 TEST(SessionCapTest, ALongNonAsciiEventIdIsCutAtACharacterBoundary) {
   const std::string id = std::string(127, 'a') + "\u00e9\u00e9";  // 127 + 2 * 2 bytes
   const ClientMessageFacts f =
