@@ -1,5 +1,7 @@
 #include "redact/secret_patterns.h"
 
+#include <algorithm>
+
 #include "base/ascii.h"
 #include "base/str_cat.h"
 #include "redact/fingerprint.h"
@@ -56,24 +58,25 @@ size_t MatchJwt(std::string_view s, size_t i) {
 std::optional<SecretSpan> FindSecret(std::string_view s, size_t from) {
   // Matchers only start at a run boundary, so every character is scanned a bounded number of
   // times whatever the input.
+  // The longest match at the first position with one: a shorter one (the 32 hex digits that begin
+  // a base64 run) would leave the rest of the run, no longer at a run boundary, unmatched.
   for (size_t i = from; i < s.size(); ++i) {
     const char prev = i > 0 ? s[i - 1] : ' ';
     size_t end = 0;
     if (!IsAlnum(prev)) {
-      if ((end = MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe)) ||
-          (end = MatchPrefixRun(s, i, "ek_", 16, IsAlnum)) || (end = MatchBearer(s, i))) {
-        return SecretSpan{i, end};
-      }
+      end = std::max({end, MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe),
+                      MatchPrefixRun(s, i, "ek_", 16, IsAlnum), MatchBearer(s, i)});
     }
-    if (!IsUrlSafe(prev) && (end = MatchJwt(s, i))) return SecretSpan{i, end};
+    if (!IsUrlSafe(prev)) end = std::max(end, MatchJwt(s, i));
     if (IsHex(s[i]) && !IsHex(prev)) {
-      end = RunEnd(s, i, IsHex);
-      if (end - i >= 32) return SecretSpan{i, end};
+      const size_t run = RunEnd(s, i, IsHex);
+      if (run - i >= 32) end = std::max(end, run);
     }
     if (IsB64(s[i]) && !IsB64(prev)) {
-      end = RunEnd(s, i, IsB64);
-      if (end - i >= 64) return SecretSpan{i, end};
+      const size_t run = RunEnd(s, i, IsB64);
+      if (run - i >= 64) end = std::max(end, run);
     }
+    if (end > 0) return SecretSpan{i, end};
   }
   return std::nullopt;
 }
@@ -118,10 +121,12 @@ std::string ScrubSecrets(std::string_view s, const Fingerprinter& fp, size_t* co
   out.reserve(s.size());
   size_t pos = 0;
   size_t n = 0;
-  while (auto span = FindSecret(s, pos)) {
-    out.append(s.substr(pos, span->begin - pos));
-    out.append(StrCat("[", fp.Of(s.substr(span->begin, span->end - span->begin)), "]"));
-    pos = span->end;
+  // The rest is searched on its own: after a replacement "]" the next byte starts a run, so the
+  // output holds no span that a new search of it would find ("<32 hex>sk-…" gives two).
+  while (auto span = FindSecret(s.substr(pos))) {
+    out.append(s.substr(pos, span->begin));
+    out.append(StrCat("[", fp.Of(s.substr(pos + span->begin, span->end - span->begin)), "]"));
+    pos += span->end;
     ++n;
   }
   out.append(s.substr(pos));

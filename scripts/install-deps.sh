@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev zlib1g-dev
   python3 python3-websocket curl sqlite3 openssl ca-certificates
   clang-format  # scripts/check-format.sh (CI fails on unformatted C++)
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
   mitmproxy  # scripts/bench.sh compares against mitmdump
   chromium  # tests/clients/node/report_html_test.mjs renders the HTML report headless
 )

@@ -31,6 +31,15 @@ bool MentionsResponseEnd(std::string_view payload) {
   return false;
 }
 
+// At most `max` bytes of valid UTF-8 `s`, cut before a character rather than inside one (the
+// error event that echoes it is dumped by nlohmann, which throws on invalid UTF-8).
+std::string Utf8Prefix(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 // The few members the cap reads: the top level's `type` and `event_id` and the top-level
 // `response` object's `status`. Read with nlohmann's SAX parser, which keeps its own explicit
 // stack: no DOM is built and nothing recurses, so untrusted text of any nesting depth is safe
@@ -48,7 +57,7 @@ class ShallowFields final : public nlohmann::json_sax<Json> {
   bool string(string_t& value) override {
     if (depth_ == 1 && top_is_object_) {
       if (key1_ == "type") type = value;
-      if (key1_ == "event_id") event_id = value.substr(0, kMaxEventIdChars);
+      if (key1_ == "event_id") event_id = Utf8Prefix(value, kMaxEventIdChars);
     } else if (depth_ == 2 && in_response_ && key2_ == "status") {
       response_status = value;
     }

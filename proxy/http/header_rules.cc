@@ -107,17 +107,24 @@ bool SplitAbsoluteHttpTarget(std::string_view target, std::string* host, uint16_
   if (size_t at = authority.rfind('@'); at != std::string_view::npos) {
     authority = authority.substr(at + 1);
   }
+  // host = "[" IPv6 "]" or a name without ':', '[' or ']'; then only ":" port may follow.
   std::string_view h = authority;
   std::string_view p;
   if (authority.starts_with("[")) {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
     h = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':')
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
       p = authority.substr(close + 2);
-  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    h = authority.substr(0, colon);
-    p = authority.substr(colon + 1);
+    }
+    if (h.find('[') != std::string_view::npos) return false;
+  } else {
+    if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
+      h = authority.substr(0, colon);
+      p = authority.substr(colon + 1);
+    }
+    if (h.find_first_of("[]") != std::string_view::npos) return false;
   }
   if (h.empty()) return false;
   unsigned port_value = 80;

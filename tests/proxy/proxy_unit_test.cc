@@ -190,6 +190,22 @@ TEST(HeaderRulesTest, SplitsAbsoluteTargets) {
   EXPECT_FALSE(SplitAbsoluteHttpTarget("http://h:0/", &host, &port, &origin));
 }
 
+// Found by tests/fuzz/http_head_fuzz: a host with stray brackets or colons was accepted (and
+// split differently once rebuilt), and anything after "]" was ignored.
+TEST(HeaderRulesTest, RejectsMalformedAuthorities) {
+  std::string host, origin;
+  uint16_t port = 0;
+  EXPECT_FALSE(SplitAbsoluteHttpTarget("http://x[::1]:9000/", &host, &port, &origin));
+  EXPECT_FALSE(SplitAbsoluteHttpTarget("http://[::1]junk/", &host, &port, &origin));
+  EXPECT_FALSE(SplitAbsoluteHttpTarget("http://[[::1]/", &host, &port, &origin));
+  EXPECT_FALSE(SplitAbsoluteHttpTarget("http://a:b:80/", &host, &port, &origin));
+  EXPECT_FALSE(SplitAbsoluteHttpTarget("http://::1/", &host, &port, &origin));
+  ASSERT_TRUE(SplitAbsoluteHttpTarget("http://u:p@h.test:81/?q", &host, &port, &origin));
+  EXPECT_EQ(host, "h.test");
+  EXPECT_EQ(port, 81);
+  EXPECT_EQ(origin, "/?q");
+}
+
 TEST(ConfigFileTest, TheExampleConfigParsesAndHoldsTheDefaults) {
   ProxyConfig c;
   ASSERT_TRUE(MergeConfigFile(RELAYTAP_SOURCE_DIR "/configs/relaytap.example.json", c).ok());

@@ -149,6 +149,37 @@ TEST(SecretPatternsTest, ScrubReplacesEverySpanWithItsFingerprint) {
   EXPECT_EQ(n, 1u);
 }
 
+// Found by tests/fuzz/redact_text_fuzz: a base64 run that begins with 32+ hex digits was cut at the
+// end of the hex run, and the rest of the run (no longer at a run boundary) was never matched, so
+// ScrubSecrets kept it.
+TEST(SecretPatternsTest, TakesTheLongestMatchAtAPosition) {
+  const std::string hex(40, 'b');
+  const std::string b64 = hex + "/wQFBgcssLS4vMDEyMzx-customQ1Njc4OTo7PD0+SIjJCUmJygpKiss";
+  ASSERT_TRUE(FindSecret(b64).has_value());
+  EXPECT_EQ(FindSecret(b64)->begin, 0u);
+  EXPECT_EQ(FindSecret(b64)->end, b64.size());
+  const std::string key = "sk-" + std::string(24, 'a') + "+/" + std::string(50, 'c');
+  ASSERT_TRUE(FindSecret(key).has_value());
+  EXPECT_EQ(FindSecret(key)->end, key.size());
+  const auto& fp = testing::TestFingerprinter();
+  size_t n = 0;
+  EXPECT_EQ(ScrubSecrets(b64 + " x", fp, &n), "[" + fp.Of(b64) + "] x");
+  EXPECT_EQ(n, 1u);
+}
+
+// Found by tests/fuzz/redact_text_fuzz: "sk-…" right after a scrubbed hex run was not at a word
+// start in the input, but was in the output (after the "]" of the replacement).
+TEST(SecretPatternsTest, ScrubbedOutputHoldsNoSecret) {
+  const auto& fp = testing::TestFingerprinter();
+  const std::string hex(32, 'B');
+  const std::string key = "sk-proj-AbCdEfGhIjKlMnOor";
+  size_t n = 0;
+  const std::string out = ScrubSecrets(hex + key + ": x", fp, &n);
+  EXPECT_EQ(out, "[" + fp.Of(hex) + "][" + fp.Of(key) + "]: x");
+  EXPECT_EQ(n, 2u);
+  EXPECT_FALSE(ContainsSecret(out));
+}
+
 TEST(SecretPatternsTest, LinearOnHostileInput) {
   std::string s;
   for (int i = 0; i < 200000; ++i) s += "eyJ.";

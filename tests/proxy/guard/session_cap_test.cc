@@ -176,6 +176,21 @@ TEST(SessionCapTest, ErrorEventHasTheRealtimeShapeAndTheClientEventId) {
   EXPECT_FALSE(no_id["error"].contains("event_id"));
 }
 
+// Seen while writing tests/fuzz/session_cap_fuzz (its corpus has the input): the event_id was cut
+// at 128 bytes inside a multi-byte character, and the error event for that create then threw
+// (nlohmann's dump rejects invalid UTF-8), which would have ended the relay thread.
+TEST(SessionCapTest, ALongNonAsciiEventIdIsCutAtACharacterBoundary) {
+  const std::string id = std::string(127, 'a') + "\u00e9\u00e9";  // 127 + 2 * 2 bytes
+  const ClientMessageFacts f =
+      ClassifyClientMessage(R"({"type":"response.create","event_id":")" + id + R"("})");
+  ASSERT_TRUE(f.event_id.has_value());
+  EXPECT_EQ(*f.event_id, std::string(127, 'a'));
+  SessionCapDecision d;
+  nlohmann::json e;
+  ASSERT_NO_THROW(e = nlohmann::json::parse(SessionCapErrorEvent(d, "relaytap_1_1", f.event_id)));
+  EXPECT_EQ(e["error"]["event_id"], std::string(127, 'a'));
+}
+
 TEST(SessionCapTest, ServerTextFrameIsUnmaskedFinalTextWithEachLengthForm) {
   for (size_t n : {size_t{5}, size_t{125}, size_t{126}, size_t{65535}, size_t{65536}}) {
     const std::string payload(n, 'a');
