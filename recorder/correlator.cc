@@ -284,7 +284,8 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
 
 namespace {
 
-// For a payload that is not whole JSON (truncated): the first top-level-looking "type".
+// For a payload that is not whole JSON (truncated, or over the value budget): the first
+// top-level-looking "type".
 std::string ScanType(std::string_view p) {
   size_t k = p.find("\"type\"");
   if (k == std::string_view::npos) return "";
@@ -306,6 +307,10 @@ const char* AudioField(std::string_view type) {
 MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc) {
   MessageFacts f;
   if (msg.opcode != 1) return f;
+  if (msg.truncated()) {  // a prefix is not JSON: read its type and leave the rest
+    f.type = ScanType(msg.payload);
+    return f;
+  }
   redact::ParsedJson local;
   redact::ParsedJson& parsed = doc ? *doc : local;
   parsed = redact::ParsedJson::Parse(msg.payload);

@@ -290,6 +290,28 @@ struct Exchange {
 
 enum class WsDirection : uint8_t { kClientToServer = 0, kServerToClient = 1 };
 
+// Why a message's payload was not kept whole (proxy/ws/frame_tap.h: Truncation): it is recorded
+// as metadata, with its size, and the stored payload names the limit (PayloadLimitName).
+enum class PayloadLimit : uint8_t {
+  kNone,
+  kObservationCap,    // longer than the per-message observation cap
+  kExpansionRatio,    // a compressed message that inflated past the expansion ratio
+  kReassemblyBudget,  // the process-wide reassembly budget was spent
+};
+constexpr std::string_view PayloadLimitName(PayloadLimit limit) {
+  switch (limit) {
+    case PayloadLimit::kNone:
+      return "none";
+    case PayloadLimit::kObservationCap:
+      return "observation_cap";
+    case PayloadLimit::kExpansionRatio:
+      return "expansion_ratio";
+    case PayloadLimit::kReassemblyBudget:
+      return "reassembly_budget";
+  }
+  return "unknown";
+}
+
 // One whole WebSocket message as decoded by the frame tap.
 struct WsMessage {
   uint64_t connection_id = 0;
@@ -304,7 +326,8 @@ struct WsMessage {
   uint32_t frame_count = 0;
   bool compressed = false;
   std::string payload;  // raw, possibly a prefix (truncated)
-  bool truncated = false;
+  PayloadLimit payload_limit = PayloadLimit::kNone;
+  bool truncated() const { return payload_limit != PayloadLimit::kNone; }
   std::optional<uint16_t> close_code;
   std::string close_reason;
 };

@@ -53,15 +53,19 @@ std::string Redactor::JsonText(std::string_view text) const {
 }
 
 std::string Redactor::MessagePayload(const WsMessage& msg, const redact::ParsedJson* parsed) const {
-  if (msg.opcode == 1 && !msg.truncated && parsed != nullptr && parsed->doc.is_object()) {
-    return redact::RedactJson(*parsed, impl_->policy, impl_->fp);
+  if (msg.opcode != 1 && msg.opcode != 2) {
+    return "";  // close, ping, pong: the code / timing columns say all there is
   }
-  if (msg.opcode == 1 && !msg.truncated) return JsonText(msg.payload);
-  if (msg.opcode == 1 || msg.opcode == 2) {
-    return redact::BodyShape(msg.opcode == 1 ? "text/plain" : "application/octet-stream",
-                             msg.payload, impl_->fp);
+  if (msg.truncated()) {
+    // Only a prefix came: its size and the limit it passed, nothing of its content.
+    return redact::OverLimitShape(PayloadLimitName(msg.payload_limit), msg.payload_bytes,
+                                  impl_->fp);
   }
-  return "";  // close, ping, pong: the code / timing columns say all there is
+  if (msg.opcode == 2) return redact::BodyShape("application/octet-stream", msg.payload, impl_->fp);
+  if (parsed != nullptr) {
+    return redact::RedactParsedText(*parsed, msg.payload, impl_->policy, impl_->fp);
+  }
+  return JsonText(msg.payload);
 }
 
 std::string Redactor::HeadersJson(const Headers& headers) const {

@@ -309,7 +309,7 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
   s.BindInt64(i++, I(m.payload_bytes));
   s.BindInt64(i++, m.frame_count);
   s.BindBool(i++, m.compressed);
-  s.BindBool(i++, m.truncated);
+  s.BindBool(i++, m.truncated());
   for (const std::string* v : {&f.type, &f.event_id, &f.response_id, &f.item_id,
                                &f.previous_item_id, &f.error_type, &f.error_code, &f.error_event_id,
                                &f.response_status, &f.status_error_type, &f.status_error_code}) {

@@ -60,4 +60,14 @@ std::string BodyShape(std::string_view content_type, std::string_view bytes,
   return out;
 }
 
+std::string OverLimitShape(std::string_view limit, uint64_t len, const Fingerprinter& fp,
+                           const std::string_view* whole) {
+  std::string out = R"({"redacted":"over_limit","limit":)";
+  AppendQuoted(out, limit);
+  out.append(StrCat(R"(,"len":)", len));
+  if (whole != nullptr) out.append(StrCat(R"(,"fp":")", fp.Of(*whole), "\""));
+  out.push_back('}');
+  return out;
+}
+
 }  // namespace relaytap::redact

@@ -100,7 +100,9 @@ bool IsKey(std::string_view t, size_t i) {
   return i < t.size() && t[i] == ':';
 }
 
-nlohmann::ordered_json ParseText(std::string_view text) { return ParseOrderedJson(text); }
+nlohmann::ordered_json ParseText(std::string_view text, bool* over_budget) {
+  return ParseOrderedJson(text, kMaxJsonValues, over_budget);
+}
 
 }  // namespace
 
@@ -126,7 +128,7 @@ std::optional<int64_t> JsonHoles::Base64AlphabetChars(const std::string& s) cons
 ParsedJson ParsedJson::Parse(std::string_view text) {
   ParsedJson out;
   if (text.size() < JsonHoles::kMinHoleBytes) {
-    out.doc = ParseText(text);
+    out.doc = ParseText(text, &out.over_budget);
     return out;
   }
   std::vector<JsonHoles::Span> spans;
@@ -158,11 +160,11 @@ ParsedJson ParsedJson::Parse(std::string_view text) {
   // A real string could decode to a marker only through "\u0000". Outside string tokens a
   // backslash is not JSON at all, so scanning the tokens is enough.
   if (spans.empty() || nul_escape) {
-    out.doc = ParseText(text);
+    out.doc = ParseText(text, &out.over_budget);
     return out;
   }
   reduced.append(text.substr(copied));
-  out.doc = ParseText(reduced);
+  out.doc = ParseText(reduced, &out.over_budget);
   out.holes.source_ = text;
   out.holes.spans_ = std::move(spans);
   return out;

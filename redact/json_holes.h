@@ -56,6 +56,7 @@ class JsonHoles {
 struct ParsedJson {
   nlohmann::ordered_json doc;  // keys in document order; discarded when the text is not JSON
   JsonHoles holes;
+  bool over_budget = false;  // the text has more than kMaxJsonValues values (doc is discarded)
 
   // Parses `text` without exceptions. `text` must outlive the result (holes point into it).
   static ParsedJson Parse(std::string_view text);

@@ -22,6 +22,9 @@ class OrderedDomBuilder {
   // Objects up to this size find a duplicate key by a scan; larger ones through an index.
   static constexpr size_t kScanKeys = 16;
 
+  explicit OrderedDomBuilder(size_t max_values) : values_left_(max_values) {}
+  bool over_budget() const { return over_budget_; }
+
   bool null() { return Put(Json(nullptr)); }
   bool boolean(bool v) { return Put(Json(v)); }
   bool number_integer(Json::number_integer_t v) { return Put(Json(v)); }
@@ -109,11 +112,22 @@ class OrderedDomBuilder {
     *slot_ = std::move(v);
     return slot_;
   }
+  // Counts one more value; false (which stops the parse) past the budget.
+  bool Count() {
+    if (values_left_ == 0) {
+      over_budget_ = true;
+      return false;
+    }
+    --values_left_;
+    return true;
+  }
   bool Put(Json&& v) {
+    if (!Count()) return false;
     Place(std::move(v));
     return true;
   }
   bool Open(Json::value_t t) {
+    if (!Count()) return false;
     Json* node = Place(Json(t));
     size_t stage = 0;
     if (t == Json::value_t::object) {
@@ -129,16 +143,19 @@ class OrderedDomBuilder {
   std::vector<Members> staged_;  // one per depth of open objects
   size_t objects_open_ = 0;
   Json* slot_ = nullptr;  // the value of the key just read
+  size_t values_left_;
+  bool over_budget_ = false;
 };
 
 }  // namespace
 
-nlohmann::ordered_json ParseOrderedJson(std::string_view text) {
-  OrderedDomBuilder builder;
-  if (!Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
-                       /*strict=*/true, /*ignore_comments=*/false)) {
-    return Json(Json::value_t::discarded);
-  }
+nlohmann::ordered_json ParseOrderedJson(std::string_view text, size_t max_values,
+                                        bool* over_budget) {
+  OrderedDomBuilder builder(max_values);
+  const bool ok = Json::sax_parse(text.begin(), text.end(), &builder, Json::input_format_t::json,
+                                  /*strict=*/true, /*ignore_comments=*/false);
+  if (over_budget != nullptr) *over_budget = builder.over_budget();
+  if (!ok) return Json(Json::value_t::discarded);
   return builder.Take();
 }
 

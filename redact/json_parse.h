@@ -6,14 +6,23 @@
 // large. Duplicate keys behave as in ordered_json::parse: the first position, the last value.
 // Pure; thread-safe.
 
+#include <cstddef>
 #include <string_view>
 
 #include "nlohmann/json.hpp"
 
 namespace relaytap::redact {
 
+// The values (scalars, arrays and objects) one parse may build. A DOM costs some 50 to 100 bytes
+// per value, so this bounds what one message can cost the writer whatever its text: 29 KB of
+// compressed "[]," once asked for ten million values, over a gigabyte (#14 item 4). A realtime
+// event has tens to a few thousand values.
+inline constexpr size_t kMaxJsonValues = 200'000;
+
 // Parses `text` without exceptions and without recursion (any nesting depth is safe). Returns a
-// discarded value when `text` is not exactly one JSON value.
-nlohmann::ordered_json ParseOrderedJson(std::string_view text);
+// discarded value when `text` is not exactly one JSON value, or when it holds more than
+// `max_values` values (then `*over_budget` is set, if given, and parsing stopped there).
+nlohmann::ordered_json ParseOrderedJson(std::string_view text, size_t max_values = kMaxJsonValues,
+                                        bool* over_budget = nullptr);
 
 }  // namespace relaytap::redact

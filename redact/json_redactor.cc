@@ -255,11 +255,20 @@ std::string RedactJson(const ParsedJson& parsed, const Policy& policy, const Fin
   return Redact(parsed.doc, &parsed.holes, policy, fp, stats);
 }
 
+std::string RedactParsedText(const ParsedJson& parsed, std::string_view text, const Policy& policy,
+                             const Fingerprinter& fp, RedactStats* stats) {
+  if (parsed.over_budget) return OverLimitShape("element_budget", text.size(), fp, &text);
+  if (parsed.doc.is_discarded()) return BodyShape("", text, fp);
+  std::string out = RedactJson(parsed, policy, fp, stats);
+  if (out.size() > kMaxStoredJsonBytes) {
+    return OverLimitShape("stored_cap", text.size(), fp, &text);
+  }
+  return out;
+}
+
 std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,
                            RedactStats* stats) {
-  const ParsedJson parsed = ParsedJson::Parse(text);
-  if (parsed.doc.is_discarded()) return BodyShape("", text, fp);
-  return RedactJson(parsed, policy, fp, stats);
+  return RedactParsedText(ParsedJson::Parse(text), text, policy, fp, stats);
 }
 
 }  // namespace relaytap::redact

@@ -50,8 +50,19 @@ std::string RedactJson(const nlohmann::ordered_json& doc, const Policy& policy,
 std::string RedactJson(const ParsedJson& parsed, const Policy& policy, const Fingerprinter& fp,
                        RedactStats* stats = nullptr);
 
-// Parses `text` (without exceptions) and redacts it; text that is not JSON yields
-// BodyShape("", text, fp), so raw bytes never come through.
+// The largest redacted document that is stored as such. A realtime event redacts to well under
+// this (audio and free text become placeholders); a larger one is stored as its over-limit
+// shape (body_shape.h), so one message cannot write a row of many megabytes.
+inline constexpr size_t kMaxStoredJsonBytes = size_t{1} << 20;
+
+// The stored form of `text`, parsed as `parsed` (ParsedJson::Parse(text)): redacted as above;
+// text that is not JSON yields BodyShape("", text, fp), so raw bytes never come through; text
+// with more than kMaxJsonValues values, or whose redacted form passes kMaxStoredJsonBytes,
+// yields OverLimitShape("element_budget" or "stored_cap", its size, fp, the text).
+std::string RedactParsedText(const ParsedJson& parsed, std::string_view text, const Policy& policy,
+                             const Fingerprinter& fp, RedactStats* stats = nullptr);
+
+// Parses `text` (without exceptions) and returns RedactParsedText.
 std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,
                            RedactStats* stats = nullptr);
 

@@ -18,7 +18,7 @@ class CapObserver : public ws::MessageObserver {
  public:
   CapObserver(CapState& session, ws::MessageObserver& inner) : session_(session), inner_(inner) {}
   void OnMessage(ws::Message&& m) override {
-    if (m.opcode == ws::Opcode::kText && !m.truncated) {
+    if (m.opcode == ws::Opcode::kText && !m.truncated()) {
       if (m.direction == ws::Direction::kServerToClient) {
         session_.OnServerMessage(m);
       } else {

@@ -8,7 +8,7 @@ namespace relaytap::proxy {
 
 void SessionFailureWatch::OnMessage(ws::Message&& m) {
   if (!failed_ && m.direction == ws::Direction::kServerToClient && m.opcode == ws::Opcode::kText &&
-      !m.truncated &&
+      !m.truncated() &&
       guard::ClassifyServerMessage(m.payload) == guard::ServerResponseEvent::kFailed) {
     failed_ = true;
   }

@@ -24,6 +24,24 @@ std::string_view RealtimeEventType(std::string_view payload) {
   return type;
 }
 
+namespace {
+
+recorder::PayloadLimit PayloadLimitOf(ws::Truncation t) {
+  switch (t) {
+    case ws::Truncation::kNone:
+      return recorder::PayloadLimit::kNone;
+    case ws::Truncation::kObservationCap:
+      return recorder::PayloadLimit::kObservationCap;
+    case ws::Truncation::kExpansionRatio:
+      return recorder::PayloadLimit::kExpansionRatio;
+    case ws::Truncation::kReassemblyBudget:
+      return recorder::PayloadLimit::kReassemblyBudget;
+  }
+  return recorder::PayloadLimit::kObservationCap;
+}
+
+}  // namespace
+
 SessionTapObserver::SessionTapObserver(const WsSessionInfo& info, recorder::Sink* sink,
                                        std::unique_ptr<ws::MessageObserver> extra)
     : connection_id_(info.connection_id),
@@ -35,8 +53,9 @@ void SessionTapObserver::OnMessage(ws::Message&& m) {
   ++sequence_;
   RELAYTAP_LOG(kDebug, "ws conn=", connection_id_, " seq=", sequence_,
                " from=", ws::DirectionName(m.direction), " opcode=", ws::OpcodeName(m.opcode),
-               " bytes=", m.payload.size(), " wire=", m.wire_bytes, " frames=", m.frame_count,
-               m.compressed ? " deflate" : "",
+               " bytes=", m.payload_bytes,
+               m.truncated() ? StrCat(" not kept: ", ws::TruncationName(m.truncation)) : "",
+               " wire=", m.wire_bytes, " frames=", m.frame_count, m.compressed ? " deflate" : "",
                m.opcode == ws::Opcode::kText ? StrCat(" type=", RealtimeEventType(m.payload)) : "",
                m.close_code ? StrCat(" close_code=", *m.close_code) : "");
   if (sink_ != nullptr) {
@@ -51,10 +70,10 @@ void SessionTapObserver::OnMessage(ws::Message&& m) {
     r.first_frame_us = m.first_frame_us;
     r.last_frame_us = m.last_frame_us;
     r.wire_bytes = m.wire_bytes;
-    r.payload_bytes = m.payload.size();
+    r.payload_bytes = m.payload_bytes;
     r.frame_count = m.frame_count;
     r.compressed = m.compressed;
-    r.truncated = m.truncated;
+    r.payload_limit = PayloadLimitOf(m.truncation);
     r.close_code = m.close_code;
     r.close_reason = m.close_reason;
     if (extra_) {

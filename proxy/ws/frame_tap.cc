@@ -56,6 +56,20 @@ std::string_view DirectionName(Direction d) {
   return d == Direction::kClientToServer ? "client" : "server";
 }
 
+std::string_view TruncationName(Truncation t) {
+  switch (t) {
+    case Truncation::kNone:
+      return "none";
+    case Truncation::kObservationCap:
+      return "observation_cap";
+    case Truncation::kExpansionRatio:
+      return "expansion_ratio";
+    case Truncation::kReassemblyBudget:
+      return "reassembly_budget";
+  }
+  return "unknown";
+}
+
 std::string_view OpcodeName(Opcode op) {
   switch (op) {
     case Opcode::kContinuation:
@@ -76,17 +90,20 @@ std::string_view OpcodeName(Opcode op) {
 
 struct FrameTap::Impl {
   Impl(FrameTap& owner, Direction dir, PerMessageDeflate pmd, MessageObserver& obs,
-       size_t payload_cap)
+       const TapLimits& tap_limits)
       : tap(owner),
         direction(dir),
         observer(obs),
-        cap(payload_cap),
+        limits(tap_limits),
+        budget(tap_limits.budget != nullptr ? *tap_limits.budget : ReassemblyBudget::Process()),
+        cap(tap_limits.observed_payload_cap),
         deflate_enabled(pmd.enabled),
         no_context_takeover(dir == Direction::kClientToServer ? pmd.client_no_context_takeover
                                                               : pmd.server_no_context_takeover) {}
 
   ~Impl() {
     if (zlib_ready) inflateEnd(&zs);
+    budget.Give(reserved);
   }
 
   void Feed(const uint8_t* data, size_t n, int64_t now);
@@ -99,6 +116,10 @@ struct FrameTap::Impl {
   void EmitControl(int64_t now);
   void FinishMessage(int64_t now);
   void AppendCapped(const uint8_t* data, size_t n, bool unmask, uint64_t mask_offset);
+  void Append(const uint8_t* data, size_t n, bool unmask, uint64_t mask_offset);
+  bool Grow(size_t need);
+  void Truncate(Truncation why);
+  void ReleasePayload();
   bool EnsureInflater();
   bool Inflate(const uint8_t* data, size_t n);
   void ResetInflaterAfterMessage();
@@ -108,7 +129,10 @@ struct FrameTap::Impl {
   FrameTap& tap;
   const Direction direction;
   MessageObserver& observer;
+  const TapLimits limits;
+  ReassemblyBudget& budget;
   const size_t cap;
+  size_t reserved = 0;  // taken from `budget` for message.payload's capacity
   const bool deflate_enabled;
   const bool no_context_takeover;
 
@@ -146,6 +170,7 @@ struct FrameTap::Impl {
 void FrameTap::Impl::Fail(std::string reason) {
   if (tap.failed_) return;
   tap.failed_ = true;
+  ReleasePayload();  // the message in progress will never be handed on
   observer.OnTapError(direction, reason);
 }
 
@@ -238,12 +263,14 @@ void FrameTap::Impl::OnHeader(int64_t now) {
   if (!IsControlOpcode(opcode)) {
     message.wire_bytes += header_size + payload_len;
     ++message.frame_count;
-    if (!message.compressed) {
-      const size_t want =
-          static_cast<size_t>(std::min<uint64_t>(message.payload.size() + payload_len, cap));
-      if (want > message.payload.capacity()) {
-        message.payload.reserve(std::max(want, std::min(message.payload.capacity() * 2, cap)));
-      }
+    if (!message.compressed && !message.truncated()) {
+      // Room for the frame at once, up to a step: a declared length is not yet a received one.
+      constexpr uint64_t kMaxAhead = uint64_t{1} << 20;
+      const uint64_t size = message.payload.size();
+      const uint64_t want = size + payload_len <= cap
+                                ? std::min(size + payload_len, size + kMaxAhead)
+                                : std::min<uint64_t>(cap, limits.kept_prefix);
+      if (want > message.payload.capacity()) Grow(static_cast<size_t>(want));
     }
   }
   control_wire_bytes = header_size + payload_len;
@@ -252,15 +279,63 @@ void FrameTap::Impl::OnHeader(int64_t now) {
   if (payload_len == 0) OnFrameComplete(now);
 }
 
+// Counts `n` payload bytes and keeps them while the message is within its limits; past the cap
+// (or when the budget refuses to grow it) the message keeps only its prefix.
 void FrameTap::Impl::AppendCapped(const uint8_t* data, size_t n, bool unmask, uint64_t offset) {
+  message.payload_bytes += n;
+  if (message.truncated() || n == 0) return;
+  const std::string& out = message.payload;
+  if (n > cap - out.size()) {
+    const size_t prefix = std::min(cap, limits.kept_prefix);
+    const size_t take = out.size() < prefix ? std::min(n, prefix - out.size()) : 0;
+    if (take > 0 && (out.size() + take <= out.capacity() || Grow(out.size() + take))) {
+      Append(data, take, unmask, offset);
+    }
+    return Truncate(Truncation::kObservationCap);
+  }
+  if (out.size() + n > out.capacity() && !Grow(out.size() + n)) {
+    return Truncate(Truncation::kReassemblyBudget);
+  }
+  Append(data, n, unmask, offset);
+}
+
+void FrameTap::Impl::Append(const uint8_t* data, size_t n, bool unmask, uint64_t offset) {
   std::string& out = message.payload;
-  const size_t room = out.size() < cap ? cap - out.size() : 0;
-  const size_t keep = std::min(n, room);
-  if (keep < n) message.truncated = true;
-  if (keep == 0) return;
   const size_t old_size = out.size();
-  out.append(reinterpret_cast<const char*>(data), keep);
-  if (unmask) Unmask(reinterpret_cast<uint8_t*>(out.data()) + old_size, keep, mask_key, offset);
+  out.append(reinterpret_cast<const char*>(data), n);
+  if (unmask) Unmask(reinterpret_cast<uint8_t*>(out.data()) + old_size, n, mask_key, offset);
+}
+
+// Makes room for `need` payload bytes (doubling, at most the cap), taking the growth from the
+// budget first. False when the budget cannot give even `need`.
+bool FrameTap::Impl::Grow(size_t need) {
+  std::string& out = message.payload;
+  size_t target = std::max(need, std::min(cap, std::max<size_t>(out.capacity() * 2, 4096)));
+  if (target > reserved && !budget.TryTake(target - reserved)) {
+    target = need;
+    if (target > reserved && !budget.TryTake(target - reserved)) return false;
+  }
+  if (target > reserved) reserved = target;
+  out.reserve(target);
+  return true;
+}
+
+// The message is not kept whole: its prefix stays, the rest of its memory goes back at once.
+void FrameTap::Impl::Truncate(Truncation why) {
+  message.truncation = why;
+  std::string& out = message.payload;
+  const size_t prefix = std::min(cap, limits.kept_prefix);
+  if (out.size() > prefix) out.resize(prefix);
+  out.shrink_to_fit();
+  const size_t keep = std::min(reserved, std::max(out.capacity(), out.size()));
+  budget.Give(reserved - keep);
+  reserved = keep;
+}
+
+// The payload leaves the tap (handed on or dropped): the budget gets its share back.
+void FrameTap::Impl::ReleasePayload() {
+  budget.Give(reserved);
+  reserved = 0;
 }
 
 void FrameTap::Impl::ConsumePayload(const uint8_t* data, size_t n) {
@@ -316,7 +391,14 @@ bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
       zs.avail_out = static_cast<uInt>(kScratchBytes);
       const int rc = inflate(&zs, Z_SYNC_FLUSH);
       AppendCapped(inflated.get(), kScratchBytes - zs.avail_out, false, 0);
-      if (message.truncated && no_context_takeover) inflating = false;
+      if (!message.truncated() && message.payload_bytes > limits.expansion_floor &&
+          message.payload_bytes / std::max<uint64_t>(message.wire_bytes, 1) >=
+              limits.max_expansion_ratio) {
+        Truncate(Truncation::kExpansionRatio);
+      }
+      // With context takeover the window must follow the sender, so inflating goes on (and
+      // costs what it costs the application); without, it can stop.
+      if (message.truncated() && no_context_takeover) inflating = false;
       if (rc == Z_STREAM_END) {
         stream_ended = true;
         return true;
@@ -356,6 +438,7 @@ void FrameTap::Impl::FinishMessage(int64_t now) {
   }
   message.last_frame_us = now;
   message_open = false;
+  ReleasePayload();
   Message done = std::move(message);
   message = Message{};
   Emit(std::move(done));
@@ -376,7 +459,8 @@ void FrameTap::Impl::EmitControl(int64_t now) {
     msg.close_reason = control_payload.substr(2);
   }
   msg.payload = control_payload.substr(0, std::min(control_payload.size(), cap));
-  msg.truncated = msg.payload.size() < control_payload.size();
+  msg.payload_bytes = control_payload.size();
+  if (msg.payload.size() < control_payload.size()) msg.truncation = Truncation::kObservationCap;
   Emit(std::move(msg));
 }
 
@@ -387,8 +471,8 @@ void FrameTap::Impl::OnFrameComplete(int64_t now) {
 }
 
 FrameTap::FrameTap(Direction direction, PerMessageDeflate deflate, MessageObserver& observer,
-                   size_t observed_payload_cap)
-    : impl_(std::make_unique<Impl>(*this, direction, deflate, observer, observed_payload_cap)) {
+                   TapLimits limits)
+    : impl_(std::make_unique<Impl>(*this, direction, deflate, observer, limits)) {
   g_instances_created.fetch_add(1, std::memory_order_relaxed);
 }
 

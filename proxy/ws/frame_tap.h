@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "proxy/ws/extensions.h"
+#include "proxy/ws/reassembly_budget.h"
 
 namespace relaytap::proxy::ws {
 
@@ -33,6 +34,15 @@ enum class Opcode : uint8_t {
 };
 std::string_view OpcodeName(Opcode op);
 
+// Why a message's payload was not kept whole. The message is still counted, timed and handed
+// on, with the first bytes of its payload (TapLimits::kept_prefix) and its full size.
+enum class Truncation : uint8_t {
+  kNone,
+  kObservationCap,    // the payload is longer than TapLimits::observed_payload_cap
+  kExpansionRatio,    // inflating it gave more than max_expansion_ratio times its wire bytes
+  kReassemblyBudget,  // the process-wide ReassemblyBudget was spent
+};
+
 struct Message {
   Direction direction = Direction::kClientToServer;
   Opcode opcode = Opcode::kText;  // kText, kBinary, kClose, kPing or kPong; never kContinuation
@@ -41,8 +51,12 @@ struct Message {
   uint64_t wire_bytes = 0;        // frame headers + payloads as seen on the wire
   uint32_t frame_count = 0;
   bool compressed = false;  // RSV1 was set on the first frame
-  std::string payload;      // unmasked and, if compressed, inflated
-  bool truncated = false;   // payload exceeded the observation cap; `payload` holds a prefix
+  std::string payload;      // unmasked and, if compressed, inflated; a prefix when truncated
+  // Payload bytes (inflated) the message carried, kept or not. When a compressed message with no
+  // context takeover is not kept, inflating stops there and this is a lower bound.
+  uint64_t payload_bytes = 0;
+  Truncation truncation = Truncation::kNone;
+  bool truncated() const { return truncation != Truncation::kNone; }
   std::optional<uint16_t> close_code;  // kClose with a body
   std::string close_reason;            // kClose only
 };
@@ -55,14 +69,29 @@ class MessageObserver {
   virtual void OnTapError(Direction direction, std::string_view reason) = 0;
 };
 
+// What one tap may spend on a message's payload. Past any limit the message is truncated: counted,
+// timed and handed on with its first `kept_prefix` bytes (enough to read its type), so that it
+// is recorded as metadata rather than lost, and the memory it would have taken is never taken.
+struct TapLimits {
+  // The Realtime API takes up to 15 MiB of audio per input_audio_buffer.append: 20 MiB of
+  // base64 and its envelope fit. The recorder's queue (64 MiB) holds more than one such message.
+  static constexpr size_t kDefaultObservedPayloadCap = size_t{24} << 20;
+
+  size_t observed_payload_cap = kDefaultObservedPayloadCap;
+  // A compressed message that inflates past `expansion_floor` bytes and past this many times its
+  // wire bytes is a decompression bomb, not traffic: JSON compresses 5 to 20 times, base64 audio
+  // hardly at all, and deflate's own limit is 1032 times.
+  uint32_t max_expansion_ratio = 100;
+  size_t expansion_floor = size_t{1} << 20;
+  size_t kept_prefix = size_t{64} << 10;
+  ReassemblyBudget* budget = nullptr;  // null: ReassemblyBudget::Process()
+};
+std::string_view TruncationName(Truncation t);  // "observation_cap", "expansion_ratio", ...
+
 class FrameTap {
  public:
-  // Messages whose (inflated) payload exceeds this are still counted and timed, but the
-  // observer receives only the first `kDefaultObservedPayloadCap` bytes with `truncated = true`.
-  static constexpr size_t kDefaultObservedPayloadCap = 64u << 20;
-
   FrameTap(Direction direction, PerMessageDeflate deflate, MessageObserver& observer,
-           size_t observed_payload_cap = kDefaultObservedPayloadCap);
+           TapLimits limits = {});
   ~FrameTap();
   FrameTap(const FrameTap&) = delete;
   FrameTap& operator=(const FrameTap&) = delete;

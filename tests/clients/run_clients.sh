@@ -165,23 +165,23 @@ run_test python_ws "$PY" "$HERE/python_ws_test.py"
 run_test python_strict_tls "$PY" "$HERE/python_strict_tls_test.py"
 run_test ca_constraints_openssl bash "$HERE/ca_constraints_test.sh"
 run_test canary_plant "$PY" "$HERE/canary_test.py"
-if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/ws" ]; then
-  run_test node_ws env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" node "$HERE/node/ws_test.mjs"
-else
-  echo "FAIL node_ws: node or tests/clients/node/node_modules missing (run scripts/install-deps.sh)"
-  FAILED=$((FAILED + 1))
-  FAILED_NAMES+=("node_ws")
-fi
+# run_node_test <name> <module> <script> : a Node client test that needs node_modules/<module>.
+run_node_test() {
+  local name=$1 module=$2 script=$3
+  if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/$module" ]; then
+    run_test "$name" env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" node "$HERE/node/$script"
+  else
+    echo "FAIL $name: node or tests/clients/node/node_modules/$module missing (run scripts/install-deps.sh)"
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$name")
+  fi
+}
+run_node_test node_ws ws ws_test.mjs
+# A message that inflates a thousandfold: relayed, and the proxy's memory stays bounded (#14).
+run_node_test inflate_bomb ws inflate_bomb_test.mjs
 run_test guard_cli bash "$HERE/guard_cli_test.sh"
 # The official openai SDK against a second proxy started with --guard enforce.
-if command -v node >/dev/null 2>&1 && [ -d "$HERE/node/node_modules/openai" ]; then
-  run_test openai_sdk_guard env NODE_EXTRA_CA_CERTS="$RT_PROXY_CA" \
-    node "$HERE/node/openai_guard_test.mjs"
-else
-  echo "FAIL openai_sdk_guard: node or tests/clients/node/node_modules/openai missing"
-  FAILED=$((FAILED + 1))
-  FAILED_NAMES+=("openai_sdk_guard")
-fi
+run_node_test openai_sdk_guard openai openai_guard_test.mjs
 run_test fake_upstream_clients bash "$HERE/fake_upstream_clients.sh"
 # A session whose response fails: the report checks below need a failure with ids and events.
 run_test python_failed_session "$PY" "$HERE/python_failed_session.py"
@@ -228,6 +228,8 @@ check canary_absent_from_db_and_logs no_canary
 check db_has_sessions db_has "SELECT count(*) FROM ws_sessions WHERE session_id LIKE 'sess_%'"
 check db_has_response_ids db_has "SELECT count(*) FROM events WHERE response_id LIKE 'resp_%'"
 check db_has_apim_request_ids db_has "SELECT count(*) FROM exchanges WHERE apim_request_id <> ''"
+# The inflate bomb, both ways: its full size and the limit it passed, none of its content.
+check db_records_bomb_as_metadata db_has "SELECT count(*) = 2 FROM events WHERE type = 'conversation.item.create' AND payload_bytes = 30000076 AND truncated = 1 AND payload = '{\"redacted\":\"over_limit\",\"limit\":\"expansion_ratio\",\"len\":30000076}'"
 check db_integrity db_has "SELECT CASE WHEN (SELECT integrity_check FROM pragma_integrity_check) = 'ok' THEN 1 ELSE 0 END"
 
 # The answer commands on what the real clients recorded.

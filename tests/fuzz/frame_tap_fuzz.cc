@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Direction direction = (knobs & 4) ? Direction::kServerToClient : Direction::kClientToServer;
   const size_t split = 1 + (knobs >> 3);
   NullObserver observer;
-  FrameTap tap(direction, pmd, observer, /*observed_payload_cap=*/4096);
+  FrameTap tap(direction, pmd, observer, {.observed_payload_cap = 4096});
   std::span<const uint8_t> rest(data + 1, size - 1);
   for (size_t at = 0; at < rest.size(); at += split) {
     tap.Feed(rest.subspan(at, std::min(split, rest.size() - at)), static_cast<int64_t>(at));

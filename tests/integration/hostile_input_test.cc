@@ -88,5 +88,41 @@ TEST_F(HostileInputTest, DeeplyNestedResponseDoneIsRelayedAndRecorded) {
   EXPECT_EQ(Query(TestDbPath(dir_), "SELECT COUNT(*) FROM ws_sessions"), "1");
 }
 
+// #14 item 4: a message longer than the observation cap (which was as large as the recorder's
+// whole queue) is relayed unchanged and recorded as metadata: its type and full size, the limit
+// it passed, no content, and no gap.
+TEST_F(HostileInputTest, MessagePastTheObservationCapIsRecordedAsMetadata) {
+  const std::string big = R"({"type":"conversation.item.create","item":{"content":")" +
+                          std::string(30u << 20, 'a') + R"("}})";
+  EXPECT_EQ(EchoThroughSession(big), big);
+  Finish();
+  const std::string shape = R"({"redacted":"over_limit","limit":"observation_cap","len":)" +
+                            std::to_string(big.size()) + "}";
+  EXPECT_EQ(Query(TestDbPath(dir_),
+                  "SELECT group_concat(row, ' | ') FROM (SELECT direction || ' ' || "
+                  "payload_bytes || ' ' || truncated || ' ' || payload AS row FROM events "
+                  "WHERE type = 'conversation.item.create' ORDER BY seq)"),
+            "client " + std::to_string(big.size()) + " 1 " + shape + " | server " +
+                std::to_string(big.size()) + " 1 " + shape);
+  EXPECT_EQ(Query(TestDbPath(dir_), "SELECT COUNT(*) FROM gaps"), "0");
+}
+
+// #14 item 4: millions of values within the cap cost the writer a bounded parse; the message is
+// stored as its over-limit shape, not as a row of many megabytes.
+TEST_F(HostileInputTest, MessageWithMillionsOfValuesIsStoredAsItsShape) {
+  std::string many = R"({"type":"conversation.item.create","item":{"content":[)";
+  for (int i = 0; i < 4'000'000; ++i) many += "[],";
+  many += "[]]}}";
+  EXPECT_EQ(EchoThroughSession(many), many);
+  Finish();
+  EXPECT_EQ(Query(TestDbPath(dir_),
+                  "SELECT COUNT(*) FROM events WHERE type = 'conversation.item.create' AND "
+                  "truncated = 0 AND payload_bytes = " +
+                      std::to_string(many.size()) +
+                      " AND payload LIKE '{\"redacted\":\"over_limit\",\"limit\":"
+                      "\"element_budget\",\"len\":%' AND length(payload) < 200"),
+            "2");
+}
+
 }  // namespace
 }  // namespace relaytap::testing

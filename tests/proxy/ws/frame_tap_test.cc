@@ -32,7 +32,7 @@ TEST(FrameTapTest, ReassemblesFragmentedTextMessage) {
   EXPECT_EQ(rec.messages[0].frame_count, 4u);
   EXPECT_EQ(rec.messages[0].direction, Direction::kServerToClient);
   EXPECT_FALSE(rec.messages[0].compressed);
-  EXPECT_FALSE(rec.messages[0].truncated);
+  EXPECT_FALSE(rec.messages[0].truncated());
   EXPECT_EQ(tap.messages(), 1u);
   EXPECT_TRUE(rec.errors.empty());
 }

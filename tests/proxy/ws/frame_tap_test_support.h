@@ -158,7 +158,7 @@ inline std::string Describe(const Message& m) {
   s += " t=" + std::to_string(m.first_frame_us) + ".." + std::to_string(m.last_frame_us);
   s += " wire=" + std::to_string(m.wire_bytes) + " frames=" + std::to_string(m.frame_count);
   s += m.compressed ? " compressed" : "";
-  s += m.truncated ? " truncated" : "";
+  s += m.truncated() ? " truncated" : "";
   s += " len=" + std::to_string(m.payload.size());
   s += " hash=" + std::to_string(std::hash<std::string>{}(m.payload));
   if (m.close_code) s += " close=" + std::to_string(*m.close_code) + " '" + m.close_reason + "'";
