@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/ascii.h"
+#include "base/byte_size.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "proxy/session/route.h"
@@ -263,6 +264,22 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
       return TypeError(key, "\"normal\" or \"full\"");
     }
     c.durability = v.get<std::string>();
+  } else if (key == "max_db_size" || key == "min_free") {
+    std::optional<uint64_t>& out = key == "max_db_size" ? c.max_db_bytes : c.min_free_bytes;
+    if (v.is_null()) {
+      out.reset();
+    } else if (v.is_number_unsigned()) {
+      out = v.get<uint64_t>();
+    } else if (v.is_string()) {
+      absl::StatusOr<uint64_t> bytes = ParseByteSize(v.get<std::string>());
+      if (!bytes.ok()) {
+        return absl::InvalidArgumentError(
+            StrCat("config key '", key, "': ", std::string(bytes.status().message())));
+      }
+      out = *bytes;
+    } else {
+      return TypeError(key, "a size such as \"4GiB\", a number of bytes (0: none) or null");
+    }
   } else if (key == "threads") {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 256) {
       return TypeError(key, "an integer from 0 (one per core) to 256");

@@ -1,7 +1,9 @@
 #include "recorder/batch_writer.h"
 
+#include "base/byte_size.h"
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "base/str_cat.h"
 #include "recorder/correlator.h"
 #include "recorder/sqlite/transaction.h"
 
@@ -9,6 +11,7 @@ namespace relaytap::recorder {
 namespace {
 
 constexpr int64_t kReopenBackoffUs = 1'000'000;
+constexpr uint64_t kRecheckDiskBytes = uint64_t{1} << 20;
 
 struct TimeOf {
   int64_t operator()(const ConnectionOpened& o) const { return o.open_us; }
@@ -24,12 +27,13 @@ struct TimeOf {
 int64_t ObservationTimeUs(const Observation& obs) { return std::visit(TimeOf{}, obs); }
 
 BatchWriter::BatchWriter(std::string db_path, Durability durability, const Redactor& redactor,
-                         std::unique_ptr<Store> store, int64_t run_id)
+                         std::unique_ptr<Store> store, int64_t run_id, DiskLimits disk)
     : db_path_(std::move(db_path)),
       durability_(durability),
       redactor_(redactor),
       store_(std::move(store)),
-      run_id_(run_id) {}
+      run_id_(run_id),
+      disk_(db_path_, std::move(disk)) {}
 
 bool BatchWriter::EnsureStore() {
   if (store_) return true;
@@ -45,32 +49,62 @@ bool BatchWriter::EnsureStore() {
 void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& drops) {
   pending_gap_.Add(drops.observations, drops.bytes, drops.first_us, drops.last_us);
   if (batch.empty() && pending_gap_.empty()) return;
+  if (const DiskPause pause = disk_.Check(); pause != DiskPause::kNone) {
+    return Pause(pause, batch, /*force=*/false);
+  }
+  if (paused_ != DiskPause::kNone) {
+    RELAYTAP_LOG(kInfo, "recorder: recording to ", db_path_, " again (",
+                 FormatByteSize(disk_.free_bytes()), " free); the pause is one gap row");
+    paused_ = DiskPause::kNone;
+  }
   absl::Status st =
       EnsureStore() ? absl::OkStatus() : absl::UnavailableError("store not open (reopen pending)");
+  const bool new_gap_row = gap_row_id_ == 0;
+  size_t kept = batch.size();  // observations written; the rest go to a pause
+  DiskPause pause_at_kept = DiskPause::kNone;
   if (st.ok()) {
     if (before_batch_for_test_) before_batch_for_test_(store_->db());
     sqlite::Transaction tx(store_->db());
     st = tx.Begin();
-    for (size_t i = 0; st.ok() && i < batch.size(); ++i) st = WriteOne(batch[i]);
+    // A batch can be large: look at the disk again after every megabyte, and leave the rest of
+    // the batch to the pause once a limit is reached, so that the store overshoots by little.
+    uint64_t since_check = 0;
+    for (size_t i = 0; st.ok() && i < batch.size(); ++i) {
+      since_check += ApproximateBytes(batch[i]);
+      if (since_check > kRecheckDiskBytes) {
+        since_check = 0;
+        if (const DiskPause pause = disk_.Check(); pause != DiskPause::kNone) {
+          kept = i;
+          pause_at_kept = pause;
+          break;
+        }
+      }
+      st = WriteOne(batch[i]);
+    }
     if (st.ok()) st = WriteGapIfAny();
     if (st.ok()) st = tx.Commit();
   }
   if (!st.ok()) {
+    if (new_gap_row) gap_row_id_ = 0;  // rolled back with the transaction
     OnFailure(st, batch);
     return;
   }
-  if (!pending_gap_.empty()) counters_.gaps_written++;
+  if (!pending_gap_.empty() && new_gap_row) counters_.gaps_written++;
   pending_gap_ = DropStats{};
   lost_writes_in_gap_ = false;
-  counters_.written += batch.size();
+  gap_pause_ = DiskPause::kNone;
+  gap_row_id_ = 0;
+  counters_.written += kept;
+  if (kept < batch.size()) {
+    Pause(pause_at_kept, std::span<const Observation>(batch).subspan(kept), /*force=*/true);
+  }
   if (failing_) {
     failing_ = false;
     RELAYTAP_LOG(kInfo, "recorder: writing to ", db_path_, " again; the loss is recorded as a gap");
   }
 }
 
-void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observation>& batch) {
-  counters_.write_failures++;
+void BatchWriter::AddToGap(std::span<const Observation> batch) {
   counters_.lost += batch.size();
   uint64_t bytes = 0;
   int64_t from = 0, to = 0;
@@ -81,6 +115,46 @@ void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observatio
     if (t > to) to = t;
   }
   pending_gap_.Add(batch.size(), bytes, from, to);
+}
+
+void BatchWriter::Pause(DiskPause why, std::span<const Observation> batch, bool force) {
+  AddToGap(batch);
+  gap_pause_ = why;
+  if (paused_ != why) {
+    paused_ = why;
+    const DiskLimits& limits = disk_.limits();
+    RELAYTAP_LOG(kError, "recorder: recording to ", db_path_, " paused: ",
+                 why == DiskPause::kDbSizeCap
+                     ? StrCat("the store is ", FormatByteSize(disk_.db_bytes()),
+                              ", at --max-db-size ", FormatByteSize(limits.max_db_bytes),
+                              " (start a new store with --db to record again)")
+                     : StrCat("only ", FormatByteSize(disk_.free_bytes()),
+                              " free on its filesystem, under --min-free ",
+                              FormatByteSize(limits.min_free_bytes),
+                              " (recording resumes when space is freed)"),
+                 "; relaying continues, what is not recorded is counted in one gap row (",
+                 DiskPauseName(why), ")");
+  }
+  const int64_t now = NowUnixMicros();
+  if (!force && now < next_gap_update_us_) return;
+  next_gap_update_us_ = now + 1'000'000;
+  // The gap row goes to disk now, so that a pause is on record even if the process dies in it.
+  if (!EnsureStore()) return;
+  const bool new_row = gap_row_id_ == 0;
+  sqlite::Transaction tx(store_->db());
+  absl::Status st = tx.Begin();
+  if (st.ok()) st = WriteGapIfAny();
+  if (st.ok()) st = tx.Commit();
+  if (!st.ok()) {
+    if (new_row) gap_row_id_ = 0;  // rolled back with the transaction
+    return;
+  }
+  if (new_row && gap_row_id_ != 0) counters_.gaps_written++;
+}
+
+void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observation>& batch) {
+  counters_.write_failures++;
+  AddToGap(batch);
   if (!batch.empty()) lost_writes_in_gap_ = true;
   if (store_) store_->ClearCaches();
   // Locked: keep the connection. Anything else (I/O, full, read-only): reopen later.
@@ -97,8 +171,13 @@ void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observatio
 
 absl::Status BatchWriter::WriteGapIfAny() {
   if (pending_gap_.empty()) return absl::OkStatus();
-  const char* reason = lost_writes_in_gap_ ? "write_failed" : "queue_full";
-  return store_->InsertGap(run_id_, pending_gap_, reason);
+  const std::string_view reason = gap_pause_ != DiskPause::kNone ? DiskPauseName(gap_pause_)
+                                  : lost_writes_in_gap_          ? "write_failed"
+                                                                 : "queue_full";
+  if (gap_row_id_ != 0) return store_->UpdateGap(gap_row_id_, pending_gap_, reason);
+  RELAYTAP_RETURN_IF_ERROR(store_->InsertGap(run_id_, pending_gap_, reason));
+  gap_row_id_ = store_->db().LastInsertRowId();
+  return absl::OkStatus();
 }
 
 absl::Status BatchWriter::WriteOne(Observation& obs) {
@@ -188,11 +267,13 @@ absl::Status BatchWriter::WriteSessionClosed(const WsSessionClosed& closed) {
 absl::Status BatchWriter::Finish(const DropStats& drops, int64_t stop_us) {
   std::vector<Observation> none;
   WriteBatch(none, drops);  // any pending gap
+  if (paused_ != DiskPause::kNone) Pause(paused_, none, /*force=*/true);
   if (!EnsureStore()) {
     store_.reset();
     next_reopen_us_ = 0;
     if (!EnsureStore()) return absl::UnavailableError("recorder: store unavailable at close");
   }
+  const bool new_gap_row = gap_row_id_ == 0;
   sqlite::Transaction tx(store_->db());
   RELAYTAP_RETURN_IF_ERROR(tx.Begin());
   for (auto& [key, state] : sessions_) {
@@ -201,8 +282,9 @@ absl::Status BatchWriter::Finish(const DropStats& drops, int64_t stop_us) {
   RELAYTAP_RETURN_IF_ERROR(WriteGapIfAny());
   RELAYTAP_RETURN_IF_ERROR(store_->FinishRun(run_id_, stop_us));
   RELAYTAP_RETURN_IF_ERROR(tx.Commit());
-  if (!pending_gap_.empty()) counters_.gaps_written++;
+  if (!pending_gap_.empty() && new_gap_row) counters_.gaps_written++;
   pending_gap_ = DropStats{};
+  gap_row_id_ = 0;
   sessions_.clear();
   // Fold the WAL into the main file so the store is one self-contained file after exit.
   (void)store_->db().Execute("PRAGMA wal_checkpoint(TRUNCATE)");

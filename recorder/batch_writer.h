@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "recorder/bounded_queue.h"
+#include "recorder/disk_watch.h"
 #include "recorder/observation.h"
 #include "recorder/redaction.h"
 #include "recorder/schema.h"
@@ -33,7 +35,7 @@ struct WriterCounters {
 class BatchWriter {
  public:
   BatchWriter(std::string db_path, Durability durability, const Redactor& redactor,
-              std::unique_ptr<Store> store, int64_t run_id);
+              std::unique_ptr<Store> store, int64_t run_id, DiskLimits disk = {});
 
   // Writes `batch` plus the queue drops in `drops` as a gap. On failure the batch and the drops
   // become a pending gap for a later batch.
@@ -56,6 +58,10 @@ class BatchWriter {
   absl::Status CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
                             const WsSessionClosed* closed, int64_t close_us);
   absl::Status WriteGapIfAny();
+  // Recording paused (disk_watch.h): `batch` joins the pending gap, whose row is written at once
+  // and brought up to date at most every second (always when `force`).
+  void Pause(DiskPause why, std::span<const Observation> batch, bool force);
+  void AddToGap(std::span<const Observation> batch);
   bool EnsureStore();
   void OnFailure(const absl::Status& st, const std::vector<Observation>& batch);
 
@@ -67,6 +73,11 @@ class BatchWriter {
   absl::flat_hash_map<std::pair<uint64_t, uint32_t>, SessionState> sessions_;
   DropStats pending_gap_;  // queue drops and lost batches not yet written
   bool lost_writes_in_gap_ = false;
+  DiskWatch disk_;
+  DiskPause paused_ = DiskPause::kNone;     // the pause in effect (kNone: recording)
+  DiskPause gap_pause_ = DiskPause::kNone;  // the pending gap holds observations of this pause
+  int64_t gap_row_id_ = 0;                  // the pending gap's row, once written
+  int64_t next_gap_update_us_ = 0;
   bool failing_ = false;  // logged the current outage already
   int64_t next_reopen_us_ = 0;
   WriterCounters counters_;

@@ -97,8 +97,9 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
       priority_(std::make_unique<WriterPriority>(options_.writer_nice_increment)),
       run_id_(run_id) {
   writer_->redactor = std::move(redactor);
-  writer_->batch = std::make_unique<BatchWriter>(options_.db_path, options_.durability,
-                                                 *writer_->redactor, std::move(store), run_id);
+  writer_->batch =
+      std::make_unique<BatchWriter>(options_.db_path, options_.durability, *writer_->redactor,
+                                    std::move(store), run_id, options_.disk);
   writer_->batch->set_before_batch_for_test(options_.before_batch_for_test);
   thread_ = std::thread([this] {
     priority_->AttachToCurrentThread();

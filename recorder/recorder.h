@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "recorder/bounded_queue.h"
+#include "recorder/disk_watch.h"
 #include "recorder/schema.h"
 #include "recorder/sink.h"
 
@@ -46,6 +47,9 @@ struct RecorderOptions {
   // under a quarter of queue_max_bytes, so that under CPU contention the relay's io threads run
   // first and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
   int writer_nice_increment = 0;  // off by default: see --recorder-nice in README
+  // The store's size cap and the free-space floor (disk_watch.h): past either, recording pauses
+  // with one gap row while the relay goes on.
+  DiskLimits disk;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
   std::function<void(sqlite::Database&)> before_batch_for_test;

@@ -158,14 +158,34 @@ absl::Status Store::FinishRun(int64_t run_id, int64_t stop_us) {
   return st_->finish_run.Run();
 }
 
-absl::Status Store::InsertGap(int64_t run_id, const DropStats& d, std::string_view reason) {
-  sqlite::Statement& s = st_->insert_gap;
-  s.BindInt64(1, run_id);
+namespace {
+
+// Binds ?2..?6 of a gaps statement: from_us, to_us, dropped_observations, dropped_bytes, reason.
+void BindGap(sqlite::Statement& s, const DropStats& d, std::string_view reason) {
   s.BindOptionalInt64(2, NonZero(d.first_us));
   s.BindOptionalInt64(3, NonZero(d.last_us));
   s.BindInt64(4, I(d.observations));
   s.BindInt64(5, I(d.bytes));
   s.BindText(6, reason);
+}
+
+}  // namespace
+
+absl::Status Store::InsertGap(int64_t run_id, const DropStats& d, std::string_view reason) {
+  sqlite::Statement& s = st_->insert_gap;
+  s.BindInt64(1, run_id);
+  BindGap(s, d, reason);
+  return s.Run();
+}
+
+absl::Status Store::UpdateGap(int64_t gap_id, const DropStats& d, std::string_view reason) {
+  // Rare (a paused recorder, at most once a second): not worth a cached statement.
+  RELAYTAP_ASSIGN_OR_RETURN(
+      sqlite::Statement s,
+      db_->Prepare("UPDATE gaps SET from_us = ?2, to_us = ?3, dropped_observations = ?4, "
+                   "dropped_bytes = ?5, reason = ?6 WHERE id = ?1"));
+  s.BindInt64(1, gap_id);
+  BindGap(s, d, reason);
   return s.Run();
 }
 

@@ -62,6 +62,8 @@ class Store {
   absl::StatusOr<int64_t> InsertRun(const RunInfo& run);
   absl::Status FinishRun(int64_t run_id, int64_t stop_us);
   absl::Status InsertGap(int64_t run_id, const DropStats& drops, std::string_view reason);
+  // Brings the gap row `gap_id` (from InsertGap: db().LastInsertRowId()) up to `drops`.
+  absl::Status UpdateGap(int64_t gap_id, const DropStats& drops, std::string_view reason);
 
   absl::Status WriteConnectionOpened(int64_t run_id, const ConnectionOpened& c);
   absl::Status WriteConnectionClosed(int64_t run_id, const ConnectionClosed& c,

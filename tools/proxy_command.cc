@@ -2,8 +2,10 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "base/byte_size.h"
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "proxy/config.h"
@@ -37,6 +39,8 @@ struct ProxyFlags {
   std::string redaction_policy;
   std::string durability;
   int recorder_nice = 0;
+  std::string max_db_size;
+  std::string min_free;
   std::string guard;  // empty: the config file's (default off)
   std::string guard_policy;
   int guard_max_attempts = -1;
@@ -104,6 +108,15 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (f.no_record) c.record = false;
   if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
   if (!f.durability.empty()) c.durability = f.durability;
+  for (auto [flag, text, out] : {std::tuple{"--max-db-size", &f.max_db_size, &c.max_db_bytes},
+                                 std::tuple{"--min-free", &f.min_free, &c.min_free_bytes}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<uint64_t> bytes = ParseByteSize(*text);
+    if (!bytes.ok()) {
+      return absl::InvalidArgumentError(StrCat(flag, " ", std::string(bytes.status().message())));
+    }
+    *out = *bytes;
+  }
   if (!f.guard.empty()) {
     auto mode = proxy::guard::ParseGuardMode(f.guard);
     if (!mode.ok()) {
@@ -138,6 +151,7 @@ int RunProxy(const ProxyFlags& flags) {
     return 2;
   }
   std::unique_ptr<recorder::Recorder> rec;
+  recorder::DiskLimits disk;
   if (config->record) {
     recorder::RecorderOptions ro;
     ro.db_path = config->db.string();
@@ -147,6 +161,9 @@ int RunProxy(const ProxyFlags& flags) {
     ro.durability =
         config->durability == "full" ? recorder::Durability::kFull : recorder::Durability::kNormal;
     ro.writer_nice_increment = flags.recorder_nice;
+    if (config->max_db_bytes) ro.disk.max_db_bytes = *config->max_db_bytes;
+    if (config->min_free_bytes) ro.disk.min_free_bytes = *config->min_free_bytes;
+    disk = ro.disk;
     auto opened = recorder::Recorder::Open(ro);
     if (!opened.ok()) {
       std::cerr << "relaytap proxy: cannot record to " << config->db.string() << ": "
@@ -171,7 +188,11 @@ int RunProxy(const ProxyFlags& flags) {
                config->max_connections > 0 ? " (max_connections)" : "");
   if (rec) {
     RELAYTAP_LOG(kInfo, "recording to ", config->db.string(), " (run ", rec->run_id(),
-                 ", redacted; durability ", config->durability, ")");
+                 ", redacted; durability ", config->durability, "; pauses at ",
+                 disk.max_db_bytes ? FormatByteSize(disk.max_db_bytes) : std::string("no size cap"),
+                 " or under ",
+                 disk.min_free_bytes ? FormatByteSize(disk.min_free_bytes) : std::string("0 B"),
+                 " free)");
   } else {
     RELAYTAP_LOG(kInfo, "recording off (--no-record): relaying only");
   }
@@ -263,6 +284,12 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", flags->db,
                   "SQLite file to record into (default ./relaytap.db; reopening appends a run)");
   cmd->add_flag("--no-record", flags->no_record, "Relay only: record nothing");
+  cmd->add_option("--max-db-size", flags->max_db_size,
+                  "Pause recording (one gap row, relaying goes on) when the store and its WAL "
+                  "reach SIZE (default 4GiB; 0: no cap). Config key: max_db_size");
+  cmd->add_option("--min-free", flags->min_free,
+                  "Pause recording while the store's filesystem has less than SIZE free "
+                  "(default 1GiB; 0: never). Config key: min_free");
   cmd->add_option("--redaction-policy", flags->redaction_policy,
                   "JSON policy extending the built-in redaction policy (configs/redaction.json)")
       ->check(CLI::ExistingFile);

@@ -52,6 +52,24 @@ TEST(ConfigGuardTest, ExampleFileHoldsEveryDefault) {
   EXPECT_TRUE(*policy == BuiltInPolicy());
 }
 
+TEST(ConfigDiskTest, SizesAreParsedAndErrorsNameTheKey) {
+  auto c = Load("disk.json", R"({"max_db_size": "2GiB", "min_free": 0})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_db_bytes, uint64_t{2} << 30);
+  EXPECT_EQ(c->min_free_bytes, 0u);
+  c = Load("disk.json", R"({"max_db_size": 1048576, "min_free": null})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->max_db_bytes, 1048576u);
+  EXPECT_FALSE(c->min_free_bytes.has_value());
+  for (const auto& [bad, key] : {std::pair{R"({"max_db_size": "5 apples"})", "'max_db_size'"},
+                                 std::pair{R"({"min_free": -1})", "'min_free'"},
+                                 std::pair{R"({"min_free": true})", "'min_free'"}}) {
+    auto b = Load("disk.json", bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find(key), std::string::npos) << b.status();
+  }
+}
+
 // ... and names every guard key, so an operator finds them there.
 TEST(ConfigGuardTest, ExampleFileNamesEveryGuardKey) {
   std::ifstream in(kExample);

@@ -22,8 +22,10 @@ namespace relaytap::recorder {
 namespace {
 
 using relaytap::testing::WaitFor;
+using testing::CountOf;
 using testing::Query;
 using testing::Text;
+using testing::TranscriptEvent;
 constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 enum class Fault { kNone, kFull, kReadOnly };
@@ -34,23 +36,6 @@ enum class Fault { kNone, kFull, kReadOnly };
 void Apply(Fault fault, sqlite::Database& db, relaytap::testing::FullDiskVfs& disk) {
   disk.SetFull(fault == Fault::kFull);
   (void)db.Execute(fault == Fault::kReadOnly ? "PRAGMA query_only = 1" : "PRAGMA query_only = 0");
-}
-
-size_t Count(const std::string& haystack, const std::string& needle) {
-  size_t n = 0;
-  for (size_t at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
-// A distinct ~1.5 KB transcript event: its redacted row is small, so many are needed to grow the
-// file by a page; `i` makes every fingerprint different.
-std::string Event(int i) {
-  return StrCat(R"({"type":"response.output_audio_transcript.delta","event_id":"event_)", i,
-                R"(","response_id":"resp_1","item_id":"item_1","delta":")",
-                std::string(1500, static_cast<char>('a' + i % 26)), i, "\"}");
 }
 
 class DiskFailureTest : public ::testing::TestWithParam<Fault> {
@@ -77,15 +62,15 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   Recorder& rec = **opened;
   uint64_t seq = 0;
-  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0, Event(0))));
+  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0, TranscriptEvent(0))));
   ASSERT_TRUE(WaitFor([&] { return rec.stats().written == 1; }, "the first event"));
 
   ::testing::internal::CaptureStderr();
   fault_ = GetParam();
   constexpr int kDuringOutage = 400;
   for (int i = 1; i <= kDuringOutage; ++i) {
-    EXPECT_TRUE(
-        rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, Event(i))));
+    EXPECT_TRUE(rec.TrySubmit(
+        Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, TranscriptEvent(i))));
   }
   // Every observation handed over so far is either committed or counted as lost.
   const auto settled = [&] {
@@ -96,8 +81,8 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   // A second wave while the outage lasts: more failed batches, still one log line.
   const uint64_t failures = rec.stats().write_failures;
   for (int i = 1; outage && i <= 50; ++i) {
-    EXPECT_TRUE(rec.TrySubmit(
-        Text(1, ++seq, WsDirection::kClientToServer, kT0 + 500'000 + i * 1000, Event(1000 + i))));
+    EXPECT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kClientToServer, kT0 + 500'000 + i * 1000,
+                                   TranscriptEvent(1000 + i))));
   }
   if (outage) {
     outage = WaitFor([&] { return settled() && rec.stats().write_failures > failures; },
@@ -122,11 +107,11 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   EXPECT_EQ(s.dropped, 0u);
   EXPECT_GT(s.lost_in_failed_writes, 0u);
   EXPECT_EQ(s.written + s.lost_in_failed_writes, seq);
-  EXPECT_EQ(Count(log, "recorder: cannot write to"), 1u) << log;
+  EXPECT_EQ(CountOf(log, "recorder: cannot write to"), 1u) << log;
   EXPECT_NE(log.find(GetParam() == Fault::kFull ? "database or disk is full" : "readonly database"),
             std::string::npos)
       << log;
-  EXPECT_EQ(Count(log, "again; the loss is recorded as a gap"), 1u) << log;
+  EXPECT_EQ(CountOf(log, "again; the loss is recorded as a gap"), 1u) << log;
   EXPECT_EQ(Query(options_.db_path,
                   "SELECT COUNT(*), SUM(dropped_observations), "
                   "SUM(dropped_bytes) > 0, MIN(from_us) >= " +

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
 
@@ -150,6 +151,21 @@ std::string UnsignedJwt(const std::string& payload_json) {
   }
   if (bits > 0) b64.push_back(kB64Url[(acc << (6 - bits)) & 63]);
   return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + b64 + ".c2ln";
+}
+
+std::string TranscriptEvent(int i) {
+  return StrCat(R"({"type":"response.output_audio_transcript.delta","event_id":"event_)", i,
+                R"(","response_id":"resp_1","item_id":"item_1","delta":")",
+                std::string(1500, static_cast<char>('a' + i % 26)), i, "\"}");
+}
+
+size_t CountOf(const std::string& haystack, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 }  // namespace relaytap::recorder::testing
