@@ -46,6 +46,9 @@ struct RecorderOptions {
   // under a quarter of queue_max_bytes, so that under CPU contention the relay's io threads run
   // first and the queue absorbs the delay (writer_priority.h). 0 keeps the process's priority.
   int writer_nice_increment = 0;  // off by default: see --recorder-nice in README
+  // Runs of audio events as one row each (recorder/audio_run.h). Off: one row per message, for
+  // benchmarks and tests that compare the two.
+  bool audio_runs = true;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
   std::function<void(sqlite::Database&)> before_batch_for_test;
