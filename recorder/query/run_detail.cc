@@ -1,7 +1,5 @@
 #include "recorder/query/run_detail.h"
 
-#include <algorithm>
-
 namespace relaytap::recorder::query {
 namespace {
 
@@ -31,13 +29,16 @@ bool GetVarint(std::string_view& in, uint64_t& v) {
   return false;
 }
 
-// Each member is a header byte, then only what changed since the previous member:
-//   header bits 0-3: the inter-arrival time, the payload size, the framing overhead (wire bytes
-//   minus payload bytes) and the audio bytes changed; bits 4-7: the seq step, 15 = a varint
-//   follows. Then, in that order, the seq step (if 15) and a zigzag varint of each change.
-// At a steady cadence with steady sizes a member costs one byte.
-enum Changed : uint8_t { kDt = 1, kPayload = 2, kOverhead = 4, kAudio = 8 };
-constexpr uint64_t kSeqEscape = 15;
+// Each member is one varint, then what else changed since the previous member:
+//   bits 0-1: the seq step 1..3 (0: a varint with the step follows);
+//   bit 2: a sizes byte follows (bit 0 payload, bit 1 framing overhead = wire bytes minus payload
+//          bytes, bit 2 audio bytes changed), then a zigzag varint of each change in that order;
+//   bits 3+: zigzag(this inter-arrival time minus the previous one).
+// A member at a steady cadence with steady sizes costs one byte; arrival jitter up to about
+// +-0.5 ms costs one more.
+constexpr uint64_t kStepBits = 3;
+constexpr uint64_t kSizesFollow = 4;
+constexpr int kSizeFields = 3;
 
 int64_t Overhead(const RunMember& m) { return m.wire_bytes - m.payload_bytes; }
 
@@ -47,16 +48,19 @@ void EncodeRunMember(std::string& blob, const RunMember& prev, int64_t& prev_dt,
                      const RunMember& m) {
   if (blob.empty()) blob.push_back(kDetailVersion);
   const int64_t dt = m.first_us - prev.first_us;
-  const int64_t changes[4] = {dt - prev_dt, m.payload_bytes - prev.payload_bytes,
-                              Overhead(m) - Overhead(prev), m.audio_bytes - prev.audio_bytes};
-  const uint64_t step = m.seq - prev.seq;
-  uint8_t header = static_cast<uint8_t>(std::min(step, kSeqEscape) << 4);
-  for (int bit = 0; bit < 4; ++bit) {
-    if (changes[bit] != 0) header |= static_cast<uint8_t>(1 << bit);
+  const int64_t sizes[kSizeFields] = {m.payload_bytes - prev.payload_bytes,
+                                      Overhead(m) - Overhead(prev),
+                                      m.audio_bytes - prev.audio_bytes};
+  uint8_t changed = 0;
+  for (int f = 0; f < kSizeFields; ++f) {
+    if (sizes[f] != 0) changed |= static_cast<uint8_t>(1 << f);
   }
-  blob.push_back(static_cast<char>(header));
-  if (step >= kSeqEscape) PutVarint(blob, step);
-  for (int64_t change : changes) {
+  const uint64_t step = m.seq - prev.seq;
+  const uint64_t short_step = step >= 1 && step <= kStepBits ? step : 0;
+  PutVarint(blob, (ZigZag(dt - prev_dt) << 3) | (changed ? kSizesFollow : 0) | short_step);
+  if (short_step == 0) PutVarint(blob, step);
+  if (changed) blob.push_back(static_cast<char>(changed));
+  for (int64_t change : sizes) {
     if (change != 0) PutVarint(blob, ZigZag(change));
   }
   prev_dt = dt;
@@ -68,30 +72,34 @@ absl::StatusOr<std::vector<RunMember>> DecodeRunDetail(std::string_view blob, ui
     return absl::DataLossError("run_detail: unknown format");
   }
   blob.remove_prefix(1);
+  const auto truncated = [] { return absl::DataLossError("run_detail: truncated member"); };
   std::vector<RunMember> out;
   RunMember prev{first_seq, first_us, 0, 0, 0};
   int64_t prev_dt = 0;
   while (!blob.empty()) {
-    const auto header = static_cast<uint8_t>(blob.front());
-    blob.remove_prefix(1);
-    uint64_t step = header >> 4;
-    if (step == kSeqEscape && !GetVarint(blob, step)) {
-      return absl::DataLossError("run_detail: truncated member");
-    }
-    int64_t changes[4] = {0, 0, 0, 0};
-    for (int bit = 0; bit < 4; ++bit) {
-      uint64_t v = 0;
-      if ((header & (1 << bit)) == 0) continue;
-      if (!GetVarint(blob, v)) return absl::DataLossError("run_detail: truncated member");
-      changes[bit] = UnZigZag(v);
+    uint64_t head = 0, step = 0;
+    if (!GetVarint(blob, head)) return truncated();
+    step = head & kStepBits;
+    if (step == 0 && !GetVarint(blob, step)) return truncated();
+    int64_t sizes[kSizeFields] = {0, 0, 0};
+    if (head & kSizesFollow) {
+      if (blob.empty()) return truncated();
+      const auto changed = static_cast<uint8_t>(blob.front());
+      blob.remove_prefix(1);
+      for (int f = 0; f < kSizeFields; ++f) {
+        uint64_t v = 0;
+        if ((changed & (1 << f)) == 0) continue;
+        if (!GetVarint(blob, v)) return truncated();
+        sizes[f] = UnZigZag(v);
+      }
     }
     RunMember m;
     m.seq = prev.seq + step;
-    prev_dt += changes[0];
+    prev_dt += UnZigZag(head >> 3);
     m.first_us = prev.first_us + prev_dt;
-    m.payload_bytes = prev.payload_bytes + changes[1];
-    m.wire_bytes = m.payload_bytes + Overhead(prev) + changes[2];
-    m.audio_bytes = prev.audio_bytes + changes[3];
+    m.payload_bytes = prev.payload_bytes + sizes[0];
+    m.wire_bytes = m.payload_bytes + Overhead(prev) + sizes[1];
+    m.audio_bytes = prev.audio_bytes + sizes[2];
     out.push_back(m);
     prev = m;
   }

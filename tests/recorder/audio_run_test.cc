@@ -51,10 +51,30 @@ TEST(AudioRunTest, DetailRoundTripsEveryMemberAndSteadyCadenceIsSmall) {
 
 TEST(AudioRunTest, MalformedDetailIsDataLoss) {
   EXPECT_FALSE(DecodeRunDetail("", 1, 1).ok());
-  EXPECT_FALSE(DecodeRunDetail("\x02", 1, 1).ok());                      // unknown format
-  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x0f", 2), 1, 1).ok());  // changes missing
-  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\xf0", 2), 1, 1).ok());  // seq step missing
-  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x01\x80", 3), 1, 1).ok());
+  EXPECT_FALSE(DecodeRunDetail("\x02", 1, 1).ok());                          // unknown format
+  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x80", 2), 1, 1).ok());      // varint cut
+  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x00", 2), 1, 1).ok());      // seq step missing
+  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x05", 2), 1, 1).ok());      // sizes byte missing
+  EXPECT_FALSE(DecodeRunDetail(std::string("\x01\x05\x01", 3), 1, 1).ok());  // size missing
+}
+
+TEST(AudioRunTest, JitteredArrivalsCostTwoBytesAMember) {
+  std::string blob;
+  RunMember prev{1, 0, 0, 0, 0};
+  int64_t prev_dt = 0;
+  std::vector<RunMember> want;
+  for (int i = 0; i < 100; ++i) {
+    const int64_t jitter = (i * 7919) % 801 - 400;  // +-400 us
+    RunMember m{prev.seq + 1 + static_cast<uint64_t>(i % 3), 20'000 * (i + 1) + jitter, 1'290,
+                1'284, 960};
+    EncodeRunMember(blob, prev, prev_dt, m);
+    want.push_back(m);
+    prev = m;
+  }
+  auto got = DecodeRunDetail(blob, 1, 0);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, want);
+  EXPECT_LE(blob.size(), 1u + 5 + 99 * 2);  // the first member carries the sizes
 }
 
 TEST(AudioRunTest, IdChangeGapAndSizeCapEndARun) {
