@@ -108,8 +108,9 @@ constexpr std::string_view kFailuresSql =
 
 constexpr std::string_view kEventsBeforeSql =
     "SELECT rel_ms, direction, type FROM (SELECT (ev.first_frame_us - s.open_us) / 1000.0 AS "
-    "rel_ms, ev.direction, COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 2 THEN "
-    "'binary' ELSE '' END) AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
+    "rel_ms, ev.direction, CASE WHEN ev.run_count > 1 THEN ev.run_count || ' × ' || ev.type "
+    "ELSE COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 2 THEN 'binary' ELSE '' END) "
+    "END AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
     "ev.session_ref WHERE ev.session_ref = ?1 AND ev.first_frame_us <= ?2 ORDER BY ev.seq DESC "
     "LIMIT ?3) ORDER BY seq";
 

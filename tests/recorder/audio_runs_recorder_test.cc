@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "recorder/query/store_reader.h"
 #include "recorder/recorder.h"
 #include "tests/recorder/recorder_test_support.h"
 #include "tests/recorder/test_util.h"
@@ -127,6 +128,23 @@ TEST_F(AudioRunsTest, EqualAudioGivesEqualRunFingerprints) {
   EXPECT_TRUE(fps[0].starts_with("hmac:")) << fps[0];
   EXPECT_EQ(fps[0], fps[1]);
   EXPECT_NE(fps[1], fps[2]);
+}
+
+// The report's "events before the failure" lists a run as one event with its count.
+TEST_F(AudioRunsTest, EventsBeforeAFailureShowARunWithItsCount) {
+  session_->Other(kDown, kT0, "session.created");
+  for (int i = 0; i < 10; ++i) session_->Delta(kT0 + 20'000 * (i + 1));
+  session_->Other(kDown, kT0 + 300'000, "response.done");
+  session_->End(kT0 + 400'000);
+  Finish();
+  auto reader = query::StoreReader::Open(options_.db_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto marks = (*reader)->EventsBefore(1, kT0 + 300'000, 5);
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  std::vector<std::string> types;
+  for (const query::EventMark& m : *marks) types.push_back(m.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"session.created", "10 × response.output_audio.delta",
+                                             "response.done"}));
 }
 
 // Write, then update: an open run is in the file after the batch that carried it commits, not
