@@ -16,7 +16,9 @@ struct CadenceSession {
   int64_t messages = 0;                   // WebSocket messages among them
 };
 
-// Session `conn` from `t0_us`, `seconds` long.
-CadenceSession AudioCadenceSession(uint64_t conn, int64_t t0_us, int seconds);
+// Session `conn` from `t0_us`, `seconds` long. `jitter_us` > 0 moves each audio message by a
+// pseudo-random amount within +-jitter_us (the same for every run), as a real network does.
+CadenceSession AudioCadenceSession(uint64_t conn, int64_t t0_us, int seconds,
+                                   int64_t jitter_us = 0);
 
 }  // namespace relaytap::recorder::testing
