@@ -22,6 +22,12 @@ struct TimeOf {
   int64_t operator()(const GuardDecision& o) const { return o.at_us; }
 };
 
+// The kind of run a message may join: text audio events without a failure or a cut payload.
+AudioKind RunKindOf(const WsMessage& m, const MessageFacts& f) {
+  if (m.opcode != 1 || m.truncated() || !f.json || f.failure) return AudioKind::kNone;
+  return AudioKindOf(f.type);
+}
+
 }  // namespace
 
 int64_t ObservationTimeUs(const Observation& obs) { return std::visit(TimeOf{}, obs); }
@@ -81,6 +87,7 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
       }
       st = WriteOne(batch[i]);
     }
+    if (st.ok()) st = WriteOpenRuns();
     if (st.ok()) st = WriteGapIfAny();
     if (st.ok()) st = tx.Commit();
   }
@@ -120,6 +127,8 @@ void BatchWriter::AddToGap(std::span<const Observation> batch) {
 void BatchWriter::Pause(DiskPause why, std::span<const Observation> batch, bool force) {
   AddToGap(batch);
   gap_pause_ = why;
+  // Messages go unrecorded: an audio message after the pause starts a new run.
+  for (auto& [key, state] : sessions_) state.runs = AudioRuns{};
   if (paused_ != why) {
     paused_ = why;
     const DiskLimits& limits = disk_.limits();
@@ -157,6 +166,9 @@ void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observatio
   AddToGap(batch);
   if (!batch.empty()) lost_writes_in_gap_ = true;
   if (store_) store_->ClearCaches();
+  // A run's row holds what the last commit wrote (or does not exist): its next message starts
+  // a new run.
+  for (auto& [key, state] : sessions_) state.runs = AudioRuns{};
   // Locked: keep the connection. Anything else (I/O, full, read-only): reopen later.
   if (!absl::IsUnavailable(st) || st.message().find("locked") == absl::string_view::npos) {
     store_.reset();
@@ -231,7 +243,61 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   // Every close frame's reason, either direction (the session row keeps only the first one's).
   const std::string close_reason =
       msg.opcode == 8 && !msg.close_reason.empty() ? redactor_.ScrubbedText(msg.close_reason) : "";
-  return store_->WriteEvent(ref, msg, facts, redactor_.MessagePayload(msg, &doc), close_reason);
+  std::string payload = redactor_.MessagePayload(msg, &doc);
+  const AudioKind kind = audio_runs_ ? RunKindOf(msg, facts) : AudioKind::kNone;
+  if (kind != AudioKind::kNone) {
+    const bool from_client = msg.direction == WsDirection::kClientToServer;
+    return WriteAudio(ref, msg, facts, payload, state.runs.Slot(from_client, kind));
+  }
+  // Any other event of the session, either direction, ends its runs: the sequence reads right.
+  RELAYTAP_RETURN_IF_ERROR(CloseRuns(state));
+  return store_->WriteEvent(ref, msg, facts, payload, close_reason);
+}
+
+absl::Status BatchWriter::WriteAudio(int64_t ref, const WsMessage& msg, const MessageFacts& facts,
+                                     std::string_view payload, AudioRun& run) {
+  RunMessage m;
+  m.member = RunMember{msg.sequence, msg.first_frame_us, static_cast<int64_t>(msg.wire_bytes),
+                       static_cast<int64_t>(msg.payload_bytes), facts.audio_bytes.value_or(0)};
+  m.event_id = facts.event_id;
+  m.last_frame_us = msg.last_frame_us;
+  m.frames = msg.frame_count;
+  m.audio_ms = facts.audio_ms.value_or(0);
+  const std::string content = ContentFingerprints(payload);
+  if (run.Continues(facts.response_id, facts.item_id, msg.first_frame_us)) {
+    AddToRun(run, m, redactor_.Fingerprint(StrCat(run.fingerprint, content)));
+    return absl::OkStatus();
+  }
+  RELAYTAP_RETURN_IF_ERROR(FlushRun(run, /*close=*/true));
+  RELAYTAP_RETURN_IF_ERROR(store_->WriteEvent(ref, msg, facts, payload));
+  StartRun(run, store_->db().LastInsertRowId(), m, facts.response_id, facts.item_id,
+           redactor_.Fingerprint(content));
+  return absl::OkStatus();
+}
+
+absl::Status BatchWriter::FlushRun(AudioRun& run, bool close) {
+  if (run.open() && run.dirty) {
+    RELAYTAP_RETURN_IF_ERROR(store_->UpdateRun(run));
+    run.dirty = false;
+  }
+  if (close) run = AudioRun{};
+  return absl::OkStatus();
+}
+
+absl::Status BatchWriter::CloseRuns(SessionState& state) {
+  for (AudioRun& run : state.runs.all()) {
+    RELAYTAP_RETURN_IF_ERROR(FlushRun(run, /*close=*/true));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BatchWriter::WriteOpenRuns() {
+  for (auto& [key, state] : sessions_) {
+    for (AudioRun& run : state.runs.all()) {
+      RELAYTAP_RETURN_IF_ERROR(FlushRun(run, /*close=*/false));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
@@ -256,6 +322,7 @@ absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState
 absl::Status BatchWriter::WriteSessionClosed(const WsSessionClosed& closed) {
   auto key = std::make_pair(closed.connection_id, closed.exchange_sequence);
   SessionState& state = sessions_[key];  // a session without messages is still a session
+  RELAYTAP_RETURN_IF_ERROR(CloseRuns(state));
   absl::Status st = CloseSession(key.first, key.second, state, &closed, closed.close_us);
   if (st.ok()) {
     sessions_.erase(key);
@@ -277,6 +344,7 @@ absl::Status BatchWriter::Finish(const DropStats& drops, int64_t stop_us) {
   sqlite::Transaction tx(store_->db());
   RELAYTAP_RETURN_IF_ERROR(tx.Begin());
   for (auto& [key, state] : sessions_) {
+    RELAYTAP_RETURN_IF_ERROR(CloseRuns(state));
     RELAYTAP_RETURN_IF_ERROR(CloseSession(key.first, key.second, state, nullptr, stop_us));
   }
   RELAYTAP_RETURN_IF_ERROR(WriteGapIfAny());

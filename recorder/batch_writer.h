@@ -46,6 +46,7 @@ class BatchWriter {
   WriterCounters& counters() { return counters_; }
   // While the store is closed after a failure: when the next reopen is due (else 0).
   int64_t reopen_due_us() const { return store_ ? 0 : next_reopen_us_; }
+  void set_audio_runs(bool on) { audio_runs_ = on; }
   void set_before_batch_for_test(std::function<void(sqlite::Database&)> hook) {
     before_batch_for_test_ = std::move(hook);
   }
@@ -54,6 +55,13 @@ class BatchWriter {
   absl::Status WriteOne(Observation& obs);
   absl::Status WriteExchange(const Exchange& ex);
   absl::Status WriteMessage(const WsMessage& msg);
+  absl::Status WriteAudio(int64_t ref, const WsMessage& msg, const MessageFacts& facts,
+                          std::string_view payload, AudioRun& run);
+  // Writes a run's unwritten members into its row; `close` also forgets the run.
+  absl::Status FlushRun(AudioRun& run, bool close);
+  absl::Status CloseRuns(SessionState& state);
+  // At each commit: every open run's row holds all its members (write, then update).
+  absl::Status WriteOpenRuns();
   absl::Status WriteSessionClosed(const WsSessionClosed& closed);
   absl::Status CloseSession(uint64_t conn, uint32_t seq, SessionState& state,
                             const WsSessionClosed* closed, int64_t close_us);
@@ -81,6 +89,7 @@ class BatchWriter {
   bool failing_ = false;  // logged the current outage already
   int64_t next_reopen_us_ = 0;
   WriterCounters counters_;
+  bool audio_runs_ = true;
   std::function<void(sqlite::Database&)> before_batch_for_test_;
 };
 

@@ -50,6 +50,9 @@ struct RecorderOptions {
   // The store's size cap and the free-space floor (disk_watch.h): past either, recording pauses
   // with one gap row while the relay goes on.
   DiskLimits disk;
+  // Runs of audio events as one row each (recorder/audio_run.h). Off: one row per message, for
+  // benchmarks and tests that compare the two.
+  bool audio_runs = true;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
   std::function<void(sqlite::Database&)> before_batch_for_test;

@@ -133,6 +133,8 @@ std::string Redactor::JwtIdentifier(redact::JwtClaim claim, std::string_view val
   return redact::JwtIdentifier(claim, value, impl_->fp);
 }
 
+std::string Redactor::Fingerprint(std::string_view value) const { return impl_->fp.Of(value); }
+
 std::string Redactor::Identifier(std::string_view value) const {
   return redact::StorableIdentifier(value, impl_->fp);
 }

@@ -45,6 +45,8 @@ class Redactor {
   std::string ScrubbedText(std::string_view text) const;
   // A JWT's raw aud or tid claim as it may be stored: the identifier, else its fingerprint.
   std::string JwtIdentifier(redact::JwtClaim claim, std::string_view value) const;
+  // "hmac:" + 12 hex of the keyed HMAC of `value` (equal values, equal fingerprints).
+  std::string Fingerprint(std::string_view value) const;
   // A value for an indexed column: itself if it is an identifier without a secret pattern
   // (redact/identifier.h), else its fingerprint.
   std::string Identifier(std::string_view value) const;

@@ -206,6 +206,15 @@ CREATE TABLE gaps (
   ") < 0 THEN '-' ELSE '+' END || "                              \
   "printf('%02d:%02d', abs(" off ") / 3600, (abs(" off ") % 3600) / 60))"
 
+// The columns of v_session_timeline in version 1 (version 5 adds four after them).
+#define RELAYTAP_TIMELINE_COLUMNS \
+  "SELECT s.session_id, s.id AS session_ref, s.run_id, s.connection_id, ev.seq, "           \
+  RELAYTAP_UTC("ev.first_frame_us") " AS time_utc, "                                         \
+  "ROUND((ev.first_frame_us - s.open_us) / 1000.0, 3) AS rel_ms, ev.direction, ev.type, "   \
+  "ev.event_id, ev.response_id, ev.item_id, ev.payload_bytes AS size, ev.audio_ms, "        \
+  "COALESCE(ev.error_type, ev.status_error_type) AS error_type, "                           \
+  "COALESCE(ev.error_code, ev.status_error_code) AS error_code, ev.response_status"
+
 constexpr std::string_view kCreateViewsV1 =
     "CREATE VIEW v_failures AS "
     "SELECT 'exchange' AS kind, " RELAYTAP_UTC("e.request_start_us") " AS time_utc, "
@@ -238,14 +247,8 @@ constexpr std::string_view kCreateViewsV1 =
     "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id "
     "AND s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "WHERE e.transport = 'websocket_upgrade' GROUP BY hour ORDER BY hour;\n"
-    "CREATE VIEW v_session_timeline AS "
-    "SELECT s.session_id, s.id AS session_ref, s.run_id, s.connection_id, ev.seq, "
-    RELAYTAP_UTC("ev.first_frame_us") " AS time_utc, "
-    "ROUND((ev.first_frame_us - s.open_us) / 1000.0, 3) AS rel_ms, ev.direction, ev.type, "
-    "ev.event_id, ev.response_id, ev.item_id, ev.payload_bytes AS size, ev.audio_ms, "
-    "COALESCE(ev.error_type, ev.status_error_type) AS error_type, "
-    "COALESCE(ev.error_code, ev.status_error_code) AS error_code, ev.response_status "
-    "FROM events ev JOIN ws_sessions s ON s.id = ev.session_ref;\n";
+    "CREATE VIEW v_session_timeline AS " RELAYTAP_TIMELINE_COLUMNS
+    " FROM events ev JOIN ws_sessions s ON s.id = ev.session_ref;\n";
 
 // v_failures again, for the exchanges relaytap answered itself (a guard rejection, a failed dial,
 // a reset before the response): they have no upstream status or error code, so error_code falls
@@ -277,6 +280,27 @@ constexpr std::string_view kUpgradeV2ToV3 =
     "AND e.sequence = s.exchange_sequence "
     "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok';\n";
 
+// Runs of audio events (recorder/audio_run.h): one row per run, the timeline shows it as one line.
+constexpr std::string_view kUpgradeV4ToV5 =
+    "ALTER TABLE events ADD COLUMN run_count INTEGER;\n"
+    "ALTER TABLE events ADD COLUMN run_last_us INTEGER;\n"
+    "ALTER TABLE events ADD COLUMN run_last_event_id TEXT;\n"
+    "ALTER TABLE events ADD COLUMN run_max_gap_us INTEGER;\n"
+    "ALTER TABLE events ADD COLUMN run_fingerprint TEXT;\n"
+    "ALTER TABLE events ADD COLUMN run_detail BLOB;\n"
+    "DROP VIEW v_session_timeline;\n"
+    "CREATE VIEW v_session_timeline AS " RELAYTAP_TIMELINE_COLUMNS
+    ", "
+    "COALESCE(ev.run_count, 1) AS count, "
+    "ROUND((COALESCE(ev.run_last_us, ev.first_frame_us) - ev.first_frame_us) / 1000.0, 3) "
+    "AS span_ms, ev.run_last_event_id AS last_event_id, "
+    "CASE WHEN ev.run_count > 1 THEN ev.run_count || ' × ' || ev.type || ' over ' || "
+    "printf('%.1f s', (ev.run_last_us - ev.first_frame_us) / 1000000.0) "
+    "ELSE COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 9 THEN 'ping' "
+    "WHEN 10 THEN 'pong' WHEN 2 THEN 'binary' ELSE '' END) END AS line "
+    "FROM events ev JOIN ws_sessions s ON s.id = ev.session_ref;\n";
+
+#undef RELAYTAP_TIMELINE_COLUMNS
 #undef RELAYTAP_UTC
 #undef RELAYTAP_LOCAL
 
@@ -327,5 +351,7 @@ absl::Status UpgradeSchemaV1ToV2(sqlite::Database& db) { return db.Execute(kUpgr
 absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db) { return db.Execute(kUpgradeV2ToV3); }
 
 absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db) { return db.Execute(kUpgradeV3ToV4); }
+
+absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db) { return db.Execute(kUpgradeV4ToV5); }
 
 }  // namespace relaytap::recorder

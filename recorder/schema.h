@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -47,5 +47,17 @@ absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db);
 //                         it is an identifier (tid a GUID; aud an https:// or api:// URL or a
 //                         GUID), else its fingerprint. The token itself is never stored.
 absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db);
+
+// Version 5 on top of version 4: a run of audio events (recorder/audio_run.h) is one events row
+// with the first message's columns and payload, totals in payload_bytes / wire_bytes /
+// frame_count / audio_bytes / audio_ms, and (NULL on every other row):
+//   events.run_count          members (>= 2)
+//   events.run_last_us        the last member's first_frame_us (last_frame_us is its last frame)
+//   events.run_last_event_id  the last member's event_id (event_id is the first's)
+//   events.run_max_gap_us     the largest time between two members
+//   events.run_fingerprint    keyed fingerprint of the members' content fingerprints in order
+//   events.run_detail         BLOB of varints: each member's seq, arrival and sizes
+// v_session_timeline gains count, span_ms, last_event_id and line ("200 × type over 4.0 s").
+absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "recorder/audio_run.h"
 #include "recorder/correlator.h"
 #include "recorder/observation.h"
 #include "recorder/outcome.h"
@@ -33,6 +34,7 @@ struct SessionState {
   std::optional<Outcome> first_failure;
   std::string first_error_type, first_error_code, first_failure_response_id;
   int64_t first_failure_us = 0;
+  AudioRuns runs;  // open runs of audio events, written by the BatchWriter
 
   // Accounts one message and what the correlator read from it.
   void OnMessage(const WsMessage& msg, const MessageFacts& facts);

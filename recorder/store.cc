@@ -73,6 +73,11 @@ constexpr std::string_view kInsertEventSql =
     "status_error_type, status_error_code, audio_bytes, audio_ms, close_code, payload, "
     "close_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
     "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+constexpr std::string_view kUpdateRunSql =
+    "UPDATE events SET last_frame_us = ?2, wire_bytes = ?3, payload_bytes = ?4, "
+    "frame_count = ?5, audio_bytes = ?6, audio_ms = ?7, run_count = ?8, run_last_us = ?9, "
+    "run_last_event_id = ?10, run_max_gap_us = ?11, run_fingerprint = ?12, run_detail = ?13 "
+    "WHERE id = ?1";
 constexpr std::string_view kCloseSessionSql =
     "UPDATE ws_sessions SET session_id = ?2, model = ?3, subprotocol = ?4, extensions = ?5, "
     "open_us = CASE WHEN ?6 IS NULL OR open_us <= ?6 THEN open_us ELSE ?6 END, close_us = ?7, "
@@ -96,8 +101,8 @@ std::optional<int64_t> NonZero(int64_t v) { return v == 0 ? std::nullopt : std::
 
 struct Store::Statements {
   sqlite::Statement insert_run, finish_run, insert_gap, conn_opened, conn_closed, insert_exchange,
-      link_session, insert_session, find_session, session_identity, insert_event, close_session,
-      insert_guard_decision;
+      link_session, insert_session, find_session, session_identity, insert_event, update_run,
+      close_session, insert_guard_decision;
 };
 
 Store::Store(std::unique_ptr<sqlite::Database> db, std::unique_ptr<Statements> st)
@@ -128,6 +133,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, Dura
       {&st->find_session, kFindSessionSql},
       {&st->session_identity, kSessionIdentitySql},
       {&st->insert_event, kInsertEventSql},
+      {&st->update_run, kUpdateRunSql},
       {&st->close_session, kCloseSessionSql},
       {&st->insert_guard_decision, kInsertGuardDecisionSql},
   };
@@ -341,6 +347,24 @@ absl::Status Store::WriteEvent(int64_t ref, const WsMessage& m, const MessageFac
   s.BindTextOrNullInPlace(i++, payload);
   s.BindTextOrNullInPlace(i++, close_reason);
   return s.Run();  // resets: nothing bound in place is read after this
+}
+
+absl::Status Store::UpdateRun(const AudioRun& run) {
+  sqlite::Statement& s = st_->update_run;
+  int i = 1;
+  s.BindInt64(i++, run.row_id);
+  s.BindInt64(i++, run.last_frame_us);
+  for (int64_t v : {run.wire_bytes, run.payload_bytes, run.frames}) s.BindInt64(i++, v);
+  const bool audio = run.audio_bytes > 0 || run.audio_ms > 0;  // transcript runs: NULL
+  s.BindOptionalInt64(i++, audio ? std::optional(run.audio_bytes) : std::nullopt);
+  s.BindOptionalDouble(i++, audio ? std::optional(run.audio_ms) : std::nullopt);
+  s.BindInt64(i++, I(run.count));
+  s.BindInt64(i++, run.last.first_us);
+  s.BindTextOrNull(i++, run.last_event_id);
+  s.BindInt64(i++, run.max_gap_us);
+  s.BindText(i++, run.fingerprint);
+  s.BindBlob(i++, run.detail);
+  return s.Run();
 }
 
 absl::Status Store::CloseSession(int64_t ref, const SessionCloseRow& row) {

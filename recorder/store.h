@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "recorder/audio_run.h"
 #include "recorder/bounded_queue.h"
 #include "recorder/correlator.h"
 #include "recorder/observation.h"
@@ -76,6 +77,8 @@ class Store {
   // `close_reason`: a close frame's reason, scrubbed ("" for other messages and no reason).
   absl::Status WriteEvent(int64_t ref, const WsMessage& m, const MessageFacts& f,
                           std::string_view payload, std::string_view close_reason = "");
+  // Writes the run's members so far into its row (written by WriteEvent for the first member).
+  absl::Status UpdateRun(const AudioRun& run);
   absl::Status CloseSession(int64_t ref, const SessionCloseRow& row);
   absl::Status WriteGuardDecision(int64_t run_id, const GuardDecision& g);
 

@@ -2,9 +2,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "recorder/query/run_detail.h"
 #include "recorder/query/store_reader.h"
 #include "recorder/sqlite/database.h"
 
@@ -50,7 +53,8 @@ constexpr std::string_view kEventsSql =
     "COALESCE(truncated, 0), COALESCE(type, ''), COALESCE(event_id, ''), "
     "COALESCE(response_id, ''), COALESCE(item_id, ''), "
     "COALESCE(error_type, status_error_type, ''), COALESCE(error_code, status_error_code, ''), "
-    "COALESCE(response_status, ''), audio_bytes, audio_ms, close_code, COALESCE(payload, '') "
+    "COALESCE(response_status, ''), audio_bytes, audio_ms, close_code, COALESCE(payload, ''), "
+    "COALESCE(run_count, 0), run_detail, COALESCE(run_last_event_id, '') "
     "FROM events WHERE session_ref = ?1 ORDER BY seq";
 constexpr std::string_view kAllSessionsSql = "SELECT id FROM ws_sessions ORDER BY open_us, id";
 constexpr std::string_view kAllExchangesSql =
@@ -79,6 +83,28 @@ HeaderList ParseHeaders(const std::string& text) {
     }
   }
   return out;
+}
+
+// The members of a run row `run` (first message's columns, totals), each as its own event.
+absl::Status AppendRunMembers(const RecordedEvent& run, const std::string& detail,
+                              const std::string& last_event_id, std::vector<RecordedEvent>& out) {
+  RELAYTAP_ASSIGN_OR_RETURN(
+      std::vector<RunMember> members,
+      DecodeRunDetail(detail, static_cast<uint64_t>(run.seq), run.first_frame_us));
+  for (size_t i = 0; i < members.size(); ++i) {
+    RecordedEvent e = run;
+    e.run_count = static_cast<int64_t>(members.size());
+    e.seq = static_cast<int64_t>(members[i].seq);
+    e.first_frame_us = members[i].first_us;
+    e.payload_bytes = members[i].payload_bytes;
+    if (run.audio_bytes) {
+      e.audio_bytes = members[i].audio_bytes;
+      e.audio_ms = static_cast<double>(members[i].audio_bytes) / 48.0;  // pcm16 24 kHz mono
+    }
+    if (i > 0) e.event_id = i + 1 == members.size() ? last_event_id : "";
+    out.push_back(std::move(e));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<int64_t>> Ids(Database& db, std::string_view sql) {
@@ -211,8 +237,18 @@ absl::Status ReplayReader::LoadEvents(RecordedSession& session) {
     if (!s.ColumnIsNull(14)) e.audio_ms = s.ColumnDouble(14);
     e.close_code = s.ColumnOptionalInt64(15);
     e.payload = s.ColumnText(16);
-    session.events.push_back(std::move(e));
+    e.run_count = s.ColumnInt64(17);
+    if (e.run_count > 1) {
+      RELAYTAP_RETURN_IF_ERROR(
+          AppendRunMembers(e, s.ColumnBlob(18), s.ColumnText(19), session.events));
+    } else {
+      e.run_count = 0;
+      session.events.push_back(std::move(e));
+    }
   }
+  // Runs of the two directions (and of different kinds) interleave: order members by seq.
+  std::stable_sort(session.events.begin(), session.events.end(),
+                   [](const RecordedEvent& a, const RecordedEvent& b) { return a.seq < b.seq; });
   return absl::OkStatus();
 }
 

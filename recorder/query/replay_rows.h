@@ -65,6 +65,9 @@ struct RecordedEvent {
   std::optional<double> audio_ms;
   std::optional<int64_t> close_code;
   std::string payload;  // redacted JSON text (or a shape); "" for control frames
+  // A member of a run of audio events (schema version 5) has its own seq, time, sizes and
+  // (first and last member only) event_id; its payload is the run's first message's. 0: no run.
+  int64_t run_count = 0;
 };
 
 struct RecordedSession {

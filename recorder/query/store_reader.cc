@@ -19,6 +19,12 @@ using sqlite::Statement;
 constexpr std::string_view kExchangesBeforeV4Sql =
     "CREATE TEMP VIEW exchanges AS SELECT *, NULL AS jwt_aud, NULL AS jwt_tid FROM main.exchanges";
 
+// A store written before schema version 5 has no run columns: every row is one message.
+constexpr std::string_view kEventsBeforeV5Sql =
+    "CREATE TEMP VIEW events AS SELECT *, NULL AS run_count, NULL AS run_last_us, "
+    "NULL AS run_last_event_id, NULL AS run_max_gap_us, NULL AS run_fingerprint, "
+    "NULL AS run_detail FROM main.events";
+
 constexpr std::string_view kRequiredTablesSql =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
     "'exchanges', 'ws_sessions', 'events')";
@@ -102,8 +108,9 @@ constexpr std::string_view kFailuresSql =
 
 constexpr std::string_view kEventsBeforeSql =
     "SELECT rel_ms, direction, type FROM (SELECT (ev.first_frame_us - s.open_us) / 1000.0 AS "
-    "rel_ms, ev.direction, COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 2 THEN "
-    "'binary' ELSE '' END) AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
+    "rel_ms, ev.direction, CASE WHEN ev.run_count > 1 THEN ev.run_count || ' × ' || ev.type "
+    "ELSE COALESCE(ev.type, CASE ev.opcode WHEN 8 THEN 'close' WHEN 2 THEN 'binary' ELSE '' END) "
+    "END AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
     "ev.session_ref WHERE ev.session_ref = ?1 AND ev.first_frame_us <= ?2 ORDER BY ev.seq DESC "
     "LIMIT ?3) ORDER BY seq";
 
@@ -151,10 +158,6 @@ constexpr std::string_view kExchangesSql =
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
     "ORDER BY e.request_start_us, e.id";
 
-constexpr std::string_view kMessagesSql =
-    "SELECT first_frame_us, direction = 'client', opcode, COALESCE(payload, '') FROM events "
-    "WHERE session_ref = ?1 AND opcode IN (1, 2) ORDER BY seq";
-
 constexpr std::string_view kLatestZoneSql =
     "SELECT COALESCE(timezone, ''), COALESCE(utc_offset_s, 0) FROM runs ORDER BY start_us DESC, "
     "id DESC LIMIT 1";
@@ -196,6 +199,9 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::s
   // every version. Unqualified `exchanges` finds the temp view first.
   if (version.ok() && std::atoi(version->c_str()) < 4) {
     RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
+  }
+  if (version.ok() && std::atoi(version->c_str()) < 5) {
+    RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
   }
   // A proxy may be writing: wait for its short write transactions instead of failing.
   (void)db->Execute("PRAGMA busy_timeout=5000");
@@ -369,18 +375,6 @@ absl::StatusOr<std::vector<RecordedExchange>> StoreReader::Exchanges(const TimeW
     out.push_back(std::move(x));
   }
   return out;
-}
-
-absl::Status StoreReader::ForEachMessage(int64_t session_ref,
-                                         absl::FunctionRef<void(const MessageView&)> fn) {
-  RELAYTAP_ASSIGN_OR_RETURN(Statement s, db_->Prepare(kMessagesSql));
-  s.BindInt64(1, session_ref);
-  for (;;) {
-    RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) return absl::OkStatus();
-    fn(MessageView{s.ColumnInt64(0), s.ColumnInt64(1) != 0, static_cast<int>(s.ColumnInt64(2)),
-                   s.ColumnTextView(3)});
-  }
 }
 
 absl::StatusOr<StoreReader::RecordedZone> StoreReader::LatestZone() {

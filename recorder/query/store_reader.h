@@ -152,7 +152,7 @@ class StoreReader {
                                                 const std::string& session_id = "");
 
   // The last `limit` events of session `session_ref` up to and including `until_us`, oldest
-  // first.
+  // first. A run of audio events is one event, its type "200 × response.output_audio.delta".
   absl::StatusOr<std::vector<EventMark>> EventsBefore(int64_t session_ref, int64_t until_us,
                                                       int limit);
 

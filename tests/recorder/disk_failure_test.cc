@@ -25,7 +25,7 @@ using relaytap::testing::WaitFor;
 using testing::CountOf;
 using testing::Query;
 using testing::Text;
-using testing::TranscriptEvent;
+using testing::TextDeltaEvent;
 constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 enum class Fault { kNone, kFull, kReadOnly };
@@ -62,7 +62,7 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   Recorder& rec = **opened;
   uint64_t seq = 0;
-  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0, TranscriptEvent(0))));
+  ASSERT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kServerToClient, kT0, TextDeltaEvent(0))));
   ASSERT_TRUE(WaitFor([&] { return rec.stats().written == 1; }, "the first event"));
 
   ::testing::internal::CaptureStderr();
@@ -70,7 +70,7 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   constexpr int kDuringOutage = 400;
   for (int i = 1; i <= kDuringOutage; ++i) {
     EXPECT_TRUE(rec.TrySubmit(
-        Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, TranscriptEvent(i))));
+        Text(1, ++seq, WsDirection::kServerToClient, kT0 + i * 1000, TextDeltaEvent(i))));
   }
   // Every observation handed over so far is either committed or counted as lost.
   const auto settled = [&] {
@@ -82,7 +82,7 @@ TEST_P(DiskFailureTest, RelayIsNeverRefusedAndTheLossBecomesOneGapLoggedOnce) {
   const uint64_t failures = rec.stats().write_failures;
   for (int i = 1; outage && i <= 50; ++i) {
     EXPECT_TRUE(rec.TrySubmit(Text(1, ++seq, WsDirection::kClientToServer, kT0 + 500'000 + i * 1000,
-                                   TranscriptEvent(1000 + i))));
+                                   TextDeltaEvent(1000 + i))));
   }
   if (outage) {
     outage = WaitFor([&] { return settled() && rec.stats().write_failures > failures; },

@@ -19,7 +19,7 @@ using relaytap::testing::WaitFor;
 using testing::CountOf;
 using testing::Query;
 using testing::Text;
-using testing::TranscriptEvent;
+using testing::TextDeltaEvent;
 constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 uint64_t StoreBytes(const std::string& db) {
@@ -58,7 +58,7 @@ TEST_F(DiskLimitsTest, AtTheSizeCapRecordingPausesWithOneGapRow) {
       ++seq;
       EXPECT_TRUE(
           rec.TrySubmit(Text(1, seq, WsDirection::kServerToClient,
-                             kT0 + static_cast<int64_t>(seq) * 1000, TranscriptEvent(int(seq)))));
+                             kT0 + static_cast<int64_t>(seq) * 1000, TextDeltaEvent(int(seq)))));
     }
     ASSERT_TRUE(
         WaitFor([&] { return rec.stats().written + rec.stats().lost_in_failed_writes == seq; },
@@ -106,7 +106,7 @@ TEST_F(DiskLimitsTest, BelowTheFreeSpaceFloorRecordingPausesAndResumes) {
       ++seq;
       EXPECT_TRUE(
           rec.TrySubmit(Text(1, seq, WsDirection::kServerToClient,
-                             kT0 + static_cast<int64_t>(seq) * 1000, TranscriptEvent(int(seq)))));
+                             kT0 + static_cast<int64_t>(seq) * 1000, TextDeltaEvent(int(seq)))));
     }
   };
   auto settled = [&] { return rec.stats().written + rec.stats().lost_in_failed_writes == seq; };

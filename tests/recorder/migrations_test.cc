@@ -172,6 +172,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
   if (version >= 3) {
     ASSERT_TRUE(UpgradeSchemaV2ToV3(*db).ok());
   }
+  if (version >= 4) {
+    ASSERT_TRUE(UpgradeSchemaV3ToV4(*db).ok());
+  }
   ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
                           "');"
                           "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
@@ -188,10 +191,11 @@ void BuildStoreAtVersion(const std::string& path, int version) {
                   .ok());
 }
 
-// Version 4: every earlier version migrates; its rows stay readable and the new columns
-// (events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid) are NULL in them.
-TEST(MigrationsTest, EveryEarlierVersionMigratesToVersion4WithNewColumnsNull) {
-  static_assert(kSchemaVersion == 4);
+// Every earlier version migrates; its rows stay readable and the new columns (version 4:
+// events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns) are
+// NULL in them.
+TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
+  static_assert(kSchemaVersion == 5);
   for (int version = 1; version < kSchemaVersion; ++version) {
     SCOPED_TRACE(version);
     const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
@@ -204,6 +208,12 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesToVersion4WithNewColumnsNull) {
               "bearer_jwt 1700000000 401 11");
     EXPECT_EQ(*db->QueryText("SELECT close_code || ' ' || (close_reason IS NULL) FROM events"),
               "1000 1");
+    EXPECT_EQ(*db->QueryText("SELECT (run_count IS NULL) || (run_detail IS NULL) || "
+                             "(run_last_us IS NULL) FROM events"),
+              "111");
+    EXPECT_EQ(*db->QueryText("SELECT line || ' ' || count || ' ' || span_ms FROM "
+                             "v_session_timeline"),
+              "close 1 0.0");
     EXPECT_EQ(*db->QueryText("SELECT close_reason FROM ws_sessions"), "bye");
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
     ASSERT_TRUE(db->Execute("INSERT INTO exchanges (run_id, connection_id, sequence, outcome, "
@@ -221,6 +231,31 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesToVersion4WithNewColumnsNull) {
                              "(SELECT close_reason FROM events ORDER BY seq)"),
               "-,done");
   }
+}
+
+// Version 5 on a version 4 store with audio events: each old row is one message, and the
+// timeline shows it as before (count 1); a run row written after the migration reads as a run.
+TEST(MigrationsTest, Version5KeepsVersion4AudioRowsAsSingleMessages) {
+  const std::string path = testing::MakeTempDir("mig") + "/v4.db";
+  ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, 4));
+  auto db = OpenDb(path);
+  ASSERT_TRUE(
+      db->Execute("INSERT INTO events (session_ref, seq, first_frame_us, direction, opcode, "
+                  "type, payload_bytes) VALUES (1, 2, 40, 'server', 1, "
+                  "'response.output_audio.delta', 8300), (1, 3, 60, 'server', 1, "
+                  "'response.output_audio.delta', 8300)")
+          .ok());
+  ASSERT_TRUE(Migrate(*db).ok());
+  EXPECT_EQ(*db->QueryText("SELECT group_concat(line || '/' || count, ',') FROM (SELECT * FROM "
+                           "v_session_timeline WHERE seq > 1 ORDER BY seq)"),
+            "response.output_audio.delta/1,response.output_audio.delta/1");
+  ASSERT_TRUE(
+      db->Execute("INSERT INTO events (session_ref, seq, first_frame_us, direction, opcode, "
+                  "type, run_count, run_last_us) VALUES (1, 4, 1000000, 'client', 1, "
+                  "'input_audio_buffer.append', 200, 4980000)")
+          .ok());
+  EXPECT_EQ(*db->QueryText("SELECT line FROM v_session_timeline WHERE seq = 4"),
+            "200 × input_audio_buffer.append over 4.0 s");
 }
 
 TEST(MigrationsTest, RefusesANewerSchema) {

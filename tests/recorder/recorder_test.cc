@@ -116,16 +116,22 @@ TEST(RecorderTest, RoundTripOfAFailedRealtimeSession) {
                                      "gpt-4o-realtime|2025-07-15T08:00:00.380"});
   EXPECT_EQ(Query(db, "SELECT hour, sessions, failures, failure_pct FROM v_sessions_per_hour"),
             std::vector<std::string>{"2025-07-15T08:00Z|1|1|100.0"});
-  EXPECT_EQ(Query(db, "SELECT SUM(audio_bytes), COUNT(*) FROM events WHERE audio_bytes > 0"),
-            std::vector<std::string>{"33600|4"});
+  // The append and a run of the three audio deltas (the transcript deltas are a run of their
+  // own): 15 messages in 11 rows.
+  EXPECT_EQ(Query(db,
+                  "SELECT SUM(audio_bytes), COUNT(*), SUM(COALESCE(run_count, 1)) FROM "
+                  "events WHERE audio_bytes > 0"),
+            std::vector<std::string>{"33600|2|4"});
   auto timeline = Query(db,
-                        "SELECT seq, rel_ms, direction, type, response_id FROM "
+                        "SELECT seq, rel_ms, direction, type, response_id, count FROM "
                         "v_session_timeline WHERE session_id = 'sess_A1' ORDER BY seq");
-  ASSERT_EQ(timeline.size(), 15u);
-  EXPECT_EQ(timeline[0], "1|40.0|server|session.created|NULL");
-  EXPECT_EQ(timeline[13], "14|300.0|server|response.done|resp_R1");
+  ASSERT_EQ(timeline.size(), 11u);
+  EXPECT_EQ(timeline[0], "1|40.0|server|session.created|NULL|1");
+  EXPECT_EQ(timeline[6], "7|160.0|server|response.output_audio.delta|resp_R1|3");
+  EXPECT_EQ(timeline[7], "8|180.0|server|response.output_audio_transcript.delta|resp_R1|3");
+  EXPECT_EQ(timeline[9], "14|300.0|server|response.done|resp_R1|1");
   EXPECT_EQ(Query(db, "SELECT stop_us IS NOT NULL, schema_version, durability FROM runs"),
-            std::vector<std::string>{"1|4|normal"});
+            std::vector<std::string>{"1|5|normal"});
   EXPECT_EQ(Query(db,
                   "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL AND "
                   "outcome = 'ok'"),

@@ -153,8 +153,8 @@ std::string UnsignedJwt(const std::string& payload_json) {
   return "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + b64 + ".c2ln";
 }
 
-std::string TranscriptEvent(int i) {
-  return StrCat(R"({"type":"response.output_audio_transcript.delta","event_id":"event_)", i,
+std::string TextDeltaEvent(int i) {
+  return StrCat(R"({"type":"response.output_text.delta","event_id":"event_)", i,
                 R"(","response_id":"resp_1","item_id":"item_1","delta":")",
                 std::string(1500, static_cast<char>('a' + i % 26)), i, "\"}");
 }

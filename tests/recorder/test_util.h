@@ -27,8 +27,9 @@ WsSessionClosed Closed(uint64_t conn, int64_t at_us);
 WsMessage CloseFrame(uint64_t conn, uint64_t seq, WsDirection dir, int64_t at_us, uint16_t code,
                      std::string reason);
 
-// A distinct ~1.5 KB transcript event (`i` makes every fingerprint different): many fill a file.
-std::string TranscriptEvent(int i);
+// A distinct ~1.5 KB text delta (`i` makes every fingerprint different; not an audio kind, so
+// every one is a row of its own): many fill a file.
+std::string TextDeltaEvent(int i);
 
 // How often `needle` occurs in `haystack` (log lines in a captured stderr).
 size_t CountOf(const std::string& haystack, const std::string& needle);

@@ -11,7 +11,10 @@
 #include "recorder/query/replay_reader.h"
 #include "recorder/recorder.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/sqlite_query.h"
 #include "tests/testing/test_recorder.h"
+#include "tests/tools/replay_conversation.h"
+#include "tools/replay/plan.h"
 #include "tools/replay/server.h"
 #include "tools/replay/timeline.h"
 
@@ -21,83 +24,6 @@ namespace {
 namespace websocket = boost::beast::websocket;
 using ::testing::HasSubstr;
 
-// What a client saw: one line per message (type and every id in it), the upgrade status, the
-// ending, and the apim-request-id of the upgrade answer.
-struct Seen {
-  int upgrade_status = 0;
-  std::string apim_request_id;
-  std::vector<std::string> messages;
-  std::string ending;
-};
-
-void CollectIds(const nlohmann::json& v, const std::string& key, std::string& out) {
-  if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) CollectIds(it.value(), it.key(), out);
-  } else if (v.is_array()) {
-    for (const auto& e : v) CollectIds(e, key, out);
-  } else if (v.is_string() && (key == "id" || key.ends_with("_id"))) {
-    out += " " + key + "=" + v.get<std::string>();
-  }
-}
-
-std::string Signature(const std::string& text) {
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object()) return "(not json)";
-  std::string out = doc.value("type", std::string("(no type)"));
-  CollectIds(doc, "", out);
-  // Redacted content comes back as content of the same length (audio, transcript deltas).
-  if (doc.contains("delta") && doc["delta"].is_string()) {
-    out += " delta_len=" + std::to_string(doc["delta"].get<std::string>().size());
-  }
-  return out;
-}
-
-std::string Ending(const boost::system::error_code& ec, const websocket::close_reason& reason) {
-  if (ec == websocket::error::closed) {
-    return "close " + std::to_string(reason.code) + " " + std::string(reason.reason.c_str());
-  }
-  if (ec == net::error::connection_reset || ec == ssl::error::stream_truncated ||
-      ec == net::error::eof) {
-    return "reset";
-  }
-  return "error " + ec.message();
-}
-
-// The client: upgrade, read until `stop_type` (or the end), send `to_send` after session.created,
-// then close normally if the session is still open.
-template <class Ws>
-Seen Converse(Ws& ws, const std::string& target, const std::vector<std::string>& to_send,
-              const std::string& stop_type) {
-  Seen seen;
-  ws.set_option(
-      websocket::stream_base::timeout{std::chrono::seconds(20), std::chrono::seconds(20), false});
-  websocket::response_type res;
-  boost::system::error_code ec;
-  ws.handshake(res, kAzureHost, target, ec);
-  seen.upgrade_status = res.result_int();
-  seen.apim_request_id = std::string(res["apim-request-id"]);
-  if (ec) return seen;
-  bool sent = false;
-  for (int i = 0; i < 100; ++i) {
-    beast::flat_buffer b;
-    ws.read(b, ec);
-    if (ec) {
-      seen.ending = Ending(ec, ws.reason());
-      return seen;
-    }
-    std::string text = beast::buffers_to_string(b.data());
-    seen.messages.push_back(Signature(text));
-    if (!sent) {
-      for (const std::string& m : to_send) ws.write(net::buffer(m));
-      sent = true;
-    }
-    if (!stop_type.empty() && seen.messages.back().starts_with(stop_type + " ")) break;
-  }
-  ws.close(websocket::close_code::normal, ec);
-  seen.ending = ec ? Ending(ec, ws.reason()) : "client close";
-  return seen;
-}
-
 class ReplayRoundTripTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -105,9 +31,13 @@ class ReplayRoundTripTest : public ::testing::Test {
     recorder_ = OpenTestRecorder(dir_);
     ASSERT_NE(recorder_, nullptr);
     ProxyHarness::Options o;
-    o.sink = recorder_.get();
+    o.sink = HarnessSink();
+    ASSERT_NE(o.sink, nullptr);
     harness_ = std::make_unique<ProxyHarness>(std::move(o));
   }
+
+  // Where the proxy hands its observations (after recorder_ is open).
+  virtual recorder::Sink* HarnessSink() { return recorder_.get(); }
 
   std::string Db() const { return TestDbPath(dir_); }
 
@@ -158,10 +88,26 @@ class ReplayRoundTripTest : public ::testing::Test {
   std::unique_ptr<tools::replay::ReplayServer> replay_;
 };
 
+// A signature without its " event_id=…" token.
+std::string WithoutEventId(const std::string& line) {
+  size_t at = line.find(" event_id=");
+  if (at == std::string::npos) return line;
+  size_t end = line.find(' ', at + 1);
+  return line.substr(0, at) + (end == std::string::npos ? "" : line.substr(end));
+}
+
+// The middle members of a run of audio events were stored without their event_id: replay gives
+// them a stand-in ("event_relaytap_…"), the one difference allowed.
 void ExpectSame(const Seen& recorded, const Seen& replayed) {
   EXPECT_EQ(replayed.upgrade_status, recorded.upgrade_status);
   EXPECT_EQ(replayed.apim_request_id, recorded.apim_request_id);
-  EXPECT_EQ(replayed.messages, recorded.messages);
+  ASSERT_EQ(replayed.messages.size(), recorded.messages.size());
+  for (size_t i = 0; i < replayed.messages.size(); ++i) {
+    const bool stand_in = replayed.messages[i].find("=event_relaytap_") != std::string::npos;
+    EXPECT_EQ(stand_in ? WithoutEventId(replayed.messages[i]) : replayed.messages[i],
+              stand_in ? WithoutEventId(recorded.messages[i]) : recorded.messages[i])
+        << "message " << i;
+  }
   EXPECT_EQ(replayed.ending, recorded.ending);
 }
 
@@ -344,6 +290,113 @@ TEST_F(ReplayRoundTripTest, TlsReplayPresentsALeafFromRelaytapsCaForTheRecordedH
   tcp_layer.expires_never();
   Seen replayed = Converse(ws, kRealtime, {kCreate}, "response.done");
   ExpectSame(recorded, replayed);
+}
+
+// Records every observation twice: into the fixture's recorder (audio runs on) and into one that
+// writes a row per message (runs off), so the two stores of the same traffic can be compared.
+class TeeSink : public recorder::Sink {
+ public:
+  TeeSink(recorder::Sink& a, recorder::Sink& b) : a_(a), b_(b) {}
+  bool TrySubmit(recorder::Observation&& obs) noexcept override {
+    recorder::Observation copy = obs;
+    const bool b = b_.TrySubmit(std::move(copy));
+    return a_.TrySubmit(std::move(obs)) && b;
+  }
+
+ private:
+  recorder::Sink& a_;
+  recorder::Sink& b_;
+};
+
+class ReplayRunsTest : public ReplayRoundTripTest {
+ protected:
+  // The fixture's recorder and one with audio runs off, both fed by a TeeSink.
+  recorder::Sink* HarnessSink() override {
+    recorder::RecorderOptions ro;
+    ro.db_path = (dir_ / "per_message.db").string();
+    ro.key_dir = dir_.string();
+    ro.audio_runs = false;
+    auto plain = recorder::Recorder::Open(ro);
+    EXPECT_TRUE(plain.ok()) << plain.status();
+    if (!plain.ok()) return nullptr;
+    per_message_ = std::move(*plain);
+    tee_ = std::make_unique<TeeSink>(*recorder_, *per_message_);
+    return tee_.get();
+  }
+
+  recorder::query::RecordedSession LoadOnlySession(const std::string& db) {
+    auto reader = recorder::query::ReplayReader::Open(db);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    if (!reader.ok()) return {};
+    auto session = (*reader)->LoadSession("1");
+    EXPECT_TRUE(session.ok()) << session.status();
+    return session.ok() ? std::move(*session) : recorder::query::RecordedSession{};
+  }
+
+  std::unique_ptr<recorder::Recorder> per_message_;
+  std::unique_ptr<TeeSink> tee_;
+};
+
+// Stored as runs (30 appends from the app and their echoes, audio deltas 20 ms apart from the
+// upstream), a session loads back as the same messages as one row per message: same order,
+// times, sizes and ids (a middle member's event_id aside). So replay plays the same script (at
+// --speed 1 the recorded inter-arrival times) and a client sees the same messages, same sizes.
+TEST_F(ReplayRunsTest, RunsReplayTheSameMessagesSizesAndTimes) {
+  const std::string target = kRealtime + "&stream=realtime&audio_ms=400&delta_ms=20";
+  std::vector<std::string> to_send(
+      30, R"({"type":"input_audio_buffer.append","audio":")" + std::string(1280, 'A') + "\"}");
+  to_send.push_back(kCreate);
+  Seen recorded = RecordSession(target, to_send, "response.done");
+  FinishRecording(1);
+  ASSERT_TRUE(per_message_->Close().ok());
+  const std::string per_message_db = (dir_ / "per_message.db").string();
+  // One run for the app's appends, one for the upstream's audio; the echoes of the appends
+  // may be cut by the app's response.create. Every message is counted.
+  EXPECT_EQ(Query(Db(),
+                  "SELECT group_concat(direction || ' ' || run_count, ',') FROM (SELECT * "
+                  "FROM events WHERE run_count > 1 AND (type = 'response.output_audio.delta' "
+                  "OR (direction = 'client' AND type = 'input_audio_buffer.append')) "
+                  "ORDER BY seq)"),
+            "client 30,server 20");
+  EXPECT_EQ(Query(Db(),
+                  "SELECT SUM(COALESCE(run_count, 1)) FROM events WHERE "
+                  "type = 'input_audio_buffer.append'"),
+            "60");
+  EXPECT_EQ(Query(per_message_db, "SELECT COUNT(*) FROM events WHERE run_count IS NOT NULL"), "0");
+
+  recorder::query::RecordedSession runs = LoadOnlySession(Db());
+  recorder::query::RecordedSession rows = LoadOnlySession(per_message_db);
+  ASSERT_EQ(runs.events.size(), rows.events.size());
+  for (size_t i = 0; i < runs.events.size(); ++i) {
+    const recorder::query::RecordedEvent& a = runs.events[i];
+    const recorder::query::RecordedEvent& b = rows.events[i];
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a.seq, b.seq);
+    EXPECT_EQ(a.first_frame_us, b.first_frame_us);
+    EXPECT_EQ(a.from_client, b.from_client);
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.response_id, b.response_id);
+    EXPECT_EQ(a.item_id, b.item_id);
+    EXPECT_EQ(a.payload_bytes, b.payload_bytes);
+    EXPECT_EQ(a.audio_bytes, b.audio_bytes);
+    if (a.run_count == 0 || !a.event_id.empty()) {
+      EXPECT_EQ(a.event_id, b.event_id);
+    }
+    EXPECT_EQ(tools::replay::ReplayPayload(a).size(), tools::replay::ReplayPayload(b).size());
+  }
+  const tools::replay::SessionScript with_runs = tools::replay::BuildSessionScript(runs);
+  const tools::replay::SessionScript per_row = tools::replay::BuildSessionScript(rows);
+  EXPECT_EQ(with_runs.client_types, per_row.client_types);
+  ASSERT_EQ(with_runs.steps.size(), per_row.steps.size());
+  for (size_t i = 0; i < with_runs.steps.size(); ++i) {
+    EXPECT_EQ(with_runs.steps[i].delay_us, per_row.steps[i].delay_us) << i;
+    EXPECT_EQ(with_runs.steps[i].after_client_messages, per_row.steps[i].after_client_messages);
+  }
+
+  StartReplay();
+  Seen replayed = ReplaySession(target, to_send, "response.done");
+  ExpectSame(recorded, replayed);
+  EXPECT_EQ(replayed.sizes, recorded.sizes);
 }
 
 }  // namespace

@@ -62,6 +62,35 @@ std::string ShapedMessage(const RecordedEvent& e) {
   return doc.dump();
 }
 
+// A member of a run of audio events: the run's first payload with this member's event_id
+// (middle members: a stand-in id, as their ids were not recorded) and content, at its recorded
+// size. The stand-in id, or a transcript delta's text, takes up what the size needs.
+std::string RunMemberPayload(const RecordedEvent& e) {
+  Json doc = ExpandPlaceholders(Json::parse(e.payload, nullptr, /*allow_exceptions=*/false));
+  if (!doc.is_object()) return ShapedMessage(e);
+  const auto dump = [&] { return doc.dump(-1, ' ', false, Json::error_handler_t::replace); };
+  const bool has_id = doc.contains("event_id") && doc["event_id"].is_string();
+  const bool stand_in = has_id && e.event_id.empty();
+  std::string id = e.event_id;
+  if (stand_in) {  // as long as the first member's id, to begin with
+    id = StrCat("event_relaytap_", e.seq, "_");
+    id.resize(doc["event_id"].get_ref<const std::string&>().size(), 'x');
+  }
+  if (has_id) doc["event_id"] = id;
+  const bool audio = e.audio_bytes.has_value();
+  const bool has_delta = doc.contains("delta");
+  if (has_delta) doc["delta"] = audio ? SilenceBase64(static_cast<uint64_t>(*e.audio_bytes)) : "";
+  const int64_t missing = e.payload_bytes - static_cast<int64_t>(dump().size());
+  if (!audio && has_delta && missing > 0) {
+    doc["delta"] = FillerText(static_cast<uint64_t>(missing));
+  } else if (stand_in && missing != 0) {
+    id.resize(static_cast<size_t>(std::max<int64_t>(1, static_cast<int64_t>(id.size()) + missing)),
+              'x');
+    doc["event_id"] = id;
+  }
+  return dump();
+}
+
 SessionEnding EndingOf(const RecordedSession& s, size_t client_messages, int64_t last_us) {
   SessionEnding end;
   end.after_client_messages = client_messages;
@@ -108,6 +137,7 @@ std::string_view EndKindName(EndKind kind) {
 }
 
 std::string ReplayPayload(const RecordedEvent& e) {
+  if (e.run_count > 1) return RunMemberPayload(e);
   if (e.opcode == 2)
     return FillerText(static_cast<uint64_t>(std::max<int64_t>(e.payload_bytes, 0)));
   Json doc = Json::parse(e.payload, nullptr, /*allow_exceptions=*/false);
