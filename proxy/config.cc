@@ -280,6 +280,19 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
     } else {
       return TypeError(key, "a size such as \"4GiB\", a number of bytes (0: none) or null");
     }
+  } else if (key == "rotate") {
+    if (v.is_null()) {
+      c.rotate.clear();
+    } else if (v.is_string()) {
+      c.rotate = v.get<std::string>();
+    } else {
+      return TypeError(key, "\"hourly\", a size such as \"1GiB\", or null (never)");
+    }
+  } else if (key == "keep") {
+    if (!v.is_number_integer() || v.get<int64_t>() < 1 || v.get<int64_t>() > 100'000) {
+      return TypeError(key, "an integer from 1 to 100000");
+    }
+    c.keep = v.get<int>();
   } else if (key == "threads") {
     if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > 256) {
       return TypeError(key, "an integer from 0 (one per core) to 256");

@@ -65,6 +65,10 @@ struct ProxyConfig {
   // 4 GiB and 1 GiB (recorder/disk_watch.h). Config keys max_db_size, min_free.
   std::optional<uint64_t> max_db_bytes;
   std::optional<uint64_t> min_free_bytes;
+  // Roll the store over: "hourly" or a size ("1GiB"); "" never. Keep this many files (>= 1).
+  // Config keys rotate, keep.
+  std::string rotate;
+  int keep = 24;
   // The retry guard as the config file sets it (used by `relaytap proxy`, which applies the
   // --guard* flags on top and builds the guard; the relay only sees the guard object).
   guard::GuardSettings guard;
@@ -93,7 +97,7 @@ bool IsLoopbackHost(std::string_view host);
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
 // http_idle_timeout_ms, head_timeout_ms, tunnel_idle_timeout_ms, max_connections,
 // shutdown_grace_ms, threads, record, db, redaction_policy, durability, max_db_size and
-// min_free (a size: "4GiB" or bytes),
+// min_free (a size: "4GiB" or bytes), rotate ("hourly", a size or null), keep,
 // and the guard's: guard ("off" | "observe" | "enforce"), guard_policy, guard_max_attempts,
 // guard_budget_percent, guard_cooldown_ms, guard_key_by_client, guard_session_cap, where null
 // means unset: the built-in policy, or the policy's value for a knob). Unknown keys and wrong

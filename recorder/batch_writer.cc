@@ -34,7 +34,8 @@ int64_t ObservationTimeUs(const Observation& obs) { return std::visit(TimeOf{}, 
 
 BatchWriter::BatchWriter(std::string db_path, Durability durability, const Redactor& redactor,
                          std::unique_ptr<Store> store, int64_t run_id, DiskLimits disk)
-    : db_path_(std::move(db_path)),
+    : first_path_(db_path),
+      db_path_(std::move(db_path)),
       durability_(durability),
       redactor_(redactor),
       store_(std::move(store)),
@@ -55,9 +56,17 @@ bool BatchWriter::EnsureStore() {
 void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& drops) {
   pending_gap_.Add(drops.observations, drops.bytes, drops.first_us, drops.last_us);
   if (batch.empty() && pending_gap_.empty()) return;
-  if (const DiskPause pause = disk_.Check(); pause != DiskPause::kNone) {
-    return Pause(pause, batch, /*force=*/false);
+  DiskPause pause = disk_.Check();
+  if (const int64_t now = NowUnixMicros(); RollDue(pause, now)) {
+    if (absl::Status rolled = Roll(now); rolled.ok()) {
+      pause = disk_.Check();
+    } else {
+      roll_backoff_us_ = now + 60'000'000;
+      RELAYTAP_LOG(kError, "recorder: cannot roll ", db_path_, " over to a new file (",
+                   std::string(rolled.message()), "); recording goes on in it, next try in 60 s");
+    }
   }
+  if (pause != DiskPause::kNone) return Pause(pause, batch, /*force=*/false);
   if (paused_ != DiskPause::kNone) {
     RELAYTAP_LOG(kInfo, "recorder: recording to ", db_path_, " again (",
                  FormatByteSize(disk_.free_bytes()), " free); the pause is one gap row");
@@ -79,9 +88,9 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
       since_check += ApproximateBytes(batch[i]);
       if (since_check > kRecheckDiskBytes) {
         since_check = 0;
-        if (const DiskPause pause = disk_.Check(); pause != DiskPause::kNone) {
+        pause_at_kept = disk_.Check();
+        if (pause_at_kept != DiskPause::kNone) {
           kept = i;
-          pause_at_kept = pause;
           break;
         }
       }
@@ -96,11 +105,7 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
     OnFailure(st, batch);
     return;
   }
-  if (!pending_gap_.empty() && new_gap_row) counters_.gaps_written++;
-  pending_gap_ = DropStats{};
-  lost_writes_in_gap_ = false;
-  gap_pause_ = DiskPause::kNone;
-  gap_row_id_ = 0;
+  GapWritten(new_gap_row);
   counters_.written += kept;
   if (kept < batch.size()) {
     Pause(pause_at_kept, std::span<const Observation>(batch).subspan(kept), /*force=*/true);
@@ -159,6 +164,14 @@ void BatchWriter::Pause(DiskPause why, std::span<const Observation> batch, bool 
     return;
   }
   if (new_row && gap_row_id_ != 0) counters_.gaps_written++;
+}
+
+void BatchWriter::GapWritten(bool new_row) {
+  if (!pending_gap_.empty() && new_row) counters_.gaps_written++;
+  pending_gap_ = DropStats{};
+  lost_writes_in_gap_ = false;
+  gap_pause_ = DiskPause::kNone;
+  gap_row_id_ = 0;
 }
 
 void BatchWriter::OnFailure(const absl::Status& st, const std::vector<Observation>& batch) {
@@ -350,9 +363,7 @@ absl::Status BatchWriter::Finish(const DropStats& drops, int64_t stop_us) {
   RELAYTAP_RETURN_IF_ERROR(WriteGapIfAny());
   RELAYTAP_RETURN_IF_ERROR(store_->FinishRun(run_id_, stop_us));
   RELAYTAP_RETURN_IF_ERROR(tx.Commit());
-  if (!pending_gap_.empty() && new_gap_row) counters_.gaps_written++;
-  pending_gap_ = DropStats{};
-  gap_row_id_ = 0;
+  GapWritten(new_gap_row);
   sessions_.clear();
   // Fold the WAL into the main file so the store is one self-contained file after exit.
   (void)store_->db().Execute("PRAGMA wal_checkpoint(TRUNCATE)");

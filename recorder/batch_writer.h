@@ -19,6 +19,7 @@
 #include "recorder/disk_watch.h"
 #include "recorder/observation.h"
 #include "recorder/redaction.h"
+#include "recorder/rotation.h"
 #include "recorder/schema.h"
 #include "recorder/session_state.h"
 #include "recorder/store.h"
@@ -47,6 +48,10 @@ class BatchWriter {
   // While the store is closed after a failure: when the next reopen is due (else 0).
   int64_t reopen_due_us() const { return store_ ? 0 : next_reopen_us_; }
   void set_audio_runs(bool on) { audio_runs_ = on; }
+  // Rolls to a new file as `rotation` says (rotation.h); `run` is the runs row each file gets.
+  void set_rotation(Rotation rotation, RunInfo run);
+  int64_t run_id() const { return run_id_; }  // the current file's run
+  const std::string& db_path() const { return db_path_; }
   void set_before_batch_for_test(std::function<void(sqlite::Database&)> hook) {
     before_batch_for_test_ = std::move(hook);
   }
@@ -71,13 +76,25 @@ class BatchWriter {
   void Pause(DiskPause why, std::span<const Observation> batch, bool force);
   void AddToGap(std::span<const Observation> batch);
   bool EnsureStore();
+  // A roll is due (by time, by size, or at the size cap) and not backing off after a failure.
+  bool RollDue(DiskPause pause, int64_t now) const;
+  // Opens the next file of the set with its own run, ends the old one (open audio runs, the
+  // pending gap, the run's stop time), moves open sessions over, deletes files past `keep`.
+  absl::Status Roll(int64_t now);
+  // After a transaction that wrote the pending gap (a new row if `new_row`) committed.
+  void GapWritten(bool new_row);
   void OnFailure(const absl::Status& st, const std::vector<Observation>& batch);
 
-  const std::string db_path_;
+  const std::string first_path_;  // the set's first file (rotation.h)
+  std::string db_path_;           // the file being written
   const Durability durability_;
   const Redactor& redactor_;
   std::unique_ptr<Store> store_;
-  const int64_t run_id_;
+  int64_t run_id_;
+  Rotation rotation_;
+  RunInfo run_template_;
+  int64_t next_roll_us_ = 0;     // Every::kHour: when the current file rolls
+  int64_t roll_backoff_us_ = 0;  // after a failed roll: not before this
   absl::flat_hash_map<std::pair<uint64_t, uint32_t>, SessionState> sessions_;
   DropStats pending_gap_;  // queue drops and lost batches not yet written
   bool lost_writes_in_gap_ = false;

@@ -33,6 +33,12 @@ std::string_view DiskPauseName(DiskPause pause) {
 DiskWatch::DiskWatch(std::string db_path, DiskLimits limits)
     : db_path_(std::move(db_path)), limits_(std::move(limits)) {}
 
+void DiskWatch::Reset(std::string db_path) {
+  db_path_ = std::move(db_path);
+  pause_ = DiskPause::kNone;
+  db_bytes_ = 0;
+}
+
 std::optional<uint64_t> DiskWatch::FreeBytes() const {
   if (limits_.free_bytes_for_test) return limits_.free_bytes_for_test();
   std::filesystem::path dir = std::filesystem::path(db_path_).parent_path();

@@ -34,6 +34,8 @@ class DiskWatch {
   static constexpr uint64_t kResumeMarginBytes = uint64_t{64} << 20;
 
   DiskWatch(std::string db_path, DiskLimits limits);
+  // The store is now `db_path` (a roll): a size-cap pause ends with the old file.
+  void Reset(std::string db_path);
 
   // Why recording must pause now (kNone: write). Two stat() calls and one statvfs().
   DiskPause Check();
@@ -45,7 +47,7 @@ class DiskWatch {
  private:
   std::optional<uint64_t> FreeBytes() const;
 
-  const std::string db_path_;
+  std::string db_path_;
   const DiskLimits limits_;
   DiskPause pause_ = DiskPause::kNone;
   uint64_t db_bytes_ = 0;

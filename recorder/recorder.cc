@@ -101,6 +101,9 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
       std::make_unique<BatchWriter>(options_.db_path, options_.durability, *writer_->redactor,
                                     std::move(store), run_id, options_.disk);
   writer_->batch->set_before_batch_for_test(options_.before_batch_for_test);
+  if (options_.rotation.enabled()) {
+    writer_->batch->set_rotation(options_.rotation, MakeRunInfo(options_, *writer_->redactor));
+  }
   writer_->batch->set_audio_runs(options_.audio_runs);
   thread_ = std::thread([this] {
     priority_->AttachToCurrentThread();

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "recorder/bounded_queue.h"
 #include "recorder/disk_watch.h"
+#include "recorder/rotation.h"
 #include "recorder/schema.h"
 #include "recorder/sink.h"
 
@@ -50,6 +51,8 @@ struct RecorderOptions {
   // The store's size cap and the free-space floor (disk_watch.h): past either, recording pauses
   // with one gap row while the relay goes on.
   DiskLimits disk;
+  // Roll to a new file beside db_path by time or size, keeping `keep` files (rotation.h).
+  Rotation rotation;
   // Runs of audio events as one row each (recorder/audio_run.h). Off: one row per message, for
   // benchmarks and tests that compare the two.
   bool audio_runs = true;

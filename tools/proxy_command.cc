@@ -41,6 +41,8 @@ struct ProxyFlags {
   int recorder_nice = 0;
   std::string max_db_size;
   std::string min_free;
+  std::string rotate;
+  int keep = -1;
   std::string guard;  // empty: the config file's (default off)
   std::string guard_policy;
   int guard_max_attempts = -1;
@@ -108,6 +110,8 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (f.no_record) c.record = false;
   if (!f.redaction_policy.empty()) c.redaction_policy = f.redaction_policy;
   if (!f.durability.empty()) c.durability = f.durability;
+  if (!f.rotate.empty()) c.rotate = f.rotate;
+  if (f.keep >= 0) c.keep = f.keep;
   for (auto [flag, text, out] : {std::tuple{"--max-db-size", &f.max_db_size, &c.max_db_bytes},
                                  std::tuple{"--min-free", &f.min_free, &c.min_free_bytes}}) {
     if (text->empty()) continue;
@@ -132,6 +136,11 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   }
   SetLogLevel(level);
   if (absl::Status st = proxy::ValidateConfig(c); !st.ok()) return st;
+  if (!c.rotate.empty()) {
+    if (absl::StatusOr<recorder::Rotation> r = recorder::ParseRotation(c.rotate); !r.ok()) {
+      return absl::InvalidArgumentError(StrCat("--rotate ", std::string(r.status().message())));
+    }
+  }
   // The auth file and the allowlist are read now, so a mistake in either is a usage error.
   if (absl::StatusOr<proxy::ProxyAccess> access = proxy::ProxyAccess::Load(c); !access.ok()) {
     return access.status();
@@ -164,6 +173,10 @@ int RunProxy(const ProxyFlags& flags) {
     if (config->max_db_bytes) ro.disk.max_db_bytes = *config->max_db_bytes;
     if (config->min_free_bytes) ro.disk.min_free_bytes = *config->min_free_bytes;
     disk = ro.disk;
+    if (!config->rotate.empty()) {
+      ro.rotation = *recorder::ParseRotation(config->rotate);  // checked in BuildConfig
+      ro.rotation.keep = config->keep;
+    }
     auto opened = recorder::Recorder::Open(ro);
     if (!opened.ok()) {
       std::cerr << "relaytap proxy: cannot record to " << config->db.string() << ": "
@@ -192,7 +205,13 @@ int RunProxy(const ProxyFlags& flags) {
                  disk.max_db_bytes ? FormatByteSize(disk.max_db_bytes) : std::string("no size cap"),
                  " or under ",
                  disk.min_free_bytes ? FormatByteSize(disk.min_free_bytes) : std::string("0 B"),
-                 " free)");
+                 " free",
+                 config->rotate.empty()
+                     ? std::string()
+                     : StrCat("; rolls over ", config->rotate == "hourly" ? "hourly" : "at ",
+                              config->rotate == "hourly" ? "" : config->rotate, ", keeping ",
+                              config->keep, " files"),
+                 ")");
   } else {
     RELAYTAP_LOG(kInfo, "recording off (--no-record): relaying only");
   }
@@ -287,6 +306,14 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-db-size", flags->max_db_size,
                   "Pause recording (one gap row, relaying goes on) when the store and its WAL "
                   "reach SIZE (default 4GiB; 0: no cap). Config key: max_db_size");
+  cmd->add_option("--rotate", flags->rotate,
+                  "Roll the store over to a new file beside --db (NAME-YYYYMMDDTHHMMZ.db, each a "
+                  "complete store): hourly, or when it reaches SIZE (e.g. 1GiB). Config key: "
+                  "rotate");
+  cmd->add_option("--keep", flags->keep,
+                  "With --rotate: files kept; the oldest are deleted once a new one is open "
+                  "(default 24). Config key: keep")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--min-free", flags->min_free,
                   "Pause recording while the store's filesystem has less than SIZE free "
                   "(default 1GiB; 0: never). Config key: min_free");

@@ -70,6 +70,19 @@ TEST(ConfigDiskTest, SizesAreParsedAndErrorsNameTheKey) {
   }
 }
 
+TEST(ConfigDiskTest, RotateAndKeep) {
+  auto c = Load("rotate.json", R"({"rotate": "hourly", "keep": 48})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->rotate, "hourly");
+  EXPECT_EQ(c->keep, 48);
+  for (const auto& [bad, key] :
+       {std::pair{R"({"rotate": 3})", "'rotate'"}, std::pair{R"({"keep": 0})", "'keep'"}}) {
+    auto b = Load("rotate.json", bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find(key), std::string::npos) << b.status();
+  }
+}
+
 // ... and names every guard key, so an operator finds them there.
 TEST(ConfigGuardTest, ExampleFileNamesEveryGuardKey) {
   std::ifstream in(kExample);
