@@ -6,6 +6,8 @@
 namespace relaytap::proxy {
 namespace {
 
+using namespace net::experimental::awaitable_operators;
+
 void ApplyTimeout(TcpStream& s, std::chrono::milliseconds t) {
   if (t.count() > 0) {
     s.expires_after(t);
@@ -25,9 +27,15 @@ class TcpByteStream final : public ByteStream {
  public:
   explicit TcpByteStream(TcpStream&& s) : stream_(std::move(s)) {}
 
+  // A read times out by a raced timer, as in TlsByteStream, not by tcp_stream's expiry, which
+  // closes the socket: a request head that took too long must still get its 408.
   net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
-    if (timeout_.count() > 0) stream_.expires_after(timeout_);
-    co_return co_await stream_.async_read_some(buf);
+    if (timeout_.count() == 0) co_return co_await stream_.socket().async_read_some(buf, Token{});
+    Timer timer(stream_.get_executor());
+    timer.expires_after(timeout_);
+    auto raced = co_await (stream_.socket().async_read_some(buf, Token{}) || timer.async_wait());
+    if (raced.index() == 1) co_return std::make_tuple(error_code(beast::error::timeout), size_t{0});
+    co_return std::get<0>(raced);
   }
   bool HasBufferedInput() const override { return false; }
   net::awaitable<error_code> WaitReadable() override {
@@ -40,7 +48,7 @@ class TcpByteStream final : public ByteStream {
   }
   void SetTimeout(std::chrono::milliseconds t) override {
     timeout_ = t;
-    ApplyTimeout(stream_, t);
+    ApplyTimeout(stream_, t);  // writes
   }
   net::awaitable<void> ShutdownSend() override {
     error_code ignored;
