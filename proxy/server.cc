@@ -20,6 +20,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
   s->config_ = std::move(config);
   s->max_connections_ = s->config_.max_connections > 0 ? s->config_.max_connections
                                                        : MaxConnectionsFor(CurrentOpenFileLimit());
+  s->refusal_ = TooManyConnectionsResponse(s->max_connections_);
   RELAYTAP_ASSIGN_OR_RETURN(s->ca_, tls::CertAuthority::LoadOrCreate(
                                         s->config_.ca_dir, {.patterns = s->config_.intercept}));
   RELAYTAP_ASSIGN_OR_RETURN(s->downstream_tls_, tls::MakeDownstreamContext(*s->ca_));
@@ -96,7 +97,7 @@ Server::Worker& Server::LeastLoadedWorker() {
 }
 
 void Server::Refuse(tcp::socket& socket) {
-  const std::string answer = TooManyConnectionsResponse(max_connections_);
+  const std::string& answer = refusal_;
   error_code ec;
   // The answer fits in an empty socket buffer: write what goes at once, never block the loop.
   socket.non_blocking(true, ec);

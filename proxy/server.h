@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -83,6 +84,7 @@ class Server {
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> refused_{0};
   int max_connections_ = 0;
+  std::string refusal_;  // the 503 for connections past max_connections_, built once
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> stopped_{false};
 };
