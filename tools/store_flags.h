@@ -3,6 +3,7 @@
 // --db, --since and --until, and writing their answer to a file or stdout.
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -47,18 +48,26 @@ inline int ExitCodeFor(const absl::Status& st) {
   }
 }
 
-// Writes `text` to `path`, or to stdout when `path` is empty or "-".
+// Writes `text` to `path`, or to stdout when `path` is empty or "-". A file is written whole to
+// PATH.partial and renamed: a write that fails half-way (a full disk) never leaves a truncated
+// answer under the name asked for, nor destroys an earlier one.
 inline absl::Status WriteOutput(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::cout << text;
     return absl::OkStatus();
   }
   // Made from the store, so as private as the store (base/private_file.h).
-  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(path, /*truncate=*/true));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::string partial = path + ".partial";
+  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(partial, /*truncate=*/true));
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) return absl::UnavailableError(StrCat("cannot write ", path));
+  std::error_code ec;
+  if (out) std::filesystem::rename(partial, path, ec);
+  if (!out || ec) {
+    std::filesystem::remove(partial, ec);
+    return absl::UnavailableError(StrCat("cannot write ", path));
+  }
   return absl::OkStatus();
 }
 
