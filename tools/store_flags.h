@@ -1,6 +1,6 @@
 #pragma once
-// What the commands that read a store (stats, report, diff, export) share on the command line:
-// --db, --since and --until, and writing their answer to a file or stdout.
+// What the commands that read a store (stats, report, diff, export, replay, prune) share on the
+// command line: --db, --since and --until, and writing their answer to a file or stdout.
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
@@ -21,9 +21,18 @@ struct StoreFlags {
   std::string since, until;
 };
 
+// --db for a command that reads a store; a set (glob or folder) is read as one store
+// (recorder/query/store_set.h).
+inline void AddDbFlag(CLI::App* cmd, std::string& db) {
+  cmd->add_option("--db", db,
+                  "the relaytap store to read: a file, or a rotated set as a quoted glob "
+                  "('relaytap*.db') or a folder (every *.db in it)")
+      ->capture_default_str();
+}
+
 // `what` names the rows the window selects ("attempts", "exchanges").
 inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what) {
-  cmd->add_option("--db", f.db, "the relaytap store to read")->capture_default_str();
+  AddDbFlag(cmd, f.db);
   cmd->add_option("--since", f.since,
                   what + " that started at or after this time: RFC 3339 or relative (-2h, -1d)");
   cmd->add_option("--until", f.until, what + " that started before this time");
