@@ -10,6 +10,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "recorder/query/store_reader.h"
+#include "recorder/query/store_set.h"
 #include "recorder/sqlite/database.h"
 #include "recorder/sqlite/statement.h"
 
@@ -77,6 +78,12 @@ int64_t StoreBytes(const std::string& path) {
 
 // Opens a store for writing after checking that it is one, waiting at most kLockWait for locks.
 absl::StatusOr<std::unique_ptr<Database>> OpenForEdit(const std::string& path) {
+  if (query::IsStoreSet(path)) {
+    return absl::InvalidArgumentError(
+        StrCat(path,
+               ": give one store file (each file of a rotated set is a complete store: "
+               "prune each, or delete the files that are done)"));
+  }
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));

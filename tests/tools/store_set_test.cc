@@ -182,6 +182,14 @@ TEST_F(StoreSetTest, PruneDeletesEndedRunsWithTheirRowsAndNothingElse) {
   EXPECT_LE(all->bytes_after, all->bytes_before);
 }
 
+TEST_F(StoreSetTest, PruneTakesOneFile) {
+  ASSERT_NO_FATAL_FAILURE(RecordAndSplit());
+  EXPECT_EQ(PruneStore(dir_ + "/set", 0, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PruneStore(dir_ + "/set/*.db", 0, false).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(StoreSetTest, PruneNeverTouchesTheRunARunningProxyRecords) {
   auto rec = recorder::Recorder::Open(options_);
   ASSERT_TRUE(rec.ok()) << rec.status();
