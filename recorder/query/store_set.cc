@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <tuple>
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
@@ -20,7 +21,11 @@ using sqlite::Database;
 using sqlite::Statement;
 namespace fs = std::filesystem;
 
+// Where a file stands in time: its first run, then (for windows exported from one run) its first
+// exchange.
 constexpr std::string_view kFirstRunSql = "SELECT COALESCE(MIN(start_us), 0) FROM runs";
+constexpr std::string_view kFirstExchangeSql =
+    "SELECT COALESCE(MIN(request_start_us), 0) FROM exchanges";
 constexpr std::string_view kTablesSql =
     "SELECT name FROM src.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
     "ORDER BY rowid";
@@ -41,6 +46,7 @@ struct Member {
   std::string path;
   int version = 0;
   int64_t first_run_us = 0;
+  int64_t first_exchange_us = 0;
 };
 
 absl::StatusOr<Member> Inspect(const std::string& path) {
@@ -48,7 +54,8 @@ absl::StatusOr<Member> Inspect(const std::string& path) {
                             Database::Open(path, SQLITE_OPEN_READONLY));
   RELAYTAP_ASSIGN_OR_RETURN(int version, CheckStore(*db, path));
   RELAYTAP_ASSIGN_OR_RETURN(int64_t first, db->QueryInt64(kFirstRunSql));
-  return Member{path, version, first};
+  RELAYTAP_ASSIGN_OR_RETURN(int64_t first_exchange, db->QueryInt64(kFirstExchangeSql));
+  return Member{path, version, first, first_exchange};
 }
 
 // "file:PATH?mode=ro" with the characters a URI path cannot hold escaped.
@@ -179,7 +186,8 @@ absl::StatusOr<std::unique_ptr<Database>> MergeStores(const std::vector<std::str
     members.push_back(std::move(m));
   }
   std::stable_sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
-    return a.first_run_us < b.first_run_us;
+    return std::tie(a.first_run_us, a.first_exchange_us) <
+           std::tie(b.first_run_us, b.first_exchange_us);
   });
   // "": a private temporary database that SQLite deletes when it is closed.
   RELAYTAP_ASSIGN_OR_RETURN(

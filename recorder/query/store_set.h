@@ -31,8 +31,9 @@ bool IsStoreSet(const std::string& db);
 absl::StatusOr<std::vector<std::string>> ResolveStoreSet(const std::string& db);
 
 // One temporary store holding every row of `files` (each checked as OpenStoreReadOnly checks
-// one file), in the order of each file's first run. FailedPrecondition naming the file when one
-// is not a relaytap store, or when the files differ in schema version.
+// one file), in the order of each file's first run (then its first exchange), so ids grow with
+// time across the set. FailedPrecondition naming the file when one is not a relaytap store, or
+// when the files differ in schema version.
 absl::StatusOr<std::unique_ptr<sqlite::Database>> MergeStores(
     const std::vector<std::string>& files);
 

@@ -127,6 +127,15 @@ TEST_F(StoreSetTest, ReplayListsEverySessionOfTheSet) {
   auto b = (*set)->List();
   ASSERT_TRUE(a.ok() && b.ok());
   ASSERT_EQ(a->size(), b->size());
+  int64_t last_id = 0;
+  for (size_t i = 0; i < a->size(); ++i) {
+    EXPECT_EQ((*a)[i].time_us, (*b)[i].time_us);
+    EXPECT_EQ((*a)[i].kind, (*b)[i].kind);
+    if ((*b)[i].kind == "session") {
+      EXPECT_GT((*b)[i].id, last_id) << "ids grow with time across the set";
+      last_id = (*b)[i].id;
+    }
+  }
   for (const auto& e : *b) {
     if (e.kind != "session") continue;
     auto s = (*set)->LoadSession(std::to_string(e.id));
