@@ -18,6 +18,7 @@
 #include "tests/testing/wait.h"
 #include "tests/tools/recorded_mix.h"
 #include "tools/diff/diff.h"
+#include "tools/har/har.h"
 #include "tools/report/report.h"
 #include "tools/stats/stats.h"
 
@@ -53,7 +54,7 @@ class StoreSetTest : public ::testing::Test {
             .ok());
   }
 
-  // stats, report and diff as JSON, read from `db` (a file or a set).
+  // stats, report, diff and HAR as JSON, read from `db` (a file or a set).
   std::string Answers(const std::string& db) {
     auto reader = StoreReader::Open(db);
     EXPECT_TRUE(reader.ok()) << reader.status();
@@ -61,8 +62,9 @@ class StoreSetTest : public ::testing::Test {
     auto attempts = (*reader)->Attempts({});
     auto profiles = (*reader)->Profiles({});
     auto r = report::BuildReport(**reader, {}, absl::UTCTimeZone(), "");
-    EXPECT_TRUE(attempts.ok() && profiles.ok() && r.ok());
-    if (!attempts.ok() || !profiles.ok() || !r.ok()) return "";
+    auto har = har::ExportHar(**reader, {}, "test");
+    EXPECT_TRUE(attempts.ok() && profiles.ok() && r.ok() && har.ok());
+    if (!attempts.ok() || !profiles.ok() || !r.ok() || !har.ok()) return "";
     r->db = "";  // names the file or set
     std::vector<recorder::query::Profile> good, bad;
     for (const auto& p : *profiles) (p.outcome == "ok" ? good : bad).push_back(p);
