@@ -1,4 +1,5 @@
 // `relaytap export --har FILE`: the store as HAR 1.2 for Chrome DevTools and other HAR viewers.
+// `relaytap export --sqlite OUT`: a smaller store holding a time window, to share.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -10,6 +11,7 @@
 #include "base/private_file.h"
 #include "base/str_cat.h"
 #include "recorder/query/store_reader.h"
+#include "recorder/store_edit.h"
 #include "tools/commands.h"
 #include "tools/har/har.h"
 #include "tools/stats/time_flags.h"
@@ -23,13 +25,29 @@ constexpr int kUsageError = 2;
 struct ExportFlags {
   StoreFlags store;
   std::string har;
+  std::string sqlite;
+  bool force = false;
 };
+
+int ExportSqlite(const ExportFlags& f, const recorder::query::TimeWindow& window) {
+  absl::Status st =
+      recorder::ExportWindow(f.store.db, f.sqlite, window.since_us, window.until_us, f.force);
+  if (!st.ok()) return Fail("export", st, ExitCodeFor(st));
+  std::error_code ec;
+  std::cerr << "relaytap export: wrote " << f.sqlite << " ("
+            << std::filesystem::file_size(f.sqlite, ec) << " bytes)\n";
+  return 0;
+}
 
 int RunExport(const ExportFlags& f) {
   auto fail = [](const absl::Status& st, int code) { return Fail("export", st, code); };
   absl::StatusOr<recorder::query::TimeWindow> window =
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
+  if (f.har.empty() == f.sqlite.empty()) {
+    return fail(absl::InvalidArgumentError("give --har FILE (or -) or --sqlite OUT"), kUsageError);
+  }
+  if (!f.sqlite.empty()) return ExportSqlite(f, *window);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
       recorder::query::StoreReader::Open(f.store.db);
   if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
@@ -71,9 +89,16 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ExportFlags>();
   CLI::App* cmd = app.add_subcommand(
       "export",
-      "Write a relaytap store as HAR 1.2 (Chrome DevTools' format, WebSocket messages included); "
-      "read-only, redacted as stored");
-  cmd->add_option("--har", flags->har, "the HAR file to write (- for stdout)")->required();
+      "Write a relaytap store as HAR 1.2 (Chrome DevTools' format, WebSocket messages included), "
+      "or a time window of it as a smaller store to share; reads the store only, redacted as "
+      "stored");
+  CLI::Option* har = cmd->add_option("--har", flags->har, "the HAR file to write (- for stdout)");
+  CLI::Option* sqlite = cmd->add_option(
+      "--sqlite", flags->sqlite,
+      "write a relaytap store holding only --since..--until (runs, sessions with their events, "
+      "exchanges, connections, guard decisions, gaps) to this file (0600)");
+  har->excludes(sqlite);
+  cmd->add_flag("--force", flags->force, "replace an existing --sqlite file");
   AddStoreFlags(cmd, flags->store, "exchanges");
   cmd->callback([flags, exit_code] { *exit_code = RunExport(*flags); });
 }

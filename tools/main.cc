@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     relaytap::tools::AddReportCommand(app, &exit_code);
     relaytap::tools::AddDiffCommand(app, &exit_code);
     relaytap::tools::AddExportCommand(app, &exit_code);
+    relaytap::tools::AddPruneCommand(app, &exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
   } catch (const std::exception& e) {

@@ -18,6 +18,7 @@
 #include "tools/replay/server.h"
 #include "tools/replay/timeline.h"
 #include "tools/stop_signals.h"
+#include "tools/store_flags.h"
 
 namespace relaytap::tools {
 namespace {
@@ -164,7 +165,7 @@ void AddReplayCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ReplayFlags>();
   CLI::App* cmd = app.add_subcommand(
       "replay", "List, print or serve recorded sessions and exchanges as an offline upstream");
-  cmd->add_option("--db", f->db, "relaytap store (SQLite) to read")->capture_default_str();
+  AddDbFlag(cmd, f->db);
   auto* list = cmd->add_flag("--list", f->list, "list recorded sessions and HTTP exchanges");
   auto* print =
       cmd->add_option("--print", f->print, "print the timeline of SESSION (id or sess_…)");

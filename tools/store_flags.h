@@ -1,8 +1,9 @@
 #pragma once
-// What the commands that read a store (stats, report, diff, export) share on the command line:
-// --db, --since and --until, and writing their answer to a file or stdout.
+// What the commands that read a store (stats, report, diff, export, replay, prune) share on the
+// command line: --db, --since and --until, and writing their answer to a file or stdout.
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -20,9 +21,18 @@ struct StoreFlags {
   std::string since, until;
 };
 
+// --db for a command that reads a store; a set (glob or folder) is read as one store
+// (recorder/query/store_set.h).
+inline void AddDbFlag(CLI::App* cmd, std::string& db) {
+  cmd->add_option("--db", db,
+                  "the relaytap store to read: a file, or a rotated set as a quoted glob "
+                  "('relaytap*.db') or a folder (every *.db in it)")
+      ->capture_default_str();
+}
+
 // `what` names the rows the window selects ("attempts", "exchanges").
 inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what) {
-  cmd->add_option("--db", f.db, "the relaytap store to read")->capture_default_str();
+  AddDbFlag(cmd, f.db);
   cmd->add_option("--since", f.since,
                   what + " that started at or after this time: RFC 3339 or relative (-2h, -1d)");
   cmd->add_option("--until", f.until, what + " that started before this time");
@@ -47,18 +57,26 @@ inline int ExitCodeFor(const absl::Status& st) {
   }
 }
 
-// Writes `text` to `path`, or to stdout when `path` is empty or "-".
+// Writes `text` to `path`, or to stdout when `path` is empty or "-". A file is written whole to
+// PATH.partial and renamed: a write that fails half-way (a full disk) never leaves a truncated
+// answer under the name asked for, nor destroys an earlier one.
 inline absl::Status WriteOutput(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
     std::cout << text;
     return absl::OkStatus();
   }
   // Made from the store, so as private as the store (base/private_file.h).
-  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(path, /*truncate=*/true));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::string partial = path + ".partial";
+  RELAYTAP_RETURN_IF_ERROR(MakePrivateFile(partial, /*truncate=*/true));
+  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) return absl::UnavailableError(StrCat("cannot write ", path));
+  std::error_code ec;
+  if (out) std::filesystem::rename(partial, path, ec);
+  if (!out || ec) {
+    std::filesystem::remove(partial, ec);
+    return absl::UnavailableError(StrCat("cannot write ", path));
+  }
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "recorder/query/store_set.h"
 #include "recorder/schema.h"
 #include "recorder/sqlite/database.h"
 #include "recorder/sqlite/statement.h"
@@ -169,14 +170,8 @@ std::optional<double> OptMs(const Statement& s, int col) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));
-  }
-  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db,
-                            Database::Open(path, SQLITE_OPEN_READONLY));
-  absl::StatusOr<int64_t> tables = db->QueryInt64(kRequiredTablesSql);
+absl::StatusOr<int> CheckStore(Database& db, const std::string& path) {
+  absl::StatusOr<int64_t> tables = db.QueryInt64(kRequiredTablesSql);
   if (!tables.ok()) {
     return absl::FailedPreconditionError(
         StrCat(path, " is not a SQLite database (", std::string(tables.status().message()), ")"));
@@ -188,21 +183,35 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::s
                "and events are missing)"));
   }
   absl::StatusOr<std::string> version =
-      db->QueryText("SELECT value FROM meta WHERE key = 'schema_version'");
-  if (version.ok() && std::atoi(version->c_str()) > kSchemaVersion) {
+      db.QueryText("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!version.ok()) return 0;
+  if (std::atoi(version->c_str()) > kSchemaVersion) {
     return absl::FailedPreconditionError(StrCat(path, " has store schema version ", *version,
                                                 "; this relaytap reads up to ", kSchemaVersion,
                                                 ": use a newer relaytap"));
   }
+  return std::atoi(version->c_str());
+}
+
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path) {
+  std::unique_ptr<Database> db;
+  int version = 0;
+  std::error_code ec;
+  if (IsStoreSet(path)) {
+    RELAYTAP_ASSIGN_OR_RETURN(std::vector<std::string> files, ResolveStoreSet(path));
+    RELAYTAP_ASSIGN_OR_RETURN(db, MergeStores(files));
+    RELAYTAP_ASSIGN_OR_RETURN(version, CheckStore(*db, path));
+  } else if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::NotFoundError(StrCat("relaytap store ", path, ": no such file"));
+  } else {
+    RELAYTAP_ASSIGN_OR_RETURN(db, Database::Open(path, SQLITE_OPEN_READONLY));
+    RELAYTAP_ASSIGN_OR_RETURN(version, CheckStore(*db, path));
+  }
   // A store written before schema version 4 has no exchanges.jwt_aud / jwt_tid: a temporary view
   // (on this connection only; the file is not touched) shows them as NULL, so one SQL text reads
   // every version. Unqualified `exchanges` finds the temp view first.
-  if (version.ok() && std::atoi(version->c_str()) < 4) {
-    RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
-  }
-  if (version.ok() && std::atoi(version->c_str()) < 5) {
-    RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
-  }
+  if (version > 0 && version < 4) RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
+  if (version > 0 && version < 5) RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
   // A proxy may be writing: wait for its short write transactions instead of failing.
   (void)db->Execute("PRAGMA busy_timeout=5000");
   // The answers scan every event row: map the file instead of copying each page through

@@ -66,8 +66,13 @@ struct Attempt {
 };
 
 // Opens a relaytap store read-only after checking that it is one (and not newer than this
-// binary). Shared by every reader of the store.
+// binary). Shared by every reader of the store. `path` may name a rotated set, a glob
+// ('relaytap*.db') or a folder (every *.db in it), read as one store (recorder/query/store_set.h).
 absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path);
+
+// The schema version of `db` (0 when it records none) after checking that it is a relaytap store
+// this binary reads; FailedPrecondition naming `path` otherwise.
+absl::StatusOr<int> CheckStore(sqlite::Database& db, const std::string& path);
 
 // One event of a realtime session, as placed on its timeline.
 struct EventMark {

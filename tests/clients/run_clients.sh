@@ -301,6 +301,39 @@ exits_2() {  # exits_2 <command...> : the command fails with exit code 2 and say
   sed 's/^/    /' "$WORK/exit.err"
   [ "$rc" -eq 2 ] && [ -s "$WORK/exit.err" ]
 }
+# Store management on what the clients recorded: split it in two by time with export --sqlite,
+# read the two as a set (a folder and a glob) and get the one store's answers; prune a copy.
+set_equals_one() {
+  local mid one dir glob
+  mid="$(sqlite3 "$WORK/relaytap.db" "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', request_start_us / 1e6, 'unixepoch') FROM exchanges ORDER BY request_start_us LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM exchanges)")"
+  mkdir -p "$WORK/set"
+  "$RELAYTAP" export --db "$WORK/relaytap.db" --sqlite "$WORK/set/relaytap.db" --until "$mid" &&
+    "$RELAYTAP" export --db "$WORK/relaytap.db" --sqlite "$WORK/set/relaytap-b.db" --since "$mid" ||
+    return 1
+  [ "$(stat -c %a "$WORK/set/relaytap.db")" = 600 ] || { echo "    copy is not 0600"; return 1; }
+  one="$("$RELAYTAP" stats --db "$WORK/relaytap.db" --format json --tz UTC)" || return 1
+  dir="$("$RELAYTAP" stats --db "$WORK/set" --format json --tz UTC)" || return 1
+  glob="$("$RELAYTAP" stats --db "$WORK/set/relaytap*.db" --format json --tz UTC)" || return 1
+  echo "    split at $mid"
+  [ "$one" = "$dir" ] && [ "$one" = "$glob" ] || { echo "    stats differ"; return 1; }
+  "$RELAYTAP" report --db "$WORK/relaytap.db" --format json --tz UTC >"$WORK/report-one.json" &&
+    "$RELAYTAP" report --db "$WORK/set" --format json --tz UTC >"$WORK/report-set.json" &&
+    python3 -c 'import json,sys
+a, b = (json.load(open(f)) for f in sys.argv[1:])
+for r in (a, b): r["summary"].pop("db")
+sys.exit(0 if a == b else 1)' "$WORK/report-one.json" "$WORK/report-set.json"
+}
+prune_a_copy() {
+  local out
+  "$RELAYTAP" export --db "$WORK/relaytap.db" --sqlite "$WORK/pruned.db" || return 1
+  out="$("$RELAYTAP" prune --db "$WORK/pruned.db" --before +1m --dry-run)" || return 1
+  echo "    $out" | head -1
+  [ "$(sqlite3 "$WORK/pruned.db" 'SELECT COUNT(*) FROM runs')" != 0 ] || return 1
+  "$RELAYTAP" prune --db "$WORK/pruned.db" --before +1m | sed 's/^/    /' &&
+    [ "$(sqlite3 "$WORK/pruned.db" 'SELECT (SELECT COUNT(*) FROM runs) + (SELECT COUNT(*) FROM events)')" = 0 ] &&
+    [ "$(sqlite3 "$WORK/pruned.db" 'PRAGMA integrity_check')" = ok ] &&
+    "$RELAYTAP" stats --db "$WORK/pruned.db" >/dev/null 2>&1
+}
 echo "not a database" >"$WORK/not-a-store.db"
 check stats_counts_sessions stats_counts_sessions
 check stats_missing_store_exits_2 exits_2 "$RELAYTAP" stats --db "$WORK/missing.db"
@@ -313,6 +346,11 @@ check report_runs report_names_request_ids
 check report_html_in_chromium report_html_in_chromium
 check diff_runs diff_runs_clean
 check har_export_valid har_is_valid
+check store_set_answers_equal_one_store set_equals_one
+check export_sqlite_refuses_to_overwrite exits_2 "$RELAYTAP" export --db "$WORK/relaytap.db" \
+  --sqlite "$WORK/set/relaytap.db"
+check set_glob_matching_nothing_exits_2 exits_2 "$RELAYTAP" stats --db "$WORK/nothing*.db"
+check prune_a_copy prune_a_copy
 
 if [ $FAILED -ne 0 ]; then
   echo "---- proxy stderr (last 60 lines)"
