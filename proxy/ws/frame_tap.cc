@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "proxy/ws/unmask.h"
 
 namespace relaytap::proxy::ws {
 namespace {
@@ -33,60 +34,7 @@ constexpr size_t kMaxInflateSlice = size_t{1} << 30;
 bool IsKnownOpcode(uint8_t op) { return op <= 0x2 || (op >= 0x8 && op <= 0xA); }
 bool IsControlOpcode(uint8_t op) { return (op & 0x8) != 0; }
 
-// XORs `n` bytes in place with the masking key; `offset` is the payload position of data[0].
-void Unmask(uint8_t* data, size_t n, const std::array<uint8_t, 4>& key, uint64_t offset) {
-  const size_t rot = static_cast<size_t>(offset & 3);
-  uint8_t pattern[8];
-  for (size_t j = 0; j < 8; ++j) pattern[j] = key[(rot + j) & 3];
-  uint64_t word_mask;
-  std::memcpy(&word_mask, pattern, sizeof(word_mask));
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t word;
-    std::memcpy(&word, data + i, sizeof(word));
-    word ^= word_mask;
-    std::memcpy(data + i, &word, sizeof(word));
-  }
-  for (; i < n; ++i) data[i] ^= pattern[i & 7];
-}
-
 }  // namespace
-
-std::string_view DirectionName(Direction d) {
-  return d == Direction::kClientToServer ? "client" : "server";
-}
-
-std::string_view TruncationName(Truncation t) {
-  switch (t) {
-    case Truncation::kNone:
-      return "none";
-    case Truncation::kObservationCap:
-      return "observation_cap";
-    case Truncation::kExpansionRatio:
-      return "expansion_ratio";
-    case Truncation::kReassemblyBudget:
-      return "reassembly_budget";
-  }
-  return "unknown";
-}
-
-std::string_view OpcodeName(Opcode op) {
-  switch (op) {
-    case Opcode::kContinuation:
-      return "continuation";
-    case Opcode::kText:
-      return "text";
-    case Opcode::kBinary:
-      return "binary";
-    case Opcode::kClose:
-      return "close";
-    case Opcode::kPing:
-      return "ping";
-    case Opcode::kPong:
-      return "pong";
-  }
-  return "unknown";
-}
 
 struct FrameTap::Impl {
   Impl(FrameTap& owner, Direction dir, PerMessageDeflate pmd, MessageObserver& obs,
