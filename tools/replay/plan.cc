@@ -192,9 +192,11 @@ bool TargetMatches(std::string_view recorded, std::string_view request_target) {
   if (!PathMatches(PathOf(recorded), PathOf(request_target))) return false;
   auto wanted = QueryParams(recorded);
   auto got = QueryParams(request_target);
-  for (const auto& [name, value] : wanted) {
+  for (const auto& param : wanted) {
+    const auto& [name, value] = param;
     if (IsFingerprint(name) || IsFingerprint(value)) continue;
-    auto it = std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.first == name; });
+    auto it =
+        std::find_if(got.begin(), got.end(), [&](const auto& p) { return p.first == param.first; });
     if (it == got.end() || it->second != value) return false;
   }
   return true;

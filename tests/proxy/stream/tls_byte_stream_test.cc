@@ -114,7 +114,8 @@ TEST_F(TlsByteStreamTest, OneReadReturnsEveryRecordAlreadyFetched) {
 // The first bytes of the ClientHello were read off the socket before the stream existed (as the
 // CONNECT head's read does): handed in as `early`, the handshake still completes.
 TEST_F(TlsByteStreamTest, EarlyBytesBeforeTheClientHello) {
-  auto [a, b] = Connect();
+  auto [a_bound, b] = Connect();
+  TcpStream& a = a_bound;  // a lambda may not capture a structured binding before clang 16
   auto peer = MakePeerClient(std::move(b), *client_ctx_);
   std::unique_ptr<TlsByteStream> ours;
   error_code oec, pec, rec;
