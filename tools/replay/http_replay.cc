@@ -21,8 +21,7 @@ void SetRecordedHeaders(Header& res, const ReplayExchange& x) {
   for (const auto& [name, value] : ReplayableHeaders(x.response_headers)) res.insert(name, value);
 }
 
-template <class Stream>
-net::awaitable<bool> SendSse(Stream& stream, const ReplayExchange& x, bool keep_alive,
+net::awaitable<bool> SendSse(ErasedStream& stream, const ReplayExchange& x, bool keep_alive,
                              const ServeContext& ctx) {
   http::response<http::empty_body> res{static_cast<http::status>(x.status), 11};
   SetRecordedHeaders(res, x);
@@ -66,8 +65,7 @@ net::awaitable<bool> ReplayDelay(int64_t recorded_us, double speed) {
   co_return !ec;
 }
 
-template <class Stream>
-net::awaitable<bool> ServeExchange(Stream& stream, const ReplayExchange& x, bool keep_alive,
+net::awaitable<bool> ServeExchange(ErasedStream& stream, const ReplayExchange& x, bool keep_alive,
                                    const ServeContext& ctx) {
   // No recorded response (reset, timeout, relaytap's own dial error): the connection just ends.
   if (x.status < 100 || x.status > 599 || x.status == 101) {
@@ -96,10 +94,5 @@ net::awaitable<bool> ServeExchange(Stream& stream, const ReplayExchange& x, bool
   }
   co_return !ec && keep_alive;
 }
-
-template net::awaitable<bool> ServeExchange<TcpStream>(TcpStream&, const ReplayExchange&, bool,
-                                                       const ServeContext&);
-template net::awaitable<bool> ServeExchange<SslStream>(SslStream&, const ReplayExchange&, bool,
-                                                       const ServeContext&);
 
 }  // namespace relaytap::tools::replay

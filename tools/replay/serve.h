@@ -7,6 +7,7 @@
 #include "proxy/stream/net.h"
 #include "tools/replay/catalog.h"
 #include "tools/replay/recording.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::replay {
 
@@ -20,15 +21,13 @@ struct ServeContext {
 net::awaitable<bool> ReplayDelay(int64_t recorded_us, double speed);
 
 // Accepts the upgrade with the recorded headers and plays the session to its recorded end.
-template <class Stream>
-net::awaitable<void> ServeSession(Stream& stream, http::request<http::empty_body> upgrade,
+net::awaitable<void> ServeSession(ErasedStream& stream, http::request<http::empty_body> upgrade,
                                   const RecordedSession& session, const ServeContext& ctx);
 
 // Sends the recorded answer of `exchange` (status, headers, body shape or SSE events). Returns
 // whether the connection may carry another request.
-template <class Stream>
-net::awaitable<bool> ServeExchange(Stream& stream, const ReplayExchange& exchange, bool keep_alive,
-                                   const ServeContext& ctx);
+net::awaitable<bool> ServeExchange(ErasedStream& stream, const ReplayExchange& exchange,
+                                   bool keep_alive, const ServeContext& ctx);
 
 void ResetSocket(TcpStream::socket_type& socket);
 

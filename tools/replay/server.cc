@@ -33,8 +33,7 @@ std::string FirstHost(const ServerOptions& o) {
   return "localhost";
 }
 
-template <class Stream>
-net::awaitable<bool> SendNoMatch(Stream& stream, bool keep_alive) {
+net::awaitable<bool> SendNoMatch(ErasedStream& stream, bool keep_alive) {
   http::response<http::string_body> res{http::status::not_found, 11};
   res.set(http::field::content_type, "application/json");
   res.body() = R"({"error":{"code":"relaytap_replay_no_recording",)"
@@ -46,8 +45,7 @@ net::awaitable<bool> SendNoMatch(Stream& stream, bool keep_alive) {
   co_return !ec && keep_alive;
 }
 
-template <class Stream>
-net::awaitable<void> ServeHttp(Stream& stream, const ServeContext& ctx) {
+net::awaitable<void> ServeHttp(ErasedStream& stream, const ServeContext& ctx) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::empty_body> header;
@@ -111,7 +109,8 @@ struct ReplayServer::Impl {
 
 net::awaitable<void> ReplayServer::Impl::Connection(TcpStream stream) {
   if (!tls) {
-    co_await ServeHttp(stream, ctx);
+    ErasedStream plain(stream);
+    co_await ServeHttp(plain, ctx);
     co_return;
   }
   SslStream ssl_stream(std::move(stream), *tls);
@@ -127,7 +126,8 @@ net::awaitable<void> ReplayServer::Impl::Connection(TcpStream stream) {
                  "): does the app trust relaytap's CA?");
     co_return;
   }
-  co_await ServeHttp(ssl_stream, ctx);
+  ErasedStream erased(ssl_stream);
+  co_await ServeHttp(erased, ctx);
 }
 
 net::awaitable<void> ReplayServer::Impl::Accept() {

@@ -36,10 +36,9 @@ std::string Printable(const std::string& type) {
   return type;
 }
 
-template <class Stream>
 class SessionPlayer {
  public:
-  SessionPlayer(Stream& stream, const RecordedSession& session, const ServeContext& ctx)
+  SessionPlayer(ErasedStream& stream, const RecordedSession& session, const ServeContext& ctx)
       : ws_(stream), session_(session), script_(BuildSessionScript(session)), ctx_(ctx) {}
 
   net::awaitable<void> Run(http::request<http::empty_body> upgrade);
@@ -51,7 +50,7 @@ class SessionPlayer {
   net::awaitable<void> End();
   void Deviation(const std::string& what);
 
-  websocket::stream<Stream&> ws_;
+  websocket::stream<ErasedStream&> ws_;
   const RecordedSession& session_;
   SessionScript script_;
   const ServeContext& ctx_;
@@ -59,16 +58,14 @@ class SessionPlayer {
   bool stopped_ = false;
 };
 
-template <class Stream>
-void SessionPlayer<Stream>::Deviation(const std::string& what) {
+void SessionPlayer::Deviation(const std::string& what) {
   ctx_.catalog->NoteDeviation();
   RELAYTAP_LOG(kWarn, "replay: session ", session_.id,
                ": client deviates from the recording: ", what,
                ctx_.strict ? " (--strict: stopping)" : " (continuing)");
 }
 
-template <class Stream>
-net::awaitable<bool> SessionPlayer<Stream>::ReceiveOne() {
+net::awaitable<bool> SessionPlayer::ReceiveOne() {
   beast::flat_buffer buffer;
   auto [ec, n] = co_await ws_.async_read(buffer);
   if (ec) co_return false;
@@ -93,8 +90,7 @@ net::awaitable<bool> SessionPlayer<Stream>::ReceiveOne() {
   co_return true;
 }
 
-template <class Stream>
-net::awaitable<bool> SessionPlayer<Stream>::ReceiveUntil(size_t n) {
+net::awaitable<bool> SessionPlayer::ReceiveUntil(size_t n) {
   bool ok = true;
   while (ok && received_ < n) ok = co_await ReceiveOne();
   if (!ok && !stopped_) {
@@ -105,8 +101,7 @@ net::awaitable<bool> SessionPlayer<Stream>::ReceiveUntil(size_t n) {
   co_return ok;
 }
 
-template <class Stream>
-net::awaitable<void> SessionPlayer<Stream>::Run(http::request<http::empty_body> upgrade) {
+net::awaitable<void> SessionPlayer::Run(http::request<http::empty_body> upgrade) {
   websocket::permessage_deflate pmd;
   pmd.server_enable = true;
   ws_.set_option(pmd);
@@ -136,8 +131,7 @@ net::awaitable<void> SessionPlayer<Stream>::Run(http::request<http::empty_body> 
   co_await End();
 }
 
-template <class Stream>
-net::awaitable<void> SessionPlayer<Stream>::End() {
+net::awaitable<void> SessionPlayer::End() {
   const SessionEnding& end = script_.ending;
   bool ok = co_await ReceiveUntil(end.after_client_messages);
   if (ok) ok = co_await ReplayDelay(end.delay_us, ctx_.speed);
@@ -170,16 +164,10 @@ net::awaitable<void> SessionPlayer<Stream>::End() {
 
 }  // namespace
 
-template <class Stream>
-net::awaitable<void> ServeSession(Stream& stream, http::request<http::empty_body> upgrade,
+net::awaitable<void> ServeSession(ErasedStream& stream, http::request<http::empty_body> upgrade,
                                   const RecordedSession& session, const ServeContext& ctx) {
-  SessionPlayer<Stream> player(stream, session, ctx);
+  SessionPlayer player(stream, session, ctx);
   co_await player.Run(std::move(upgrade));
 }
-
-template net::awaitable<void> ServeSession<TcpStream>(TcpStream&, http::request<http::empty_body>,
-                                                      const RecordedSession&, const ServeContext&);
-template net::awaitable<void> ServeSession<SslStream>(SslStream&, http::request<http::empty_body>,
-                                                      const RecordedSession&, const ServeContext&);
 
 }  // namespace relaytap::tools::replay
