@@ -131,6 +131,26 @@ TEST_F(ReplayRoundTripTest, CompletedSession) {
   EXPECT_EQ(replay_->stats().deviations, 0u);
 }
 
+// The probe's flow against the service-like fake: each client event's answer (session.updated,
+// conversation.item.created) is recorded and replayed in order, then the text-only response.
+TEST_F(ReplayRoundTripTest, ServiceLikeTextFlow) {
+  const std::vector<std::string> flow = {
+      R"({"type":"session.update","event_id":"e1","session":{"type":"realtime","output_modalities":["text"]}})",
+      R"({"type":"conversation.item.create","event_id":"e2","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"Say OK"}]}})",
+      kCreate};
+  Seen recorded = RecordSession(kRealtime, flow, "response.done");
+  FinishRecording(1);
+  ASSERT_GE(recorded.messages.size(), 5u);
+  EXPECT_THAT(recorded.messages[1], ::testing::StartsWith("session.updated"));
+  EXPECT_THAT(recorded.messages[2], ::testing::StartsWith("conversation.item.created"));
+  EXPECT_THAT(recorded.messages[3], ::testing::StartsWith("response.created "));
+  StartReplay();
+  Seen replayed = ReplaySession(kRealtime, flow, "response.done");
+  ExpectSame(recorded, replayed);
+  ASSERT_TRUE(replay_->WaitForServed(1, std::chrono::seconds(20)));
+  EXPECT_EQ(replay_->stats().deviations, 0u);
+}
+
 TEST_F(ReplayRoundTripTest, FailedSessionEndsWithTheSameResponseFailed) {
   const std::string target = kRealtime + "&fail=response";
   Seen recorded = RecordSession(target, {kCreate}, "response.done");
