@@ -362,7 +362,8 @@ class ReplayRunsTest : public ReplayRoundTripTest {
 // times, sizes and ids (a middle member's event_id aside). So replay plays the same script (at
 // --speed 1 the recorded inter-arrival times) and a client sees the same messages, same sizes.
 TEST_F(ReplayRunsTest, RunsReplayTheSameMessagesSizesAndTimes) {
-  const std::string target = kRealtime + "&stream=realtime&audio_ms=400&delta_ms=20";
+  // echo=1: the appends come back as server messages (the runs this test is about).
+  const std::string target = kRealtime + "&echo=1&stream=realtime&audio_ms=400&delta_ms=20";
   std::vector<std::string> to_send(
       30, R"({"type":"input_audio_buffer.append","audio":")" + std::string(1280, 'A') + "\"}");
   to_send.push_back(kCreate);
