@@ -26,7 +26,8 @@ std::string FingerprintOfFile(const std::filesystem::path& pem_file) {
   if (!cert) return "";
   unsigned char* der = nullptr;
   int len = i2d_X509(cert.get(), &der);
-  std::string hex = Sha256Hex(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+  std::string hex =
+      Sha256Hex(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
   OPENSSL_free(der);
   std::string out;
   for (size_t i = 0; i < hex.size(); i += 2) {
