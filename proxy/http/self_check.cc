@@ -27,9 +27,9 @@ std::string ClientOf(ByteStream& app) {
 }  // namespace
 
 std::string SelfCheckJson(const SelfCheckFacts& facts) {
-  nlohmann::json j = {{"proxy", "relaytap"},    {"version", RELAYTAP_VERSION},
-                      {"intercepted", true},    {"scheme", facts.tls ? "https" : "http"},
-                      {"client", facts.client}, {"ca_fingerprint", facts.ca_fingerprint}};
+  nlohmann::ordered_json j = {{"proxy", "relaytap"},    {"version", RELAYTAP_VERSION},
+                              {"intercepted", true},    {"scheme", facts.tls ? "https" : "http"},
+                              {"client", facts.client}, {"ca_fingerprint", facts.ca_fingerprint}};
   return j.dump() + "\n";
 }
 
