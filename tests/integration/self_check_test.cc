@@ -18,6 +18,7 @@ namespace relaytap::testing {
 namespace {
 
 using json = nlohmann::json;
+using ::testing::HasSubstr;
 constexpr char kCheckHost[] = "check.relaytap.invalid";
 
 // SHA-256 of the PEM file's certificate DER, computed here independently of the proxy.
@@ -95,11 +96,20 @@ TEST(SelfCheckTest, AnAppThatDoesNotTrustTheCaFailsTheHandshakeAndIsRecordedAsSu
   ProxyHarness h(Recording(sink));
   ProxyClient c(h.proxy_port());
   ASSERT_EQ(c.Connect(kCheckHost, 443), 200);
+  ::testing::internal::CaptureStderr();
   std::string err;
   EXPECT_FALSE(c.StartTls(kCheckHost, h.upstream_ca_pem(), &err));  // the wrong CA
-  ASSERT_TRUE(sink.WaitFor<recorder::ConnectionClosed>(1, [](const recorder::ConnectionClosed& e) {
-    return e.end.reason == recorder::EndReason::kClientRejectedCa;
-  }));
+  const bool recorded =
+      sink.WaitFor<recorder::ConnectionClosed>(1, [](const recorder::ConnectionClosed& e) {
+        return e.end.reason == recorder::EndReason::kClientRejectedCa;
+      });
+  const std::string logs = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(recorded);
+  // The log says what is wrong and how to fix it, per runtime.
+  EXPECT_THAT(logs, HasSubstr("the app does not trust relaytap's CA"));
+  EXPECT_THAT(logs, HasSubstr("relaytap ca env"));
+  EXPECT_THAT(logs, HasSubstr("NODE_EXTRA_CA_CERTS=" + h.proxy_ca_pem().string()));
+  EXPECT_THAT(logs, HasSubstr("REQUESTS_CA_BUNDLE"));
 }
 
 }  // namespace

@@ -20,6 +20,14 @@ int64_t MsSince(Clock::time_point t0) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
 }
 
+// j[key] when j is an object that has it, else null (never inserts, never throws).
+const json& Field(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 std::string Str(const json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
@@ -112,83 +120,101 @@ class WsProbe {
 
   net::awaitable<StageResult> Realtime() {
     StageResult r{Stage::kRealtime, Status::kOk, 0, json::object(), ""};
-    const auto t0 = Clock::now();
-    const auto deadline = t0 + o_.timeout;
-    json events = json::array();
-    json done;
-    std::string failure;
+    Flow flow;
+    flow.t0 = Clock::now();
     ws_.text(true);
-    bool sent = false;
-    for (int i = 0; i < kMaxEvents && failure.empty() && done.is_null(); ++i) {
+    co_await ReadUntilDone(r, flow);
+    r.ms = MsSince(flow.t0);
+    r.detail["events"] = flow.events;
+    if (!apim_request_id_.empty()) r.detail["apim_request_id"] = apim_request_id_;
+    Judge(r, flow);
+    co_return r;
+  }
+
+  // What the realtime flow has seen so far.
+  struct Flow {
+    Clock::time_point t0;
+    json events = json::array();
+    json done;            // the response.done event, once seen
+    std::string failure;  // why the flow failed, once known
+    bool sent = false;    // the three client events went out
+  };
+
+  // Reads server events (bounded in count and by the stage's time) until response.done or a
+  // failure; sends the flow's events once session.created has arrived.
+  net::awaitable<void> ReadUntilDone(StageResult& r, Flow& flow) {
+    const auto deadline = flow.t0 + o_.timeout;
+    for (int i = 0; i < kMaxEvents && flow.failure.empty() && flow.done.is_null(); ++i) {
       if (Clock::now() >= deadline) {
-        failure = "timed out waiting for response.done";
-        break;
+        flow.failure = "timed out waiting for response.done";
+        co_return;
       }
       beast::get_lowest_layer(ws_).expires_after(deadline - Clock::now());
       beast::flat_buffer buf;
       auto [ec, n] = co_await ws_.async_read(buf);
       if (ec) {
-        failure = StrCat("reading events: ", proxy::DescribeError(ec));
-        break;
+        flow.failure = StrCat("reading events: ", proxy::DescribeError(ec));
+        co_return;
       }
       json ev = json::parse(beast::buffers_to_string(buf.data()), nullptr, false);
       const std::string type = Str(ev, "type");
-      events.push_back({{"type", type}, {"ms", MsSince(t0)}});
-      Note(ev, type, r, done, failure);
-      if (!sent && type == "session.created") {
-        sent = true;
-        for (const std::string& m : FlowEvents(o_.url)) {
-          auto [wec, wn] = co_await ws_.async_write(net::buffer(m));
-          if (wec)
-            failure =
-                StrCat("sending ", Str(json::parse(m), "type"), ": ", proxy::DescribeError(wec));
-          if (wec) break;
-        }
+      flow.events.push_back({{"type", type}, {"ms", MsSince(flow.t0)}});
+      Note(ev, type, r, flow);
+      if (!flow.sent && type == "session.created") {
+        flow.sent = true;
+        co_await SendFlow(flow);
       }
     }
-    r.ms = MsSince(t0);
-    r.detail["events"] = events;
-    if (!apim_request_id_.empty()) r.detail["apim_request_id"] = apim_request_id_;
-    if (failure.empty() && done.is_null()) failure = "no response.done";
-    if (failure.empty() && Str(done["response"], "status") != "completed") {
-      failure = StrCat("response ", Str(done["response"], "id"), " ended ",
-                       Str(done["response"], "status"));
+  }
+
+  net::awaitable<void> SendFlow(Flow& flow) {
+    for (const std::string& m : FlowEvents(o_.url)) {
+      auto [ec, n] = co_await ws_.async_write(net::buffer(m));
+      if (!ec) continue;
+      flow.failure =
+          StrCat("sending ", Str(json::parse(m), "type"), ": ", proxy::DescribeError(ec));
+      co_return;
     }
-    if (!failure.empty()) {
-      r.status = Status::kFailed;
-      r.error = failure;
-      if (r.detail.contains("error_code"))
-        r.error += StrCat(": ", r.detail["error_code"].get<std::string>());
-      if (r.detail.contains("error_message"))
-        r.error += StrCat(": ", r.detail["error_message"].get<std::string>());
-      if (!apim_request_id_.empty()) r.error += StrCat(" (apim-request-id ", apim_request_id_, ")");
+  }
+
+  // The verdict: ok only for a response.done with status completed.
+  void Judge(StageResult& r, Flow& flow) const {
+    const json& response = Field(flow.done, "response");
+    if (flow.failure.empty() && flow.done.is_null()) flow.failure = "no response.done";
+    if (flow.failure.empty() && Str(response, "status") != "completed") {
+      flow.failure = StrCat("response ", Str(response, "id"), " ended ", Str(response, "status"));
     }
-    co_return r;
+    if (flow.failure.empty()) return;
+    r.status = Status::kFailed;
+    r.error = flow.failure;
+    if (!Str(r.detail, "error_code").empty()) r.error += StrCat(": ", Str(r.detail, "error_code"));
+    if (!Str(r.detail, "error_message").empty()) {
+      r.error += StrCat(": ", Str(r.detail, "error_message"));
+    }
+    if (!apim_request_id_.empty()) r.error += StrCat(" (apim-request-id ", apim_request_id_, ")");
   }
 
   // Takes the ids, the status and any error out of one server event.
-  static void Note(const json& ev, const std::string& type, StageResult& r, json& done,
-                   std::string& failure) {
-    if (type == "session.created") r.detail["session_id"] = Str(ev["session"], "id");
-    if (type == "response.created") r.detail["response_id"] = Str(ev["response"], "id");
+  static void Note(const json& ev, const std::string& type, StageResult& r, Flow& flow) {
+    if (type == "session.created") r.detail["session_id"] = Str(Field(ev, "session"), "id");
+    if (type == "response.created") r.detail["response_id"] = Str(Field(ev, "response"), "id");
     if (type == "error") {
-      const json& e = ev["error"];
-      r.detail["error_code"] = Str(e, "code").empty() ? Str(e, "type") : Str(e, "code");
-      r.detail["error_message"] = Str(e, "message");
-      failure = "error event";
+      NoteError(Field(ev, "error"), r);
+      flow.failure = "error event";
     }
     if (type == "response.done") {
-      done = ev;
-      const json& resp = ev["response"];
-      r.detail["response_id"] = Str(resp, "id");
-      r.detail["response_status"] = Str(resp, "status");
-      if (resp.contains("status_details") && resp["status_details"].is_object() &&
-          resp["status_details"].contains("error")) {
-        const json& e = resp["status_details"]["error"];
-        r.detail["error_code"] = Str(e, "code").empty() ? Str(e, "type") : Str(e, "code");
-        r.detail["error_message"] = Str(e, "message");
-      }
+      flow.done = ev;
+      const json& response = Field(ev, "response");
+      r.detail["response_id"] = Str(response, "id");
+      r.detail["response_status"] = Str(response, "status");
+      const json& error = Field(Field(response, "status_details"), "error");
+      if (error.is_object()) NoteError(error, r);
     }
+  }
+
+  static void NoteError(const json& e, StageResult& r) {
+    r.detail["error_code"] = Str(e, "code").empty() ? Str(e, "type") : Str(e, "code");
+    r.detail["error_message"] = Str(e, "message");
   }
 
   net::awaitable<void> Close() {
