@@ -168,6 +168,10 @@ net::awaitable<StageResult> TcpStage(const ProbeOptions& o, Connection& c) {
     co_return Fail(
         r, StrCat("connecting to ", dial.host, ":", dial.port, ": ", proxy::DescribeError(ec)));
   }
+  // As the proxy and most clients do: without it, the request after the TLS handshake can wait
+  // for a delayed ACK (tens of ms) and the probe would measure Nagle, not the path.
+  error_code ignored;
+  c.plain->socket().set_option(tcp::no_delay(true), ignored);
   c.remote = StrCat(ep.address().to_string(), ":", ep.port());
   r.detail["connected_to"] = c.remote;
   if (o.proxy) {
