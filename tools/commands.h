@@ -15,6 +15,7 @@ void AddReportCommand(CLI::App& app, int* exit_code);
 void AddDiffCommand(CLI::App& app, int* exit_code);
 void AddExportCommand(CLI::App& app, int* exit_code);
 void AddPruneCommand(CLI::App& app, int* exit_code);
+void AddProbeCommand(CLI::App& app, int* exit_code);
 
 // The default CA directory: $RELAYTAP_HOME, else ~/.relaytap.
 std::string DefaultCaDir();

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     relaytap::tools::AddDiffCommand(app, &exit_code);
     relaytap::tools::AddExportCommand(app, &exit_code);
     relaytap::tools::AddPruneCommand(app, &exit_code);
+    relaytap::tools::AddProbeCommand(app, &exit_code);
     CLI11_PARSE(app, argc, argv);
     return exit_code;
   } catch (const std::exception& e) {

@@ -10,7 +10,9 @@
 #include "proxy/http/message_relay.h"
 #include "proxy/http/raw_parser.h"
 #include "proxy/http/response_relay.h"
+#include "proxy/http/self_check.h"
 #include "proxy/http/websocket_session.h"
+#include "proxy/self_check_host.h"
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"
 
@@ -62,6 +64,10 @@ class ExchangeLoop {
       if (!co_await ReadRequestHead(r)) co_return;
       if (!co_await Route(r)) co_return;
       BeginExchange(r);
+      if (IsSelfCheckHost(r.target.host)) {
+        if (!co_await AnswerSelfCheckRequest(r)) co_return;
+        continue;
+      }
       r.guard = co_await CheckGuard(ctx_, app_, app_buf_, r.parser, r.target, params_.connection_id,
                                     static_cast<uint32_t>(stats_.exchanges));
       if (r.guard.reject) {
@@ -147,6 +153,18 @@ class ExchangeLoop {
     if (const std::string* ct = req.Find("content-type")) obs->request_body.content_type = *ct;
     r.parser.sample_cap = kBodySampleBytes;
     r.obs = std::move(obs);
+  }
+
+  // relaytap's self-check host: answered here, never dialled, recorded like any exchange.
+  net::awaitable<bool> AnswerSelfCheckRequest(Request& r) {
+    const bool keep_alive = r.parser.keep_alive() && r.parser.is_done();
+    const SelfCheckResult res = co_await AnswerSelfCheck(ctx_, app_, keep_alive, r.obs.get());
+    stats_.bytes_down += res.bytes;
+    Submit(r, recorder::EndFacts{.reason = EndReason::kComplete});
+    if (res.ok && keep_alive) co_return true;
+    co_await app_.ShutdownSend();
+    stats_.EndWith(res.ok ? EndReason::kClosedAfterResponse : EndReason::kAppClosed);
+    co_return false;
   }
 
   // Reuses the idle upstream connection when it goes to the same place and is still open, else

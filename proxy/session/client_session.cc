@@ -9,8 +9,10 @@
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
+#include "proxy/http/self_check.h"
 #include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
+#include "proxy/self_check_host.h"
 #include "proxy/session/access.h"
 #include "proxy/session/route.h"
 #include "proxy/stream/byte_stream.h"
@@ -166,6 +168,13 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
                    "' is not its CONNECT host ", target.host,
                    "; relaytap presents a certificate only for the CONNECT host");
       stats.EndWith(EndReason::kAppSniMismatch);
+    } else if (IsSelfCheckHost(target.host)) {
+      // The self-check exists to find exactly this: say so plainly, with the fix.
+      RELAYTAP_LOG(kWarn, "conn=", id, " ",
+                   http_relay::SelfCheckTrustAdvice(ctx.ca->cert_path().string()),
+                   " (TLS: ", DescribeError(hec), ")");
+      stats.EndWith(IsClientRejectedCa(hec) ? EndReason::kClientRejectedCa
+                                            : EndReason::kAppTlsHandshakeFailed);
     } else if (IsClientRejectedCa(hec)) {
       RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ", target.host,
                    " (", DescribeError(hec),

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "base/ascii.h"
+#include "proxy/self_check_host.h"
 
 namespace relaytap::proxy {
 namespace {
@@ -46,6 +47,7 @@ absl::Status ValidatePattern(std::string_view pattern) {
 }
 
 Route Decide(std::string_view host, const std::vector<std::string>& intercept_patterns) {
+  if (IsSelfCheckHost(host)) return Route::kIntercept;  // answered by relaytap itself
   for (const std::string& p : intercept_patterns) {
     if (HostMatchesPattern(host, p)) return Route::kIntercept;
   }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "proxy/self_check_host.h"
 #include "proxy/tls/openssl_error.h"
 
 namespace relaytap::proxy::tls {
@@ -94,6 +95,7 @@ absl::StatusOr<NameConstraintSet> ConstraintsForPatterns(const std::vector<std::
     }
   }
   if (set.unconstrained) return NameConstraintSet{true, {}, {}};
+  set.dns.emplace_back(kSelfCheckHost);  // relaytap answers it itself, whatever the patterns
   SortUnique(set.dns);
   SortUnique(set.ips);
   return set;

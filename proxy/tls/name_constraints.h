@@ -4,6 +4,7 @@
 //   "api.example.com" -> permitted DNS "api.example.com" (RFC 5280: also its subdomains)
 //   "127.0.0.1", "::1", "[::1]" -> permitted iPAddress 127.0.0.1/32, ::1/128
 //   "*" -> no constraints at all (the CA can vouch for any name; logged as a warning)
+// The self-check host (check.relaytap.invalid) is always permitted too.
 // A name type no pattern permits is excluded outright (all DNS names, 0.0.0.0/0 and ::/0), so a
 // CA made for DNS patterns cannot vouch for an IP address and one made for IPs for no DNS name.
 

@@ -70,4 +70,21 @@ code="$("${C[@]}" --cacert "$RT_UPSTREAM_CA" -o "$W/tunnel.json" -w '%{http_code
   "https://localhost:${RT_FAKE_PORT}/echo")" || code="curl-exit-$?"
 if [ "$code" = 200 ]; then ok "blind tunnel shows the upstream certificate"; else bad "tunnel: $code"; fi
 
+# 6. The self-check host, answered by relaytap itself: the JSON names the proxy and the CA's
+# SHA-256 fingerprint, equal to what openssl computes from the CA file.
+code="$("${C[@]}" --cacert "$RT_PROXY_CA" -o "$W/check.json" -w '%{http_code}' \
+  https://check.relaytap.invalid/)" || code="curl-exit-$?"
+fp="$(openssl x509 -noout -fingerprint -sha256 -in "$RT_PROXY_CA" | sed 's/^.*=//')"
+if [ "$code" = 200 ] && [ "$(json_field "$W/check.json" proxy)" = relaytap ] &&
+   [ "$(json_field "$W/check.json" intercepted)" = True ] &&
+   [ "$(json_field "$W/check.json" ca_fingerprint)" = "$fp" ]; then
+  ok "self-check: $(cat "$W/check.json")"
+else
+  bad "self-check: code=$code body=$(head -c 400 "$W/check.json" 2>/dev/null) want fp $fp"
+fi
+# ...without the CA: curl refuses, and that is the finding.
+rc=0
+"${C[@]}" -o /dev/null https://check.relaytap.invalid/ 2>/dev/null || rc=$?
+if [ $rc -eq 60 ] || [ $rc -eq 35 ]; then ok "self-check without the CA: curl exit $rc"; else bad "self-check untrusted: exit $rc"; fi
+
 exit $fails

@@ -64,8 +64,10 @@ def realtime_session(port, path, label):
         types = [e.get("type") for e in events]
         check(types[:4] == ["response.created", "rate_limits.updated",
                             "response.output_item.added", "response.content_part.added"],
-              f"{label}: GA lifecycle opens the response ({types[:4]})")
-        deltas = [e["delta"] for e in events if e.get("type") == "response.output_audio.delta"]
+              f"{label}: the lifecycle opens the response ({types[:4]})")
+        # The preview path speaks the preview dialect (response.audio.delta), GA the GA one.
+        delta_type = "response.audio.delta" if label == "preview" else "response.output_audio.delta"
+        deltas = [e["delta"] for e in events if e.get("type") == delta_type]
         check(len(deltas) == 10, f"{label}: 200 ms of audio in 10 deltas ({len(deltas)})")
         check(all(len(base64.b64decode(d)) == 960 for d in deltas),
               f"{label}: each delta is 20 ms of 24 kHz PCM16 (960 bytes)")

@@ -90,8 +90,10 @@ def session(path, label):
 
 def main():
     for path, label in (
-        ("/openai/v1/realtime?model=gpt-realtime", "GA"),
-        ("/openai/realtime?api-version=2024-10-01-preview&deployment=gpt-4o-realtime-preview", "preview"),
+        # echo=1: the fake upstream's byte-echo endpoint (this test checks byte identity).
+        ("/openai/v1/realtime?model=gpt-realtime&echo=1", "GA"),
+        ("/openai/realtime?api-version=2024-10-01-preview&deployment=gpt-4o-realtime-preview&echo=1",
+         "preview"),
     ):
         try:
             session(path, label)

@@ -185,6 +185,8 @@ run_node_test openai_sdk_guard openai openai_guard_test.mjs
 run_test fake_upstream_clients bash "$HERE/fake_upstream_clients.sh"
 # A session whose response fails: the report checks below need a failure with ids and events.
 run_test python_failed_session "$PY" "$HERE/python_failed_session.py"
+# relaytap probe through the proxy (HTTPS_PROXY) and direct, its exit codes, the key unprinted.
+run_test probe_cli bash "$HERE/probe_cli_test.sh"
 
 # The proxy must stop cleanly on SIGTERM with exit 0.
 rc=0

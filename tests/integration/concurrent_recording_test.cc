@@ -71,7 +71,7 @@ class Client {
   }
 
   void Open(SessionLog& log) {
-    std::string target = "/openai/v1/realtime?model=gpt-realtime";
+    std::string target = "/openai/v1/realtime?model=gpt-realtime&echo=1";
     if (index_ % kFailEvery == kFailEvery - 1) target += "&fail=response";
     ws_.handshake(kAzureHost, target);
     std::string created = Read(log);

@@ -82,7 +82,7 @@ class DiskFullTest : public ::testing::Test {
     beast::get_lowest_layer(c->tls()).expires_never();
     ws.set_option(
         websocket::stream_base::timeout{std::chrono::seconds(20), std::chrono::seconds(20), false});
-    ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+    ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1");
     beast::flat_buffer created;
     ws.read(created);
     ws.text(true);

@@ -188,7 +188,7 @@ TEST_F(GuardSessionCapTest, CappedSessionRelaysAllSizesAndBufferedRecordsUnchang
   ws.set_option(
       websocket::stream_base::timeout{std::chrono::seconds(10), std::chrono::seconds(10), false});
   ws.read_message_max(64u << 20);
-  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1");
   beast::flat_buffer b;
   ws.read(b);  // session.created: the session is idle
   std::vector<std::string> sent;

@@ -40,7 +40,8 @@ class Realtime {
     beast::get_lowest_layer(c_->tls()).expires_never();
     ws_.set_option(
         websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
-    ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&" + o.query);
+    // echo=1: the fake upstream echoes what it does not act on (the item tests read it back).
+    ws_.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1&" + o.query);
     EXPECT_EQ(Type(Read()), "session.created");
   }
   void Send(const std::string& text) {

@@ -39,8 +39,8 @@ class HostileInputTest : public ::testing::Test {
     harness_ = std::make_unique<ProxyHarness>(std::move(o));
   }
 
-  // Sends `message` on a realtime session; the fake upstream echoes what it does not know, so
-  // the same text comes back as a server message. Returns the echo.
+  // Sends `message` on a realtime session; the fake upstream's echo endpoint (echo=1) returns it,
+  // so the same text comes back as a server message. Returns the echo.
   std::string EchoThroughSession(const std::string& message) {
     auto c = harness_->InterceptedClient();
     TlsWebSocket ws(c->tls());
@@ -48,7 +48,7 @@ class HostileInputTest : public ::testing::Test {
     ws.set_option(
         websocket::stream_base::timeout{std::chrono::seconds(20), std::chrono::seconds(20), false});
     ws.read_message_max(64u << 20);
-    ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+    ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1");
     beast::flat_buffer created;
     ws.read(created);
     ws.text(true);

@@ -196,7 +196,7 @@ TEST_F(RecordingTest, AFullQueueNeverSlowsTheRelayAndTheLossIsRecordedAsAGap) {
   auto h = std::make_unique<ProxyHarness>(std::move(o));
   auto c = h->InterceptedClient();
   TlsWebSocket ws(c->tls());
-  OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime");
+  OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime&echo=1");
   std::string audio(64 * 1024, 'A');
   std::vector<std::string> sent, echoed;
   for (int i = 0; i < 50; ++i) {

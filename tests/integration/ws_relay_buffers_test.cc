@@ -34,7 +34,7 @@ void Open(ProxyClient& c, TlsWebSocket& ws) {
   ws.set_option(
       websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
   ws.read_message_max(64u << 20);
-  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1");
   beast::flat_buffer b;
   ws.read(b);  // session.created: the session is now idle, its buffers released
 }

@@ -68,7 +68,7 @@ void RunRealtimeConversation(bool deflate) {
   beast::get_lowest_layer(c->tls()).expires_never();
   ws.set_option(
       websocket::stream_base::timeout{std::chrono::seconds(30), std::chrono::seconds(30), false});
-  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
+  ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime&echo=1");
   std::vector<std::string> sent, received;
   auto read_one = [&] {
     beast::flat_buffer b;

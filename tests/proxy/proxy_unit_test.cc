@@ -38,6 +38,12 @@ TEST(RouteTest, DefaultPatternsInterceptAzureAndOpenAiOnly) {
   EXPECT_EQ(Decide("login.microsoftonline.com", patterns), Route::kTunnel);
 }
 
+TEST(RouteTest, TheSelfCheckHostIsAlwaysIntercepted) {
+  EXPECT_EQ(Decide("check.relaytap.invalid", {"*.openai.azure.com"}), Route::kIntercept);
+  EXPECT_EQ(Decide("CHECK.relaytap.invalid.", {"127.0.0.1"}), Route::kIntercept);
+  EXPECT_EQ(Decide("other.relaytap.invalid", {"*.openai.azure.com"}), Route::kTunnel);
+}
+
 TEST(RouteTest, StarInterceptsEverything) {
   EXPECT_EQ(Decide("anything.example", {"*"}), Route::kIntercept);
 }

@@ -101,19 +101,20 @@ net::awaitable<WsMessage> WsRead(Ws& ws, WsLog& log) {
   co_return m;
 }
 
-// Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`.
-inline net::awaitable<error_code> WsOpen(websocket::stream<TcpStream>& ws, uint16_t port,
-                                         const std::string& target, websocket::response_type& res,
-                                         bool offer_deflate = false) {
+// Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`, offering the
+// `protocols` subprotocols (add `openai-beta.realtime-v1` for the preview dialect).
+inline net::awaitable<error_code> WsOpen(
+    websocket::stream<TcpStream>& ws, uint16_t port, const std::string& target,
+    websocket::response_type& res, bool offer_deflate = false,
+    std::string protocols = "realtime, openai-insecure-api-key.sk-test") {
   if (auto ec = co_await Connect(ws.next_layer(), port)) co_return ec;
   ws.next_layer().expires_never();
   ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
   websocket::permessage_deflate pmd;
   pmd.client_enable = offer_deflate;
   ws.set_option(pmd);
-  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-    req.set(http::field::sec_websocket_protocol,
-            "realtime, openai-insecure-api-key.sk-test, openai-beta.realtime-v1");
+  ws.set_option(websocket::stream_base::decorator([protocols](websocket::request_type& req) {
+    req.set(http::field::sec_websocket_protocol, protocols);
   }));
   auto [ec] = co_await ws.async_handshake(res, "127.0.0.1", target);
   co_return ec;

@@ -158,7 +158,7 @@ TEST_F(FakeUpstreamWsTest, DeflateNegotiatedOnlyWhenOfferedAndEnabled) {
       WsLog log;
       websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
       websocket::response_type res;
-      CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/v1/realtime", res, offer));
+      CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/v1/realtime?echo=1", res, offer));
       CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
       std::string big(200000, 'a');
       CO_ASSERT_TRUE(!co_await WsSend(ws, log, big, true));
@@ -201,7 +201,8 @@ TEST_F(FakeUpstreamWsTest, CloseRequestAndResetAfter) {
     WsLog log;
     websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
     websocket::response_type res;
-    CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/openai/realtime?reset_after=2", res));
+    CO_ASSERT_TRUE(
+        !co_await WsOpen(ws, server_->port(), "/openai/realtime?echo=1&reset_after=2", res));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
     CO_ASSERT_TRUE(!co_await WsSend(ws, log, "one", true));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
@@ -214,6 +215,92 @@ TEST_F(FakeUpstreamWsTest, CloseRequestAndResetAfter) {
   ASSERT_EQ(sessions.size(), 2u);
   EXPECT_EQ(sessions[1].received.size(), 2u);
   EXPECT_EQ(sessions[1].sent.size(), 2u);  // session.created + the first echo
+}
+
+// The smallest text-only flow (what `relaytap probe --realtime` sends), answered like the
+// service: each client event gets its answer, then the response in the session's dialect.
+std::vector<std::string> TextFlowTypes(uint16_t port, const std::string& target,
+                                       const std::string& protocols, const char* modalities_key,
+                                       std::string* text) {
+  std::vector<std::string> types;
+  RunClient([&]() -> net::awaitable<void> {
+    WsLog log;
+    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    websocket::response_type res;
+    CO_ASSERT_TRUE(!co_await WsOpen(ws, port, target, res, false, protocols));
+    json update = {{"type", "session.update"},
+                   {"event_id", "evt_1"},
+                   {"session", {{"type", "realtime"}, {modalities_key, {"text"}}}}};
+    json item = {{"type", "conversation.item.create"},
+                 {"item",
+                  {{"type", "message"},
+                   {"role", "user"},
+                   {"content", {{{"type", "input_text"}, {"text", "Say OK"}}}}}}};
+    for (const std::string& m :
+         {update.dump(), item.dump(), std::string(R"({"type":"response.create"})")}) {
+      CO_ASSERT_TRUE(!co_await WsSend(ws, log, m, true));
+    }
+    for (int i = 0; i < 50; ++i) {
+      WsMessage m = co_await WsRead(ws, log);
+      CO_ASSERT_TRUE(!m.ec);
+      json j = json::parse(m.payload);
+      types.push_back(j["type"]);
+      if (j["type"] == "response.text.delta" || j["type"] == "response.output_text.delta") {
+        *text += j["delta"].get<std::string>();
+      }
+      if (j["type"] == "response.done") break;
+    }
+    auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+    EXPECT_FALSE(cec);
+  });
+  return types;
+}
+
+TEST_F(FakeUpstreamWsTest, GaSessionAnswersClientEventsLikeTheService) {
+  std::string text;
+  std::vector<std::string> types =
+      TextFlowTypes(server_->port(), "/openai/v1/realtime?model=gpt-realtime&say=OK", "realtime",
+                    "output_modalities", &text);
+  EXPECT_EQ(types, (std::vector<std::string>{"session.created", "session.updated",
+                                             "conversation.item.created", "response.created",
+                                             "response.output_text.delta", "response.done"}));
+  EXPECT_EQ(text, "OK");
+}
+
+TEST_F(FakeUpstreamWsTest, PreviewSessionAnswersInThePreviewDialect) {
+  std::string text;
+  std::vector<std::string> types = TextFlowTypes(
+      server_->port(), "/openai/realtime?api-version=2025-04-01-preview&deployment=d&say=OK",
+      "realtime, openai-beta.realtime-v1", "modalities", &text);
+  EXPECT_EQ(types, (std::vector<std::string>{"session.created", "session.updated",
+                                             "conversation.item.created", "response.created",
+                                             "response.text.delta", "response.done"}));
+  EXPECT_EQ(text, "OK");
+}
+
+TEST_F(FakeUpstreamWsTest, UnknownEventIsAnErrorOnTheServiceEndpointAndEchoedOnTheEchoOne) {
+  const std::string unknown = R"({"type":"echo.request","event_id":"evt_9"})";
+  for (const char* target : {"/openai/v1/realtime?model=m", "/openai/v1/realtime?model=m&echo=1"}) {
+    RunClient([&]() -> net::awaitable<void> {
+      WsLog log;
+      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      websocket::response_type res;
+      CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), target, res));
+      CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
+      CO_ASSERT_TRUE(!co_await WsSend(ws, log, unknown, true));
+      WsMessage m = co_await WsRead(ws, log);
+      CO_ASSERT_TRUE(!m.ec);
+      if (std::string(target).ends_with("echo=1")) {
+        EXPECT_EQ(m.payload, unknown);
+      } else {
+        json j = json::parse(m.payload);
+        EXPECT_EQ(j["type"], "error");
+        EXPECT_EQ(j["error"]["event_id"], "evt_9");
+      }
+      auto [cec] = co_await ws.async_close(websocket::close_code::normal);
+      EXPECT_FALSE(cec);
+    });
+  }
 }
 
 TEST_F(FakeUpstreamWsTest, StopClosesLiveConnections) {

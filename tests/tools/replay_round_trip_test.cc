@@ -131,6 +131,26 @@ TEST_F(ReplayRoundTripTest, CompletedSession) {
   EXPECT_EQ(replay_->stats().deviations, 0u);
 }
 
+// The probe's flow against the service-like fake: each client event's answer (session.updated,
+// conversation.item.created) is recorded and replayed in order, then the text-only response.
+TEST_F(ReplayRoundTripTest, ServiceLikeTextFlow) {
+  const std::vector<std::string> flow = {
+      R"({"type":"session.update","event_id":"e1","session":{"type":"realtime","output_modalities":["text"]}})",
+      R"({"type":"conversation.item.create","event_id":"e2","item":{"type":"message","role":"user","content":[{"type":"input_text","text":"Say OK"}]}})",
+      kCreate};
+  Seen recorded = RecordSession(kRealtime, flow, "response.done");
+  FinishRecording(1);
+  ASSERT_GE(recorded.messages.size(), 5u);
+  EXPECT_THAT(recorded.messages[1], ::testing::StartsWith("session.updated"));
+  EXPECT_THAT(recorded.messages[2], ::testing::StartsWith("conversation.item.created"));
+  EXPECT_THAT(recorded.messages[3], ::testing::StartsWith("response.created "));
+  StartReplay();
+  Seen replayed = ReplaySession(kRealtime, flow, "response.done");
+  ExpectSame(recorded, replayed);
+  ASSERT_TRUE(replay_->WaitForServed(1, std::chrono::seconds(20)));
+  EXPECT_EQ(replay_->stats().deviations, 0u);
+}
+
 TEST_F(ReplayRoundTripTest, FailedSessionEndsWithTheSameResponseFailed) {
   const std::string target = kRealtime + "&fail=response";
   Seen recorded = RecordSession(target, {kCreate}, "response.done");
@@ -342,7 +362,8 @@ class ReplayRunsTest : public ReplayRoundTripTest {
 // times, sizes and ids (a middle member's event_id aside). So replay plays the same script (at
 // --speed 1 the recorded inter-arrival times) and a client sees the same messages, same sizes.
 TEST_F(ReplayRunsTest, RunsReplayTheSameMessagesSizesAndTimes) {
-  const std::string target = kRealtime + "&stream=realtime&audio_ms=400&delta_ms=20";
+  // echo=1: the appends come back as server messages (the runs this test is about).
+  const std::string target = kRealtime + "&echo=1&stream=realtime&audio_ms=400&delta_ms=20";
   std::vector<std::string> to_send(
       30, R"({"type":"input_audio_buffer.append","audio":")" + std::string(1280, 'A') + "\"}");
   to_send.push_back(kCreate);

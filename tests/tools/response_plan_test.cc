@@ -153,6 +153,29 @@ TEST(ResponsePlanTest, ResetStallAndDripChangeTheTimeline) {
   }
 }
 
+TEST(ResponsePlanTest, TextOnlyResponsesCarryTextDeltasAndNoAudio) {
+  ResponseRequest burst = Request(Pacing::kBurst);
+  burst.text_only = true;
+  burst.say = "OK then";
+  std::vector<PlanStep> steps = PlanResponse(burst);
+  EXPECT_EQ(Types(steps),
+            (std::vector<std::string>{"response.created", "response.output_text.delta",
+                                      "response.output_text.delta", "response.done"}));
+  json done = json::parse(steps.back().payload);
+  EXPECT_EQ(done["response"]["output_modalities"], json({"text"}));
+  EXPECT_EQ(done["response"]["output"][0]["content"][0]["text"], "OK then");
+  ResponseRequest paced = Request(Pacing::kRealtime);
+  paced.text_only = true;
+  std::vector<std::string> types = Types(PlanResponse(paced));
+  EXPECT_EQ(Count(types, "response.output_audio.delta"), 0);
+  EXPECT_EQ(Count(types, "response.output_text.delta"), 4);  // one per word
+  EXPECT_EQ(Count(types, "response.output_text.done"), 1);
+  ResponseRequest failed = Request(Pacing::kBurst, Fault::kResponseFailed);
+  failed.text_only = true;
+  json f = json::parse(PlanResponse(failed).back().payload);
+  EXPECT_EQ(f["response"]["status"], "failed");
+}
+
 TEST(RealtimeEventsTest, SessionEndpointsCarryEphemeralKeys) {
   json ga = json::parse(ClientSecretJson("gpt-realtime"));
   EXPECT_TRUE(ga["value"].get<std::string>().starts_with("ek_"));

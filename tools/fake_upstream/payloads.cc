@@ -182,15 +182,23 @@ std::vector<std::string> ResponsesSseEvents() {
   return events;
 }
 
-std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id) {
-  json error = {{"type", "invalid_request_error"},
-                {"code", "invalid_value"},
-                {"message", "Invalid value: '" + bad_type +
-                                "'. Supported values are: 'session.update', "
-                                "'input_audio_buffer.append', 'response.create', ..."},
-                {"param", "type"},
-                {"event_id", client_event_id.empty() ? json(nullptr) : json(client_event_id)}};
+std::string ErrorEvent(std::string_view error_type, std::string_view code, std::string_view message,
+                       std::string_view param, std::string_view client_event_id) {
+  auto or_null = [](std::string_view v) { return v.empty() ? json(nullptr) : json(v); };
+  json error = {{"type", error_type},
+                {"code", or_null(code)},
+                {"message", message},
+                {"param", or_null(param)},
+                {"event_id", or_null(client_event_id)}};
   return json{{"type", "error"}, {"event_id", RandomId("event_")}, {"error", error}}.dump();
+}
+
+std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id) {
+  return ErrorEvent("invalid_request_error", "invalid_value",
+                    "Invalid value: '" + bad_type +
+                        "'. Supported values are: 'session.update', "
+                        "'input_audio_buffer.append', 'response.create', ...",
+                    "type", client_event_id);
 }
 
 std::string SessionCreatedEvent(const std::string& session_id) {
@@ -206,7 +214,7 @@ std::string SessionCreatedEvent(const std::string& session_id) {
       .dump();
 }
 
-std::string ResponseCreatedEvent(const RealtimeResponseIds& ids) {
+std::string ResponseCreatedEvent(const RealtimeResponseIds& ids, bool text_only) {
   return json{
       {"type", "response.created"},
       {"event_id", RandomId("event_")},
@@ -217,7 +225,7 @@ std::string ResponseCreatedEvent(const RealtimeResponseIds& ids) {
         {"status_details", nullptr},
         {"output", json::array()},
         {"conversation_id", ids.conversation_id},
-        {"output_modalities", {"audio"}},
+        {"output_modalities", {text_only ? "text" : "audio"}},
         {"max_output_tokens", "inf"},
         {"audio",
          {{"output", {{"format", {{"type", "audio/pcm"}, {"rate", 24000}}}, {"voice", "alloy"}}}}},
@@ -249,14 +257,14 @@ std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::stri
 }
 
 std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed,
-                              const std::string& transcript) {
+                              const std::string& transcript, bool text_only) {
   json response = {{"object", "realtime.response"},
                    {"id", ids.response_id},
                    {"status", failed ? "failed" : "completed"},
                    {"status_details", nullptr},
                    {"output", json::array()},
                    {"conversation_id", ids.conversation_id},
-                   {"output_modalities", {"audio"}},
+                   {"output_modalities", {text_only ? "text" : "audio"}},
                    {"usage", RealtimeUsage()},
                    {"metadata", nullptr}};
   if (failed) {
@@ -276,7 +284,9 @@ std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed,
          {"type", "message"},
          {"status", "completed"},
          {"role", "assistant"},
-         {"content", json::array({{{"type", "output_audio"}, {"transcript", transcript}}})}});
+         {"content",
+          json::array({text_only ? json{{"type", "output_text"}, {"text", transcript}}
+                                 : json{{"type", "output_audio"}, {"transcript", transcript}}})}});
   }
   return json{{"type", "response.done"}, {"event_id", RandomId("event_")}, {"response", response}}
       .dump();

@@ -2,6 +2,7 @@
 // Pure builders for the JSON and SSE payloads the fake upstream sends.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tools/fake_upstream/fake_upstream.h"
@@ -28,12 +29,18 @@ std::vector<std::string> ResponsesSseEvents();
 
 // Realtime server events.
 std::string SessionCreatedEvent(const std::string& session_id);
+// An `error` event: {type:"error", event_id, error:{type, code, message, param, event_id}}, with
+// null for an empty `param` or `client_event_id`.
+std::string ErrorEvent(std::string_view error_type, std::string_view code, std::string_view message,
+                       std::string_view param, std::string_view client_event_id);
 // The `error` event the Realtime API sends for a client event of an unknown type.
 std::string InvalidEventError(const std::string& bad_type, const std::string& client_event_id);
-std::string ResponseCreatedEvent(const RealtimeResponseIds& ids);
+// `text_only`: output_modalities ["text"] and (when done) an output_text item.
+std::string ResponseCreatedEvent(const RealtimeResponseIds& ids, bool text_only = false);
 std::string AudioDeltaEvent(const RealtimeResponseIds& ids, const std::string& base64_audio);
 std::string TranscriptDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta);
 std::string ResponseDoneEvent(const RealtimeResponseIds& ids, bool failed,
-                              const std::string& transcript = "Hello there!");
+                              const std::string& transcript = "Hello there!",
+                              bool text_only = false);
 
 }  // namespace relaytap::tools::fake_upstream

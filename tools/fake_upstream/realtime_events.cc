@@ -29,9 +29,12 @@ json ItemIds(const char* type, const RealtimeResponseIds& ids) {
   return j;
 }
 
-json Item(const RealtimeResponseIds& ids, const char* status, const std::string* transcript) {
+json Item(const RealtimeResponseIds& ids, const char* status, const std::string* transcript,
+          bool text = false) {
   json content = json::array();
-  if (transcript) content.push_back({{"type", "output_audio"}, {"transcript", *transcript}});
+  if (transcript && text) content.push_back({{"type", "output_text"}, {"text", *transcript}});
+  if (transcript && !text)
+    content.push_back({{"type", "output_audio"}, {"transcript", *transcript}});
   return {{"id", ids.item_id}, {"object", "realtime.item"}, {"type", "message"},
           {"status", status},  {"role", "assistant"},       {"content", content}};
 }
@@ -74,9 +77,10 @@ std::string OutputItemAddedEvent(const RealtimeResponseIds& ids) {
   return j.dump();
 }
 
-std::string ContentPartAddedEvent(const RealtimeResponseIds& ids) {
+std::string ContentPartAddedEvent(const RealtimeResponseIds& ids, bool text) {
   json j = ItemIds("response.content_part.added", ids);
-  j["part"] = {{"type", "audio"}, {"transcript", ""}};
+  j["part"] =
+      text ? json{{"type", "text"}, {"text", ""}} : json{{"type", "audio"}, {"transcript", ""}};
   return j.dump();
 }
 
@@ -90,17 +94,32 @@ std::string TranscriptDoneEvent(const RealtimeResponseIds& ids, const std::strin
   return j.dump();
 }
 
-std::string ContentPartDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript) {
+std::string ContentPartDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript,
+                                 bool text) {
   json j = ItemIds("response.content_part.done", ids);
-  j["part"] = {{"type", "audio"}, {"transcript", transcript}};
+  j["part"] = text ? json{{"type", "text"}, {"text", transcript}}
+                   : json{{"type", "audio"}, {"transcript", transcript}};
   return j.dump();
 }
 
-std::string OutputItemDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript) {
+std::string OutputItemDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript,
+                                bool text) {
   json j = Envelope("response.output_item.done");
   j["response_id"] = ids.response_id;
   j["output_index"] = 0;
-  j["item"] = Item(ids, "completed", &transcript);
+  j["item"] = Item(ids, "completed", &transcript, text);
+  return j.dump();
+}
+
+std::string TextDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta) {
+  json j = ItemIds("response.output_text.delta", ids);
+  j["delta"] = delta;
+  return j.dump();
+}
+
+std::string TextDoneEvent(const RealtimeResponseIds& ids, const std::string& text) {
+  json j = ItemIds("response.output_text.done", ids);
+  j["text"] = text;
   return j.dump();
 }
 

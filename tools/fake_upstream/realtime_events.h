@@ -15,11 +15,17 @@ namespace relaytap::tools::fake_upstream {
 std::string RateLimitsUpdatedEvent(uint64_t remaining_requests, uint64_t remaining_tokens,
                                    double reset_seconds);
 std::string OutputItemAddedEvent(const RealtimeResponseIds& ids);
-std::string ContentPartAddedEvent(const RealtimeResponseIds& ids);
+// `text`: a text part / output_text item instead of audio with a transcript.
+std::string ContentPartAddedEvent(const RealtimeResponseIds& ids, bool text = false);
 std::string AudioDoneEvent(const RealtimeResponseIds& ids);
 std::string TranscriptDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript);
-std::string ContentPartDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript);
-std::string OutputItemDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript);
+std::string ContentPartDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript,
+                                 bool text = false);
+std::string OutputItemDoneEvent(const RealtimeResponseIds& ids, const std::string& transcript,
+                                bool text = false);
+// response.output_text.delta / .done (a text-only response).
+std::string TextDeltaEvent(const RealtimeResponseIds& ids, const std::string& delta);
+std::string TextDoneEvent(const RealtimeResponseIds& ids, const std::string& text);
 
 // Azure's server_error message, naming the session.
 std::string ServerErrorMessage(const std::string& session_id);

@@ -43,6 +43,34 @@ struct Plan {
   }
 };
 
+// A text-only response: the words of `say` as text deltas, `delta` apart when paced.
+Plan TextPlan(const ResponseRequest& r, bool failed) {
+  const bool paced = r.shape.pacing == Pacing::kRealtime;
+  Plan plan;
+  plan.Send(ResponseCreatedEvent(r.ids, /*text_only=*/true));
+  if (paced) {
+    plan.Send(RateLimitsUpdatedEvent(19999, 799000, 0.003));
+    plan.Send(OutputItemAddedEvent(r.ids));
+    plan.Send(ContentPartAddedEvent(r.ids, /*text=*/true));
+  }
+  const std::vector<std::string> words = Words(r.say);
+  const size_t sent = failed ? words.size() / 2 : words.size();
+  for (size_t k = 0; k < sent; ++k) {
+    plan.Send(TextDeltaEvent(r.ids, words[k]), paced && k > 0 ? r.shape.delta : milliseconds(0));
+  }
+  if (failed) {
+    plan.Send(ResponseDoneEvent(r.ids, true, r.say, /*text_only=*/true));
+    return plan;
+  }
+  if (paced) {
+    plan.Send(TextDoneEvent(r.ids, r.say));
+    plan.Send(ContentPartDoneEvent(r.ids, r.say, /*text=*/true));
+    plan.Send(OutputItemDoneEvent(r.ids, r.say, /*text=*/true));
+  }
+  plan.Send(ResponseDoneEvent(r.ids, false, r.say, /*text_only=*/true));
+  return plan;
+}
+
 Plan BurstPlan(const ResponseRequest& r, bool failed) {
   Plan plan;
   plan.Send(ResponseCreatedEvent(r.ids));
@@ -117,7 +145,9 @@ std::vector<PlanStep> PlanResponse(const ResponseRequest& r) {
     return std::move(plan.steps);
   }
   bool failed = r.fault == Fault::kResponseFailed;
-  Plan plan = r.shape.pacing == Pacing::kBurst ? BurstPlan(r, failed) : RealtimePlan(r, failed);
+  Plan plan = r.text_only                        ? TextPlan(r, failed)
+              : r.shape.pacing == Pacing::kBurst ? BurstPlan(r, failed)
+                                                 : RealtimePlan(r, failed);
   switch (r.fault) {
     case Fault::kReset: {
       size_t mid = MidPoint(plan);

@@ -34,6 +34,7 @@ struct ResponseRequest {
   RealtimeResponseIds ids;
   StreamShape shape;
   std::string say = "Hello there!";  // the assistant's transcript
+  bool text_only = false;            // output_modalities ["text"]: text deltas, no audio
   Fault fault = Fault::kNone;        // a response-stage fault, or kNone
   FaultParams params;
 };

@@ -37,6 +37,8 @@ std::string NewUuid();
 // `prefix` followed by `length` random alphanumerics, e.g. RandomId("sess_", 22).
 std::string RandomId(std::string_view prefix, size_t length = 22);
 std::string Base64(std::string_view data);
+// Standard base64 (with padding) decoded; nullopt when `text` is not valid base64.
+std::optional<std::string> Base64Decode(std::string_view text);
 
 // Byte i of the deterministic stream is (i * 7) mod 251.
 inline unsigned char DeterministicByte(uint64_t i) {

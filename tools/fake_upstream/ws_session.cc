@@ -9,6 +9,8 @@
 #include <string_view>
 
 #include "base/ascii.h"
+#include "tools/fake_upstream/conversation.h"
+#include "tools/fake_upstream/dialect.h"
 #include "tools/fake_upstream/http_session.h"
 #include "tools/fake_upstream/payloads.h"
 #include "tools/fake_upstream/response_plan.h"
@@ -32,6 +34,23 @@ bool OffersSubprotocol(const http::request<http::empty_body>& req, std::string_v
   return false;
 }
 
+// The byte-echo endpoint: `/ws...` paths, or `echo=1` on any path. There every client message
+// the fake does not act on (response.create, close.request, invalid.event) comes back
+// byte-identical, for the relay tests; elsewhere the session answers like the service.
+bool IsEchoTarget(const Target& t) {
+  auto it = t.query.find("echo");
+  return t.path.starts_with("/ws") || (it != t.query.end() && it->second == "1");
+}
+
+Dialect DialectOfUpgrade(const Target& t, const http::request<http::empty_body>& req) {
+  return DialectOf(t.path, req["OpenAI-Beta"], OffersSubprotocol(req, "openai-beta.realtime-v1"));
+}
+
+std::string ModelOf(const Target& t) {
+  std::string d = DeploymentOf(t);
+  return d.empty() ? "gpt-realtime" : d;
+}
+
 std::string_view View(const beast::flat_buffer& buffer) {
   return {static_cast<const char*>(buffer.data().data()), buffer.size()};
 }
@@ -52,12 +71,14 @@ StreamShape ShapeFor(const Target& t, StreamShape shape) {
 template <class Stream>
 class Session {
  public:
-  Session(Stream& stream, State& state, Target target)
+  Session(Stream& stream, State& state, Target target, Dialect dialect)
       : ws_(stream),
         state_(state),
         target_(std::move(target)),
         deployment_(DeploymentOf(target_)),
-        shape_(ShapeFor(target_, state.options().stream)) {}
+        shape_(ShapeFor(target_, state.options().stream)),
+        echo_(IsEchoTarget(target_)),
+        conversation_(dialect, session_id_, ModelOf(target_)) {}
 
   net::awaitable<void> Run(http::request<http::empty_body> upgrade);
 
@@ -65,9 +86,13 @@ class Session {
   net::awaitable<void> ReadLoop();
   net::awaitable<void> IdleWatch(std::chrono::milliseconds idle, unsigned code);
   net::awaitable<bool> Send(std::string_view payload, bool text);
-  net::awaitable<bool> SendResponse();
+  // Sends a server event, renamed for a preview session.
+  net::awaitable<bool> SendEvent(const std::string& event);
+  net::awaitable<bool> SendResponse(bool text_only);
   // Returns false when the session is over.
   net::awaitable<bool> Handle(const beast::flat_buffer& message, bool text);
+  net::awaitable<bool> HandleEcho(const beast::flat_buffer& message, bool text);
+  net::awaitable<bool> Close();
 
   websocket::stream<Stream&> ws_;
   State& state_;
@@ -76,6 +101,8 @@ class Session {
   StreamShape shape_;
   size_t index_ = 0;
   std::string session_id_ = RandomId("sess_");
+  const bool echo_;
+  Conversation conversation_;
   bool busy_ = false;  // a client message is being answered (no close may interleave)
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
@@ -107,7 +134,8 @@ net::awaitable<void> Session<Stream>::Run(http::request<http::empty_body> upgrad
   if (options.faults) {
     idle_close = options.faults->Decide(Stage::kWsSession, deployment_) == Fault::kIdleClose;
   }
-  if (co_await Send(SessionCreatedEvent(session_id_), true)) {
+  std::string created = echo_ ? SessionCreatedEvent(session_id_) : conversation_.SessionCreated();
+  if (co_await Send(created, true)) {
     last_activity_ = std::chrono::steady_clock::now();
     if (idle_close) {
       const FaultParams& p = options.faults->params();
@@ -160,29 +188,49 @@ net::awaitable<void> Session<Stream>::IdleWatch(std::chrono::milliseconds idle, 
 
 template <class Stream>
 net::awaitable<bool> Session<Stream>::Handle(const beast::flat_buffer& message, bool text) {
+  if (echo_) co_return co_await HandleEcho(message, text);
+  ClientAnswer answer = conversation_.Answer(View(message), text);
+  for (const std::string& event : answer.events) {
+    if (!co_await SendEvent(event)) co_return false;
+  }
+  if (answer.close) co_return co_await Close();
+  if (answer.respond) co_return co_await SendResponse(answer.text_only);
+  co_return true;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::HandleEcho(const beast::flat_buffer& message, bool text) {
   if (text) {
     auto json = nlohmann::json::parse(View(message), nullptr, /*allow_exceptions=*/false);
     std::string type;
     if (json.is_object() && json.contains("type") && json["type"].is_string()) {
       type = json["type"].template get<std::string>();
     }
-    if (type == "response.create") co_return co_await SendResponse();
-    // Like the real API, an unknown client event gets an `error` event (other types are echoed,
-    // which the byte-identity tests rely on).
+    if (type == "response.create") co_return co_await SendResponse(false);
     if (type == "invalid.event") {
       std::string event_id;
       if (json.contains("event_id") && json["event_id"].is_string()) {
         event_id = json["event_id"].template get<std::string>();
       }
-      std::string error = InvalidEventError(type, event_id);
-      co_return co_await Send(error, true);
+      co_return co_await Send(InvalidEventError(type, event_id), true);
     }
-    if (type == "close.request") {
-      co_await ws_.async_close(websocket::close_reason(websocket::close_code::normal, "bye"));
-      co_return false;
-    }
+    if (type == "close.request") co_return co_await Close();
   }
   co_return co_await Send(View(message), text);
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::Close() {
+  co_await ws_.async_close(websocket::close_reason(websocket::close_code::normal, "bye"));
+  co_return false;
+}
+
+template <class Stream>
+net::awaitable<bool> Session<Stream>::SendEvent(const std::string& event) {
+  if (conversation_.dialect() == Dialect::kPreview && !echo_) {
+    co_return co_await Send(ToPreview(event), true);
+  }
+  co_return co_await Send(event, true);
 }
 
 template <class Stream>
@@ -195,10 +243,12 @@ net::awaitable<bool> Session<Stream>::Send(std::string_view payload, bool text) 
 }
 
 template <class Stream>
-net::awaitable<bool> Session<Stream>::SendResponse() {
+net::awaitable<bool> Session<Stream>::SendResponse(bool text_only) {
   ResponseRequest request;
   request.ids = {session_id_, RandomId("resp_"), RandomId("item_"), RandomId("conv_")};
   request.shape = shape_;
+  request.text_only = text_only;
+  conversation_.set_last_item_id(request.ids.item_id);
   // `say=TEXT` in the URL makes the assistant say TEXT (tests plant canaries in server content).
   if (target_.query.contains("say")) request.say = target_.query.at("say");
   const auto& faults = state_.options().faults;
@@ -221,7 +271,7 @@ net::awaitable<bool> Session<Stream>::SendResponse() {
       ResetConnection(beast::get_lowest_layer(ws_).socket());
       co_return false;
     }
-    if (!co_await Send(step.payload, true)) co_return false;
+    if (!co_await SendEvent(step.payload)) co_return false;
   }
   co_return true;
 }
@@ -236,7 +286,8 @@ bool IsWebSocketPath(const std::string& path) {
 template <class Stream>
 net::awaitable<void> ServeWebSocket(Stream& stream, http::request<http::empty_body> upgrade,
                                     Target target, State& state) {
-  Session<Stream> session(stream, state, std::move(target));
+  Dialect dialect = DialectOfUpgrade(target, upgrade);
+  Session<Stream> session(stream, state, std::move(target), dialect);
   co_await session.Run(std::move(upgrade));
 }
 

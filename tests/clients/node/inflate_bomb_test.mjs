@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 
 const port = process.env.RT_PROXY_PORT;
 const pid = process.env.RT_PROXY_PID;
-const url = 'wss://contoso.openai.azure.com/openai/v1/realtime?model=gpt-realtime';
+// echo=1: the fake upstream's byte-echo endpoint.
+const url = 'wss://contoso.openai.azure.com/openai/v1/realtime?model=gpt-realtime&echo=1';
 // Before the fix the proxy reached 1.2 GB on this message. The bound leaves room for the relay,
 // the TLS buffers and the recorder's queue, and none for a DOM of ten million values.
 const kPeakBoundMiB = 256;

@@ -6,7 +6,8 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import WebSocket from 'ws';
 
 const port = process.env.RT_PROXY_PORT;
-const url = 'wss://contoso.openai.azure.com/openai/v1/realtime?model=gpt-realtime';
+// echo=1: the fake upstream's byte-echo endpoint.
+const url = 'wss://contoso.openai.azure.com/openai/v1/realtime?model=gpt-realtime&echo=1';
 const failures = [];
 const check = (cond, what) => {
   console.log(`${cond ? 'ok  ' : 'FAIL'} ${what}`);

@@ -85,6 +85,7 @@ TEST(CaNameConstraintsTest, PatternsBecomeCriticalPermittedSubtrees) {
   EXPECT_EQ(crit, 1);
   EXPECT_THAT(Subtrees(nc->permittedSubtrees),
               ElementsAre(Subtree{GEN_DNS, ".openai.azure.com"}, Subtree{GEN_DNS, "api.openai.com"},
+                          Subtree{GEN_DNS, "check.relaytap.invalid"},  // the self-check host
                           Subtree{GEN_IPADD, "7f000001ffffffff"},
                           Subtree{GEN_IPADD,
                                   "00000000000000000000000000000001"
@@ -100,7 +101,9 @@ TEST(CaNameConstraintsTest, DnsOnlyPatternsExcludeEveryIpAddress) {
   auto* nc = static_cast<NAME_CONSTRAINTS*>(
       X509_get_ext_d2i(cert.get(), NID_name_constraints, nullptr, nullptr));
   ASSERT_NE(nc, nullptr);
-  EXPECT_THAT(Subtrees(nc->permittedSubtrees), ElementsAre(Subtree{GEN_DNS, ".example.test"}));
+  EXPECT_THAT(Subtrees(nc->permittedSubtrees),
+              ElementsAre(Subtree{GEN_DNS, ".example.test"},
+                          Subtree{GEN_DNS, "check.relaytap.invalid"}));  // the self-check host
   EXPECT_THAT(Subtrees(nc->excludedSubtrees),
               ElementsAre(Subtree{GEN_IPADD, std::string(16, '0')},
                           Subtree{GEN_IPADD, std::string(64, '0')}));

@@ -1,0 +1,45 @@
+#pragma once
+// relaytap's answer for its self-check host (proxy/self_check_host.h): a small JSON document that
+// proves the app's request went through relaytap (and, over https, that the app trusts its CA):
+//   {"proxy":"relaytap","version":"0.1.0","intercepted":true,"scheme":"https",
+//    "client":"127.0.0.1:53412","ca_fingerprint":"AB:12:..."}
+// ca_fingerprint is the SHA-256 of the CA certificate's DER in colon-separated upper-case hex,
+// as `openssl x509 -noout -fingerprint -sha256 -in relaytap-ca.pem` prints it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "proxy/context.h"
+#include "proxy/stream/byte_stream.h"
+#include "proxy/stream/net.h"
+#include "recorder/observation.h"
+
+namespace relaytap::proxy::http_relay {
+
+struct SelfCheckFacts {
+  std::string client;          // the app's address, "IP:PORT"
+  std::string ca_fingerprint;  // colon hex; empty when unknown
+  bool tls = false;            // the request came inside intercepted TLS
+};
+
+std::string SelfCheckJson(const SelfCheckFacts& facts);
+
+// SHA-256 of the first certificate in `pem`, as colon hex ("AB:CD:..."); empty if unreadable.
+std::string CertFingerprintSha256(std::string_view pem);
+
+// The log line for an app whose TLS handshake for the self-check host failed: it does not trust
+// relaytap's CA, and how to fix that per runtime.
+std::string SelfCheckTrustAdvice(std::string_view ca_path);
+
+struct SelfCheckResult {
+  uint64_t bytes = 0;
+  bool ok = false;  // written in full
+};
+
+// Writes the 200 JSON answer (`Connection: close` unless `keep_alive`) and notes it on `obs`
+// (status, headers, body) when recording.
+net::awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStream& app,
+                                                bool keep_alive, recorder::Exchange* obs);
+
+}  // namespace relaytap::proxy::http_relay

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `relaytap probe` as an operator runs it: through the proxy taken from HTTPS_PROXY, with a key
+# from --key-env (a canary that must not be printed), --repeat and JSON; NO_PROXY sending it
+# direct; a closed port failing at tcp (exit 1); usage errors (exit 2). Env from run_clients.sh.
+set -uo pipefail
+
+W="$RT_WORK/probe"
+mkdir -p "$W"
+PY=/usr/bin/python3
+fails=0
+ok()  { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+URL="wss://contoso.openai.azure.com/openai/v1/realtime?model=gpt-realtime"
+KEY="CANARY_PROBE_KEY_0123456789abcdef"
+
+# 1. Through relaytap (HTTPS_PROXY), every stage, twice, JSON.
+rc=0
+HTTPS_PROXY="http://127.0.0.1:$RT_PROXY_PORT" PROBE_KEY="$KEY" "$RT_BIN" probe "$URL" \
+  --ca "$RT_PROXY_CA" --key-env PROBE_KEY --realtime --repeat 2 --interval-ms 50 \
+  --format json >"$W/proxy.json" 2>"$W/proxy.err" || rc=$?
+summary="$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
+r=d["runs"][0]; t=[s["name"]+":"+s["status"] for s in r["stages"]]
+print(d["summary"]["ok"], d["summary"]["failed"], r["stages"][1]["detail"]["proxy_connect"]["status"], " ".join(t))' "$W/proxy.json" 2>&1)"
+if [ $rc -eq 0 ] && [[ "$summary" == "2 0 200 dns:ok tcp:ok tls:ok https:ok websocket:ok realtime:ok" ]]; then
+  ok "through HTTPS_PROXY: 2 runs ok, every stage ok ($summary)"
+else
+  bad "through HTTPS_PROXY: exit $rc, $summary"; head -c 600 "$W/proxy.err"
+fi
+if grep -q CANARY "$W/proxy.json" "$W/proxy.err"; then bad "the key was printed"; else ok "the key is not in stdout or stderr"; fi
+
+# 2. NO_PROXY covers the host: straight to the fake upstream by --connect-to.
+rc=0
+HTTPS_PROXY="http://127.0.0.1:$RT_PROXY_PORT" NO_PROXY=".openai.azure.com" "$RT_BIN" probe "$URL" \
+  --connect-to "contoso.openai.azure.com:443:127.0.0.1:$RT_FAKE_PORT" --ca "$RT_UPSTREAM_CA" \
+  >"$W/direct.txt" 2>&1 || rc=$?
+if [ $rc -eq 0 ] && grep -q "verdict: OK" "$W/direct.txt" && ! grep -q CONNECT "$W/direct.txt"; then
+  ok "NO_PROXY: direct, verdict OK"
+else
+  bad "NO_PROXY: exit $rc"; cat "$W/direct.txt"
+fi
+
+# 3. A closed port: failed at tcp, exit 1, the rest skipped.
+dead="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+rc=0
+"$RT_BIN" probe "$URL" --no-proxy --connect-to "contoso.openai.azure.com:443:127.0.0.1:$dead" \
+  >"$W/dead.txt" 2>&1 || rc=$?
+if [ $rc -eq 1 ] && grep -q "verdict: FAILED at tcp" "$W/dead.txt"; then
+  ok "closed port: exit 1, FAILED at tcp"
+else
+  bad "closed port: exit $rc"; cat "$W/dead.txt"
+fi
+
+# 4. Usage errors: exit 2.
+for args in "ftp://example.invalid/" "$URL --key-env RELAYTAP_PROBE_UNSET_VARIABLE" \
+            "https://example.invalid/ --realtime" "$URL --format xml"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$RT_BIN" probe $args >/dev/null 2>"$W/usage.err" || rc=$?
+  if [ $rc -eq 2 ]; then ok "usage error exit 2: $args"; else bad "usage '$args': exit $rc"; fi
+done
+
+exit $fails

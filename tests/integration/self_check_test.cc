@@ -1,0 +1,116 @@
+// relaytap's self-check host: https://check.relaytap.invalid/ (and plain http://) through the
+// proxy is answered by relaytap itself with JSON naming the client and the CA's fingerprint,
+// intercepted even when not in the intercept list, never dialled, and recorded like any exchange.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <openssl/x509.h>
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/integration/cert_file.h"
+#include "tests/integration/relay_test_support.h"
+#include "tests/testing/proxy_harness.h"
+#include "tests/testing/recording_sink.h"
+
+namespace relaytap::testing {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+constexpr char kCheckHost[] = "check.relaytap.invalid";
+
+// SHA-256 of the PEM file's certificate DER, computed here independently of the proxy.
+std::string FingerprintOfFile(const std::filesystem::path& pem_file) {
+  UniqueX509 cert = ReadCertFile(pem_file);
+  if (!cert) return "";
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert.get(), &der);
+  std::string hex =
+      Sha256Hex(std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+  OPENSSL_free(der);
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    if (i > 0) out.push_back(':');
+    out.push_back(static_cast<char>(std::toupper(hex[i])));
+    out.push_back(static_cast<char>(std::toupper(hex[i + 1])));
+  }
+  return out;
+}
+
+ProxyHarness::Options Recording(RecordingSink& sink) {
+  ProxyHarness::Options o;
+  o.intercept = {"*.openai.azure.com"};  // the self-check host is not listed
+  o.sink = &sink;
+  return o;
+}
+
+TEST(SelfCheckTest, HttpsIsAnsweredByRelaytapWithTheClientAndCaFingerprint) {
+  RecordingSink sink;
+  ProxyHarness h(Recording(sink));
+  auto c = h.InterceptedClient(kCheckHost);  // trusts the proxy's CA: its leaf verifies
+  const auto local = beast::get_lowest_layer(c->tls()).socket().local_endpoint();
+  auto res = c->Request(Get("/", kCheckHost));
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  json j = json::parse(res.body());
+  EXPECT_EQ(j["proxy"], "relaytap");
+  EXPECT_EQ(j["intercepted"], true);
+  EXPECT_EQ(j["scheme"], "https");
+  EXPECT_FALSE(j["version"].get<std::string>().empty());
+  EXPECT_EQ(j["client"], "127.0.0.1:" + std::to_string(local.port()));
+  EXPECT_EQ(j["ca_fingerprint"], FingerprintOfFile(h.proxy_ca_pem()));
+  EXPECT_EQ(j["ca_fingerprint"].get<std::string>().size(), 95u);  // 32 bytes, colon hex
+  // Keep-alive: a second request on the same connection is answered too.
+  EXPECT_EQ(c->Request(Get("/again", kCheckHost)).result_int(), 200);
+  EXPECT_EQ(h.upstream().request_count(), 0u);  // never dialled
+  auto is_check = [](const recorder::Exchange& e) { return e.host == kCheckHost; };
+  ASSERT_TRUE(sink.WaitFor<recorder::Exchange>(2, is_check));
+  recorder::Exchange e = sink.Of<recorder::Exchange>(is_check)[0];
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(e.method, "GET");
+  EXPECT_EQ(e.target, "/");
+  EXPECT_EQ(e.response_body.content_type, "application/json");
+  EXPECT_TRUE(e.local_error_code.empty());
+}
+
+TEST(SelfCheckTest, PlainHttpIsAnsweredToo) {
+  RecordingSink sink;
+  ProxyHarness h(Recording(sink));
+  ProxyClient c(h.proxy_port());
+  c.Write(std::string("GET http://") + kCheckHost + "/ HTTP/1.1\r\nHost: " + kCheckHost +
+          "\r\nConnection: close\r\n\r\n");
+  auto res = c.ReadResponse();
+  ASSERT_EQ(res.result_int(), 200);
+  json j = json::parse(res.body());
+  EXPECT_EQ(j["proxy"], "relaytap");
+  EXPECT_EQ(j["scheme"], "http");
+  EXPECT_EQ(h.upstream().request_count(), 0u);
+  ASSERT_TRUE(sink.WaitFor<recorder::Exchange>(
+      1, [](const recorder::Exchange& e) { return e.host == kCheckHost && e.status == 200; }));
+}
+
+TEST(SelfCheckTest, AnAppThatDoesNotTrustTheCaFailsTheHandshakeAndIsRecordedAsSuch) {
+  RecordingSink sink;
+  ProxyHarness h(Recording(sink));
+  ProxyClient c(h.proxy_port());
+  ASSERT_EQ(c.Connect(kCheckHost, 443), 200);
+  ::testing::internal::CaptureStderr();
+  std::string err;
+  EXPECT_FALSE(c.StartTls(kCheckHost, h.upstream_ca_pem(), &err));  // the wrong CA
+  const bool recorded =
+      sink.WaitFor<recorder::ConnectionClosed>(1, [](const recorder::ConnectionClosed& e) {
+        return e.end.reason == recorder::EndReason::kClientRejectedCa;
+      });
+  const std::string logs = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(recorded);
+  // The log says what is wrong and how to fix it, per runtime.
+  EXPECT_THAT(logs, HasSubstr("the app does not trust relaytap's CA"));
+  EXPECT_THAT(logs, HasSubstr("relaytap ca env"));
+  EXPECT_THAT(logs, HasSubstr("NODE_EXTRA_CA_CERTS=" + h.proxy_ca_pem().string()));
+  EXPECT_THAT(logs, HasSubstr("REQUESTS_CA_BUNDLE"));
+}
+
+}  // namespace
+}  // namespace relaytap::testing
