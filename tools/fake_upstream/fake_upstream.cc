@@ -97,7 +97,8 @@ net::awaitable<void> FakeUpstream::Impl::RunConnection(TcpStream stream) {
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (!tls) {
     conn->socket = &stream.socket();
-    co_await ServeHttp(stream, state);
+    ErasedStream plain(stream);
+    co_await ServeHttp(plain, state);
     co_return;
   }
   SslStream tls_stream(std::move(stream), *tls);
@@ -105,7 +106,8 @@ net::awaitable<void> FakeUpstream::Impl::RunConnection(TcpStream stream) {
   beast::get_lowest_layer(tls_stream).expires_after(kHandshakeTimeout);
   auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::server);
   if (hec) co_return;
-  co_await ServeHttp(tls_stream, state);
+  ErasedStream erased(tls_stream);
+  co_await ServeHttp(erased, state);
 }
 
 absl::StatusOr<std::unique_ptr<FakeUpstream>> FakeUpstream::Start(Options options) {

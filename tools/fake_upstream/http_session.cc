@@ -43,8 +43,7 @@ RequestRecord MakeRecord(const http::request_header<>& req, uint64_t bytes, std:
 }
 
 // Reads the rest of the message in constant memory, hashing as it goes.
-template <class Stream>
-net::awaitable<error_code> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+net::awaitable<error_code> ReadBody(ErasedStream& stream, beast::flat_buffer& buffer,
                                     http::request_parser<http::buffer_body>& parser, bool keep,
                                     Body& body) {
   std::vector<char> chunk(kBodyChunk);
@@ -79,8 +78,7 @@ net::awaitable<std::optional<StringResponse>> Admit(State& state, Stage stage,
   co_return FaultResponse(faults->Decide(stage, deployment), faults->params());
 }
 
-template <class Stream>
-net::awaitable<bool> Send(Stream& stream, StringResponse res, bool keep_alive) {
+net::awaitable<bool> Send(ErasedStream& stream, StringResponse res, bool keep_alive) {
   AddAzureHeaders(res);
   res.keep_alive(keep_alive);
   res.prepare_payload();
@@ -90,8 +88,7 @@ net::awaitable<bool> Send(Stream& stream, StringResponse res, bool keep_alive) {
 }
 
 // Writes a 200 header; chunked when `content_length` is empty.
-template <class Stream>
-net::awaitable<bool> SendHeader(Stream& stream, std::string_view content_type,
+net::awaitable<bool> SendHeader(ErasedStream& stream, std::string_view content_type,
                                 std::optional<uint64_t> content_length, bool keep_alive) {
   http::response<http::empty_body> res{http::status::ok, 11};
   res.set(http::field::content_type, content_type);
@@ -110,8 +107,7 @@ net::awaitable<bool> SendHeader(Stream& stream, std::string_view content_type,
 }
 
 // N deterministic bytes, raw with Content-Length (chunk == 0) or in chunks of `chunk` bytes.
-template <class Stream>
-net::awaitable<bool> SendBytes(Stream& stream, uint64_t n, size_t chunk, bool keep_alive) {
+net::awaitable<bool> SendBytes(ErasedStream& stream, uint64_t n, size_t chunk, bool keep_alive) {
   std::optional<uint64_t> length;
   if (chunk == 0) length = n;
   if (!co_await SendHeader(stream, "application/octet-stream", length, keep_alive)) co_return false;
@@ -154,9 +150,8 @@ SsePacing PacingFor(Fault fault, const FaultParams& p, std::chrono::milliseconds
 }
 
 // One chunk per event, paced by `pacing`. A reset ends the connection: returns false.
-template <class Stream>
-net::awaitable<bool> SendSse(Stream& stream, std::vector<std::string> events, SsePacing pacing,
-                             bool keep_alive) {
+net::awaitable<bool> SendSse(ErasedStream& stream, std::vector<std::string> events,
+                             SsePacing pacing, bool keep_alive) {
   if (!co_await SendHeader(stream, "text/event-stream", std::nullopt, keep_alive)) co_return false;
   Timer timer(co_await net::this_coro::executor);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -180,8 +175,7 @@ net::awaitable<bool> SendSse(Stream& stream, std::vector<std::string> events, Ss
   co_return !ec && keep_alive;
 }
 
-template <class Stream>
-net::awaitable<bool> SendStatus(Stream& stream, std::string_view code_text, bool keep_alive) {
+net::awaitable<bool> SendStatus(ErasedStream& stream, std::string_view code_text, bool keep_alive) {
   unsigned code = 0;
   auto [end, err] = std::from_chars(code_text.data(), code_text.data() + code_text.size(), code);
   if (err != std::errc() || end != code_text.data() + code_text.size() || code < 200 ||
@@ -201,9 +195,9 @@ net::awaitable<bool> SendStatus(Stream& stream, std::string_view code_text, bool
   co_return co_await Send(stream, std::move(res), keep_alive);
 }
 
-template <class Stream>
-net::awaitable<bool> SendCompletion(Stream& stream, State& state, const http::request_header<>& req,
-                                    const Target& t, const Body& body, bool keep_alive) {
+net::awaitable<bool> SendCompletion(ErasedStream& stream, State& state,
+                                    const http::request_header<>& req, const Target& t,
+                                    const Body& body, bool keep_alive) {
   const std::string& path = t.path;
   if (req.method() != http::verb::post) {
     co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
@@ -243,9 +237,9 @@ net::awaitable<bool> SendCompletion(Stream& stream, State& state, const http::re
   co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
 }
 
-template <class Stream>
-net::awaitable<bool> SendSession(Stream& stream, State& state, const http::request_header<>& req,
-                                 const Target& t, const Body& body, bool keep_alive) {
+net::awaitable<bool> SendSession(ErasedStream& stream, State& state,
+                                 const http::request_header<>& req, const Target& t,
+                                 const Body& body, bool keep_alive) {
   if (req.method() != http::verb::post) {
     co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
   }
@@ -265,8 +259,7 @@ net::awaitable<bool> SendSession(Stream& stream, State& state, const http::reque
 }
 
 // Answers one fully read request. Returns whether the connection stays open.
-template <class Stream>
-net::awaitable<bool> Respond(Stream& stream, State& state, const http::request_header<>& req,
+net::awaitable<bool> Respond(ErasedStream& stream, State& state, const http::request_header<>& req,
                              const Target& t, const RequestRecord& record, const Body& body,
                              bool keep_alive) {
   const std::string& p = t.path;
@@ -299,16 +292,15 @@ net::awaitable<bool> Respond(Stream& stream, State& state, const http::request_h
   co_return co_await Send(stream, JsonResponse(404, AzureErrorJson(404)), keep_alive);
 }
 
-net::awaitable<void> CloseGracefully(TcpStream& stream) {
+net::awaitable<void> CloseGracefully(ErasedStream& stream) {
+  if (SslStream* tls = stream.tls()) {
+    beast::get_lowest_layer(*tls).expires_after(std::chrono::seconds(2));
+    auto [ec] = co_await tls->async_shutdown();
+    (void)ec;
+    co_return;
+  }
   error_code ec;
-  stream.socket().shutdown(net::socket_base::shutdown_send, ec);
-  co_return;
-}
-
-net::awaitable<void> CloseGracefully(SslStream& stream) {
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-  auto [ec] = co_await stream.async_shutdown();
-  (void)ec;
+  stream.next_layer().socket().shutdown(net::socket_base::shutdown_send, ec);
 }
 
 }  // namespace
@@ -319,8 +311,7 @@ void ResetConnection(TcpStream::socket_type& socket) {
   socket.close(ec);
 }
 
-template <class Stream>
-net::awaitable<void> ServeHttp(Stream& stream, State& state) {
+net::awaitable<void> ServeHttp(ErasedStream& stream, State& state) {
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::empty_body> header_parser;
@@ -363,8 +354,5 @@ net::awaitable<void> ServeHttp(Stream& stream, State& state) {
     }
   }
 }
-
-template net::awaitable<void> ServeHttp<TcpStream>(TcpStream&, State&);
-template net::awaitable<void> ServeHttp<SslStream>(SslStream&, State&);
 
 }  // namespace relaytap::tools::fake_upstream

@@ -4,16 +4,13 @@
 
 #include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::fake_upstream {
 
 // Serves requests until the peer goes away, asks to close, or an endpoint ends the connection.
 // `stream` is already connected (and TLS-handshaken); `state` outlives the session.
-template <class Stream>
-net::awaitable<void> ServeHttp(Stream& stream, State& state);
-
-extern template net::awaitable<void> ServeHttp<TcpStream>(TcpStream&, State&);
-extern template net::awaitable<void> ServeHttp<SslStream>(SslStream&, State&);
+net::awaitable<void> ServeHttp(ErasedStream& stream, State& state);
 
 // Aborts the TCP connection with a RST (linger 0, close).
 void ResetConnection(TcpStream::socket_type& socket);

@@ -68,10 +68,9 @@ StreamShape ShapeFor(const Target& t, StreamShape shape) {
   return shape;
 }
 
-template <class Stream>
 class Session {
  public:
-  Session(Stream& stream, State& state, Target target, Dialect dialect)
+  Session(ErasedStream& stream, State& state, Target target, Dialect dialect)
       : ws_(stream),
         state_(state),
         target_(std::move(target)),
@@ -94,7 +93,7 @@ class Session {
   net::awaitable<bool> HandleEcho(const beast::flat_buffer& message, bool text);
   net::awaitable<bool> Close();
 
-  websocket::stream<Stream&> ws_;
+  websocket::stream<ErasedStream&> ws_;
   State& state_;
   Target target_;
   std::string deployment_;
@@ -107,8 +106,7 @@ class Session {
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
-template <class Stream>
-net::awaitable<void> Session<Stream>::Run(http::request<http::empty_body> upgrade) {
+net::awaitable<void> Session::Run(http::request<http::empty_body> upgrade) {
   const Options& options = state_.options();
   websocket::permessage_deflate pmd;
   pmd.server_enable = options.permessage_deflate;
@@ -147,8 +145,7 @@ net::awaitable<void> Session<Stream>::Run(http::request<http::empty_body> upgrad
   state_.EndWsSession(index_);
 }
 
-template <class Stream>
-net::awaitable<void> Session<Stream>::ReadLoop() {
+net::awaitable<void> Session::ReadLoop() {
   uint64_t reset_after = QueryUint(target_, "reset_after", 0);
   uint64_t received = 0;
   beast::flat_buffer buffer;
@@ -170,8 +167,7 @@ net::awaitable<void> Session<Stream>::ReadLoop() {
 
 // The idle_close fault: once the client has been silent for `idle` (and no answer is being
 // sent), close the session with `code`.
-template <class Stream>
-net::awaitable<void> Session<Stream>::IdleWatch(std::chrono::milliseconds idle, unsigned code) {
+net::awaitable<void> Session::IdleWatch(std::chrono::milliseconds idle, unsigned code) {
   Timer timer(co_await net::this_coro::executor);
   for (;;) {
     timer.expires_at(last_activity_ + idle);
@@ -186,8 +182,7 @@ net::awaitable<void> Session<Stream>::IdleWatch(std::chrono::milliseconds idle, 
   }
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::Handle(const beast::flat_buffer& message, bool text) {
+net::awaitable<bool> Session::Handle(const beast::flat_buffer& message, bool text) {
   if (echo_) co_return co_await HandleEcho(message, text);
   ClientAnswer answer = conversation_.Answer(View(message), text);
   for (const std::string& event : answer.events) {
@@ -198,8 +193,7 @@ net::awaitable<bool> Session<Stream>::Handle(const beast::flat_buffer& message, 
   co_return true;
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::HandleEcho(const beast::flat_buffer& message, bool text) {
+net::awaitable<bool> Session::HandleEcho(const beast::flat_buffer& message, bool text) {
   if (text) {
     auto json = nlohmann::json::parse(View(message), nullptr, /*allow_exceptions=*/false);
     std::string type;
@@ -219,22 +213,19 @@ net::awaitable<bool> Session<Stream>::HandleEcho(const beast::flat_buffer& messa
   co_return co_await Send(View(message), text);
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::Close() {
+net::awaitable<bool> Session::Close() {
   co_await ws_.async_close(websocket::close_reason(websocket::close_code::normal, "bye"));
   co_return false;
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::SendEvent(const std::string& event) {
+net::awaitable<bool> Session::SendEvent(const std::string& event) {
   if (conversation_.dialect() == Dialect::kPreview && !echo_) {
     co_return co_await Send(ToPreview(event), true);
   }
   co_return co_await Send(event, true);
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::Send(std::string_view payload, bool text) {
+net::awaitable<bool> Session::Send(std::string_view payload, bool text) {
   ws_.text(text);
   auto [ec, n] = co_await ws_.async_write(net::buffer(payload.data(), payload.size()));
   if (ec) co_return false;
@@ -242,8 +233,7 @@ net::awaitable<bool> Session<Stream>::Send(std::string_view payload, bool text) 
   co_return true;
 }
 
-template <class Stream>
-net::awaitable<bool> Session<Stream>::SendResponse(bool text_only) {
+net::awaitable<bool> Session::SendResponse(bool text_only) {
   ResponseRequest request;
   request.ids = {session_id_, RandomId("resp_"), RandomId("item_"), RandomId("conv_")};
   request.shape = shape_;
@@ -283,17 +273,11 @@ bool IsWebSocketPath(const std::string& path) {
          path.starts_with("/ws");
 }
 
-template <class Stream>
-net::awaitable<void> ServeWebSocket(Stream& stream, http::request<http::empty_body> upgrade,
+net::awaitable<void> ServeWebSocket(ErasedStream& stream, http::request<http::empty_body> upgrade,
                                     Target target, State& state) {
   Dialect dialect = DialectOfUpgrade(target, upgrade);
-  Session<Stream> session(stream, state, std::move(target), dialect);
+  Session session(stream, state, std::move(target), dialect);
   co_await session.Run(std::move(upgrade));
 }
-
-template net::awaitable<void> ServeWebSocket<TcpStream>(TcpStream&, http::request<http::empty_body>,
-                                                        Target, State&);
-template net::awaitable<void> ServeWebSocket<SslStream>(SslStream&, http::request<http::empty_body>,
-                                                        Target, State&);
 
 }  // namespace relaytap::tools::fake_upstream

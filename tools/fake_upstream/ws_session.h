@@ -7,6 +7,7 @@
 #include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
 #include "tools/fake_upstream/util.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::fake_upstream {
 
@@ -14,15 +15,7 @@ namespace relaytap::tools::fake_upstream {
 bool IsWebSocketPath(const std::string& path);
 
 // Accepts `upgrade` on `stream` and runs the session until it ends; records its transcript.
-template <class Stream>
-net::awaitable<void> ServeWebSocket(Stream& stream, http::request<http::empty_body> upgrade,
+net::awaitable<void> ServeWebSocket(ErasedStream& stream, http::request<http::empty_body> upgrade,
                                     Target target, State& state);
-
-extern template net::awaitable<void> ServeWebSocket<TcpStream>(TcpStream&,
-                                                               http::request<http::empty_body>,
-                                                               Target, State&);
-extern template net::awaitable<void> ServeWebSocket<SslStream>(SslStream&,
-                                                               http::request<http::empty_body>,
-                                                               Target, State&);
 
 }  // namespace relaytap::tools::fake_upstream

@@ -10,6 +10,7 @@
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"
 #include "proxy/tls/contexts.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::probe {
 namespace {
@@ -74,8 +75,7 @@ json ChainFacts(SSL* ssl) {
 // name the chain it failed on. Nothing is sent on a connection that did not verify.
 int RecordOnlyVerify(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) { return 1; }
 
-template <class Stream>
-net::awaitable<error_code> GetRoot(Stream& s, beast::flat_buffer& buf, const ProbeUrl& url,
+net::awaitable<error_code> GetRoot(ErasedStream& s, beast::flat_buffer& buf, const ProbeUrl& url,
                                    std::chrono::milliseconds timeout,
                                    http::response_parser<http::string_body>& parser) {
   http::request<http::empty_body> req{http::verb::get, "/", 11};
@@ -244,8 +244,8 @@ net::awaitable<StageResult> HttpsStage(const ProbeOptions& o, Connection& c) {
   StageResult r = Begin(Stage::kHttps);
   const auto t0 = Clock::now();
   http::response_parser<http::string_body> parser;
-  error_code ec = c.tls ? co_await GetRoot(*c.tls, c.buffer, o.url, o.timeout, parser)
-                        : co_await GetRoot(*c.plain, c.buffer, o.url, o.timeout, parser);
+  ErasedStream stream = c.tls ? ErasedStream(*c.tls) : ErasedStream(*c.plain);
+  error_code ec = co_await GetRoot(stream, c.buffer, o.url, o.timeout, parser);
   r.ms = MsSince(t0);
   if (ec) co_return Fail(r, StrCat("GET / on ", o.url.host, ": ", proxy::DescribeError(ec)));
   const auto& res = parser.get();

@@ -1,11 +1,11 @@
 #include "tools/probe/ws_stages.h"
 
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 
 #include "base/str_cat.h"
 #include "proxy/stream/errors.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::probe {
 namespace {
@@ -48,10 +48,9 @@ std::vector<std::string> FlowEvents(const ProbeUrl& url) {
   return {update.dump(), item.dump(), create.dump()};
 }
 
-template <class Stream>
 class WsProbe {
  public:
-  WsProbe(const ProbeOptions& o, Stream& s) : o_(o), ws_(s) {}
+  WsProbe(const ProbeOptions& o, ErasedStream& s) : o_(o), ws_(s) {}
 
   net::awaitable<void> Run(std::vector<StageResult>& out) {
     StageResult upgrade = co_await Upgrade();
@@ -224,7 +223,7 @@ class WsProbe {
   }
 
   const ProbeOptions& o_;
-  websocket::stream<Stream&> ws_;
+  websocket::stream<ErasedStream&> ws_;
   bool upgraded_ = false;
   std::string apim_request_id_;
 };
@@ -240,13 +239,9 @@ bool IsPreviewPath(const std::string& target) {
 
 net::awaitable<void> WebSocketStages(const ProbeOptions& o, Connection& c,
                                      std::vector<StageResult>& out) {
-  if (c.tls) {
-    WsProbe<SslStream> probe(o, *c.tls);
-    co_await probe.Run(out);
-  } else {
-    WsProbe<TcpStream> probe(o, *c.plain);
-    co_await probe.Run(out);
-  }
+  ErasedStream stream = c.tls ? ErasedStream(*c.tls) : ErasedStream(*c.plain);
+  WsProbe probe(o, stream);
+  co_await probe.Run(out);
 }
 
 }  // namespace relaytap::tools::probe
