@@ -71,7 +71,7 @@ class UpstreamProxyFixture : public ::testing::Test {
   }
 
   void StartRelay(const std::string& url, const std::string& credentials,
-                  std::vector<std::string> bypass = {}) {
+                  std::vector<std::string> bypass = {}, uint16_t listen_port = 0) {
     auto proxy = proxy::ParseUpstreamProxyUrl(url);
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     if (!credentials.empty()) {
@@ -82,7 +82,8 @@ class UpstreamProxyFixture : public ::testing::Test {
     o.sink = recorder_.get();
     o.extra_connect_to = {"tunnel.example.test:443:127.0.0.1:0"};  // the port is set below
     const std::filesystem::path auth = auth_file_;
-    o.configure = [proxy = *proxy, auth, bypass](proxy::ProxyConfig& c) {
+    o.configure = [proxy = *proxy, auth, bypass, listen_port](proxy::ProxyConfig& c) {
+      c.listen.port = listen_port;
       c.upstream_proxy = proxy;
       if (!auth.empty()) c.upstream_proxy_auth_file = auth;
       c.no_upstream_proxy_for = bypass;
@@ -299,6 +300,28 @@ TEST_F(UpstreamProxyNoServerTest, ABypassedHostIsDialledDirectly) {
   ASSERT_NO_FATAL_FAILURE(Finish());
   EXPECT_EQ(Query(Db(), "SELECT outcome || ' ' || (upstream_proxy IS NULL) FROM connections"),
             "ok 1");
+}
+
+// relaytap -> tinyproxy -> relaytap: the CONNECT comes back with relaytap's Via marker, the
+// second hop refuses it with 508 (logged; no connection of the app is recorded for it), and the
+// first records the proxy's 508, named as a loop.
+using UpstreamProxyChainTest = UpstreamProxyFixture;
+
+TEST_F(UpstreamProxyChainTest, ALoopThroughAnotherProxyIsRefusedAndNamed) {
+  const uint16_t relay_port = FreeLoopbackPort();
+  real_ = RealProxy::Start({.upstream_port = relay_port});
+  ASSERT_NE(real_, nullptr);
+  StartRelay("http://127.0.0.1:" + std::to_string(real_->port()), "", {}, relay_port);
+  ASSERT_EQ(harness_->proxy_port(), relay_port);
+  auto [status, code] = FailedGet();
+  EXPECT_EQ(status, 502);
+  EXPECT_EQ(code, "relaytap_upstream_proxy");
+  ASSERT_NO_FATAL_FAILURE(Finish());
+  EXPECT_EQ(Query(Db(), "SELECT outcome || ' ' || upstream_proxy_status FROM exchanges"),
+            "upstream_proxy_failure 508");
+  EXPECT_THAT(Query(Db(), "SELECT error_reason FROM exchanges"),
+              ::testing::HasSubstr("leads back to this relaytap (a proxy loop)"));
+  EXPECT_EQ(Query(Db(), "SELECT COUNT(*) FROM connections"), "1");
 }
 
 TEST_F(UpstreamProxyNoServerTest, ACONNECTCarryingItsOwnMarkerIsRefusedAsALoop) {

@@ -52,6 +52,8 @@ std::string TinyproxyConfig(const RealProxyOptions& o, uint16_t port) {
   // Without a ConnectPort line tinyproxy lets CONNECT reach any port.
   if (o.connect_port != 0) c += "ConnectPort " + std::to_string(o.connect_port) + "\n";
   if (!o.user.empty()) c += "BasicAuth " + o.user + " " + o.password + "\n";
+  if (o.upstream_port != 0)
+    c += "Upstream http 127.0.0.1:" + std::to_string(o.upstream_port) + "\n";
   return c;
 }
 

@@ -23,6 +23,8 @@ struct RealProxyOptions {
   // Basic credentials the proxy requires (407 without them); empty user: none required.
   std::string user;
   std::string password;
+  // tinyproxy only: forward every request to this 127.0.0.1 port, itself a proxy (0: none).
+  uint16_t upstream_port = 0;
 };
 
 class RealProxy {
