@@ -102,9 +102,11 @@ void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& tar
 }
 
 net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
-                               HostPort target, ConnectionFacts& stats) {
+                               HostPort target, uint64_t id, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
+    RELAYTAP_LOG(kWarn, "conn=", id, " tunnel to ", target.host, ":", target.port, " failed at ",
+                 DialStageName(d.failed_stage), ": ", d.reason);
     const http_relay::LocalError e = http_relay::DialLocalError(d, target.host);
     stats.bytes_down += co_await http_relay::WriteLocalError(app, e);
     stats.end = DialEnd(d);
@@ -211,7 +213,7 @@ net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStr
   line.mode = RouteName(route);
   RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
   if (route == Route::kTunnel) {
-    co_await RunTunnel(ctx, *app, buf, *target, stats);
+    co_await RunTunnel(ctx, *app, buf, *target, line.id, stats);
   } else {
     co_await RunIntercept(ctx, std::move(app), buf, *target, line.id, stats);
   }
