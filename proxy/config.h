@@ -61,8 +61,11 @@ struct ProxyConfig {
   // replaces credentials in the URL.
   std::optional<std::filesystem::path> upstream_proxy_auth_file;
   std::string upstream_proxy_auth_env;
-  // Hosts dialled directly, not through the upstream proxy (intercept pattern syntax).
+  // Hosts dialled directly, not through the upstream proxy (intercept pattern syntax). With
+  // upstream_proxy_from_env, NO_PROXY's entries are added; those this syntax cannot say (CIDR
+  // ranges, host:port) are listed in no_proxy_ignored for the startup log.
   std::vector<std::string> no_upstream_proxy_for;
+  std::vector<std::string> no_proxy_ignored;
   std::string log_level = "info";
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -122,7 +125,8 @@ HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& t
 // repeat the credentials.
 absl::StatusOr<UpstreamProxy> ParseUpstreamProxyUrl(std::string_view url);
 
-// Sets config.upstream_proxy from the environment when upstream_proxy_from_env, then its
+// Sets config.upstream_proxy (and NO_PROXY's bypass patterns) from the environment when
+// upstream_proxy_from_env, then its
 // credentials from upstream_proxy_auth_file / upstream_proxy_auth_env. `getenv` looks a
 // variable up (null: unset). Errors are usage errors naming the flag.
 using EnvLookup = const char* (*)(const char*);

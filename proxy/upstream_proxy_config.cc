@@ -1,5 +1,7 @@
 // The upstream proxy settings of ProxyConfig (--upstream-proxy and its companions): parsing the
 // URL, taking it from the environment when asked, reading the credentials, and the checks.
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +13,12 @@
 
 namespace relaytap::proxy {
 namespace {
+
+bool IsIpLiteral(const std::string& host) {
+  in_addr v4{};
+  in6_addr v6{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -64,6 +72,30 @@ bool IsOwnListenAddress(const HostPort& proxy, const HostPort& listen) {
   return IsLoopbackHost(proxy.host) && (listen_any || IsLoopbackHost(listen.host));
 }
 
+// NO_PROXY as curl reads it: "host" and ".host" both cover the host and its subdomains, "*"
+// everything. Entries the pattern syntax cannot say are set aside.
+void AddNoProxy(std::string_view value, ProxyConfig& config) {
+  for (std::string_view entry : SplitHttpList(value)) {
+    entry = StripAsciiWhitespace(entry);
+    if (entry.empty()) continue;
+    if (entry == "*") {
+      config.no_upstream_proxy_for.push_back("*");
+      continue;
+    }
+    if (entry.starts_with("*.")) entry.remove_prefix(1);
+    if (entry.starts_with(".")) entry.remove_prefix(1);
+    const std::string host = AsciiStrToLower(entry);
+    const bool ip = IsIpLiteral(host);
+    const bool host_port = !ip && host.find(':') != std::string::npos;
+    if (host.find('/') != std::string::npos || host_port || !ValidatePattern(host).ok()) {
+      config.no_proxy_ignored.emplace_back(entry);
+      continue;
+    }
+    config.no_upstream_proxy_for.push_back(host);
+    if (!ip) config.no_upstream_proxy_for.push_back("*." + host);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<UpstreamProxy> ParseUpstreamProxyUrl(std::string_view url) {
@@ -110,6 +142,9 @@ absl::Status ResolveUpstreamProxy(ProxyConfig& config, EnvLookup getenv) {
           StrCat("--upstream-proxy env (HTTPS_PROXY): ", std::string(proxy.status().message())));
     }
     config.upstream_proxy = *std::move(proxy);
+    const char* no_proxy = getenv("NO_PROXY");
+    if (no_proxy == nullptr || *no_proxy == '\0') no_proxy = getenv("no_proxy");
+    if (no_proxy != nullptr) AddNoProxy(no_proxy, config);
   }
   const bool has_auth = config.upstream_proxy_auth_file || !config.upstream_proxy_auth_env.empty();
   if (has_auth && !config.upstream_proxy) {

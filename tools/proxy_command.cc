@@ -265,6 +265,11 @@ int RunProxy(const ProxyFlags& flags) {
     RELAYTAP_LOG(kInfo, "upstream proxy: ", config->upstream_proxy->Display(),
                  config->upstream_proxy->credentials.empty() ? "" : " (Basic credentials)",
                  bypass.empty() ? std::string() : StrCat("; direct for", bypass));
+    for (const std::string& entry : config->no_proxy_ignored) {
+      RELAYTAP_LOG(kWarn, "NO_PROXY entry '", entry,
+                   "' ignored: only host names, .suffixes, IP addresses and * are understood "
+                   "(add --no-upstream-proxy-for PATTERN)");
+    }
   }
   std::string patterns;
   for (const std::string& p : config->intercept) patterns += (patterns.empty() ? "" : ",") + p;

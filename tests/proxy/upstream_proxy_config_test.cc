@@ -75,6 +75,25 @@ TEST_F(UpstreamProxyConfigTest, HttpsProxyIsReadOnlyWithEnv) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("HTTPS_PROXY")));
 }
 
+TEST_F(UpstreamProxyConfigTest, NoProxyWithEnvBecomesBypassPatterns) {
+  env_["HTTPS_PROXY"] = "http://10.0.0.8:3128";
+  env_["NO_PROXY"] = "localhost, .corp.example,10.0.0.0/8,api.example:443,127.0.0.1,*.svc";
+  ProxyConfig c;
+  c.no_upstream_proxy_for = {"given.example"};
+  c.upstream_proxy_from_env = true;
+  ASSERT_TRUE(ResolveUpstreamProxy(c, &FakeEnv).ok());
+  EXPECT_THAT(c.no_upstream_proxy_for,
+              ::testing::ElementsAre("given.example", "localhost", "*.localhost", "corp.example",
+                                     "*.corp.example", "127.0.0.1", "svc", "*.svc"));
+  EXPECT_THAT(c.no_proxy_ignored, ::testing::ElementsAre("10.0.0.0/8", "api.example:443"));
+  EXPECT_FALSE(UsesUpstreamProxy(c, {"a.corp.example", 443}));
+  EXPECT_TRUE(UsesUpstreamProxy(c, {"contoso.openai.azure.com", 443}));
+  ProxyConfig flag;  // without env, NO_PROXY is not read either
+  flag.upstream_proxy = *ParseUpstreamProxyUrl("http://proxy:3128");
+  ASSERT_TRUE(ResolveUpstreamProxy(flag, &FakeEnv).ok());
+  EXPECT_TRUE(flag.no_upstream_proxy_for.empty());
+}
+
 TEST_F(UpstreamProxyConfigTest, CredentialsFromAFileOrTheEnvironmentReplaceTheUrls) {
   const auto file = relaytap::testing::FreshTempDir("upstream_proxy_auth") / "auth";
   std::ofstream(file) << "filed:Pa55\n";
