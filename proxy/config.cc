@@ -220,6 +220,24 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
   } else if (key == "upstream_ca") {
     if (!v.is_string()) return TypeError(key, "a path string");
     c.upstream_ca = v.get<std::string>();
+  } else if (key == "upstream_proxy") {
+    c.upstream_proxy.reset();
+    c.upstream_proxy_from_env = false;
+    if (v.is_string() && v.get<std::string>() == "env") {
+      c.upstream_proxy_from_env = true;
+    } else if (v.is_string()) {
+      RELAYTAP_ASSIGN_OR_RETURN(c.upstream_proxy, ParseUpstreamProxyUrl(v.get<std::string>()));
+    } else if (!v.is_null()) {
+      return TypeError(key, "\"http://[USER:PASS@]HOST:PORT\", \"env\" or null");
+    }
+  } else if (key == "upstream_proxy_auth_file") {
+    if (!v.is_string()) return TypeError(key, "a path string");
+    c.upstream_proxy_auth_file = v.get<std::string>();
+  } else if (key == "upstream_proxy_auth_env") {
+    if (!v.is_string()) return TypeError(key, "an environment variable name");
+    c.upstream_proxy_auth_env = v.get<std::string>();
+  } else if (key == "no_upstream_proxy_for") {
+    RELAYTAP_RETURN_IF_ERROR(strings(c.no_upstream_proxy_for));
   } else if (key == "connect_to") {
     std::vector<std::string> rules;
     RELAYTAP_RETURN_IF_ERROR(strings(rules));
@@ -341,6 +359,7 @@ absl::Status ValidateConfig(const ProxyConfig& config) {
     return absl::InvalidArgumentError("no intercept patterns: give at least one --intercept");
   }
   for (const std::string& p : config.intercept) RELAYTAP_RETURN_IF_ERROR(ValidatePattern(p));
+  RELAYTAP_RETURN_IF_ERROR(ValidateUpstreamProxy(config));
   // Each pattern becomes a name constraint of the CA: "*.<DNS name>", a DNS name, an IP, or "*".
   return tls::ConstraintsForPatterns(config.intercept).status();
 }

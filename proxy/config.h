@@ -31,6 +31,16 @@ struct HostPort {
   bool operator==(const HostPort&) const = default;
 };
 
+// An HTTP proxy that relaytap reaches upstream through, with CONNECT (--upstream-proxy).
+struct UpstreamProxy {
+  HostPort address;
+  // "user:password" (decoded), sent as Proxy-Authorization: Basic; empty: none. Never logged
+  // or stored: Display() and the store use `address` only.
+  std::string credentials;
+  std::string Display() const;  // "http://HOST:PORT" (IPv6 in brackets), never credentials
+  bool operator==(const UpstreamProxy&) const = default;
+};
+
 struct ProxyConfig {
   HostPort listen{"127.0.0.1", 8080};
   bool allow_remote = false;
@@ -42,6 +52,20 @@ struct ProxyConfig {
   std::optional<std::filesystem::path> upstream_ca;
   std::vector<ConnectTo> connect_to;
   std::vector<std::string> intercept = DefaultInterceptPatterns();
+  // The upstream proxy, once resolved (ResolveUpstreamProxy): unset, every dial is direct.
+  std::optional<UpstreamProxy> upstream_proxy;
+  // --upstream-proxy env: take the proxy from HTTPS_PROXY / https_proxy at startup. relaytap
+  // never reads those variables otherwise.
+  bool upstream_proxy_from_env = false;
+  // Credentials from a file (its content is "user:password") or an environment variable; either
+  // replaces credentials in the URL.
+  std::optional<std::filesystem::path> upstream_proxy_auth_file;
+  std::string upstream_proxy_auth_env;
+  // Hosts dialled directly, not through the upstream proxy (intercept pattern syntax). With
+  // upstream_proxy_from_env, NO_PROXY's entries are added; those this syntax cannot say (CIDR
+  // ranges, host:port) are listed in no_proxy_ignored for the startup log.
+  std::vector<std::string> no_upstream_proxy_for;
+  std::vector<std::string> no_proxy_ignored;
   std::string log_level = "info";
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -77,6 +101,14 @@ struct ProxyConfig {
   bool operator==(const ProxyConfig&) const = default;
 };
 
+// "HOST:PORT", an IPv6 host in brackets.
+inline std::string Authority(const HostPort& hp) {
+  const bool v6 = hp.host.find(':') != std::string::npos;
+  return (v6 ? "[" + hp.host + "]" : hp.host) + ":" + std::to_string(hp.port);
+}
+
+inline std::string UpstreamProxy::Display() const { return "http://" + Authority(address); }
+
 // "127.0.0.1:8080", "[::1]:8080", "localhost:0". Port required.
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text);
 
@@ -89,11 +121,31 @@ const ConnectTo* FindConnectTo(const std::vector<ConnectTo>& rules, const HostPo
 // Applies the first matching --connect-to rule: where to dial for `target`.
 HostPort ResolveConnectTo(const std::vector<ConnectTo>& rules, const HostPort& target);
 
+// "http://[USER:PASS@]HOST:PORT" (userinfo percent-decoded; a trailing "/" allowed). Errors never
+// repeat the credentials.
+absl::StatusOr<UpstreamProxy> ParseUpstreamProxyUrl(std::string_view url);
+
+// Sets config.upstream_proxy (and NO_PROXY's bypass patterns) from the environment when
+// upstream_proxy_from_env, then its
+// credentials from upstream_proxy_auth_file / upstream_proxy_auth_env. `getenv` looks a
+// variable up (null: unset). Errors are usage errors naming the flag.
+using EnvLookup = const char* (*)(const char*);
+absl::Status ResolveUpstreamProxy(ProxyConfig& config, EnvLookup getenv);
+
+// The upstream proxy flags' own checks (ValidateConfig runs them): the bypass patterns, and a
+// proxy address that is relaytap's own listen address (a loop).
+absl::Status ValidateUpstreamProxy(const ProxyConfig& config);
+
+// True when `target` is dialled through config.upstream_proxy (set, and no
+// no_upstream_proxy_for pattern matches the host).
+bool UsesUpstreamProxy(const ProxyConfig& config, const HostPort& target);
+
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopbackHost(std::string_view host);
 
 // Merges a JSON config file's keys into `config` (keys: listen, allow_remote, proxy_auth_file,
-// allow_clients [..], ca_dir, upstream_ca,
+// allow_clients [..], ca_dir, upstream_ca, upstream_proxy (a URL or "env"),
+// upstream_proxy_auth_file, upstream_proxy_auth_env, no_upstream_proxy_for [..],
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
 // http_idle_timeout_ms, head_timeout_ms, tunnel_idle_timeout_ms, max_connections,
 // shutdown_grace_ms, threads, record, db, redaction_policy, durability, max_db_size and
@@ -105,7 +157,8 @@ bool IsLoopbackHost(std::string_view host);
 // are checked against the policy later (guard::ResolveGuardPolicy names the key too).
 absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config);
 
-// Checks the whole configuration (loopback rule, patterns, timeouts).
+// Checks the whole configuration (loopback rule, patterns, timeouts, an upstream proxy that is
+// relaytap's own listen address).
 absl::Status ValidateConfig(const ProxyConfig& config);
 
 }  // namespace relaytap::proxy

@@ -17,6 +17,11 @@ struct ConnectionFacts {
   uint64_t exchanges = 0;
   bool websocket = false;
   std::string upstream_address;
+  // The upstream proxy the connection dialled through (HOST:PORT, never credentials), its status
+  // to the CONNECT (0: none) and the CONNECT's time.
+  std::string upstream_proxy;
+  int proxy_status = 0;
+  int64_t proxy_connect_us = -1;
   // How the connection ended, set where it ends. Until then: the app closed.
   recorder::EndFacts end{.reason = recorder::EndReason::kAppClosed};
   // The first successful dial (timings in microseconds).

@@ -23,11 +23,9 @@ struct Step {
   int to_version;
   absl::Status (*apply)(sqlite::Database&);
 };
-constexpr Step kSteps[] = {{1, &MigrateToV1},
-                           {2, &UpgradeSchemaV1ToV2},
-                           {3, &UpgradeSchemaV2ToV3},
-                           {4, &UpgradeSchemaV3ToV4},
-                           {5, &UpgradeSchemaV4ToV5}};
+constexpr Step kSteps[] = {{1, &MigrateToV1},         {2, &UpgradeSchemaV1ToV2},
+                           {3, &UpgradeSchemaV2ToV3}, {4, &UpgradeSchemaV3ToV4},
+                           {5, &UpgradeSchemaV4ToV5}, {6, &UpgradeSchemaV5ToV6}};
 static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kSchemaVersion);
 
 absl::Status WriteVersion(sqlite::Database& db, int version) {

@@ -51,6 +51,8 @@ enum class EndReason : uint8_t {
   kProxyShutdown,                // "proxy_shutdown": still open when relaytap stopped
   kAppSniMismatch,               // "app_sni_mismatch": the app's SNI named another host than
                                  // its CONNECT; the handshake was refused
+  kProxyLoop,                    // "proxy_loop": a CONNECT that relaytap itself sent upstream
+                                 // came back to it (answered 508)
 };
 
 // Who ended a connection or session.
@@ -65,12 +67,14 @@ enum class PumpEnd : uint8_t {
   kCancelled,    // "cancelled": the other direction reset this source, or relaytap stopped
 };
 
-// The step of dialling upstream that failed.
-enum class DialStage : uint8_t { kNone, kDns, kConnect, kTls };
+// The step of dialling upstream that failed. kProxy: reaching the upstream proxy (--upstream-proxy)
+// or its answer to CONNECT (refused, 407, 403, a timeout, any non-2xx).
+enum class DialStage : uint8_t { kNone, kDns, kConnect, kTls, kProxy };
 
 struct EndFacts {
   EndReason reason = EndReason::kNone;
   DialStage dial_stage = DialStage::kNone;  // kUpstreamDialFailed / kUpstreamDialTimeout
+  int proxy_status = 0;  // DialStage::kProxy: the upstream proxy's status to CONNECT (0: none)
   // kRelayEnded: how each direction ended, which ended first, and whether it was a WebSocket.
   PumpEnd up = PumpEnd::kEof;    // app -> upstream
   PumpEnd down = PumpEnd::kEof;  // upstream -> app
@@ -104,6 +108,8 @@ constexpr std::string_view DialStageName(DialStage s) {
       return "connect";
     case DialStage::kTls:
       return "tls";
+    case DialStage::kProxy:
+      return "proxy";
   }
   return "?";
 }
@@ -184,6 +190,8 @@ constexpr std::string_view EndReasonName(EndReason r) {
       return "proxy_shutdown";
     case EndReason::kAppSniMismatch:
       return "app_sni_mismatch";
+    case EndReason::kProxyLoop:
+      return "proxy_loop";
   }
   return "?";
 }
@@ -209,6 +217,9 @@ struct TlsFacts {
   std::string version;  // "TLSv1.3"
   std::string cipher;   // "TLS_AES_128_GCM_SHA256"
   std::string alpn;     // "http/1.1" or ""
+  // Upstream only: the subject of the trust anchor the peer's chain was verified against (RFC
+  // 2253), e.g. a TLS-inspecting proxy's CA instead of the public root.
+  std::string issuer;
 };
 
 // A TCP connection from an app was accepted and its first request head read.
@@ -226,7 +237,10 @@ struct ConnectionOpened {
 struct ConnectionClosed {
   uint64_t connection_id = 0;
   int64_t close_us = 0;
-  std::string upstream_address;  // address actually dialled, "ip:port"
+  std::string upstream_address;   // address actually dialled, "ip:port"
+  std::string upstream_proxy;     // --upstream-proxy HOST:PORT used (never credentials), or ""
+  int proxy_status = 0;           // its answer to CONNECT (0: none)
+  int64_t proxy_connect_us = -1;  // CONNECT sent to the 2xx read
   int64_t dns_us = -1;
   int64_t tcp_connect_us = -1;
   int64_t upstream_tls_us = -1;

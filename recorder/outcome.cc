@@ -18,7 +18,8 @@ constexpr std::array<std::string_view, kOutcomeCount> kNames = {"ok",
                                                                 "client_rejected_ca",
                                                                 "dns_failure",
                                                                 "connect_failure",
-                                                                "guard_rejected"};
+                                                                "guard_rejected",
+                                                                "upstream_proxy_failure"};
 
 EndClass RelayEndClass(const EndFacts& e) {
   // The direction whose source ended first tells what happened; the other end follows from it.
@@ -46,6 +47,8 @@ Outcome DialOutcome(DialStage stage) {
       return Outcome::kDnsFailure;
     case DialStage::kTls:
       return Outcome::kUpstreamTlsFailure;
+    case DialStage::kProxy:
+      return Outcome::kUpstreamProxyFailure;
     case DialStage::kConnect:
     case DialStage::kNone:
       return Outcome::kConnectFailure;
@@ -84,6 +87,9 @@ EndClass ClassifyEnd(const EndFacts& e) {
     // malformed request.
     case EndReason::kAppSniMismatch:
       return {Outcome::kClientError4xx, EndSide::kApp};
+    // relaytap refused a CONNECT it had sent itself (its upstream proxy leads back to it).
+    case EndReason::kProxyLoop:
+      return {Outcome::kClientError4xx, EndSide::kProxy};
     // Remote mode's access rules refused the app (407, a closed connection, 403).
     case EndReason::kProxyAuthRequired:
     case EndReason::kClientNotAllowed:

@@ -25,10 +25,11 @@ enum class Outcome {
   kDnsFailure,
   kConnectFailure,
   kGuardRejected,
+  kUpstreamProxyFailure,  // the upstream proxy (--upstream-proxy) refused or failed the CONNECT
 };
-inline constexpr int kOutcomeCount = 14;
+inline constexpr int kOutcomeCount = 15;
 
-// The store's spelling: "ok", "client_error_4xx", ... "guard_rejected".
+// The store's spelling: "ok", "client_error_4xx", ... "upstream_proxy_failure".
 std::string_view OutcomeName(Outcome o);
 std::optional<Outcome> ParseOutcome(std::string_view name);
 

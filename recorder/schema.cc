@@ -250,35 +250,55 @@ constexpr std::string_view kCreateViewsV1 =
     "CREATE VIEW v_session_timeline AS " RELAYTAP_TIMELINE_COLUMNS
     " FROM events ev JOIN ws_sessions s ON s.id = ev.session_ref;\n";
 
+// v_failures as of version 3, with hooks for more last columns and joins (version 6 adds two).
+#define RELAYTAP_FAILURES_VIEW(exchange_columns, exchange_joins, session_columns, session_joins) \
+  "CREATE VIEW v_failures AS "                                                                    \
+  "SELECT 'exchange' AS kind, " RELAYTAP_UTC("e.request_start_us") " AS time_utc, "               \
+  RELAYTAP_LOCAL("e.request_start_us", "r.utc_offset_s") " AS time_local, "                       \
+  "e.host, e.resource, e.deployment, e.model, e.api_version, e.transport, e.status, "             \
+  "NULL AS close_code, e.outcome, e.error_type, "                                                 \
+  "COALESCE(NULLIF(e.error_code, ''), NULLIF(e.local_error_code, '')) AS error_code, "            \
+  "e.apim_request_id, e.x_request_id, e.region, s.session_id, NULL AS response_id, e.run_id, "    \
+  "e.connection_id, e.id AS exchange_id, NULLIF(e.local_error_code, '') AS local_error_code"      \
+  exchange_columns " FROM exchanges e JOIN runs r ON r.id = e.run_id " exchange_joins             \
+  "LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND s.connection_id = e.connection_id "         \
+  "AND s.exchange_sequence = e.sequence "                                                         \
+  "WHERE e.outcome <> 'ok' "                                                                      \
+  "UNION ALL "                                                                                    \
+  "SELECT 'ws_session', " RELAYTAP_UTC("COALESCE(s.first_failure_us, s.close_us)") ", "           \
+  RELAYTAP_LOCAL("COALESCE(s.first_failure_us, s.close_us)", "r.utc_offset_s") ", "               \
+  "e.host, e.resource, e.deployment, COALESCE(s.model, e.model), e.api_version, e.transport, "    \
+  "e.status, s.close_code, s.outcome, s.first_error_type, s.first_error_code, "                   \
+  "e.apim_request_id, e.x_request_id, e.region, s.session_id, s.first_failure_response_id, "      \
+  "s.run_id, s.connection_id, e.id, NULL" session_columns " "                                     \
+  "FROM ws_sessions s JOIN runs r ON r.id = s.run_id " session_joins                              \
+  "LEFT JOIN exchanges e ON e.run_id = s.run_id AND e.connection_id = s.connection_id "           \
+  "AND e.sequence = s.exchange_sequence "                                                         \
+  "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok';\n"
+
 // v_failures again, for the exchanges relaytap answered itself (a guard rejection, a failed dial,
 // a reset before the response): they have no upstream status or error code, so error_code falls
 // back to relaytap's own (`relaytap_attempt_cap`, `relaytap_upstream_dns`, ...), and the new last
 // column local_error_code says which failures relaytap produced. Otherwise as in version 1.
 constexpr std::string_view kUpgradeV2ToV3 =
-    "DROP VIEW v_failures;\n"
-    "CREATE VIEW v_failures AS "
-    "SELECT 'exchange' AS kind, " RELAYTAP_UTC("e.request_start_us") " AS time_utc, "
-    RELAYTAP_LOCAL("e.request_start_us", "r.utc_offset_s") " AS time_local, "
-    "e.host, e.resource, e.deployment, e.model, e.api_version, e.transport, e.status, "
-    "NULL AS close_code, e.outcome, e.error_type, "
-    "COALESCE(NULLIF(e.error_code, ''), NULLIF(e.local_error_code, '')) AS error_code, "
-    "e.apim_request_id, e.x_request_id, e.region, s.session_id, NULL AS response_id, e.run_id, "
-    "e.connection_id, e.id AS exchange_id, NULLIF(e.local_error_code, '') AS local_error_code "
-    "FROM exchanges e JOIN runs r ON r.id = e.run_id "
-    "LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND s.connection_id = e.connection_id "
-    "AND s.exchange_sequence = e.sequence "
-    "WHERE e.outcome <> 'ok' "
-    "UNION ALL "
-    "SELECT 'ws_session', " RELAYTAP_UTC("COALESCE(s.first_failure_us, s.close_us)") ", "
-    RELAYTAP_LOCAL("COALESCE(s.first_failure_us, s.close_us)", "r.utc_offset_s") ", "
-    "e.host, e.resource, e.deployment, COALESCE(s.model, e.model), e.api_version, e.transport, "
-    "e.status, s.close_code, s.outcome, s.first_error_type, s.first_error_code, "
-    "e.apim_request_id, e.x_request_id, e.region, s.session_id, s.first_failure_response_id, "
-    "s.run_id, s.connection_id, e.id, NULL "
-    "FROM ws_sessions s JOIN runs r ON r.id = s.run_id "
-    "LEFT JOIN exchanges e ON e.run_id = s.run_id AND e.connection_id = s.connection_id "
-    "AND e.sequence = s.exchange_sequence "
-    "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok';\n";
+    "DROP VIEW v_failures;\n" RELAYTAP_FAILURES_VIEW("", "", "", "");
+
+// The upstream proxy hop (--upstream-proxy): which proxy a connection went through, its CONNECT
+// time and answer, the issuer of the upstream TLS chain; v_failures names the proxy and its
+// answer, so "the corporate proxy refused" reads apart from "Azure failed".
+constexpr std::string_view kUpgradeV5ToV6 =
+    "ALTER TABLE connections ADD COLUMN upstream_proxy TEXT;\n"
+    "ALTER TABLE connections ADD COLUMN proxy_connect_us INTEGER;\n"
+    "ALTER TABLE connections ADD COLUMN upstream_proxy_status INTEGER;\n"
+    "ALTER TABLE connections ADD COLUMN upstream_tls_issuer TEXT;\n"
+    "ALTER TABLE exchanges ADD COLUMN upstream_proxy_status INTEGER;\n"
+    "DROP VIEW v_failures;\n" RELAYTAP_FAILURES_VIEW(
+        ", c.upstream_proxy, e.upstream_proxy_status",
+        "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id ",
+        ", c.upstream_proxy, NULL",
+        "LEFT JOIN connections c ON c.run_id = s.run_id AND c.connection_id = s.connection_id ");
+
+#undef RELAYTAP_FAILURES_VIEW
 
 // Runs of audio events (recorder/audio_run.h): one row per run, the timeline shows it as one line.
 constexpr std::string_view kUpgradeV4ToV5 =
@@ -353,5 +373,7 @@ absl::Status UpgradeSchemaV2ToV3(sqlite::Database& db) { return db.Execute(kUpgr
 absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db) { return db.Execute(kUpgradeV3ToV4); }
 
 absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db) { return db.Execute(kUpgradeV4ToV5); }
+
+absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db) { return db.Execute(kUpgradeV5ToV6); }
 
 }  // namespace relaytap::recorder

@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 5;
+inline constexpr int kSchemaVersion = 6;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -59,5 +59,16 @@ absl::Status UpgradeSchemaV3ToV4(sqlite::Database& db);
 //   events.run_detail         BLOB of varints: each member's seq, arrival and sizes
 // v_session_timeline gains count, span_ms, last_event_id and line ("200 × type over 4.0 s").
 absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db);
+
+// Version 6 on top of version 5, the upstream proxy hop (NULL in rows written before, and when no
+// --upstream-proxy was used):
+//   connections.upstream_proxy         HOST:PORT of the upstream proxy (never its credentials)
+//   connections.proxy_connect_us       CONNECT sent until its 2xx was read
+//   connections.upstream_proxy_status  the proxy's status to CONNECT (200, 407, 403, 503, ...)
+//   connections.upstream_tls_issuer    subject of the trust anchor of the upstream TLS chain
+//                                      (RFC 2253): a TLS-inspecting proxy's CA shows here
+//   exchanges.upstream_proxy_status    the proxy's status when the exchange's dial failed there
+// v_failures gains two last columns, upstream_proxy and upstream_proxy_status.
+absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

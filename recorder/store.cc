@@ -24,8 +24,9 @@ constexpr std::string_view kConnectionClosedSql =
     "INSERT INTO connections (run_id, connection_id, upstream_address, close_us, dns_us, "
     "tcp_connect_us, upstream_tls_us, app_tls_us, app_tls_version, app_tls_cipher, app_tls_alpn, "
     "upstream_tls_version, upstream_tls_cipher, upstream_tls_alpn, bytes_up, bytes_down, "
-    "close_reason, close_side, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-    "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+    "close_reason, close_side, outcome, upstream_proxy, proxy_connect_us, upstream_proxy_status, "
+    "upstream_tls_issuer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23) "
     "ON CONFLICT (run_id, connection_id) DO UPDATE SET upstream_address = "
     "excluded.upstream_address, close_us = excluded.close_us, dns_us = excluded.dns_us, "
     "tcp_connect_us = excluded.tcp_connect_us, upstream_tls_us = excluded.upstream_tls_us, "
@@ -34,7 +35,10 @@ constexpr std::string_view kConnectionClosedSql =
     "upstream_tls_version = excluded.upstream_tls_version, upstream_tls_cipher = "
     "excluded.upstream_tls_cipher, upstream_tls_alpn = excluded.upstream_tls_alpn, "
     "bytes_up = excluded.bytes_up, bytes_down = excluded.bytes_down, close_reason = "
-    "excluded.close_reason, close_side = excluded.close_side, outcome = excluded.outcome";
+    "excluded.close_reason, close_side = excluded.close_side, outcome = excluded.outcome, "
+    "upstream_proxy = excluded.upstream_proxy, proxy_connect_us = excluded.proxy_connect_us, "
+    "upstream_proxy_status = excluded.upstream_proxy_status, upstream_tls_issuer = "
+    "excluded.upstream_tls_issuer";
 constexpr std::string_view kInsertExchangeSql =
     "INSERT INTO exchanges (run_id, connection_id, sequence, method, host, path, resource, "
     "path_kind, deployment, model, api_version, transport, status, request_start_us, "
@@ -45,10 +49,11 @@ constexpr std::string_view kInsertExchangeSql =
     "x_ms_useragent, auth_kind, jwt_exp, jwt_nbf, jwt_iat, upstream_date_us, clock_skew_ms, "
     "token_ttl_s, local_error_code, error_stage, error_reason, end_reason, error_type, "
     "error_code, outcome, request_headers, response_headers, request_body, response_body, "
-    "sse_events, jwt_aud, jwt_tid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+    "sse_events, jwt_aud, jwt_tid, upstream_proxy_status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "?9, ?10, ?11, ?12, "
     "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, "
     "?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?47, ?48, "
-    "?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56) ON CONFLICT (run_id, connection_id, sequence) DO "
+    "?49, ?50, ?51, ?52, ?53, ?54, ?55, ?56, ?57) ON CONFLICT (run_id, connection_id, sequence) DO "
     "NOTHING";
 // The exchange and its session may arrive in either order; whichever comes second links them.
 constexpr std::string_view kLinkSessionSql =
@@ -229,6 +234,10 @@ absl::Status Store::WriteConnectionClosed(int64_t run_id, const ConnectionClosed
   s.BindTextOrNull(i++, EndText(c.end));
   s.BindTextOrNull(i++, EndSideName(end_class.side));
   s.BindText(i++, OutcomeName(end_class.outcome.value_or(Outcome::kOk)));
+  s.BindTextOrNull(i++, c.upstream_proxy);
+  s.BindOptionalInt64(i++, Timing(c.proxy_connect_us));
+  s.BindOptionalInt64(i++, NonZero(c.proxy_status));
+  s.BindTextOrNull(i++, c.upstream_tls ? c.upstream_tls->issuer : "");
   return s.Run();
 }
 
@@ -279,6 +288,7 @@ absl::Status Store::WriteExchange(int64_t run_id, const ExchangeRow& row) {
                                &row.response_body, &row.sse_events, &row.jwt_aud, &row.jwt_tid}) {
     s.BindTextOrNull(i++, *v);
   }
+  s.BindOptionalInt64(i++, NonZero(e.end.proxy_status));
   RELAYTAP_RETURN_IF_ERROR(s.Run());
   if (!e.switched) return absl::OkStatus();
   sqlite::Statement& link = st_->link_session;

@@ -12,6 +12,7 @@ PACKAGES=(
   clang-format  # scripts/check-format.sh (CI fails on unformatted C++)
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
   mitmproxy  # scripts/bench.sh compares against mitmdump
+  tinyproxy squid  # tests/integration/upstream_proxy_test.cc starts both on loopback
   chromium  # tests/clients/node/report_html_test.mjs renders the HTML report headless
 )
 

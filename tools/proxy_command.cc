@@ -26,6 +26,10 @@ struct ProxyFlags {
   bool allow_remote = false;
   std::string ca_dir;
   std::string upstream_ca;
+  std::string upstream_proxy;  // a URL or "env"
+  std::string upstream_proxy_auth_file;
+  std::string upstream_proxy_auth_env;
+  std::vector<std::string> no_upstream_proxy_for;
   std::vector<std::string> connect_to;
   std::vector<std::string> intercept;
   std::string log_level;
@@ -76,6 +80,25 @@ absl::StatusOr<std::unique_ptr<proxy::guard::RetryGuard>> BuildGuard(const proxy
   return std::make_unique<guard::RetryGuard>(*std::move(policy), c.guard.mode);
 }
 
+// The --upstream-proxy flags over the config file's keys, then the proxy taken from the
+// environment (only with "env") and its credentials read.
+absl::Status ApplyUpstreamProxyFlags(const ProxyFlags& f, proxy::ProxyConfig& c) {
+  if (f.upstream_proxy == "env") {
+    c.upstream_proxy.reset();
+    c.upstream_proxy_from_env = true;
+  } else if (!f.upstream_proxy.empty()) {
+    absl::StatusOr<proxy::UpstreamProxy> proxy = proxy::ParseUpstreamProxyUrl(f.upstream_proxy);
+    if (!proxy.ok()) return proxy.status();
+    c.upstream_proxy = *std::move(proxy);
+    c.upstream_proxy_from_env = false;
+  }
+  if (!f.upstream_proxy_auth_file.empty()) c.upstream_proxy_auth_file = f.upstream_proxy_auth_file;
+  if (!f.upstream_proxy_auth_env.empty()) c.upstream_proxy_auth_env = f.upstream_proxy_auth_env;
+  if (!f.no_upstream_proxy_for.empty()) c.no_upstream_proxy_for = f.no_upstream_proxy_for;
+  return proxy::ResolveUpstreamProxy(
+      c, [](const char* name) -> const char* { return std::getenv(name); });
+}
+
 absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   proxy::ProxyConfig c;
   c.ca_dir = DefaultCaDir();
@@ -92,6 +115,7 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
   if (f.allow_remote) c.allow_remote = true;
   if (!f.ca_dir.empty()) c.ca_dir = f.ca_dir;
   if (!f.upstream_ca.empty()) c.upstream_ca = f.upstream_ca;
+  if (absl::Status st = ApplyUpstreamProxyFlags(f, c); !st.ok()) return st;
   if (!f.connect_to.empty()) {
     c.connect_to.clear();
     for (const std::string& r : f.connect_to) {
@@ -235,6 +259,18 @@ int RunProxy(const ProxyFlags& flags) {
                  "; trust it with: eval \"$(relaytap ca env",
                  flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir, ")\"");
   }
+  if (config->upstream_proxy) {  // the address only: credentials are never logged
+    std::string bypass;
+    for (const std::string& p : config->no_upstream_proxy_for) bypass += " " + p;
+    RELAYTAP_LOG(kInfo, "upstream proxy: ", config->upstream_proxy->Display(),
+                 config->upstream_proxy->credentials.empty() ? "" : " (Basic credentials)",
+                 bypass.empty() ? std::string() : StrCat("; direct for", bypass));
+    for (const std::string& entry : config->no_proxy_ignored) {
+      RELAYTAP_LOG(kWarn, "NO_PROXY entry '", entry,
+                   "' ignored: only host names, .suffixes, IP addresses and * are understood "
+                   "(add --no-upstream-proxy-for PATTERN)");
+    }
+  }
   std::string patterns;
   for (const std::string& p : config->intercept) patterns += (patterns.empty() ? "" : ",") + p;
   RELAYTAP_LOG(kInfo, "relaytap ", RELAYTAP_VERSION, " listening on ", config->listen.host, ":",
@@ -281,6 +317,19 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--upstream-ca", flags->upstream_ca,
                   "Extra PEM roots trusted for upstream, besides the system store")
       ->check(CLI::ExistingFile);
+  cmd->add_option(
+      "--upstream-proxy", flags->upstream_proxy,
+      "Reach upstream through this HTTP proxy with CONNECT: http://[USER:PASS@]HOST:PORT, "
+      "or env (HTTPS_PROXY; never read otherwise). Config key: upstream_proxy");
+  cmd->add_option("--upstream-proxy-auth-file", flags->upstream_proxy_auth_file,
+                  "File holding USER:PASS for the upstream proxy (Basic). Config key: "
+                  "upstream_proxy_auth_file");
+  cmd->add_option("--upstream-proxy-auth-env", flags->upstream_proxy_auth_env,
+                  "Environment variable holding USER:PASS for the upstream proxy. Config key: "
+                  "upstream_proxy_auth_env");
+  cmd->add_option("--no-upstream-proxy-for", flags->no_upstream_proxy_for,
+                  "Host pattern dialled directly, not through --upstream-proxy (repeatable; "
+                  "--intercept syntax). Config key: no_upstream_proxy_for");
   cmd->add_option("--connect-to", flags->connect_to,
                   "HOST:PORT:HOST2:PORT2 - dial HOST2:PORT2 for HOST:PORT, keeping SNI, Host "
                   "and certificate checks for HOST (repeatable)");

@@ -186,20 +186,14 @@ class ExchangeLoop {
       NoteLocalError(r.obs.get(), e);
       stats_.bytes_down += co_await WriteLocalError(app_, e);
       stats_.end = DialEnd(d);
+      NoteDialFacts(d, stats_);
       ReportGuardOutcome(ctx_, r.guard, 0, "", "");
       Submit(r, stats_.end);
       co_return false;
     }
+    NoteDialFacts(d, stats_);
     up_ = std::move(d.stream);
     up_target_ = r.target;
-    stats_.upstream_address = d.remote_address;
-    if (!stats_.dialled) {
-      stats_.dialled = true;
-      stats_.dns_us = d.dns_us;
-      stats_.connect_us = d.connect_us;
-      stats_.tls_us = d.tls_us;
-      stats_.upstream_tls = d.tls;
-    }
     co_return true;
   }
 

@@ -1,26 +1,14 @@
 #include "proxy/session/access.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <fstream>
 
 #include "base/ascii.h"
 #include "base/str_cat.h"
+#include "proxy/stream/upstream_proxy.h"
 
 namespace relaytap::proxy {
-namespace {
-
-std::string Base64(std::string_view s) {
-  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-}  // namespace
 
 absl::StatusOr<ProxyAccess> ProxyAccess::Load(const ProxyConfig& config) {
   ProxyAccess a;
@@ -44,7 +32,7 @@ absl::StatusOr<ProxyAccess> ProxyAccess::Load(const ProxyConfig& config) {
         return absl::InvalidArgumentError(
             StrCat("--proxy-auth-file ", path, ": line ", number, " is not user:password"));
       }
-      a.tokens_.push_back(Base64(entry));
+      a.tokens_.push_back(BasicToken(entry));
     }
     if (a.tokens_.empty()) {
       return absl::InvalidArgumentError(

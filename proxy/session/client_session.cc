@@ -19,6 +19,7 @@
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"
 #include "proxy/stream/tls_byte_stream.h"
+#include "proxy/stream/upstream_proxy.h"
 #include "proxy/tls/contexts.h"
 
 namespace relaytap::proxy {
@@ -43,7 +44,8 @@ void LogClose(const CloseLine& c, const ConnectionFacts& s) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - c.start).count();
   RELAYTAP_LOG(kInfo, "conn=", c.id, " closed client=", c.client, " target=", c.target,
                " mode=", c.mode, s.websocket ? " websocket" : "", " exchanges=", s.exchanges,
-               " up_bytes=", s.bytes_up, " down_bytes=", s.bytes_down, " duration_ms=", ms,
+               s.upstream_proxy.empty() ? "" : " via=", s.upstream_proxy, " up_bytes=", s.bytes_up,
+               " down_bytes=", s.bytes_down, " duration_ms=", ms,
                " end=", recorder::EndText(s.end));
 }
 
@@ -53,6 +55,9 @@ void Record(const ProxyContext& ctx, const CloseLine& c, const ConnectionFacts& 
   closed.connection_id = c.id;
   closed.close_us = NowUnixMicros();
   closed.upstream_address = s.upstream_address;
+  closed.upstream_proxy = s.upstream_proxy;
+  closed.proxy_status = s.proxy_status;
+  closed.proxy_connect_us = s.proxy_connect_us;
   closed.dns_us = s.dns_us;
   closed.tcp_connect_us = s.connect_us;
   closed.upstream_tls_us = s.tls_us;
@@ -99,18 +104,18 @@ void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& tar
 }
 
 net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
-                               HostPort target, ConnectionFacts& stats) {
+                               HostPort target, uint64_t id, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
+    RELAYTAP_LOG(kWarn, "conn=", id, " tunnel to ", target.host, ":", target.port, " failed at ",
+                 DialStageName(d.failed_stage), ": ", d.reason);
     const http_relay::LocalError e = http_relay::DialLocalError(d, target.host);
     stats.bytes_down += co_await http_relay::WriteLocalError(app, e);
     stats.end = DialEnd(d);
+    NoteDialFacts(d, stats);
     co_return;
   }
-  stats.upstream_address = d.remote_address;
-  stats.dialled = true;
-  stats.dns_us = d.dns_us;
-  stats.connect_us = d.connect_us;
+  NoteDialFacts(d, stats);
   co_await app.WriteAll(
       net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   std::string initial(static_cast<const char*>(buf.data().data()), buf.size());
@@ -217,7 +222,7 @@ net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStr
   line.mode = RouteName(route);
   RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
   if (route == Route::kTunnel) {
-    co_await RunTunnel(ctx, *app, buf, *target, stats);
+    co_await RunTunnel(ctx, *app, buf, *target, line.id, stats);
   } else {
     co_await RunIntercept(ctx, std::move(app), buf, *target, line.id, stats);
   }
@@ -299,6 +304,21 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
       close.finished = true;
       co_return;
     }
+  }
+  // A CONNECT this relaytap sent to its upstream proxy came back: refuse it, or it would loop.
+  if (CarriesLoopMarker(head.fields)) {
+    RELAYTAP_LOG(kError, "conn=", id,
+                 " refused a request that this relaytap sent itself (its Via "
+                 "marker): --upstream-proxy leads back to relaytap, a proxy loop");
+    http_relay::LocalError e{508, std::string(kProxyLoopErrorCode),
+                             "this request went out of relaytap and came back to it: the upstream "
+                             "proxy leads back to relaytap (a loop)",
+                             "request", ""};
+    stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
+    stats.EndWith(EndReason::kProxyLoop);
+    line.target = "-";
+    close.finished = true;
+    co_return;
   }
   close.record = true;
   if (head.method == "CONNECT") {

@@ -175,6 +175,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
   if (version >= 4) {
     ASSERT_TRUE(UpgradeSchemaV3ToV4(*db).ok());
   }
+  if (version >= 5) {
+    ASSERT_TRUE(UpgradeSchemaV4ToV5(*db).ok());
+  }
   ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
                           "');"
                           "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
@@ -192,10 +195,10 @@ void BuildStoreAtVersion(const std::string& path, int version) {
 }
 
 // Every earlier version migrates; its rows stay readable and the new columns (version 4:
-// events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns) are
-// NULL in them.
+// events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns;
+// version 6: the upstream proxy hop) are NULL in them.
 TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
-  static_assert(kSchemaVersion == 5);
+  static_assert(kSchemaVersion == 6);
   for (int version = 1; version < kSchemaVersion; ++version) {
     SCOPED_TRACE(version);
     const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
@@ -216,6 +219,9 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
               "close 1 0.0");
     EXPECT_EQ(*db->QueryText("SELECT close_reason FROM ws_sessions"), "bye");
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
+    EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || (upstream_proxy_status IS NULL) "
+                             "FROM v_failures"),
+              "11");
     ASSERT_TRUE(db->Execute("INSERT INTO exchanges (run_id, connection_id, sequence, outcome, "
                             "jwt_aud, jwt_tid) VALUES (1, 2, 1, 'ok', "
                             "'https://cognitiveservices.azure.com', "
@@ -274,6 +280,32 @@ TEST(MigrationsTest, RefusesAForeignDatabase) {
   absl::Status st = Migrate(*db);
   EXPECT_THAT(st, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(st.message().find("not a relaytap store"), absl::string_view::npos) << st;
+}
+
+// Version 6 on a version 5 store: a connection that went through an upstream proxy which refused
+// the CONNECT reads as the proxy's failure in v_failures, with the proxy's address and status,
+// apart from a failure of the upstream itself.
+TEST(MigrationsTest, Version6NamesTheUpstreamProxyInFailures) {
+  const std::string path = testing::MakeTempDir("mig") + "/v5.db";
+  ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, 5));
+  auto db = OpenDb(path);
+  ASSERT_TRUE(Migrate(*db).ok());
+  EXPECT_EQ(*ReadSchemaVersion(*db), 6);
+  ASSERT_TRUE(db->Execute("INSERT INTO connections (run_id, connection_id, upstream_proxy, "
+                          "proxy_connect_us, upstream_proxy_status, upstream_tls_issuer, outcome) "
+                          "VALUES (1, 7, '10.0.0.8:3128', NULL, 407, NULL, "
+                          "'upstream_proxy_failure');"
+                          "INSERT INTO exchanges (run_id, connection_id, sequence, host, "
+                          "request_start_us, local_error_code, upstream_proxy_status, outcome) "
+                          "VALUES (1, 7, 1, 'contoso.openai.azure.com', 50, "
+                          "'relaytap_upstream_proxy', 407, 'upstream_proxy_failure')")
+                  .ok());
+  EXPECT_EQ(*db->QueryText("SELECT outcome || ' ' || error_code || ' ' || upstream_proxy || ' ' "
+                           "|| upstream_proxy_status FROM v_failures WHERE connection_id = 7"),
+            "upstream_proxy_failure relaytap_upstream_proxy 10.0.0.8:3128 407");
+  EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || outcome FROM v_failures WHERE "
+                           "connection_id = 1"),
+            "1client_error_4xx");
 }
 
 }  // namespace

@@ -168,6 +168,7 @@ ProxyHarness::ProxyHarness(Options options) {
   for (const std::string& r : options.extra_connect_to) {
     config.connect_to.push_back(*proxy::ParseConnectTo(r));
   }
+  if (options.configure) options.configure(config);
   auto server =
       proxy::Server::Start(config, std::move(options.observers), options.sink, options.guard);
   if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));

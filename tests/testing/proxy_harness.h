@@ -10,6 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,8 @@ class ProxyHarness {
     proxy::guard::RetryGuard* guard = nullptr;  // must outlive the harness; null: guard off
     // Faults the fake upstream injects; null: none (only its per-URL switches).
     std::shared_ptr<tools::fake_upstream::FaultModel> upstream_faults;
+    // Last changes to the proxy's configuration before it starts (e.g. an upstream proxy).
+    std::function<void(proxy::ProxyConfig&)> configure;
   };
   explicit ProxyHarness(Options options);
   ProxyHarness() : ProxyHarness(Options{}) {}
