@@ -14,6 +14,7 @@
 
 #include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_test_support.h"
+#include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::fake_upstream::testing {
 
@@ -39,10 +40,9 @@ inline net::awaitable<error_code> Connect(TcpStream& stream, uint16_t port) {
   co_return ec;
 }
 
-template <class Stream>
-net::awaitable<std::pair<error_code, StringResponse>> RoundTrip(Stream& stream,
-                                                                beast::flat_buffer& buffer,
-                                                                StringRequest req) {
+inline net::awaitable<std::pair<error_code, StringResponse>> RoundTrip(ErasedStream& stream,
+                                                                       beast::flat_buffer& buffer,
+                                                                       StringRequest req) {
   beast::get_lowest_layer(stream).expires_after(kIo);
   auto [wec, w] = co_await http::async_write(stream, req);
   if (wec) co_return std::pair{wec, StringResponse{}};
@@ -56,8 +56,9 @@ net::awaitable<std::pair<error_code, StringResponse>> RoundTrip(Stream& stream,
 inline std::pair<error_code, StringResponse> FetchOnce(uint16_t port, StringRequest req) {
   std::pair<error_code, StringResponse> result;
   RunClient([&]() -> net::awaitable<void> {
-    TcpStream stream(co_await net::this_coro::executor);
-    CO_ASSERT_TRUE(!co_await Connect(stream, port));
+    TcpStream tcp(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(tcp, port));
+    ErasedStream stream(tcp);
     beast::flat_buffer buffer;
     result = co_await RoundTrip(stream, buffer, std::move(req));
   });
@@ -101,14 +102,24 @@ net::awaitable<WsMessage> WsRead(Ws& ws, WsLog& log) {
   co_return m;
 }
 
-// Connects and upgrades `ws` (a websocket::stream<TcpStream>) to `target`, offering the
+// A client WebSocket over plain TCP, through ErasedStream so that the TCP operations under
+// Beast's WebSocket algorithms are compiled once (in tools/stream) rather than in every test.
+struct WsClient {
+  explicit WsClient(const Executor& ex) : tcp(ex), erased(tcp), ws(erased) {}
+  TcpStream tcp;
+  ErasedStream erased;
+  websocket::stream<ErasedStream&> ws;
+};
+using ClientWs = websocket::stream<ErasedStream&>;
+
+// Connects and upgrades `ws` (a WsClient's) to `target`, offering the
 // `protocols` subprotocols (add `openai-beta.realtime-v1` for the preview dialect).
 inline net::awaitable<error_code> WsOpen(
-    websocket::stream<TcpStream>& ws, uint16_t port, const std::string& target,
-    websocket::response_type& res, bool offer_deflate = false,
+    ClientWs& ws, uint16_t port, const std::string& target, websocket::response_type& res,
+    bool offer_deflate = false,
     std::string protocols = "realtime, openai-insecure-api-key.sk-test") {
-  if (auto ec = co_await Connect(ws.next_layer(), port)) co_return ec;
-  ws.next_layer().expires_never();
+  if (auto ec = co_await Connect(ws.next_layer().next_layer(), port)) co_return ec;
+  ws.next_layer().next_layer().expires_never();
   ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
   websocket::permessage_deflate pmd;
   pmd.client_enable = offer_deflate;

@@ -20,6 +20,7 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
+using testing::ClientWs;
 using testing::Connect;
 using testing::ExpectAzureHeaders;
 using testing::FetchOnce;
@@ -29,6 +30,7 @@ using testing::RoundTrip;
 using testing::RunClient;
 using testing::StringRequest;
 using testing::StringResponse;
+using testing::WsClient;
 using testing::WsLog;
 using testing::WsOpen;
 using testing::WsRead;
@@ -54,7 +56,7 @@ struct Seen {
   }
 };
 
-net::awaitable<Seen> RequestResponse(websocket::stream<TcpStream>& ws, WsLog& log) {
+net::awaitable<Seen> RequestResponse(ClientWs& ws, WsLog& log) {
   Seen seen;
   if (auto ec = co_await WsSend(ws, log, R"({"type":"response.create"})", true)) {
     seen.end = ec;
@@ -92,7 +94,8 @@ class FakeUpstreamFaultTest : public ::testing::Test {
     std::vector<Seen> out;
     RunClient([&]() -> net::awaitable<void> {
       WsLog log;
-      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      WsClient client(co_await net::this_coro::executor);
+      auto& ws = client.ws;
       websocket::response_type res;
       CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), target, res));
       auto created = co_await WsRead(ws, log);
@@ -112,7 +115,8 @@ class FakeUpstreamFaultTest : public ::testing::Test {
   websocket::response_type Upgrade(const std::string& target, error_code* ec) {
     websocket::response_type res;
     RunClient([&]() -> net::awaitable<void> {
-      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      WsClient client(co_await net::this_coro::executor);
+      auto& ws = client.ws;
       *ec = co_await WsOpen(ws, server_->port(), target, res);
     });
     return res;
@@ -326,7 +330,8 @@ TEST_F(FakeUpstreamFaultTest, IdleCloseClosesASilentSessionWithTheConfiguredCode
   Start(profile);
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/openai/v1/realtime?model=m", res));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);

@@ -25,10 +25,12 @@ namespace {
 
 namespace websocket = beast::websocket;
 using nlohmann::json;
+using testing::ClientWs;
 using testing::Deterministic;
 using ::testing::HasSubstr;
 using testing::RunClient;
 using testing::Sha256HexForTest;
+using testing::WsClient;
 using StringRequest = http::request<http::string_body>;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -104,14 +106,15 @@ TEST_F(FakeUpstreamTest, EchoHonoursExpectContinueAndStreamsLargeUpload) {
     }
   }
   RunClient([&]() -> net::awaitable<void> {
-    TcpStream stream(co_await net::this_coro::executor);
-    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    TcpStream tcp(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(tcp, server_->port()));
+    ErasedStream stream(tcp);
     http::request<http::empty_body> req{http::verb::put, "/echo", 11};
     req.set(http::field::host, "127.0.0.1");
     req.set(http::field::expect, "100-continue");
     req.content_length(kSize);
     http::request_serializer<http::empty_body> serializer{req};
-    stream.expires_after(kIo);
+    tcp.expires_after(kIo);
     auto [hec, h] = co_await http::async_write_header(stream, serializer);
     CO_ASSERT_TRUE(!hec);
     std::string interim;
@@ -120,7 +123,7 @@ TEST_F(FakeUpstreamTest, EchoHonoursExpectContinueAndStreamsLargeUpload) {
     CO_ASSERT_TRUE(!iec);
     EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
     for (size_t sent = 0; sent < kSize; sent += kPiece) {
-      stream.expires_after(kIo);
+      tcp.expires_after(kIo);
       auto [wec, w] = co_await net::async_write(stream, net::buffer(piece));
       CO_ASSERT_TRUE(!wec);
     }
@@ -136,8 +139,9 @@ TEST_F(FakeUpstreamTest, EchoHonoursExpectContinueAndStreamsLargeUpload) {
 
 TEST_F(FakeUpstreamTest, BytesAndChunkedOnOneKeepAliveConnection) {
   RunClient([&]() -> net::awaitable<void> {
-    TcpStream stream(co_await net::this_coro::executor);
-    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    TcpStream tcp(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(tcp, server_->port()));
+    ErasedStream stream(tcp);
     beast::flat_buffer buffer;
     auto [ec, res] =
         co_await RoundTrip(stream, buffer, MakeRequest(http::verb::get, "/bytes?n=100000"));
@@ -147,7 +151,7 @@ TEST_F(FakeUpstreamTest, BytesAndChunkedOnOneKeepAliveConnection) {
     ExpectAzureHeaders(res);
 
     StringRequest req = MakeRequest(http::verb::get, "/chunked?n=10000&chunk=1000");
-    stream.expires_after(kIo);
+    tcp.expires_after(kIo);
     auto [wec, w] = co_await http::async_write(stream, req);
     CO_ASSERT_TRUE(!wec);
     http::response_parser<http::string_body> parser;
@@ -175,8 +179,8 @@ struct SseResult {
   std::vector<std::chrono::steady_clock::time_point> arrivals;
 };
 
-template <class Stream>
-net::awaitable<SseResult> ReadSse(Stream& stream, beast::flat_buffer& buffer, StringRequest req) {
+net::awaitable<SseResult> ReadSse(ErasedStream& stream, beast::flat_buffer& buffer,
+                                  StringRequest req) {
   SseResult result;
   beast::get_lowest_layer(stream).expires_after(kIo);
   auto [wec, w] = co_await http::async_write(stream, req);
@@ -206,8 +210,9 @@ net::awaitable<SseResult> ReadSse(Stream& stream, beast::flat_buffer& buffer, St
 TEST_F(FakeUpstreamTest, SseEventsArriveAsSeparateChunksOverTime) {
   SseResult sse;
   RunClient([&]() -> net::awaitable<void> {
-    TcpStream stream(co_await net::this_coro::executor);
-    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    TcpStream tcp(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(tcp, server_->port()));
+    ErasedStream stream(tcp);
     beast::flat_buffer buffer;
     sse = co_await ReadSse(stream, buffer,
                            MakeRequest(http::verb::get, "/sse?events=4&interval_ms=60"));
@@ -230,8 +235,9 @@ TEST_F(FakeUpstreamTest, ChatCompletionsStreamAndJson) {
   streaming.set(http::field::content_type, "application/json");
   SseResult sse;
   RunClient([&]() -> net::awaitable<void> {
-    TcpStream stream(co_await net::this_coro::executor);
-    CO_ASSERT_TRUE(!co_await Connect(stream, server_->port()));
+    TcpStream tcp(co_await net::this_coro::executor);
+    CO_ASSERT_TRUE(!co_await Connect(tcp, server_->port()));
+    ErasedStream stream(tcp);
     beast::flat_buffer buffer;
     sse = co_await ReadSse(stream, buffer, streaming);
   });
@@ -308,18 +314,21 @@ TEST_F(FakeUpstreamTest, TlsWithAlpnForHttpAndWebSocket) {
     SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_len);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(alpn), alpn_len), "http/1.1");
     beast::flat_buffer buffer;
+    ErasedStream erased(stream);
     auto [ec, res] =
-        co_await RoundTrip(stream, buffer, MakeRequest(http::verb::post, "/echo", "secret body"));
+        co_await RoundTrip(erased, buffer, MakeRequest(http::verb::post, "/echo", "secret body"));
     CO_ASSERT_TRUE(!ec);
     EXPECT_EQ(json::parse(res.body())["body_sha256"], Sha256HexForTest("secret body"));
 
     WsLog log;
-    websocket::stream<SslStream> ws(co_await net::this_coro::executor, client_ctx);
-    prepare(ws.next_layer());
-    CO_ASSERT_TRUE(!co_await Connect(ws.next_layer().next_layer(), server_->port()));
-    auto [wec] = co_await ws.next_layer().async_handshake(ssl::stream_base::client);
+    SslStream ws_tls(co_await net::this_coro::executor, client_ctx);
+    prepare(ws_tls);
+    CO_ASSERT_TRUE(!co_await Connect(ws_tls.next_layer(), server_->port()));
+    auto [wec] = co_await ws_tls.async_handshake(ssl::stream_base::client);
     CO_ASSERT_TRUE(!wec);
-    beast::get_lowest_layer(ws).expires_never();
+    ws_tls.next_layer().expires_never();
+    ErasedStream ws_erased(ws_tls);
+    ClientWs ws(ws_erased);
     ws.set_option(websocket::stream_base::timeout{kIo, kIo, false});
     auto [uec] = co_await ws.async_handshake("localhost", "/openai/v1/realtime?model=m");
     CO_ASSERT_TRUE(!uec);
@@ -345,8 +354,9 @@ TEST_F(FakeUpstreamTest, ServesConcurrentClientsOnSeveralThreads) {
       net::co_spawn(
           executor,
           [](uint16_t port, int* ok_count, int n) -> net::awaitable<void> {
-            TcpStream stream(co_await net::this_coro::executor);
-            if (co_await Connect(stream, port)) co_return;
+            TcpStream tcp(co_await net::this_coro::executor);
+            if (co_await Connect(tcp, port)) co_return;
+            ErasedStream stream(tcp);
             beast::flat_buffer buffer;
             std::string body = Deterministic(static_cast<size_t>(n) * 10000 + 1);
             auto [ec, res] =

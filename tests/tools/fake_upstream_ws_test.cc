@@ -25,11 +25,13 @@ namespace websocket = beast::websocket;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::ClientWs;
 using testing::Deterministic;
 using testing::ExpectAzureHeaders;
 using ::testing::HasSubstr;
 using testing::RunClient;
 using testing::TypeOf;
+using testing::WsClient;
 using testing::WsLog;
 using testing::WsMessage;
 using testing::WsOpen;
@@ -41,7 +43,8 @@ using FakeUpstreamWsTest = testing::FakeUpstreamFixture;
 TEST_F(FakeUpstreamWsTest, RealtimeConversation) {
   WsLog log;
   RunClient([&]() -> net::awaitable<void> {
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(
         !co_await WsOpen(ws, server_->port(), "/openai/v1/realtime?model=gpt-realtime", res));
@@ -94,7 +97,8 @@ TEST_F(FakeUpstreamWsTest, RealtimeConversation) {
 TEST_F(FakeUpstreamWsTest, RealtimeFailedResponse) {
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(),
                                     "/openai/v1/realtime?model=gpt-realtime&fail=response", res));
@@ -130,7 +134,8 @@ TEST_F(FakeUpstreamWsTest, WebSocketEchoesExactBytesAndOpcodes) {
       {R"({"type":"input_audio_buffer.append","audio":"AAAA"})", true},
   };
   RunClient([&]() -> net::awaitable<void> {
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/ws/echo", res));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);  // session.created
@@ -156,7 +161,8 @@ TEST_F(FakeUpstreamWsTest, DeflateNegotiatedOnlyWhenOfferedAndEnabled) {
   auto run = [&](bool offer) {
     RunClient([&]() -> net::awaitable<void> {
       WsLog log;
-      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      WsClient client(co_await net::this_coro::executor);
+      auto& ws = client.ws;
       websocket::response_type res;
       CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/v1/realtime?echo=1", res, offer));
       CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
@@ -187,7 +193,8 @@ TEST_F(FakeUpstreamWsTest, DeflateNegotiatedOnlyWhenOfferedAndEnabled) {
 TEST_F(FakeUpstreamWsTest, CloseRequestAndResetAfter) {
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/openai/realtime", res));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
@@ -199,7 +206,8 @@ TEST_F(FakeUpstreamWsTest, CloseRequestAndResetAfter) {
   });
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(
         !co_await WsOpen(ws, server_->port(), "/openai/realtime?echo=1&reset_after=2", res));
@@ -225,7 +233,8 @@ std::vector<std::string> TextFlowTypes(uint16_t port, const std::string& target,
   std::vector<std::string> types;
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, port, target, res, false, protocols));
     json update = {{"type", "session.update"},
@@ -283,7 +292,8 @@ TEST_F(FakeUpstreamWsTest, UnknownEventIsAnErrorOnTheServiceEndpointAndEchoedOnT
   for (const char* target : {"/openai/v1/realtime?model=m", "/openai/v1/realtime?model=m&echo=1"}) {
     RunClient([&]() -> net::awaitable<void> {
       WsLog log;
-      websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+      WsClient client(co_await net::this_coro::executor);
+      auto& ws = client.ws;
       websocket::response_type res;
       CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), target, res));
       CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
@@ -306,7 +316,8 @@ TEST_F(FakeUpstreamWsTest, UnknownEventIsAnErrorOnTheServiceEndpointAndEchoedOnT
 TEST_F(FakeUpstreamWsTest, StopClosesLiveConnections) {
   RunClient([&]() -> net::awaitable<void> {
     WsLog log;
-    websocket::stream<TcpStream> ws(co_await net::this_coro::executor);
+    WsClient client(co_await net::this_coro::executor);
+    auto& ws = client.ws;
     websocket::response_type res;
     CO_ASSERT_TRUE(!co_await WsOpen(ws, server_->port(), "/ws", res));
     CO_ASSERT_TRUE(!(co_await WsRead(ws, log)).ec);
