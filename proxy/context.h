@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/stream/net.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/ws/frame_tap.h"

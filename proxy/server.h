@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/context.h"
 #include "proxy/session/access.h"
 #include "proxy/stream/net.h"

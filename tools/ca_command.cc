@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
 

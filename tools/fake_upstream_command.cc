@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "tools/commands.h"
 #include "tools/fake_upstream/fake_upstream.h"

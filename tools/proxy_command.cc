@@ -8,7 +8,7 @@
 #include "base/byte_size.h"
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/guard/guard_settings.h"
 #include "proxy/guard/policy.h"
 #include "proxy/guard/retry_guard.h"

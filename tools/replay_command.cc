@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/str_cat.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "recorder/query/replay_reader.h"
 #include "tools/commands.h"

@@ -12,9 +12,9 @@
 #include "proxy/http/response_relay.h"
 #include "proxy/http/self_check.h"
 #include "proxy/http/websocket_session.h"
-#include "proxy/self_check_host.h"
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"
+#include "proxy/tls/self_check_host.h"
 
 namespace relaytap::proxy::http_relay {
 namespace {

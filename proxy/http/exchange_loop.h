@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/connection_facts.h"
 #include "proxy/context.h"
 #include "proxy/stream/byte_stream.h"

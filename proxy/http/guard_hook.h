@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/context.h"
 #include "proxy/guard/retry_guard.h"
 #include "proxy/http/raw_parser.h"

@@ -1,6 +1,7 @@
 #pragma once
-// relaytap's answer for its self-check host (proxy/self_check_host.h): a small JSON document that
-// proves the app's request went through relaytap (and, over https, that the app trusts its CA):
+// relaytap's answer for its self-check host (proxy/tls/self_check_host.h): a small JSON document
+// that proves the app's request went through relaytap (and, over https, that the app trusts its
+// CA):
 //   {"proxy":"relaytap","version":"0.1.0","intercepted":true,"scheme":"https",
 //    "client":"127.0.0.1:53412","ca_fingerprint":"AB:12:..."}
 // ca_fingerprint is the SHA-256 of the CA certificate's DER in colon-separated upper-case hex,

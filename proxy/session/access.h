@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/stream/address.h"
 #include "proxy/stream/net.h"
 

@@ -12,7 +12,6 @@
 #include "proxy/http/self_check.h"
 #include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
-#include "proxy/self_check_host.h"
 #include "proxy/session/access.h"
 #include "proxy/session/route.h"
 #include "proxy/stream/byte_stream.h"
@@ -21,6 +20,7 @@
 #include "proxy/stream/tls_byte_stream.h"
 #include "proxy/stream/upstream_proxy.h"
 #include "proxy/tls/contexts.h"
+#include "proxy/tls/self_check_host.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -3,7 +3,7 @@
 #include <cctype>
 
 #include "base/ascii.h"
-#include "proxy/self_check_host.h"
+#include "proxy/tls/self_check_host.h"
 
 namespace relaytap::proxy {
 namespace {

@@ -18,7 +18,7 @@ std::string_view RouteName(Route r);  // "intercept" / "tunnel"
 bool HostMatchesPattern(std::string_view host, std::string_view pattern);
 absl::Status ValidatePattern(std::string_view pattern);
 
-// The self-check host (self_check_host.h) is always intercepted.
+// The self-check host (proxy/tls/self_check_host.h) is always intercepted.
 Route Decide(std::string_view host, const std::vector<std::string>& intercept_patterns);
 
 }  // namespace relaytap::proxy

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/stream/net.h"
 
 namespace relaytap::proxy {

@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
-#include "proxy/self_check_host.h"
 #include "proxy/tls/openssl_error.h"
+#include "proxy/tls/self_check_host.h"
 
 namespace relaytap::proxy::tls {
 namespace {

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/guard/guard_settings.h"
 #include "proxy/guard/retry_guard.h"
 #include "tests/integration/guard_storm_clients.h"

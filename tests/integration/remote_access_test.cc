@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/stream/address.h"
 #include "tests/integration/relay_test_support.h"
 #include "tests/testing/proxy_harness.h"

@@ -1,7 +1,7 @@
 // `relaytap proxy --config FILE`: the example file holds every default, and the guard keys
 // (guard, guard_policy, guard_*) follow the file's rules: wrong types and unknown keys are errors
 // naming the key, null means unset, flags override the file's knobs.
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/session/route.h"
 

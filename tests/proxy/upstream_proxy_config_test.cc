@@ -9,7 +9,7 @@
 #include <string>
 
 #include "base/status_macros.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 namespace relaytap::tools::probe {
 

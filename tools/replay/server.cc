@@ -6,7 +6,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/tls/cert_authority.h"
 #include "proxy/tls/contexts.h"
 #include "tools/replay/catalog.h"

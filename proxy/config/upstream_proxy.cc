@@ -8,7 +8,7 @@
 #include "base/ascii.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 #include "proxy/session/route.h"
 
 namespace relaytap::proxy {

@@ -1,4 +1,4 @@
-#include "proxy/config.h"
+#include "proxy/config/config.h"
 
 #include <arpa/inet.h>
 
