@@ -127,12 +127,15 @@ net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
   const auto restore = [&] {
     if (timeouts.idle.count() > 0) s.SetTimeout(timeouts.idle);
   };
+  // Bytes of `buf` the parser has taken. Beast's parser takes the start line and each whole field
+  // as soon as they are complete, even when it then needs more: they must not be fed again.
+  size_t parsed = 0;
   for (;;) {
-    if (buf.size() > 0) {
+    if (buf.size() > parsed) {
       error_code ec;
-      size_t used = parser.put(buf.data(), ec);
+      parsed += parser.put(buf.data() + parsed, ec);
       if (!ec && parser.is_header_done()) {
-        header_size = used;
+        header_size = parsed;
         co_return error_code{};
       }
       if (ec && ec != http::error::need_more) {

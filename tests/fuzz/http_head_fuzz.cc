@@ -25,20 +25,21 @@ namespace http = relaytap::http;
 using relaytap::error_code;
 using relaytap::proxy::http_relay::RawParser;
 
-// Feeds `bytes` in slices of `split` as ReadHeader does (the whole buffer again after each
-// read). Returns the head's size, or 0 when it is incomplete or rejected.
+// Feeds `bytes` in slices of `split` as ReadHeader does (what the parser has not taken yet,
+// after each read). Returns the head's size, or 0 when it is incomplete or rejected.
 template <bool isRequest>
 size_t ReadHead(std::string_view bytes, size_t split, RawParser<isRequest>& parser) {
   relaytap::proxy::http_relay::PrepareParser(parser);
   beast::flat_buffer buf;
+  size_t parsed = 0;
   for (size_t at = 0; at < bytes.size(); at += split) {
     const size_t n = std::min(split, bytes.size() - at);
     auto dst = buf.prepare(n);
     std::copy_n(bytes.data() + at, n, static_cast<char*>(dst.data()));
     buf.commit(n);
     error_code ec;
-    const size_t used = parser.put(buf.data(), ec);
-    if (!ec && parser.is_header_done()) return used;
+    parsed += parser.put(buf.data() + parsed, ec);
+    if (!ec && parser.is_header_done()) return parsed;
     if (ec && ec != http::error::need_more) return 0;
   }
   return 0;
