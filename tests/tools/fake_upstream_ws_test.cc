@@ -25,7 +25,6 @@ namespace websocket = beast::websocket;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-using testing::ClientWs;
 using testing::Deterministic;
 using testing::ExpectAzureHeaders;
 using ::testing::HasSubstr;
