@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<CertAuthority>> OpenCa(const std::string& ca_dir)
       *dir, {.patterns = proxy::ProxyConfig::DefaultInterceptPatterns(), .follow_patterns = false});
 }
 
-int Fail(const absl::Status& status) {
+int CaFail(const absl::Status& status) {
   std::cerr << "relaytap ca: " << std::string(status.message()) << "\n";
   return absl::IsInvalidArgument(status) ? 2 : 1;
 }
@@ -72,13 +72,13 @@ std::string Date(std::time_t t) {
 // Patterns: --intercept if given, else those the current CA was issued for (else the defaults).
 int RunRotate(const std::string& ca_dir, const std::vector<std::string>& intercept) {
   absl::StatusOr<fs::path> dir = CaDir(ca_dir);
-  if (!dir.ok()) return Fail(dir.status());
+  if (!dir.ok()) return CaFail(dir.status());
   const bool given = !intercept.empty();
   auto ca = CertAuthority::LoadOrCreate(
       *dir, {.patterns = given ? intercept : proxy::ProxyConfig::DefaultInterceptPatterns(),
              .follow_patterns = given,
              .force_reissue = true});
-  if (!ca.ok()) return Fail(ca.status());
+  if (!ca.ok()) return CaFail(ca.status());
   const CertAuthority& c = **ca;
   std::cout << "relaytap ca: " << (c.reissued() ? "rotated" : "created") << " the CA in "
             << dir->string() << "\n  new CA certificate: " << c.cert_path().string()
@@ -97,16 +97,16 @@ int RunRotate(const std::string& ca_dir, const std::vector<std::string>& interce
 
 int RunPath(const std::string& ca_dir) {
   auto ca = OpenCa(ca_dir);
-  if (!ca.ok()) return Fail(ca.status());
+  if (!ca.ok()) return CaFail(ca.status());
   std::cout << (*ca)->cert_path().string() << "\n";
   return 0;
 }
 
 int RunEnv(const std::string& ca_dir) {
   auto ca = OpenCa(ca_dir);
-  if (!ca.ok()) return Fail(ca.status());
+  if (!ca.ok()) return CaFail(ca.status());
   auto bundle = proxy::tls::WriteTrustBundle(**ca, (*ca)->cert_path().parent_path());
-  if (!bundle.ok()) return Fail(bundle.status());
+  if (!bundle.ok()) return CaFail(bundle.status());
   const std::string quoted_bundle = ShellQuote(bundle->string());
   std::cout << "export SSL_CERT_FILE=" << quoted_bundle << "\n"
             << "export REQUESTS_CA_BUNDLE=" << quoted_bundle

@@ -6,6 +6,9 @@
 
 namespace relaytap::tools {
 
+// The exit code of a command line the command cannot run: a bad flag, a bad value.
+inline constexpr int kUsageError = 2;
+
 void AddProxyCommand(CLI::App& app, int* exit_code);
 void AddCaCommand(CLI::App& app, int* exit_code);
 void AddFakeUpstreamCommand(CLI::App& app, int* exit_code);

@@ -14,8 +14,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
-
 struct DiffFlags {
   StoreFlags store;
   std::string against;

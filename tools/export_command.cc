@@ -20,8 +20,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
-
 struct ExportFlags {
   StoreFlags store;
   std::string har;

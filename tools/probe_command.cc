@@ -17,7 +17,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
 constexpr int kMaxRepeat = 100000;
 
 struct ProbeFlags {

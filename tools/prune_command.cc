@@ -14,8 +14,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
-
 struct PruneFlags {
   std::string db = "relaytap.db";
   std::string before;

@@ -38,10 +38,9 @@ struct ReplayFlags {
   bool strict = false;
 };
 
-constexpr int kUsageError = 2;
 constexpr int kDeviated = 3;
 
-int Fail(const absl::Status& st, int code = 1) {
+int ReplayFail(const absl::Status& st, int code = 1) {
   std::cerr << "relaytap replay: " << std::string(st.message()) << "\n";
   return code;
 }
@@ -111,14 +110,16 @@ void PrintHints(const replay::ServerOptions& o, uint16_t port) {
 
 int Serve(recorder::query::ReplayReader& reader, const ReplayFlags& f) {
   if (!f.all && f.sessions.empty() && f.exchanges.empty()) {
-    return Fail(absl::InvalidArgumentError("choose what to serve: --session ID, --exchange ID or "
-                                           "--all (see --list)"),
-                kUsageError);
+    return ReplayFail(
+        absl::InvalidArgumentError("choose what to serve: --session ID, --exchange ID or "
+                                   "--all (see --list)"),
+        kUsageError);
   }
-  if (f.speed < 0) return Fail(absl::InvalidArgumentError("--speed must be >= 0"), kUsageError);
+  if (f.speed < 0)
+    return ReplayFail(absl::InvalidArgumentError("--speed must be >= 0"), kUsageError);
   replay::ServerOptions o;
-  if (absl::Status st = ParseListen(f, o); !st.ok()) return Fail(st, kUsageError);
-  if (absl::Status st = Select(reader, f, o); !st.ok()) return Fail(st);
+  if (absl::Status st = ParseListen(f, o); !st.ok()) return ReplayFail(st, kUsageError);
+  if (absl::Status st = Select(reader, f, o); !st.ok()) return ReplayFail(st);
   o.speed = f.speed;
   o.strict = f.strict;
   o.tls = f.tls;
@@ -126,7 +127,7 @@ int Serve(recorder::query::ReplayReader& reader, const ReplayFlags& f) {
   const sigset_t signals = BlockStopSignals();  // before any thread starts
   replay::ServerOptions shown = o;              // for the hints (the server takes the recordings)
   auto server = replay::ReplayServer::Start(std::move(o));
-  if (!server.ok()) return Fail(server.status());
+  if (!server.ok()) return ReplayFail(server.status());
   PrintHints(shown, (*server)->port());
   // Until SIGINT/SIGTERM; with --strict also until the first deviation.
   timespec tick{1, 0};
@@ -143,16 +144,16 @@ int Serve(recorder::query::ReplayReader& reader, const ReplayFlags& f) {
 
 int RunReplay(const ReplayFlags& f) {
   auto reader = recorder::query::ReplayReader::Open(f.db);
-  if (!reader.ok()) return Fail(reader.status());
+  if (!reader.ok()) return ReplayFail(reader.status());
   if (f.list) {
     auto entries = (*reader)->List();
-    if (!entries.ok()) return Fail(entries.status());
+    if (!entries.ok()) return ReplayFail(entries.status());
     std::cout << replay::FormatList(*entries);
     return 0;
   }
   if (!f.print.empty()) {
     auto session = (*reader)->LoadSession(f.print);
-    if (!session.ok()) return Fail(session.status());
+    if (!session.ok()) return ReplayFail(session.status());
     std::cout << replay::FormatTimeline(*session);
     return 0;
   }

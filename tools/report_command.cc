@@ -17,8 +17,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
-
 struct ReportFlags {
   StoreFlags store;
   std::string tz, session;

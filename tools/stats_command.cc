@@ -16,8 +16,6 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int kUsageError = 2;
-
 struct StatsFlags {
   StoreFlags store;
   std::string by = "hour";
