@@ -14,6 +14,7 @@
 #include "recorder/outcome.h"
 #include "recorder/sink.h"
 #include "recorder/sse_parser.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/recording_sink.h"
 
@@ -130,10 +131,7 @@ TEST(ObservationTest, WebSocketMessagesAreObservedInOrderWithTheirExchange) {
 
 TEST(ObservationTest, FailedDialIsObservedAsALocalError) {
   RecordingSink sink;
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  uint16_t dead = a.local_endpoint().port();
-  a.close();
+  const uint16_t dead = FreeLoopbackPort();  // nothing listens there
   {
     ProxyHarness::Options o;
     o.sink = &sink;

@@ -15,6 +15,7 @@
 
 #include "recorder/recorder.h"
 #include "tests/integration/cert_file.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 #include "tools/fake_upstream/fault_model.h"
 #include "tools/probe/report.h"
@@ -129,10 +130,7 @@ TEST(ProbeTest, AnHttpsUrlStopsAfterTheGet) {
 }
 
 TEST(ProbeTest, ClosedPortFailsAtTcp) {
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  const uint16_t dead = a.local_endpoint().port();
-  a.close();
+  const uint16_t dead = FreeLoopbackPort();  // nothing listens there
   ProbeOptions o = Options(kRealtimeUrl);
   o.connect_to.push_back(
       *proxy::ParseConnectTo(std::string(kAzureHost) + ":443:127.0.0.1:" + std::to_string(dead)));

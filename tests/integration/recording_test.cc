@@ -8,6 +8,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "recorder/recorder.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/sqlite_query.h"
 
@@ -52,10 +53,7 @@ class RecordingTest : public ::testing::Test {
 };
 
 TEST_F(RecordingTest, EachFailureModeIsClassifiedWithItsCorrelationIds) {
-  net::io_context ioc;
-  tcp::acceptor refused(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  uint16_t dead = refused.local_endpoint().port();
-  refused.close();
+  const uint16_t dead = FreeLoopbackPort();  // nothing listens there
   ProxyHarness::Options o;
   o.sink = recorder_.get();
   // An empty DNS label fails inside getaddrinfo itself: a DNS failure without any DNS traffic.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/integration/relay_test_support.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 
 namespace relaytap::testing {
@@ -48,10 +49,7 @@ TEST(TlsInterceptionTest, ClientThatDistrustsTheCaIsRejectedAndOthersCarryOn) {
 
 TEST(UpstreamFailureTest, RefusedUpstreamGivesA502WithJson) {
   // A port with nothing listening: bind, note, close.
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  uint16_t dead = a.local_endpoint().port();
-  a.close();
+  const uint16_t dead = FreeLoopbackPort();  // nothing listens there
   ProxyHarness::Options o;
   o.extra_connect_to = {"dead.openai.azure.com:443:127.0.0.1:" + std::to_string(dead)};
   ProxyHarness h(std::move(o));

@@ -94,13 +94,18 @@ std::string RealProxyName(RealProxyKind kind) {
   return kind == RealProxyKind::kSquid ? "squid" : "tinyproxy";
 }
 
-uint16_t FreeLoopbackPort() {
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  return a.local_endpoint().port();
+std::unique_ptr<RealProxy> RealProxy::Start(const RealProxyOptions& o) {
+  // A proxy that exits at once usually lost its port to another process: try another port.
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    bool exited = false;
+    std::unique_ptr<RealProxy> p = StartOnce(o, attempt == kAttempts, &exited);
+    if (p || !exited || attempt == kAttempts) return p;
+  }
 }
 
-std::unique_ptr<RealProxy> RealProxy::Start(const RealProxyOptions& o) {
+std::unique_ptr<RealProxy> RealProxy::StartOnce(const RealProxyOptions& o, bool last,
+                                                bool* exited_out) {
   const bool squid = o.kind == RealProxyKind::kSquid;
   const char* binary = squid ? kSquid : kTinyproxy;
   if (!std::filesystem::exists(binary) ||
@@ -139,7 +144,7 @@ std::unique_ptr<RealProxy> RealProxy::Start(const RealProxyOptions& o) {
     ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(rc);
     return nullptr;
   }
-  bool exited = false;
+  bool& exited = *exited_out;
   ::testing::AssertionResult up = WaitFor(
       [&] {
         int status = 0;
@@ -149,6 +154,7 @@ std::unique_ptr<RealProxy> RealProxy::Start(const RealProxyOptions& o) {
       RealProxyName(o.kind) + " to accept connections");
   if (!up || exited) {
     if (exited) p->pid_ = -1;
+    if (exited && !last) return nullptr;
     ADD_FAILURE() << RealProxyName(o.kind) << " did not start" << (exited ? " (it exited)" : "")
                   << "; its output:\n"
                   << p->Log();

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "tests/testing/ports.h"
+
 namespace relaytap::testing {
 
 enum class RealProxyKind { kTinyproxy, kSquid };
@@ -41,14 +43,14 @@ class RealProxy {
 
  private:
   RealProxy() = default;
+  // *exited: the proxy exited before it accepted (a failure is added only when `last`).
+  static std::unique_ptr<RealProxy> StartOnce(const RealProxyOptions& options, bool last,
+                                              bool* exited);
   void Stop();
 
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::filesystem::path dir_;
 };
-
-// A 127.0.0.1 port nothing listens on at the time of the call.
-uint16_t FreeLoopbackPort();
 
 }  // namespace relaytap::testing
