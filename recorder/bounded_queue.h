@@ -52,6 +52,7 @@ class BoundedQueue {
     }
     items_.emplace_back(std::move(item), bytes);
     bytes_ += bytes;
+    total_pushed_ += 1;
     if (queued_bytes != nullptr) *queued_bytes = bytes_;
     if (items_.size() == wake_items_) cv_.Signal();
     return true;
@@ -108,6 +109,10 @@ class BoundedQueue {
     absl::MutexLock lock(&mu_);
     return total_dropped_;
   }
+  uint64_t total_pushed() const {
+    absl::MutexLock lock(&mu_);
+    return total_pushed_;
+  }
   uint64_t max_bytes() const { return max_bytes_; }
 
  private:
@@ -119,6 +124,7 @@ class BoundedQueue {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   DropStats drops_ ABSL_GUARDED_BY(mu_);
   uint64_t total_dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t total_pushed_ ABSL_GUARDED_BY(mu_) = 0;
   size_t wake_items_ ABSL_GUARDED_BY(mu_) = std::numeric_limits<size_t>::max();
 };
 

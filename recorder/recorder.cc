@@ -164,6 +164,8 @@ RecorderStats Recorder::stats() const {
   s.lost_in_failed_writes = c.lost.load();
   s.write_failures = c.write_failures.load();
   s.gaps_written = c.gaps_written.load();
+  // After the writer's counters, so that written + lost never exceeds it.
+  s.accepted = queue_.total_pushed();
   return s;
 }
 

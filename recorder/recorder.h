@@ -62,6 +62,7 @@ struct RecorderOptions {
 };
 
 struct RecorderStats {
+  uint64_t accepted = 0;               // observations taken into the queue
   uint64_t written = 0;                // observations committed
   uint64_t dropped = 0;                // observations refused by the full queue
   uint64_t lost_in_failed_writes = 0;  // observations in batches that failed to commit

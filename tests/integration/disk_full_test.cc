@@ -15,7 +15,6 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "base/str_cat.h"
 #include "recorder/recorder.h"
@@ -143,15 +142,14 @@ TEST_F(DiskFullTest, AFullFilesystemCostsRecordingNotTheRelay) {
   Start(/*min_free_bytes=*/0);
   ASSERT_EQ(EchoMany(0, 160), 160);  // ~19 MB of rows (and their WAL) into ~16 MB
   ASSERT_TRUE(WaitFor([&] { return recorder_->stats().write_failures > 0; }, "a failed batch"));
-  // Until the writer has dealt with all of it (written or lost): quiet for longer than its
-  // reopen back-off (1 s), during which it leaves observations queued.
-  uint64_t handled = 0;
-  for (int round = 0, quiet = 0; round < 300 && quiet < 20; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const recorder::RecorderStats st = recorder_->stats();
-    quiet = st.written + st.lost_in_failed_writes == handled ? quiet + 1 : 0;
-    handled = st.written + st.lost_in_failed_writes;
-  }
+  // Until the writer has dealt with all of it, written or lost (it leaves observations queued
+  // while it waits to reopen the store).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const recorder::RecorderStats st = recorder_->stats();
+        return st.written + st.lost_in_failed_writes == st.accepted;
+      },
+      "the writer to deal with every accepted observation"));
   std::filesystem::remove(fs_ / "filler");
   ASSERT_EQ(EchoMany(1000, 3), 3);
   ASSERT_TRUE(WaitFor([&] { return recorder_->stats().gaps_written > 0; }, "the gap row"));
