@@ -23,10 +23,10 @@ struct DiffFlags {
 
 using recorder::query::Profile;
 
-absl::StatusOr<std::vector<Profile>> Read(const std::string& path,
+absl::StatusOr<std::vector<Profile>> Read(const std::vector<std::string>& paths,
                                           const recorder::query::TimeWindow& window) {
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(path);
+      recorder::query::StoreReader::Open(paths);
   if (!reader.ok()) return reader.status();
   return (*reader)->Profiles(window);
 }
@@ -60,7 +60,7 @@ int RunDiff(const DiffFlags& f) {
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
 
-  absl::StatusOr<std::vector<Profile>> here = Read(f.store.db, *window);
+  absl::StatusOr<std::vector<Profile>> here = Read(f.store.dbs, *window);
   if (!here.ok()) return fail(here.status(), ExitCodeFor(here.status()));
   std::vector<Profile> good_side, bad_side;
   if (f.against.empty()) {
@@ -68,7 +68,7 @@ int RunDiff(const DiffFlags& f) {
     bad_side = Select(*here, *bad);
   } else {
     // Two stores (two hosts): --against is the working side, --db the failing one.
-    absl::StatusOr<std::vector<Profile>> there = Read(f.against, *window);
+    absl::StatusOr<std::vector<Profile>> there = Read({f.against}, *window);
     if (!there.ok()) return fail(there.status(), ExitCodeFor(there.status()));
     good_side = Select(*there, *good);
     bad_side = Select(*here, *bad);
@@ -92,7 +92,7 @@ void AddDiffCommand(CLI::App& app, int* exit_code) {
       "What differs between working and failing attempts (host, region, deployment, API "
       "version, dialect, auth kind, SDK, subprotocol, TLS, payload shapes, event sequence, "
       "timings), ranked by how well each field separates them; read-only");
-  AddStoreFlags(cmd, flags->store, "attempts");
+  AddStoreFlags(cmd, flags->store, "attempts", Stores::kSeveral);
   cmd->add_option("--good", flags->good,
                   "the working attempts: field=value or field!=value terms joined by commas "
                   "(outcome, deployment, model, host, region, api_version, client, user_agent, "

@@ -28,8 +28,8 @@ struct ExportFlags {
 };
 
 int ExportSqlite(const ExportFlags& f, const recorder::query::TimeWindow& window) {
-  absl::Status st =
-      recorder::ExportWindow(f.store.db, f.sqlite, window.since_us, window.until_us, f.force);
+  absl::Status st = recorder::ExportWindow(f.store.dbs.front(), f.sqlite, window.since_us,
+                                           window.until_us, f.force);
   if (!st.ok()) return Fail("export", st, ExitCodeFor(st));
   std::error_code ec;
   std::cerr << "relaytap export: wrote " << f.sqlite << " ("
@@ -47,7 +47,7 @@ int RunExport(const ExportFlags& f) {
   }
   if (!f.sqlite.empty()) return ExportSqlite(f, *window);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(f.store.db);
+      recorder::query::StoreReader::Open(f.store.dbs.front());
   if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
   if (f.har == "-") {
     absl::Status st =
@@ -97,7 +97,7 @@ void AddExportCommand(CLI::App& app, int* exit_code) {
       "exchanges, connections, guard decisions, gaps) to this file (0600)");
   har->excludes(sqlite);
   cmd->add_flag("--force", flags->force, "replace an existing --sqlite file");
-  AddStoreFlags(cmd, flags->store, "exchanges");
+  AddStoreFlags(cmd, flags->store, "exchanges", Stores::kOne);
   cmd->callback([flags, exit_code] { *exit_code = RunExport(*flags); });
 }
 

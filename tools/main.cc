@@ -22,7 +22,13 @@ int main(int argc, char** argv) {
     relaytap::tools::AddExportCommand(app, &exit_code);
     relaytap::tools::AddPruneCommand(app, &exit_code);
     relaytap::tools::AddProbeCommand(app, &exit_code);
-    CLI11_PARSE(app, argc, argv);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      // The parser prints why (or the help, which is not an error); every usage error exits 2,
+      // as the commands' own checks of their values do.
+      return app.exit(e) == 0 ? 0 : relaytap::tools::kUsageError;
+    }
     return exit_code;
   } catch (const std::exception& e) {
     std::cerr << "relaytap: fatal: " << e.what() << "\n";

@@ -35,7 +35,7 @@ int RunReport(const ReportFlags& f) {
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(f.store.db);
+      recorder::query::StoreReader::Open(f.store.dbs);
   if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
@@ -62,7 +62,7 @@ void AddReportCommand(CLI::App& app, int* exit_code) {
       "report",
       "The escalation package from a relaytap store: every failure with its request ids and the "
       "events before it, a summary and findings; read-only, safe while the proxy is writing it");
-  AddStoreFlags(cmd, flags->store, "attempts");
+  AddStoreFlags(cmd, flags->store, "attempts", Stores::kSeveral);
   cmd->add_option("--format", flags->format,
                   "md (for a support ticket), json, or html (one self-contained page with charts)")
       ->capture_default_str();

@@ -36,7 +36,7 @@ int RunStats(const StatsFlags& f) {
       stats::ParseWindow(f.store.since, f.store.until, absl::Now());
   if (!window.ok()) return fail(window.status(), kUsageError);
   absl::StatusOr<std::unique_ptr<recorder::query::StoreReader>> reader =
-      recorder::query::StoreReader::Open(f.store.db);
+      recorder::query::StoreReader::Open(f.store.dbs);
   if (!reader.ok()) return fail(reader.status(), ExitCodeFor(reader.status()));
   absl::StatusOr<absl::TimeZone> zone = stats::ResolveZone(f.tz, **reader);
   if (!zone.ok()) return fail(zone.status(), kUsageError);
@@ -62,10 +62,10 @@ void AddStatsCommand(CLI::App& app, int* exit_code) {
       "stats",
       "Count attempts, failures, retries, latencies and tokens per hour (or other bucket) from "
       "a relaytap store; read-only, safe while the proxy is writing it");
-  AddStoreFlags(cmd, flags->store, "attempts");
+  AddStoreFlags(cmd, flags->store, "attempts", Stores::kSeveral);
   cmd->add_option("--by", flags->by,
                   "bucket: hour, minute, deployment, region, host, api-version, user-agent, "
-                  "outcome")
+                  "outcome, machine (the host that recorded it)")
       ->capture_default_str();
   cmd->add_option("--format", flags->format, "table, json or csv")->capture_default_str();
   cmd->add_option("--tz", flags->tz,

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "base/private_file.h"
@@ -17,7 +18,8 @@
 namespace relaytap::tools {
 
 struct StoreFlags {
-  std::string db = "relaytap.db";
+  // One store, or (for the commands that read several) one per --db, read as one.
+  std::vector<std::string> dbs = {"relaytap.db"};
   std::string since, until;
 };
 
@@ -30,9 +32,25 @@ inline void AddDbFlag(CLI::App* cmd, std::string& db) {
       ->capture_default_str();
 }
 
+// How many stores a command reads: one (export) or several (stats, report, diff).
+enum class Stores { kOne, kSeveral };
+
 // `what` names the rows the window selects ("attempts", "exchanges").
-inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what) {
-  AddDbFlag(cmd, f.db);
+inline void AddStoreFlags(CLI::App* cmd, StoreFlags& f, const std::string& what, Stores stores) {
+  if (stores == Stores::kOne) {
+    cmd->add_option("--db", f.dbs,
+                    "the relaytap store to read: a file, or a rotated set as a quoted glob "
+                    "('relaytap*.db') or a folder (every *.db in it)")
+        ->expected(1)
+        ->capture_default_str();
+  } else {
+    cmd->add_option("--db", f.dbs,
+                    "the relaytap store to read: a file, or a rotated set as a quoted glob "
+                    "('relaytap*.db') or a folder (every *.db in it); repeat it to read several "
+                    "stores as one (one per host: rows name the machine that recorded them)")
+        ->allow_extra_args(false)
+        ->capture_default_str();
+  }
   cmd->add_option("--since", f.since,
                   what + " that started at or after this time: RFC 3339 or relative (-2h, -1d)");
   cmd->add_option("--until", f.until, what + " that started before this time");

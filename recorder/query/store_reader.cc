@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "recorder/query/store_set.h"
@@ -36,6 +37,10 @@ constexpr std::string_view kRequiredTablesSql =
   "'response.text.delta', 'response.output_audio_transcript.delta', "                      \
   "'response.audio_transcript.delta')"
 
+// The machine that recorded a row of table alias `t`: its run's hostname.
+#define RELAYTAP_MACHINE_OF(t) \
+  "COALESCE((SELECT r.hostname FROM runs r WHERE r.id = " t ".run_id), '')"
+
 // One row per exchange; an upgrade's session (if it opened one) found by (run, connection,
 // sequence). Per-session event figures come from the events index (session_ref, seq).
 constexpr std::string_view kAttemptsSql =
@@ -59,8 +64,8 @@ constexpr std::string_view kAttemptsSql =
     "COALESCE(s.bytes_up, 0) + COALESCE(s.bytes_down, 0), "
     "COALESCE((SELECT SUM(json_extract(u.payload, '$.response.usage.total_tokens')) FROM events u "
     "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0), "
-    "COALESCE(e.auth_kind, ''), e.jwt_exp, COALESCE(e.jwt_aud, ''), COALESCE(e.jwt_tid, '') "
-    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "COALESCE(e.auth_kind, ''), e.jwt_exp, COALESCE(e.jwt_aud, ''), COALESCE(e.jwt_tid, ''), "
+    RELAYTAP_MACHINE_OF("e") " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
@@ -79,8 +84,8 @@ constexpr std::string_view kFailuresSql =
     "json_extract(e.response_body, '$.error.message') END, e.error_reason, ''), "
     "COALESCE(e.apim_request_id, ''), COALESCE(e.x_request_id, ''), COALESCE(e.region, ''), "
     "COALESCE(s.session_id, ''), '', e.retry_count, COALESCE(e.user_agent, ''), "
-    "COALESCE(e.local_error_code, '') <> '', NULL "
-    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "COALESCE(e.local_error_code, '') <> '', NULL, " RELAYTAP_MACHINE_OF("e")
+    " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "WHERE e.outcome <> 'ok' AND (?1 IS NULL OR e.request_start_us >= ?1) AND "
     "(?2 IS NULL OR e.request_start_us < ?2) AND (?3 = '' OR s.session_id = ?3) "
@@ -98,8 +103,8 @@ constexpr std::string_view kFailuresSql =
     "ORDER BY v.seq LIMIT 1), ''), "
     "COALESCE(e.apim_request_id, ''), COALESCE(e.x_request_id, ''), COALESCE(e.region, ''), "
     "COALESCE(s.session_id, ''), COALESCE(s.first_failure_response_id, ''), e.retry_count, "
-    "COALESCE(e.user_agent, ''), 0, s.id "
-    "FROM ws_sessions s LEFT JOIN exchanges e ON e.run_id = s.run_id AND "
+    "COALESCE(e.user_agent, ''), 0, s.id, " RELAYTAP_MACHINE_OF("s")
+    " FROM ws_sessions s LEFT JOIN exchanges e ON e.run_id = s.run_id AND "
     "e.connection_id = s.connection_id AND e.sequence = s.exchange_sequence "
     "WHERE s.outcome IS NOT NULL AND s.outcome <> 'ok' AND "
     "(?1 IS NULL OR COALESCE(e.request_start_us, s.open_us) >= ?1) AND "
@@ -132,12 +137,14 @@ constexpr std::string_view kProfilesSql =
     "u.type = 'response.create' ORDER BY u.seq LIMIT 1), ''), "
     "e.response_headers_us - e.request_start_us, "
     "CASE WHEN s.id IS NOT NULL THEN s.close_us - s.open_us "
-    "ELSE e.end_us - e.request_start_us END, s.id "
-    "FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    "ELSE e.end_us - e.request_start_us END, s.id, " RELAYTAP_MACHINE_OF("e")
+    " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
     "ORDER BY e.request_start_us, e.id";
+
+#undef RELAYTAP_MACHINE_OF
 
 // The first ?2 event types of session ?1 (the events index serves it).
 constexpr std::string_view kEventTypesSql =
@@ -166,6 +173,23 @@ constexpr std::string_view kLatestZoneSql =
 std::optional<double> OptMs(const Statement& s, int col) {
   if (s.ColumnIsNull(col)) return std::nullopt;
   return static_cast<double>(s.ColumnInt64(col)) / 1000.0;
+}
+
+absl::StatusOr<std::unique_ptr<sqlite::Database>> ReadyToRead(std::unique_ptr<Database> db,
+                                                              int version) {
+  // A store written before schema version 4 has no exchanges.jwt_aud / jwt_tid: a temporary view
+  // (on this connection only; the file is not touched) shows them as NULL, so one SQL text reads
+  // every version. Unqualified `exchanges` finds the temp view first.
+  if (version > 0 && version < 4) RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
+  if (version > 0 && version < 5) RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
+  // A proxy may be writing: wait for its short write transactions instead of failing.
+  (void)db->Execute("PRAGMA busy_timeout=5000");
+  // The answers scan every event row: map the file instead of copying each page through
+  // read() into the page cache of this connection (a read-only mapping; the writer is not
+  // affected). A larger page cache keeps what one query read for the next.
+  (void)db->Execute("PRAGMA mmap_size=4294967296");
+  (void)db->Execute("PRAGMA cache_size=-65536");
+  return db;
 }
 
 }  // namespace
@@ -207,19 +231,16 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::s
     RELAYTAP_ASSIGN_OR_RETURN(db, Database::Open(path, SQLITE_OPEN_READONLY));
     RELAYTAP_ASSIGN_OR_RETURN(version, CheckStore(*db, path));
   }
-  // A store written before schema version 4 has no exchanges.jwt_aud / jwt_tid: a temporary view
-  // (on this connection only; the file is not touched) shows them as NULL, so one SQL text reads
-  // every version. Unqualified `exchanges` finds the temp view first.
-  if (version > 0 && version < 4) RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
-  if (version > 0 && version < 5) RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
-  // A proxy may be writing: wait for its short write transactions instead of failing.
-  (void)db->Execute("PRAGMA busy_timeout=5000");
-  // The answers scan every event row: map the file instead of copying each page through
-  // read() into the page cache of this connection (a read-only mapping; the writer is not
-  // affected). A larger page cache keeps what one query read for the next.
-  (void)db->Execute("PRAGMA mmap_size=4294967296");
-  (void)db->Execute("PRAGMA cache_size=-65536");
-  return db;
+  return ReadyToRead(std::move(db), version);
+}
+
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(
+    const std::vector<std::string>& paths) {
+  if (paths.size() == 1) return OpenStoreReadOnly(paths[0]);
+  RELAYTAP_ASSIGN_OR_RETURN(std::vector<std::string> files, ResolveStores(paths));
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, MergeStores(files));
+  RELAYTAP_ASSIGN_OR_RETURN(int version, CheckStore(*db, absl::StrJoin(paths, ", ")));
+  return ReadyToRead(std::move(db), version);
 }
 
 StoreReader::StoreReader(std::unique_ptr<sqlite::Database> db, std::string path)
@@ -229,6 +250,12 @@ StoreReader::~StoreReader() = default;
 absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(const std::string& path) {
   RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenStoreReadOnly(path));
   return std::unique_ptr<StoreReader>(new StoreReader(std::move(db), path));
+}
+
+absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Open(
+    const std::vector<std::string>& paths) {
+  RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> db, OpenStoreReadOnly(paths));
+  return std::unique_ptr<StoreReader>(new StoreReader(std::move(db), absl::StrJoin(paths, ", ")));
 }
 
 absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& window) {
@@ -264,6 +291,7 @@ absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& win
     a.jwt_exp = s.ColumnOptionalInt64(21);
     a.jwt_aud = s.ColumnText(22);
     a.jwt_tid = s.ColumnText(23);
+    a.machine = s.ColumnText(24);
     out.push_back(std::move(a));
   }
   return out;
@@ -298,6 +326,7 @@ absl::StatusOr<std::vector<Failure>> StoreReader::Failures(const TimeWindow& win
     f.user_agent = s.ColumnText(c++);
     f.local = s.ColumnInt64(c++) != 0;
     f.session_ref = s.ColumnOptionalInt64(c++);
+    f.machine = s.ColumnText(c++);
     out.push_back(std::move(f));
   }
   return out;
@@ -350,6 +379,7 @@ absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& win
         p.event_types.push_back(types.ColumnText(0));
       }
     }
+    p.machine = s.ColumnText(c++);
     out.push_back(std::move(p));
   }
   return out;

@@ -63,12 +63,18 @@ struct Attempt {
   // A bearer JWT's audience and tenant: identifiers, or "hmac:…" fingerprints of values that are
   // not; "" when absent (and in stores older than schema version 4).
   std::string jwt_aud, jwt_tid;
+  // The machine that recorded it: its run's hostname ("" when the run recorded none).
+  std::string machine;
 };
 
 // Opens a relaytap store read-only after checking that it is one (and not newer than this
 // binary). Shared by every reader of the store. `path` may name a rotated set, a glob
 // ('relaytap*.db') or a folder (every *.db in it), read as one store (recorder/query/store_set.h).
 absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(const std::string& path);
+// Several stores read as one (one per host of a fleet, say): every file or set `paths` names,
+// merged as a set is. One path is OpenStoreReadOnly(path).
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenStoreReadOnly(
+    const std::vector<std::string>& paths);
 
 // The schema version of `db` (0 when it records none) after checking that it is a relaytap store
 // this binary reads; FailedPrecondition naming `path` otherwise.
@@ -97,6 +103,7 @@ struct Failure {
   bool local = false;  // relaytap answered it itself (guard rejection, failed dial, ...)
   std::optional<int64_t> session_ref;            // the session's row, for its events
   std::vector<EventMark> events_before_failure;  // filled by StoreReader::EventsBefore
+  std::string machine;                           // as Attempt::machine
 };
 
 // What one attempt looked like, for comparing a working group of attempts with a failing one
@@ -110,6 +117,7 @@ struct Profile {
   std::string session_update;            // the first session.update's redacted payload
   std::string response_create;           // the first response.create's redacted payload
   std::optional<double> upgrade_ms, duration_ms;
+  std::string machine;  // as Attempt::machine
 };
 
 // One recorded exchange as the store keeps it (headers and bodies already redacted), with the
@@ -144,6 +152,8 @@ class StoreReader {
   // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
   // not a relaytap store or is newer than this binary understands.
   static absl::StatusOr<std::unique_ptr<StoreReader>> Open(const std::string& path);
+  // Several stores (or sets) read as one; each row names the machine that recorded it.
+  static absl::StatusOr<std::unique_ptr<StoreReader>> Open(const std::vector<std::string>& paths);
   ~StoreReader();
   StoreReader(const StoreReader&) = delete;
   StoreReader& operator=(const StoreReader&) = delete;

@@ -174,6 +174,23 @@ absl::StatusOr<std::vector<std::string>> ResolveStoreSet(const std::string& db) 
   return files;
 }
 
+absl::StatusOr<std::vector<std::string>> ResolveStores(const std::vector<std::string>& dbs) {
+  std::vector<std::string> files;
+  for (const std::string& db : dbs) {
+    std::error_code ec;
+    if (!IsStoreSet(db) && !fs::is_regular_file(db, ec)) {
+      return absl::NotFoundError(StrCat("relaytap store ", db, ": no such file"));
+    }
+    RELAYTAP_ASSIGN_OR_RETURN(std::vector<std::string> named, ResolveStoreSet(db));
+    for (std::string& f : named) {
+      const bool seen = std::any_of(files.begin(), files.end(),
+                                    [&](const std::string& g) { return fs::equivalent(f, g, ec); });
+      if (!seen) files.push_back(std::move(f));
+    }
+  }
+  return files;
+}
+
 absl::StatusOr<std::unique_ptr<Database>> MergeStores(const std::vector<std::string>& files) {
   std::vector<Member> members;
   for (const std::string& f : files) {

@@ -30,6 +30,10 @@ bool IsStoreSet(const std::string& db);
 // holds no *.db file; a path that names no set is returned as itself.
 absl::StatusOr<std::vector<std::string>> ResolveStoreSet(const std::string& db);
 
+// The files that several --db values name together (each a file or a set), in the order given,
+// each once. NotFound naming the value when a file does not exist or a set is empty.
+absl::StatusOr<std::vector<std::string>> ResolveStores(const std::vector<std::string>& dbs);
+
 // One temporary store holding every row of `files` (each checked as OpenStoreReadOnly checks
 // one file), in the order of each file's first run (then its first exchange), so ids grow with
 // time across the set. FailedPrecondition naming the file when one is not a relaytap store, or

@@ -16,9 +16,9 @@ namespace {
 using recorder::query::Profile;
 using json = nlohmann::ordered_json;
 
-constexpr std::string_view kSelectorFields[] = {"outcome", "deployment", "model",
-                                                "host",    "region",     "api_version",
-                                                "client",  "user_agent", "session"};
+constexpr std::string_view kSelectorFields[] = {"outcome", "deployment",  "model",  "host",
+                                                "region",  "api_version", "client", "user_agent",
+                                                "session", "machine"};
 
 const std::string& FieldOf(const Profile& p, std::string_view field) {
   if (field == "outcome") return p.outcome;
@@ -29,6 +29,7 @@ const std::string& FieldOf(const Profile& p, std::string_view field) {
   if (field == "api_version") return p.api_version;
   if (field == "client") return p.client;
   if (field == "user_agent") return p.user_agent;
+  if (field == "machine") return p.machine;
   return p.session_id;
 }
 
@@ -119,7 +120,7 @@ absl::StatusOr<Selector> Selector::Parse(std::string_view text) {
       return absl::InvalidArgumentError(
           StrCat("selector field '", t.field,
                  "': expected outcome, deployment, model, host, region, api_version, client, "
-                 "user_agent or session"));
+                 "user_agent, session or machine"));
     }
     s.terms_.push_back(std::move(t));
   }
@@ -167,6 +168,9 @@ DiffResult Compare(const std::vector<Profile>& good, const std::vector<Profile>&
       {"session_update_shape", [](const Profile& p) { return ShapeOf(p.session_update); }},
       {"response_create_shape", [](const Profile& p) { return ShapeOf(p.response_create); }},
       {"outcome", [](const Profile& p) { return p.outcome; }},
+      // The machine that recorded it (several --db, one store per host): failures that all
+      // come from one host point at that host.
+      {"machine", [](const Profile& p) { return p.machine; }},
   };
   for (const auto& [name, value] : fields) {
     Difference d;

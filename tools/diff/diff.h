@@ -4,8 +4,9 @@
 // its value distributions in the two groups (0: the same mix, 1: no value in common); fields
 // with a score of 0 are not differences and are left out. Compared: host, region, deployment,
 // model, API version, path dialect, auth kind (never the credential), user agent, subprotocol,
-// extensions, TLS version, ALPN, outcome, the redacted shape of the first session.update and
-// response.create, the first point where the usual event-type sequences diverge, and timings.
+// extensions, TLS version, ALPN, outcome, the recording machine, the redacted shape of the first
+// session.update and response.create, the first point where the usual event-type sequences diverge,
+// and timings.
 
 #include <map>
 #include <optional>
@@ -19,7 +20,8 @@
 namespace relaytap::tools::diff {
 
 // `field=value` or `field!=value` terms joined by commas; every term must hold. Fields: outcome,
-// deployment, model, host, region, api_version, client, user_agent, session. Empty: everything.
+// deployment, model, host, region, api_version, client, user_agent, session, machine (the
+// recording host's name). Empty: everything.
 class Selector {
  public:
   static absl::StatusOr<Selector> Parse(std::string_view text);

@@ -71,6 +71,10 @@ std::string Summary(const Report& r) {
   h += StrCat("<li>Hosts affected: ", EscapeHtml(Joined(r.hosts_affected)), "</li>\n");
   h += StrCat("<li>Deployments affected: ", EscapeHtml(Joined(r.deployments_affected)), "</li>\n");
   h += StrCat("<li>Clients affected: ", EscapeHtml(Joined(r.clients_affected)), "</li>\n");
+  if (r.several_machines()) {
+    h += StrCat("<li>Machines: ", EscapeHtml(MachinesLine(r)), "</li>\n");
+    h += StrCat("<li>Machines affected: ", EscapeHtml(Joined(r.machines_affected)), "</li>\n");
+  }
   return h + "</ul>\n</section>\n";
 }
 
@@ -104,10 +108,11 @@ std::string OverTime(const Report& r) {
   return h + "</section>\n";
 }
 
-std::string FailureRow(const Failure& f, const absl::TimeZone& zone) {
+std::string FailureRow(const Failure& f, const absl::TimeZone& zone, bool machine_column) {
   const std::string error = f.error_type + (f.error_code.empty() ? "" : " / " + f.error_code);
-  return StrCat("<tr>", Td(Utc(f.at_us)), Td(Local(f.at_us, zone)), Td(f.kind), Td(f.host),
-                Td(f.deployment), Td(f.api_version), Td(f.status ? StrCat(f.status) : ""),
+  return StrCat("<tr>", machine_column ? Td(f.machine) : "", Td(Utc(f.at_us)),
+                Td(Local(f.at_us, zone)), Td(f.kind), Td(f.host), Td(f.deployment),
+                Td(f.api_version), Td(f.status ? StrCat(f.status) : ""),
                 Td(f.close_code ? StrCat(*f.close_code) : ""), Td(f.outcome), Td(error),
                 Td(f.message), Td(f.apim_request_id, "id"), Td(f.x_request_id, "id"), Td(f.region),
                 Td(f.session_id, "id"), Td(f.response_id, "id"),
@@ -117,13 +122,14 @@ std::string FailureRow(const Failure& f, const absl::TimeZone& zone) {
 std::string Failures(const Report& r, const absl::TimeZone& zone) {
   std::string h = StrCat("<section id=\"failures\">\n<h2>Failures (", r.failures.size(),
                          ")</h2>\n<div class=\"scroll\"><table>\n<tr>");
+  if (r.several_machines()) h += "<th>machine</th>";
   for (const char* c : {"time (UTC)", "local", "kind", "host", "deployment", "api-version",
                         "status", "close", "outcome", "error", "message", "apim-request-id",
                         "x-request-id", "region", "session", "response", "retry", "user agent"}) {
     h += StrCat("<th>", c, "</th>");
   }
   h += "</tr>\n";
-  for (const Failure& f : r.failures) h += FailureRow(f, zone);
+  for (const Failure& f : r.failures) h += FailureRow(f, zone, r.several_machines());
   return h + "</table></div>\n</section>\n";
 }
 

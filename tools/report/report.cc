@@ -191,20 +191,23 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
     r.first_us = attempts.front().start_us;
     r.last_us = attempts.back().start_us;
   }
-  r.per_hour = stats::Compute(attempts, stats::GroupBy::kHour, zone);
+  r.per_hour = stats::Compute(attempts, stats::GroupBy::kHour, zone, /*split_machines=*/false);
+  r.per_machine = stats::Compute(attempts, stats::GroupBy::kMachine, zone);
   for (const Attempt& a : attempts) {
     if (a.upgrade_ms) r.upgrade_ms.push_back(*a.upgrade_ms);
   }
-  std::set<std::string> hosts, clients, deployments;
+  std::set<std::string> hosts, clients, deployments, machines;
   for (const Attempt& a : attempts) {
     if (a.outcome == "ok") continue;
     hosts.insert(a.host);
+    machines.insert(a.machine.empty() ? "(unknown)" : a.machine);
     if (!a.client.empty()) clients.insert(ClientHost(a.client));
     deployments.insert(a.deployment);
   }
   r.hosts_affected.assign(hosts.begin(), hosts.end());
   r.clients_affected.assign(clients.begin(), clients.end());
   r.deployments_affected.assign(deployments.begin(), deployments.end());
+  r.machines_affected.assign(machines.begin(), machines.end());
   for (Failure& f : r.failures) {
     if (!f.session_ref) continue;
     RELAYTAP_ASSIGN_OR_RETURN(f.events_before_failure,
@@ -241,6 +244,14 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
   summary["hosts_affected"] = r.hosts_affected;
   summary["clients_affected"] = r.clients_affected;
   summary["deployments_affected"] = r.deployments_affected;
+  summary["machines"] = json::array();
+  for (const stats::Bucket& b : r.per_machine.rows) {
+    summary["machines"].push_back({{"machine", b.key},
+                                   {"attempts", b.attempts()},
+                                   {"failures", b.failures},
+                                   {"failure_pct", std::round(b.failure_pct() * 100) / 100}});
+  }
+  summary["machines_affected"] = r.machines_affected;
   summary["findings"] = json::array();
   for (const Finding& f : r.findings) {
     summary["findings"].push_back(
@@ -271,6 +282,7 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
     x["response_id"] = f.response_id;
     x["retry_count"] = f.retry_count ? json(*f.retry_count) : json();
     x["user_agent"] = f.user_agent;
+    x["machine"] = f.machine;
     x["answered_by_relaytap"] = f.local;
     x["events_before_failure"] = json::array();
     for (const auto& e : f.events_before_failure) {
@@ -300,6 +312,19 @@ std::string Cell(const std::string& v) {
   return out.empty() ? "-" : out;
 }
 
+}  // namespace
+
+std::string MachinesLine(const Report& r) {
+  std::string out;
+  for (const stats::Bucket& b : r.per_machine.rows) {
+    out += StrCat(out.empty() ? "" : ", ", b.key, " (", b.attempts(), " attempts, ", b.failures,
+                  " failed, ", Fixed(b.failure_pct(), 2), "%)");
+  }
+  return out;
+}
+
+namespace {
+
 std::string Joined(const std::vector<std::string>& v) {
   std::string out;
   for (const std::string& s : v) out += StrCat(out.empty() ? "" : ", ", s.empty() ? "(none)" : s);
@@ -323,7 +348,12 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
   md += StrCat("- Outcomes: ", outcomes.empty() ? "-" : outcomes, "\n");
   md += StrCat("- Hosts affected: ", Joined(r.hosts_affected), "\n");
   md += StrCat("- Deployments affected: ", Joined(r.deployments_affected), "\n");
-  md += StrCat("- Clients affected: ", Joined(r.clients_affected), "\n\n");
+  md += StrCat("- Clients affected: ", Joined(r.clients_affected), "\n");
+  if (r.several_machines()) {
+    md += StrCat("- Machines: ", MachinesLine(r), "\n");
+    md += StrCat("- Machines affected: ", Joined(r.machines_affected), "\n");
+  }
+  md += "\n";
 
   md += "## Findings\n\n";
   if (r.findings.empty()) md += "None of the known patterns was found.\n";
@@ -338,12 +368,16 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
                  Fixed(b.failure_pct(), 2), " |\n");
   }
   md += StrCat("\n## Failures (", r.failures.size(), ")\n\n");
+  const bool machine_column = r.several_machines();
+  md += machine_column ? "| machine " : "";
   md +=
       "| time (UTC) | local | kind | host | deployment | api-version | status | close | outcome "
       "| error | message | apim-request-id | x-request-id | region | session | response | "
       "retry | user agent |\n";
+  md += machine_column ? "|---" : "";
   md += "|---|---|---|---|---|---|---:|---:|---|---|---|---|---|---|---|---|---:|---|\n";
   for (const Failure& f : r.failures) {
+    if (machine_column) md += StrCat("| ", Cell(f.machine), " ");
     md += StrCat("| ", Utc(f.at_us), " | ", Local(f.at_us, zone), " | ", f.kind, " | ",
                  Cell(f.host), " | ", Cell(f.deployment), " | ", Cell(f.api_version), " | ",
                  f.status ? std::to_string(f.status) : "-", " | ",

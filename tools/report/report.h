@@ -29,6 +29,11 @@ struct Report {
   stats::Stats per_hour;              // totals and the failure rate over time
   std::vector<double> upgrade_ms;     // each attempt's request -> response head, in ms
   std::vector<std::string> hosts_affected, clients_affected, deployments_affected;
+  // The machines that recorded the attempts (one store per host, several --db): a bucket per
+  // machine, only when there is more than one.
+  stats::Stats per_machine;
+  std::vector<std::string> machines_affected;
+  bool several_machines() const { return per_machine.machines.size() > 1; }
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
 };
@@ -44,6 +49,9 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
 // The findings the attempts and failures support (pure; order: most actionable first).
 std::vector<Finding> FindingsOf(const std::vector<recorder::query::Attempt>& attempts,
                                 const std::vector<recorder::query::Failure>& failures);
+
+// "host-a (120 attempts, 3 failed, 2.50%), host-b (...)": one entry per machine.
+std::string MachinesLine(const Report& r);
 
 std::string FormatJson(const Report& r, const absl::TimeZone& zone);
 std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone);

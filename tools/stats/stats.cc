@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <unordered_map>
 
 #include "base/str_cat.h"
@@ -14,8 +15,9 @@ namespace {
 
 using recorder::query::Attempt;
 
-constexpr std::string_view kGroupByNames[] = {"hour", "minute",      "deployment", "region",
-                                              "host", "api-version", "user-agent", "outcome"};
+constexpr std::string_view kGroupByNames[] = {"hour",       "minute",  "deployment",
+                                              "region",     "host",    "api-version",
+                                              "user-agent", "outcome", "machine"};
 
 // Collects one latency's samples for a bucket.
 struct Samples {
@@ -64,6 +66,7 @@ void Finish(Bucket& b, Samples& s) {
 }
 
 std::string OrNone(const std::string& v) { return v.empty() ? "(none)" : v; }
+std::string MachineLabel(const std::string& v) { return v.empty() ? "(unknown)" : v; }
 
 std::string KeyOf(const Attempt& a, GroupBy by, const absl::TimeZone& zone) {
   switch (by) {
@@ -87,6 +90,8 @@ std::string KeyOf(const Attempt& a, GroupBy by, const absl::TimeZone& zone) {
       return OrNone(a.user_agent);
     case GroupBy::kOutcome:
       return OrNone(a.outcome);
+    case GroupBy::kMachine:
+      return MachineLabel(a.machine);
   }
   return "";
 }
@@ -112,6 +117,7 @@ nlohmann::ordered_json PercentilesJson(const Percentiles& p) {
 nlohmann::ordered_json BucketJson(const Bucket& b, bool with_key) {
   nlohmann::ordered_json j;
   if (with_key) j["bucket"] = b.key;
+  if (!b.machine.empty()) j["machine"] = b.machine;
   j["sessions"] = b.sessions;
   j["exchanges"] = b.exchanges;
   j["failures"] = b.failures;
@@ -171,8 +177,8 @@ absl::StatusOr<GroupBy> ParseGroupBy(std::string_view name) {
   }
   return absl::InvalidArgumentError(
       StrCat("--by ", name,
-             ": expected hour, minute, deployment, region, host, api-version, user-agent or "
-             "outcome"));
+             ": expected hour, minute, deployment, region, host, api-version, user-agent, "
+             "outcome or machine"));
 }
 
 std::string_view GroupByName(GroupBy g) { return kGroupByNames[static_cast<size_t>(g)]; }
@@ -182,30 +188,50 @@ double Bucket::failure_pct() const {
                          : 100.0 * static_cast<double>(failures) / static_cast<double>(attempts());
 }
 
-Stats Compute(const std::vector<Attempt>& attempts, GroupBy by, const absl::TimeZone& zone) {
+Stats Compute(const std::vector<Attempt>& attempts, GroupBy by, const absl::TimeZone& zone,
+              bool split_machines) {
   Stats s;
   s.by = by;
+  s.split_machines = split_machines;
   s.zone = zone.name();
   s.totals.key = "total";
+  for (const Attempt& a : attempts) {
+    std::string m = MachineLabel(a.machine);
+    if (std::find(s.machines.begin(), s.machines.end(), m) == s.machines.end()) {
+      s.machines.push_back(std::move(m));
+    }
+  }
+  std::sort(s.machines.begin(), s.machines.end());
+  const bool per_machine = s.per_machine();
   Samples total_samples;
-  std::unordered_map<std::string, size_t> index;
+  std::map<std::pair<std::string, std::string>, size_t> index;  // (key, machine) -> row
+  std::unordered_map<std::string, size_t> first_seen;           // key -> order of appearance
   std::vector<Samples> samples;
   for (const Attempt& a : attempts) {
     Add(s.totals, total_samples, a);
     std::string key = KeyOf(a, by, zone);
-    auto [it, fresh] = index.try_emplace(key, s.rows.size());
+    first_seen.try_emplace(key, first_seen.size());
+    std::string machine = per_machine ? MachineLabel(a.machine) : "";
+    auto [it, fresh] = index.try_emplace({key, machine}, s.rows.size());
     if (fresh) {
-      s.rows.push_back(Bucket{.key = std::move(key)});
+      s.rows.push_back(Bucket{.key = std::move(key), .machine = std::move(machine)});
       samples.emplace_back();
     }
     Add(s.rows[it->second], samples[it->second], a);
   }
   Finish(s.totals, total_samples);
   for (size_t i = 0; i < s.rows.size(); ++i) Finish(s.rows[i], samples[i]);
-  // Time buckets stay in the order they first appeared: the attempts came oldest first.
-  if (!TimeBuckets(by)) {
+  if (TimeBuckets(by)) {
+    // Time order (the attempts came oldest first, so a bucket's first row is in place), each
+    // bucket's machines by name.
+    std::stable_sort(s.rows.begin(), s.rows.end(), [&](const Bucket& a, const Bucket& b) {
+      if (a.key != b.key) return first_seen.at(a.key) < first_seen.at(b.key);
+      return a.machine < b.machine;
+    });
+  } else {
     std::stable_sort(s.rows.begin(), s.rows.end(), [](const Bucket& a, const Bucket& b) {
-      return a.attempts() != b.attempts() ? a.attempts() > b.attempts() : a.key < b.key;
+      if (a.attempts() != b.attempts()) return a.attempts() > b.attempts();
+      return a.key != b.key ? a.key < b.key : a.machine < b.machine;
     });
   }
   return s;
@@ -215,6 +241,7 @@ std::string FormatJson(const Stats& s) {
   nlohmann::ordered_json j;
   j["by"] = std::string(GroupByName(s.by));
   j["zone"] = s.zone;
+  j["machines"] = s.machines;
   j["totals"] = BucketJson(s.totals, /*with_key=*/false);
   j["rows"] = nlohmann::ordered_json::array();
   for (const Bucket& b : s.rows) j["rows"].push_back(BucketJson(b, /*with_key=*/true));
@@ -223,15 +250,16 @@ std::string FormatJson(const Stats& s) {
 
 std::string FormatCsv(const Stats& s) {
   std::string out =
-      StrCat(GroupByName(s.by),
+      StrCat(GroupByName(s.by), s.per_machine() ? ",machine" : "",
              ",sessions,exchanges,failures,failure_pct,retries,status_429,upgrade_p50_ms,"
              "upgrade_p90_ms,upgrade_p99_ms,session_created_p50_ms,session_created_p90_ms,"
              "session_created_p99_ms,first_delta_p50_ms,first_delta_p90_ms,first_delta_p99_ms,"
              "duration_p50_ms,duration_p90_ms,duration_p99_ms,bytes,tokens,by_outcome\n");
   auto opt = [](const std::optional<double>& v) { return v ? Ms(v) : std::string(); };
   auto row = [&](const Bucket& b) {
-    out += StrCat(Csv(b.key), ",", b.sessions, ",", b.exchanges, ",", b.failures, ",",
-                  Pct(b.failure_pct()), ",", b.retries, ",", b.status_429);
+    out += StrCat(Csv(b.key), s.per_machine() ? "," + Csv(b.machine) : "", ",", b.sessions, ",",
+                  b.exchanges, ",", b.failures, ",", Pct(b.failure_pct()), ",", b.retries, ",",
+                  b.status_429);
     for (const Percentiles* p :
          {&b.upgrade_ms, &b.session_created_ms, &b.first_delta_ms, &b.duration_ms}) {
       out += StrCat(",", opt(p->p50), ",", opt(p->p90), ",", opt(p->p99));
@@ -249,18 +277,18 @@ std::string FormatCsv(const Stats& s) {
 }
 
 std::string FormatTable(const Stats& s) {
-  const std::vector<std::string> head = {std::string(GroupByName(s.by)),
-                                         "sessions",
-                                         "exchanges",
-                                         "failures",
-                                         "fail%",
-                                         "retries",
-                                         "429s",
-                                         "upgrade p50/p99 ms",
-                                         "created p50 ms",
-                                         "1st delta p50 ms",
-                                         "tokens",
-                                         "failed by outcome"};
+  std::vector<std::string> head = {std::string(GroupByName(s.by)),
+                                   "sessions",
+                                   "exchanges",
+                                   "failures",
+                                   "fail%",
+                                   "retries",
+                                   "429s",
+                                   "upgrade p50/p99 ms",
+                                   "created p50 ms",
+                                   "1st delta p50 ms",
+                                   "tokens",
+                                   "failed by outcome"};
   std::vector<std::vector<std::string>> cells;
   auto add = [&](const Bucket& b) {
     cells.push_back(
@@ -271,6 +299,12 @@ std::string FormatTable(const Stats& s) {
   };
   for (const Bucket& b : s.rows) add(b);
   add(s.totals);
+  if (s.per_machine()) {
+    head.insert(head.begin() + 1, "machine");
+    for (size_t i = 0; i < cells.size(); ++i) {
+      cells[i].insert(cells[i].begin() + 1, i < s.rows.size() ? s.rows[i].machine : "");
+    }
+  }
   std::vector<size_t> width(head.size());
   for (size_t c = 0; c < head.size(); ++c) {
     width[c] = head[c].size();
@@ -279,7 +313,7 @@ std::string FormatTable(const Stats& s) {
   auto line = [&](const std::vector<std::string>& r) {
     std::string out;
     for (size_t c = 0; c < r.size(); ++c) {
-      const bool left = c == 0 || c + 1 == r.size();
+      const bool left = c == 0 || (c == 1 && s.per_machine()) || c + 1 == r.size();
       std::string pad(c + 1 == r.size() ? 0 : width[c] - r[c].size(), ' ');
       out += left ? r[c] + pad : pad + r[c];
       out += c + 1 == r.size() ? "\n" : "  ";

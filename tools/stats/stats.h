@@ -33,7 +33,8 @@ enum class GroupBy {
   kHost,
   kApiVersion,
   kUserAgent,
-  kOutcome
+  kOutcome,
+  kMachine  // the machine that recorded the attempt (several --db, one store per host)
 };
 absl::StatusOr<GroupBy> ParseGroupBy(std::string_view name);
 std::string_view GroupByName(GroupBy g);
@@ -49,6 +50,9 @@ Percentiles Summarize(std::vector<double>& values);
 
 struct Bucket {
   std::string key;  // the bucket's label ("total" for the totals)
+  // With attempts from more than one machine, every row is one machine's part of its bucket
+  // (except under --by machine, where the machine is the key); "" otherwise and in the totals.
+  std::string machine;
   int64_t sessions = 0;
   int64_t exchanges = 0;
   int64_t failures = 0;
@@ -68,11 +72,17 @@ struct Stats {
   std::string zone;  // the zone time buckets are labelled in
   Bucket totals;
   std::vector<Bucket> rows;  // in time order for hour/minute, else by attempts (most first)
+  std::vector<std::string> machines;  // the machines the attempts came from, sorted
+  bool split_machines = true;
+  bool per_machine() const {
+    return split_machines && machines.size() > 1 && by != GroupBy::kMachine;
+  }
 };
 
 // Buckets `attempts`. Time buckets are labelled in `zone` (e.g. "2025-07-15T10:00+02:00").
+// With `split_machines`, rows are split per machine when the attempts come from several.
 Stats Compute(const std::vector<recorder::query::Attempt>& attempts, GroupBy by,
-              const absl::TimeZone& zone);
+              const absl::TimeZone& zone, bool split_machines = true);
 
 std::string FormatJson(const Stats& s);
 std::string FormatCsv(const Stats& s);
