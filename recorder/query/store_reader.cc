@@ -27,6 +27,10 @@ constexpr std::string_view kEventsBeforeV5Sql =
     "NULL AS run_last_event_id, NULL AS run_max_gap_us, NULL AS run_fingerprint, "
     "NULL AS run_detail FROM main.events";
 
+// Before schema version 6 the upstream chain's root was not recorded.
+constexpr std::string_view kConnectionsBeforeV6Sql =
+    "CREATE TEMP VIEW connections AS SELECT *, NULL AS upstream_tls_issuer FROM main.connections";
+
 constexpr std::string_view kRequiredTablesSql =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
     "'exchanges', 'ws_sessions', 'events')";
@@ -65,7 +69,7 @@ constexpr std::string_view kAttemptsSql =
     "COALESCE((SELECT SUM(json_extract(u.payload, '$.response.usage.total_tokens')) FROM events u "
     "WHERE u.session_ref = s.id AND u.type = 'response.done' AND json_valid(u.payload)), 0), "
     "COALESCE(e.auth_kind, ''), e.jwt_exp, COALESCE(e.jwt_aud, ''), COALESCE(e.jwt_tid, ''), "
-    RELAYTAP_MACHINE_OF("e") " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
+    RELAYTAP_MACHINE_OF("e") ", COALESCE(c.upstream_tls_issuer, '') FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
@@ -182,6 +186,7 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> ReadyToRead(std::unique_ptr<Da
   // every version. Unqualified `exchanges` finds the temp view first.
   if (version > 0 && version < 4) RELAYTAP_RETURN_IF_ERROR(db->Execute(kExchangesBeforeV4Sql));
   if (version > 0 && version < 5) RELAYTAP_RETURN_IF_ERROR(db->Execute(kEventsBeforeV5Sql));
+  if (version > 0 && version < 6) RELAYTAP_RETURN_IF_ERROR(db->Execute(kConnectionsBeforeV6Sql));
   // A proxy may be writing: wait for its short write transactions instead of failing.
   (void)db->Execute("PRAGMA busy_timeout=5000");
   // The answers scan every event row: map the file instead of copying each page through
@@ -292,6 +297,7 @@ absl::StatusOr<std::vector<Attempt>> StoreReader::Attempts(const TimeWindow& win
     a.jwt_aud = s.ColumnText(22);
     a.jwt_tid = s.ColumnText(23);
     a.machine = s.ColumnText(24);
+    a.tls_root = s.ColumnText(25);
     out.push_back(std::move(a));
   }
   return out;

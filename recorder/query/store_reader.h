@@ -65,6 +65,9 @@ struct Attempt {
   std::string jwt_aud, jwt_tid;
   // The machine that recorded it: its run's hostname ("" when the run recorded none).
   std::string machine;
+  // The subject of the root its connection's upstream chain was verified against ("" when not
+  // recorded): a TLS-inspecting proxy shows here as its own CA.
+  std::string tls_root;
 };
 
 // Opens a relaytap store read-only after checking that it is one (and not newer than this

@@ -183,5 +183,48 @@ TEST_F(FleetTest, AStoreNamedTwiceIsReadOnceAndAMissingOneIsNamed) {
   EXPECT_EQ(set->Attempts({})->size(), 2 * once->Attempts({})->size());
 }
 
+// The root each upstream chain was verified against (connections.upstream_tls_issuer): listed per
+// host, and a host verified against two roots (a TLS-inspecting proxy on part of the path) is a
+// finding.
+TEST_F(FleetTest, TheReportNamesTheUpstreamTlsRootsAndAChangeOfRoot) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(Db("host-a").c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(h,
+                   "UPDATE connections SET upstream_tls_issuer = CASE WHEN connection_id <= 3 "
+                   "THEN 'CN=DigiCert Global Root G2' ELSE 'CN=CORP-CA' END",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(h);
+  auto b = Open({Db("host-b")});  // no root recorded
+  ASSERT_TRUE(b);
+  auto rb = report::BuildReport(*b, {}, absl::UTCTimeZone(), "");
+  ASSERT_TRUE(rb.ok());
+  EXPECT_TRUE(rb->tls_roots.empty());
+  EXPECT_THAT(report::FormatMarkdown(*rb, absl::UTCTimeZone()), Not(HasSubstr("TLS roots")));
+  for (const auto& f : rb->findings) EXPECT_NE(f.id, "tls_root_changed");
+
+  auto a = Open({Db("host-a")});
+  ASSERT_TRUE(a);
+  auto r = report::BuildReport(*a, {}, absl::UTCTimeZone(), "");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->tls_roots.size(), 2u);
+  EXPECT_EQ(r->tls_roots[0].root, "CN=DigiCert Global Root G2");
+  EXPECT_EQ(r->tls_roots[0].attempts, 3);
+  EXPECT_EQ(r->tls_roots[1].root, "CN=CORP-CA");
+  EXPECT_EQ(r->tls_roots[1].attempts, 2);
+  EXPECT_THAT(report::FormatMarkdown(*r, absl::UTCTimeZone()),
+              HasSubstr("- Upstream TLS roots: contoso-eus2.openai.azure.com: CN=DigiCert Global "
+                        "Root G2 (3 attempts); contoso-eus2.openai.azure.com: CN=CORP-CA (2 "
+                        "attempts)"));
+  auto it = std::find_if(r->findings.begin(), r->findings.end(),
+                         [](const report::Finding& f) { return f.id == "tls_root_changed"; });
+  ASSERT_NE(it, r->findings.end());
+  EXPECT_THAT(it->statement, HasSubstr("verified against 2 different roots"));
+  EXPECT_EQ(it->evidence, "CN=DigiCert Global Root G2: 3 attempts; CN=CORP-CA: 2 attempts");
+  const auto j = nlohmann::json::parse(report::FormatJson(*r, absl::UTCTimeZone()));
+  EXPECT_EQ(j["summary"]["upstream_tls_roots"][1]["root"], "CN=CORP-CA");
+}
+
 }  // namespace
 }  // namespace relaytap::tools

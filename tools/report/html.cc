@@ -5,6 +5,7 @@
 #include "base/str_cat.h"
 #include "tools/report/svg_charts.h"
 #include "tools/report/text.h"
+#include "tools/report/tls_roots.h"
 
 namespace relaytap::tools::report {
 namespace {
@@ -71,6 +72,9 @@ std::string Summary(const Report& r) {
   h += StrCat("<li>Hosts affected: ", EscapeHtml(Joined(r.hosts_affected)), "</li>\n");
   h += StrCat("<li>Deployments affected: ", EscapeHtml(Joined(r.deployments_affected)), "</li>\n");
   h += StrCat("<li>Clients affected: ", EscapeHtml(Joined(r.clients_affected)), "</li>\n");
+  if (!r.tls_roots.empty()) {
+    h += StrCat("<li>Upstream TLS roots: ", EscapeHtml(TlsRootsLine(r.tls_roots)), "</li>\n");
+  }
   if (r.several_machines()) {
     h += StrCat("<li>Machines: ", EscapeHtml(MachinesLine(r)), "</li>\n");
     h += StrCat("<li>Machines affected: ", EscapeHtml(Joined(r.machines_affected)), "</li>\n");

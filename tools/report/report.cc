@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/report/text.h"
+#include "tools/report/tls_roots.h"
 #include "tools/report/token_finding.h"
 
 namespace relaytap::tools::report {
@@ -75,6 +76,9 @@ std::vector<Finding> FindingsOf(const std::vector<Attempt>& attempts,
                                 const std::vector<Failure>& failures) {
   std::vector<Finding> out;
   if (std::optional<Finding> f = TokenExpiredFinding(attempts)) out.push_back(std::move(*f));
+  if (std::optional<Finding> f = TlsRootChangedFinding(TlsRootsOf(attempts))) {
+    out.push_back(std::move(*f));
+  }
   int64_t retries = 0, failed = 0;
   for (const Attempt& a : attempts) {
     if (a.guard_saw_retry || (a.retry_count && *a.retry_count > 0)) ++retries;
@@ -208,6 +212,7 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
   r.clients_affected.assign(clients.begin(), clients.end());
   r.deployments_affected.assign(deployments.begin(), deployments.end());
   r.machines_affected.assign(machines.begin(), machines.end());
+  r.tls_roots = TlsRootsOf(attempts);
   for (Failure& f : r.failures) {
     if (!f.session_ref) continue;
     RELAYTAP_ASSIGN_OR_RETURN(f.events_before_failure,
@@ -252,6 +257,11 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
                                    {"failure_pct", std::round(b.failure_pct() * 100) / 100}});
   }
   summary["machines_affected"] = r.machines_affected;
+  summary["upstream_tls_roots"] = json::array();
+  for (const TlsRoot& root : r.tls_roots) {
+    summary["upstream_tls_roots"].push_back(
+        {{"host", root.host}, {"root", root.root}, {"attempts", root.attempts}});
+  }
   summary["findings"] = json::array();
   for (const Finding& f : r.findings) {
     summary["findings"].push_back(
@@ -349,6 +359,7 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
   md += StrCat("- Hosts affected: ", Joined(r.hosts_affected), "\n");
   md += StrCat("- Deployments affected: ", Joined(r.deployments_affected), "\n");
   md += StrCat("- Clients affected: ", Joined(r.clients_affected), "\n");
+  if (!r.tls_roots.empty()) md += StrCat("- Upstream TLS roots: ", TlsRootsLine(r.tls_roots), "\n");
   if (r.several_machines()) {
     md += StrCat("- Machines: ", MachinesLine(r), "\n");
     md += StrCat("- Machines affected: ", Joined(r.machines_affected), "\n");

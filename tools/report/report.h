@@ -21,6 +21,12 @@ struct Finding {
   std::string evidence;   // the numbers behind it
 };
 
+// How many attempts to an upstream host had their chain verified against one root.
+struct TlsRoot {
+  std::string host, root;
+  int64_t attempts = 0;
+};
+
 struct Report {
   std::string db;
   std::string zone;  // local times are in this zone
@@ -33,6 +39,8 @@ struct Report {
   // machine, only when there is more than one.
   stats::Stats per_machine;
   std::vector<std::string> machines_affected;
+  std::vector<TlsRoot>
+      tls_roots;  // the upstream chains' roots, per host (tools/report/tls_roots.h)
   bool several_machines() const { return per_machine.machines.size() > 1; }
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
