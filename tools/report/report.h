@@ -31,6 +31,8 @@ struct Report {
   std::vector<std::string> hosts_affected, clients_affected, deployments_affected;
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
+  std::vector<recorder::query::Call> calls;  // WebRTC call set-ups (tools/report/calls_section.h)
+  stats::CallCounts call_counts;
 };
 
 // How many events before a realtime failure the report shows.
