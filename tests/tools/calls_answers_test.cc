@@ -12,6 +12,7 @@
 #include "tests/testing/canary_sdp.h"
 #include "tests/tools/recorded_mix.h"
 #include "tools/diff/diff.h"
+#include "tools/report/html.h"
 #include "tools/report/report.h"
 #include "tools/stats/stats.h"
 
@@ -153,8 +154,12 @@ TEST_F(CallsAnswersTest, ReportHasACallsSectionAndTheTokenFinding) {
   ASSERT_TRUE(j.is_object());
   EXPECT_EQ(j["calls"]["calls"], 3);
   EXPECT_EQ(j["calls"]["set_ups"][1]["outcome"], "token_expired");
+  const std::string html = report::FormatHtml(*r, absl::UTCTimeZone());
+  EXPECT_NE(html.find("<h2>WebRTC calls (3)</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td>token_expired</td>"), std::string::npos);
   for (std::string_view canary : testing::kSdpCanaries) {
     EXPECT_EQ(md.find(canary), std::string::npos) << canary;
+    EXPECT_EQ(html.find(canary), std::string::npos) << canary;
   }
 }
 

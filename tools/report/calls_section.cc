@@ -1,6 +1,10 @@
 #include "tools/report/calls_section.h"
 
+#include <string>
+#include <vector>
+
 #include "base/str_cat.h"
+#include "tools/report/svg_charts.h"
 #include "tools/report/text.h"
 
 namespace relaytap::tools::report {
@@ -9,9 +13,40 @@ namespace {
 using json = nlohmann::ordered_json;
 using recorder::query::Call;
 
+constexpr const char* kCannotSee =
+    "relaytap sees a call's HTTPS set-up only (the SDP offer and answer, the token); media, ICE "
+    "connectivity and DTLS go over UDP past it: see the browser's chrome://webrtc-internals "
+    "dump for those.";
+
+constexpr const char* kColumns[] = {"time (UTC)",
+                                    "local",
+                                    "endpoint",
+                                    "deployment",
+                                    "outcome",
+                                    "status",
+                                    "error",
+                                    "message",
+                                    "call id",
+                                    "apim-request-id",
+                                    "x-request-id",
+                                    "answer ms",
+                                    "token expired before",
+                                    "sideband"};
+
 std::string Expired(const Call& c) {
   if (!c.token_expired_before_call) return "-";
   return *c.token_expired_before_call ? "yes" : "no";
+}
+
+// A call's cells in kColumns order, unescaped.
+std::vector<std::string> Cells(const Call& c, const absl::TimeZone& zone) {
+  return {Utc(c.start_us), Local(c.start_us, zone),
+          c.endpoint,      c.deployment,
+          c.outcome,       c.status ? std::to_string(c.status) : "",
+          c.error_code,    c.error_message,
+          c.call_id,       c.apim_request_id,
+          c.x_request_id,  c.answer_ms ? Fixed(*c.answer_ms, 1) : "",
+          Expired(c),      std::to_string(c.sideband_sessions)};
 }
 
 }  // namespace
@@ -65,24 +100,36 @@ json CallsJson(const Report& r, const absl::TimeZone& zone) {
 
 std::string CallsMarkdown(const Report& r, const absl::TimeZone& zone) {
   if (r.calls.empty()) return "";
-  std::string md = StrCat("\n## WebRTC calls (", r.calls.size(), ")\n\n");
-  md +=
-      "relaytap sees a call's HTTPS set-up only (the SDP offer and answer, the token); media, ICE "
-      "connectivity and DTLS go over UDP past it: see the browser's chrome://webrtc-internals "
-      "dump for those.\n\n";
-  md +=
-      "| time (UTC) | local | endpoint | deployment | outcome | status | error | message | call id "
-      "| apim-request-id | x-request-id | answer ms | token expired before | sideband |\n";
-  md += "|---|---|---|---|---|---:|---|---|---|---|---|---:|---|---:|\n";
+  std::string md = StrCat("\n## WebRTC calls (", r.calls.size(), ")\n\n", kCannotSee, "\n\n|");
+  std::string rule = "|";
+  for (const char* c : kColumns) {
+    md += StrCat(" ", c, " |");
+    rule += "---|";
+  }
+  md += StrCat("\n", rule, "\n");
   for (const Call& c : r.calls) {
-    md += StrCat("| ", Utc(c.start_us), " | ", Local(c.start_us, zone), " | ", c.endpoint, " | ",
-                 Cell(c.deployment), " | ", c.outcome, " | ",
-                 c.status ? std::to_string(c.status) : "-", " | ", Cell(c.error_code), " | ",
-                 Cell(c.error_message), " | ", Cell(c.call_id), " | ", Cell(c.apim_request_id),
-                 " | ", Cell(c.x_request_id), " | ", c.answer_ms ? Fixed(*c.answer_ms, 1) : "-",
-                 " | ", Expired(c), " | ", c.sideband_sessions, " |\n");
+    md += "|";
+    for (const std::string& cell : Cells(c, zone)) md += StrCat(" ", Cell(cell), " |");
+    md += "\n";
   }
   return md;
+}
+
+std::string CallsHtml(const Report& r, const absl::TimeZone& zone) {
+  if (r.calls.empty()) return "";
+  std::string h =
+      StrCat("<section id=\"calls\">\n<h2>WebRTC calls (", r.calls.size(), ")</h2>\n<p>",
+             EscapeHtml(kCannotSee), "</p>\n<div class=\"scroll\"><table>\n<tr>");
+  for (const char* c : kColumns) h += StrCat("<th>", EscapeHtml(c), "</th>");
+  h += "</tr>\n";
+  for (const Call& c : r.calls) {
+    h += "<tr>";
+    for (const std::string& cell : Cells(c, zone)) {
+      h += StrCat("<td>", cell.empty() ? "-" : EscapeHtml(cell), "</td>");
+    }
+    h += "</tr>\n";
+  }
+  return h + "</table></div>\n</section>\n";
 }
 
 }  // namespace relaytap::tools::report

@@ -22,4 +22,7 @@ nlohmann::ordered_json CallsJson(const Report& r, const absl::TimeZone& zone);
 // The "## WebRTC calls" section ("" when the window has none).
 std::string CallsMarkdown(const Report& r, const absl::TimeZone& zone);
 
+// The same section in the HTML page: every value escaped ("" when the window has none).
+std::string CallsHtml(const Report& r, const absl::TimeZone& zone);
+
 }  // namespace relaytap::tools::report
