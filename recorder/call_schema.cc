@@ -69,6 +69,7 @@ constexpr std::string_view kUpgradeV6ToV7 =
     ");\n"
     "CREATE INDEX calls_by_call_id ON calls(call_id);\n"
     "ALTER TABLE ws_sessions ADD COLUMN call_id TEXT;\n"
+    "CREATE INDEX ws_sessions_by_call_id ON ws_sessions(call_id) WHERE call_id IS NOT NULL;\n"
     // One row per call set-up with its token and sideband sessions: whether the token had
     // expired before the call is a column, not a computation.
     "CREATE VIEW v_calls AS SELECT " RELAYTAP_UTC("c.start_us") " AS time_utc, c.endpoint, "

@@ -79,7 +79,8 @@ absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db);
 //                         answer's latency, the offer's and answer's SDP shape (never addresses,
 //                         ports, ICE credentials or fingerprint values) and token_ref, the
 //                         issuance of the token it used (by fingerprint)
-//   ws_sessions.call_id   the call a sideband WebSocket (`?call_id=rtc_…`) joined
+//   ws_sessions.call_id   the call a sideband WebSocket (`?call_id=rtc_…`) joined (indexed where
+//                         set)
 //   v_calls               calls with their token's expiry and their sideband sessions
 absl::Status UpgradeSchemaV6ToV7(sqlite::Database& db);
 
