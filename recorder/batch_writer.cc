@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "recorder/call_store.h"
 #include "recorder/correlator.h"
 #include "recorder/sqlite/transaction.h"
 
@@ -233,7 +234,8 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   row.error_reason = redactor_.ScrubbedText(ex.error_reason);
   row.jwt_aud = redactor_.JwtIdentifier(redact::JwtClaim::kAud, facts.jwt_aud);
   row.jwt_tid = redactor_.JwtIdentifier(redact::JwtClaim::kTid, facts.jwt_tid);
-  return store_->WriteExchange(run_id_, row);
+  RELAYTAP_RETURN_IF_ERROR(store_->WriteExchange(run_id_, row));
+  return WriteCallFacts(*store_, redactor_, run_id_, ex, facts);
 }
 
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {

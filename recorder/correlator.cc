@@ -192,6 +192,20 @@ void ReadCorrelation(const Exchange& ex, ExchangeFacts& f) {
 
 }  // namespace
 
+std::string QueryParam(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string out;
+  bool seen = false;
+  ForEachQueryParam(target.substr(q + 1), [&](const std::string& n, const std::string& v) {
+    if (!seen && n == name) {
+      out = v;
+      seen = true;
+    }
+  });
+  return out;
+}
+
 std::string_view FindHeader(const Headers& headers, std::string_view name) {
   for (const auto& [n, v] : headers) {
     if (EqualsIgnoreCase(n, name)) return v;

@@ -79,6 +79,9 @@ struct MessageFacts {
 // It borrows msg.payload (long strings are cut out, see redact/json_holes.h).
 MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc = nullptr);
 
+// The first query parameter `name` (lowercase) of a request target, percent-decoded; "" if none.
+std::string QueryParam(std::string_view target, std::string_view name);
+
 // Case-insensitive header lookup; "" when absent.
 std::string_view FindHeader(const Headers& headers, std::string_view name);
 

@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -70,5 +70,18 @@ absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db);
 //   exchanges.upstream_proxy_status    the proxy's status when the exchange's dial failed there
 // v_failures gains two last columns, upstream_proxy and upstream_proxy_status.
 absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db);
+
+// Version 7 on top of version 6, WebRTC calls (recorder/call_facts.h; defined in call_schema.cc):
+//   call_tokens           one row per ephemeral-token issuance (client_secrets, preview and beta
+//                         sessions): its keyed fingerprint (never the token), expiry, session id
+//   calls                 one row per call set-up (POST …/realtime/calls, …/v1/realtimertc): the
+//                         outcome, Azure's correlation headers, the call id from Location, the
+//                         answer's latency, the offer's and answer's SDP shape (never addresses,
+//                         ports, ICE credentials or fingerprint values) and token_ref, the
+//                         issuance of the token it used (by fingerprint)
+//   ws_sessions.call_id   the call a sideband WebSocket (`?call_id=rtc_…`) joined (indexed where
+//                         set)
+//   v_calls               calls with their token's expiry and their sideband sessions
+absl::Status UpgradeSchemaV6ToV7(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

@@ -28,6 +28,8 @@ constexpr std::pair<std::string_view, std::string_view> kPruned[] = {
     {"events",
      "session_ref IN (SELECT id FROM ws_sessions WHERE run_id IN (SELECT id FROM temp.doomed))"},
     {"guard_decisions", "run_id IN (SELECT id FROM temp.doomed)"},
+    {"calls", "run_id IN (SELECT id FROM temp.doomed)"},
+    {"call_tokens", "run_id IN (SELECT id FROM temp.doomed)"},
     {"gaps", "run_id IN (SELECT id FROM temp.doomed)"},
     {"ws_sessions", "run_id IN (SELECT id FROM temp.doomed)"},
     {"exchanges", "run_id IN (SELECT id FROM temp.doomed)"},
@@ -47,6 +49,10 @@ constexpr std::string_view kOutsideWindowSql[] = {
     RELAYTAP_IN_WINDOW("IFNULL(e.request_start_us, IFNULL(s.open_us, 0))"),
     "DELETE FROM events WHERE session_ref IN (SELECT id FROM temp.gone_sessions)",
     "DELETE FROM ws_sessions WHERE id IN (SELECT id FROM temp.gone_sessions)",
+    "DELETE FROM calls WHERE NOT " RELAYTAP_IN_WINDOW("start_us"),
+    "UPDATE calls SET token_ref = NULL WHERE token_ref IN (SELECT id FROM call_tokens WHERE NOT "
+    RELAYTAP_IN_WINDOW("issued_us") ")",
+    "DELETE FROM call_tokens WHERE NOT " RELAYTAP_IN_WINDOW("issued_us"),
     "DELETE FROM exchanges WHERE NOT " RELAYTAP_IN_WINDOW("IFNULL(request_start_us, 0)"),
     "DELETE FROM guard_decisions AS g WHERE NOT " RELAYTAP_IN_WINDOW("at_us")
     " AND NOT EXISTS (SELECT 1 FROM exchanges e WHERE " RELAYTAP_SAME_CONNECTION("g")
@@ -65,6 +71,15 @@ constexpr std::string_view kOutsideWindowSql[] = {
 };
 #undef RELAYTAP_SAME_CONNECTION
 #undef RELAYTAP_IN_WINDOW
+
+// Stores written before schema version 7 have no calls tables: statements that name them are
+// skipped there (a call row always goes with its exchange, so the runs rule needs no change).
+bool NamesCallTables(std::string_view sql) { return sql.find("call") != std::string_view::npos; }
+bool HasCallTables(Database& db) {
+  absl::StatusOr<int64_t> n =
+      db.QueryInt64("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'calls'");
+  return n.ok() && *n > 0;
+}
 
 int64_t StoreBytes(const std::string& path) {
   std::error_code ec;
@@ -121,6 +136,8 @@ int64_t* CountFor(PruneCounts& c, std::string_view table) {
   if (table == "ws_sessions") return &c.sessions;
   if (table == "exchanges") return &c.exchanges;
   if (table == "connections") return &c.connections;
+  if (table == "calls") return &c.calls;
+  if (table == "call_tokens") return &c.call_tokens;
   return &c.runs;
 }
 
@@ -144,8 +161,10 @@ absl::StatusOr<PruneCounts> PruneStore(const std::string& path, int64_t before_u
   c.bytes_before = StoreBytes(path);
   RELAYTAP_RETURN_IF_ERROR(BeginWrite(*db, /*immediate=*/!dry_run));
   absl::Status st = RunWindowed(*db, kDoomedRunsSql, before_us, std::nullopt);
+  const bool calls = HasCallTables(*db);
   for (const auto& [table, belongs] : kPruned) {
     if (!st.ok()) break;
+    if (!calls && NamesCallTables(table)) continue;
     absl::StatusOr<int64_t> n =
         db->QueryInt64(StrCat("SELECT COUNT(*) FROM ", table, " WHERE ", belongs));
     st = n.status();
@@ -184,7 +203,9 @@ absl::Status ExportWindow(const std::string& path, const std::string& out,
     RELAYTAP_RETURN_IF_ERROR(into.Step().status());
     RELAYTAP_ASSIGN_OR_RETURN(std::unique_ptr<Database> copy, OpenForEdit(partial));
     RELAYTAP_RETURN_IF_ERROR(BeginWrite(*copy, /*immediate=*/true));
+    const bool calls = HasCallTables(*copy);
     for (std::string_view sql : kOutsideWindowSql) {
+      if (!calls && NamesCallTables(sql)) continue;
       RELAYTAP_RETURN_IF_ERROR(RunWindowed(*copy, sql, since_us, until_us));
     }
     RELAYTAP_RETURN_IF_ERROR(copy->Execute("COMMIT"));

@@ -23,6 +23,7 @@ inline constexpr absl::Duration kLockWait = absl::Seconds(3);
 struct PruneCounts {
   int64_t runs = 0, connections = 0, exchanges = 0, sessions = 0, events = 0;
   int64_t guard_decisions = 0, gaps = 0;
+  int64_t calls = 0, call_tokens = 0;
   int64_t bytes_before = 0, bytes_after = 0;
 };
 

@@ -15,7 +15,7 @@ cd "$ROOT"
 
 SECS="${1:-10}"
 shift $(($# > 0 ? 1 : 0))
-ALL_TARGETS=(frame_tap_fuzz http_head_fuzz json_redact_fuzz redact_text_fuzz session_cap_fuzz)
+ALL_TARGETS=(frame_tap_fuzz http_head_fuzz json_redact_fuzz redact_text_fuzz sdp_shape_fuzz session_cap_fuzz)
 TARGETS=("$@")
 [ "${#TARGETS[@]}" -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
 PARALLEL="${RELAYTAP_FUZZ_PARALLEL:-1}"

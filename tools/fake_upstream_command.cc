@@ -49,6 +49,7 @@ struct FakeUpstreamFlags {
   int idle_close_ms = -1;
   int retry_after_ms = -1;
   int sse_reset_after = -1;
+  int call_slow_ms = -1;
   std::string retry_headers;  // empty: keep the profile's (or all three)
   int upgrade_status = -1;
   std::string azure_host = "contoso.openai.azure.com";
@@ -170,6 +171,7 @@ bool BuildProfile(const FakeUpstreamFlags& flags, fake_upstream::FaultProfile* p
   if (flags.idle_close_ms >= 0) p.idle_close = milliseconds(flags.idle_close_ms);
   if (flags.retry_after_ms >= 0) p.retry_after = milliseconds(flags.retry_after_ms);
   if (flags.sse_reset_after >= 0) p.sse_reset_after = static_cast<unsigned>(flags.sse_reset_after);
+  if (flags.call_slow_ms >= 0) p.call_slow = milliseconds(flags.call_slow_ms);
   if (flags.upgrade_status >= 0) p.upgrade_status = static_cast<unsigned>(flags.upgrade_status);
   if (!flags.retry_headers.empty()) {
     if (auto s = fake_upstream::ParseRetryHeaderList(flags.retry_headers, &p.retry_headers);
@@ -295,6 +297,8 @@ void AddStreamAndFaultOptions(CLI::App* cmd, FakeUpstreamFlags* flags) {
                   "drip, sse_drip: gap between every event (default 250)");
   cmd->add_option("--sse-reset-after", flags->sse_reset_after,
                   "sse_reset: SSE events sent before the TCP RST (default 2)");
+  cmd->add_option("--call-slow-ms", flags->call_slow_ms,
+                  "call_slow: wait before a WebRTC call's SDP answer (default 3000)");
   cmd->add_option("--idle-close-ms", flags->idle_close_ms,
                   "idle_close: client silence before the server closes with 1011 (default 10000)");
   cmd->add_option("--retry-after-ms", flags->retry_after_ms,

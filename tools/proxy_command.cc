@@ -337,7 +337,8 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
       "--intercept", flags->intercept,
       "Host pattern to intercept (repeatable; '*' = everything). Default: "
       "*.openai.azure.com *.cognitiveservices.azure.com *.services.ai.azure.com "
-      "api.openai.com. Other CONNECTs are tunnelled untouched. The CA is name-constrained "
+      "*.realtimeapi-preview.ai.azure.com (WebRTC call set-up, preview) api.openai.com. Other "
+      "CONNECTs are tunnelled untouched. The CA is name-constrained "
       "to these patterns (changing them re-issues it); '*' leaves it unconstrained");
   cmd->add_option("--log-level", flags->log_level,
                   "trace|debug|info|warn|error|off (default info)");

@@ -42,7 +42,10 @@ int RunStats(const StatsFlags& f) {
   if (!zone.ok()) return fail(zone.status(), kUsageError);
   absl::StatusOr<std::vector<recorder::query::Attempt>> attempts = (*reader)->Attempts(*window);
   if (!attempts.ok()) return fail(attempts.status(), 1);
-  const stats::Stats s = stats::Compute(*attempts, *by, *zone);
+  stats::Stats s = stats::Compute(*attempts, *by, *zone);
+  absl::StatusOr<std::vector<recorder::query::Call>> calls = (*reader)->Calls(*window);
+  if (!calls.ok()) return fail(calls.status(), 1);
+  s.calls = stats::CountCalls(*calls);
   if (f.format == "json") {
     std::cout << stats::FormatJson(s);
   } else if (f.format == "csv") {
@@ -75,7 +78,9 @@ void AddStatsCommand(CLI::App& app, int* exit_code) {
       "Definitions (the same in every format): sessions = realtime WebSocket attempts (every "
       "upgrade request, answered 101 or not, including guard rejections); exchanges = the other "
       "HTTP exchanges; failures = sessions and exchanges whose outcome is not ok; retries = "
-      "attempts the retry guard judged a retry or that carried x-stainless-retry-count > 0.");
+      "attempts the retry guard judged a retry or that carried x-stainless-retry-count > 0; "
+      "calls = WebRTC call set-ups (POST .../realtime/calls, .../v1/realtimertc) by outcome, also "
+      "counted among the exchanges.");
   cmd->callback([flags, exit_code] { *exit_code = RunStats(*flags); });
 }
 

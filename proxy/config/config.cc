@@ -53,7 +53,7 @@ absl::StatusOr<std::pair<std::string, std::string_view>> TakeHost(std::string_vi
 
 std::vector<std::string> ProxyConfig::DefaultInterceptPatterns() {
   return {"*.openai.azure.com", "*.cognitiveservices.azure.com", "*.services.ai.azure.com",
-          "api.openai.com"};
+          "*.realtimeapi-preview.ai.azure.com", "api.openai.com"};
 }
 
 absl::StatusOr<HostPort> ParseHostPort(std::string_view text) {

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <filesystem>
+#include <unordered_map>
 
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -141,7 +142,7 @@ constexpr std::string_view kProfilesSql =
     "u.type = 'response.create' ORDER BY u.seq LIMIT 1), ''), "
     "e.response_headers_us - e.request_start_us, "
     "CASE WHEN s.id IS NOT NULL THEN s.close_us - s.open_us "
-    "ELSE e.end_us - e.request_start_us END, s.id, " RELAYTAP_MACHINE_OF("e")
+    "ELSE e.end_us - e.request_start_us END, s.id, e.id, " RELAYTAP_MACHINE_OF("e")
     " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
@@ -375,6 +376,7 @@ absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& win
     }
     p.upgrade_ms = OptMs(s, c++);
     p.duration_ms = OptMs(s, c++);
+    p.exchange_id = s.ColumnInt64(c + 1);
     if (std::optional<int64_t> ref = s.ColumnOptionalInt64(c++)) {
       types.Reset();
       types.BindInt64(1, *ref);
@@ -385,8 +387,16 @@ absl::StatusOr<std::vector<Profile>> StoreReader::Profiles(const TimeWindow& win
         p.event_types.push_back(types.ColumnText(0));
       }
     }
-    p.machine = s.ColumnText(c++);
+    p.machine = s.ColumnText(c + 1);  // after the exchange's id
     out.push_back(std::move(p));
+  }
+  RELAYTAP_ASSIGN_OR_RETURN(std::vector<Call> calls, Calls(window));
+  std::unordered_map<int64_t, std::string> call_outcomes;
+  for (Call& call : calls) call_outcomes[call.exchange_id] = std::move(call.outcome);
+  for (Profile& p : out) {
+    if (auto it = call_outcomes.find(p.exchange_id); it != call_outcomes.end()) {
+      p.call_outcome = it->second;
+    }
   }
   return out;
 }

@@ -121,6 +121,22 @@ struct Profile {
   std::string response_create;           // the first response.create's redacted payload
   std::optional<double> upgrade_ms, duration_ms;
   std::string machine;  // as Attempt::machine
+  int64_t exchange_id = 0;
+  std::string call_outcome;  // a WebRTC call set-up's outcome ("answered", ...), else ""
+};
+
+// One WebRTC call set-up (schema version 7; a store written before has none), with the token it
+// used and the sideband sessions that joined it. Strings are empty where the store has nothing.
+struct Call {
+  int64_t start_us = 0;
+  int64_t exchange_id = 0;
+  std::string endpoint;  // "ga_calls" or "preview_realtimertc"
+  std::string host, deployment, outcome, error_code, error_message, call_id;
+  std::string apim_request_id, x_request_id, region;
+  int status = 0;
+  std::optional<double> answer_ms;
+  std::optional<bool> token_expired_before_call;  // unset: its token's issuance was not seen
+  int64_t sideband_sessions = 0;
 };
 
 // One recorded exchange as the store keeps it (headers and bodies already redacted), with the
@@ -177,6 +193,9 @@ class StoreReader {
   // What every attempt in `window` looked like, oldest first; a session's first `max_events`
   // event types.
   absl::StatusOr<std::vector<Profile>> Profiles(const TimeWindow& window, int max_events = 64);
+
+  // Every WebRTC call set-up that started in `window`, oldest first (store_reader_calls.cc).
+  absl::StatusOr<std::vector<Call>> Calls(const TimeWindow& window);
 
   // Every exchange that started in `window`, oldest first.
   absl::StatusOr<std::vector<RecordedExchange>> Exchanges(const TimeWindow& window);

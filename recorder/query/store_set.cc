@@ -39,6 +39,7 @@ std::string IdsOf(const std::string& table, const std::string& column) {
   if (column == "run_id") return "runs";
   if (column == "session_ref") return "ws_sessions";
   if (column == "exchange_id") return "exchanges";
+  if (column == "token_ref") return "call_tokens";
   return "";
 }
 

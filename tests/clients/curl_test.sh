@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # curl through relaytap: intercepted HTTPS POST, SSE streaming, untrusted-CA rejection,
-# `relaytap ca env` trust, and a blind tunnel. Env from run_clients.sh: RT_BIN RT_PROXY_PORT
+# `relaytap ca env` trust, a blind tunnel, the self-check host and a WebRTC call set-up. Env from run_clients.sh: RT_BIN RT_PROXY_PORT
 # RT_FAKE_PORT RT_CA_DIR RT_PROXY_CA RT_UPSTREAM_CA RT_WORK.
 set -euo pipefail
 
@@ -86,5 +86,36 @@ fi
 rc=0
 "${C[@]}" -o /dev/null https://check.relaytap.invalid/ 2>/dev/null || rc=$?
 if [ $rc -eq 60 ] || [ $rc -eq 35 ]; then ok "self-check without the CA: curl exit $rc"; else bad "self-check untrusted: exit $rc"; fi
+
+# 7. A WebRTC call set-up as a browser app makes it: an ephemeral token, then the SDP offer with
+# it; the proxy relays the SDP answer and Location, and records the call with its token (stats
+# reads it from the live store within a bounded wait).
+code="$("${C[@]}" --cacert "$RT_PROXY_CA" -o "$W/token.json" -w '%{http_code}' \
+  -H 'api-key: test-key' -H 'content-type: application/json' \
+  -d '{"session":{"type":"realtime","model":"gpt-realtime"}}' \
+  "$BASE/openai/v1/realtime/client_secrets")" || code="curl-exit-$?"
+token="$(json_field "$W/token.json" value 2>/dev/null || true)"
+printf 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:CurlUfrag\r\na=ice-pwd:CurlPwdCanary0123456789\r\na=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\na=rtpmap:111 opus/48000/2\r\n' >"$W/offer.sdp"
+code="$("${C[@]}" --cacert "$RT_PROXY_CA" -o "$W/answer.sdp" -D "$W/call.head" \
+  -w '%{http_code}' -H "authorization: Bearer $token" -H 'content-type: application/sdp' \
+  --data-binary "@$W/offer.sdp" "$BASE/openai/v1/realtime/calls")" || code="curl-exit-$?"
+if [ "$code" = 201 ] && grep -qi '^location: /v1/realtime/calls/rtc_' "$W/call.head" &&
+   head -c 3 "$W/answer.sdp" | grep -q 'v=0'; then
+  ok "WebRTC call set-up: 201, Location rtc_..., an SDP answer"
+else
+  bad "WebRTC call set-up: code=$code token=${token:0:3}... $(head -c 300 "$W/call.head" 2>/dev/null)"
+fi
+calls=""
+for _ in $(seq 1 50); do
+  calls="$("$RT_BIN" stats --db "$RT_WORK/relaytap.db" --format json 2>/dev/null |
+    "$PY" -c 'import json,sys; c=json.load(sys.stdin)["calls"]; print(c["by_outcome"].get("answered", 0))' 2>/dev/null || true)"
+  [ "${calls:-0}" -ge 1 ] 2>/dev/null && break
+  sleep 0.1
+done
+if [ "${calls:-0}" -ge 1 ] 2>/dev/null && ! grep -qa 'CurlPwdCanary' "$RT_WORK/relaytap.db" "$RT_WORK/relaytap.db-wal" 2>/dev/null; then
+  ok "relaytap stats counts the answered call; the offer's ICE password is not in the store"
+else
+  bad "WebRTC call in the store: answered=$calls"
+fi
 
 exit $fails

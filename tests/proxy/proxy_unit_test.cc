@@ -34,6 +34,7 @@ TEST(RouteTest, DefaultPatternsInterceptAzureAndOpenAiOnly) {
   EXPECT_EQ(Decide("contoso.cognitiveservices.azure.com", patterns), Route::kIntercept);
   EXPECT_EQ(Decide("proj.services.ai.azure.com", patterns), Route::kIntercept);
   EXPECT_EQ(Decide("api.openai.com", patterns), Route::kIntercept);
+  EXPECT_EQ(Decide("eastus2.realtimeapi-preview.ai.azure.com", patterns), Route::kIntercept);
   EXPECT_EQ(Decide("github.com", patterns), Route::kTunnel);
   EXPECT_EQ(Decide("login.microsoftonline.com", patterns), Route::kTunnel);
 }

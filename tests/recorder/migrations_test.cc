@@ -178,6 +178,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
   if (version >= 5) {
     ASSERT_TRUE(UpgradeSchemaV4ToV5(*db).ok());
   }
+  if (version >= 6) {
+    ASSERT_TRUE(UpgradeSchemaV5ToV6(*db).ok());
+  }
   ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
                           "');"
                           "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
@@ -198,7 +201,7 @@ void BuildStoreAtVersion(const std::string& path, int version) {
 // events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns;
 // version 6: the upstream proxy hop) are NULL in them.
 TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
-  static_assert(kSchemaVersion == 6);
+  static_assert(kSchemaVersion == 7);
   for (int version = 1; version < kSchemaVersion; ++version) {
     SCOPED_TRACE(version);
     const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
@@ -217,7 +220,9 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
     EXPECT_EQ(*db->QueryText("SELECT line || ' ' || count || ' ' || span_ms FROM "
                              "v_session_timeline"),
               "close 1 0.0");
-    EXPECT_EQ(*db->QueryText("SELECT close_reason FROM ws_sessions"), "bye");
+    EXPECT_EQ(*db->QueryText("SELECT close_reason || ' ' || (call_id IS NULL) FROM ws_sessions"),
+              "bye 1");
+    EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_calls"), 0);
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
     EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || (upstream_proxy_status IS NULL) "
                              "FROM v_failures"),
@@ -290,7 +295,7 @@ TEST(MigrationsTest, Version6NamesTheUpstreamProxyInFailures) {
   ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, 5));
   auto db = OpenDb(path);
   ASSERT_TRUE(Migrate(*db).ok());
-  EXPECT_EQ(*ReadSchemaVersion(*db), 6);
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
   ASSERT_TRUE(db->Execute("INSERT INTO connections (run_id, connection_id, upstream_proxy, "
                           "proxy_connect_us, upstream_proxy_status, upstream_tls_issuer, outcome) "
                           "VALUES (1, 7, '10.0.0.8:3128', NULL, 407, NULL, "
@@ -306,6 +311,27 @@ TEST(MigrationsTest, Version6NamesTheUpstreamProxyInFailures) {
   EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || outcome FROM v_failures WHERE "
                            "connection_id = 1"),
             "1client_error_4xx");
+}
+
+// Version 7 on a version 6 store: a call set-up links to the token issuance it used and to its
+// sideband session; v_calls says whether the token had expired before the call.
+TEST(MigrationsTest, Version7LinksCallsToTokensAndSidebands) {
+  const std::string path = testing::MakeTempDir("mig") + "/v6.db";
+  ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, 6));
+  auto db = OpenDb(path);
+  ASSERT_TRUE(Migrate(*db).ok());
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
+  ASSERT_TRUE(db->Execute("INSERT INTO call_tokens (id, run_id, connection_id, exchange_sequence, "
+                          "endpoint, issued_us, token_fp, expires_at_us) VALUES (1, 1, 5, 1, "
+                          "'client_secrets', 100, 'hmac:0123456789ab', 150);"
+                          "INSERT INTO calls (run_id, connection_id, exchange_sequence, endpoint, "
+                          "start_us, outcome, call_id, token_fp, token_ref) VALUES (1, 6, 1, "
+                          "'ga_calls', 200, 'token_expired', 'rtc_1', 'hmac:0123456789ab', 1);"
+                          "UPDATE ws_sessions SET call_id = 'rtc_1'")
+                  .ok());
+  EXPECT_EQ(*db->QueryText("SELECT outcome || ' ' || token_expired_before_call || ' ' || "
+                           "sideband_sessions || ' ' || sideband_session_ref FROM v_calls"),
+            "token_expired 1 1 1");
 }
 
 }  // namespace

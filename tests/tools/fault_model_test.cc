@@ -271,6 +271,25 @@ TEST(FaultModelTest, NamesRoundTrip) {
   }
   EXPECT_EQ(StageName(Stage::kStream), "stream");
   EXPECT_EQ(FaultFromName("sse_reset"), Fault::kSseReset);
+  for (Fault f : {Fault::kCall5xx, Fault::kCall401, Fault::kCallSlow}) {
+    EXPECT_EQ(StageOf(f), Stage::kCall) << FaultName(f);
+  }
+  EXPECT_EQ(FaultFromName("call_401"), Fault::kCall401);
+}
+
+TEST(FaultModelTest, CallParamsParseAndValidate) {
+  auto parsed = ParseFaultProfile(R"({"rates": {"call_5xx": 30, "call_slow": 70},
+                                      "params": {"call_status": 502, "call_slow_ms": 250}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  FaultProfile p = *parsed;
+  EXPECT_EQ(p.params.call_status, 502u);
+  EXPECT_EQ(p.params.call_slow, std::chrono::milliseconds(250));
+  EXPECT_TRUE(ValidateProfile(p).ok());
+  p.rates[Fault::kCall401] = 10;  // the call stage now adds up to 110%
+  EXPECT_FALSE(ValidateProfile(p).ok());
+  p.rates.erase(Fault::kCall401);
+  p.params.call_status = 404;
+  EXPECT_FALSE(ValidateProfile(p).ok());
 }
 
 }  // namespace

@@ -19,6 +19,9 @@ TEST(StartupHintsTest, TlsHintsNameTheUrlsAndTheProxyFlags) {
   std::string hints = StartupHints(in);
   EXPECT_THAT(hints, HasSubstr("wss://127.0.0.1:8443/openai/v1/realtime?model=gpt-realtime"));
   EXPECT_THAT(hints, HasSubstr("wss://127.0.0.1:8443/openai/realtime?api-version="));
+  EXPECT_THAT(hints,
+              HasSubstr("https://127.0.0.1:8443/openai/v1/realtime/calls -H "
+                        "'authorization: Bearer ek_...' -H 'content-type: application/sdp'"));
   EXPECT_THAT(hints, HasSubstr("curl -sS --cacert /tmp/ca.pem -X POST "
                                "https://127.0.0.1:8443/openai/v1/realtime/client_secrets"));
   EXPECT_THAT(hints, HasSubstr("relaytap proxy --connect-to "

@@ -152,6 +152,8 @@ DiffResult Compare(const std::vector<Profile>& good, const std::vector<Profile>&
   DiffResult r;
   r.good_attempts = static_cast<int64_t>(good.size());
   r.bad_attempts = static_cast<int64_t>(bad.size());
+  for (const Profile& p : good) r.good_calls += p.call_outcome.empty() ? 0 : 1;
+  for (const Profile& p : bad) r.bad_calls += p.call_outcome.empty() ? 0 : 1;
   const std::vector<std::pair<std::string, std::function<std::string(const Profile&)>>> fields = {
       {"host", [](const Profile& p) { return p.host; }},
       {"region", [](const Profile& p) { return p.region; }},
@@ -168,6 +170,7 @@ DiffResult Compare(const std::vector<Profile>& good, const std::vector<Profile>&
       {"session_update_shape", [](const Profile& p) { return ShapeOf(p.session_update); }},
       {"response_create_shape", [](const Profile& p) { return ShapeOf(p.response_create); }},
       {"outcome", [](const Profile& p) { return p.outcome; }},
+      {"webrtc_call", [](const Profile& p) { return p.call_outcome; }},
       // The machine that recorded it (several --db, one store per host): failures that all
       // come from one host point at that host.
       {"machine", [](const Profile& p) { return p.machine; }},
@@ -219,6 +222,8 @@ std::string FormatJson(const DiffResult& r) {
   json j;
   j["good_attempts"] = r.good_attempts;
   j["bad_attempts"] = r.bad_attempts;
+  j["good_calls"] = r.good_calls;
+  j["bad_calls"] = r.bad_calls;
   j["differences"] = json::array();
   for (const Difference& d : r.differences) {
     json x;
@@ -237,6 +242,10 @@ std::string FormatJson(const DiffResult& r) {
 std::string FormatTable(const DiffResult& r) {
   std::string out =
       StrCat("good: ", r.good_attempts, " attempts, bad: ", r.bad_attempts, " attempts\n");
+  if (r.good_calls + r.bad_calls > 0) {
+    out += StrCat("calls (WebRTC set-ups among them): good ", r.good_calls, ", bad ", r.bad_calls,
+                  "\n");
+  }
   if (r.differences.empty()) {
     return out + "no differences: every compared field has the same mix on both sides\n";
   }

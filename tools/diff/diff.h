@@ -4,9 +4,9 @@
 // its value distributions in the two groups (0: the same mix, 1: no value in common); fields
 // with a score of 0 are not differences and are left out. Compared: host, region, deployment,
 // model, API version, path dialect, auth kind (never the credential), user agent, subprotocol,
-// extensions, TLS version, ALPN, outcome, the recording machine, the redacted shape of the first
-// session.update and response.create, the first point where the usual event-type sequences diverge,
-// and timings.
+// extensions, TLS version, ALPN, outcome, a WebRTC call set-up's outcome, the recording machine,
+// the redacted shape of the first session.update and response.create, the first point where the
+// usual event-type sequences diverge, and timings.
 
 #include <map>
 #include <optional>
@@ -46,7 +46,8 @@ struct Difference {
 
 struct DiffResult {
   int64_t good_attempts = 0, bad_attempts = 0;
-  std::vector<Difference> differences;  // highest score first
+  int64_t good_calls = 0, bad_calls = 0;  // of the attempts, WebRTC call set-ups
+  std::vector<Difference> differences;    // highest score first
 };
 
 DiffResult Compare(const std::vector<recorder::query::Profile>& good,

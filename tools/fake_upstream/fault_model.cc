@@ -33,10 +33,14 @@ constexpr std::array<FaultInfo, kFaultCount> kFaults = {{
     {Fault::kSseStall, Stage::kStream, "sse_stall"},
     {Fault::kSseDrip, Stage::kStream, "sse_drip"},
     {Fault::kSseReset, Stage::kStream, "sse_reset"},
+    {Fault::kCall5xx, Stage::kCall, "call_5xx"},
+    {Fault::kCall401, Stage::kCall, "call_401"},
+    {Fault::kCallSlow, Stage::kCall, "call_slow"},
 }};
 
 constexpr Stage kStages[] = {Stage::kUpgrade,   Stage::kSession,  Stage::kCompletion,
-                             Stage::kWsSession, Stage::kResponse, Stage::kStream};
+                             Stage::kWsSession, Stage::kResponse, Stage::kStream,
+                             Stage::kCall};
 
 void Overlay(RateMap& into, const RateMap& from) {
   for (const auto& [fault, rate] : from) into[fault] = rate;
@@ -74,7 +78,7 @@ absl::Status CheckParams(const FaultParams& p) {
   auto bad = [](std::string_view what) {
     return absl::InvalidArgumentError(StrCat("params: ", what));
   };
-  for (unsigned status : {p.upgrade_status, p.session_status, p.http_status}) {
+  for (unsigned status : {p.upgrade_status, p.session_status, p.http_status, p.call_status}) {
     if (status < 500 || status > 599) return bad("5xx statuses must be in 500..599");
   }
   const milliseconds ten_minutes{600000};
@@ -84,8 +88,10 @@ absl::Status CheckParams(const FaultParams& p) {
   if (!InRange(p.latency, milliseconds(0), ten_minutes) ||
       !InRange(p.stall, milliseconds(0), ten_minutes) ||
       !InRange(p.drip, milliseconds(0), milliseconds(60000)) ||
-      !InRange(p.idle_close, milliseconds(1), ten_minutes)) {
-    return bad("latency/stall (0..600000 ms), drip (0..60000 ms), idle_close (1..600000 ms)");
+      !InRange(p.idle_close, milliseconds(1), ten_minutes) ||
+      !InRange(p.call_slow, milliseconds(0), ten_minutes)) {
+    return bad(
+        "latency/stall/call_slow (0..600000 ms), drip (0..60000 ms), idle_close (1..600000 ms)");
   }
   if (p.sse_reset_after > 1000) return bad("sse_reset_after must be in 0..1000 (events)");
   unsigned c = p.idle_close_code;
@@ -122,6 +128,8 @@ std::string_view StageName(Stage stage) {
       return "response";
     case Stage::kStream:
       return "stream";
+    case Stage::kCall:
+      return "call";
   }
   return "?";
 }

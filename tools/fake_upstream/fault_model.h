@@ -13,6 +13,9 @@
 //   stream       each streamed (SSE) chat       sse_stall (nothing after the first event for
 //                completion / Responses answer  `stall`), sse_drip (`drip` between events),
 //                                               sse_reset (TCP RST after `sse_reset_after` events)
+//   call         each WebRTC call set-up        call_5xx, call_401 (an expired ephemeral token),
+//                (POST …/realtime/calls, …/v1/  call_slow (the SDP answer after `call_slow`)
+//                realtimertc)
 // Rates are percentages. Effective rates: the base rates, overridden by the active time window,
 // overridden by the rule for the request's deployment.
 
@@ -31,7 +34,7 @@
 
 namespace relaytap::tools::fake_upstream {
 
-enum class Stage { kUpgrade, kSession, kCompletion, kWsSession, kResponse, kStream };
+enum class Stage { kUpgrade, kSession, kCompletion, kWsSession, kResponse, kStream, kCall };
 
 enum class Fault {
   kNone,
@@ -51,8 +54,11 @@ enum class Fault {
   kSseStall,
   kSseDrip,
   kSseReset,
+  kCall5xx,
+  kCall401,
+  kCallSlow,
 };
-inline constexpr int kFaultCount = static_cast<int>(Fault::kSseReset) + 1;
+inline constexpr int kFaultCount = static_cast<int>(Fault::kCallSlow) + 1;
 
 Stage StageOf(Fault fault);
 std::string_view StageName(Stage stage);
@@ -86,6 +92,7 @@ struct FaultParams {
   unsigned upgrade_status = 503;
   unsigned session_status = 500;
   unsigned http_status = 500;
+  unsigned call_status = 500;                   // call_5xx
   std::chrono::milliseconds retry_after{1500};  // retry-after-ms on the 429s
   RetryHeaders retry_headers;                   // which retry headers the 429s carry
   std::chrono::milliseconds latency{0};         // before every HTTP answer and upgrade
@@ -94,6 +101,7 @@ struct FaultParams {
   unsigned sse_reset_after = 2;                 // SSE events sent before sse_reset's TCP RST
   std::chrono::milliseconds idle_close{10000};  // silence after which idle_close closes
   unsigned idle_close_code = 1011;
+  std::chrono::milliseconds call_slow{3000};  // call_slow: wait before the SDP answer
 };
 
 struct FaultProfile {

@@ -90,7 +90,7 @@ absl::Status ParseParams(const json& object, FaultParams* p) {
   if (auto s = CheckKeys(object, "params",
                          {"upgrade_status", "session_status", "http_status", "retry_after_ms",
                           "retry_headers", "latency_ms", "stall_ms", "drip_ms", "idle_close_ms",
-                          "idle_close_code", "sse_reset_after"});
+                          "idle_close_code", "sse_reset_after", "call_status", "call_slow_ms"});
       !s.ok()) {
     return s;
   }
@@ -99,11 +99,10 @@ absl::Status ParseParams(const json& object, FaultParams* p) {
       return s;
     }
   }
-  const std::pair<const char*, unsigned*> statuses[] = {{"upgrade_status", &p->upgrade_status},
-                                                        {"session_status", &p->session_status},
-                                                        {"http_status", &p->http_status},
-                                                        {"idle_close_code", &p->idle_close_code},
-                                                        {"sse_reset_after", &p->sse_reset_after}};
+  const std::pair<const char*, unsigned*> statuses[] = {
+      {"upgrade_status", &p->upgrade_status},   {"session_status", &p->session_status},
+      {"http_status", &p->http_status},         {"call_status", &p->call_status},
+      {"idle_close_code", &p->idle_close_code}, {"sse_reset_after", &p->sse_reset_after}};
   for (const auto& [key, field] : statuses) {
     if (!object.contains(key)) continue;
     if (auto s = ParseUnsigned(object[key], StrCat("params.", key), field); !s.ok()) return s;
@@ -112,7 +111,8 @@ absl::Status ParseParams(const json& object, FaultParams* p) {
                                                              {"latency_ms", &p->latency},
                                                              {"stall_ms", &p->stall},
                                                              {"drip_ms", &p->drip},
-                                                             {"idle_close_ms", &p->idle_close}};
+                                                             {"idle_close_ms", &p->idle_close},
+                                                             {"call_slow_ms", &p->call_slow}};
   for (const auto& [key, field] : durations) {
     if (!object.contains(key)) continue;
     if (auto s = ParseDuration(object[key], StrCat("params.", key), 1, field); !s.ok()) return s;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tools/fake_upstream/call_answers.h"
 #include "tools/fake_upstream/payloads.h"
 
 namespace relaytap::tools::fake_upstream {
@@ -20,7 +21,9 @@ bool IsSessionPath(std::string_view p) {
          p == "/openai/realtimeapi/sessions" || p == "/v1/realtime/sessions";
 }
 
-bool KeepsBody(std::string_view p) { return IsCompletionsPath(p) || IsSessionPath(p); }
+bool KeepsBody(std::string_view p) {
+  return IsCompletionsPath(p) || IsSessionPath(p) || IsCallPath(p);
+}
 
 // The deployment a request names in its URL, else in its JSON body (`model`, `session.model`).
 std::string DeploymentFor(const Target& t, const std::string& body) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/fake_upstream/call_answers.h"
 #include "tools/fake_upstream/http_answers.h"
 #include "tools/fake_upstream/payloads.h"
 #include "tools/fake_upstream/realtime_events.h"
@@ -64,17 +65,27 @@ net::awaitable<error_code> ReadBody(ErasedStream& stream, beast::flat_buffer& bu
   co_return error_code{};
 }
 
+int64_t UnixSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Waits `wait` (cancelled only by Stop(), which ends the connection anyway).
+net::awaitable<void> Delay(std::chrono::milliseconds wait) {
+  if (wait.count() <= 0) co_return;
+  Timer timer(co_await net::this_coro::executor);
+  timer.expires_after(wait);
+  auto [ec] = co_await timer.async_wait();
+  (void)ec;
+}
+
 // With a fault model: waits the configured latency, then draws this request's fault.
 net::awaitable<std::optional<StringResponse>> Admit(State& state, Stage stage,
                                                     std::string deployment) {
   const std::shared_ptr<FaultModel>& faults = state.options().faults;
   if (!faults) co_return std::nullopt;
-  if (faults->params().latency.count() > 0) {
-    Timer timer(co_await net::this_coro::executor);
-    timer.expires_after(faults->params().latency);
-    auto [ec] = co_await timer.async_wait();
-    (void)ec;  // cancelled only by Stop(), which ends the connection anyway
-  }
+  co_await Delay(faults->params().latency);
   co_return FaultResponse(faults->Decide(stage, deployment), faults->params());
 }
 
@@ -251,11 +262,35 @@ net::awaitable<bool> SendSession(ErasedStream& stream, State& state,
   if (model.empty()) model = "gpt-realtime";
   std::string answer;
   if (t.path.ends_with("/client_secrets")) {
-    answer = ClientSecretJson(model);
+    answer = ClientSecretJson(model, RequestedTokenTtl(body.kept));
   } else {
     answer = PreviewSessionJson(model);
   }
+  if (auto issued = IssuedToken(answer)) state.AddToken(issued->first, issued->second);
   co_return co_await Send(stream, JsonResponse(200, std::move(answer)), keep_alive);
+}
+
+// A WebRTC call set-up: the `call` stage's fault (after the common latency), call_slow's wait,
+// then the SDP answer or the fault's error (call_answers.h).
+net::awaitable<bool> SendCall(ErasedStream& stream, State& state, const http::request_header<>& req,
+                              const Target& t, const Body& body, bool keep_alive) {
+  if (req.method() != http::verb::post) {
+    co_return co_await Send(stream, JsonResponse(405, AzureErrorJson(405)), keep_alive);
+  }
+  Fault fault = Fault::kNone;
+  FaultParams params;
+  if (const std::shared_ptr<FaultModel>& faults = state.options().faults) {
+    co_await Delay(faults->params().latency);
+    fault = faults->Decide(Stage::kCall, DeploymentOf(t));
+    params = faults->params();
+  }
+  if (fault == Fault::kCallSlow) co_await Delay(params.call_slow);
+  const std::string content_type(req[http::field::content_type]);
+  const std::string authorization(req[http::field::authorization]);
+  CallRequest call{body.kept, content_type, authorization};
+  const std::optional<int64_t> expiry = state.TokenExpiry(std::string(BearerOf(authorization)));
+  call.token_expired = expiry && *expiry <= UnixSeconds();
+  co_return co_await Send(stream, CallAnswer(call, fault, params), keep_alive);
 }
 
 // Answers one fully read request. Returns whether the connection stays open.
@@ -289,6 +324,7 @@ net::awaitable<bool> Respond(ErasedStream& stream, State& state, const http::req
     co_return co_await SendCompletion(stream, state, req, t, body, keep_alive);
   }
   if (IsSessionPath(p)) co_return co_await SendSession(stream, state, req, t, body, keep_alive);
+  if (IsCallPath(p)) co_return co_await SendCall(stream, state, req, t, body, keep_alive);
   co_return co_await Send(stream, JsonResponse(404, AzureErrorJson(404)), keep_alive);
 }
 

@@ -164,8 +164,8 @@ std::string Pcm16Tone(uint64_t first_sample, size_t length) {
   return out;
 }
 
-std::string ClientSecretJson(const std::string& model) {
-  int64_t expires = NowSeconds() + 600;
+std::string ClientSecretJson(const std::string& model, int64_t ttl_s) {
+  int64_t expires = NowSeconds() + ttl_s;
   json session = SessionObject(model);
   session["expires_at"] = expires;
   return json{{"value", RandomId("ek_", 32)}, {"expires_at", expires}, {"session", session}}.dump();

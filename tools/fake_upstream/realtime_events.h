@@ -38,8 +38,9 @@ std::string RateLimitedResponseDone(const RealtimeResponseIds& ids,
 // `length` bytes of 24 kHz mono PCM16 (a 440 Hz tone) starting at sample `first_sample`.
 std::string Pcm16Tone(uint64_t first_sample, size_t length);
 
-// POST .../realtime/client_secrets (GA): {value:"ek_…", expires_at, session:{id:"sess_…",…}}.
-std::string ClientSecretJson(const std::string& model);
+// POST .../realtime/client_secrets (GA): {value:"ek_…", expires_at, session:{id:"sess_…",…}};
+// the token expires `ttl_s` seconds from now (the request's expires_after.seconds).
+std::string ClientSecretJson(const std::string& model, int64_t ttl_s = 600);
 // POST .../realtimeapi/sessions or /v1/realtime/sessions (preview/beta):
 // {id:"sess_…", object:"realtime.session", model, …, client_secret:{value:"ek_…", expires_at}}.
 std::string PreviewSessionJson(const std::string& model);

@@ -47,6 +47,10 @@ std::string StartupHints(const HintInput& in) {
   out += StrCat("  preview session:     ", curl, " -X POST '", http,
                 "/openai/realtimeapi/sessions?api-version=2025-04-01-preview' -H 'api-key: test' "
                 "-d '{\"model\":\"gpt-realtime\"}'\n");
+  out +=
+      StrCat("  WebRTC call set-up:  ", curl, " -X POST ", http,
+             "/openai/v1/realtime/calls -H 'authorization: Bearer ek_...' -H 'content-type: "
+             "application/sdp' --data-binary @offer.sdp   # 201, Location rtc_..., SDP answer\n");
   out += StrCat("  chat completions:    ", curl, " -N '", http,
                 "/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21' -H 'api-key: "
                 "test' -d '{\"messages\":[],\"stream\":true}'\n");

@@ -19,6 +19,20 @@ uint64_t State::request_count() const {
   return requests_.size();
 }
 
+void State::AddToken(std::string token, int64_t expires_at_s) {
+  constexpr size_t kMaxTokens = 10000;
+  std::lock_guard lock(mu_);
+  if (tokens_.size() >= kMaxTokens) tokens_.clear();  // a fake: forgetting is allowed
+  tokens_[std::move(token)] = expires_at_s;
+}
+
+std::optional<int64_t> State::TokenExpiry(const std::string& token) const {
+  std::lock_guard lock(mu_);
+  auto it = tokens_.find(token);
+  if (it == tokens_.end()) return std::nullopt;
+  return it->second;
+}
+
 size_t State::BeginWsSession(std::string target, bool deflate_negotiated) {
   std::lock_guard lock(mu_);
   WsTranscript t;

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,10 @@ class State {
   std::vector<WsTranscript> ws_sessions() const;
   bool WaitForClosedWsSessions(size_t n, std::chrono::milliseconds timeout) const;
 
+  // Ephemeral tokens issued (client_secrets, sessions) and their expiry (Unix seconds).
+  void AddToken(std::string token, int64_t expires_at_s);
+  std::optional<int64_t> TokenExpiry(const std::string& token) const;
+
   // Null once stopping: the caller should drop the connection.
   std::shared_ptr<LiveConnection> Register(Executor executor);
   void Unregister(const std::shared_ptr<LiveConnection>& conn);
@@ -54,6 +60,7 @@ class State {
   std::vector<WsTranscript> ws_sessions_;
   size_t closed_ws_sessions_ = 0;
   std::vector<std::shared_ptr<LiveConnection>> connections_;
+  std::map<std::string, int64_t> tokens_;  // bounded: forgotten all at once when full
   bool stopping_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tools/report/calls_section.h"
 #include "tools/report/text.h"
 #include "tools/report/tls_roots.h"
 #include "tools/report/token_finding.h"
@@ -219,6 +220,11 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
                               reader.EventsBefore(*f.session_ref, f.at_us, kEventsBeforeFailure));
   }
   r.findings = FindingsOf(attempts, r.failures);
+  if (session_id.empty()) {
+    RELAYTAP_ASSIGN_OR_RETURN(r.calls, reader.Calls(window));
+    r.call_counts = stats::CountCalls(r.calls);
+    AddCallFindings(r);
+  }
   return r;
 }
 
@@ -302,27 +308,11 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
     }
     j["failures"].push_back(std::move(x));
   }
+  j["calls"] = CallsJson(r, zone);
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-namespace {
-
-// A Markdown table cell: one line, pipes escaped.
-std::string Cell(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out.empty() ? "-" : out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string MachinesLine(const Report& r) {
   std::string out;
@@ -356,6 +346,7 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
   for (const auto& [k, v] : t.by_outcome)
     outcomes += StrCat(outcomes.empty() ? "" : ", ", k, " ", v);
   md += StrCat("- Outcomes: ", outcomes.empty() ? "-" : outcomes, "\n");
+  if (r.call_counts.calls > 0) md += StrCat("- ", stats::CallsLine(r.call_counts), "\n");
   md += StrCat("- Hosts affected: ", Joined(r.hosts_affected), "\n");
   md += StrCat("- Deployments affected: ", Joined(r.deployments_affected), "\n");
   md += StrCat("- Clients affected: ", Joined(r.clients_affected), "\n");
@@ -412,6 +403,7 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     }
     md += "```\n";
   }
+  md += CallsMarkdown(r, zone);
   return md;
 }
 

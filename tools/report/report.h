@@ -44,6 +44,8 @@ struct Report {
   bool several_machines() const { return per_machine.machines.size() > 1; }
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
+  std::vector<recorder::query::Call> calls;  // WebRTC call set-ups (tools/report/calls_section.h)
+  stats::CallCounts call_counts;
 };
 
 // How many events before a realtime failure the report shows.

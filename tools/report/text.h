@@ -1,6 +1,6 @@
 #pragma once
 // How every report format writes times and numbers: UTC and local timestamps to the millisecond,
-// fixed-point numbers.
+// fixed-point numbers, Markdown cells.
 
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +22,21 @@ inline std::string Utc(int64_t us) {
 
 inline std::string Local(int64_t us, const absl::TimeZone& zone) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", absl::FromUnixMicros(us), zone);
+}
+
+// A Markdown table cell: one line, pipes escaped, "-" when empty.
+inline std::string Cell(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out.empty() ? "-" : out;
 }
 
 }  // namespace relaytap::tools::report

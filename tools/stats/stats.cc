@@ -245,6 +245,13 @@ std::string FormatJson(const Stats& s) {
   j["totals"] = BucketJson(s.totals, /*with_key=*/false);
   j["rows"] = nlohmann::ordered_json::array();
   for (const Bucket& b : s.rows) j["rows"].push_back(BucketJson(b, /*with_key=*/true));
+  const CallCounts& c = s.calls;
+  j["calls"] = {{"calls", c.calls},
+                {"failed", c.failed},
+                {"by_outcome", c.by_outcome},
+                {"token_expired_before_call", c.token_expired_before_call},
+                {"with_sideband", c.with_sideband},
+                {"answer_ms", PercentilesJson(c.answer_ms)}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -330,6 +337,7 @@ std::string FormatTable(const Stats& s) {
     out += line(cells[i]);
   }
   if (TimeBuckets(s.by)) out += StrCat("times in ", s.zone, "\n");
+  if (s.calls.calls > 0) out += CallsLine(s.calls) + "\n";
   return out;
 }
 

@@ -67,6 +67,21 @@ struct Bucket {
   double failure_pct() const;
 };
 
+// WebRTC call set-ups (recorder/call_facts.h), counted beside the attempts (each set-up is also
+// one of the exchanges above): by outcome, with the answer latency, how many used a token that had
+// expired before the call, and how many a sideband WebSocket joined.
+struct CallCounts {
+  int64_t calls = 0;
+  int64_t failed = 0;  // outcome not `answered`
+  int64_t token_expired_before_call = 0;
+  int64_t with_sideband = 0;
+  std::map<std::string, int64_t> by_outcome;
+  Percentiles answer_ms;
+};
+CallCounts CountCalls(const std::vector<recorder::query::Call>& calls);
+// "calls: 3 (answered 1, server_error 1, token_expired 1), answer p50/p99 12.0 / 20.0 ms, ..."
+std::string CallsLine(const CallCounts& c);
+
 struct Stats {
   GroupBy by = GroupBy::kHour;
   std::string zone;  // the zone time buckets are labelled in
@@ -77,6 +92,7 @@ struct Stats {
   bool per_machine() const {
     return split_machines && machines.size() > 1 && by != GroupBy::kMachine;
   }
+  CallCounts calls;  // filled by the caller (Compute sees attempts only)
 };
 
 // Buckets `attempts`. Time buckets are labelled in `zone` (e.g. "2025-07-15T10:00+02:00").
