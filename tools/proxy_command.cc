@@ -193,9 +193,9 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << guard.status().message() << "\n";
     return 2;
   }
+  metrics::Tally tally;  // outlives the recorder that feeds it and the listener that reads it
   std::unique_ptr<recorder::Recorder> rec;
   recorder::DiskLimits disk;
-  metrics::Tally tally;  // outlives the recorder that feeds it and the listener that reads it
   if (config->record) {
     recorder::RecorderOptions ro;
     if (config->metrics) ro.tap = &tally;
