@@ -22,7 +22,8 @@ constexpr char kUpgradeHead[] =
     "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
 
-void GoodSession(ProxyHarness& h) {
+// A realtime session that closes normally; with `respond`, after one whole response.
+void GoodSession(ProxyHarness& h, bool respond) {
   auto c = h.InterceptedClient();
   TlsWebSocket ws(c->tls());
   beast::get_lowest_layer(c->tls()).expires_never();
@@ -31,6 +32,16 @@ void GoodSession(ProxyHarness& h) {
   ws.handshake(kAzureHost, "/openai/v1/realtime?model=gpt-realtime");
   beast::flat_buffer b;
   ws.read(b);  // session.created
+  if (respond) {
+    ws.write(net::buffer(std::string(R"({"type":"response.create"})")));
+    bool done = false;
+    for (int i = 0; i < 200 && !done; ++i) {
+      b.clear();
+      ws.read(b);
+      done = beast::buffers_to_string(b.data()).find("\"response.done\"") != std::string::npos;
+    }
+    EXPECT_TRUE(done);
+  }
   ws.close(websocket::close_code::normal);
 }
 
@@ -88,7 +99,7 @@ TEST_F(PrometheusTest, ItsQueriesCountTheSessionsAndFailuresSent) {
   ASSERT_TRUE(prometheus_->WaitForValue("sum(relaytap_ws_sessions_total)", 0));
 
   constexpr int kGood = 3, kRefused500 = 2, kDeadPort = 1;
-  for (int i = 0; i < kGood; ++i) GoodSession(*h);
+  for (int i = 0; i < kGood; ++i) GoodSession(*h, /*respond=*/i == 0);
   for (int i = 0; i < kRefused500; ++i) FailedUpgrade(*h, kAzureHost, "/status/500", 500);
   for (int i = 0; i < kDeadPort; ++i) {
     FailedUpgrade(*h, "dead.openai.azure.com", "/openai/v1/realtime?model=gpt-realtime", 502);
@@ -104,6 +115,8 @@ TEST_F(PrometheusTest, ItsQueriesCountTheSessionsAndFailuresSent) {
   EXPECT_TRUE(prometheus_->WaitForValue("sum(relaytap_ws_sessions_total{outcome!=\"ok\"})",
                                         kRefused500 + kDeadPort));
   EXPECT_TRUE(prometheus_->WaitForValue("sum(relaytap_exchanges_total)", 0));
+  // One session asked for a response: one first-delta observation.
+  EXPECT_TRUE(prometheus_->WaitForValue("relaytap_response_first_delta_seconds_count", 1));
   // Every connection closed: each was one attempt on its own connection.
   EXPECT_TRUE(prometheus_->WaitForValue("relaytap_open_connections", 0));
   EXPECT_TRUE(prometheus_->WaitForValue("sum(relaytap_connections_total{mode=\"intercept\"})",
