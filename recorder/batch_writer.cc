@@ -103,9 +103,11 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
   }
   if (!st.ok()) {
     if (new_gap_row) gap_row_id_ = 0;  // rolled back with the transaction
+    if (tap_) tap_->OnRollback();
     OnFailure(st, batch);
     return;
   }
+  if (tap_) tap_->OnCommit();
   GapWritten(new_gap_row);
   counters_.written += kept;
   if (kept < batch.size()) {
@@ -132,6 +134,7 @@ void BatchWriter::AddToGap(std::span<const Observation> batch) {
 
 void BatchWriter::Pause(DiskPause why, std::span<const Observation> batch, bool force) {
   AddToGap(batch);
+  counters_.paused += batch.size();
   gap_pause_ = why;
   // Messages go unrecorded: an audio message after the pause starts a new run.
   for (auto& [key, state] : sessions_) state.runs = AudioRuns{};
@@ -208,14 +211,23 @@ absl::Status BatchWriter::WriteGapIfAny() {
 
 absl::Status BatchWriter::WriteOne(Observation& obs) {
   if (auto* o = std::get_if<ConnectionOpened>(&obs)) {
-    return store_->WriteConnectionOpened(run_id_, *o);
+    RELAYTAP_RETURN_IF_ERROR(store_->WriteConnectionOpened(run_id_, *o));
+    if (tap_) tap_->OnConnectionOpened(*o);
+    return absl::OkStatus();
   }
   if (auto* c = std::get_if<ConnectionClosed>(&obs)) {
-    return store_->WriteConnectionClosed(run_id_, *c, ClassifyEnd(c->end));
+    const EndClass end = ClassifyEnd(c->end);
+    RELAYTAP_RETURN_IF_ERROR(store_->WriteConnectionClosed(run_id_, *c, end));
+    if (tap_) tap_->OnConnectionClosed(*c, end.outcome.value_or(Outcome::kOk));
+    return absl::OkStatus();
   }
   if (auto* e = std::get_if<Exchange>(&obs)) return WriteExchange(*e);
   if (auto* m = std::get_if<WsMessage>(&obs)) return WriteMessage(*m);
-  if (auto* g = std::get_if<GuardDecision>(&obs)) return store_->WriteGuardDecision(run_id_, *g);
+  if (auto* g = std::get_if<GuardDecision>(&obs)) {
+    RELAYTAP_RETURN_IF_ERROR(store_->WriteGuardDecision(run_id_, *g));
+    if (tap_) tap_->OnGuardDecision(*g);
+    return absl::OkStatus();
+  }
   return WriteSessionClosed(std::get<WsSessionClosed>(obs));
 }
 
@@ -235,6 +247,7 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   row.jwt_aud = redactor_.JwtIdentifier(redact::JwtClaim::kAud, facts.jwt_aud);
   row.jwt_tid = redactor_.JwtIdentifier(redact::JwtClaim::kTid, facts.jwt_tid);
   RELAYTAP_RETURN_IF_ERROR(store_->WriteExchange(run_id_, row));
+  if (tap_) tap_->OnExchange(ex, facts.outcome);
   return WriteCallFacts(*store_, redactor_, run_id_, ex, facts);
 }
 
@@ -250,6 +263,7 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
       (!facts.session_id.empty() && facts.session_id != state.session_id) ||
       (!facts.model.empty() && facts.model != state.model);
   state.OnMessage(msg, facts);
+  if (tap_) tap_->OnMessage(msg, facts.type);
   RELAYTAP_ASSIGN_OR_RETURN(int64_t ref, store_->SessionRef(run_id_, msg.connection_id,
                                                             msg.exchange_sequence, state.open_us));
   if (identity_changed) {
@@ -327,11 +341,14 @@ absl::Status BatchWriter::CloseSession(uint64_t conn, uint32_t seq, SessionState
   row.subprotocol = closed ? redactor_.Subprotocols(closed->subprotocol) : "";
   row.close_reason = redactor_.ScrubbedText(state.close_reason);
   row.close_side = state.close_side;
+  const Outcome outcome = closed ? ClassifySession(state.first_failure, closed->end) : Outcome::kOk;
   if (closed) {
-    row.outcome = std::string(OutcomeName(ClassifySession(state.first_failure, closed->end)));
+    row.outcome = std::string(OutcomeName(outcome));
     if (row.close_side.empty()) row.close_side = EndSideName(ClassifyEnd(closed->end).side);
   }
-  return store_->CloseSession(ref, row);
+  RELAYTAP_RETURN_IF_ERROR(store_->CloseSession(ref, row));
+  if (closed && tap_) tap_->OnSessionClosed(*closed, outcome);
+  return absl::OkStatus();
 }
 
 absl::Status BatchWriter::WriteSessionClosed(const WsSessionClosed& closed) {

@@ -23,6 +23,7 @@
 #include "recorder/schema.h"
 #include "recorder/session_state.h"
 #include "recorder/store.h"
+#include "recorder/writer_tap.h"
 
 namespace relaytap::recorder {
 
@@ -31,6 +32,7 @@ struct WriterCounters {
   std::atomic<uint64_t> lost{0};
   std::atomic<uint64_t> write_failures{0};
   std::atomic<uint64_t> gaps_written{0};
+  std::atomic<uint64_t> paused{0};  // of `lost`: observations not written while paused
 };
 
 class BatchWriter {
@@ -48,6 +50,8 @@ class BatchWriter {
   // While the store is closed after a failure: when the next reopen is due (else 0).
   int64_t reopen_due_us() const { return store_ ? 0 : next_reopen_us_; }
   void set_audio_runs(bool on) { audio_runs_ = on; }
+  // Sees every observation written, with its outcome, and each commit (may be null).
+  void set_tap(WriterTap* tap) { tap_ = tap; }
   // Rolls to a new file as `rotation` says (rotation.h); `run` is the runs row each file gets.
   void set_rotation(Rotation rotation, RunInfo run);
   int64_t run_id() const { return run_id_; }  // the current file's run
@@ -107,6 +111,7 @@ class BatchWriter {
   int64_t next_reopen_us_ = 0;
   WriterCounters counters_;
   bool audio_runs_ = true;
+  WriterTap* tap_ = nullptr;
   std::function<void(sqlite::Database&)> before_batch_for_test_;
 };
 

@@ -105,6 +105,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
     writer_->batch->set_rotation(options_.rotation, MakeRunInfo(options_, *writer_->redactor));
   }
   writer_->batch->set_audio_runs(options_.audio_runs);
+  writer_->batch->set_tap(options_.tap);
   thread_ = std::thread([this] {
     priority_->AttachToCurrentThread();
     std::vector<Observation> batch;
@@ -164,6 +165,7 @@ RecorderStats Recorder::stats() const {
   s.lost_in_failed_writes = c.lost.load();
   s.write_failures = c.write_failures.load();
   s.gaps_written = c.gaps_written.load();
+  s.lost_while_paused = c.paused.load();
   // After the writer's counters, so that written + lost never exceeds it.
   s.accepted = queue_.total_pushed();
   return s;

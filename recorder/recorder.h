@@ -22,6 +22,7 @@
 #include "recorder/rotation.h"
 #include "recorder/schema.h"
 #include "recorder/sink.h"
+#include "recorder/writer_tap.h"
 
 namespace relaytap::recorder {
 
@@ -56,6 +57,9 @@ struct RecorderOptions {
   // Runs of audio events as one row each (recorder/audio_run.h). Off: one row per message, for
   // benchmarks and tests that compare the two.
   bool audio_runs = true;
+  // Sees what the writer thread writes and classifies (the live counters of --metrics); may be
+  // null. Must outlive the recorder.
+  WriterTap* tap = nullptr;
   // Tests only: runs on the writer thread with the write connection before each batch (to make
   // it fail like a full or read-only disk: PRAGMA max_page_count / query_only).
   std::function<void(sqlite::Database&)> before_batch_for_test;
@@ -68,6 +72,7 @@ struct RecorderStats {
   uint64_t lost_in_failed_writes = 0;  // observations in batches that failed to commit
   uint64_t write_failures = 0;         // failed batches
   uint64_t gaps_written = 0;
+  uint64_t lost_while_paused = 0;  // of lost_in_failed_writes: not written while paused
 };
 
 class Recorder final : public Sink {
@@ -86,6 +91,9 @@ class Recorder final : public Sink {
   absl::Status Close();
 
   RecorderStats stats() const;
+  // Approximate bytes of the observations waiting in the queue (thread-safe).
+  uint64_t queue_bytes() const { return queue_.bytes(); }
+  uint64_t queue_max_bytes() const { return queue_.max_bytes(); }
   int64_t run_id() const { return run_id_; }
 
  private:

@@ -13,6 +13,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
   mitmproxy  # scripts/bench.sh compares against mitmdump
   tinyproxy squid  # tests/integration/upstream_proxy_test.cc starts both on loopback
+  prometheus  # tests/integration/prometheus_test.cc scrapes relaytap; promtool checks (CI)
   chromium  # tests/clients/node/report_html_test.mjs renders the HTML report headless
 )
 

@@ -3,7 +3,7 @@
 # clang-format clean, then
 #   - builds what ships with the `ci` preset (release, warnings are errors, in build/release so that
 #     run.sh reuses it), the relaytap binary, and runs the real clients (curl, Python, Node,
-#     Chromium) against it;
+#     Chromium) against it, and promtool on configs/prometheus/ and on its /metrics;
 #   - builds every test and the benchmark's load generator under the `asan` preset (clang,
 #     AddressSanitizer + UBSan, warnings are errors) and runs the tests there (unit, integration,
 #     and the fake upstream's own tests);
@@ -62,6 +62,8 @@ banner "4/8 real clients against the release binary (the asan build starts besid
 start_beside build/logs/asan-configure.log "cmake --preset asan"
 ASAN_CONFIGURE_PID=$BESIDE_PID
 ctest --preset ci -L clients
+# promtool on configs/prometheus/ and on one real scrape of that binary's --metrics (~1 s).
+bash scripts/check-prometheus.sh build/release/tools/relaytap
 
 banner "5/8 build asan: every test and the load generator (clang, ASan + UBSan, -Werror)"
 await_beside "$ASAN_CONFIGURE_PID" build/logs/asan-configure.log

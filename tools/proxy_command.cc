@@ -8,6 +8,7 @@
 #include "base/byte_size.h"
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "metrics/proxy_metrics.h"
 #include "proxy/config/config.h"
 #include "proxy/guard/guard_settings.h"
 #include "proxy/guard/policy.h"
@@ -39,6 +40,8 @@ struct ProxyFlags {
   std::string proxy_auth_file;
   std::vector<std::string> allow_clients;
   std::string db;
+  std::string metrics;  // ADDR:PORT
+  bool metrics_allow_remote = false;
   bool no_record = false;
   std::string redaction_policy;
   std::string durability;
@@ -113,6 +116,13 @@ absl::StatusOr<proxy::ProxyConfig> BuildConfig(const ProxyFlags& f) {
     c.listen = *hp;
   }
   if (f.allow_remote) c.allow_remote = true;
+  if (!f.metrics.empty()) {
+    auto hp = proxy::ParseHostPort(f.metrics);
+    if (!hp.ok())
+      return absl::InvalidArgumentError(StrCat("--metrics ", std::string(hp.status().message())));
+    c.metrics = *hp;
+  }
+  if (f.metrics_allow_remote) c.metrics_allow_remote = true;
   if (!f.ca_dir.empty()) c.ca_dir = f.ca_dir;
   if (!f.upstream_ca.empty()) c.upstream_ca = f.upstream_ca;
   if (absl::Status st = ApplyUpstreamProxyFlags(f, c); !st.ok()) return st;
@@ -183,10 +193,12 @@ int RunProxy(const ProxyFlags& flags) {
     std::cerr << "relaytap proxy: " << guard.status().message() << "\n";
     return 2;
   }
+  metrics::Tally tally;  // outlives the recorder that feeds it and the listener that reads it
   std::unique_ptr<recorder::Recorder> rec;
   recorder::DiskLimits disk;
   if (config->record) {
     recorder::RecorderOptions ro;
+    if (config->metrics) ro.tap = &tally;
     ro.db_path = config->db.string();
     ro.key_dir = config->ca_dir.string();
     if (config->redaction_policy) ro.redaction_policy_path = config->redaction_policy->string();
@@ -218,6 +230,18 @@ int RunProxy(const ProxyFlags& flags) {
     return 1;
   }
   proxy::Server& s = **server;
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (config->metrics) {
+    auto started = metrics::ServeProxyMetrics(config->metrics->host, config->metrics->port, tally,
+                                              *rec, [&s] { return s.active_sessions(); });
+    if (!started.ok()) {
+      std::cerr << "relaytap proxy: " << started.status().message() << "\n";
+      return 1;
+    }
+    metrics_server = std::move(*started);
+    RELAYTAP_LOG(kInfo, "metrics on http://", config->metrics->host, ":", metrics_server->port(),
+                 "/metrics (and /healthz)");
+  }
   RELAYTAP_LOG(kInfo, "open-files limit ", files.soft,
                files.soft != files.soft_before ? StrCat(" (raised from ", files.soft_before, ")")
                                                : std::string(),
@@ -281,6 +305,7 @@ int RunProxy(const ProxyFlags& flags) {
             << "\n  eval \"$(relaytap ca env"
             << (flags.ca_dir.empty() ? "" : " --ca-dir " + flags.ca_dir) << ")\"" << std::endl;
   s.WaitForSignal();
+  metrics_server.reset();
   (*server).reset();  // every session is gone: nothing submits any more
   if (rec) {
     absl::Status closed = rec->Close();  // drains the queue completely
@@ -353,6 +378,11 @@ void AddProxyCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--db", flags->db,
                   "SQLite file to record into (default ./relaytap.db; reopening appends a run)");
   cmd->add_flag("--no-record", flags->no_record, "Relay only: record nothing");
+  cmd->add_option("--metrics", flags->metrics,
+                  "Serve Prometheus metrics on ADDR:PORT (/metrics, /healthz; loopback, never "
+                  "the proxy's port; see README Monitoring). Config key: metrics");
+  cmd->add_flag("--metrics-allow-remote", flags->metrics_allow_remote,
+                "Allow a non-loopback --metrics address. Config key: metrics_allow_remote");
   cmd->add_option("--max-db-size", flags->max_db_size,
                   "Pause recording (one gap row, relaying goes on) when the store and its WAL "
                   "reach SIZE (default 4GiB; 0: no cap). Config key: max_db_size");

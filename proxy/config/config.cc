@@ -268,6 +268,17 @@ absl::Status MergeKey(const std::string& key, const json& v, ProxyConfig& c) {
     c.max_connections = v.get<int>();
   } else if (key == "shutdown_grace_ms") {
     RELAYTAP_RETURN_IF_ERROR(ms(c.shutdown_grace));
+  } else if (key == "metrics") {
+    if (v.is_null()) {
+      c.metrics.reset();
+    } else if (v.is_string()) {
+      RELAYTAP_ASSIGN_OR_RETURN(c.metrics, ParseHostPort(v.get<std::string>()));
+    } else {
+      return TypeError(key, "a string like \"127.0.0.1:9464\" or null");
+    }
+  } else if (key == "metrics_allow_remote") {
+    if (!v.is_boolean()) return TypeError(key, "true or false");
+    c.metrics_allow_remote = v.get<bool>();
   } else if (key == "record") {
     if (!v.is_boolean()) return TypeError(key, "true or false");
     c.record = v.get<bool>();
@@ -343,6 +354,27 @@ absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& con
   return absl::OkStatus();
 }
 
+absl::Status ValidateMetrics(const ProxyConfig& config) {
+  if (!config.metrics) return absl::OkStatus();
+  const HostPort& m = *config.metrics;
+  if (!config.metrics_allow_remote && !IsLoopbackHost(m.host)) {
+    return absl::InvalidArgumentError(
+        StrCat("refusing --metrics on non-loopback address ", m.host,
+               ": pass --metrics-allow-remote if you mean to expose it"));
+  }
+  if (m.port != 0 && m.port == config.listen.port) {
+    return absl::InvalidArgumentError(StrCat("--metrics ", Authority(m),
+                                             ": that is the proxy's own port (--listen ",
+                                             Authority(config.listen), "); pick another"));
+  }
+  if (!config.record) {
+    return absl::InvalidArgumentError(
+        "--metrics counts what the recorder classifies, as the store has it: it needs recording "
+        "(drop --no-record)");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateConfig(const ProxyConfig& config) {
   if (!config.allow_remote && !IsLoopbackHost(config.listen.host)) {
     return absl::InvalidArgumentError(
@@ -360,6 +392,7 @@ absl::Status ValidateConfig(const ProxyConfig& config) {
   }
   for (const std::string& p : config.intercept) RELAYTAP_RETURN_IF_ERROR(ValidatePattern(p));
   RELAYTAP_RETURN_IF_ERROR(ValidateUpstreamProxy(config));
+  RELAYTAP_RETURN_IF_ERROR(ValidateMetrics(config));
   // Each pattern becomes a name constraint of the CA: "*.<DNS name>", a DNS name, an IP, or "*".
   return tls::ConstraintsForPatterns(config.intercept).status();
 }

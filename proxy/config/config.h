@@ -80,6 +80,10 @@ struct ProxyConfig {
   int max_connections = 0;
   std::chrono::milliseconds shutdown_grace{5'000};
   int threads = 0;  // 0: one per core
+  // --metrics ADDR:PORT: the Prometheus listener (metrics/), unset: none. Loopback only unless
+  // metrics_allow_remote; never the proxy's own port. Config keys metrics, metrics_allow_remote.
+  std::optional<HostPort> metrics;
+  bool metrics_allow_remote = false;
   // Recording (used by `relaytap proxy`, not by the relay itself).
   bool record = true;
   std::filesystem::path db = "relaytap.db";
@@ -149,13 +153,18 @@ bool IsLoopbackHost(std::string_view host);
 // connect_to [..], intercept [..], log_level, connect_timeout_ms, handshake_timeout_ms,
 // http_idle_timeout_ms, head_timeout_ms, tunnel_idle_timeout_ms, max_connections,
 // shutdown_grace_ms, threads, record, db, redaction_policy, durability, max_db_size and
-// min_free (a size: "4GiB" or bytes), rotate ("hourly", a size or null), keep,
-// and the guard's: guard ("off" | "observe" | "enforce"), guard_policy, guard_max_attempts,
-// guard_budget_percent, guard_cooldown_ms, guard_key_by_client, guard_session_cap, where null
-// means unset: the built-in policy, or the policy's value for a knob). Unknown keys and wrong
-// types are errors naming the key; keys starting with '_' are comments. The guard knobs' ranges
-// are checked against the policy later (guard::ResolveGuardPolicy names the key too).
+// min_free (a size: "4GiB" or bytes), metrics ("ADDR:PORT" or null), metrics_allow_remote, rotate
+// ("hourly", a size or null), keep, and the guard's: guard ("off" | "observe" | "enforce"),
+// guard_policy, guard_max_attempts, guard_budget_percent, guard_cooldown_ms, guard_key_by_client,
+// guard_session_cap, where null means unset: the built-in policy, or the policy's value for a
+// knob). Unknown keys and wrong types are errors naming the key; keys starting with '_' are
+// comments. The guard knobs' ranges are checked against the policy later (guard::ResolveGuardPolicy
+// names the key too).
 absl::Status MergeConfigFile(const std::filesystem::path& file, ProxyConfig& config);
+
+// The --metrics address: loopback unless metrics_allow_remote, not the proxy's port, and recording
+// on (the counters are the recorder's). ValidateConfig runs it.
+absl::Status ValidateMetrics(const ProxyConfig& config);
 
 // Checks the whole configuration (loopback rule, patterns, timeouts, an upstream proxy that is
 // relaytap's own listen address).

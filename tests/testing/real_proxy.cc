@@ -105,30 +105,44 @@ std::unique_ptr<RealProxy> RealProxy::Start(const RealProxyOptions& o) {
 }
 
 std::unique_ptr<RealProxy> RealProxy::StartOnce(const RealProxyOptions& o, bool last,
-                                                bool* exited_out) {
+                                                bool* exited) {
   const bool squid = o.kind == RealProxyKind::kSquid;
   const char* binary = squid ? kSquid : kTinyproxy;
-  if (!std::filesystem::exists(binary) ||
-      (squid && !o.user.empty() && !std::filesystem::exists(kNcsaAuth))) {
-    ADD_FAILURE() << binary << " is missing: these tests need the Debian package "
-                  << RealProxyName(o.kind) << " (run scripts/install-deps.sh, or apt-get install "
-                  << RealProxyName(o.kind) << ")";
+  if (squid && !o.user.empty() && !std::filesystem::exists(kNcsaAuth)) {
+    ADD_FAILURE() << kNcsaAuth << " is missing: these tests need the Debian package squid "
+                  << "(run scripts/install-deps.sh, or apt-get install squid)";
+    return nullptr;
+  }
+  const std::filesystem::path dir = FreshTempDir(RealProxyName(o.kind));
+  std::filesystem::permissions(dir, std::filesystem::perms(0755));
+  const uint16_t port = FreeLoopbackPort();
+  const std::filesystem::path conf = dir / (RealProxyName(o.kind) + ".conf");
+  if (squid) {
+    if (!o.user.empty()) WriteFile(dir / "htpasswd", HtpasswdLine(o.user, o.password));
+    WriteFile(conf, SquidConfig(o, port, dir));
+  } else {
+    WriteFile(conf, TinyproxyConfig(o, port));
+  }
+  return Spawn(RealProxyName(o.kind),
+               squid ? std::vector<std::string>{binary, "-N", "-d", "1", "-f", conf.string()}
+                     : std::vector<std::string>{binary, "-d", "-c", conf.string()},
+               dir, port, last, exited);
+}
+
+std::unique_ptr<RealProxy> RealProxy::Spawn(const std::string& package,
+                                            std::vector<std::string> args,
+                                            const std::filesystem::path& dir, uint16_t port,
+                                            bool last, bool* exited_out) {
+  const std::string binary = args.at(0);
+  if (!std::filesystem::exists(binary)) {
+    ADD_FAILURE() << binary << " is missing: these tests need the Debian package " << package
+                  << " (run scripts/install-deps.sh, or apt-get install " << package << ")";
     return nullptr;
   }
   std::unique_ptr<RealProxy> p(new RealProxy());
-  p->dir_ = FreshTempDir(RealProxyName(o.kind));
-  std::filesystem::permissions(p->dir_, std::filesystem::perms(0755));
-  p->port_ = FreeLoopbackPort();
-  const std::filesystem::path conf = p->dir_ / (RealProxyName(o.kind) + ".conf");
-  if (squid) {
-    if (!o.user.empty()) WriteFile(p->dir_ / "htpasswd", HtpasswdLine(o.user, o.password));
-    WriteFile(conf, SquidConfig(o, p->port_, p->dir_));
-  } else {
-    WriteFile(conf, TinyproxyConfig(o, p->port_));
-  }
-  std::vector<std::string> args =
-      squid ? std::vector<std::string>{binary, "-N", "-d", "1", "-f", conf.string()}
-            : std::vector<std::string>{binary, "-d", "-c", conf.string()};
+  p->dir_ = dir;
+  p->port_ = port;
+  p->name_ = package;
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -137,25 +151,26 @@ std::unique_ptr<RealProxy> RealProxy::StartOnce(const RealProxyOptions& o, bool 
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const int rc = posix_spawn(&p->pid_, binary, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&p->pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     p->pid_ = -1;
     ADD_FAILURE() << "cannot start " << binary << ": " << std::strerror(rc);
     return nullptr;
   }
-  bool& exited = *exited_out;
+  bool exited = false;
   ::testing::AssertionResult up = WaitFor(
       [&] {
         int status = 0;
         if (::waitpid(p->pid_, &status, WNOHANG) == p->pid_) exited = true;
         return exited || Accepts(p->port_);
       },
-      RealProxyName(o.kind) + " to accept connections");
+      package + " to accept connections");
+  if (exited_out != nullptr) *exited_out = exited;
   if (!up || exited) {
     if (exited) p->pid_ = -1;
     if (exited && !last) return nullptr;
-    ADD_FAILURE() << RealProxyName(o.kind) << " did not start" << (exited ? " (it exited)" : "")
+    ADD_FAILURE() << package << " did not start" << (exited ? " (it exited)" : "")
                   << "; its output:\n"
                   << p->Log();
     return nullptr;
@@ -180,7 +195,7 @@ void RealProxy::Stop() {
         gone = ::waitpid(pid_, &status, WNOHANG) == pid_;
         return gone;
       },
-      "the proxy to stop", std::chrono::milliseconds(10'000));
+      name_ + " to stop", std::chrono::milliseconds(10'000));
   if (!gone) {
     ::kill(pid_, SIGKILL);
     int status = 0;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/testing/ports.h"
 
@@ -34,6 +35,13 @@ class RealProxy {
   // Null, with a test failure that says why (package missing, did not start in time), else a
   // proxy that accepts connections.
   static std::unique_ptr<RealProxy> Start(const RealProxyOptions& options);
+  // Any server from a Debian package, started the same way: `args` (args[0] the binary) with its
+  // output in dir/proxy.log, up once it accepts on 127.0.0.1:port, stopped by its pid. Null, with a
+  // test failure, when the binary is missing (`package` names what to install) or it did not start
+  // (*exited: it exited before it accepted; then a failure is added only when `last`).
+  static std::unique_ptr<RealProxy> Spawn(const std::string& package, std::vector<std::string> args,
+                                          const std::filesystem::path& dir, uint16_t port,
+                                          bool last = true, bool* exited = nullptr);
   ~RealProxy();
 
   uint16_t port() const { return port_; }
@@ -50,6 +58,7 @@ class RealProxy {
 
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  std::string name_;
   std::filesystem::path dir_;
 };
 
