@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -70,5 +70,12 @@ absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db);
 //   exchanges.upstream_proxy_status    the proxy's status when the exchange's dial failed there
 // v_failures gains two last columns, upstream_proxy and upstream_proxy_status.
 absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db);
+
+// Version 7 on top of version 6, the local checks `relaytap probe --db` ran (one row per run):
+//   probes (id, run_us, tool 'probe', url with secret query values "<redacted>", host,
+//           verdict 'ok'|'failed', failed_stage, ms, stages: compact JSON
+//           [{"name","status","ms","detail","error"}], session_id, response_id,
+//           apim_request_id), indexed by run_us.
+absl::Status UpgradeSchemaV6ToV7(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

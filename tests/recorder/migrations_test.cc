@@ -178,6 +178,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
   if (version >= 5) {
     ASSERT_TRUE(UpgradeSchemaV4ToV5(*db).ok());
   }
+  if (version >= 6) {
+    ASSERT_TRUE(UpgradeSchemaV5ToV6(*db).ok());
+  }
   ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
                           "');"
                           "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
@@ -196,9 +199,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
 
 // Every earlier version migrates; its rows stay readable and the new columns (version 4:
 // events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns;
-// version 6: the upstream proxy hop) are NULL in them.
+// version 6: the upstream proxy hop) are NULL in them; version 7 adds an empty probes table.
 TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
-  static_assert(kSchemaVersion == 6);
+  static_assert(kSchemaVersion == 7);
   for (int version = 1; version < kSchemaVersion; ++version) {
     SCOPED_TRACE(version);
     const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
@@ -219,6 +222,7 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
               "close 1 0.0");
     EXPECT_EQ(*db->QueryText("SELECT close_reason FROM ws_sessions"), "bye");
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
+    EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM probes"), 0);
     EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || (upstream_proxy_status IS NULL) "
                              "FROM v_failures"),
               "11");
@@ -290,7 +294,7 @@ TEST(MigrationsTest, Version6NamesTheUpstreamProxyInFailures) {
   ASSERT_NO_FATAL_FAILURE(BuildStoreAtVersion(path, 5));
   auto db = OpenDb(path);
   ASSERT_TRUE(Migrate(*db).ok());
-  EXPECT_EQ(*ReadSchemaVersion(*db), 6);
+  EXPECT_EQ(*ReadSchemaVersion(*db), kSchemaVersion);
   ASSERT_TRUE(db->Execute("INSERT INTO connections (run_id, connection_id, upstream_proxy, "
                           "proxy_connect_us, upstream_proxy_status, upstream_tls_issuer, outcome) "
                           "VALUES (1, 7, '10.0.0.8:3128', NULL, 407, NULL, "

@@ -131,7 +131,7 @@ TEST(RecorderTest, RoundTripOfAFailedRealtimeSession) {
   EXPECT_EQ(timeline[7], "8|180.0|server|response.output_audio_transcript.delta|resp_R1|3");
   EXPECT_EQ(timeline[9], "14|300.0|server|response.done|resp_R1|1");
   EXPECT_EQ(Query(db, "SELECT stop_us IS NOT NULL, schema_version, durability FROM runs"),
-            std::vector<std::string>{"1|6|normal"});
+            std::vector<std::string>{"1|" + std::to_string(kSchemaVersion) + "|normal"});
   EXPECT_EQ(Query(db,
                   "SELECT COUNT(*) FROM connections WHERE close_us IS NOT NULL AND "
                   "outcome = 'ok'"),

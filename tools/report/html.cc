@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "base/str_cat.h"
+#include "tools/report/local_checks.h"
 #include "tools/report/svg_charts.h"
 #include "tools/report/text.h"
 #include "tools/report/tls_roots.h"
@@ -165,7 +166,7 @@ std::string Timelines(const Report& r) {
 
 std::string FormatHtml(const Report& r, const absl::TimeZone& zone) {
   return StrCat(kHead, Summary(r), Findings(r), OverTime(r), Failures(r, zone), Timelines(r),
-                "</body>\n</html>\n");
+                LocalChecksHtml(r.local_checks), "</body>\n</html>\n");
 }
 
 }  // namespace relaytap::tools::report

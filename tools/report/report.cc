@@ -8,6 +8,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "tools/report/local_checks.h"
 #include "tools/report/text.h"
 #include "tools/report/tls_roots.h"
 #include "tools/report/token_finding.h"
@@ -219,6 +220,7 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
                               reader.EventsBefore(*f.session_ref, f.at_us, kEventsBeforeFailure));
   }
   r.findings = FindingsOf(attempts, r.failures);
+  RELAYTAP_ASSIGN_OR_RETURN(r.local_checks, reader.LocalChecks(window));
   return r;
 }
 
@@ -302,6 +304,7 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
     }
     j["failures"].push_back(std::move(x));
   }
+  if (!r.local_checks.empty()) j["local_checks"] = LocalChecksJson(r.local_checks);
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -412,7 +415,7 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     }
     md += "```\n";
   }
-  return md;
+  return md + LocalChecksMarkdown(r.local_checks);
 }
 
 }  // namespace relaytap::tools::report

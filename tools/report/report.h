@@ -44,6 +44,7 @@ struct Report {
   bool several_machines() const { return per_machine.machines.size() > 1; }
   std::vector<recorder::query::Failure> failures;
   std::vector<Finding> findings;
+  std::vector<recorder::query::LocalCheck> local_checks;  // `relaytap probe --db` runs
 };
 
 // How many events before a realtime failure the report shows.
