@@ -3,6 +3,7 @@
 // whether it used the proxy and trusted the CA, with the lines to fix it (tools/doctor/). Exit 0
 // when every runtime found passed, 1 when one failed, 2 for usage errors.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "tools/commands.h"
 #include "tools/doctor/clients.h"
 #include "tools/doctor/doctor.h"
+#include "tools/doctor/record.h"
 #include "tools/doctor/report.h"
 
 extern char** environ;
@@ -28,6 +30,7 @@ struct DoctorFlags {
   int timeout_ms = 10000;
   std::string format = "text";
   std::vector<std::string> runtimes;
+  std::string db;
 };
 
 // Named apart from the other commands' helpers: the command files compile in unity batches.
@@ -55,6 +58,9 @@ int RunDoctorCommand(const DoctorFlags& f) {
   o.timeout = std::chrono::milliseconds(f.timeout_ms);
   o.runtimes = f.runtimes;
   o.env = DoctorEnvironment();
+  const int64_t start_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
   absl::StatusOr<doctor::DoctorReport> report = doctor::RunDoctor(o);
   if (!report.ok()) {
     if (absl::IsInvalidArgument(report.status())) {
@@ -67,6 +73,12 @@ int RunDoctorCommand(const DoctorFlags& f) {
     std::cout << doctor::DoctorJson(*report).dump(2) << "\n";
   } else {
     std::cout << doctor::FormatDoctorText(*report);
+  }
+  if (!f.db.empty()) {
+    if (absl::Status st = doctor::RecordDoctor(f.db, *report, start_us); !st.ok()) {
+      std::cerr << "relaytap doctor: recording into " << f.db << ": " << st.message() << "\n";
+      return 1;
+    }
   }
   return doctor::ExitCodeOf(*report);
 }
@@ -96,7 +108,11 @@ void AddDoctorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--timeout-ms", f->timeout_ms, "limit per client (killed a little after)")
       ->capture_default_str();
   cmd->add_option("--format", f->format, "text (a checklist) or json")->capture_default_str();
-  cmd->add_option("--runtime", f->runtimes, "check only these (repeatable): " + DoctorRuntimeNames());
+  cmd->add_option("--db", f->db,
+                  "also record each runtime's result into this store, for `relaytap report`'s "
+                  "Local checks");
+  cmd->add_option("--runtime", f->runtimes,
+                  "check only these (repeatable): " + DoctorRuntimeNames());
   cmd->footer("Exit status: 0 every runtime found passed, 1 one failed, 2 usage error.");
   cmd->callback([f, exit_code] { *exit_code = RunDoctorCommand(*f); });
 }

@@ -34,7 +34,7 @@ fi
 fix="$(grep -E '^ +(export|relaytap ca env) ' "$W/untrusted.txt" | sed -E 's/^ +//; s/^relaytap /"$RT_BIN" /' | awk '!seen[$0]++')"
 rc=0
 "${CLEAN[@]}" "$PROXY" RT_BIN="$RT_BIN" bash -c "$fix
-exec \"\$RT_BIN\" doctor --ca-dir '$RT_CA_DIR' --format json $(printf '%q ' "${RUNTIMES[@]}")" \
+exec \"\$RT_BIN\" doctor --ca-dir '$RT_CA_DIR' --format json --db '$W/doctor.db' $(printf '%q ' "${RUNTIMES[@]}")" \
   >"$W/fixed.json" 2>"$W/fixed.err" || rc=$?
 summary="$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1]))
 print(d["summary"]["failed"], " ".join(r["name"]+":"+r["verdict"] for r in d["runtimes"]))' \
@@ -43,6 +43,15 @@ if [ $rc -eq 0 ] && [[ "$summary" == 0\ * ]] && [[ "$summary" == *curl:ok* ]]; t
   ok "fixed: exit 0 ($summary)"
 else
   bad "fixed: exit $rc, $summary"; echo "$fix"; head -c 800 "$W/fixed.err"
+fi
+
+# The same run, recorded with --db: one row per runtime, listed by report under Local checks.
+rows="$(sqlite3 "$W/doctor.db" "SELECT tool || ':' || verdict FROM probes ORDER BY id" 2>&1 | tr '\n' ' ')"
+"$RT_BIN" report --db "$W/doctor.db" >"$W/doctor_report.md" 2>&1
+if [[ "$rows" == *"doctor curl:ok "* ]] && grep -q "doctor curl \`https://check.relaytap.invalid/\`: ok" "$W/doctor_report.md"; then
+  ok "--db: recorded ($rows) and reported"
+else
+  bad "--db: rows '$rows'"; cat "$W/doctor_report.md"
 fi
 
 # 3. No proxy at all: said plainly, exit 1.

@@ -13,6 +13,7 @@
 #include "tools/doctor/clients.h"
 #include "tools/doctor/doctor.h"
 #include "tools/doctor/fix_lines.h"
+#include "tools/doctor/record.h"
 #include "tools/doctor/report.h"
 
 namespace relaytap::tools::doctor {
@@ -21,6 +22,7 @@ namespace {
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Error texts as the runtimes print them (captured from curl 7.88, Python 3.11 with requests
 // 2.28 / aiohttp 3.8 / websocket-client 1.2 / websockets 10.4, Node 20 with ws 8).
@@ -201,6 +203,51 @@ TEST(DoctorReportTest, TheTextSaysWhenNoProxyIsSet) {
   EXPECT_EQ(j["runtimes"][0]["verdict"], "no_proxy");
   EXPECT_EQ(j["summary"]["failed"], 1);
   EXPECT_EQ(ExitCodeOf(report), 1);
+}
+
+TEST(DoctorReportTest, ProxyCredentialsAreNeverShown) {
+  EXPECT_EQ(RedactUserinfo("http://op:s3cret@127.0.0.1:8080"), "http://<redacted>@127.0.0.1:8080");
+  EXPECT_EQ(RedactUserinfo("ProxyError: http://u:p@proxy:3128/ refused, see http://x/a@b"),
+            "ProxyError: http://<redacted>@proxy:3128/ refused, see http://x/a@b");
+  EXPECT_EQ(RedactUserinfo("mail a@b then http://host:1"), "mail a@b then http://host:1");
+  DoctorReport report = ReportForFixes(ProxySource::kEnvironment);
+  report.proxy.url = "http://op:s3cret@127.0.0.1:8123";
+  report.proxy.env_variable = "HTTPS_PROXY";
+  RuntimeResult res;
+  res.name = "curl";
+  res.verdict = Verdict::kProxyDown;
+  res.detail = DescribeVerdict(res, report);
+  report.results.push_back(res);
+  EXPECT_THAT(FormatDoctorText(report), Not(HasSubstr("s3cret")));
+  EXPECT_THAT(DoctorJson(report).dump(), Not(HasSubstr("s3cret")));
+  EXPECT_THAT(FixLines(*FindClientCheck("curl"), res, report),
+              ElementsAre(HasSubstr("relaytap proxy --listen 127.0.0.1:8123")));
+}
+
+TEST(DoctorRecordTest, EachRuntimeFoundIsOneLocalCheckRow) {
+  DoctorReport report = ReportForFixes(ProxySource::kEnvironment);
+  RuntimeResult ok;
+  ok.name = "node-ws";
+  ok.verdict = Verdict::kOk;
+  ok.ms = 40;
+  ok.answer.ca_fingerprint = "AB:CD";
+  RuntimeResult missing;
+  missing.name = "python-httpx";
+  missing.verdict = Verdict::kNotFound;
+  RuntimeResult untrusted;
+  untrusted.name = "python-requests";
+  untrusted.verdict = Verdict::kCaNotTrusted;
+  report.results = {ok, missing, untrusted};
+  const auto rows = LocalCheckRowsOf(report, 1000);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].tool, "doctor node-ws");
+  EXPECT_EQ(rows[0].url, kCheckWsUrl);
+  EXPECT_TRUE(rows[0].ok);
+  EXPECT_THAT(rows[0].stages, HasSubstr(R"("ca_fingerprint":"AB:CD")"));
+  EXPECT_EQ(rows[1].tool, "doctor python-requests");
+  EXPECT_EQ(rows[1].url, kCheckUrl);
+  EXPECT_FALSE(rows[1].ok);
+  EXPECT_EQ(rows[1].failed_stage, "ca_not_trusted");
 }
 
 TEST(RunDoctorTest, AnUnknownRuntimeOrABadProxyIsAUsageError) {

@@ -113,7 +113,7 @@ std::vector<std::string> ArgvFor(const ClientCheck& c, const fs::path& program,
 // The verdict of a client that answered or failed.
 void Judge(const ClientOutcome& o, const DoctorReport& report, RuntimeResult& res) {
   if (!o.ok) {
-    res.error = ConciseError(o.error);
+    res.error = RedactUserinfo(ConciseError(o.error));
     res.verdict = VerdictOf(ClassifyClientError(o.error));
     return;
   }
@@ -200,6 +200,27 @@ void NoteCa(const std::string& ca_dir, DoctorReport& report) {
 }
 
 }  // namespace
+
+std::string RedactUserinfo(std::string_view text) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t scheme = text.find("://", pos);
+    if (scheme == std::string_view::npos) break;
+    const size_t start = scheme + 3;
+    const size_t end = text.find_first_of("/ \t\n'\"", start);
+    const size_t at = text.rfind('@', end == std::string_view::npos ? text.size() - 1 : end - 1);
+    out += text.substr(pos, start - pos);
+    if (at != std::string_view::npos && at >= start) {
+      out += "<redacted>";
+      pos = at;
+    } else {
+      pos = start;
+    }
+  }
+  out += text.substr(std::min(pos, text.size()));
+  return out;
+}
 
 bool NoProxyCovers(std::string_view no_proxy, std::string_view host) {
   const std::string h = AsciiStrToLower(host);

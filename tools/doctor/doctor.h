@@ -68,6 +68,10 @@ absl::StatusOr<DoctorReport> RunDoctor(const DoctorOptions& options);
 // 0 when every runtime found passed, else 1.
 int ExitCodeOf(const DoctorReport& report);
 
+// `text` with the user:password of every URL in it replaced by "<redacted>" (a proxy URL may
+// carry credentials; doctor never prints or stores them).
+std::string RedactUserinfo(std::string_view text);
+
 // Pure parts, for tests.
 bool NoProxyCovers(std::string_view no_proxy, std::string_view host);
 ProxySetting ResolveProxy(const std::vector<std::string>& env, const std::string& flag);

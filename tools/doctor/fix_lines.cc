@@ -51,8 +51,8 @@ std::vector<std::string> ProxyLines(const RuntimeTrust& row, const DoctorReport&
   if (!row.proxy_note.empty()) {
     lines.push_back(StrCat("# ", row.proxy_note));
   } else if (p.source != ProxySource::kNone && !p.no_proxy_covers_check) {
-    lines.push_back(
-        StrCat("# this runtime did not use HTTPS_PROXY=", p.url, ": give it the proxy explicitly"));
+    lines.push_back(StrCat("# this runtime did not use HTTPS_PROXY=", RedactUserinfo(p.url),
+                           ": give it the proxy explicitly"));
   }
   return lines;
 }
@@ -70,7 +70,8 @@ std::string ShellWord(std::string_view s) {
 }
 
 std::string DescribeVerdict(const RuntimeResult& res, const DoctorReport& report) {
-  const std::string url = report.proxy.url.empty() ? "(none)" : report.proxy.url;
+  const std::string url =
+      report.proxy.url.empty() ? std::string("(none)") : RedactUserinfo(report.proxy.url);
   switch (res.verdict) {
     case Verdict::kOk:
       return StrCat("went through relaytap ", res.answer.version, " and trusted its CA (relaytap ",

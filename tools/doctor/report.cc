@@ -23,16 +23,17 @@ std::string ProxyHeader(const ProxySetting& p) {
     case ProxySource::kNone:
       return "proxy:  none: HTTPS_PROXY is not set, so the app would not use relaytap at all\n";
     case ProxySource::kEnvironment:
-      return StrCat("proxy:  ", p.url, " (", p.env_variable, ", as the app sees it)\n");
+      return StrCat("proxy:  ", RedactUserinfo(p.url), " (", p.env_variable,
+                    ", as the app sees it)\n");
     case ProxySource::kFlag:
       break;
   }
-  std::string out = StrCat("proxy:  ", p.url, " (--proxy; ");
+  std::string out = StrCat("proxy:  ", RedactUserinfo(p.url), " (--proxy; ");
   if (p.env_url.empty()) {
     out += "the environment has none: the app would not use relaytap at all until it has ";
-    out += StrCat("export HTTPS_PROXY=", ShellWord(p.url), ")\n");
+    out += StrCat("export HTTPS_PROXY=", ShellWord(RedactUserinfo(p.url)), ")\n");
   } else if (p.env_url != p.url) {
-    out += StrCat("the environment says ", p.env_variable, "=", p.env_url, ")\n");
+    out += StrCat("the environment says ", p.env_variable, "=", RedactUserinfo(p.env_url), ")\n");
   } else {
     out += "the same as the environment's)\n";
   }
@@ -103,9 +104,9 @@ std::string FormatDoctorText(const DoctorReport& report) {
 nlohmann::ordered_json DoctorJson(const DoctorReport& report) {
   const ProxySetting& p = report.proxy;
   nlohmann::ordered_json j;
-  j["proxy"] = {{"url", p.url},
+  j["proxy"] = {{"url", RedactUserinfo(p.url)},
                 {"source", SourceName(p.source)},
-                {"environment", p.env_url},
+                {"environment", RedactUserinfo(p.env_url)},
                 {"no_proxy_covers_check", p.no_proxy_covers_check}};
   j["ca"] = {{"path", report.ca_path}, {"fingerprint", report.ca_fingerprint}};
   nlohmann::ordered_json runtimes = nlohmann::ordered_json::array();
