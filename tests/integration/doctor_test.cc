@@ -14,6 +14,7 @@
 
 #include "proxy/config/config.h"
 #include "proxy/tls/cert_authority.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 #include "tools/doctor/child_process.h"
 #include "tools/doctor/report.h"
@@ -190,11 +191,7 @@ TEST(DoctorTest, AnotherRelaytapsCaIsNamed) {
 TEST(DoctorTest, AProxyThatDoesNotAnswerIsNamed) {
   ProxyHarness h;
   std::vector<std::string> env = CleanEnvironment();
-  // A port that was just free: nothing listens there.
-  net::io_context ioc;
-  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
-  const uint16_t closed = a.local_endpoint().port();
-  a.close();
+  const uint16_t closed = FreeLoopbackPort();  // nothing listens there
   env.push_back("HTTPS_PROXY=http://127.0.0.1:" + std::to_string(closed));
   const RuntimeResult res = RunOneRuntime("python-requests", env, h.proxy_ca_dir());
   if (res.verdict == Verdict::kNotFound) GTEST_SKIP() << res.detail;
