@@ -26,7 +26,7 @@ struct Step {
 constexpr Step kSteps[] = {{1, &MigrateToV1},         {2, &UpgradeSchemaV1ToV2},
                            {3, &UpgradeSchemaV2ToV3}, {4, &UpgradeSchemaV3ToV4},
                            {5, &UpgradeSchemaV4ToV5}, {6, &UpgradeSchemaV5ToV6},
-                           {7, &UpgradeSchemaV6ToV7}};
+                           {7, &UpgradeSchemaV6ToV7}, {8, &UpgradeSchemaV7ToV8}};
 static_assert(sizeof(kSteps) / sizeof(kSteps[0]) == kSchemaVersion);
 
 absl::Status WriteVersion(sqlite::Database& db, int version) {

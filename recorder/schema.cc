@@ -376,4 +376,23 @@ absl::Status UpgradeSchemaV4ToV5(sqlite::Database& db) { return db.Execute(kUpgr
 
 absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db) { return db.Execute(kUpgradeV5ToV6); }
 
+absl::Status UpgradeSchemaV7ToV8(sqlite::Database& db) {
+  static constexpr std::string_view kCreateProbes =
+      "CREATE TABLE probes (\n"
+      "  id INTEGER PRIMARY KEY,\n"
+      "  run_us INTEGER NOT NULL,\n"
+      "  tool TEXT NOT NULL,\n"
+      "  url TEXT NOT NULL,\n"
+      "  host TEXT,\n"
+      "  verdict TEXT NOT NULL,\n"
+      "  failed_stage TEXT,\n"
+      "  ms INTEGER,\n"
+      "  stages TEXT NOT NULL,\n"
+      "  session_id TEXT,\n"
+      "  response_id TEXT,\n"
+      "  apim_request_id TEXT);\n"
+      "CREATE INDEX probes_run_us ON probes (run_us);\n";
+  return db.Execute(kCreateProbes);
+}
+
 }  // namespace relaytap::recorder

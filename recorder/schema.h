@@ -13,7 +13,7 @@ namespace sqlite {
 class Database;
 }
 
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 enum class Durability {
   kNormal,  // synchronous=NORMAL: a power loss may lose the last commits; kill -9 loses nothing
@@ -82,6 +82,12 @@ absl::Status UpgradeSchemaV5ToV6(sqlite::Database& db);
 //   ws_sessions.call_id   the call a sideband WebSocket (`?call_id=rtc_…`) joined (indexed where
 //                         set)
 //   v_calls               calls with their token's expiry and their sideband sessions
+// Version 8 on top of version 7, the local checks `relaytap probe --db` ran (one row per run):
+//   probes (id, run_us, tool 'probe', url with secret query values "<redacted>", host,
+//           verdict 'ok'|'failed', failed_stage, ms, stages: compact JSON
+//           [{"name","status","ms","detail","error"}], session_id, response_id,
+//           apim_request_id), indexed by run_us.
 absl::Status UpgradeSchemaV6ToV7(sqlite::Database& db);
+absl::Status UpgradeSchemaV7ToV8(sqlite::Database& db);
 
 }  // namespace relaytap::recorder

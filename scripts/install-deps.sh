@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config libboost1.81-dev libssl-dev nlohmann-json3-dev
   libsqlite3-dev libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev zlib1g-dev
   python3 python3-websocket curl sqlite3 openssl ca-certificates
+  python3-requests python3-httpx python3-aiohttp  # tests/integration/doctor_test.cc runs them
   clang-format  # scripts/check-format.sh (CI fails on unformatted C++)
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
   mitmproxy  # scripts/bench.sh compares against mitmdump

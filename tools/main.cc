@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     relaytap::tools::AddExportCommand(app, &exit_code);
     relaytap::tools::AddPruneCommand(app, &exit_code);
     relaytap::tools::AddProbeCommand(app, &exit_code);
+    relaytap::tools::AddDoctorCommand(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

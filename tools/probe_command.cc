@@ -12,6 +12,7 @@
 #include "base/str_cat.h"
 #include "tools/commands.h"
 #include "tools/probe/probe.h"
+#include "tools/probe/record.h"
 #include "tools/probe/report.h"
 
 namespace relaytap::tools {
@@ -31,6 +32,7 @@ struct ProbeFlags {
   int interval_ms = 1000;
   int timeout_ms = 10000;
   std::string format = "text";
+  std::string db;
 };
 
 int Usage(const std::string& message) {
@@ -93,6 +95,12 @@ int RunProbeCommand(const ProbeFlags& f) {
   const std::vector<probe::RunResult> runs =
       probe::RunRepeated(*o, f.repeat, std::chrono::milliseconds(f.interval_ms));
   std::cout << (f.format == "json" ? probe::FormatJson(runs) : probe::FormatText(runs, stamp));
+  if (!f.db.empty()) {
+    if (absl::Status st = probe::RecordRuns(f.db, o->url, runs); !st.ok()) {
+      std::cerr << "relaytap probe: recording into " << f.db << ": " << st.message() << "\n";
+      return 1;
+    }
+  }
   for (const probe::RunResult& r : runs) {
     if (!r.ok()) return 1;
   }
@@ -130,6 +138,9 @@ void AddProbeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--timeout-ms", f->timeout_ms, "limit per stage (the realtime flow's whole)")
       ->capture_default_str();
   cmd->add_option("--format", f->format, "text (a checklist) or json")->capture_default_str();
+  cmd->add_option("--db", f->db,
+                  "also record each run into this store (created if needed), for `relaytap "
+                  "report`'s Local checks");
   cmd->footer("Exit status: 0 every run passed, 1 a stage failed, 2 usage error.");
   cmd->callback([f, exit_code] { *exit_code = RunProbeCommand(*f); });
 }

@@ -157,6 +157,15 @@ class ExchangeLoop {
 
   // relaytap's self-check host: answered here, never dialled, recorded like any exchange.
   net::awaitable<bool> AnswerSelfCheckRequest(Request& r) {
+    const std::string* ws_key = r.parser.Find("sec-websocket-key");
+    if (ws_key != nullptr && r.parser.HasToken("connection", "upgrade")) {
+      const SelfCheckResult res = co_await AnswerSelfCheckUpgrade(ctx_, app_, *ws_key, r.obs.get());
+      stats_.bytes_down += res.bytes;
+      Submit(r, recorder::EndFacts{.reason = EndReason::kComplete});
+      co_await app_.ShutdownSend();
+      stats_.EndWith(res.ok ? EndReason::kClosedAfterResponse : EndReason::kAppClosed);
+      co_return false;
+    }
     const bool keep_alive = r.parser.keep_alive() && r.parser.is_done();
     const SelfCheckResult res = co_await AnswerSelfCheck(ctx_, app_, keep_alive, r.obs.get());
     stats_.bytes_down += res.bytes;

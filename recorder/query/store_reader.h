@@ -166,6 +166,18 @@ struct MessageView {
   std::string_view payload;
 };
 
+// One local check (`relaytap probe --db`, schema version 7).
+struct LocalCheck {
+  int64_t run_us = 0;
+  std::string tool;
+  std::string url;  // without secrets
+  std::string host;
+  std::string verdict;       // "ok" or "failed"
+  std::string failed_stage;  // empty when ok
+  int64_t ms = 0;
+  std::string session_id, response_id, apim_request_id;
+};
+
 class StoreReader {
  public:
   // Opens `path` read-only. NotFound when there is no such file, FailedPrecondition when it is
@@ -202,6 +214,9 @@ class StoreReader {
   // Calls `fn` with each text and binary message of session `session_ref`, in order (streamed:
   // a session may hold hundreds of thousands).
   absl::Status ForEachMessage(int64_t session_ref, absl::FunctionRef<void(const MessageView&)> fn);
+
+  // The local checks run in `window`, oldest first; none in a store older than version 7.
+  absl::StatusOr<std::vector<LocalCheck>> LocalChecks(const TimeWindow& window);
 
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.

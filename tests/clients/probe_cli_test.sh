@@ -50,7 +50,34 @@ else
   bad "closed port: exit $rc"; cat "$W/dead.txt"
 fi
 
-# 4. Usage errors: exit 2.
+# 4. --db: the runs go into a store (direct, with the canary key, and the closed port's failure),
+# `report` lists them under "Local checks", and the key is in no byte of the store's files.
+rc=0
+PROBE_KEY="$KEY" "$RT_BIN" probe "$URL" --no-proxy --key-env PROBE_KEY --realtime --repeat 2 \
+  --interval-ms 10 --connect-to "contoso.openai.azure.com:443:127.0.0.1:$RT_FAKE_PORT" \
+  --ca "$RT_UPSTREAM_CA" --db "$W/probes.db" >"$W/db_ok.txt" 2>&1 || rc=$?
+rc2=0
+"$RT_BIN" probe "$URL" --no-proxy --connect-to "contoso.openai.azure.com:443:127.0.0.1:$dead" \
+  --db "$W/probes.db" >"$W/db_dead.txt" 2>&1 || rc2=$?
+rows="$(sqlite3 "$W/probes.db" "SELECT verdict || ':' || COALESCE(failed_stage, '-') || ':' || (session_id IS NOT NULL) || ':' || (apim_request_id IS NOT NULL) FROM probes ORDER BY run_us" 2>&1 | tr '\n' ' ')"
+if [ $rc -eq 0 ] && [ $rc2 -eq 1 ] && [ "$rows" = "ok:-:1:1 ok:-:1:1 failed:tcp:0:0 " ]; then
+  ok "--db: three runs recorded ($rows)"
+else
+  bad "--db: exits $rc/$rc2, rows '$rows'"; cat "$W/db_ok.txt"
+fi
+mode="$(stat -c %a "$W/probes.db")"
+if [ "$mode" = "600" ]; then ok "--db store is 0600"; else bad "--db store mode $mode"; fi
+"$RT_BIN" report --db "$W/probes.db" >"$W/db_report.md" 2>&1
+"$RT_BIN" report --db "$W/probes.db" --format html >"$W/db_report.html" 2>&1
+if grep -q "## Local checks (3)" "$W/db_report.md" && grep -q "FAILED at tcp" "$W/db_report.md" &&
+   grep -q "model=gpt-realtime" "$W/db_report.md" && grep -q 'id="local-checks"' "$W/db_report.html"; then
+  ok "report shows the local checks (md and html)"
+else
+  bad "report: no local checks"; cat "$W/db_report.md"
+fi
+if cat "$W"/probes.db* | grep -aq CANARY; then bad "the key is in the store"; else ok "the key is in no byte of the store"; fi
+
+# 5. Usage errors: exit 2.
 for args in "ftp://example.invalid/" "$URL --key-env RELAYTAP_PROBE_UNSET_VARIABLE" \
             "https://example.invalid/ --realtime" "$URL --format xml"; do
   rc=0

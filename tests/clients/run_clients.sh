@@ -187,6 +187,8 @@ run_test fake_upstream_clients bash "$HERE/fake_upstream_clients.sh"
 run_test python_failed_session "$PY" "$HERE/python_failed_session.py"
 # relaytap probe through the proxy (HTTPS_PROXY) and direct, its exit codes, the key unprinted.
 run_test probe_cli bash "$HERE/probe_cli_test.sh"
+# relaytap doctor: runtimes that do not trust the CA, then do as its fix lines say.
+run_test doctor_cli bash "$HERE/doctor_cli_test.sh"
 
 # The proxy must stop cleanly on SIGTERM with exit 0.
 rc=0

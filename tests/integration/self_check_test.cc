@@ -1,10 +1,14 @@
 // relaytap's self-check host: https://check.relaytap.invalid/ (and plain http://) through the
 // proxy is answered by relaytap itself with JSON naming the client and the CA's fingerprint,
 // intercepted even when not in the intercept list, never dialled, and recorded like any exchange.
+#include "proxy/http/self_check.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/x509.h>
 
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -110,6 +114,46 @@ TEST(SelfCheckTest, AnAppThatDoesNotTrustTheCaFailsTheHandshakeAndIsRecordedAsSu
   EXPECT_THAT(logs, HasSubstr("relaytap ca env"));
   EXPECT_THAT(logs, HasSubstr("NODE_EXTRA_CA_CERTS=" + h.proxy_ca_pem().string()));
   EXPECT_THAT(logs, HasSubstr("REQUESTS_CA_BUNDLE"));
+}
+
+TEST(SelfCheckTest, WebSocketAcceptFollowsRfc6455) {
+  // The example of RFC 6455 section 1.3.
+  EXPECT_EQ(proxy::http_relay::WebSocketAccept("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST(SelfCheckTest, AWebSocketUpgradeGetsTheJsonAsOneMessageAndACleanClose) {
+  RecordingSink sink;
+  ProxyHarness h(Recording(sink));
+  auto c = h.InterceptedClient(kCheckHost);
+  namespace websocket = boost::beast::websocket;
+  websocket::stream<beast::ssl_stream<beast::tcp_stream>&> ws(c->tls());
+  beast::get_lowest_layer(c->tls()).expires_after(std::chrono::seconds(30));
+  websocket::response_type upgrade;
+  boost::system::error_code ec;
+  ws.handshake(upgrade, kCheckHost, "/ws", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(upgrade.result_int(), 101);
+  EXPECT_EQ(upgrade["x-relaytap-self-check"], "1");
+  beast::flat_buffer message;
+  ws.read(message, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(ws.got_text());
+  json j = json::parse(beast::buffers_to_string(message.data()));
+  EXPECT_EQ(j["proxy"], "relaytap");
+  EXPECT_EQ(j["scheme"], "https");
+  EXPECT_EQ(j["ca_fingerprint"], FingerprintOfFile(h.proxy_ca_pem()));
+  // The next read sees relaytap's close (1000) and Beast answers it. relaytap, as the server,
+  // then closes the connection first (RFC 6455 section 7.1.1), which Beast's TLS teardown may
+  // report as ENOTCONN after the close handshake is done.
+  ws.read(message, ec);
+  EXPECT_TRUE(ec == websocket::error::closed || ec == boost::asio::error::not_connected)
+      << ec.message();
+  EXPECT_EQ(ws.reason().code, websocket::close_code::normal);
+  EXPECT_EQ(ws.reason().reason, "self-check done");
+  EXPECT_EQ(h.upstream().request_count(), 0u);
+  ASSERT_TRUE(sink.WaitFor<recorder::Exchange>(
+      1, [](const recorder::Exchange& e) { return e.host == kCheckHost && e.status == 101; }));
 }
 
 }  // namespace

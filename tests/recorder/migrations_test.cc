@@ -181,6 +181,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
   if (version >= 6) {
     ASSERT_TRUE(UpgradeSchemaV5ToV6(*db).ok());
   }
+  if (version >= 7) {
+    ASSERT_TRUE(UpgradeSchemaV6ToV7(*db).ok());
+  }
   ASSERT_TRUE(db->Execute("INSERT INTO meta VALUES ('schema_version', '" + std::to_string(version) +
                           "');"
                           "INSERT INTO runs (id, relaytap_version, schema_version, start_us, "
@@ -199,9 +202,9 @@ void BuildStoreAtVersion(const std::string& path, int version) {
 
 // Every earlier version migrates; its rows stay readable and the new columns (version 4:
 // events.close_reason, exchanges.jwt_aud, exchanges.jwt_tid; version 5: the run columns;
-// version 6: the upstream proxy hop) are NULL in them.
+// version 6: the upstream proxy hop) are NULL in them; version 8 adds an empty probes table.
 TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
-  static_assert(kSchemaVersion == 7);
+  static_assert(kSchemaVersion == 8);
   for (int version = 1; version < kSchemaVersion; ++version) {
     SCOPED_TRACE(version);
     const std::string path = testing::MakeTempDir("mig") + "/v" + std::to_string(version) + ".db";
@@ -224,6 +227,7 @@ TEST(MigrationsTest, EveryEarlierVersionMigratesWithNewColumnsNull) {
               "bye 1");
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_calls"), 0);
     EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM v_failures"), 1);
+    EXPECT_EQ(*db->QueryInt64("SELECT COUNT(*) FROM probes"), 0);
     EXPECT_EQ(*db->QueryText("SELECT (upstream_proxy IS NULL) || (upstream_proxy_status IS NULL) "
                              "FROM v_failures"),
               "11");

@@ -67,6 +67,9 @@ void FillSkipped(const ProbeOptions& o, std::vector<StageResult>& stages) {
 
 RunResult RunProbe(const ProbeOptions& o) {
   RunResult result;
+  result.start_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   result.url = RedactedUrl(o.url);
   const auto t0 = Clock::now();
   std::optional<std::filesystem::path> roots;

@@ -35,7 +35,8 @@ struct StageResult {
 };
 
 struct RunResult {
-  std::string url;  // with secret query parameters redacted
+  int64_t start_us = 0;  // when the run began, UTC microseconds
+  std::string url;       // with secret query parameters redacted
   std::vector<StageResult> stages;
   int64_t total_ms = 0;
   bool ok() const;

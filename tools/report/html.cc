@@ -4,6 +4,7 @@
 
 #include "base/str_cat.h"
 #include "tools/report/calls_section.h"
+#include "tools/report/local_checks.h"
 #include "tools/report/svg_charts.h"
 #include "tools/report/text.h"
 #include "tools/report/tls_roots.h"
@@ -166,7 +167,7 @@ std::string Timelines(const Report& r) {
 
 std::string FormatHtml(const Report& r, const absl::TimeZone& zone) {
   return StrCat(kHead, Summary(r), Findings(r), OverTime(r), Failures(r, zone), Timelines(r),
-                CallsHtml(r, zone), "</body>\n</html>\n");
+                CallsHtml(r, zone), LocalChecksHtml(r.local_checks), "</body>\n</html>\n");
 }
 
 }  // namespace relaytap::tools::report

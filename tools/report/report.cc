@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "tools/report/calls_section.h"
+#include "tools/report/local_checks.h"
 #include "tools/report/text.h"
 #include "tools/report/tls_roots.h"
 #include "tools/report/token_finding.h"
@@ -225,6 +226,7 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
     r.call_counts = stats::CountCalls(r.calls);
     AddCallFindings(r);
   }
+  RELAYTAP_ASSIGN_OR_RETURN(r.local_checks, reader.LocalChecks(window));
   return r;
 }
 
@@ -309,6 +311,7 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
     j["failures"].push_back(std::move(x));
   }
   j["calls"] = CallsJson(r, zone);
+  if (!r.local_checks.empty()) j["local_checks"] = LocalChecksJson(r.local_checks);
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -404,7 +407,7 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     md += "```\n";
   }
   md += CallsMarkdown(r, zone);
-  return md;
+  return md + LocalChecksMarkdown(r.local_checks);
 }
 
 }  // namespace relaytap::tools::report

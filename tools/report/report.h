@@ -46,6 +46,7 @@ struct Report {
   std::vector<Finding> findings;
   std::vector<recorder::query::Call> calls;  // WebRTC call set-ups (tools/report/calls_section.h)
   stats::CallCounts call_counts;
+  std::vector<recorder::query::LocalCheck> local_checks;  // `relaytap probe --db` runs
 };
 
 // How many events before a realtime failure the report shows.
