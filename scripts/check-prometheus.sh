@@ -5,7 +5,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN="${1:-$ROOT/build/release/tools/relaytap}"
+BIN="$(realpath -m "${1:-$ROOT/build/release/tools/relaytap}")"  # before the cd below
 cd "$ROOT/configs/prometheus"
 promtool check config prometheus.yml
 promtool check config federate.yml
