@@ -12,6 +12,7 @@ PACKAGES=(
   python3-requests python3-httpx python3-aiohttp  # tests/integration/doctor_test.cc runs them
   clang-format  # scripts/check-format.sh (CI fails on unformatted C++)
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
+  lld  # the asan preset links with it: about a third of GNU ld's time per test executable
   mitmproxy  # scripts/bench.sh compares against mitmdump
   tinyproxy squid  # tests/integration/upstream_proxy_test.cc starts both on loopback
   prometheus  # tests/integration/prometheus_test.cc scrapes relaytap; promtool checks (CI)
