@@ -22,8 +22,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 JOBS="${RELAYTAP_JOBS:-$(nproc)}"
-# One compile job more than cores: a job waiting on the disk or a link leaves a core to the next.
-BUILD_JOBS="${RELAYTAP_BUILD_JOBS:-$((JOBS + 1))}"
 START=$SECONDS
 
 banner() {
@@ -40,7 +38,7 @@ bash scripts/check-format.sh
 
 banner "3/8 build ci: the relaytap binary (release, -Werror)"
 cmake --preset ci
-cmake --build --preset ci -j"$BUILD_JOBS" --target relaytap
+cmake --build --preset ci -j"$JOBS" --target relaytap
 
 # A build that waits on tests is started beside them at the lowest priority: it takes only the
 # CPU the tests leave idle (they spend much of their time waiting on sockets and timers), so the
@@ -69,11 +67,11 @@ bash scripts/check-prometheus.sh build/release/tools/relaytap
 
 banner "5/8 build asan: every test and the load generator (clang, ASan + UBSan, -Werror)"
 await_beside "$ASAN_CONFIGURE_PID" build/logs/asan-configure.log
-cmake --build --preset asan -j"$BUILD_JOBS" --target relaytap_tests relaytap_loadgen
+cmake --build --preset asan -j"$JOBS" --target relaytap_tests relaytap_loadgen
 
 banner "6/8 test asan (unit, integration; the fuzz targets build beside them)"
 start_beside build/logs/fuzz-build.log \
-  "cmake --preset fuzz && cmake --build --preset fuzz -j$BUILD_JOBS"
+  "cmake --preset fuzz && cmake --build --preset fuzz -j$JOBS"
 FUZZ_BUILD_PID=$BESIDE_PID
 # The tests bind port 0 and wait with bounded helpers (never on wall-clock), so they run in
 # parallel; RELAYTAP_TEST_JOBS=1 runs them one at a time.
