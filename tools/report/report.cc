@@ -206,7 +206,7 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
   for (const Attempt& a : attempts) {
     if (a.outcome == "ok") continue;
     hosts.insert(a.host);
-    machines.insert(a.machine.empty() ? "(unknown)" : a.machine);
+    machines.insert(stats::MachineLabel(a.machine));
     if (!a.client.empty()) clients.insert(ClientHost(a.client));
     deployments.insert(a.deployment);
   }

@@ -66,7 +66,6 @@ void Finish(Bucket& b, Samples& s) {
 }
 
 std::string OrNone(const std::string& v) { return v.empty() ? "(none)" : v; }
-std::string MachineLabel(const std::string& v) { return v.empty() ? "(unknown)" : v; }
 
 std::string KeyOf(const Attempt& a, GroupBy by, const absl::TimeZone& zone) {
   switch (by) {
@@ -182,6 +181,10 @@ absl::StatusOr<GroupBy> ParseGroupBy(std::string_view name) {
 }
 
 std::string_view GroupByName(GroupBy g) { return kGroupByNames[static_cast<size_t>(g)]; }
+
+std::string MachineLabel(const std::string& machine) {
+  return machine.empty() ? "(unknown)" : machine;
+}
 
 double Bucket::failure_pct() const {
   return attempts() == 0 ? 0.0

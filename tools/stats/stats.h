@@ -39,6 +39,9 @@ enum class GroupBy {
 absl::StatusOr<GroupBy> ParseGroupBy(std::string_view name);
 std::string_view GroupByName(GroupBy g);
 
+// How a machine is named in every answer: its hostname, "(unknown)" when the run recorded none.
+std::string MachineLabel(const std::string& machine);
+
 // Percentiles of one latency (nearest rank); absent when no attempt had the measure.
 struct Percentiles {
   int64_t count = 0;
