@@ -48,6 +48,7 @@ class Server {
   int max_connections() const { return max_connections_; }
   uint64_t refused_connections() const { return refused_.load(); }
   tls::CertAuthority& ca() { return *ca_; }
+  const tls::CertAuthority& ca() const { return *ca_; }
 
   // Blocks until SIGINT or SIGTERM, then shuts down with the configured grace period.
   void WaitForSignal();

@@ -1,7 +1,9 @@
 #include "proxy/session/client_session.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "base/log.h"
 #include "base/str_cat.h"
@@ -139,6 +141,36 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
                    : RelayEnd(r, /*websocket=*/false);
 }
 
+// Logs why the app's TLS handshake failed, with the fix when it is a trust problem, and returns
+// the connection's end.
+EndReason LogAppHandshakeFailure(const ProxyContext& ctx, TlsByteStream& app, error_code hec,
+                                 const std::string& host, uint64_t id) {
+  if (std::string sni = tls::RefusedSniOf(app.native_handle()); !sni.empty()) {
+    RELAYTAP_LOG(kWarn, "conn=", id, " refused the app's TLS handshake: its SNI '", sni,
+                 "' is not its CONNECT host ", host,
+                 "; relaytap presents a certificate only for the CONNECT host");
+    return EndReason::kAppSniMismatch;
+  }
+  if (IsSelfCheckHost(host)) {
+    // The self-check exists to find exactly this: say so plainly, with the fix.
+    RELAYTAP_LOG(kWarn, "conn=", id, " ",
+                 http_relay::SelfCheckTrustAdvice(ctx.ca->cert_path().string()),
+                 " (TLS: ", DescribeError(hec), ")");
+    return IsClientRejectedCa(hec) ? EndReason::kClientRejectedCa
+                                   : EndReason::kAppTlsHandshakeFailed;
+  }
+  if (IsClientRejectedCa(hec)) {
+    RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ", host, " (",
+                 DescribeError(hec),
+                 "): it does not trust relaytap's CA; see `relaytap ca env` and the README");
+    return EndReason::kClientRejectedCa;
+  }
+  RELAYTAP_LOG(kWarn, "conn=", id, " TLS handshake with the app for ", host,
+               " failed: ", DescribeError(hec),
+               " (if the app closed silently, it may not trust relaytap's CA)");
+  return IsTimeout(hec) ? EndReason::kAppTlsHandshakeTimeout : EndReason::kAppTlsHandshakeFailed;
+}
+
 net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
                                   beast::flat_buffer& buf, HostPort target, uint64_t id,
                                   ConnectionFacts& stats) {
@@ -168,30 +200,7 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
   auto handshake_start = Clock::now();
   error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {
-    if (std::string sni = tls::RefusedSniOf(app->native_handle()); !sni.empty()) {
-      RELAYTAP_LOG(kWarn, "conn=", id, " refused the app's TLS handshake: its SNI '", sni,
-                   "' is not its CONNECT host ", target.host,
-                   "; relaytap presents a certificate only for the CONNECT host");
-      stats.EndWith(EndReason::kAppSniMismatch);
-    } else if (IsSelfCheckHost(target.host)) {
-      // The self-check exists to find exactly this: say so plainly, with the fix.
-      RELAYTAP_LOG(kWarn, "conn=", id, " ",
-                   http_relay::SelfCheckTrustAdvice(ctx.ca->cert_path().string()),
-                   " (TLS: ", DescribeError(hec), ")");
-      stats.EndWith(IsClientRejectedCa(hec) ? EndReason::kClientRejectedCa
-                                            : EndReason::kAppTlsHandshakeFailed);
-    } else if (IsClientRejectedCa(hec)) {
-      RELAYTAP_LOG(kWarn, "conn=", id, " the app rejected relaytap's certificate for ", target.host,
-                   " (", DescribeError(hec),
-                   "): it does not trust relaytap's CA; see `relaytap ca env` and the README");
-      stats.EndWith(EndReason::kClientRejectedCa);
-    } else {
-      RELAYTAP_LOG(kWarn, "conn=", id, " TLS handshake with the app for ", target.host,
-                   " failed: ", DescribeError(hec),
-                   " (if the app closed silently, it may not trust relaytap's CA)");
-      stats.EndWith(IsTimeout(hec) ? EndReason::kAppTlsHandshakeTimeout
-                                   : EndReason::kAppTlsHandshakeFailed);
-    }
+    stats.EndWith(LogAppHandshakeFailure(ctx, *app, hec, target.host, id));
     co_return;
   }
   stats.app_tls_us =
@@ -245,52 +254,44 @@ net::awaitable<void> RunPlainProxy(const ProxyContext& ctx, ByteStream& app,
   co_await http_relay::RunExchangeLoop(ctx, app, buf, std::move(params), stats);
 }
 
-}  // namespace
+// The client's address (empty when the socket has none), and TCP_NODELAY on its socket.
+net::ip::address PeerOf(TcpStream& app_stream, CloseLine& line) {
+  error_code ec;
+  net::ip::address address;
+  auto ep = app_stream.socket().remote_endpoint(ec);
+  if (!ec) {
+    line.client = StrCat(ep.address().to_string(), ":", ep.port());
+    address = ep.address();
+  }
+  app_stream.socket().set_option(tcp::no_delay(true), ec);
+  return address;
+}
 
-net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
-  CloseLine line{id, "", "", "http"};
-  net::ip::address client_address;
-  {
-    error_code ec;
-    auto ep = app_stream.socket().remote_endpoint(ec);
-    if (!ec) {
-      line.client = StrCat(ep.address().to_string(), ":", ep.port());
-      client_address = ep.address();
-    }
-    app_stream.socket().set_option(tcp::no_delay(true), ec);
-  }
-  std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
-  ConnectionFacts stats;
-  CloseOnExit close{ctx, line, stats};
-  // Remote mode: a client outside --allow-client is closed without a word (and not recorded).
-  if (ctx.access != nullptr && !ctx.access->ClientAllowed(client_address)) {
-    stats.EndWith(EndReason::kClientNotAllowed);
-    line.target = "-";
-    close.finished = true;
-    co_return;
-  }
-  beast::flat_buffer buf;
-  http_relay::RawParser<true> head;
-  size_t hsize = 0;
+// The connection's first head, read into `buf`/`head` within head_timeout of the accept. On
+// failure the app gets the answer its failure deserves (if any) and `stats` its end.
+net::awaitable<bool> ReadFirstHead(const ProxyContext& ctx, ByteStream& app,
+                                   beast::flat_buffer& buf, http_relay::RawParser<true>& head,
+                                   size_t& hsize, ConnectionFacts& stats) {
   head.header_limit(kMaxHeaderBytes);
   head.eager(false);
-  // The connection's first head: head_timeout counts from the accept.
   const http_relay::HeadTimeouts timeouts{ctx.config->http_idle_timeout, ctx.config->head_timeout,
                                           /*total_from_call=*/true};
-  app->SetTimeout(timeouts.idle);
-  if (error_code ec = co_await http_relay::ReadHeader(*app, buf, head, hsize, timeouts)) {
-    const http_relay::HeadFailure failure = http_relay::ClassifyHeadFailure(
-        ec, EndReason::kAppClosedBeforeRequest, /*head_begun=*/buf.size() > 0);
-    if (failure.answer) {
-      stats.bytes_down += co_await http_relay::WriteLocalError(*app, *failure.answer);
-    }
-    stats.EndWith(failure.end);
-    line.target = "-";
-    close.finished = true;
-    co_return;  // nothing recorded: no target was ever named
+  app.SetTimeout(timeouts.idle);
+  error_code ec = co_await http_relay::ReadHeader(app, buf, head, hsize, timeouts);
+  if (!ec) co_return true;
+  const http_relay::HeadFailure failure = http_relay::ClassifyHeadFailure(
+      ec, EndReason::kAppClosedBeforeRequest, /*head_begun=*/buf.size() > 0);
+  if (failure.answer) {
+    stats.bytes_down += co_await http_relay::WriteLocalError(app, *failure.answer);
   }
-  // Remote mode with --proxy-auth-file: the connection's first head carries the credentials
-  // (CONNECT, or the first absolute-form request); without them, 407 and nothing recorded.
+  stats.EndWith(failure.end);
+  co_return false;
+}
+
+// Why the first head is refused before any target is named, if it is: the remote mode's missing
+// or wrong proxy credentials, or a request this relaytap sent itself (a proxy loop).
+std::optional<std::pair<http_relay::LocalError, EndReason>> RefusalOf(
+    const ProxyContext& ctx, const http_relay::RawParser<true>& head, uint64_t id) {
   if (ctx.access != nullptr && ctx.access->requires_auth()) {
     const std::string* credentials = head.Find("proxy-authorization");
     if (!ctx.access->Authorized(credentials != nullptr ? *credentials : std::string_view())) {
@@ -298,14 +299,9 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
                                "relaytap needs proxy credentials (Proxy-Authorization: Basic)",
                                "request", ""};
       e.extra_headers = "Proxy-Authenticate: Basic realm=\"relaytap\"\r\n";
-      stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
-      stats.EndWith(EndReason::kProxyAuthRequired);
-      line.target = "-";
-      close.finished = true;
-      co_return;
+      return std::pair{std::move(e), EndReason::kProxyAuthRequired};
     }
   }
-  // A CONNECT this relaytap sent to its upstream proxy came back: refuse it, or it would loop.
   if (CarriesLoopMarker(head.fields)) {
     RELAYTAP_LOG(kError, "conn=", id,
                  " refused a request that this relaytap sent itself (its Via "
@@ -314,9 +310,39 @@ net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_str
                              "this request went out of relaytap and came back to it: the upstream "
                              "proxy leads back to relaytap (a loop)",
                              "request", ""};
-    stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
-    stats.EndWith(EndReason::kProxyLoop);
-    line.target = "-";
+    return std::pair{std::move(e), EndReason::kProxyLoop};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
+  CloseLine line{id, "", "", "http"};
+  const net::ip::address client_address = PeerOf(app_stream, line);
+  std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
+  ConnectionFacts stats;
+  CloseOnExit close{ctx, line, stats};
+  // Until a target is named the connection is logged but not recorded (close.record stays false).
+  line.target = "-";
+  // Remote mode: a client outside --allow-client is closed without a word.
+  if (ctx.access != nullptr && !ctx.access->ClientAllowed(client_address)) {
+    stats.EndWith(EndReason::kClientNotAllowed);
+    close.finished = true;
+    co_return;
+  }
+  beast::flat_buffer buf;
+  http_relay::RawParser<true> head;
+  size_t hsize = 0;
+  if (!co_await ReadFirstHead(ctx, *app, buf, head, hsize, stats)) {
+    close.finished = true;
+    co_return;
+  }
+  // Remote mode with --proxy-auth-file: the connection's first head carries the credentials
+  // (CONNECT, or the first absolute-form request).
+  if (auto refusal = RefusalOf(ctx, head, id)) {
+    stats.bytes_down += co_await http_relay::WriteLocalError(*app, refusal->first);
+    stats.EndWith(refusal->second);
     close.finished = true;
     co_return;
   }
