@@ -27,6 +27,10 @@ inline std::string_view FromAbsl(absl::string_view s) { return {s.data(), s.size
 
 }  // namespace ascii_internal
 
+// Byte classes over char (absl's take unsigned char): letters and digits, and hex digits.
+inline bool IsAsciiAlnum(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)); }
+inline bool IsAsciiHex(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); }
+
 // `s` with 'A'..'Z' mapped to 'a'..'z'.
 inline std::string AsciiStrToLower(std::string_view s) {
   std::string out(s);

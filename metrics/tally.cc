@@ -30,7 +30,7 @@ constexpr std::array<std::string_view, 6> kDeltaTypes = {"response.output_audio.
                                                          "response.output_audio_transcript.delta",
                                                          "response.audio_transcript.delta"};
 
-size_t Outcome(recorder::Outcome o) { return static_cast<size_t>(o); }
+size_t OutcomeIndex(recorder::Outcome o) { return static_cast<size_t>(o); }
 
 Mode ModeOf(const recorder::ConnectionOpened& o) {
   if (o.intercepted) return Mode::kIntercept;
@@ -105,7 +105,7 @@ void Tally::OnConnectionClosed(const recorder::ConnectionClosed& c, recorder::Ou
     mode = it->second;
     modes_.erase(it);
   }
-  Add(kConnections + static_cast<size_t>(mode) * kOutcomeCount + Outcome(outcome));
+  Add(kConnections + static_cast<size_t>(mode) * kOutcomeCount + OutcomeIndex(outcome));
   Add(kBytes, c.bytes_up);
   Add(kBytes + 1, c.bytes_down);
   const std::pair<Stage, int64_t> stages[] = {{Stage::kDns, c.dns_us},
@@ -122,10 +122,10 @@ void Tally::OnConnectionClosed(const recorder::ConnectionClosed& c, recorder::Ou
 // exchange's. Other exchanges are exchanges.
 void Tally::OnExchange(const recorder::Exchange& ex, recorder::Outcome outcome) {
   if (!ex.websocket_upgrade) {
-    Add(kExchanges + Outcome(outcome));
+    Add(kExchanges + OutcomeIndex(outcome));
     return;
   }
-  if (!ex.switched) Add(kSessions + Outcome(outcome));
+  if (!ex.switched) Add(kSessions + OutcomeIndex(outcome));
   if (ex.response_headers_us > 0) {
     Observe(kStages + static_cast<size_t>(Stage::kUpgrade) * kStageSlots, kStageBuckets,
             ex.response_headers_us - ex.request_start_us);
@@ -149,7 +149,7 @@ void Tally::OnMessage(const recorder::WsMessage& msg, std::string_view type) {
 }
 
 void Tally::OnSessionClosed(const recorder::WsSessionClosed& closed, recorder::Outcome outcome) {
-  Add(kSessions + Outcome(outcome));
+  Add(kSessions + OutcomeIndex(outcome));
   first_create_us_.erase(std::make_pair(closed.connection_id, closed.exchange_sequence));
 }
 

@@ -82,16 +82,12 @@ std::string StringClaim(const nlohmann::json& payload, const char* name) {
   return out;
 }
 
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 // 8-4-4-4-12 hex digits.
 bool IsGuid(std::string_view s) {
   if (s.size() != 36) return false;
   for (size_t i = 0; i < s.size(); ++i) {
     const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? s[i] != '-' : !IsHex(s[i])) return false;
+    if (dash ? s[i] != '-' : !IsAsciiHex(s[i])) return false;
   }
   return true;
 }

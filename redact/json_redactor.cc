@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/ascii.h"
 #include "redact/body_shape.h"
 #include "redact/identifier.h"
 #include "redact/json_writer.h"
@@ -21,10 +22,6 @@ bool IsToken(std::string_view s) {
   return true;
 }
 
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 // Spans in ' or " quotes (the opening quote at the start or after a byte that is not a letter or
 // digit, the closing one before such a byte or the end), which is how an error message echoes the
 // customer's input: each span becomes its fingerprint, the quotes and the words around stay.
@@ -35,9 +32,9 @@ std::string ScrubQuoted(std::string_view s, const Fingerprinter& fp) {
   size_t i = 0;
   while (i < s.size()) {
     const char q = s[i];
-    if ((q == '\'' || q == '"') && (i == 0 || !IsAlnum(s[i - 1]))) {
+    if ((q == '\'' || q == '"') && (i == 0 || !IsAsciiAlnum(s[i - 1]))) {
       size_t j = i + 1;
-      while (j < s.size() && !(s[j] == q && (j + 1 == s.size() || !IsAlnum(s[j + 1])))) ++j;
+      while (j < s.size() && !(s[j] == q && (j + 1 == s.size() || !IsAsciiAlnum(s[j + 1])))) ++j;
       if (j < s.size() && j > i + 1) {
         out.push_back(q);
         fp.AppendOf(out, s.substr(i + 1, j - i - 1));

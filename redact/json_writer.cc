@@ -113,23 +113,23 @@ void AppendScalar(std::string& out, const nlohmann::ordered_json& v) {
 
 std::string SerializeCompact(const nlohmann::ordered_json& v, const JsonHoles* holes,
                              bool sorted_keys) {
-  using Json = nlohmann::ordered_json;
-  using Member = Json::object_t::value_type;
+  using Doc = nlohmann::ordered_json;
+  using Member = Doc::object_t::value_type;
   struct Frame {
-    const Json* container;
-    Json::const_iterator it;
+    const Doc* container;
+    Doc::const_iterator it;
     std::vector<const Member*> sorted;  // with sorted_keys: an object's members in key order
     size_t next = 0;
     bool first = true;
   };
   std::string out;
   std::vector<Frame> stack;
-  const auto open = [&](const Json& node) {
+  const auto open = [&](const Doc& node) {
     if (node.is_object() || node.is_array()) {
       out.push_back(node.is_object() ? '{' : '[');
       Frame f{&node, node.cbegin(), {}};
       if (sorted_keys && node.is_object()) {
-        for (const Member& m : node.get_ref<const Json::object_t&>()) f.sorted.push_back(&m);
+        for (const Member& m : node.get_ref<const Doc::object_t&>()) f.sorted.push_back(&m);
         std::sort(f.sorted.begin(), f.sorted.end(),
                   [](const Member* a, const Member* b) { return a->first < b->first; });
       }
@@ -151,7 +151,7 @@ std::string SerializeCompact(const nlohmann::ordered_json& v, const JsonHoles* h
     }
     if (!f.first) out.push_back(',');
     f.first = false;
-    const Json* child = nullptr;
+    const Doc* child = nullptr;
     if (by_key) {
       const Member* m = f.sorted[f.next++];
       AppendQuoted(out, m->first);

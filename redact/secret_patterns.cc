@@ -9,13 +9,7 @@
 namespace relaytap::redact {
 namespace {
 
-bool IsAlnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-bool IsHex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-bool IsUrlSafe(char c) { return IsAlnum(c) || c == '_' || c == '-'; }
+bool IsUrlSafe(char c) { return IsAsciiAlnum(c) || c == '_' || c == '-'; }
 bool IsB64(char c) { return IsUrlSafe(c) || c == '+' || c == '/' || c == '='; }
 bool IsSpace(char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); }
 
@@ -63,13 +57,13 @@ std::optional<SecretSpan> FindSecret(std::string_view s, size_t from) {
   for (size_t i = from; i < s.size(); ++i) {
     const char prev = i > 0 ? s[i - 1] : ' ';
     size_t end = 0;
-    if (!IsAlnum(prev)) {
+    if (!IsAsciiAlnum(prev)) {
       end = std::max({end, MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe),
-                      MatchPrefixRun(s, i, "ek_", 16, IsAlnum), MatchBearer(s, i)});
+                      MatchPrefixRun(s, i, "ek_", 16, IsAsciiAlnum), MatchBearer(s, i)});
     }
     if (!IsUrlSafe(prev)) end = std::max(end, MatchJwt(s, i));
-    if (IsHex(s[i]) && !IsHex(prev)) {
-      const size_t run = RunEnd(s, i, IsHex);
+    if (IsAsciiHex(s[i]) && !IsAsciiHex(prev)) {
+      const size_t run = RunEnd(s, i, IsAsciiHex);
       if (run - i >= 32) end = std::max(end, run);
     }
     if (IsB64(s[i]) && !IsB64(prev)) {
@@ -94,20 +88,20 @@ bool ContainsSecret(std::string_view s) {
   char prev = ' ';
   for (size_t i = 0; i < s.size(); prev = s[i], ++i) {
     const char c = s[i];
-    hex_run = IsHex(c) ? hex_run + 1 : 0;
+    hex_run = IsAsciiHex(c) ? hex_run + 1 : 0;
     b64_run = IsB64(c) ? b64_run + 1 : 0;
     if (hex_run >= 32 || b64_run >= 64) return true;
     switch (c) {
       case 's':
-        if (!IsAlnum(prev) && MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe)) return true;
+        if (!IsAsciiAlnum(prev) && MatchPrefixRun(s, i, "sk-", 20, IsUrlSafe)) return true;
         break;
       case 'e':
-        if (!IsAlnum(prev) && MatchPrefixRun(s, i, "ek_", 16, IsAlnum)) return true;
+        if (!IsAsciiAlnum(prev) && MatchPrefixRun(s, i, "ek_", 16, IsAsciiAlnum)) return true;
         if (!IsUrlSafe(prev) && MatchJwt(s, i)) return true;
         break;
       case 'b':
       case 'B':
-        if (!IsAlnum(prev) && MatchBearer(s, i)) return true;
+        if (!IsAsciiAlnum(prev) && MatchBearer(s, i)) return true;
         break;
       default:
         break;
@@ -137,7 +131,7 @@ std::string ScrubSecrets(std::string_view s, const Fingerprinter& fp, size_t* co
 std::string FingerprintCredential(std::string_view value, const Fingerprinter& fp) {
   value = StripAsciiWhitespace(value);
   size_t sp = 0;
-  while (sp < value.size() && IsAlnum(value[sp])) ++sp;
+  while (sp < value.size() && IsAsciiAlnum(value[sp])) ++sp;
   size_t token = RunEnd(value, sp, IsSpace);
   const std::string scheme = AsciiStrToLower(value.substr(0, sp));
   if (sp > 0 && token > sp && token < value.size() && (scheme == "bearer" || scheme == "basic")) {

@@ -27,15 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr long kDaySeconds = 24 * 60 * 60;
 // A CA issued for longer than this (our own lifetime plus the backdated day and some slack) comes
 // from an older relaytap: re-issued.
 constexpr long kLongestAcceptedCaSeconds = (kCaValidityDays + 2) * kDaySeconds;
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 std::string Date(std::time_t t) {
   std::tm tm{};

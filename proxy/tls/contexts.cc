@@ -38,13 +38,6 @@ constexpr std::string_view kHttp11 = "http/1.1";
 constexpr unsigned char kAlpnHttp11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 // "[::1]" -> "::1"; other hosts unchanged.
-std::string StripBrackets(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return std::string(host);
-}
-
 bool IsIpLiteral(const std::string& host) {
   unsigned char buf[16];
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
@@ -228,7 +221,7 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeUpstreamContext(
 }
 
 absl::Status PrepareUpstreamSsl(SSL* ssl, std::string_view host) {
-  const std::string name = StripBrackets(host);
+  const std::string name(StripBrackets(host));
   if (name.empty()) return absl::InvalidArgumentError("empty upstream host");
   if (IsIpLiteral(name)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) != 1) {

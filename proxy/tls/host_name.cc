@@ -25,14 +25,14 @@ bool IsValidLabel(std::string_view label) {
   return true;
 }
 
+}  // namespace
+
 std::string_view StripBrackets(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     return host.substr(1, host.size() - 2);
   }
   return host;
 }
-
-}  // namespace
 
 std::string CanonicalHost(std::string_view host) {
   host = StripBrackets(host);

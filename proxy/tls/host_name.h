@@ -20,6 +20,9 @@ struct HostName {
 // InvalidArgument naming the host for anything else.
 absl::StatusOr<HostName> ParseHostName(std::string_view host);
 
+// "[::1]" without its brackets; any other text as it is.
+std::string_view StripBrackets(std::string_view host);
+
 // Lower-cased, brackets and one trailing dot removed: the form in which two names are compared.
 std::string CanonicalHost(std::string_view host);
 

@@ -17,12 +17,8 @@
 namespace relaytap::proxy::tls {
 namespace {
 
-constexpr long kDaySeconds = 24 * 60 * 60;
 constexpr size_t kMaxCommonNameLength = 64;
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
@@ -35,7 +31,6 @@ struct ExtFree {
 struct GenNamesFree {
   void operator()(GENERAL_NAMES* g) const { GENERAL_NAMES_free(g); }
 };
-using BioPtr = std::unique_ptr<BIO, BioFree>;
 using NamePtr = std::unique_ptr<X509_NAME, NameFree>;
 
 absl::Status SslInternal(std::string_view what) { return absl::InternalError(OpenSslError(what)); }

@@ -2,6 +2,7 @@
 // Building blocks of relaytap's certificates (OpenSSL calls with their errors as Status): the CA
 // certificate, with its name constraints, and the leaves it signs.
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -15,6 +16,12 @@
 
 namespace relaytap::proxy::tls {
 
+inline constexpr long kDaySeconds = 24 * 60 * 60;
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free_all(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
 using X509Ptr = std::shared_ptr<X509>;
 using KeyPtr = std::shared_ptr<EVP_PKEY>;
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "proxy/ws/extensions.h"
 #include "proxy/ws/unmask.h"
 
 namespace relaytap::proxy::ws {
@@ -23,7 +24,6 @@ std::atomic<uint64_t> g_instances_created{0};
 constexpr size_t kMaxHeaderBytes = 14;
 constexpr size_t kMaxControlPayload = 125;
 constexpr size_t kScratchBytes = 64 * 1024;
-constexpr uint8_t kDeflateTail[4] = {0x00, 0x00, 0xff, 0xff};
 // Inflating with the largest window is valid whatever window the sender compressed with, and it
 // sidesteps zlib's lack of support for 8-bit raw windows.
 constexpr int kInflateWindowBits = 15;

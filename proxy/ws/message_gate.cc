@@ -5,12 +5,10 @@
 #include <algorithm>
 #include <limits>
 
+#include "proxy/ws/extensions.h"
+
 namespace relaytap::proxy::ws {
-namespace {
-
-constexpr uint8_t kDeflateTail[4] = {0x00, 0x00, 0xff, 0xff};
-
-}  // namespace
+namespace {}  // namespace
 
 void MessageGate::Emit(std::string bytes, bool candidate, std::vector<GateSegment>* out) {
   if (bytes.empty()) return;

@@ -47,9 +47,10 @@ TEST(CallFactsTest, RecognisesSetUpsTokensAndNothingElse) {
 }
 
 TEST(CallFactsTest, ReadsOfferAnswerCallIdAndToken) {
-  Exchange ex = Post("/openai/v1/realtime/calls", "application/sdp", testing::CanarySdp(true));
+  Exchange ex =
+      Post("/openai/v1/realtime/calls", "application/sdp", ::relaytap::testing::CanarySdp(true));
   ex.request_headers.emplace_back("Authorization", "Bearer ek_abc123");
-  Answer(ex, 201, "application/sdp", testing::CanarySdp(false));
+  Answer(ex, 201, "application/sdp", ::relaytap::testing::CanarySdp(false));
   ex.response_headers.emplace_back("Location", "/v1/realtime/calls/rtc_u1AbC");
   const CallFacts c = ReadCallFacts(ex);
   EXPECT_EQ(c.request_format, "sdp");
@@ -62,10 +63,11 @@ TEST(CallFactsTest, ReadsOfferAnswerCallIdAndToken) {
 }
 
 TEST(CallFactsTest, MultipartOfferAndSessionModel) {
-  const std::string body = StrCat(
-      "--XY\r\nContent-Disposition: form-data; name=\"sdp\"\r\n\r\n", testing::CanarySdp(true),
-      "\r\n--XY\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n"
-      "{\"type\":\"realtime\",\"model\":\"gpt-realtime\"}\r\n--XY--\r\n");
+  const std::string body =
+      StrCat("--XY\r\nContent-Disposition: form-data; name=\"sdp\"\r\n\r\n",
+             ::relaytap::testing::CanarySdp(true),
+             "\r\n--XY\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n"
+             "{\"type\":\"realtime\",\"model\":\"gpt-realtime\"}\r\n--XY--\r\n");
   const CallFacts c =
       ReadCallFacts(Post("/v1/realtime/calls", "multipart/form-data; boundary=XY", body));
   EXPECT_EQ(c.request_format, "multipart");

@@ -23,10 +23,10 @@ namespace {
 
 using relaytap::testing::WaitFor;
 using testing::CountOf;
+using testing::kT0;
 using testing::Query;
 using testing::Text;
 using testing::TextDeltaEvent;
-constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 enum class Fault { kNone, kFull, kReadOnly };
 

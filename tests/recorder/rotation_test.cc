@@ -22,7 +22,7 @@ using relaytap::testing::WaitFor;
 using testing::Query;
 using testing::Text;
 using testing::TextDeltaEvent;
-constexpr int64_t kT0 = 1'796'378'400'000'000;  // 2026-12-04T10:00:00Z
+constexpr int64_t kRotationT0 = 1'796'378'400'000'000;  // 2026-12-04T10:00:00Z
 
 TEST(RotationTest, ParsesHourlyOrASize) {
   EXPECT_EQ(ParseRotation("hourly")->every, Rotation::Every::kHour);
@@ -35,20 +35,20 @@ TEST(RotationTest, ParsesHourlyOrASize) {
 
 TEST(RotationTest, RollsAtTheNextPeriodBoundary) {
   const int64_t hour = int64_t{3600} * 1'000'000;
-  EXPECT_EQ(NextRollUs(kT0, hour), kT0 + hour);
-  EXPECT_EQ(NextRollUs(kT0 + 1, hour), kT0 + hour);
-  EXPECT_EQ(NextRollUs(kT0 + hour - 1, hour), kT0 + hour);
+  EXPECT_EQ(NextRollUs(kRotationT0, hour), kRotationT0 + hour);
+  EXPECT_EQ(NextRollUs(kRotationT0 + 1, hour), kRotationT0 + hour);
+  EXPECT_EQ(NextRollUs(kRotationT0 + hour - 1, hour), kRotationT0 + hour);
 }
 
 TEST(RotationTest, NamesFilesByTheirStartAndListsTheSetInOrder) {
   const std::string dir = testing::MakeTempDir("rotation_names");
   const std::string first = dir + "/relaytap.db";
-  EXPECT_EQ(RotatedPath(first, kT0 + 59'000'000), dir + "/relaytap-20261204T1000Z.db");
+  EXPECT_EQ(RotatedPath(first, kRotationT0 + 59'000'000), dir + "/relaytap-20261204T1000Z.db");
   std::ofstream(dir + "/relaytap-20261204T1000Z.db") << "x";
-  EXPECT_EQ(RotatedPath(first, kT0), dir + "/relaytap-20261204T1000Z-2.db");
+  EXPECT_EQ(RotatedPath(first, kRotationT0), dir + "/relaytap-20261204T1000Z-2.db");
   // After the last of the minute, also when earlier ones were deleted: names keep their order.
   std::ofstream(dir + "/relaytap-20261204T1000Z-3.db") << "x";
-  EXPECT_EQ(RotatedPath(first, kT0), dir + "/relaytap-20261204T1000Z-4.db");
+  EXPECT_EQ(RotatedPath(first, kRotationT0), dir + "/relaytap-20261204T1000Z-4.db");
   std::filesystem::remove(dir + "/relaytap-20261204T1000Z-3.db");
   for (const char* name :
        {"relaytap.db", "relaytap-20261204T1000Z-2.db", "relaytap-20261204T1000Z-10.db",
@@ -88,7 +88,7 @@ class RotationRecorderTest : public ::testing::Test {
       for (int i = 0; i < 20; ++i) {
         ++seq;
         ASSERT_TRUE(rec.TrySubmit(Text(1, seq, WsDirection::kServerToClient,
-                                       kT0 + static_cast<int64_t>(seq) * 1000,
+                                       kRotationT0 + static_cast<int64_t>(seq) * 1000,
                                        TextDeltaEvent(static_cast<int>(seq)))));
       }
       ASSERT_TRUE(WaitFor([&] { return rec.stats().written == extra_ + seq; }, "the wave written",
@@ -115,7 +115,7 @@ TEST_F(RotationRecorderTest, BySizeKeepsCompleteStoresAndDeletesTheOldest) {
   auto opened = Recorder::Open(options_);
   ASSERT_TRUE(opened.ok()) << opened.status();
   Recorder& rec = **opened;
-  ASSERT_TRUE(rec.TrySubmit(Text(1, 0, WsDirection::kServerToClient, kT0,
+  ASSERT_TRUE(rec.TrySubmit(Text(1, 0, WsDirection::kServerToClient, kRotationT0,
                                  R"({"type":"session.created","session":{"id":"sess_1",)"
                                  R"("model":"gpt-realtime"}})")));
   extra_ = 1;

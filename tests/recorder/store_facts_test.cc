@@ -27,12 +27,7 @@ using testing::Query;
 constexpr char kCanary[] = "CANARYfx42q";
 constexpr char kTenant[] = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadAll;
 
 // None of the store's files holds `needle`.
 ::testing::AssertionResult NotOnDisk(const std::string& db, const std::string& needle) {

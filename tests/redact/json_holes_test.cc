@@ -13,7 +13,7 @@
 namespace relaytap::redact {
 namespace {
 
-using json = nlohmann::ordered_json;
+using ojson = nlohmann::ordered_json;
 
 std::string Long(char c, size_t n) { return std::string(n, c); }
 
@@ -33,7 +33,7 @@ std::string B64(size_t n) {
 // What the redactor wrote before holes existed: a full nlohmann parse (keeping key order, as
 // nlohmann's own ordered_json parser does), then RedactJson.
 std::string Reference(const std::string& text, RedactStats* stats) {
-  const json doc = json::parse(text, nullptr, false);
+  const ojson doc = ojson::parse(text, nullptr, false);
   if (doc.is_discarded()) return "not json";
   return RedactJson(doc, testing::DefaultPolicy(), testing::TestFingerprinter(), stats);
 }
@@ -95,7 +95,7 @@ TEST(JsonHolesTest, RedactionEqualsTheFullParseForEveryDocument) {
 
 TEST(JsonHolesTest, RedactJsonTextEqualsTheFullParse) {
   for (const std::string& text : Documents()) {
-    const json doc = json::parse(text, nullptr, false);
+    const ojson doc = ojson::parse(text, nullptr, false);
     const std::string want =
         doc.is_discarded()
             ? RedactJsonText(text, testing::DefaultPolicy(), testing::TestFingerprinter())
@@ -115,7 +115,7 @@ TEST(JsonHolesTest, LongCleanValuesAreCutAndResolveToTheirBytes) {
   EXPECT_EQ(p.holes.Resolve(marker), b);
   EXPECT_EQ(p.holes.Resolve(p.doc["type"].get_ref<const std::string&>()),
             "response.output_audio.delta");
-  EXPECT_EQ(SerializeCompact(p.doc, &p.holes), json::parse(text).dump());
+  EXPECT_EQ(SerializeCompact(p.doc, &p.holes), ojson::parse(text).dump());
 }
 
 TEST(JsonHolesTest, KeysShortStringsEscapedTextAndNulEscapesAreNotCut) {
@@ -208,7 +208,7 @@ TEST(JsonHolesTest, RandomDocumentsRedactLikeTheFullParse) {
     with_holes += ParsedJson::Parse(text).holes.empty() ? 0 : 1;
     ASSERT_EQ(WithHoles(text, nullptr), Reference(text, nullptr)) << text;
     ASSERT_EQ(ParsedJson::Parse(text).doc.is_discarded(),
-              json::parse(text, nullptr, false).is_discarded())
+              ojson::parse(text, nullptr, false).is_discarded())
         << text;
   }
   EXPECT_GT(with_holes, 300u);  // the cut-out path is exercised, not only the plain parse
@@ -246,7 +246,7 @@ TEST(JsonHolesTest, Base64AlphabetCharsEqualsAPerByteCount) {
 TEST(JsonHolesTest, InvalidTextIsDiscardedLikeNlohmann) {
   for (const std::string& text : Documents()) {
     EXPECT_EQ(ParsedJson::Parse(text).doc.is_discarded(),
-              json::parse(text, nullptr, false).is_discarded())
+              ojson::parse(text, nullptr, false).is_discarded())
         << text.substr(0, 120);
   }
 }

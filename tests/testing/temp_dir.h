@@ -3,6 +3,7 @@
 // so tests that ctest runs in parallel never share one.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +24,13 @@ inline std::filesystem::path FreshTempDir(std::string_view name,
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// The permission bits of `path` (a failed stat fails the test and gives 0).
+inline mode_t ModeOf(const std::filesystem::path& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
 }
 
 }  // namespace relaytap::testing

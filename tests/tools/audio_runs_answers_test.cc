@@ -15,7 +15,7 @@
 namespace relaytap::tools {
 namespace {
 
-constexpr int64_t kT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
+constexpr int64_t kAudioT0 = 1'752'566'400'000'000;  // 2025-07-15T08:00:00Z
 
 // Two 20 s sessions at audio cadence, recorded with runs `on` or off; returns the store's path.
 std::string Record(bool runs) {
@@ -31,7 +31,7 @@ std::string Record(bool runs) {
   if (!rec.ok()) return "";
   for (uint64_t conn = 1; conn <= 2; ++conn) {
     auto session = recorder::testing::AudioCadenceSession(
-        conn, kT0 + static_cast<int64_t>(conn) * 30'000'000, 20);
+        conn, kAudioT0 + static_cast<int64_t>(conn) * 30'000'000, 20);
     for (auto& obs : session.observations) EXPECT_TRUE((*rec)->TrySubmit(std::move(obs)));
   }
   EXPECT_TRUE((*rec)->Close().ok());

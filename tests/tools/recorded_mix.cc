@@ -19,8 +19,8 @@ using recorder::WsDirection;
 using recorder::testing::Text;
 
 namespace {
-constexpr auto kUp = WsDirection::kClientToServer;
-constexpr auto kDown = WsDirection::kServerToClient;
+constexpr auto kMixUp = WsDirection::kClientToServer;
+constexpr auto kMixDown = WsDirection::kServerToClient;
 
 }  // namespace
 
@@ -32,19 +32,19 @@ void SubmitSession(Sink& sink, uint64_t conn, int64_t t0, bool fail) {
   sink.TrySubmit(recorder::testing::RealtimeUpgrade(conn, t0, "k", "q", "s"));
   // RealtimeUpgrade answers 101 after 80 ms; the session's clock starts there.
   const int64_t open = t0 + 80'000;
-  sink.TrySubmit(Text(conn, 1, kDown, open + 50'000,
+  sink.TrySubmit(Text(conn, 1, kMixDown, open + 50'000,
                       R"({"type":"session.created","event_id":"event_1","session":{"id":"sess_)" +
                           std::to_string(conn) + R"("}})"));
-  sink.TrySubmit(Text(conn, 2, kUp, open + 100'000, R"({"type":"response.create"})"));
+  sink.TrySubmit(Text(conn, 2, kMixUp, open + 100'000, R"({"type":"response.create"})"));
   sink.TrySubmit(
-      Text(conn, 3, kDown, open + 400'000,
+      Text(conn, 3, kMixDown, open + 400'000,
            R"({"type":"response.output_audio.delta","response_id":"resp_1","delta":"AAAA"})"));
   // A failed response carries Azure's error in status_details.
   const std::string status =
       fail ? R"("failed","status_details":{"type":"failed","error":{"type":"server_error",)"
              R"("message":"The server had an error while processing your request."}})"
            : R"("completed")";
-  sink.TrySubmit(Text(conn, 4, kDown, open + 900'000,
+  sink.TrySubmit(Text(conn, 4, kMixDown, open + 900'000,
                       R"({"type":"response.done","response":{"id":"resp_1","status":)" + status +
                           R"(,"usage":{"total_tokens":120}}})"));
   sink.TrySubmit(recorder::testing::Closed(conn, open + 1'000'000));

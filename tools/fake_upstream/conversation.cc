@@ -22,12 +22,6 @@ constexpr uint64_t kMinCommitMs = 100;
 
 json Envelope(std::string_view type) { return {{"type", type}, {"event_id", RandomId("event_")}}; }
 
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 json ServerVad() {
   return {{"type", "server_vad"},       {"threshold", 0.5},           {"prefix_padding_ms", 300},
           {"silence_duration_ms", 500}, {"idle_timeout_ms", nullptr}, {"create_response", true},

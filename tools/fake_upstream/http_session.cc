@@ -221,8 +221,8 @@ net::awaitable<bool> SendCompletion(ErasedStream& stream, State& state,
   bool responses_api = path == "/openai/v1/responses";
   bool streaming = false;
   {
-    auto json = nlohmann::json::parse(body.kept, nullptr, /*allow_exceptions=*/false);
-    streaming = json.is_object() && json.value("stream", false) == true;
+    auto request = nlohmann::json::parse(body.kept, nullptr, /*allow_exceptions=*/false);
+    streaming = request.is_object() && request.value("stream", false) == true;
   }
   if (streaming) {
     std::vector<std::string> events;

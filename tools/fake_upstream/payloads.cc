@@ -14,12 +14,6 @@ using nlohmann::json;
 constexpr char kModel[] = "gpt-4o-2024-11-20";
 constexpr char kAnswer[] = "Hello from the fake upstream.";
 
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string SseData(const json& j) { return StrCat("data: ", j.dump(), "\n\n"); }
 
 std::string SseNamed(const std::string& event, const json& j) {

@@ -12,12 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-int64_t NowSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 json Envelope(const char* type) { return {{"type", type}, {"event_id", RandomId("event_")}}; }
 
 json ItemIds(const char* type, const RealtimeResponseIds& ids) {

@@ -5,10 +5,18 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <random>
 #include <stdexcept>
 
 namespace relaytap::tools::fake_upstream {
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";

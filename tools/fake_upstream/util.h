@@ -15,6 +15,9 @@
 
 namespace relaytap::tools::fake_upstream {
 
+// Seconds since the Unix epoch, as the API's created / expires_at fields carry them.
+int64_t NowSeconds();
+
 // Incremental SHA-256 (OpenSSL EVP).
 class Sha256 {
  public:

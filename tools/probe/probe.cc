@@ -12,6 +12,16 @@
 #include "tools/probe/ws_stages.h"
 
 namespace relaytap::tools::probe {
+
+int64_t MsSince(std::chrono::steady_clock::time_point t0) {
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+}
+
+std::string StringAt(const nlohmann::json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -79,4 +79,10 @@ RunResult RunProbe(const ProbeOptions& options);
 std::vector<RunResult> RunRepeated(const ProbeOptions& options, int repeat,
                                    std::chrono::milliseconds interval);
 
+// Milliseconds since `t0` on the steady clock: how long a stage took.
+int64_t MsSince(std::chrono::steady_clock::time_point t0);
+
+// j[key] when j is an object holding a string there, else "" (never inserts, never throws).
+std::string StringAt(const nlohmann::json& j, const char* key);
+
 }  // namespace relaytap::tools::probe

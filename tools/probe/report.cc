@@ -11,10 +11,6 @@ namespace {
 using nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
-std::string Str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
-}
-
 std::string HeadersText(const json& headers) {
   std::string out;
   for (auto it = headers.begin(); it != headers.end(); ++it) {
@@ -28,50 +24,52 @@ std::string DetailText(const StageResult& s) {
   const json& d = s.detail;
   switch (s.stage) {
     case Stage::kDns: {
-      std::string out = StrCat(Str(d, "host"), " ->");
+      std::string out = StrCat(StringAt(d, "host"), " ->");
       if (d.contains("addresses")) {
         for (const json& a : d["addresses"]) out += StrCat(" ", a.get<std::string>());
       }
       return StrCat(out, d.contains("via_proxy") ? " (the proxy; it resolves the URL's host)" : "");
     }
     case Stage::kTcp: {
-      std::string out = StrCat("connected to ", Str(d, "connected_to"));
+      std::string out = StrCat("connected to ", StringAt(d, "connected_to"));
       if (d.contains("proxy_connect")) {
-        out += StrCat(", CONNECT ", Str(d["proxy_connect"], "target"), " -> ",
+        out += StrCat(", CONNECT ", StringAt(d["proxy_connect"], "target"), " -> ",
                       d["proxy_connect"]["status"].dump());
       }
       return out;
     }
     case Stage::kTls: {
       if (!d.contains("version")) return "";
-      std::string out = StrCat(Str(d, "version"), " ", Str(d, "cipher"),
-                               " alpn=", Str(d, "alpn").empty() ? "none" : Str(d, "alpn"),
+      std::string out = StrCat(StringAt(d, "version"), " ", StringAt(d, "cipher"),
+                               " alpn=", StringAt(d, "alpn").empty() ? "none" : StringAt(d, "alpn"),
                                d.value("verified", false) ? ", verified" : ", NOT verified");
       if (!d["chain"].empty()) {
-        out += StrCat("; leaf ", Str(d["chain"][0], "subject"), " issued by ",
-                      Str(d["chain"][0], "issuer"));
+        out += StrCat("; leaf ", StringAt(d["chain"][0], "subject"), " issued by ",
+                      StringAt(d["chain"][0], "issuer"));
       }
-      return StrCat(out, "; expires ", Str(d, "leaf_not_after"));
+      return StrCat(out, "; expires ", StringAt(d, "leaf_not_after"));
     }
     case Stage::kHttps:
     case Stage::kWebSocket: {
       if (!d.contains("status")) return "";
       std::string out = StrCat("HTTP ", d["status"].dump());
       if (d.contains("headers")) out += HeadersText(d["headers"]);
-      if (!Str(d, "subprotocol").empty()) out += StrCat(" subprotocol=", Str(d, "subprotocol"));
-      if (!Str(d, "extensions").empty()) out += StrCat(" extensions=", Str(d, "extensions"));
-      if (!Str(d, "note").empty()) out += StrCat(" (", Str(d, "note"), ")");
+      if (!StringAt(d, "subprotocol").empty())
+        out += StrCat(" subprotocol=", StringAt(d, "subprotocol"));
+      if (!StringAt(d, "extensions").empty())
+        out += StrCat(" extensions=", StringAt(d, "extensions"));
+      if (!StringAt(d, "note").empty()) out += StrCat(" (", StringAt(d, "note"), ")");
       return out;
     }
     case Stage::kRealtime: {
-      std::string out = StrCat("session ", Str(d, "session_id"), " response ",
-                               Str(d, "response_id"), " ", Str(d, "response_status"));
-      if (!Str(d, "apim_request_id").empty())
-        out += StrCat(" apim-request-id ", Str(d, "apim_request_id"));
+      std::string out = StrCat("session ", StringAt(d, "session_id"), " response ",
+                               StringAt(d, "response_id"), " ", StringAt(d, "response_status"));
+      if (!StringAt(d, "apim_request_id").empty())
+        out += StrCat(" apim-request-id ", StringAt(d, "apim_request_id"));
       if (d.contains("events")) {
         out += StrCat("; ", d["events"].size(), " events:");
         for (const json& e : d["events"]) {
-          out += StrCat(" ", Str(e, "type"), "@", e["ms"].dump(), "ms");
+          out += StrCat(" ", StringAt(e, "type"), "@", e["ms"].dump(), "ms");
         }
       }
       return out;

@@ -24,10 +24,6 @@ constexpr const char* kCorrelationHeaders[] = {"apim-request-id",      "x-reques
                                                "openai-processing-ms", "x-relaytap-error"};
 constexpr uint64_t kBodyLimit = 1 << 20;
 
-int64_t MsSince(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
-
 StageResult Begin(Stage stage) { return StageResult{stage, Status::kOk, 0, json::object(), ""}; }
 
 StageResult& Fail(StageResult& r, std::string error) {

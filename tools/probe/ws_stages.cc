@@ -16,20 +16,12 @@ using nlohmann::json;
 
 constexpr int kMaxEvents = 500;
 
-int64_t MsSince(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
-}
-
 // j[key] when j is an object that has it, else null (never inserts, never throws).
 const json& Field(const json& j, const char* key) {
   static const json kNull;
   if (!j.is_object()) return kNull;
   auto it = j.find(key);
   return it == j.end() ? kNull : *it;
-}
-
-std::string Str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
 // The three client events of the flow, in the URL's dialect.
@@ -156,7 +148,7 @@ class WsProbe {
         co_return;
       }
       json ev = json::parse(beast::buffers_to_string(buf.data()), nullptr, false);
-      const std::string type = Str(ev, "type");
+      const std::string type = StringAt(ev, "type");
       flow.events.push_back({{"type", type}, {"ms", MsSince(flow.t0)}});
       Note(ev, type, r, flow);
       if (!flow.sent && type == "session.created") {
@@ -171,7 +163,7 @@ class WsProbe {
       auto [ec, n] = co_await ws_.async_write(net::buffer(m));
       if (!ec) continue;
       flow.failure =
-          StrCat("sending ", Str(json::parse(m), "type"), ": ", proxy::DescribeError(ec));
+          StrCat("sending ", StringAt(json::parse(m), "type"), ": ", proxy::DescribeError(ec));
       co_return;
     }
   }
@@ -180,23 +172,25 @@ class WsProbe {
   void Judge(StageResult& r, Flow& flow) const {
     const json& response = Field(flow.done, "response");
     if (flow.failure.empty() && flow.done.is_null()) flow.failure = "no response.done";
-    if (flow.failure.empty() && Str(response, "status") != "completed") {
-      flow.failure = StrCat("response ", Str(response, "id"), " ended ", Str(response, "status"));
+    if (flow.failure.empty() && StringAt(response, "status") != "completed") {
+      flow.failure =
+          StrCat("response ", StringAt(response, "id"), " ended ", StringAt(response, "status"));
     }
     if (flow.failure.empty()) return;
     r.status = Status::kFailed;
     r.error = flow.failure;
-    if (!Str(r.detail, "error_code").empty()) r.error += StrCat(": ", Str(r.detail, "error_code"));
-    if (!Str(r.detail, "error_message").empty()) {
-      r.error += StrCat(": ", Str(r.detail, "error_message"));
+    if (!StringAt(r.detail, "error_code").empty())
+      r.error += StrCat(": ", StringAt(r.detail, "error_code"));
+    if (!StringAt(r.detail, "error_message").empty()) {
+      r.error += StrCat(": ", StringAt(r.detail, "error_message"));
     }
     if (!apim_request_id_.empty()) r.error += StrCat(" (apim-request-id ", apim_request_id_, ")");
   }
 
   // Takes the ids, the status and any error out of one server event.
   static void Note(const json& ev, const std::string& type, StageResult& r, Flow& flow) {
-    if (type == "session.created") r.detail["session_id"] = Str(Field(ev, "session"), "id");
-    if (type == "response.created") r.detail["response_id"] = Str(Field(ev, "response"), "id");
+    if (type == "session.created") r.detail["session_id"] = StringAt(Field(ev, "session"), "id");
+    if (type == "response.created") r.detail["response_id"] = StringAt(Field(ev, "response"), "id");
     if (type == "error") {
       NoteError(Field(ev, "error"), r);
       flow.failure = "error event";
@@ -204,16 +198,17 @@ class WsProbe {
     if (type == "response.done") {
       flow.done = ev;
       const json& response = Field(ev, "response");
-      r.detail["response_id"] = Str(response, "id");
-      r.detail["response_status"] = Str(response, "status");
+      r.detail["response_id"] = StringAt(response, "id");
+      r.detail["response_status"] = StringAt(response, "status");
       const json& error = Field(Field(response, "status_details"), "error");
       if (error.is_object()) NoteError(error, r);
     }
   }
 
   static void NoteError(const json& e, StageResult& r) {
-    r.detail["error_code"] = Str(e, "code").empty() ? Str(e, "type") : Str(e, "code");
-    r.detail["error_message"] = Str(e, "message");
+    r.detail["error_code"] =
+        StringAt(e, "code").empty() ? StringAt(e, "type") : StringAt(e, "code");
+    r.detail["error_message"] = StringAt(e, "message");
   }
 
   net::awaitable<void> Close() {

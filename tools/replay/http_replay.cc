@@ -10,8 +10,6 @@
 namespace relaytap::tools::replay {
 namespace {
 
-constexpr auto kWriteTimeout = std::chrono::seconds(30);
-
 bool EndedByReset(const ReplayExchange& x) {
   return x.end_reason.find("reset") != std::string::npos;
 }

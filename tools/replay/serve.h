@@ -3,6 +3,7 @@
 // connection's strand; `ctx` outlives every connection (owned by the server).
 
 #include <boost/beast/http.hpp>
+#include <chrono>
 
 #include "proxy/stream/net.h"
 #include "tools/replay/catalog.h"
@@ -10,6 +11,9 @@
 #include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::replay {
+
+// How long one write of a recorded answer may take before the connection is dropped.
+inline constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 struct ServeContext {
   Catalog* catalog = nullptr;

@@ -20,7 +20,6 @@ namespace {
 constexpr size_t kHeaderLimit = 64 * 1024;
 constexpr uint64_t kBodyLimit = 64ull << 20;
 constexpr auto kReadTimeout = std::chrono::seconds(300);
-constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // The first recorded host name, for a TLS client that sends no SNI.
 std::string FirstHost(const ServerOptions& o) {

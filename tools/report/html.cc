@@ -50,12 +50,6 @@ std::string Td(const std::string& v, const char* cls = nullptr) {
                 v.empty() ? "-" : EscapeHtml(v), "</td>");
 }
 
-std::string Joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += StrCat(out.empty() ? "" : ", ", s.empty() ? "(none)" : s);
-  return out.empty() ? "-" : out;
-}
-
 std::string Summary(const Report& r) {
   const stats::Bucket& t = r.per_hour.totals;
   std::string outcomes;

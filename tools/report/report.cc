@@ -326,15 +326,7 @@ std::string MachinesLine(const Report& r) {
   return out;
 }
 
-namespace {
-
-std::string Joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += StrCat(out.empty() ? "" : ", ", s.empty() ? "(none)" : s);
-  return out.empty() ? "-" : out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
   const stats::Bucket& t = r.per_hour.totals;

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
+#include "base/str_cat.h"
 
 namespace relaytap::tools::report {
 
@@ -22,6 +24,13 @@ inline std::string Utc(int64_t us) {
 
 inline std::string Local(int64_t us, const absl::TimeZone& zone) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", absl::FromUnixMicros(us), zone);
+}
+
+// "a, b, (none)" for a list of names (an empty name is "(none)"); "-" for no names.
+inline std::string Joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const std::string& s : v) out += StrCat(out.empty() ? "" : ", ", s.empty() ? "(none)" : s);
+  return out.empty() ? "-" : out;
 }
 
 // A Markdown table cell: one line, pipes escaped, "-" when empty.

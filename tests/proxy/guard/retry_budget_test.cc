@@ -5,10 +5,10 @@
 namespace relaytap::proxy::guard {
 namespace {
 
-constexpr int64_t kWindowUs = 10'000'000;
+constexpr int64_t kBudgetWindowUs = 10'000'000;
 
 TEST(RetryBudgetTest, FloorThenPercentOfRecentAttempts) {
-  RetryBudget b({true, 20.0, 3}, kWindowUs);
+  RetryBudget b({true, 20.0, 3}, kBudgetWindowUs);
   int64_t t = 1'000'000'000;
   EXPECT_EQ(b.Allowed(t), 3);  // the floor with no traffic
   for (int i = 0; i < 30; ++i) b.OnSent(false, t);
@@ -26,7 +26,7 @@ TEST(RetryBudgetTest, FloorThenPercentOfRecentAttempts) {
 }
 
 TEST(RetryBudgetTest, RetriesWaitingInBackoffStillCountUntilTheWindowPasses) {
-  RetryBudget b({true, 0.0, 2}, kWindowUs);
+  RetryBudget b({true, 0.0, 2}, kBudgetWindowUs);
   int64_t t = 5'000'000'000;
   b.OnSent(true, t);
   b.OnSent(true, t + 1'000'000);

@@ -5,7 +5,7 @@
 namespace relaytap::proxy::guard {
 namespace {
 
-constexpr int64_t kMs = 1000;
+constexpr int64_t kUsPerMs = 1000;
 
 class RetryGuardTest : public ::testing::Test {
  protected:
@@ -64,7 +64,7 @@ TEST_F(RetryGuardTest, IdenticalRequestAfterAFailureIsARetry) {
   Decision d = g->Decide(Req(42));
   EXPECT_FALSE(d.retry);
   g->RecordOutcome(d, {503, std::nullopt});
-  now_ += 100 * kMs;
+  now_ += 100 * kUsPerMs;
   d = g->Decide(Req(42));
   EXPECT_TRUE(d.retry);
   EXPECT_EQ(d.signal, RetrySignal::kFingerprint);
@@ -84,7 +84,7 @@ TEST_F(RetryGuardTest, IdenticalRequestAfterAFailureIsARetry) {
   Decision other = g->Decide(Req(43));
   g->RecordOutcome(other, {200, std::nullopt});
   EXPECT_FALSE(g->Decide(Req(43)).retry);
-  now_ += 11'000 * kMs;
+  now_ += 11'000 * kUsPerMs;
   EXPECT_FALSE(g->Decide(Req(42)).retry);
 }
 
@@ -114,7 +114,7 @@ TEST_F(RetryGuardTest, BudgetLimitsRetriesAcrossRequests) {
   // A first attempt is never rejected by the budget.
   EXPECT_EQ(g->Decide(Req(4, 0)).verdict, Verdict::kForward);
   // The window passes: retries may go again.
-  now_ += 11'000 * kMs;
+  now_ += 11'000 * kUsPerMs;
   EXPECT_EQ(g->Decide(Req(5, 1)).reason, Reason::kRetryAllowed);
 }
 
@@ -137,7 +137,7 @@ TEST_F(RetryGuardTest, BreakerRejectsFirstAttemptsWhileOpenAndClosesAfterProbes)
   EXPECT_EQ(d.counts.breaker, "open");
   // Another deployment on the same host is untouched.
   EXPECT_EQ(g->Decide(Req(21, 0, "healthy")).reason, Reason::kFirstAttempt);
-  now_ += 1000 * kMs;
+  now_ += 1000 * kUsPerMs;
   Decision p1 = g->Decide(Req(22, 0));
   EXPECT_EQ(p1.reason, Reason::kBreakerProbe);
   ASSERT_EQ(p1.events.size(), 1u);
@@ -159,18 +159,18 @@ TEST_F(RetryGuardTest, RetryAfterHoldsTheKey) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kind, "hold_start");
   EXPECT_EQ(events[0].retry_after_ms, 1500);
-  now_ += 500 * kMs;
+  now_ += 500 * kUsPerMs;
   d = g->Decide(Req(2, 0));  // even a first attempt waits
   EXPECT_EQ(d.reason, Reason::kRetryAfterHold);
   EXPECT_EQ(d.retry_after_ms, 1000);
-  now_ += 1000 * kMs;
+  now_ += 1000 * kUsPerMs;
   d = g->Decide(Req(3, 0));
   EXPECT_EQ(d.reason, Reason::kFirstAttempt);
   ASSERT_EQ(d.events.size(), 1u);
   EXPECT_EQ(d.events[0].kind, "hold_end");
   // A hold is capped, and 5xx other than 503 holds nothing.
   g->RecordOutcome(d, {503, 10'000'000});
-  now_ += policy_.holds.max_hold_ms * kMs;
+  now_ += policy_.holds.max_hold_ms * kUsPerMs;
   EXPECT_NE(g->Decide(Req(4, 0)).reason, Reason::kRetryAfterHold);
   policy_.circuit_breaker.enabled = false;
   auto h = Make();
@@ -211,7 +211,7 @@ TEST_F(RetryGuardTest, FailedUpgradesFromOneClientMakeItsNextUpgradeARetry) {
   EXPECT_EQ(g->Decide(Upgrade()).reason, Reason::kAttemptCap);
   EXPECT_EQ(g->Decide(Upgrade()).counts.attempt, 5);
   // A session that opens clears the client's record.
-  now_ += 11'000 * kMs;
+  now_ += 11'000 * kUsPerMs;
   d = g->Decide(Upgrade());
   EXPECT_FALSE(d.retry);
   g->RecordOutcome(d, {101, std::nullopt});
@@ -239,7 +239,7 @@ TEST_F(RetryGuardTest, FailedSessionsAfterA101MakeTheClientsNextUpgradeARetry) {
   // A clean session ends the streak; a rejected upgrade opened no session to report.
   g->RecordSessionEnd(capped, /*failed=*/false);
   EXPECT_EQ(g->Decide(Upgrade()).reason, Reason::kAttemptCap);
-  now_ += 11'000 * kMs;  // past the window: the next upgrade is a first attempt again
+  now_ += 11'000 * kUsPerMs;  // past the window: the next upgrade is a first attempt again
   Decision d = g->Decide(Upgrade());
   EXPECT_FALSE(d.retry);
   g->RecordOutcome(d, {101, std::nullopt});
@@ -275,13 +275,13 @@ TEST_F(RetryGuardTest, MemoryIsBounded) {
   }
   EXPECT_EQ(g->key_count(), 5u);
   for (int i = 0; i < 10; ++i) {
-    now_ += kMs;
+    now_ += kUsPerMs;
     Decision d = g->Decide(Req(500 + i, 0));
     g->RecordOutcome(d, {500, std::nullopt});
   }
   EXPECT_FALSE(g->Decide(Req(500, 0)).retry);  // evicted: only the 3 newest are remembered
   EXPECT_TRUE(g->Decide(Req(509, 0)).retry);
-  now_ += 30'000 * kMs;
+  now_ += 30'000 * kUsPerMs;
   g->Decide(Req(1, 0, "fresh"));
   EXPECT_EQ(g->key_count(), 1u);  // idle keys expired
   // Failed upgrades are remembered for at most max_fingerprints_per_key clients per key.

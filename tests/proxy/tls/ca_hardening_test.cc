@@ -37,7 +37,7 @@ std::unique_ptr<CertAuthority> Open(const fs::path& dir, CaOptions options) {
   return ca.ok() ? std::move(*ca) : nullptr;
 }
 
-std::unique_ptr<CertAuthority> MakeCa(const std::string& name) {
+std::unique_ptr<CertAuthority> MakeConstrainedCa(const std::string& name) {
   return Open(FreshTempDir(name, "relaytap_cah_"), {.patterns = {"*.example.test"}});
 }
 
@@ -95,7 +95,7 @@ TEST(CaNameConstraintsTest, PatternsBecomeCriticalPermittedSubtrees) {
 }
 
 TEST(CaNameConstraintsTest, DnsOnlyPatternsExcludeEveryIpAddress) {
-  auto ca = MakeCa("dns_only");
+  auto ca = MakeConstrainedCa("dns_only");
   ASSERT_NE(ca, nullptr);
   X509Ptr cert = ParseCertPem(ca->cert_pem());
   auto* nc = static_cast<NAME_CONSTRAINTS*>(
@@ -163,11 +163,7 @@ TEST(CaNameConstraintsTest, PatternsThatAreNoNamesAreRefused) {
   }
 }
 
-mode_t ModeOf(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
+using ::relaytap::testing::ModeOf;
 
 TEST(CaReissueTest, SamePatternsKeepTheCa) {
   fs::path dir = FreshTempDir("same", "relaytap_cah_");
@@ -229,7 +225,7 @@ TEST(CaReissueTest, UnconstrainedOldCaIsReissued) {
 
 // Issue #14 item 5: a leaf is for one name; `*` or any name holding it is refused.
 TEST(CaLeafNamesTest, RefusesWildcardNames) {
-  auto ca = MakeCa("wildcard");
+  auto ca = MakeConstrainedCa("wildcard");
   ASSERT_NE(ca, nullptr);
   for (const char* host : {"*", "*.example.test", "a.*.example.test", "a*.example.test", "*."}) {
     EXPECT_THAT(ca->LeafFor(host), StatusIs(absl::StatusCode::kInvalidArgument)) << host;
@@ -238,7 +234,7 @@ TEST(CaLeafNamesTest, RefusesWildcardNames) {
 
 // Label rules: 1..63 characters, no leading or trailing hyphen, no empty label, 253 in all.
 TEST(CaLeafNamesTest, RefusesNamesThatAreNotDnsNames) {
-  auto ca = MakeCa("not_dns");
+  auto ca = MakeConstrainedCa("not_dns");
   ASSERT_NE(ca, nullptr);
   std::string long_label(64, 'a');  // not string + "...": GCC 12 -Warray-bounds false positive
   long_label.append(".example.test");
@@ -278,7 +274,7 @@ TEST(CaLeafCacheTest, EvictsTheLeastRecentlyUsedBeyondTheBound) {
 }
 
 TEST(CaLeafCacheTest, DefaultBoundIsApplied) {
-  auto ca = MakeCa("lru_default");
+  auto ca = MakeConstrainedCa("lru_default");
   ASSERT_NE(ca, nullptr);
   const size_t n = kDefaultLeafCacheCapacity + 5;
   for (size_t i = 0; i < n; ++i) {

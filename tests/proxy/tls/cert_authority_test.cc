@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace relaytap::proxy::tls {
 namespace {
@@ -64,11 +65,7 @@ void WriteAll(const fs::path& path, const std::string& data) {
   out << data;
 }
 
-mode_t ModeOf(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
+using ::relaytap::testing::ModeOf;
 
 int CountCerts(const std::string& pem) {
   int n = 0;

@@ -28,23 +28,23 @@ using tcp = net::ip::tcp;
 using ::testing::HasSubstr;
 using SslStream = ssl::stream<tcp::socket>;
 
-fs::path TestRoot() {
+fs::path ContextsTestRoot() {
   return fs::path(::testing::TempDir()) / ("relaytap_ctx_test_" + std::to_string(::getpid()));
 }
 
 // Removes this process's scratch folders when the tests finish.
-class CleanupEnvironment : public ::testing::Environment {
+class ContextsCleanup : public ::testing::Environment {
  public:
   void TearDown() override {
     std::error_code ec;
-    fs::remove_all(TestRoot(), ec);
+    fs::remove_all(ContextsTestRoot(), ec);
   }
 };
-[[maybe_unused]] ::testing::Environment* const kCleanup =
-    ::testing::AddGlobalTestEnvironment(new CleanupEnvironment);
+[[maybe_unused]] ::testing::Environment* const kContextsCleanup =
+    ::testing::AddGlobalTestEnvironment(new ContextsCleanup);
 
-fs::path FreshDir(const std::string& name) {
-  fs::path dir = TestRoot() / name;
+fs::path FreshCaDir(const std::string& name) {
+  fs::path dir = ContextsTestRoot() / name;
   fs::remove_all(dir);
   fs::create_directories(dir.parent_path());
   return dir;
@@ -73,7 +73,7 @@ class ContextsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto ca = CertAuthority::LoadOrCreate(
-        FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()),
+        FreshCaDir(::testing::UnitTest::GetInstance()->current_test_info()->name()),
         {.patterns = {"*.example.test", "fallback.test", "127.0.0.1"}});
     ASSERT_TRUE(ca.ok()) << ca.status();
     ca_ = std::move(*ca);
@@ -268,7 +268,7 @@ TEST_F(ContextsTest, BothContextsReleaseRecordBuffersWhenIdle) {
 }
 
 TEST(UpstreamContextTest, BadExtraRootsAreErrors) {
-  fs::path dir = FreshDir("bad_roots");
+  fs::path dir = FreshCaDir("bad_roots");
   fs::create_directories(dir);
   auto missing = MakeUpstreamContext(dir / "nope.pem");
   EXPECT_FALSE(missing.ok());
