@@ -11,6 +11,41 @@
 
 namespace relaytap::proxy {
 
+namespace {
+
+// The listen address; a name such as "localhost" is resolved synchronously once, at startup.
+absl::StatusOr<net::ip::address> ListenAddress(net::io_context& ioc, const std::string& host) {
+  error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (!ec) return address;
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, "", ec);
+  if (ec || results.empty()) {
+    return absl::InvalidArgumentError(StrCat("cannot resolve listen address ", host));
+  }
+  return results.begin()->endpoint().address();
+}
+
+// Opens, binds and listens; errors name the address as configured.
+template <class Acceptor>
+absl::Status Listen(Acceptor& acc, const tcp::endpoint& ep, const HostPort& configured) {
+  error_code ec;
+  if (acc.open(ep.protocol(), ec); ec) {
+    return absl::InternalError(StrCat("opening listener: ", ec.message()));
+  }
+  acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (acc.bind(ep, ec); ec) {
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", configured.host, ":", configured.port, ": ", ec.message()));
+  }
+  if (acc.listen(net::socket_base::max_listen_connections, ec); ec) {
+    return absl::UnavailableError(StrCat("listen: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
                                                       std::unique_ptr<WsObserverFactory> observers,
                                                       recorder::Sink* sink,
@@ -43,33 +78,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ProxyConfig config,
   for (int i = 0; i < threads; ++i) s->workers_.push_back(std::make_unique<Worker>());
   net::io_context& main_ioc = s->workers_.front()->ioc;
 
-  error_code ec;
-  auto address = net::ip::make_address(s->config_.listen.host, ec);
-  if (ec) {
-    // A name such as "localhost": resolve it synchronously once, at startup.
-    tcp::resolver resolver(main_ioc);
-    auto results = resolver.resolve(s->config_.listen.host, "", ec);
-    if (ec || results.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("cannot resolve listen address ", s->config_.listen.host));
-    }
-    address = results.begin()->endpoint().address();
-  }
-  tcp::endpoint ep(address, s->config_.listen.port);
+  RELAYTAP_ASSIGN_OR_RETURN(net::ip::address address,
+                            ListenAddress(main_ioc, s->config_.listen.host));
   // Like the sessions: main_ioc's one thread serializes the listener (Shutdown posts to it).
   s->acceptor_ = std::make_unique<Acceptor>(main_ioc.get_executor());
   auto& acc = *s->acceptor_;
-  if (acc.open(ep.protocol(), ec); ec) {
-    return absl::InternalError(StrCat("opening listener: ", ec.message()));
-  }
-  acc.set_option(net::socket_base::reuse_address(true), ec);
-  if (acc.bind(ep, ec); ec) {
-    return absl::UnavailableError(StrCat("cannot listen on ", s->config_.listen.host, ":",
-                                         s->config_.listen.port, ": ", ec.message()));
-  }
-  if (acc.listen(net::socket_base::max_listen_connections, ec); ec) {
-    return absl::UnavailableError(StrCat("listen: ", ec.message()));
-  }
+  RELAYTAP_RETURN_IF_ERROR(
+      Listen(acc, tcp::endpoint(address, s->config_.listen.port), s->config_.listen));
   s->endpoint_ = acc.local_endpoint();
 
   net::co_spawn(acc.get_executor(), s->AcceptLoop(), [](std::exception_ptr e) {

@@ -12,7 +12,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "proxy/config/config_keys.h"
-#include "proxy/session/route.h"
+#include "proxy/config/route.h"
 #include "proxy/tls/name_constraints.h"
 
 namespace relaytap::proxy {

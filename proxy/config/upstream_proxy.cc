@@ -9,7 +9,7 @@
 #include "base/status_macros.h"
 #include "base/str_cat.h"
 #include "proxy/config/config.h"
-#include "proxy/session/route.h"
+#include "proxy/config/route.h"
 
 namespace relaytap::proxy {
 namespace {

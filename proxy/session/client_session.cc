@@ -7,6 +7,7 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
+#include "proxy/config/route.h"
 #include "proxy/http/exchange_loop.h"
 #include "proxy/http/header_rules.h"
 #include "proxy/http/local_response.h"
@@ -15,7 +16,6 @@
 #include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
 #include "proxy/session/access.h"
-#include "proxy/session/route.h"
 #include "proxy/stream/byte_stream.h"
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"

@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "proxy/config/config.h"
+#include "proxy/config/route.h"
 #include "proxy/http/header_rules.h"
-#include "proxy/session/route.h"
 
 namespace relaytap::proxy {
 namespace {

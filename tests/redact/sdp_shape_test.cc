@@ -51,14 +51,14 @@ TEST(SdpShapeTest, AnswerSetupRoleIsRead) {
 
 TEST(SdpShapeTest, JsonHoldsNoAddressPortCredentialOrFingerprintValue) {
   for (bool offer : {true, false}) {
-    const std::string json = SdpShapeJson(ParseSdpShape(CanarySdp(offer)));
+    const std::string shape_json = SdpShapeJson(ParseSdpShape(CanarySdp(offer)));
     for (std::string_view canary : kSdpCanaries) {
-      EXPECT_EQ(json.find(canary), std::string::npos) << canary << " in " << json;
+      EXPECT_EQ(shape_json.find(canary), std::string::npos) << canary << " in " << shape_json;
     }
-    EXPECT_EQ(json.find(kSdpCanaryPort), std::string::npos) << json;
-    EXPECT_EQ(json.find(kSdpCanarySsrc), std::string::npos) << json;
-    EXPECT_NE(json.find("\"opus/48000/2\""), std::string::npos) << json;
-    EXPECT_NE(json.find("\"srflx\":1"), std::string::npos) << json;
+    EXPECT_EQ(shape_json.find(kSdpCanaryPort), std::string::npos) << shape_json;
+    EXPECT_EQ(shape_json.find(kSdpCanarySsrc), std::string::npos) << shape_json;
+    EXPECT_NE(shape_json.find("\"opus/48000/2\""), std::string::npos) << shape_json;
+    EXPECT_NE(shape_json.find("\"srflx\":1"), std::string::npos) << shape_json;
   }
 }
 
@@ -69,10 +69,10 @@ TEST(SdpShapeTest, OddValuesBecomeOtherNeverText) {
       "a=rtpmap:97 H264/CANARY\na=setup:CANARY\na=fingerprint:CANARY-alg AA:BB\n"
       "a=candidate:1 1 CANARYTRANSPORT 1 10.0.0.1 1 typ CANARYTYPE\n";
   const SdpShape s = ParseSdpShape(sdp);
-  const std::string json = SdpShapeJson(s);
-  EXPECT_EQ(json.find("CANARY"), std::string::npos) << json;
-  EXPECT_EQ(json.find("SECRET"), std::string::npos) << json;
-  EXPECT_EQ(json.find("10.0.0.1"), std::string::npos) << json;
+  const std::string shape_json = SdpShapeJson(s);
+  EXPECT_EQ(shape_json.find("CANARY"), std::string::npos) << shape_json;
+  EXPECT_EQ(shape_json.find("SECRET"), std::string::npos) << shape_json;
+  EXPECT_EQ(shape_json.find("10.0.0.1"), std::string::npos) << shape_json;
   ASSERT_EQ(s.media.size(), 1u);
   EXPECT_EQ(s.media[0].protocol, "other");
   EXPECT_EQ(s.media[0].codecs, (std::vector<std::string>{"other", "other", "H264"}));
@@ -126,10 +126,10 @@ TEST(SdpShapeTest, RandomBytesNeverCrashAndStayBounded) {
       }
     }
     const SdpShape shape = ParseSdpShape(s);
-    const std::string json = SdpShapeJson(shape);
+    const std::string shape_json = SdpShapeJson(shape);
     ASSERT_LE(shape.media.size(), kMaxSdpMedia);
-    ASSERT_EQ(json.find("CanaryPwdSecret"), std::string::npos) << json;
-    ASSERT_EQ(json.find("CanaryUfrag"), std::string::npos) << json;
+    ASSERT_EQ(shape_json.find("CanaryPwdSecret"), std::string::npos) << shape_json;
+    ASSERT_EQ(shape_json.find("CanaryUfrag"), std::string::npos) << shape_json;
   }
 }
 

@@ -1,4 +1,4 @@
-#include "proxy/session/route.h"
+#include "proxy/config/route.h"
 
 #include <cctype>
 
