@@ -175,6 +175,8 @@ start_proxy() {
       local rec=(--no-record) bin="$RELAYTAP"
       [ "${mode%_b}" = relaytap_rec ] && rec=(--db "$WORK/$tag.db")
       [ "${mode%_b}" != "$mode" ] && bin="$RELAYTAP_B"
+      # The previous round's file holds the previous proxy's port: gone before the new one writes.
+      rm -f "$WORK/$tag.out"
       "$bin" proxy --listen 127.0.0.1:0 --ca-dir "$WORK/relaytap-ca" \
         --upstream-ca "$WORK/ca.pem" --intercept localhost "${rec[@]}" \
         >"$WORK/$tag.out" 2>"$WORK/$tag.log" &

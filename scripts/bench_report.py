@@ -52,17 +52,24 @@ def load(path):
     return modes, runs, recorder, max(rounds) if rounds else 1
 
 
+def why_broken(w, f):
+    """Why one workload's run carried nothing (None if it did)."""
+    if w in ("realtime", "saturate") and (f["opened"] == 0 or f["received"] == 0):
+        return f"nothing relayed ({f.get('errors')})"
+    if w == "http" and (f["requests_ok"] == 0 or f["sse_ok"] == 0):
+        return f"no request or SSE answered ({f.get('errors')})"
+    if w == "idle" and f["opened"] == 0:
+        return f"no session opened ({f.get('errors')})"
+    return None
+
+
 def broken_runs(runs):
     broken = []
     for (mode, w, n), fs in runs.items():
         for i, f in enumerate(fs, 1):
-            where = f"{mode} {w} n={n} round {i}"
-            if w in ("realtime", "saturate") and (f["opened"] == 0 or f["received"] == 0):
-                broken.append(f"{where}: nothing relayed ({f.get('errors')})")
-            if w == "http" and (f["requests_ok"] == 0 or f["sse_ok"] == 0):
-                broken.append(f"{where}: no request or SSE answered ({f.get('errors')})")
-            if w == "idle" and f["opened"] == 0:
-                broken.append(f"{where}: no session opened ({f.get('errors')})")
+            why = why_broken(w, f)
+            if why:
+                broken.append(f"{mode} {w} n={n} round {i}: {why}")
     return broken
 
 
@@ -77,7 +84,10 @@ def fmt(v, spec=".2f"):
 class Report:
     def __init__(self, modes, runs):
         self.modes, self.runs = modes, runs
-        self.by = {k: median_figures(fs) for k, fs in runs.items()}
+        # A broken round (the benchmark failed, the script exits 1) stays out of the medians.
+        self.runs = {k: [f for f in fs if not why_broken(k[1], f)] or fs
+                     for k, fs in runs.items()}
+        self.by = {k: median_figures(fs) for k, fs in self.runs.items()}
         self.lines = []
 
     def get(self, mode, w, n=None):
