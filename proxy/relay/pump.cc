@@ -1,7 +1,10 @@
 #include "proxy/relay/pump.h"
 
 #include <memory>
+#include <optional>
 #include <span>
+#include <tuple>
+#include <utility>
 
 #include "base/log.h"
 #include "proxy/stream/errors.h"
@@ -53,11 +56,28 @@ void FeedTap(ws::FrameTap* tap, std::string_view chunk) {
 }
 
 net::awaitable<error_code> PlainRelay::Relay(std::string_view chunk, uint64_t& bytes) {
-  auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk));
+  const size_t done = std::exchange(written_, 0);
+  auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk.substr(done)));
   if (ec) co_return ec;
   bytes += n;
   FeedTap(tap_, chunk);
   co_return error_code{};
+}
+
+bool PlainRelay::TryRelay(std::string_view chunk, uint64_t& bytes, error_code& ec) {
+  auto [wec, n] = to_.TryWriteSome(net::buffer(chunk));
+  if (wec) {
+    ec = wec;
+    return true;
+  }
+  bytes += n;
+  if (n < chunk.size()) {
+    written_ = n;  // the socket is full: Relay waits and writes the rest
+    return false;
+  }
+  ec = error_code{};
+  FeedTap(tap_, chunk);
+  return true;
 }
 
 recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
@@ -93,10 +113,21 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       error_code wait_ec = co_await from.WaitReadable();
       (void)wait_ec;
     }
+    // The read and the write are tried as plain calls first (ByteStream::TryReadSome,
+    // RelayPolicy::TryRelay): after a wake-up both usually complete at once, and then the chunk
+    // costs no coroutine frame or Asio operation beyond the wait.
     char* data = buffer.Get();
-    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
+    const net::mutable_buffer into(data, PumpBuffer::kBytes);
+    std::optional<std::tuple<error_code, size_t>> got = from.TryReadSome(into);
+    if (!got) got = co_await from.ReadSome(into);
+    auto [ec, n] = *got;
     if (n > 0) {
-      if (error_code wec = co_await policy.Relay(std::string_view(data, n), result.bytes)) {
+      const std::string_view chunk(data, n);
+      error_code wec;
+      if (!policy.TryRelay(chunk, result.bytes, wec)) {
+        wec = co_await policy.Relay(chunk, result.bytes);
+      }
+      if (wec) {
         side.Ended();
         from.Reset();
         result.end = PumpEnd::kSinkFailed;
