@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift ;;
     --relaytap) RELAYTAP="$2"; shift ;;
     --loadgen) LOADGEN="$2"; shift ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
