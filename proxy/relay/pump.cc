@@ -110,8 +110,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       buffer.Release();
       // A failure here (reset, closed by the opposite pump) shows again in the read below,
       // which classifies it.
-      error_code wait_ec = co_await from.WaitReadable();
-      (void)wait_ec;
+      co_await from.WaitReadable();
     }
     // The read and the write are tried as plain calls first (ByteStream::TryReadSome,
     // RelayPolicy::TryRelay): after a wake-up both usually complete at once, and then the chunk

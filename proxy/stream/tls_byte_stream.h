@@ -51,7 +51,7 @@ class TlsByteStream final : public ByteStream {
 
   net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override;
   bool HasBufferedInput() const override;
-  net::awaitable<error_code> WaitReadable() override;
+  net::awaitable<std::tuple<error_code>> WaitReadable() override;
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
   std::optional<std::tuple<error_code, size_t>> TryReadSome(net::mutable_buffer buf) override;
   std::tuple<error_code, size_t> TryWriteSome(net::const_buffer buf) override;

@@ -71,9 +71,9 @@ class FakeByteStream : public proxy::ByteStream {
     return {error_code{}, n};
   }
   bool HasBufferedInput() const override { return false; }
-  net::awaitable<error_code> WaitReadable() override {
+  net::awaitable<std::tuple<error_code>> WaitReadable() override {
     co_await WaitForScript();
-    co_return error_code{};
+    co_return std::make_tuple(error_code{});
   }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (std::optional<error_code> failed = CountWrite()) co_return std::make_tuple(*failed, 0);
