@@ -41,10 +41,6 @@ class ActivityRelay final : public RelayPolicy {
     watch_.Touch();
     return plain_.Relay(chunk, bytes);
   }
-  bool TryRelay(std::string_view chunk, uint64_t& bytes, error_code& ec) override {
-    watch_.Touch();
-    return plain_.TryRelay(chunk, bytes, ec);
-  }
 
  private:
   PlainRelay plain_;

@@ -1,10 +1,7 @@
 #include "proxy/relay/pump.h"
 
 #include <memory>
-#include <optional>
 #include <span>
-#include <tuple>
-#include <utility>
 
 #include "base/log.h"
 #include "proxy/stream/errors.h"
@@ -56,28 +53,11 @@ void FeedTap(ws::FrameTap* tap, std::string_view chunk) {
 }
 
 net::awaitable<error_code> PlainRelay::Relay(std::string_view chunk, uint64_t& bytes) {
-  const size_t done = std::exchange(written_, 0);
-  auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk.substr(done)));
+  auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk));
   if (ec) co_return ec;
   bytes += n;
   FeedTap(tap_, chunk);
   co_return error_code{};
-}
-
-bool PlainRelay::TryRelay(std::string_view chunk, uint64_t& bytes, error_code& ec) {
-  auto [wec, n] = to_.TryWriteSome(net::buffer(chunk));
-  if (wec) {
-    ec = wec;
-    return true;
-  }
-  bytes += n;
-  if (n < chunk.size()) {
-    written_ = n;  // the socket is full: Relay waits and writes the rest
-    return false;
-  }
-  ec = error_code{};
-  FeedTap(tap_, chunk);
-  return true;
 }
 
 recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
@@ -112,21 +92,10 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       // which classifies it.
       co_await from.WaitReadable();
     }
-    // The read and the write are tried as plain calls first (ByteStream::TryReadSome,
-    // RelayPolicy::TryRelay): after a wake-up both usually complete at once, and then the chunk
-    // costs no coroutine frame or Asio operation beyond the wait.
     char* data = buffer.Get();
-    const net::mutable_buffer into(data, PumpBuffer::kBytes);
-    std::optional<std::tuple<error_code, size_t>> got = from.TryReadSome(into);
-    if (!got) got = co_await from.ReadSome(into);
-    auto [ec, n] = *got;
+    auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
-      const std::string_view chunk(data, n);
-      error_code wec;
-      if (!policy.TryRelay(chunk, result.bytes, wec)) {
-        wec = co_await policy.Relay(chunk, result.bytes);
-      }
-      if (wec) {
+      if (error_code wec = co_await policy.Relay(std::string_view(data, n), result.bytes)) {
         side.Ended();
         from.Reset();
         result.end = PumpEnd::kSinkFailed;

@@ -51,13 +51,6 @@ class RelayPolicy {
   // Writes `chunk` on; adds the bytes its destination accepted to `bytes`; returns the write's
   // error (the pump then ends as kSinkFailed).
   virtual net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) = 0;
-  // The fast path, tried first: relays `chunk` without waiting if its destination takes it now
-  // (true, `ec` set to the write's error), else returns false and the pump calls Relay with the
-  // same chunk. Whatever it wrote before it would have waited is the policy's to remember: Relay
-  // then writes only the rest. The default defers every chunk to Relay.
-  virtual bool TryRelay(std::string_view /*chunk*/, uint64_t& /*bytes*/, error_code& /*ec*/) {
-    return false;
-  }
 };
 
 // Writes each chunk exactly as read to `to`, then feeds `tap` (if set) a copy, so decoding never
@@ -66,12 +59,10 @@ class PlainRelay final : public RelayPolicy {
  public:
   PlainRelay(ByteStream& to, ws::FrameTap* tap) : to_(to), tap_(tap) {}
   net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override;
-  bool TryRelay(std::string_view chunk, uint64_t& bytes, error_code& ec) override;
 
  private:
   ByteStream& to_;
   ws::FrameTap* tap_;
-  size_t written_ = 0;  // of the chunk TryRelay left to Relay
 };
 
 // Feeds `tap` (if set and still decoding) a copy of `chunk`, stamped now.

@@ -2,9 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/socket.h>
-
-#include <cerrno>
 
 namespace relaytap::proxy {
 namespace {
@@ -18,8 +15,6 @@ void ApplyTimeout(TcpStream& s, std::chrono::milliseconds t) {
     s.expires_never();
   }
 }
-
-bool WouldWait(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 void ResetSocket(TcpStream::socket_type& sock) {
   error_code ignored;
@@ -43,29 +38,6 @@ class TcpByteStream final : public ByteStream {
     co_return std::get<0>(raced);
   }
   bool HasBufferedInput() const override { return false; }
-  std::optional<std::tuple<error_code, size_t>> TryReadSome(net::mutable_buffer buf) override {
-    if (buf.size() == 0) return std::nullopt;
-    ssize_t n = ::recv(stream_.socket().native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n > 0) return std::make_tuple(error_code{}, static_cast<size_t>(n));
-    if (n == 0) return std::make_tuple(error_code(net::error::eof), size_t{0});
-    if (WouldWait(errno)) return std::nullopt;
-    return std::make_tuple(error_code(errno, net::error::get_system_category()), size_t{0});
-  }
-  std::tuple<error_code, size_t> TryWriteSome(net::const_buffer buf) override {
-    size_t total = 0;
-    while (total < buf.size()) {
-      ssize_t n =
-          ::send(stream_.socket().native_handle(), static_cast<const char*>(buf.data()) + total,
-                 buf.size() - total, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (n >= 0) {
-        total += static_cast<size_t>(n);
-        continue;
-      }
-      if (WouldWait(errno)) break;
-      return {error_code(errno, net::error::get_system_category()), total};
-    }
-    return {error_code{}, total};
-  }
   net::awaitable<std::tuple<error_code>> WaitReadable() override {
     return stream_.socket().async_wait(tcp::socket::wait_read, Token{});
   }

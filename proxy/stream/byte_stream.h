@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 #include <tuple>
 
@@ -31,18 +30,6 @@ class ByteStream {
   virtual net::awaitable<std::tuple<error_code>> WaitReadable() = 0;
   // Writes all of `buf`.
   virtual net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
-  // The relay's fast path: ReadSome and WriteAll as plain calls that never wait, so a chunk that
-  // is there to read and fits the socket costs no coroutine frame and no Asio operation.
-  // TryReadSome: ReadSome's result if it needs no wait for the socket, else nullopt (then call
-  // ReadSome, which waits). TryWriteSome: writes what the socket takes now and returns (error,
-  // bytes written); fewer bytes without an error mean it would wait (then WriteAll the rest).
-  // The defaults always defer to the awaitable forms.
-  virtual std::optional<std::tuple<error_code, size_t>> TryReadSome(net::mutable_buffer) {
-    return std::nullopt;
-  }
-  virtual std::tuple<error_code, size_t> TryWriteSome(net::const_buffer) {
-    return {error_code{}, size_t{0}};
-  }
   // Per-operation deadline for the reads and writes that follow; zero or negative: none.
   virtual void SetTimeout(std::chrono::milliseconds timeout) = 0;
   // Half-close: no more bytes from us. TLS sends its close_notify first (peers such as Beast and

@@ -102,7 +102,9 @@ net::awaitable<error_code> TlsByteStream::Drive(Op op) {
     timer->expires_after(timeout_);
   }
   for (;;) {
-    int ret = CallSsl(op);
+    ERR_clear_error();
+    bio_state_.last_errno = 0;
+    int ret = op();
     if (ret == 1) co_return error_code{};
     int err = SSL_get_error(ssl_, ret);
     tcp::socket::wait_type w;
@@ -157,10 +159,10 @@ net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::muta
 size_t TlsByteStream::ReadHeld(net::mutable_buffer buf) {
   size_t total = 0;
   while (buf.size() > total && !read_error_ && HasBufferedInput()) {
+    ERR_clear_error();
+    bio_state_.last_errno = 0;
     size_t n = 0;
-    int ret = CallSsl([&] {
-      return SSL_read_ex(ssl_, static_cast<char*>(buf.data()) + total, buf.size() - total, &n);
-    });
+    int ret = SSL_read_ex(ssl_, static_cast<char*>(buf.data()) + total, buf.size() - total, &n);
     if (ret == 1) {
       total += n;
       continue;
@@ -172,38 +174,6 @@ size_t TlsByteStream::ReadHeld(net::mutable_buffer buf) {
     break;
   }
   return total;
-}
-
-std::optional<std::tuple<error_code, size_t>> TlsByteStream::TryReadSome(net::mutable_buffer buf) {
-  // After ShutdownSend, and for an empty buffer, ReadSome has its own answers.
-  if (buf.size() == 0 || shut_down_) return std::nullopt;
-  if (read_error_) return std::make_tuple(read_error_, size_t{0});
-  size_t n = 0;
-  int ret = CallSsl([&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); });
-  if (ret == 1) return std::make_tuple(error_code{}, n + ReadHeld(buf + n));
-  int err = SSL_get_error(ssl_, ret);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) return std::nullopt;
-  return std::make_tuple(ErrorOf(err), size_t{0});
-}
-
-// Record by record, as WriteAll: a record OpenSSL could not send whole stays in its write buffer
-// and goes out first when WriteAll continues with the rest of `buf` (the retry SSL_write
-// expects).
-std::tuple<error_code, size_t> TlsByteStream::TryWriteSome(net::const_buffer buf) {
-  const char* data = static_cast<const char*>(buf.data());
-  size_t total = 0;
-  while (total < buf.size()) {
-    size_t n = 0;
-    int ret = CallSsl([&] { return SSL_write_ex(ssl_, data + total, buf.size() - total, &n); });
-    if (ret == 1) {
-      total += n;
-      continue;
-    }
-    int err = SSL_get_error(ssl_, ret);
-    if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) break;
-    return {ErrorOf(err), total};
-  }
-  return {error_code{}, total};
 }
 
 // Wait for (and drop) the peer's next bytes, its close_notify, as the ssl::stream version did:

@@ -16,12 +16,10 @@
 // (connection_reset, broken_pipe), TLS failures the OpenSSL error code in Asio's ssl category, a
 // timeout beast::error::timeout.
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -53,8 +51,6 @@ class TlsByteStream final : public ByteStream {
   bool HasBufferedInput() const override;
   net::awaitable<std::tuple<error_code>> WaitReadable() override;
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
-  std::optional<std::tuple<error_code, size_t>> TryReadSome(net::mutable_buffer buf) override;
-  std::tuple<error_code, size_t> TryWriteSome(net::const_buffer buf) override;
   void SetTimeout(std::chrono::milliseconds t) override { timeout_ = t; }
   net::awaitable<void> ShutdownSend() override;
   void Reset() override;
@@ -64,15 +60,6 @@ class TlsByteStream final : public ByteStream {
 
  private:
   TlsByteStream(TcpStream&& tcp, SSL* ssl);
-  // Runs one SSL I/O call with the error state SSL_get_error needs: an empty error queue (cleared
-  // only when something is queued: ERR_clear_error walks the whole queue, and the relay makes
-  // two calls per chunk) and no socket errno kept from an earlier call.
-  template <class Call>
-  int CallSsl(Call call) {
-    if (ERR_peek_error() != 0) ERR_clear_error();
-    bio_state_.last_errno = 0;
-    return call();
-  }
   // Calls `op` (an SSL call: 1 = done) until it is done or fails, waiting for the readiness
   // OpenSSL asks for in between; the whole call bounded by timeout_ when positive.
   template <class Op>

@@ -3,7 +3,6 @@
 // test::stream: reads return the scripted chunks and errors in order (then wait for more, or for
 // Reset), and the N-th write can be made to fail. One io thread; no locks.
 
-#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -30,16 +29,6 @@ class FakeByteStream : public proxy::ByteStream {
     write_error_ = ec;
   }
 
-  // Serves the relay's fast path (TryReadSome, TryWriteSome) too: a scripted read is returned
-  // without waiting, and each TryWriteSome takes at most `room` bytes (0: the socket is always
-  // full), so a chunk is written partly there and the rest by WriteAll.
-  void OfferFastPath(size_t room) {
-    fast_path_ = true;
-    room_ = room;
-  }
-  size_t fast_reads() const { return fast_reads_; }
-  size_t fast_written() const { return fast_written_; }
-
   // The peer answers our FIN with its own: after ShutdownSend, the next read is EOF.
   void EofAfterShutdown() { eof_after_shutdown_ = true; }
 
@@ -55,20 +44,15 @@ class FakeByteStream : public proxy::ByteStream {
                                                    : error_code(net::error::operation_aborted),
                                 0);
     }
-    co_return TakeRead(buf);
-  }
-  std::optional<std::tuple<error_code, size_t>> TryReadSome(net::mutable_buffer buf) override {
-    if (!fast_path_ || reads_.empty()) return std::nullopt;
-    ++fast_reads_;
-    return TakeRead(buf);
-  }
-  std::tuple<error_code, size_t> TryWriteSome(net::const_buffer buf) override {
-    if (!fast_path_) return {error_code{}, 0};
-    if (std::optional<error_code> failed = CountWrite()) return {*failed, 0};
-    const size_t n = std::min(room_, buf.size());
-    written_.append(static_cast<const char*>(buf.data()), n);
-    fast_written_ += n;
-    return {error_code{}, n};
+    auto& [bytes, ec] = reads_.front();
+    size_t n = net::buffer_copy(buf, net::buffer(bytes));
+    bytes.erase(0, n);
+    error_code result;
+    if (bytes.empty()) {
+      result = ec;
+      reads_.pop_front();
+    }
+    co_return std::make_tuple(result, n);
   }
   bool HasBufferedInput() const override { return false; }
   net::awaitable<std::tuple<error_code>> WaitReadable() override {
@@ -76,7 +60,13 @@ class FakeByteStream : public proxy::ByteStream {
     co_return std::make_tuple(error_code{});
   }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
-    if (std::optional<error_code> failed = CountWrite()) co_return std::make_tuple(*failed, 0);
+    ++writes_;
+    if (reset_) co_return std::make_tuple(error_code(net::error::bad_descriptor), 0);
+    if (writes_ == fail_write_at_) {
+      broken_ = true;
+      wake_.cancel();
+      co_return std::make_tuple(write_error_, 0);
+    }
     written_.append(static_cast<const char*>(buf.data()), buf.size());
     co_return std::make_tuple(error_code{}, buf.size());
   }
@@ -95,29 +85,6 @@ class FakeByteStream : public proxy::ByteStream {
   TcpStream& tcp() override { std::abort(); }  // the relay never asks a fake for its socket
 
  private:
-  std::tuple<error_code, size_t> TakeRead(net::mutable_buffer buf) {
-    auto& [bytes, ec] = reads_.front();
-    size_t n = net::buffer_copy(buf, net::buffer(bytes));
-    bytes.erase(0, n);
-    error_code result;
-    if (bytes.empty()) {
-      result = ec;
-      reads_.pop_front();
-    }
-    return {result, n};
-  }
-  // One more write (either path): its failure, if it is the one scripted to fail.
-  std::optional<error_code> CountWrite() {
-    ++writes_;
-    if (reset_) return error_code(net::error::bad_descriptor);
-    if (writes_ == fail_write_at_) {
-      broken_ = true;
-      wake_.cancel();
-      return write_error_;
-    }
-    return std::nullopt;
-  }
-
   // Until a read is scripted or the stream is reset (bounded by the test's own deadline).
   net::awaitable<void> WaitForScript() {
     while (reads_.empty() && !reset_ && !broken_) {
@@ -137,10 +104,6 @@ class FakeByteStream : public proxy::ByteStream {
   bool reset_ = false;
   bool broken_ = false;
   bool eof_after_shutdown_ = false;
-  bool fast_path_ = false;
-  size_t room_ = 0;
-  size_t fast_reads_ = 0;
-  size_t fast_written_ = 0;
 };
 
 }  // namespace relaytap::testing

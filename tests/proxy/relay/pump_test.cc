@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <optional>
-#include <string>
-#include <vector>
 
 #include "recorder/outcome.h"
 #include "tests/testing/fake_byte_stream.h"
@@ -21,17 +19,16 @@ struct Relayed {
   BiPumpResult result;
   std::string app_got, upstream_got;
   bool app_reset = false, upstream_reset = false;
-  size_t app_fast_reads = 0, upstream_fast_written = 0, app_fast_written = 0;
 };
 
 // Relays between two scripted streams; `script` runs first to push reads and failures.
 template <typename Script>
-Relayed RelayBoth(Script script, ws::FrameTap* down_tap = nullptr) {
+Relayed RelayBoth(Script script) {
   net::io_context ioc;
   FakeByteStream app(ioc.get_executor()), upstream(ioc.get_executor());
   script(app, upstream);
   std::optional<BiPumpResult> result;
-  net::co_spawn(ioc, PumpBoth(app, upstream, "", "", nullptr, down_tap),
+  net::co_spawn(ioc, PumpBoth(app, upstream, "", "", nullptr, nullptr),
                 [&](std::exception_ptr e, BiPumpResult r) {
                   if (!e) result = r;
                 });
@@ -43,9 +40,6 @@ Relayed RelayBoth(Script script, ws::FrameTap* down_tap = nullptr) {
   run.upstream_got = upstream.written();
   run.app_reset = app.was_reset();
   run.upstream_reset = upstream.was_reset();
-  run.app_fast_reads = app.fast_reads();
-  run.upstream_fast_written = upstream.fast_written();
-  run.app_fast_written = app.fast_written();
   return run;
 }
 
@@ -137,75 +131,6 @@ TEST(PumpEndTest, AFailedWriteToTheUpstreamIsTheUpstreamGoingAway) {
   EXPECT_TRUE(run.result.up_ended_first);
   EXPECT_EQ(Outcome(run.result), "upstream_reset");
   EXPECT_EQ(Side(run.result), "upstream");
-}
-
-// The fast path (ByteStream::TryReadSome / TryWriteSome): a chunk the destination takes only in
-// part without waiting is finished by the awaitable write, whole and in order, counted once.
-TEST(PumpFastPathTest, AChunkTakenInPartIsFinishedByTheAwaitableWrite) {
-  Relayed run = RelayBoth([](FakeByteStream& app, FakeByteStream& up) {
-    app.OfferFastPath(0);
-    up.OfferFastPath(3);
-    app.PushRead("0123456789");
-    app.PushRead("abcdef", net::error::eof);
-    up.EofAfterShutdown();
-  });
-  EXPECT_EQ(run.upstream_got, "0123456789abcdef");
-  EXPECT_EQ(run.result.up.bytes, 16u);
-  EXPECT_EQ(run.result.up.end, PumpEnd::kEof);
-  EXPECT_EQ(run.app_fast_reads, 2u);         // both reads came without a wait
-  EXPECT_EQ(run.upstream_fast_written, 6u);  // 3 bytes of each chunk; WriteAll wrote the rest
-}
-
-// A destination that takes every chunk at once: nothing goes through the awaitable write.
-TEST(PumpFastPathTest, ChunksTakenWholeNeedNoAwaitableWrite) {
-  Relayed run = RelayBoth([](FakeByteStream& app, FakeByteStream& up) {
-    up.OfferFastPath(1 << 20);
-    app.PushRead("one");
-    app.PushRead("two", net::error::eof);
-    up.EofAfterShutdown();
-  });
-  EXPECT_EQ(run.upstream_got, "onetwo");
-  EXPECT_EQ(run.upstream_fast_written, 6u);
-  EXPECT_EQ(run.result.up.bytes, 6u);
-}
-
-TEST(PumpFastPathTest, AFailedFastWriteIsTheDestinationGoingAway) {
-  Relayed run = RelayBoth([](FakeByteStream& app, FakeByteStream& up) {
-    up.OfferFastPath(1 << 20);
-    up.FailWriteAt(2);
-    app.PushRead("one");
-    app.PushRead("two");
-  });
-  EXPECT_EQ(run.upstream_got, "one");
-  EXPECT_EQ(run.result.up.end, PumpEnd::kSinkFailed);
-  EXPECT_TRUE(run.app_reset);
-  EXPECT_EQ(Outcome(run.result), "upstream_reset");
-}
-
-struct CountingObserver : ws::MessageObserver {
-  void OnMessage(ws::Message&& m) override { payloads.push_back(m.payload); }
-  void OnTapError(ws::Direction, std::string_view) override { ++errors; }
-  std::vector<std::string> payloads;
-  int errors = 0;
-};
-
-// The tap sees a chunk once, whole, after the last of it was written, however the write was split.
-TEST(PumpFastPathTest, TheTapSeesAPartlyWrittenChunkOnce) {
-  CountingObserver seen;
-  ws::FrameTap tap(ws::Direction::kServerToClient, {}, seen);
-  const std::string frames = std::string("\x81\x05hello", 7) + std::string("\x81\x02ok", 4);
-  Relayed run = RelayBoth(
-      [&](FakeByteStream& app, FakeByteStream& up) {
-        app.OfferFastPath(2);
-        up.OfferFastPath(0);
-        up.PushRead(frames, net::error::eof);
-        app.EofAfterShutdown();
-      },
-      &tap);
-  EXPECT_EQ(run.app_got, frames);
-  EXPECT_EQ(run.app_fast_written, 2u);
-  EXPECT_EQ(seen.payloads, (std::vector<std::string>{"hello", "ok"}));
-  EXPECT_EQ(seen.errors, 0);
 }
 
 }  // namespace
