@@ -11,7 +11,13 @@
 #
 #   scripts/bench.sh [--smoke] [--sessions "50 200 1000"] [--duration 10] [--idle 10000 (0: skip)]
 #                    [--sat-sessions 4] [--http-connections 8] [--modes "direct relaytap ..."]
-#                    [--out FILE.json] [--relaytap BIN] [--loadgen BIN]
+#                    [--repeat 1] [--out FILE.json] [--relaytap BIN] [--relaytap-b BIN]
+#                    [--loadgen BIN]
+# --repeat N runs every mode's workloads N times, the modes in turn (round 1: each mode, round 2:
+# each mode, ...), and reports the median of each figure per mode and the ratios between those
+# medians, plus each judged figure's spread. --relaytap-b BIN adds the modes relaytap_b and
+# relaytap_rec_b (the same with BIN, e.g. main's binary): list them in --modes to compare two
+# builds in one run; the report then has ab_* ratios (A over B, from the medians).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +34,8 @@ SETTLE=2
 MODES="direct relaytap relaytap_rec mitmproxy"
 OUT="$ROOT/build/bench.json"
 PRESET=full
+REPEAT=1
+RELAYTAP_B=""
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,10 +48,12 @@ while [ $# -gt 0 ]; do
     --sat-sessions) SAT_SESSIONS="$2"; shift ;;
     --http-connections) HTTP_CONNECTIONS="$2"; shift ;;
     --modes) MODES="$2"; shift ;;
+    --repeat) REPEAT="$2"; shift ;;
+    --relaytap-b) RELAYTAP_B="$2"; shift ;;
     --out) OUT="$2"; shift ;;
     --relaytap) RELAYTAP="$2"; shift ;;
     --loadgen) LOADGEN="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,7 +69,15 @@ if [ "$RELAYTAP" = "$ROOT/build/release/tools/relaytap" ] &&
   cmake --build "$ROOT/build/release" -j"${RELAYTAP_JOBS:-$(nproc)}" \
     --target relaytap relaytap_loadgen >&2
 fi
-for bin in "$RELAYTAP" "$LOADGEN"; do
+if ! [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench: --repeat wants a count of 1 or more, not '$REPEAT'" >&2
+  exit 2
+fi
+if [[ " $MODES " == *"_b "* ]] && [ -z "$RELAYTAP_B" ]; then
+  echo "bench: the modes relaytap_b and relaytap_rec_b need --relaytap-b BIN" >&2
+  exit 2
+fi
+for bin in "$RELAYTAP" "$LOADGEN" ${RELAYTAP_B:+"$RELAYTAP_B"}; do
   if [ ! -x "$bin" ]; then
     echo "bench: $bin missing; build it: cmake --preset release && cmake --build --preset release --target relaytap relaytap_loadgen" >&2
     exit 2
@@ -153,10 +171,13 @@ start_proxy() {
   PROXY_PID="" PROXY_ADDR="" CLIENT_CA="$WORK/ca.pem"
   case "$mode" in
     direct) return 0 ;;
-    relaytap|relaytap_rec)
-      local rec=(--no-record)
-      [ "$mode" = relaytap_rec ] && rec=(--db "$WORK/$tag.db")
-      "$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$WORK/relaytap-ca" \
+    relaytap|relaytap_rec|relaytap_b|relaytap_rec_b)
+      local rec=(--no-record) bin="$RELAYTAP"
+      [ "${mode%_b}" = relaytap_rec ] && rec=(--db "$WORK/$tag.db")
+      [ "${mode%_b}" != "$mode" ] && bin="$RELAYTAP_B"
+      # The previous round's file holds the previous proxy's port: gone before the new one writes.
+      rm -f "$WORK/$tag.out"
+      "$bin" proxy --listen 127.0.0.1:0 --ca-dir "$WORK/relaytap-ca" \
         --upstream-ca "$WORK/ca.pem" --intercept localhost "${rec[@]}" \
         >"$WORK/$tag.out" 2>"$WORK/$tag.log" &
       PROXY_PID=$!
@@ -190,7 +211,7 @@ run_load() {
   log "$mode: $workload $*"
   local out
   out=$(timeout 900 "$LOADGEN" "$workload" "${args[@]}" "$@")
-  printf '{"mode":"%s","figures":%s}\n' "$mode" "$out" >>"$WORK/results.jsonl"
+  printf '{"mode":"%s","round":%d,"figures":%s}\n' "$mode" "$ROUND" "$out" >>"$WORK/results.jsonl"
 }
 
 # The recorder's closing line ("N observations written, M dropped, G gaps recorded").
@@ -198,7 +219,8 @@ recorder_summary() {
   local mode=$1 tag=$2
   local line
   line=$(grep -o 'recorder closed: .*' "$WORK/$tag.log" | tail -1 || true)
-  printf '{"mode":"%s","recorder":"%s"}\n' "$mode" "${line//\"/}" >>"$WORK/results.jsonl"
+  printf '{"mode":"%s","round":%d,"recorder":"%s"}\n' "$mode" "$ROUND" "${line//\"/}" \
+    >>"$WORK/results.jsonl"
 }
 
 # CPU time the hypervisor gave to other guests during the run (the steal column of /proc/stat): on
@@ -207,25 +229,35 @@ cpu_steal_ticks() { awk '/^cpu /{print $9}' /proc/stat; }
 STEAL_START=$(cpu_steal_ticks)
 WALL_START=$SECONDS
 
-for mode in $MODES; do
-  start_proxy "$mode" "$mode"
-  for n in $SESSIONS; do
-    run_load "$mode" realtime --sessions "$n" --duration "$DURATION"
-  done
-  run_load "$mode" saturate --sessions "$SAT_SESSIONS" --duration "$DURATION"
-  run_load "$mode" http --sessions "$HTTP_CONNECTIONS" --duration "$DURATION" \
-    --sse-requests "$SSE_REQUESTS"
-  if [ -n "$PROXY_PID" ]; then
-    stop_pid "$PROXY_PID"
-    [ "$mode" = relaytap_rec ] && recorder_summary "$mode" "$mode"
-    # Idle scale on a fresh proxy so earlier traffic does not blur the RSS per session
-    # (--idle 0 skips it).
-    if [ "$IDLE" -gt 0 ]; then
-      start_proxy "$mode" "$mode-idle"
-      run_load "$mode" idle --sessions "$IDLE" --open-concurrency 64
+# One round: every mode's workloads, one mode after the other.
+run_round() {
+  for mode in $MODES; do
+    start_proxy "$mode" "$mode"
+    for n in $SESSIONS; do
+      run_load "$mode" realtime --sessions "$n" --duration "$DURATION"
+    done
+    run_load "$mode" saturate --sessions "$SAT_SESSIONS" --duration "$DURATION"
+    run_load "$mode" http --sessions "$HTTP_CONNECTIONS" --duration "$DURATION" \
+      --sse-requests "$SSE_REQUESTS"
+    if [ -n "$PROXY_PID" ]; then
       stop_pid "$PROXY_PID"
+      [ "${mode%_b}" = relaytap_rec ] && recorder_summary "$mode" "$mode"
+      rm -f "$WORK/$mode.db" "$WORK/$mode.db-wal" "$WORK/$mode.db-shm"
+      # Idle scale on a fresh proxy so earlier traffic does not blur the RSS per session
+      # (--idle 0 skips it).
+      if [ "$IDLE" -gt 0 ]; then
+        start_proxy "$mode" "$mode-idle"
+        run_load "$mode" idle --sessions "$IDLE" --open-concurrency 64
+        stop_pid "$PROXY_PID"
+        rm -f "$WORK/$mode-idle.db" "$WORK/$mode-idle.db-wal" "$WORK/$mode-idle.db-shm"
+      fi
     fi
-  fi
+  done
+}
+
+for ROUND in $(seq "$REPEAT"); do
+  [ "$REPEAT" -gt 1 ] && log "round $ROUND of $REPEAT"
+  run_round
 done
 
 export BENCH_STEAL_S BENCH_WALL_S
@@ -235,155 +267,4 @@ BENCH_WALL_S=$((SECONDS - WALL_START))
 
 NOTES_JSON=$(printf '%s\n' "${NOTES[@]+"${NOTES[@]}"}" | python3 -c \
   'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
-python3 - "$WORK/results.jsonl" "$OUT" "$PRESET" "$NOTES_JSON" <<'PY'
-import datetime, json, os, sys
-
-rows = [json.loads(l) for l in open(sys.argv[1])]
-out_path, preset, notes = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-modes = []
-by = {}  # (mode, workload, sessions) -> figures
-recorder = {}
-for r in rows:
-    if "recorder" in r:
-        recorder[r["mode"]] = r["recorder"]
-        continue
-    f = r["figures"]
-    if r["mode"] not in modes:
-        modes.append(r["mode"])
-    by[(r["mode"], f["workload"], f.get("sessions", f.get("connections")))] = f
-
-broken = []
-for (mode, w, n), f in by.items():
-    if w in ("realtime", "saturate") and (f["opened"] == 0 or f["received"] == 0):
-        broken.append(f"{mode} {w} n={n}: nothing relayed ({f.get('errors')})")
-    if w == "http" and (f["requests_ok"] == 0 or f["sse_ok"] == 0):
-        broken.append(f"{mode} http: no request or SSE answered ({f.get('errors')})")
-    if w == "idle" and f["opened"] == 0:
-        broken.append(f"{mode} idle: no session opened ({f.get('errors')})")
-
-def get(mode, w, n=None):
-    for (m, ww, nn), f in by.items():
-        if m == mode and ww == w and (n is None or nn == n):
-            return f
-    return None
-
-def ratio(a, b):
-    return None if a is None or b in (None, 0) else a / b
-
-def fmt(v, spec=".2f"):
-    return "-" if v is None else format(v, spec)
-
-lines = []
-def row(*cols, widths=(14, 8, 6, 8, 8, 8, 8, 8, 7, 7, 8, 9)):
-    lines.append("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
-                           for i, (c, w) in enumerate(zip(cols, widths))))
-
-realtime_ns = sorted({n for (m, w, n) in by if w == "realtime"})
-summary = {"preset": preset, "notes": notes, "realtime": {}, "ratios": {}, "targets": {}}
-for n in realtime_ns:
-    lines.append(f"realtime cadence: {n} sessions, one ~6.5 KB append per 20 ms each, echoed")
-    row("mode", "echoed", "echo%", "p50 ms", "p99 ms", "p99.9ms", "max ms", "unsent", "lost", ">100ms",
-        "+p99 ms", "CPU s/GB")
-    direct = get("direct", "realtime", n)
-    for mode in modes:
-        f = get(mode, "realtime", n)
-        if not f:
-            continue
-        lat = f["latency"]
-        added = None if not direct else lat["p99_ms"] - direct["latency"]["p99_ms"]
-        f["added_p50_ms"] = None if not direct else lat["p50_ms"] - direct["latency"]["p50_ms"]
-        f["added_p99_ms"] = added
-        f["added_p999_ms"] = None if not direct else lat["p999_ms"] - direct["latency"]["p999_ms"]
-        due = f["sent"] + f.get("unsent", 0)
-        f["echoed_fraction"] = f["received"] / due if due else None
-        row(mode, f["received"], fmt(f["echoed_fraction"] and 100 * f["echoed_fraction"], ".1f"),
-            fmt(lat["p50_ms"]), fmt(lat["p99_ms"]), fmt(lat["p999_ms"]),
-            fmt(lat["max_ms"]), f.get("unsent", 0), f["lost"], lat["delayed_over_100ms"],
-            fmt(added), fmt(f.get("proxy_cpu_s_per_gb")))
-    lines.append("")
-
-lines.append("saturation / HTTP / idle / CPU")
-row("mode", "msgs/s", "MB/s", "req/s", "http p99", "SSE 1st", "idle", "KiB/sess", "CPU s/GB",
-    widths=(14, 9, 8, 8, 8, 8, 7, 9, 9))
-for mode in modes:
-    s, h, i = get(mode, "saturate"), get(mode, "http"), get(mode, "idle")
-    row(mode, fmt(s and s["msgs_per_s"], ".0f"), fmt(s and s["mb_per_s_each_way"], ".1f"),
-        fmt(h and h["req_per_s"], ".0f"), fmt(h and h["p99_ms"]), fmt(h and h["sse_ttfe_p50_ms"]),
-        i["opened"] if i else "-", fmt(i and i.get("rss_kib_per_session"), ".1f"),
-        fmt(s and s.get("proxy_cpu_s_per_gb"), ".2f"))
-lines.append("(echo%: echoed / due; latency and +p99 (added against direct) describe only the "
-             "echoed messages, so read them together with echo%)")
-lines.append("(unsent: due before the end of the run but not yet sent: the client could not keep "
-             "the 20 ms cadence; lost: sent, never echoed within the drain time)")
-lines.append("(MB/s: payload per direction; SSE 1st: p50 ms to the first event; CPU s/GB: the "
-             "proxy's utime+stime over that run per GB relayed, both directions: the same work at "
-             "the same cadence, so it depends little on how busy the machine is)")
-
-def sat(mode, key="msgs_per_s"):
-    f = get(mode, "saturate")
-    return f and f[key]
-R = summary["ratios"]
-R["saturation_relaytap_over_direct"] = ratio(sat("relaytap"), sat("direct"))
-R["saturation_relaytap_rec_over_direct"] = ratio(sat("relaytap_rec"), sat("direct"))
-R["saturation_relaytap_rec_over_mitmproxy"] = ratio(sat("relaytap_rec"), sat("mitmproxy"))
-R["saturation_mitmproxy_over_relaytap"] = ratio(sat("mitmproxy"), sat("relaytap"))
-R["saturation_recording_on_over_off"] = ratio(sat("relaytap_rec"), sat("relaytap"))
-hr = lambda m: (get(m, "http") or {}).get("req_per_s")
-R["http_relaytap_over_direct"] = ratio(hr("relaytap"), hr("direct"))
-R["http_mitmproxy_over_relaytap"] = ratio(hr("mitmproxy"), hr("relaytap"))
-R["http_recording_on_over_off"] = ratio(hr("relaytap_rec"), hr("relaytap"))
-cpu = lambda m: (get(m, "saturate") or {}).get("proxy_cpu_s_per_gb")
-R["cpu_per_gb_mitmproxy_over_relaytap"] = ratio(cpu("mitmproxy"), cpu("relaytap"))
-R["cpu_per_gb_recording_on_over_off"] = ratio(cpu("relaytap_rec"), cpu("relaytap"))
-for n in realtime_ns:
-    rcpu = lambda m: (get(m, "realtime", n) or {}).get("proxy_cpu_s_per_gb")
-    R[f"cadence_{n}_cpu_per_gb_recording_on_over_off"] = ratio(rcpu("relaytap_rec"), rcpu("relaytap"))
-lines.append("")
-lines.append("ratios (same run): " + ", ".join(f"{k}={fmt(v)}" for k, v in R.items()))
-
-T = summary["targets"]
-rt200 = get("relaytap_rec", "realtime", 200)
-if rt200 and "added_p99_ms" in rt200:
-    T["realtime_200_added_p99_le_1ms"] = rt200["added_p99_ms"] is not None and rt200["added_p99_ms"] <= 1
-    T["realtime_200_none_over_100ms"] = rt200["latency"]["delayed_over_100ms"] == 0
-    T["realtime_200_zero_lost_or_unsent"] = rt200["lost"] == 0 and rt200.get("unsent", 0) == 0
-v = R["saturation_relaytap_rec_over_direct"]
-if v is not None:
-    T["saturation_ge_50pct_direct"] = v >= 0.5
-v = R["saturation_relaytap_rec_over_mitmproxy"]
-if v is not None:
-    T["saturation_ge_10x_mitmproxy"] = v >= 10
-i = get("relaytap_rec", "idle")
-if i and i.get("rss_kib_per_session") is not None:
-    T["idle_le_64kib_per_session"] = i["rss_kib_per_session"] <= 64
-v = R["saturation_recording_on_over_off"]
-if v is not None:
-    T["recording_costs_le_15pct"] = v >= 0.85
-lines.append("targets (recording on): " + (", ".join(
-    f"{k}={'met' if ok else 'MISSED'}" for k, ok in T.items()) or "none evaluated"))
-for mode, line in recorder.items():
-    lines.append(f"{mode} {line}")
-steal_s, wall_s = float(os.environ["BENCH_STEAL_S"]), int(os.environ["BENCH_WALL_S"])
-steal_share = steal_s / (wall_s * os.cpu_count()) if wall_s else None
-lines.append(f"machine: {os.cpu_count()} cores; {steal_s:.1f} s of CPU stolen by the hypervisor in "
-             f"the {wall_s} s run ({fmt(steal_share and 100 * steal_share, '.1f')}% of the cores' "
-             "time; runs with more steal are slower and noisier)")
-for n in notes:
-    lines.append("note: " + n)
-
-summary.update({
-    "date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
-    "machine": {"nproc": os.cpu_count(), "loadavg": open("/proc/loadavg").read().split()[:3],
-                "steal_s": steal_s, "wall_s": wall_s, "steal_share": steal_share},
-    "recorder": recorder,
-    "results": [{"mode": m, **f} for (m, w, n), f in by.items()],
-})
-os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-with open(out_path, "w") as fh:
-    json.dump(summary, fh, indent=1)
-print("\n".join(lines))
-print(f"\nJSON: {out_path}")
-if broken:
-    print("bench: BROKEN:\n  " + "\n  ".join(broken), file=sys.stderr)
-    sys.exit(1)
-PY
+python3 "$ROOT/scripts/bench_report.py" "$WORK/results.jsonl" "$OUT" "$PRESET" "$NOTES_JSON"

@@ -90,8 +90,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
       buffer.Release();
       // A failure here (reset, closed by the opposite pump) shows again in the read below,
       // which classifies it.
-      error_code wait_ec = co_await from.WaitReadable();
-      (void)wait_ec;
+      co_await from.WaitReadable();
     }
     char* data = buffer.Get();
     auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));

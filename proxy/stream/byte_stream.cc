@@ -38,9 +38,8 @@ class TcpByteStream final : public ByteStream {
     co_return std::get<0>(raced);
   }
   bool HasBufferedInput() const override { return false; }
-  net::awaitable<error_code> WaitReadable() override {
-    auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, Token{});
-    co_return ec;
+  net::awaitable<std::tuple<error_code>> WaitReadable() override {
+    return stream_.socket().async_wait(tcp::socket::wait_read, Token{});
   }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (timeout_.count() > 0) stream_.expires_after(timeout_);

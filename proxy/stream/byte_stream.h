@@ -25,7 +25,9 @@ class ByteStream {
   virtual bool HasBufferedInput() const = 0;
   // Completes when the socket is readable (bytes, FIN, reset) or failed/closed. Only correct to
   // rely on when HasBufferedInput() is false: then the next ReadSome needs socket bytes anyway.
-  virtual net::awaitable<error_code> WaitReadable() = 0;
+  // The socket's own wait (Asio's tuple), so that an implementation can return it as it is: an
+  // idle reader then holds no coroutine frame of ours.
+  virtual net::awaitable<std::tuple<error_code>> WaitReadable() = 0;
   // Writes all of `buf`.
   virtual net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
   // Per-operation deadline for the reads and writes that follow; zero or negative: none.

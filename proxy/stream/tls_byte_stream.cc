@@ -16,6 +16,9 @@ using namespace net::experimental::awaitable_operators;
 
 bool IsRetryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
+// WaitReadable's answer when OpenSSL already holds input: ready, without the socket.
+net::awaitable<std::tuple<error_code>> ReadyNow() { co_return std::make_tuple(error_code{}); }
+
 // Per-SSL settings, with why.
 void Configure(SSL* ssl, TlsRole role) {
   // Partial writes and a moving buffer let WriteAll retry with whatever is left; released buffers
@@ -200,16 +203,16 @@ bool TlsByteStream::HasBufferedInput() const {
          static_cast<bool>(read_error_);
 }
 
-net::awaitable<error_code> TlsByteStream::WaitReadable() {
-  if (HasBufferedInput()) co_return error_code{};
+net::awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
+  if (HasBufferedInput()) return ReadyNow();
   // Going idle: drop OpenSSL's record buffers (17 KiB read, 17 KiB write). RELEASE_BUFFERS frees
   // them only on some paths: with read ahead, a read that ends on a record boundary in the middle
   // of the fetched bytes, or post-handshake messages (TLS 1.3 tickets), keep the read buffer for
   // the session (heaptrack: 16 KiB per idle session). A no-op while anything is pending.
   SSL_free_buffers(ssl_);
-  // The socket wait itself, not Wait(): an idle pump then holds one coroutine frame here, not two.
-  auto [ec] = co_await stream_.socket().async_wait(tcp::socket::wait_read, Token{});
-  co_return ec;
+  // The socket's wait itself, returned (not awaited here, not Wait()): an idle pump then holds no
+  // coroutine frame of this stream's.
+  return stream_.socket().async_wait(tcp::socket::wait_read, Token{});
 }
 
 net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::const_buffer buf) {

@@ -49,7 +49,7 @@ class TlsByteStream final : public ByteStream {
 
   net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override;
   bool HasBufferedInput() const override;
-  net::awaitable<error_code> WaitReadable() override;
+  net::awaitable<std::tuple<error_code>> WaitReadable() override;
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
   void SetTimeout(std::chrono::milliseconds t) override { timeout_ = t; }
   net::awaitable<void> ShutdownSend() override;

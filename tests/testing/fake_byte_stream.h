@@ -55,9 +55,9 @@ class FakeByteStream : public proxy::ByteStream {
     co_return std::make_tuple(result, n);
   }
   bool HasBufferedInput() const override { return false; }
-  net::awaitable<error_code> WaitReadable() override {
+  net::awaitable<std::tuple<error_code>> WaitReadable() override {
     co_await WaitForScript();
-    co_return error_code{};
+    co_return std::make_tuple(error_code{});
   }
   net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     ++writes_;
