@@ -294,13 +294,13 @@ absl::Status BatchWriter::WriteAudio(int64_t ref, const WsMessage& msg, const Me
   m.audio_ms = facts.audio_ms.value_or(0);
   const std::string content = ContentFingerprints(payload);
   if (run.Continues(facts.response_id, facts.item_id, msg.first_frame_us)) {
-    AddToRun(run, m, redactor_.Fingerprint(StrCat(run.fingerprint, content)));
+    AddToRun(run, m, redactor_.BulkFingerprint(StrCat(run.fingerprint, content)));
     return absl::OkStatus();
   }
   RELAYTAP_RETURN_IF_ERROR(FlushRun(run, /*close=*/true));
   RELAYTAP_RETURN_IF_ERROR(store_->WriteEvent(ref, msg, facts, payload));
   StartRun(run, store_->db().LastInsertRowId(), m, facts.response_id, facts.item_id,
-           redactor_.Fingerprint(content));
+           redactor_.BulkFingerprint(content));
   return absl::OkStatus();
 }
 

@@ -135,6 +135,10 @@ std::string Redactor::JwtIdentifier(redact::JwtClaim claim, std::string_view val
 
 std::string Redactor::Fingerprint(std::string_view value) const { return impl_->fp.Of(value); }
 
+std::string Redactor::BulkFingerprint(std::string_view value) const {
+  return impl_->fp.BulkOf(value);
+}
+
 std::string Redactor::Identifier(std::string_view value) const {
   return redact::StorableIdentifier(value, impl_->fp);
 }

@@ -47,6 +47,8 @@ class Redactor {
   std::string JwtIdentifier(redact::JwtClaim claim, std::string_view value) const;
   // "hmac:" + 12 hex of the keyed HMAC of `value` (equal values, equal fingerprints).
   std::string Fingerprint(std::string_view value) const;
+  // "siphash:" + 12 hex: the bulk fingerprint (redact/fingerprint.h), as audio placeholders have.
+  std::string BulkFingerprint(std::string_view value) const;
   // A value for an indexed column: itself if it is an identifier without a secret pattern
   // (redact/identifier.h), else its fingerprint.
   std::string Identifier(std::string_view value) const;

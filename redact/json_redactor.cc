@@ -137,7 +137,7 @@ class Redactor {
       ++stats_.audio_values;
       ++stats_.strings_redacted;
       stats_.audio_bytes += bytes;
-      return AppendPlaceholder(R"({"redacted":"audio","bytes":)", bytes, s);
+      return AppendPlaceholder(R"({"redacted":"audio","bytes":)", bytes, s, /*bulk=*/true);
     }
     if ((rules & Policy::kJsonKeyId) != 0) {
       return IsIdentifier(s, 128) && !ContainsSecret(s) ? Keep(s) : Placeholder(s);
@@ -196,14 +196,20 @@ class Redactor {
     }
   }
 
-  // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place.
-  void AppendPlaceholder(std::string_view head, uint64_t n, std::string_view value) {
+  // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place; audio has the
+  // bulk fingerprint ("siphash:…", fingerprint.h).
+  void AppendPlaceholder(std::string_view head, uint64_t n, std::string_view value,
+                         bool bulk = false) {
     char digits[24];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), n);
     out_.append(head);
     out_.append(digits, end);
     out_.append(R"(,"fp":")");
-    fp_.AppendOf(out_, value);
+    if (bulk) {
+      fp_.AppendBulkOf(out_, value);
+    } else {
+      fp_.AppendOf(out_, value);
+    }
     out_.append("\"}");
   }
 

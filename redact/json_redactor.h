@@ -6,7 +6,7 @@
 // Output (compact JSON) keeps the document's shape, its key order and the JSON type of every
 // value (booleans and null are kept as they are). Replacements:
 //   other strings  {"redacted":"string","len":BYTES,"fp":"hmac:…"}
-//   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"hmac:…"}
+//   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"siphash:…"} (bulk fingerprint)
 //   opaque keys and subtrees deeper than max_depth
 //                  {"redacted":"opaque","type":"object|array|string|number|boolean|null",
 //                   "len":SERIALIZED_BYTES,"fp":"hmac:…"} (len and fp of the value serialized
