@@ -251,9 +251,23 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   return WriteCallFacts(*store_, redactor_, run_id_, ex, facts);
 }
 
+std::string BatchWriter::RedactedPayload(const WsMessage& msg,
+                                         const std::optional<redact::FlatObject>& flat,
+                                         redact::ParsedJson& doc) const {
+  if (flat) {
+    if (std::optional<std::string> p = redactor_.FlatMessagePayload(msg, *flat)) return *p;
+    doc = redact::ParsedJson::Parse(msg.payload);  // the flat path does not apply: the DOM's
+  }
+  return redactor_.MessagePayload(msg, &doc);
+}
+
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
+  // Flat events (audio above all: a few ids and one long base64 string) are read without a DOM,
+  // into the same facts and the same stored payload (redact/flat_json.h).
+  std::optional<redact::FlatObject> flat;
+  if (msg.opcode == 1 && !msg.truncated()) flat = redact::ParseFlatObject(msg.payload);
   redact::ParsedJson doc;
-  MessageFacts facts = CorrelateMessage(msg, &doc);
+  MessageFacts facts = flat ? CorrelateFlatMessage(msg, *flat) : CorrelateMessage(msg, &doc);
   redactor_.SanitizeColumns(facts);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];
@@ -272,7 +286,7 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   // Every close frame's reason, either direction (the session row keeps only the first one's).
   const std::string close_reason =
       msg.opcode == 8 && !msg.close_reason.empty() ? redactor_.ScrubbedText(msg.close_reason) : "";
-  std::string payload = redactor_.MessagePayload(msg, &doc);
+  std::string payload = RedactedPayload(msg, flat, doc);
   const AudioKind kind = audio_runs_ ? RunKindOf(msg, facts) : AudioKind::kNone;
   if (kind != AudioKind::kNone) {
     const bool from_client = msg.direction == WsDirection::kClientToServer;

@@ -68,6 +68,12 @@ std::string Redactor::MessagePayload(const WsMessage& msg, const redact::ParsedJ
   return JsonText(msg.payload);
 }
 
+std::optional<std::string> Redactor::FlatMessagePayload(const WsMessage& msg,
+                                                        const redact::FlatObject& flat) const {
+  if (msg.opcode != 1 || msg.truncated()) return std::nullopt;
+  return redact::RedactFlatText(flat, msg.payload, impl_->policy, impl_->fp);
+}
+
 std::string Redactor::HeadersJson(const Headers& headers) const {
   redact::HeaderList red = redact::RedactHeaders(headers, impl_->policy, impl_->fp);
   std::string out = "[";
