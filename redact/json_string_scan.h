@@ -51,6 +51,10 @@ inline StringToken ScanString(std::string_view t, size_t open, bool* nul_escape)
   StringToken token;
   Base64AlphabetCounter counter;
   size_t i = open + 1;
+  // The bulk of a base64 string, 32 bytes a step where the CPU allows.
+  const size_t run = Base64AlphabetBlocksPrefix(t.substr(i));
+  counter.AddAlphabetRun(run);
+  i += run;
   while (i < t.size()) {
 #if defined(__SSE2__)
     // 16 bytes a step (the bulk of a base64 string), then straight to the next special byte.
