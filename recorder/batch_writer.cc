@@ -255,7 +255,9 @@ std::string BatchWriter::RedactedPayload(const WsMessage& msg,
                                          const std::optional<redact::FlatObject>& flat,
                                          redact::ParsedJson& doc) const {
   if (flat) {
-    if (std::optional<std::string> p = redactor_.FlatMessagePayload(msg, *flat)) return *p;
+    if (std::optional<std::string> p = redactor_.FlatMessagePayload(msg, *flat)) {
+      return std::move(*p);
+    }
     doc = redact::ParsedJson::Parse(msg.payload);  // the flat path does not apply: the DOM's
   }
   return redactor_.MessagePayload(msg, &doc);
