@@ -50,13 +50,19 @@ void AddToRun(AudioRun& run, const RunMessage& m, std::string fingerprint) {
 }
 
 std::string ContentFingerprints(std::string_view payload) {
-  constexpr std::string_view kPrefix = "hmac:";
+  constexpr std::string_view kPrefixes[] = {"hmac:", "siphash:"};
   std::string out;
   size_t pos = 0;
-  while ((pos = payload.find(kPrefix, pos)) != std::string_view::npos) {
-    size_t end = pos + kPrefix.size();
+  for (;;) {
+    size_t at = std::string_view::npos, len = 0;
+    for (std::string_view prefix : kPrefixes) {
+      const size_t p = payload.find(prefix, pos);
+      if (p < at) at = p, len = prefix.size();
+    }
+    if (at == std::string_view::npos) break;
+    size_t end = at + len;
     while (end < payload.size() && std::isxdigit(static_cast<unsigned char>(payload[end]))) ++end;
-    out.append(payload.substr(pos, end - pos));
+    out.append(payload.substr(at, end - at));
     pos = end;
   }
   return out;

@@ -84,8 +84,8 @@ class AudioRuns {
   std::array<AudioRun, 2 * kAudioKindCount> slots_;
 };
 
-// The fingerprints ("hmac:" + 12 hex) a redacted payload holds, concatenated in order: what
-// identifies a member's content without revealing it.
+// The fingerprints ("hmac:" or "siphash:" + 12 hex) a redacted payload holds, concatenated in
+// order: what identifies a member's content without revealing it.
 std::string ContentFingerprints(std::string_view redacted_payload);
 
 }  // namespace relaytap::recorder

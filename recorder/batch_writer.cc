@@ -251,9 +251,25 @@ absl::Status BatchWriter::WriteExchange(const Exchange& ex) {
   return WriteCallFacts(*store_, redactor_, run_id_, ex, facts);
 }
 
+std::string BatchWriter::RedactedPayload(const WsMessage& msg,
+                                         const std::optional<redact::FlatObject>& flat,
+                                         redact::ParsedJson& doc) const {
+  if (flat) {
+    if (std::optional<std::string> p = redactor_.FlatMessagePayload(msg, *flat)) {
+      return std::move(*p);
+    }
+    doc = redact::ParsedJson::Parse(msg.payload);  // the flat path does not apply: the DOM's
+  }
+  return redactor_.MessagePayload(msg, &doc);
+}
+
 absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
+  // Flat events (audio above all: a few ids and one long base64 string) are read without a DOM,
+  // into the same facts and the same stored payload (redact/flat_json.h).
+  std::optional<redact::FlatObject> flat;
+  if (msg.opcode == 1 && !msg.truncated()) flat = redact::ParseFlatObject(msg.payload);
   redact::ParsedJson doc;
-  MessageFacts facts = CorrelateMessage(msg, &doc);
+  MessageFacts facts = flat ? CorrelateFlatMessage(msg, *flat) : CorrelateMessage(msg, &doc);
   redactor_.SanitizeColumns(facts);
   auto key = std::make_pair(msg.connection_id, msg.exchange_sequence);
   SessionState& state = sessions_[key];
@@ -272,7 +288,7 @@ absl::Status BatchWriter::WriteMessage(const WsMessage& msg) {
   // Every close frame's reason, either direction (the session row keeps only the first one's).
   const std::string close_reason =
       msg.opcode == 8 && !msg.close_reason.empty() ? redactor_.ScrubbedText(msg.close_reason) : "";
-  std::string payload = redactor_.MessagePayload(msg, &doc);
+  std::string payload = RedactedPayload(msg, flat, doc);
   const AudioKind kind = audio_runs_ ? RunKindOf(msg, facts) : AudioKind::kNone;
   if (kind != AudioKind::kNone) {
     const bool from_client = msg.direction == WsDirection::kClientToServer;
@@ -294,13 +310,13 @@ absl::Status BatchWriter::WriteAudio(int64_t ref, const WsMessage& msg, const Me
   m.audio_ms = facts.audio_ms.value_or(0);
   const std::string content = ContentFingerprints(payload);
   if (run.Continues(facts.response_id, facts.item_id, msg.first_frame_us)) {
-    AddToRun(run, m, redactor_.Fingerprint(StrCat(run.fingerprint, content)));
+    AddToRun(run, m, redactor_.BulkFingerprint(StrCat(run.fingerprint, content)));
     return absl::OkStatus();
   }
   RELAYTAP_RETURN_IF_ERROR(FlushRun(run, /*close=*/true));
   RELAYTAP_RETURN_IF_ERROR(store_->WriteEvent(ref, msg, facts, payload));
   StartRun(run, store_->db().LastInsertRowId(), m, facts.response_id, facts.item_id,
-           redactor_.Fingerprint(content));
+           redactor_.BulkFingerprint(content));
   return absl::OkStatus();
 }
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -64,6 +65,10 @@ class BatchWriter {
   absl::Status WriteOne(Observation& obs);
   absl::Status WriteExchange(const Exchange& ex);
   absl::Status WriteMessage(const WsMessage& msg);
+  // The payload as stored: from `flat` when it is set and the flat path applies, else from the
+  // DOM (`doc`, parsed here if `flat` was set).
+  std::string RedactedPayload(const WsMessage& msg, const std::optional<redact::FlatObject>& flat,
+                              redact::ParsedJson& doc) const;
   absl::Status WriteAudio(int64_t ref, const WsMessage& msg, const MessageFacts& facts,
                           std::string_view payload, AudioRun& run);
   // Writes a run's unwritten members into its row; `close` also forgets the run.

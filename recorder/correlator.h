@@ -12,6 +12,7 @@
 #include "recorder/base64_size.h"
 #include "recorder/observation.h"
 #include "recorder/outcome.h"
+#include "redact/flat_json.h"
 #include "redact/json_holes.h"
 
 namespace relaytap::recorder {
@@ -78,6 +79,9 @@ struct MessageFacts {
 // same 8 KB audio delta again); its doc is discarded/null when the payload is not a JSON object.
 // It borrows msg.payload (long strings are cut out, see redact/json_holes.h).
 MessageFacts CorrelateMessage(const WsMessage& msg, redact::ParsedJson* doc = nullptr);
+// The same facts for a text message whose payload ParseFlatObject read as `flat`
+// (redact/flat_json.h), without a DOM.
+MessageFacts CorrelateFlatMessage(const WsMessage& msg, const redact::FlatObject& flat);
 
 // The first query parameter `name` (lowercase) of a request target, percent-decoded; "" if none.
 std::string QueryParam(std::string_view target, std::string_view name);

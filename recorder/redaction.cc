@@ -68,6 +68,12 @@ std::string Redactor::MessagePayload(const WsMessage& msg, const redact::ParsedJ
   return JsonText(msg.payload);
 }
 
+std::optional<std::string> Redactor::FlatMessagePayload(const WsMessage& msg,
+                                                        const redact::FlatObject& flat) const {
+  if (msg.opcode != 1 || msg.truncated()) return std::nullopt;
+  return redact::RedactFlatText(flat, msg.payload, impl_->policy, impl_->fp);
+}
+
 std::string Redactor::HeadersJson(const Headers& headers) const {
   redact::HeaderList red = redact::RedactHeaders(headers, impl_->policy, impl_->fp);
   std::string out = "[";
@@ -134,6 +140,10 @@ std::string Redactor::JwtIdentifier(redact::JwtClaim claim, std::string_view val
 }
 
 std::string Redactor::Fingerprint(std::string_view value) const { return impl_->fp.Of(value); }
+
+std::string Redactor::BulkFingerprint(std::string_view value) const {
+  return impl_->fp.BulkOf(value);
+}
 
 std::string Redactor::Identifier(std::string_view value) const {
   return redact::StorableIdentifier(value, impl_->fp);

@@ -4,6 +4,7 @@
 // Thread rule: immutable after Create(); used by the writer thread only.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ class Redactor {
   // `parsed`: the payload already parsed by the correlator (object), or null/discarded.
   std::string MessagePayload(const WsMessage& msg,
                              const redact::ParsedJson* parsed = nullptr) const;
+  // MessagePayload for a text message whose payload ParseFlatObject read as `flat`: the same
+  // text without a DOM, or nullopt where the flat path does not apply (then use MessagePayload).
+  std::optional<std::string> FlatMessagePayload(const WsMessage& msg,
+                                                const redact::FlatObject& flat) const;
   // [["name","redacted value"],...] in wire order.
   std::string HeadersJson(const Headers& headers) const;
   std::string Target(std::string_view target) const;
@@ -47,6 +52,8 @@ class Redactor {
   std::string JwtIdentifier(redact::JwtClaim claim, std::string_view value) const;
   // "hmac:" + 12 hex of the keyed HMAC of `value` (equal values, equal fingerprints).
   std::string Fingerprint(std::string_view value) const;
+  // "siphash:" + 12 hex: the bulk fingerprint (redact/fingerprint.h), as audio placeholders have.
+  std::string BulkFingerprint(std::string_view value) const;
   // A value for an indexed column: itself if it is an identifier without a secret pattern
   // (redact/identifier.h), else its fingerprint.
   std::string Identifier(std::string_view value) const;

@@ -28,6 +28,12 @@ inline constexpr auto kIsBase64Alphabet = [] {
 // Base64 alphabet characters in `s` (padding, whitespace and any other byte are not counted).
 int64_t CountBase64Alphabet(std::string_view s);
 
+// How many bytes at the start of `s` are all alphabet characters, in whole blocks of 32 (a
+// lower bound of the alphabet prefix; 0 where the CPU has no AVX2). A base64 string is alphabet
+// up to its padding, so a scan takes this first and then goes on byte block by byte block; an
+// alphabet byte is never one a JSON string scan stops at.
+size_t Base64AlphabetBlocksPrefix(std::string_view s);
+
 #if defined(__SSE2__)
 // 0xff in each byte of `v` that is an alphabet character. Ranges are tested with one signed
 // compare each (SSE2 has no unsigned one): adding 128 - lo moves [lo, lo + n) to the bottom of
@@ -57,6 +63,8 @@ class Base64AlphabetCounter {
   }
 #endif
   void AddByte(char c) { bytes_ += kIsBase64Alphabet[static_cast<unsigned char>(c)]; }
+  // `n` bytes known to be alphabet characters (Base64AlphabetBlocksPrefix).
+  void AddAlphabetRun(size_t n) { total_ += static_cast<int64_t>(n); }
   int64_t Total() {
 #if defined(__SSE2__)
     Fold();

@@ -13,12 +13,17 @@ namespace relaytap::redact {
 
 // HMAC-SHA-256 under a per-install key, shown as "hmac:" + the first 12 hex digits (48 bits:
 // plenty to correlate values within one store, too short to be a useful oracle).
-// Thread rule: immutable after construction; Of() is const and safe from any thread. Copies share
-// the precomputed state.
+// Bulk content (audio: kilobytes per message, dozens of messages a second per session) has a
+// faster fingerprint of its own, "siphash:" + 12 hex (BulkOf): a different prefix, so that the
+// two kinds are never compared as equal or unequal.
+// Thread rule: immutable after construction; Of() and BulkOf() are const and safe from any
+// thread. Copies share the precomputed state.
 class Fingerprinter {
  public:
   static constexpr size_t kMinKeyBytes = 16;
   static constexpr size_t kHexChars = 12;
+  static constexpr std::string_view kPrefix = "hmac:";
+  static constexpr std::string_view kBulkPrefix = "siphash:";
 
   // Returns InvalidArgument if `key` is shorter than kMinKeyBytes.
   static absl::StatusOr<Fingerprinter> Create(std::string key);
@@ -32,6 +37,14 @@ class Fingerprinter {
 
   // Appends Of(value) to `out` (no temporary string).
   void AppendOf(std::string& out, std::string_view value) const;
+
+  // "siphash:" + 12 lowercase hex chars of SipHash-2-4 (64-bit output, little-endian bytes as
+  // OpenSSL gives them) of `value` under a 16-byte subkey: the first 16 bytes of
+  // HMAC-SHA-256(key, kBulkKeyLabel). For large values whose fingerprint is compared only with
+  // other bulk fingerprints (audio), at about 0.6 of HMAC-SHA-256's cost per byte.
+  std::string BulkOf(std::string_view value) const;
+  void AppendBulkOf(std::string& out, std::string_view value) const;
+  static constexpr std::string_view kBulkKeyLabel = "relaytap bulk fingerprint: siphash-2-4";
 
   // Full 64-hex HMAC-SHA-256, for tests against published vectors.
   std::string FullHexForTest(std::string_view value) const;

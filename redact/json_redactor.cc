@@ -95,6 +95,50 @@ class Redactor {
     }
   }
 
+  // The output of Value(doc, "", 0, false) for the document `obj` stands for (Object() and
+  // Value() for members that are scalars); false where it would differ (the caller falls back).
+  bool Flat(const FlatObject& obj) {
+    if (policy_.max_depth() < 1) return false;  // the members would be opaque
+    out_.push_back('{');
+    const bool has_role = obj.Find("role") != nullptr;
+    for (size_t i = 0; i < obj.members.size(); ++i) {
+      const FlatMember& m = obj.members[i];
+      if (i > 0) out_.push_back(',');
+      Key(m.key);
+      out_.push_back(':');
+      if (has_role && m.key == "name" && m.kind == FlatMember::Kind::kString) {
+        Placeholder(m.text);
+        continue;
+      }
+      const uint8_t rules = m.key.empty() ? 0 : policy_.JsonKeyRules(m.key);
+      if (rules & Policy::kJsonKeyOpaque) return false;
+      switch (m.kind) {
+        case FlatMember::Kind::kString:
+          String(m.text, m.key, rules);
+          break;
+        case FlatMember::Kind::kInteger:
+          if (rules & Policy::kJsonKeyNumbersRedacted) {
+            ++stats_.numbers_redacted;
+            out_.append(R"({"redacted":"number"})");
+          } else {
+            out_.append(m.text);  // canonical digits: what nlohmann prints for the number
+          }
+          break;
+        case FlatMember::Kind::kTrue:
+          out_.append("true");
+          break;
+        case FlatMember::Kind::kFalse:
+          out_.append("false");
+          break;
+        case FlatMember::Kind::kNull:
+          out_.append("null");
+          break;
+      }
+    }
+    out_.push_back('}');
+    return true;
+  }
+
   std::string Take() { return std::move(out_); }
 
  private:
@@ -106,12 +150,7 @@ class Redactor {
     for (auto it = v.cbegin(); it != v.cend(); ++it) {
       if (it != v.cbegin()) out_.push_back(',');
       const std::string& key = it.key();
-      if (IsIdentifier(key, 64) && !ContainsSecret(key)) {
-        AppendQuoted(out_, key);
-      } else {
-        ++stats_.keys_fingerprinted;
-        AppendQuoted(out_, fp_.Of(key));
-      }
+      Key(key);
       out_.push_back(':');
       if (has_role && key == "name" && it.value().is_string()) {
         Placeholder(Text(it.value().get_ref<const std::string&>()));
@@ -120,6 +159,15 @@ class Redactor {
       Value(it.value(), key, depth + 1, hide_numbers);
     }
     out_.push_back('}');
+  }
+
+  void Key(std::string_view key) {
+    if (IsIdentifier(key, 64) && !ContainsSecret(key)) {
+      AppendQuoted(out_, key);
+    } else {
+      ++stats_.keys_fingerprinted;
+      AppendQuoted(out_, fp_.Of(key));
+    }
   }
 
   // The string value `s` stands for (a cut-out long string when parsed with holes).
@@ -134,7 +182,7 @@ class Redactor {
       ++stats_.audio_values;
       ++stats_.strings_redacted;
       stats_.audio_bytes += bytes;
-      return AppendPlaceholder(R"({"redacted":"audio","bytes":)", bytes, s);
+      return AppendPlaceholder(R"({"redacted":"audio","bytes":)", bytes, s, /*bulk=*/true);
     }
     if ((rules & Policy::kJsonKeyId) != 0) {
       return IsIdentifier(s, 128) && !ContainsSecret(s) ? Keep(s) : Placeholder(s);
@@ -193,14 +241,20 @@ class Redactor {
     }
   }
 
-  // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place.
-  void AppendPlaceholder(std::string_view head, uint64_t n, std::string_view value) {
+  // `head` + n + ,"fp":"hmac:…"} with the fingerprint of `value`, written in place; audio has the
+  // bulk fingerprint ("siphash:…", fingerprint.h).
+  void AppendPlaceholder(std::string_view head, uint64_t n, std::string_view value,
+                         bool bulk = false) {
     char digits[24];
     const auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), n);
     out_.append(head);
     out_.append(digits, end);
     out_.append(R"(,"fp":")");
-    fp_.AppendOf(out_, value);
+    if (bulk) {
+      fp_.AppendBulkOf(out_, value);
+    } else {
+      fp_.AppendOf(out_, value);
+    }
     out_.append("\"}");
   }
 
@@ -257,6 +311,21 @@ std::string RedactParsedText(const ParsedJson& parsed, std::string_view text, co
   if (parsed.over_budget) return OverLimitShape("element_budget", text.size(), fp, &text);
   if (parsed.doc.is_discarded()) return BodyShape("", text, fp);
   std::string out = RedactJson(parsed, policy, fp, stats);
+  if (out.size() > kMaxStoredJsonBytes) {
+    return OverLimitShape("stored_cap", text.size(), fp, &text);
+  }
+  return out;
+}
+
+std::optional<std::string> RedactFlatText(const FlatObject& flat, std::string_view text,
+                                          const Policy& policy, const Fingerprinter& fp) {
+  const FlatMember* type = flat.Find("type");
+  const bool audio_delta = type != nullptr && type->kind == FlatMember::Kind::kString &&
+                           policy.audio_delta_event_types().Contains(type->text);
+  RedactStats stats;
+  Redactor r(policy, fp, stats, audio_delta, /*holes=*/nullptr);
+  if (!r.Flat(flat)) return std::nullopt;
+  std::string out = r.Take();
   if (out.size() > kMaxStoredJsonBytes) {
     return OverLimitShape("stored_cap", text.size(), fp, &text);
   }

@@ -6,7 +6,7 @@
 // Output (compact JSON) keeps the document's shape, its key order and the JSON type of every
 // value (booleans and null are kept as they are). Replacements:
 //   other strings  {"redacted":"string","len":BYTES,"fp":"hmac:…"}
-//   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"hmac:…"}
+//   base64 audio   {"redacted":"audio","bytes":DECODED_BYTES,"fp":"siphash:…"} (bulk fingerprint)
 //   opaque keys and subtrees deeper than max_depth
 //                  {"redacted":"opaque","type":"object|array|string|number|boolean|null",
 //                   "len":SERIALIZED_BYTES,"fp":"hmac:…"} (len and fp of the value serialized
@@ -18,11 +18,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "nlohmann/json.hpp"
 #include "redact/fingerprint.h"
+#include "redact/flat_json.h"
 #include "redact/json_holes.h"
 #include "redact/policy.h"
 
@@ -61,6 +63,12 @@ inline constexpr size_t kMaxStoredJsonBytes = size_t{1} << 20;
 // yields OverLimitShape("element_budget" or "stored_cap", its size, fp, the text).
 std::string RedactParsedText(const ParsedJson& parsed, std::string_view text, const Policy& policy,
                              const Fingerprinter& fp, RedactStats* stats = nullptr);
+
+// RedactJsonText(text) for a `text` that ParseFlatObject read as `flat` (flat_json.h), without a
+// DOM: the same bytes, or nullopt where the flat path does not apply (an opaque key, a policy
+// whose max_depth is 0); then use RedactJsonText.
+std::optional<std::string> RedactFlatText(const FlatObject& flat, std::string_view text,
+                                          const Policy& policy, const Fingerprinter& fp);
 
 // Parses `text` (without exceptions) and returns RedactParsedText.
 std::string RedactJsonText(std::string_view text, const Policy& policy, const Fingerprinter& fp,

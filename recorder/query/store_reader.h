@@ -218,6 +218,15 @@ class StoreReader {
   // The local checks run in `window`, oldest first; none in a store older than version 7.
   absl::StatusOr<std::vector<LocalCheck>> LocalChecks(const TimeWindow& window);
 
+  // Runs of audio events by the kind of their run_fingerprint (redact/fingerprint.h): "hmac:"
+  // from relaytap before the bulk fingerprint, "siphash:" since. Equal audio gives equal
+  // fingerprints only within one kind. Both 0 before schema version 5.
+  struct AudioFingerprintKinds {
+    int64_t hmac_runs = 0;
+    int64_t siphash_runs = 0;
+  };
+  absl::StatusOr<AudioFingerprintKinds> AudioFingerprints();
+
   // The time zone of the most recent recording run: its name as recorded (may be empty) and its
   // UTC offset in seconds at the run's start.
   struct RecordedZone {

@@ -1,5 +1,6 @@
 // StoreReader::ForEachMessage: every message of a session in order, the members of runs of audio
-// events (schema version 5) one by one.
+// events (schema version 5) one by one; StoreReader::AudioFingerprints: the runs' fingerprint
+// kinds.
 #include <memory>
 #include <queue>
 
@@ -11,6 +12,11 @@
 
 namespace relaytap::recorder::query {
 namespace {
+
+constexpr std::string_view kAudioFingerprintsSql =
+    "SELECT COALESCE(SUM(run_fingerprint LIKE 'hmac:%'), 0), "
+    "COALESCE(SUM(run_fingerprint LIKE 'siphash:%'), 0) FROM events "
+    "WHERE run_fingerprint IS NOT NULL";
 
 constexpr std::string_view kMessagesSql =
     "SELECT first_frame_us, direction = 'client', opcode, COALESCE(payload, ''), seq, "
@@ -64,6 +70,17 @@ absl::Status StoreReader::ForEachMessage(int64_t session_ref,
   }
   pass_before(UINT64_MAX);
   return absl::OkStatus();
+}
+
+absl::StatusOr<StoreReader::AudioFingerprintKinds> StoreReader::AudioFingerprints() {
+  RELAYTAP_ASSIGN_OR_RETURN(sqlite::Statement s, db_->Prepare(kAudioFingerprintsSql));
+  RELAYTAP_ASSIGN_OR_RETURN(bool row, s.Step());
+  AudioFingerprintKinds kinds;
+  if (row) {
+    kinds.hmac_runs = s.ColumnInt64(0);
+    kinds.siphash_runs = s.ColumnInt64(1);
+  }
+  return kinds;
 }
 
 }  // namespace relaytap::recorder::query

@@ -89,10 +89,14 @@ TEST(AudioRunTest, IdChangeGapAndSizeCapEndARun) {
   EXPECT_FALSE(run.Continues("resp_1", "item_1", 0));
 }
 
-TEST(AudioRunTest, ContentFingerprintsAreTheHmacsInOrder) {
+TEST(AudioRunTest, ContentFingerprintsAreTheFingerprintsInOrder) {
   EXPECT_EQ(ContentFingerprints(R"({"type":"x","delta":{"redacted":"audio","bytes":4,)"
                                 R"("fp":"hmac:0123456789ab"},"o":"hmac:ffffffffffff"})"),
             "hmac:0123456789abhmac:ffffffffffff");
+  EXPECT_EQ(
+      ContentFingerprints(R"({"o":"hmac:ffffffffffff","delta":{"redacted":"audio",)"
+                          R"("bytes":4,"fp":"siphash:0123456789ab"},"p":"hmac:000000000000"})"),
+      "hmac:ffffffffffffsiphash:0123456789abhmac:000000000000");
   EXPECT_EQ(ContentFingerprints(R"({"type":"x"})"), "");
 }
 

@@ -125,7 +125,7 @@ TEST_F(AudioRunsTest, EqualAudioGivesEqualRunFingerprints) {
   Finish();
   auto fps = Rows("SELECT run_fingerprint FROM events WHERE run_count = 3 ORDER BY seq");
   ASSERT_EQ(fps.size(), 3u);
-  EXPECT_TRUE(fps[0].starts_with("hmac:")) << fps[0];
+  EXPECT_TRUE(fps[0].starts_with("siphash:")) << fps[0];
   EXPECT_EQ(fps[0], fps[1]);
   EXPECT_NE(fps[1], fps[2]);
 }

@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "redact/base64_alphabet.h"
 #include "redact/json_redactor.h"
 #include "redact/json_writer.h"
 #include "tests/redact/redact_test_util.h"
@@ -212,6 +213,34 @@ TEST(JsonHolesTest, RandomDocumentsRedactLikeTheFullParse) {
         << text;
   }
   EXPECT_GT(with_holes, 300u);  // the cut-out path is exercised, not only the plain parse
+}
+
+// The alphabet prefix is whole 32-byte blocks of alphabet characters, all of them where the CPU
+// has AVX2; a scan that starts with it still counts and cuts every string right.
+TEST(JsonHolesTest, AlphabetBlocksPrefixAndTheScanAfterIt) {
+  std::string b64;
+  for (int i = 0; i < 400; ++i) b64.push_back("AZaz09+/-_Qx"[i % 12]);
+  for (size_t pos = 0; pos < 200; ++pos) {
+    for (char odd : {'=', ' ', '.', '"', '\x80'}) {
+      std::string v = b64;
+      v[pos] = odd;
+      const size_t prefix = Base64AlphabetBlocksPrefix(v);
+      EXPECT_EQ(prefix % 32, 0u);
+      EXPECT_LE(prefix, pos);
+      if (__builtin_cpu_supports("avx2")) {
+        EXPECT_EQ(prefix, pos / 32 * 32) << pos;
+      }
+      if (odd == '"' || odd == '\x80') continue;  // not one clean string
+      const std::string text = R"({"type":"x","audio":")" + v + "\"}";
+      const ParsedJson p = ParsedJson::Parse(text);
+      ASSERT_EQ(p.holes.size(), 1u) << pos;
+      const std::string& marker = p.doc["audio"].get_ref<const std::string&>();
+      ASSERT_EQ(p.holes.Resolve(marker), v);
+      EXPECT_EQ(p.holes.Base64AlphabetChars(marker), CountBase64Alphabet(v)) << pos;
+      EXPECT_EQ(CountBase64Alphabet(v), 399);
+    }
+  }
+  EXPECT_EQ(Base64AlphabetBlocksPrefix(""), 0u);
 }
 
 // The base64 count made during the scan equals a plain per-byte count of the resolved text.

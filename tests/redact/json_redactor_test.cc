@@ -215,7 +215,8 @@ TEST_F(JsonRedactorTest, ArraysUnderAllowKeysKeepStringElements) {
 TEST_F(JsonRedactorTest, AudioPlaceholderCarriesDecodedBytes) {
   RedactStats stats;
   const json out = Redact({{"type", "response.output_audio.delta"}, {"delta", "AAAAAA=="}}, &stats);
-  EXPECT_EQ(out["delta"], json({{"redacted", "audio"}, {"bytes", 4}, {"fp", fp_.Of("AAAAAA==")}}));
+  EXPECT_EQ(out["delta"],
+            json({{"redacted", "audio"}, {"bytes", 4}, {"fp", fp_.BulkOf("AAAAAA==")}}));
   EXPECT_EQ(stats.audio_bytes, 4u);
   EXPECT_EQ(Redact({{"type", "response.audio.delta"}, {"delta", "AAAA"}})["delta"]["bytes"], 3);
   // A text delta is a string placeholder, not audio.

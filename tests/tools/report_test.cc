@@ -257,5 +257,49 @@ TEST_F(ReportTest, NoTokenFindingOnTheKnownMix) {
   EXPECT_THAT(Ids(Build().findings), ::testing::Not(::testing::Contains("token_expired")));
 }
 
+TEST(AudioFingerprintsTest, OnlyAMixOfBothKindsIsAFinding) {
+  EXPECT_FALSE(AudioFingerprintsFinding({}).has_value());
+  EXPECT_FALSE(AudioFingerprintsFinding({.hmac_runs = 3, .siphash_runs = 0}).has_value());
+  EXPECT_FALSE(AudioFingerprintsFinding({.hmac_runs = 0, .siphash_runs = 7}).has_value());
+  std::optional<Finding> f = AudioFingerprintsFinding({.hmac_runs = 3, .siphash_runs = 7});
+  ASSERT_TRUE(f.has_value());
+  EXPECT_EQ(f->id, "audio_fingerprints_mixed");
+  EXPECT_THAT(f->evidence, HasSubstr("3 audio runs with hmac: fingerprints, 7 with siphash:"));
+}
+
+// A store this relaytap wrote has siphash: audio only; a run from an older relaytap (hmac:) in
+// the same file makes the report say that the two kinds are not comparable.
+TEST_F(ReportTest, AudioFingerprintsOfBothKindsInOneStoreAreAFinding) {
+  absl::StatusOr<StoreReader::AudioFingerprintKinds> kinds = reader_->AudioFingerprints();
+  ASSERT_TRUE(kinds.ok()) << kinds.status();
+  EXPECT_EQ(kinds->hmac_runs, 0);
+  EXPECT_THAT(Ids(Build().findings),
+              ::testing::Not(::testing::Contains("audio_fingerprints_mixed")));
+  reader_.reset();
+  {
+    auto db = recorder::sqlite::Database::OpenOrCreate(options_.db_path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(
+        (*db)
+            ->Execute("INSERT INTO events (session_ref, seq, first_frame_us, direction, "
+                      "opcode, run_count, run_fingerprint) SELECT session_ref, seq + 100000, "
+                      "first_frame_us, direction, opcode, 2, 'siphash:0123456789ab' FROM "
+                      "events LIMIT 1;"
+                      "INSERT INTO events (session_ref, seq, first_frame_us, direction, "
+                      "opcode, run_count, run_fingerprint) SELECT session_ref, seq + 200000, "
+                      "first_frame_us, direction, opcode, 2, 'hmac:0123456789ab' FROM "
+                      "events LIMIT 1")
+            .ok());
+  }
+  auto reader = StoreReader::Open(options_.db_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  reader_ = std::move(*reader);
+  kinds = reader_->AudioFingerprints();
+  ASSERT_TRUE(kinds.ok()) << kinds.status();
+  EXPECT_EQ(kinds->hmac_runs, 1);
+  EXPECT_GE(kinds->siphash_runs, 1);
+  EXPECT_THAT(Ids(Build().findings), ::testing::Contains("audio_fingerprints_mixed"));
+}
+
 }  // namespace
 }  // namespace relaytap::tools::report

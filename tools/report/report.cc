@@ -74,7 +74,21 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
     AddCallFindings(r);
   }
   RELAYTAP_ASSIGN_OR_RETURN(r.local_checks, reader.LocalChecks(window));
+  RELAYTAP_ASSIGN_OR_RETURN(const auto kinds, reader.AudioFingerprints());
+  if (std::optional<Finding> f = AudioFingerprintsFinding(kinds)) r.findings.push_back(*f);
   return r;
+}
+
+std::optional<Finding> AudioFingerprintsFinding(
+    const recorder::query::StoreReader::AudioFingerprintKinds& kinds) {
+  if (kinds.hmac_runs == 0 || kinds.siphash_runs == 0) return std::nullopt;
+  return Finding{"audio_fingerprints_mixed",
+                 "This store holds audio fingerprinted two ways (relaytap changed its audio "
+                 "fingerprint from HMAC-SHA-256 to SipHash-2-4): compare audio fingerprints only "
+                 "between runs of one kind; an hmac: and a siphash: fingerprint never match, "
+                 "even for the same audio",
+                 StrCat(kinds.hmac_runs, " audio runs with hmac: fingerprints, ",
+                        kinds.siphash_runs, " with siphash: ones")};
 }
 
 std::string FormatJson(const Report& r, const absl::TimeZone& zone) {

@@ -5,6 +5,7 @@
 // findings: plain statements a responder can act on, each with its evidence. Everything comes
 // from the store, which holds only redacted data.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,12 @@ absl::StatusOr<Report> BuildReport(recorder::query::StoreReader& reader,
 // The findings the attempts and failures support (pure; order: most actionable first).
 std::vector<Finding> FindingsOf(const std::vector<recorder::query::Attempt>& attempts,
                                 const std::vector<recorder::query::Failure>& failures);
+
+// `audio_fingerprints_mixed` when the store holds runs of audio with both kinds of fingerprint
+// ("hmac:" from an older relaytap, "siphash:" since): they are never equal to each other, so
+// equal audio shows as equal only within one kind. nullopt otherwise.
+std::optional<Finding> AudioFingerprintsFinding(
+    const recorder::query::StoreReader::AudioFingerprintKinds& kinds);
 
 // "host-a (120 attempts, 3 failed, 2.50%), host-b (...)": one entry per machine.
 std::string MachinesLine(const Report& r);
