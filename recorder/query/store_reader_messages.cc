@@ -25,7 +25,7 @@ constexpr std::string_view kMessagesSql =
 
 // A run member not yet passed on: runs of the two directions (and of different kinds)
 // interleave, so members wait until every row before them in seq order has gone.
-struct Member {
+struct PendingMember {
   uint64_t seq = 0;
   int64_t at_us = 0;
   bool from_client = false;
@@ -33,7 +33,7 @@ struct Member {
   std::shared_ptr<const std::string> payload;  // the run's first message's, shared
 };
 struct LaterSeq {
-  bool operator()(const Member& a, const Member& b) const { return a.seq > b.seq; }
+  bool operator()(const PendingMember& a, const PendingMember& b) const { return a.seq > b.seq; }
 };
 
 }  // namespace
@@ -42,10 +42,10 @@ absl::Status StoreReader::ForEachMessage(int64_t session_ref,
                                          absl::FunctionRef<void(const MessageView&)> fn) {
   RELAYTAP_ASSIGN_OR_RETURN(sqlite::Statement s, db_->Prepare(kMessagesSql));
   s.BindInt64(1, session_ref);
-  std::priority_queue<Member, std::vector<Member>, LaterSeq> waiting;
+  std::priority_queue<PendingMember, std::vector<PendingMember>, LaterSeq> waiting;
   const auto pass_before = [&](uint64_t seq) {
     while (!waiting.empty() && waiting.top().seq < seq) {
-      const Member& m = waiting.top();
+      const PendingMember& m = waiting.top();
       fn(MessageView{m.at_us, m.from_client, m.opcode, *m.payload});
       waiting.pop();
     }
@@ -65,7 +65,7 @@ absl::Status StoreReader::ForEachMessage(int64_t session_ref,
                               DecodeRunDetail(s.ColumnBlob(6), seq, view.at_us));
     auto payload = std::make_shared<const std::string>(view.payload);
     for (const RunMember& m : members) {
-      waiting.push(Member{m.seq, m.first_us, view.from_client, view.opcode, payload});
+      waiting.push(PendingMember{m.seq, m.first_us, view.from_client, view.opcode, payload});
     }
   }
   pass_before(UINT64_MAX);

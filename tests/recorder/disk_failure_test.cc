@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "recorder/recorder.h"
 #include "recorder/sqlite/database.h"
+#include "tests/recorder/recorder_test_support.h"
 #include "tests/recorder/test_util.h"
 #include "tests/testing/full_disk_vfs.h"
 #include "tests/testing/wait.h"

@@ -9,6 +9,7 @@
 #include "base/str_cat.h"
 #include "gtest/gtest.h"
 #include "recorder/recorder.h"
+#include "tests/recorder/recorder_test_support.h"
 #include "tests/recorder/test_util.h"
 #include "tests/testing/wait.h"
 

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "recorder/recorder.h"
+#include "tests/recorder/recorder_test_support.h"
 #include "tests/recorder/test_util.h"
 #include "tests/testing/wait.h"
 
@@ -146,16 +147,15 @@ TEST(WriterPriorityTest, ABacklogPastAQuarterOfTheQueueRestoresThePriorityUntilD
   BatchGate gate;
   auto rec = OpenWithIncrement(testing::MakeTempDir("writer_nice_backlog"), 7, &gate);
   ASSERT_NE(rec, nullptr);
-  constexpr int64_t kT0 = 1'752'566'400'000'000;
-  ASSERT_TRUE(rec->TrySubmit(testing::Closed(1, kT0)));
+  ASSERT_TRUE(rec->TrySubmit(testing::Closed(1, testing::kT0)));
   ASSERT_TRUE(gate.WaitEntered(1));  // the writer is held inside its first batch
   ASSERT_TRUE(WaitNice(low));
   const std::string audio = R"({"type":"input_audio_buffer.append","audio":")" +
                             testing::Base64(6000, 'b') + "\"}";  // ~8 KB
   int submitted = 0;
   for (; submitted < 70; ++submitted) {  // ~0.6 MiB of the 1 MiB bound: past a quarter, no drop
-    ASSERT_TRUE(rec->TrySubmit(
-        testing::Text(2, submitted + 1, WsDirection::kClientToServer, kT0 + submitted, audio)));
+    ASSERT_TRUE(rec->TrySubmit(testing::Text(2, submitted + 1, WsDirection::kClientToServer,
+                                             testing::kT0 + submitted, audio)));
   }
   // Restored by the pushes themselves: the writer is still held inside its first batch.
   EXPECT_TRUE(WaitNice(base));

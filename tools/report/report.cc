@@ -91,9 +91,11 @@ std::optional<Finding> AudioFingerprintsFinding(
                         kinds.siphash_runs, " with siphash: ones")};
 }
 
-std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
-  json j;
-  json& summary = j["summary"];
+namespace {
+
+// The JSON summary: window, totals, hourly rate, who is affected, TLS roots, findings.
+json SummaryJson(const Report& r) {
+  json summary;
   summary["db"] = r.db;
   summary["zone"] = r.zone;
   summary["window"] = {{"since", r.window.since_us ? json(Utc(*r.window.since_us)) : json()},
@@ -136,47 +138,56 @@ std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
     summary["findings"].push_back(
         {{"id", f.id}, {"statement", f.statement}, {"evidence", f.evidence}});
   }
-  j["failures"] = json::array();
-  for (const Failure& f : r.failures) {
-    json x;
-    x["kind"] = f.kind;
-    x["time_utc"] = Utc(f.at_us);
-    x["time_local"] = Local(f.at_us, zone);
-    x["host"] = f.host;
-    x["resource"] = f.resource;
-    x["deployment"] = f.deployment;
-    x["model"] = f.model;
-    x["api_version"] = f.api_version;
-    x["transport"] = f.transport;
-    x["status"] = f.status ? json(f.status) : json();
-    x["close_code"] = f.close_code ? json(*f.close_code) : json();
-    x["outcome"] = f.outcome;
-    x["error_type"] = f.error_type;
-    x["error_code"] = f.error_code;
-    x["message"] = f.message;
-    x["apim_request_id"] = f.apim_request_id;
-    x["x_request_id"] = f.x_request_id;
-    x["region"] = f.region;
-    x["session_id"] = f.session_id;
-    x["response_id"] = f.response_id;
-    x["retry_count"] = f.retry_count ? json(*f.retry_count) : json();
-    x["user_agent"] = f.user_agent;
-    x["machine"] = f.machine;
-    x["answered_by_relaytap"] = f.local;
-    x["events_before_failure"] = json::array();
-    for (const auto& e : f.events_before_failure) {
-      x["events_before_failure"].push_back({{"rel_ms", std::round(e.rel_ms * 1000) / 1000},
-                                            {"direction", e.direction},
-                                            {"type", e.type}});
-    }
-    j["failures"].push_back(std::move(x));
+  return summary;
+}
+
+// One failure with its correlation ids and the events before it.
+json FailureJson(const Failure& f, const absl::TimeZone& zone) {
+  json x;
+  x["kind"] = f.kind;
+  x["time_utc"] = Utc(f.at_us);
+  x["time_local"] = Local(f.at_us, zone);
+  x["host"] = f.host;
+  x["resource"] = f.resource;
+  x["deployment"] = f.deployment;
+  x["model"] = f.model;
+  x["api_version"] = f.api_version;
+  x["transport"] = f.transport;
+  x["status"] = f.status ? json(f.status) : json();
+  x["close_code"] = f.close_code ? json(*f.close_code) : json();
+  x["outcome"] = f.outcome;
+  x["error_type"] = f.error_type;
+  x["error_code"] = f.error_code;
+  x["message"] = f.message;
+  x["apim_request_id"] = f.apim_request_id;
+  x["x_request_id"] = f.x_request_id;
+  x["region"] = f.region;
+  x["session_id"] = f.session_id;
+  x["response_id"] = f.response_id;
+  x["retry_count"] = f.retry_count ? json(*f.retry_count) : json();
+  x["user_agent"] = f.user_agent;
+  x["machine"] = f.machine;
+  x["answered_by_relaytap"] = f.local;
+  x["events_before_failure"] = json::array();
+  for (const auto& e : f.events_before_failure) {
+    x["events_before_failure"].push_back({{"rel_ms", std::round(e.rel_ms * 1000) / 1000},
+                                          {"direction", e.direction},
+                                          {"type", e.type}});
   }
+  return x;
+}
+
+}  // namespace
+
+std::string FormatJson(const Report& r, const absl::TimeZone& zone) {
+  json j;
+  j["summary"] = SummaryJson(r);
+  j["failures"] = json::array();
+  for (const Failure& f : r.failures) j["failures"].push_back(FailureJson(f, zone));
   j["calls"] = CallsJson(r, zone);
   if (!r.local_checks.empty()) j["local_checks"] = LocalChecksJson(r.local_checks);
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
-
-namespace {}  // namespace
 
 std::string MachinesLine(const Report& r) {
   std::string out;
@@ -187,11 +198,12 @@ std::string MachinesLine(const Report& r) {
   return out;
 }
 
-namespace {}  // namespace
+namespace {
 
-std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
+// The summary lines under the title: store, window, totals, outcomes, who is affected.
+std::string SummaryMarkdown(const Report& r) {
   const stats::Bucket& t = r.per_hour.totals;
-  std::string md = "# relaytap incident report\n\n";
+  std::string md;
   md += StrCat("- Store: `", r.db, "`\n");
   md += StrCat("- Window: ", r.first_us ? Utc(r.first_us) : "-", " to ",
                r.last_us ? Utc(r.last_us) : "-", " (UTC; local times in ", r.zone, ")\n");
@@ -211,8 +223,12 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     md += StrCat("- Machines: ", MachinesLine(r), "\n");
     md += StrCat("- Machines affected: ", Joined(r.machines_affected), "\n");
   }
-  md += "\n";
+  return md;
+}
 
+// The findings, then the hourly failure rate.
+std::string FindingsMarkdown(const Report& r) {
+  std::string md;
   md += "## Findings\n\n";
   if (r.findings.empty()) md += "None of the known patterns was found.\n";
   for (const Finding& f : r.findings) {
@@ -225,6 +241,12 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     md += StrCat("| ", b.key, " | ", b.attempts(), " | ", b.failures, " | ",
                  Fixed(b.failure_pct(), 2), " |\n");
   }
+  return md;
+}
+
+// The failures table: one row per failure, with every id Support asks for.
+std::string FailuresMarkdown(const Report& r, const absl::TimeZone& zone) {
+  std::string md;
   md += StrCat("\n## Failures (", r.failures.size(), ")\n\n");
   const bool machine_column = r.several_machines();
   md += machine_column ? "| machine " : "";
@@ -246,6 +268,12 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
                  " | ", f.retry_count ? std::to_string(*f.retry_count) : "-", " | ",
                  Cell(f.user_agent), " |\n");
   }
+  return md;
+}
+
+// For each realtime failure, the events that came before it.
+std::string EventsMarkdown(const Report& r) {
+  std::string md;
   bool any_events = false;
   for (const Failure& f : r.failures) {
     if (f.events_before_failure.empty()) continue;
@@ -259,8 +287,15 @@ std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
     }
     md += "```\n";
   }
-  md += CallsMarkdown(r, zone);
-  return md + LocalChecksMarkdown(r.local_checks);
+  return md;
+}
+
+}  // namespace
+
+std::string FormatMarkdown(const Report& r, const absl::TimeZone& zone) {
+  return StrCat("# relaytap incident report\n\n", SummaryMarkdown(r), "\n", FindingsMarkdown(r),
+                FailuresMarkdown(r, zone), EventsMarkdown(r), CallsMarkdown(r, zone),
+                LocalChecksMarkdown(r.local_checks));
 }
 
 }  // namespace relaytap::tools::report
