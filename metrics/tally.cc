@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "recorder/first_delta.h"
+
 namespace relaytap::metrics {
 namespace {
 
@@ -20,15 +22,6 @@ constexpr size_t kFirstDelta = kStages + kStageCount * kStageSlots;
 constexpr size_t kFirstDeltaSlots = kFirstDeltaBuckets.size() + 3;
 constexpr size_t kGuard = kFirstDelta + kFirstDeltaSlots;
 constexpr size_t kSlotCount = kGuard + kGuardSlots;
-
-// The server events that end the wait for a response's first output, as `relaytap stats`
-// counts them (RELAYTAP_DELTA_TYPES in recorder/query/store_reader.cc).
-constexpr std::array<std::string_view, 6> kDeltaTypes = {"response.output_audio.delta",
-                                                         "response.audio.delta",
-                                                         "response.output_text.delta",
-                                                         "response.text.delta",
-                                                         "response.output_audio_transcript.delta",
-                                                         "response.audio_transcript.delta"};
 
 size_t OutcomeIndex(recorder::Outcome o) { return static_cast<size_t>(o); }
 
@@ -141,7 +134,8 @@ void Tally::OnMessage(const recorder::WsMessage& msg, std::string_view type) {
     if (type == "response.create") first_create_us_.try_emplace(key, msg.first_frame_us);
     return;
   }
-  if (std::find(kDeltaTypes.begin(), kDeltaTypes.end(), type) == kDeltaTypes.end()) return;
+  const auto& deltas = recorder::kFirstDeltaTypes;
+  if (std::find(deltas.begin(), deltas.end(), type) == deltas.end()) return;
   auto it = first_create_us_.find(key);
   if (it == first_create_us_.end() || it->second < 0 || msg.first_frame_us < it->second) return;
   Observe(kFirstDelta, kFirstDeltaBuckets, msg.first_frame_us - it->second);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "base/str_cat.h"
+#include "recorder/first_delta.h"
 #include "recorder/query/store_set.h"
 #include "recorder/schema.h"
 #include "recorder/sqlite/database.h"
@@ -36,12 +37,6 @@ constexpr std::string_view kRequiredTablesSql =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
     "'exchanges', 'ws_sessions', 'events')";
 
-// The deltas that carry a response's first audio or text (GA and beta names).
-#define RELAYTAP_DELTA_TYPES                                                               \
-  "('response.output_audio.delta', 'response.audio.delta', 'response.output_text.delta', " \
-  "'response.text.delta', 'response.output_audio_transcript.delta', "                      \
-  "'response.audio_transcript.delta')"
-
 // The machine that recorded a row of table alias `t`: its run's hostname.
 #define RELAYTAP_MACHINE_OF(t) \
   "COALESCE((SELECT r.hostname FROM runs r WHERE r.id = " t ".run_id), '')"
@@ -62,7 +57,7 @@ constexpr std::string_view kAttemptsSql =
     "c.type = 'session.created') - s.open_us, "
     "(SELECT MIN(d.first_frame_us) - rc.t FROM events d, (SELECT MIN(first_frame_us) AS t FROM "
     "events WHERE session_ref = s.id AND type = 'response.create') rc WHERE d.session_ref = s.id "
-    "AND d.type IN " RELAYTAP_DELTA_TYPES
+    "AND d.type IN " RELAYTAP_FIRST_DELTA_TYPES_SQL
     " AND d.first_frame_us >= rc.t), "
     "CASE WHEN s.id IS NOT NULL THEN s.close_us - s.open_us "
     "ELSE e.end_us - e.request_start_us END, "
@@ -124,8 +119,6 @@ constexpr std::string_view kEventsBeforeSql =
     "END AS type, ev.seq FROM events ev JOIN ws_sessions s ON s.id = "
     "ev.session_ref WHERE ev.session_ref = ?1 AND ev.first_frame_us <= ?2 ORDER BY ev.seq DESC "
     "LIMIT ?3) ORDER BY seq";
-
-#undef RELAYTAP_DELTA_TYPES
 
 constexpr std::string_view kProfilesSql =
     "SELECT e.request_start_us, e.transport = 'websocket_upgrade', COALESCE(s.outcome, e.outcome), "
