@@ -126,19 +126,8 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
-# Waits (bounded) until FILE has a line matching REGEX; prints the first capture group.
-wait_line() {
-  local file=$1 regex=$2
-  for _ in $(seq 300); do
-    local got
-    got=$(sed -n "s/$regex/\\1/p" "$file" | head -1)
-    if [ -n "$got" ]; then echo "$got"; return 0; fi
-    sleep 0.1
-  done
-  echo "bench: timed out waiting for '$regex' in $file:" >&2
-  cat "$file" >&2
-  return 1
-}
+# shellcheck source=lib/wait_line.sh
+source "$ROOT/scripts/lib/wait_line.sh"
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

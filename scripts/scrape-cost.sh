@@ -32,18 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits (bounded, 30 s) until FILE has a line matching REGEX; prints the first capture group.
-wait_line() {
-  for _ in $(seq 300); do
-    local got
-    got=$(sed -n "s/$2/\\1/p" "$1" | head -1)
-    if [ -n "$got" ]; then echo "$got"; return 0; fi
-    sleep 0.1
-  done
-  echo "scrape-cost: timed out waiting for '$2' in $1" >&2
-  cat "$1" >&2
-  return 1
-}
+# shellcheck source=lib/wait_line.sh
+source "$ROOT/scripts/lib/wait_line.sh"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
