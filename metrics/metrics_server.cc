@@ -1,9 +1,6 @@
 #include "metrics/metrics_server.h"
 
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -11,17 +8,10 @@
 #include "base/log.h"
 #include "base/str_cat.h"
 #include "metrics/exposition.h"
+#include "proxy/stream/net.h"
 
 namespace relaytap::metrics {
 namespace {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
-using Token = net::as_tuple_t<net::use_awaitable_t<>>;
-using Stream = beast::basic_stream<tcp, Token::executor_with_default<net::any_io_executor>>;
-using Acceptor = Token::as_default_on_t<tcp::acceptor>;
 
 http::response<http::string_body> Answer(const http::request<http::empty_body>& req,
                                          const std::function<std::string()>& render) {
@@ -59,13 +49,13 @@ struct MetricsServer::Impl {
   std::atomic<uint64_t> refused{0};
 
   net::awaitable<void> AcceptLoop();
-  net::awaitable<void> Serve(Stream stream);
-  net::awaitable<void> Reply(Stream& stream, http::response<http::string_body> res);
+  net::awaitable<void> Serve(TcpStream stream);
+  net::awaitable<void> Reply(TcpStream& stream, http::response<http::string_body> res);
 };
 
 net::awaitable<void> MetricsServer::Impl::AcceptLoop() {
   for (;;) {
-    Stream stream(ioc);
+    TcpStream stream(ioc);
     auto [ec] = co_await acceptor.async_accept(stream.socket());
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -85,13 +75,13 @@ net::awaitable<void> MetricsServer::Impl::AcceptLoop() {
   }
 }
 
-net::awaitable<void> MetricsServer::Impl::Reply(Stream& stream,
+net::awaitable<void> MetricsServer::Impl::Reply(TcpStream& stream,
                                                 http::response<http::string_body> res) {
   stream.expires_after(std::chrono::milliseconds(limits.idle_timeout_ms));
   (void)co_await http::async_write(stream, res);
 }
 
-net::awaitable<void> MetricsServer::Impl::Serve(Stream stream) {
+net::awaitable<void> MetricsServer::Impl::Serve(TcpStream stream) {
   beast::flat_buffer buffer(limits.max_head_bytes);
   for (;;) {
     http::request_parser<http::empty_body> parser;

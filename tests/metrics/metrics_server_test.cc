@@ -5,22 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <vector>
 
 #include "metrics/exposition.h"
+#include "proxy/stream/net.h"
 #include "tests/testing/wait.h"
 
 namespace relaytap::metrics {
 namespace {
-
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = net::ip::tcp;
 
 class MetricsServerTest : public ::testing::Test {
  protected:
