@@ -156,26 +156,25 @@ net::awaitable<void> Server::AcceptLoop() {
     accepted_.fetch_add(1);
     active_.fetch_add(1);
     worker.active.fetch_add(1, std::memory_order_relaxed);
-    TcpStream stream(std::move(socket));
-    auto ex = stream.get_executor();
-    net::co_spawn(ex, Session(std::move(stream), id), [this, id, &worker](std::exception_ptr e) {
-      worker.active.fetch_sub(1, std::memory_order_relaxed);
-      active_.fetch_sub(1);
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& err) {
-          RELAYTAP_LOG(kError, "conn=", id, " ended by an unexpected exception: ", err.what());
-        } catch (...) {
-          RELAYTAP_LOG(kError, "conn=", id, " ended by an unexpected exception");
-        }
-      }
-    });
+    // The session's coroutine is spawned directly: no frame of the server's stays alive beneath
+    // it, and the socket moves once (a Beast stream moved would leave an allocated husk behind).
+    auto ex = socket.get_executor();
+    net::co_spawn(ex, RunClientSession(ctx_, TcpSocket(std::move(socket)), id),
+                  [this, id, &worker](std::exception_ptr e) {
+                    worker.active.fetch_sub(1, std::memory_order_relaxed);
+                    active_.fetch_sub(1);
+                    if (e) {
+                      try {
+                        std::rethrow_exception(e);
+                      } catch (const std::exception& err) {
+                        RELAYTAP_LOG(kError, "conn=", id,
+                                     " ended by an unexpected exception: ", err.what());
+                      } catch (...) {
+                        RELAYTAP_LOG(kError, "conn=", id, " ended by an unexpected exception");
+                      }
+                    }
+                  });
   }
-}
-
-net::awaitable<void> Server::Session(TcpStream stream, uint64_t id) {
-  co_await RunClientSession(ctx_, std::move(stream), id);
 }
 
 void Server::WaitForSignal() {

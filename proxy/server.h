@@ -59,7 +59,6 @@ class Server {
  private:
   Server() = default;
   net::awaitable<void> AcceptLoop();
-  net::awaitable<void> Session(TcpStream stream, uint64_t id);
 
   // One io thread and the context only it runs.
   struct Worker {

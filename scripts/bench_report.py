@@ -269,6 +269,16 @@ class Report:
             i = self.get(mode, "idle")
             if i and i.get("rss_kib_per_session") is not None:
                 T[f"idle_{mode}_le_40kib_per_session"] = i["rss_kib_per_session"] <= 40
+        # 200 sessions at cadence with recording: added p99 <= 10 ms, no echo over 100 ms that
+        # direct does not also have, nothing unsent or lost.
+        rec, direct = self.get("relaytap_rec", "realtime", 200), self.get("direct", "realtime", 200)
+        if rec and rec.get("added_p99_ms") is not None:
+            T["cadence_200_rec_added_p99_le_10ms"] = rec["added_p99_ms"] <= 10
+            if direct:
+                T["cadence_200_rec_no_more_over_100ms_than_direct"] = (
+                    rec["latency"]["delayed_over_100ms"] <= direct["latency"]["delayed_over_100ms"])
+            T["cadence_200_rec_zero_lost_or_unsent"] = (rec["lost"] == 0
+                                                        and rec.get("unsent", 0) == 0)
         return T
 
 

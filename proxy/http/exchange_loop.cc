@@ -28,11 +28,21 @@ using recorder::EndReason;
 // request is never sent into a connection the server already gave up.
 bool IdleUpstreamIsReusable(ByteStream& up, const beast::flat_buffer& up_buf) {
   if (up_buf.size() > 0 || up.HasBufferedInput()) return false;  // TLS read ahead counts too
-  auto& sock = up.tcp().socket();
+  auto& sock = up.socket();
   if (!sock.is_open()) return false;
   char byte;
   ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// The bytes a head parse read past the handshake, taken out of `buf`. The head-parse buffers
+// grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would stay that size for the
+// whole session: the memory goes back before the relay starts.
+std::string TakeBuffered(beast::flat_buffer& buf) {
+  std::string bytes(static_cast<const char*>(buf.data().data()), buf.size());
+  buf.clear();
+  buf.shrink_to_fit();
+  return bytes;
 }
 
 // One request on its way: its parsed head, where it goes, its recording and the guard's word.
@@ -58,14 +68,14 @@ class ExchangeLoop {
         stats_(stats),
         up_tls_(params_.fixed_target ? ctx.upstream_tls : nullptr) {}
 
-  net::awaitable<void> Run() {
+  net::awaitable<std::unique_ptr<UpgradedSession>> Run() {
     for (;;) {
       Request r;
-      if (!co_await ReadRequestHead(r)) co_return;
-      if (!co_await Route(r)) co_return;
+      if (!co_await ReadRequestHead(r)) co_return nullptr;
+      if (!co_await Route(r)) co_return nullptr;
       BeginExchange(r);
       if (IsSelfCheckHost(r.target.host)) {
-        if (!co_await AnswerSelfCheckRequest(r)) co_return;
+        if (!co_await AnswerSelfCheckRequest(r)) co_return nullptr;
         continue;
       }
       r.guard = co_await CheckGuard(ctx_, app_, app_buf_, r.parser, r.target, params_.connection_id,
@@ -74,26 +84,23 @@ class ExchangeLoop {
         stats_.bytes_down += co_await AnswerGuardRejection(app_, r.guard, r.obs.get());
         stats_.EndWith(EndReason::kGuardRejected);
         Submit(r, stats_.end);
-        co_return;
+        co_return nullptr;
       }
-      if (!co_await ConnectUpstream(r)) co_return;
-      if (!co_await SendHead(r)) co_return;
+      if (!co_await ConnectUpstream(r)) co_return nullptr;
+      if (!co_await SendHead(r)) co_return nullptr;
       const bool request_keep_alive = r.parser.keep_alive();
       ResponseResult rr = co_await RelayBodyAndResponse(r);
       RecordRequestBody(r);
-      if (rr.switched) {
-        co_await HandOffToWebSocket(r, rr);
-        co_return;
-      }
+      if (rr.switched) co_return Upgrade(r, rr);
       if (rr.failed) {
         Submit(r, stats_.end);
-        co_return;
+        co_return nullptr;
       }
       Submit(r, recorder::EndFacts{.reason = EndReason::kComplete});
       if (!rr.keep_alive || !request_keep_alive) {
         co_await app_.ShutdownSend();
         stats_.EndWith(EndReason::kClosedAfterResponse);
-        co_return;
+        co_return nullptr;
       }
     }
   }
@@ -259,20 +266,20 @@ class ExchangeLoop {
     r.obs->request_body.truncated = r.parser.sample_truncated;
   }
 
-  // After a 101: the exchange is recorded, then both sockets go to the WebSocket relay until the
-  // session ends (it can last hours; nothing of the request head is kept for it).
-  net::awaitable<void> HandOffToWebSocket(Request& r, const ResponseResult& rr) {
+  // After a 101: the exchange is recorded, and both sockets leave the loop for the WebSocket
+  // relay (the session can last hours; nothing of the request head is kept for it).
+  std::unique_ptr<UpgradedSession> Upgrade(Request& r, const ResponseResult& rr) {
     const uint32_t exchange_sequence = r.obs ? r.obs->sequence : 0;
     Submit(r, recorder::EndFacts{.reason = EndReason::kSwitched});
-    WsSessionInfo info{params_.connection_id, r.target.host, r.parser.target, {}};
-    info.exchange_sequence = exchange_sequence;
-    std::string().swap(r.head_out);
-    std::vector<RawParser<true>::Field>().swap(r.parser.fields);
-    // A named local, not a braced temporary in the call: g++ 12 mishandles class temporaries
-    // that live across a co_await.
-    const UpgradedSession session{app_, app_buf_, *up_, up_buf_, {rr.extensions, rr.subprotocol},
-                                  info, r.guard};
-    co_await RunWebSocket(ctx_, session, stats_);
+    auto s = std::make_unique<UpgradedSession>();
+    s->up = std::move(up_);
+    s->app_initial = TakeBuffered(app_buf_);
+    s->up_initial = TakeBuffered(up_buf_);
+    s->negotiated = NegotiatedWebSocket{rr.extensions, rr.subprotocol};
+    s->info = WsSessionInfo{params_.connection_id, r.target.host, r.parser.target, {}};
+    s->info.exchange_sequence = exchange_sequence;
+    if (r.guard.active) s->guard = std::make_unique<GuardCheck>(r.guard);
+    return s;
   }
 
   // Records the exchange (if recording) with its end: the connection's end when this exchange
@@ -304,11 +311,13 @@ class ExchangeLoop {
 
 }  // namespace
 
-net::awaitable<void> RunExchangeLoop(const ProxyContext& ctx, ByteStream& app,
-                                     beast::flat_buffer& app_buffer, ExchangeLoopParams params,
-                                     ConnectionFacts& stats) {
+net::awaitable<std::unique_ptr<UpgradedSession>> RunExchangeLoop(const ProxyContext& ctx,
+                                                                 ByteStream& app,
+                                                                 beast::flat_buffer& app_buffer,
+                                                                 ExchangeLoopParams params,
+                                                                 ConnectionFacts& stats) {
   ExchangeLoop loop(ctx, app, app_buffer, std::move(params), stats);
-  co_await loop.Run();
+  co_return co_await loop.Run();
 }
 
 }  // namespace relaytap::proxy::http_relay

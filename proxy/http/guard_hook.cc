@@ -85,7 +85,7 @@ net::awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
   f.host = target.host;
   f.deployment = guard::DeploymentFromTarget(req.target);
   error_code ec;
-  auto ep = app.tcp().socket().remote_endpoint(ec);
+  auto ep = app.socket().remote_endpoint(ec);
   if (!ec) f.client = ep.address().to_string();
   f.websocket_upgrade = req.HasToken("connection", "upgrade") && req.Find("upgrade");
   if (const std::string* rc = req.Find("x-stainless-retry-count")) {

@@ -23,7 +23,7 @@ namespace {
 
 std::string ClientOf(ByteStream& app) {
   error_code ec;
-  auto ep = app.tcp().socket().remote_endpoint(ec);
+  auto ep = app.socket().remote_endpoint(ec);
   if (ec) return "";
   return StrCat(ep.address().to_string(), ":", ep.port());
 }

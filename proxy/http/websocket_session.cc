@@ -16,16 +16,6 @@
 namespace relaytap::proxy::http_relay {
 namespace {
 
-// The bytes a head parse read past the handshake, taken out of `buf`. The head-parse buffers
-// grew to 32-64 KiB each (ReadHeader prepares 32 KiB reads) and would stay that size for the
-// whole session: the memory goes back before the relay starts.
-std::string TakeBuffered(beast::flat_buffer& buf) {
-  std::string bytes(static_cast<const char*>(buf.data().data()), buf.size());
-  buf.clear();
-  buf.shrink_to_fit();
-  return bytes;
-}
-
 // Who reads the session's messages, and the taps that decode them for them: the recorder's
 // observer (plus any extra one), wrapped by the in-session cap or, with the guard on and no cap,
 // by the failure watch. Without readable extensions there are no taps: the session is relayed
@@ -114,29 +104,34 @@ TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
   return n;
 }
 
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, const UpgradedSession& session,
+net::awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
                                   ConnectionFacts& stats) {
   stats.websocket = true;
+  ByteStream& app = *session.app;
+  ByteStream& up = *session.up;
   // WebSocket sessions have no idle limit, but dead peers are found by TCP keepalive.
-  EnableKeepAlive(session.app);
-  EnableKeepAlive(session.up);
-  WsSessionInfo info = session.info;
-  SessionTaps taps(ctx, info, session.negotiated, session.guard.active);
-  const std::string app_initial = TakeBuffered(session.app_buf);
-  const std::string up_initial = TakeBuffered(session.up_buf);
+  EnableKeepAlive(app);
+  EnableKeepAlive(up);
+  WsSessionInfo& info = session.info;
+  SessionTaps taps(ctx, info, session.negotiated, session.guard != nullptr);
   BiPumpResult r;
   if (taps.cap) {
-    r = co_await RelayWithCap(session.app, session.up, app_initial, up_initial, taps.up_tap.get(),
+    r = co_await RelayWithCap(app, up, session.app_initial, session.up_initial, taps.up_tap.get(),
                               taps.down_tap.get(), *taps.cap);
   } else {
-    r = co_await PumpBoth(session.app, session.up, app_initial, up_initial, taps.up_tap.get(),
-                          taps.down_tap.get());
+    // The pumps straight from this frame (no PumpBoth frames between): see BiPump.
+    PlainRelay up_relay(up, taps.up_tap.get()), down_relay(app, taps.down_tap.get());
+    BiPump pumps(app, up, session.app_initial, session.up_initial, up_relay, down_relay);
+    const std::tuple<PumpResult, PumpResult> ended = co_await pumps.Run();
+    r = pumps.Result(ended);
   }
   stats.bytes_up += r.up.bytes;
   stats.bytes_down += r.down.bytes;
   stats.end = RelayEnd(r, /*websocket=*/true);
-  ReportGuardSessionEnd(ctx, session.guard,
-                        r.down.end == PumpEnd::kSourceReset || taps.SawFailedResponse());
+  if (session.guard) {
+    ReportGuardSessionEnd(ctx, *session.guard,
+                          r.down.end == PumpEnd::kSourceReset || taps.SawFailedResponse());
+  }
   RecordClose(ctx, info, session.negotiated, stats.end, taps);
 }
 

@@ -4,10 +4,11 @@
 // direction whose messages someone reads (NeededTaps); the session's end is reported to the
 // recorder and the guard. Runs on the connection's io thread.
 
+#include <memory>
 #include <string>
 
+#include "proxy/connection_facts.h"
 #include "proxy/context.h"
-#include "proxy/http/exchange_loop.h"
 #include "proxy/http/guard_hook.h"
 #include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
@@ -30,20 +31,24 @@ struct TapNeeds {
 TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
                     const ws::PerMessageDeflate& deflate);
 
-// Both sides of a connection just switched to WebSocket. The buffers may hold bytes already
-// read past the handshake; they go first (and are then released).
+// Both sides of a connection just switched to WebSocket, owned. The exchange loop returns it and
+// the coroutines that led to the 101 (the CONNECT, the TLS interception, the loop) return with
+// it, so their frames are freed before the relay starts: a session that idles for minutes holds
+// only the relay's own frames.
 struct UpgradedSession {
-  ByteStream& app;
-  beast::flat_buffer& app_buf;
-  ByteStream& up;
-  beast::flat_buffer& up_buf;
+  std::unique_ptr<ByteStream> app;  // set by whoever owned the app's stream
+  std::unique_ptr<ByteStream> up;
+  std::string app_initial;  // bytes already read past the handshake: they go first
+  std::string up_initial;
   NegotiatedWebSocket negotiated;
   WsSessionInfo info;
-  const GuardCheck& guard;  // the upgrade's decision (inactive: guard off)
+  // The upgrade's decision, held only when the guard decided (null: guard off), so that the
+  // session keeps nothing of it otherwise.
+  std::unique_ptr<GuardCheck> guard;
 };
 
 // Relays until both directions ended; `stats` gets the bytes and the end.
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, const UpgradedSession& session,
+net::awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
                                   ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

@@ -4,13 +4,12 @@
 #include <span>
 
 #include "base/log.h"
+#include "proxy/relay/both.h"
 #include "proxy/stream/errors.h"
 #include "proxy/stream/pump_buffer.h"
 
 namespace relaytap::proxy {
 namespace {
-
-using namespace net::experimental::awaitable_operators;
 
 // How a pump ends once reading its source failed with `ec`: sets `result.end`/`ec` and passes a
 // clean end or a reset on to `to`.
@@ -109,17 +108,31 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
   }
 }
 
+// Not a coroutine: see the header.
+net::awaitable<std::tuple<PumpResult, PumpResult>> BiPump::Run() {
+  app_.SetTimeout(std::chrono::milliseconds(0));
+  upstream_.SetTimeout(std::chrono::milliseconds(0));
+  // One loop composed for the two directions (relay/both.h: `&&` without its per-operation
+  // cancellation; app -> upstream starts first); should one pump throw, resetting both sockets
+  // ends the other.
+  return Both(Pump(app_, upstream_, app_initial_, up_, PumpSide{&pair_, 0}),
+              Pump(upstream_, app_, upstream_initial_, down_, PumpSide{&pair_, 1}), [this] {
+                app_.Reset();
+                upstream_.Reset();
+              });
+}
+
+BiPumpResult BiPump::Result(const std::tuple<PumpResult, PumpResult>& ended) const {
+  return BiPumpResult{std::get<0>(ended), std::get<1>(ended), pair_.first_ended == 0};
+}
+
 net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
                                       std::string_view app_initial,
                                       std::string_view upstream_initial, RelayPolicy& up,
                                       RelayPolicy& down) {
-  app.SetTimeout(std::chrono::milliseconds(0));
-  upstream.SetTimeout(std::chrono::milliseconds(0));
-  PumpPair pair;
-  auto [up_result, down_result] =
-      co_await (Pump(app, upstream, app_initial, up, PumpSide{&pair, 0}) &&
-                Pump(upstream, app, upstream_initial, down, PumpSide{&pair, 1}));
-  co_return BiPumpResult{up_result, down_result, pair.first_ended == 0};
+  BiPump pumps(app, upstream, app_initial, upstream_initial, up, down);
+  const std::tuple<PumpResult, PumpResult> ended = co_await pumps.Run();
+  co_return pumps.Result(ended);
 }
 
 net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 
 #include "proxy/stream/byte_stream.h"
 #include "proxy/stream/net.h"
@@ -82,6 +83,39 @@ struct BiPumpResult {
 };
 // The relay's end as the recorder takes it (EndReason::kRelayEnded).
 recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket);
+
+// Both directions of one connection: app -> upstream through `up`, upstream -> app through
+// `down`, with the flags the two pumps share. Its owner keeps it in its own coroutine frame and
+// awaits Run(), which is not a coroutine itself (it returns Both's awaitable, relay/both.h): a
+// session idling for minutes then holds the two pumps' frames and nothing for the pair. No idle
+// timeout (a session may be quiet for minutes; dead peers are found by TCP keepalive).
+class BiPump {
+ public:
+  BiPump(ByteStream& app, ByteStream& upstream, std::string_view app_initial,
+         std::string_view upstream_initial, RelayPolicy& up, RelayPolicy& down)
+      : app_(app),
+        upstream_(upstream),
+        app_initial_(app_initial),
+        upstream_initial_(upstream_initial),
+        up_(up),
+        down_(down) {}
+  BiPump(const BiPump&) = delete;
+  BiPump& operator=(const BiPump&) = delete;
+
+  // Relays until both directions ended: {app -> upstream, upstream -> app}. The awaitable refers
+  // to this object.
+  net::awaitable<std::tuple<PumpResult, PumpResult>> Run();
+  // Run()'s ends, with which direction ended first.
+  BiPumpResult Result(const std::tuple<PumpResult, PumpResult>& ended) const;
+
+ private:
+  ByteStream& app_;
+  ByteStream& upstream_;
+  std::string_view app_initial_, upstream_initial_;
+  RelayPolicy& up_;
+  RelayPolicy& down_;
+  PumpPair pair_;
+};
 
 // Pumps app -> upstream through `up` and upstream -> app through `down`; no idle timeout (a
 // session may be quiet for minutes; dead peers are found by TCP keepalive).

@@ -1,6 +1,7 @@
 #include "proxy/session/client_session.h"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "proxy/http/local_response.h"
 #include "proxy/http/raw_parser.h"
 #include "proxy/http/self_check.h"
+#include "proxy/http/websocket_session.h"
 #include "proxy/relay/idle_watch.h"
 #include "proxy/relay/pump.h"
 #include "proxy/session/access.h"
@@ -171,20 +173,24 @@ EndReason LogAppHandshakeFailure(const ProxyContext& ctx, TlsByteStream& app, er
   return IsTimeout(hec) ? EndReason::kAppTlsHandshakeTimeout : EndReason::kAppTlsHandshakeFailed;
 }
 
-net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
-                                  beast::flat_buffer& buf, HostPort target, uint64_t id,
-                                  ConnectionFacts& stats) {
+using Upgraded = std::unique_ptr<http_relay::UpgradedSession>;
+
+// The app's TLS (a leaf minted for the host), then the exchange loop inside it. Returns the
+// WebSocket session (with the app's stream) when an exchange switched, else null.
+net::awaitable<Upgraded> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
+                                      beast::flat_buffer& buf, HostPort target, uint64_t id,
+                                      ConnectionFacts& stats) {
   auto [wec, wn] = co_await app_tcp->WriteAll(
       net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   if (wec) {
     stats.EndWith(EndReason::kAppClosed);
-    co_return;
+    co_return nullptr;
   }
   // Bytes the app sent right after CONNECT (its ClientHello, if it did not wait) go in first.
   std::string early(static_cast<const char*>(buf.data().data()), buf.size());
   buf.clear();
   buf.shrink_to_fit();  // the CONNECT head's 32 KiB read buffer, else held for the session
-  auto made = TlsByteStream::Create(std::move(app_tcp->tcp()), *ctx.downstream_tls,
+  auto made = TlsByteStream::Create(std::move(app_tcp->socket()), *ctx.downstream_tls,
                                     TlsRole::kServer, std::move(early));
   absl::Status st = made.ok()
                         ? tls::PrepareDownstreamSsl((*made)->native_handle(), *ctx.ca, target.host)
@@ -193,30 +199,37 @@ net::awaitable<void> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteS
     RELAYTAP_LOG(kError, "conn=", id, " cannot mint a certificate for ", target.host, ": ",
                  std::string(st.message()));
     stats.EndWith(EndReason::kCertificateError);
-    co_return;
+    co_return nullptr;
   }
   std::unique_ptr<TlsByteStream> app = *std::move(made);
-  app_tcp.reset();  // the moved-from TCP stream's state (Beast's impl), else held for the session
+  app_tcp.reset();
   auto handshake_start = Clock::now();
   error_code hec = co_await app->Handshake(ctx.config->handshake_timeout);
   if (hec) {
     stats.EndWith(LogAppHandshakeFailure(ctx, *app, hec, target.host, id));
-    co_return;
+    co_return nullptr;
   }
   stats.app_tls_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - handshake_start).count();
   stats.app_tls = TlsFactsOf(app->native_handle());
   beast::flat_buffer tls_buf;
   http_relay::ExchangeLoopParams params{id, target};
-  co_await http_relay::RunExchangeLoop(ctx, *app, tls_buf, std::move(params), stats);
+  Upgraded upgraded =
+      co_await http_relay::RunExchangeLoop(ctx, *app, tls_buf, std::move(params), stats);
+  if (upgraded) {
+    upgraded->app = std::move(app);
+    co_return upgraded;
+  }
   app->Close();
+  co_return nullptr;
 }
 
 // CONNECT: intercept (TLS terminated here, then the exchange loop) or tunnel (bytes relayed
-// blind), as the configuration routes the host.
-net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
-                                beast::flat_buffer& buf, std::string_view authority,
-                                CloseLine& line, ConnectionFacts& stats) {
+// blind), as the configuration routes the host. Returns the intercepted WebSocket session, if an
+// exchange switched to one.
+net::awaitable<Upgraded> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
+                                    beast::flat_buffer& buf, std::string_view authority,
+                                    CloseLine& line, ConnectionFacts& stats) {
   auto target = ParseHostPort(authority);
   if (!target.ok()) {
     const http_relay::LocalError e{400, "relaytap_bad_connect",
@@ -224,7 +237,7 @@ net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStr
                                    ""};
     stats.bytes_down += co_await http_relay::WriteLocalError(*app, e);
     stats.EndWith(EndReason::kBadRequest400);
-    co_return;
+    co_return nullptr;
   }
   line.target = StrCat(target->host, ":", target->port);
   Route route = Decide(target->host, ctx.config->intercept);
@@ -232,16 +245,16 @@ net::awaitable<void> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStr
   RecordOpen(ctx, line, *target, route == Route::kIntercept, route == Route::kTunnel);
   if (route == Route::kTunnel) {
     co_await RunTunnel(ctx, *app, buf, *target, line.id, stats);
-  } else {
-    co_await RunIntercept(ctx, std::move(app), buf, *target, line.id, stats);
+    co_return nullptr;
   }
+  co_return co_await RunIntercept(ctx, std::move(app), buf, *target, line.id, stats);
 }
 
 // Plain proxying: absolute-form http:// requests, each naming its target; the first head stays
-// in `buf` for the exchange loop.
-net::awaitable<void> RunPlainProxy(const ProxyContext& ctx, ByteStream& app,
-                                   beast::flat_buffer& buf, std::string_view first_target,
-                                   CloseLine& line, ConnectionFacts& stats) {
+// in `buf` for the exchange loop. Returns the WebSocket session, if an exchange switched to one.
+net::awaitable<Upgraded> RunPlainProxy(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
+                                       beast::flat_buffer& buf, std::string_view first_target,
+                                       CloseLine& line, ConnectionFacts& stats) {
   std::string host, origin;
   uint16_t port = 0;
   if (http_relay::SplitAbsoluteHttpTarget(first_target, &host, &port, &origin)) {
@@ -251,19 +264,22 @@ net::awaitable<void> RunPlainProxy(const ProxyContext& ctx, ByteStream& app,
   }
   RecordOpen(ctx, line, HostPort{host, port}, false, false);
   http_relay::ExchangeLoopParams params{line.id, std::nullopt};
-  co_await http_relay::RunExchangeLoop(ctx, app, buf, std::move(params), stats);
+  Upgraded upgraded =
+      co_await http_relay::RunExchangeLoop(ctx, *app, buf, std::move(params), stats);
+  if (upgraded) upgraded->app = std::move(app);
+  co_return upgraded;
 }
 
 // The client's address (empty when the socket has none), and TCP_NODELAY on its socket.
-net::ip::address PeerOf(TcpStream& app_stream, CloseLine& line) {
+net::ip::address PeerOf(TcpSocket& app_socket, CloseLine& line) {
   error_code ec;
   net::ip::address address;
-  auto ep = app_stream.socket().remote_endpoint(ec);
+  auto ep = app_socket.remote_endpoint(ec);
   if (!ec) {
     line.client = StrCat(ep.address().to_string(), ":", ep.port());
     address = ep.address();
   }
-  app_stream.socket().set_option(tcp::no_delay(true), ec);
+  app_socket.set_option(tcp::no_delay(true), ec);
   return address;
 }
 
@@ -315,43 +331,53 @@ std::optional<std::pair<http_relay::LocalError, EndReason>> RefusalOf(
   return std::nullopt;
 }
 
-}  // namespace
-
-net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app_stream, uint64_t id) {
-  CloseLine line{id, "", "", "http"};
-  const net::ip::address client_address = PeerOf(app_stream, line);
-  std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_stream));
-  ConnectionFacts stats;
-  CloseOnExit close{ctx, line, stats};
+// The connection up to its end, or up to a switch to WebSocket: the first head, the checks on
+// it, then CONNECT or plain proxying. Sets `close.record` once a target is named.
+// `app_socket` (the caller's) is moved into the app's stream at once.
+net::awaitable<Upgraded> ServeHttp(const ProxyContext& ctx, TcpSocket& app_socket, CloseLine& line,
+                                   ConnectionFacts& stats, CloseOnExit& close) {
+  const net::ip::address client_address = PeerOf(app_socket, line);
+  std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_socket));
   // Until a target is named the connection is logged but not recorded (close.record stays false).
   line.target = "-";
   // Remote mode: a client outside --allow-client is closed without a word.
   if (ctx.access != nullptr && !ctx.access->ClientAllowed(client_address)) {
     stats.EndWith(EndReason::kClientNotAllowed);
-    close.finished = true;
-    co_return;
+    co_return nullptr;
   }
   beast::flat_buffer buf;
   http_relay::RawParser<true> head;
   size_t hsize = 0;
-  if (!co_await ReadFirstHead(ctx, *app, buf, head, hsize, stats)) {
-    close.finished = true;
-    co_return;
-  }
+  if (!co_await ReadFirstHead(ctx, *app, buf, head, hsize, stats)) co_return nullptr;
   // Remote mode with --proxy-auth-file: the connection's first head carries the credentials
   // (CONNECT, or the first absolute-form request).
-  if (auto refusal = RefusalOf(ctx, head, id)) {
+  if (auto refusal = RefusalOf(ctx, head, line.id)) {
     stats.bytes_down += co_await http_relay::WriteLocalError(*app, refusal->first);
     stats.EndWith(refusal->second);
-    close.finished = true;
-    co_return;
+    co_return nullptr;
   }
   close.record = true;
   if (head.method == "CONNECT") {
     buf.consume(hsize);
-    co_await RunConnect(ctx, std::move(app), buf, head.target, line, stats);
-  } else {
-    co_await RunPlainProxy(ctx, *app, buf, head.target, line, stats);
+    co_return co_await RunConnect(ctx, std::move(app), buf, head.target, line, stats);
+  }
+  co_return co_await RunPlainProxy(ctx, std::move(app), buf, head.target, line, stats);
+}
+
+}  // namespace
+
+// The frame of this coroutine is what a WebSocket session keeps of its connection while it
+// relays (the close line and the facts): everything that led to the 101 lives in ServeHttp's
+// frames, which are gone by then.
+net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app_socket, uint64_t id) {
+  CloseLine line{id, "", "", "http"};
+  ConnectionFacts stats;
+  CloseOnExit close{ctx, line, stats};
+  Upgraded upgraded = co_await ServeHttp(ctx, app_socket, line, stats, close);
+  if (upgraded) {
+    co_await http_relay::RunWebSocket(ctx, *upgraded, stats);
+    upgraded->app->Close();
+    upgraded.reset();
   }
   close.finished = true;
 }

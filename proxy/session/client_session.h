@@ -10,6 +10,6 @@
 
 namespace relaytap::proxy {
 
-net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpStream app, uint64_t id);
+net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app, uint64_t id);
 
 }  // namespace relaytap::proxy

@@ -25,7 +25,7 @@ void ResetSocket(TcpStream::socket_type& sock) {
 
 class TcpByteStream final : public ByteStream {
  public:
-  explicit TcpByteStream(TcpStream&& s) : stream_(std::move(s)) {}
+  explicit TcpByteStream(TcpSocket&& s) : stream_(std::move(s)) {}
 
   // A read times out by a raced timer, as in TlsByteStream, not by tcp_stream's expiry, which
   // closes the socket: a request head that took too long must still get its 408.
@@ -60,7 +60,7 @@ class TcpByteStream final : public ByteStream {
     stream_.socket().close(ignored);
   }
   bool is_tls() const override { return false; }
-  TcpStream& tcp() override { return stream_; }
+  TcpSocket& socket() override { return stream_.socket(); }
 
  private:
   TcpStream stream_;
@@ -69,12 +69,12 @@ class TcpByteStream final : public ByteStream {
 
 }  // namespace
 
-std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream) {
-  return std::make_unique<TcpByteStream>(std::move(stream));
+std::unique_ptr<ByteStream> MakeTcpByteStream(TcpSocket&& socket) {
+  return std::make_unique<TcpByteStream>(std::move(socket));
 }
 
 void EnableKeepAlive(ByteStream& s) {
-  auto& sock = s.tcp().socket();
+  auto& sock = s.socket();
   error_code ignored;
   sock.set_option(net::socket_base::keep_alive(true), ignored);
   int fd = sock.native_handle();

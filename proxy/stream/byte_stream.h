@@ -40,7 +40,7 @@ class ByteStream {
   virtual void Reset() = 0;
   virtual void Close() = 0;
   virtual bool is_tls() const = 0;
-  virtual TcpStream& tcp() = 0;
+  virtual TcpSocket& socket() = 0;
 };
 
 // TCP keepalive on the stream's socket: probes after 60 s of silence, every 15 s, 4 tries, so a
@@ -48,7 +48,7 @@ class ByteStream {
 // kernel's default two hours. For relays without an idle limit of their own.
 void EnableKeepAlive(ByteStream& s);
 
-std::unique_ptr<ByteStream> MakeTcpByteStream(TcpStream&& stream);
+std::unique_ptr<ByteStream> MakeTcpByteStream(TcpSocket&& socket);
 // TLS: proxy/stream/tls_byte_stream.h.
 
 }  // namespace relaytap::proxy

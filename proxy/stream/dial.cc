@@ -156,7 +156,7 @@ net::awaitable<DialResult> HandshakeTls(const ProxyConfig& config, ssl::context&
                                         const HostPort& target, TcpStream tcp_stream,
                                         DialResult r) {
   auto t0 = Clock::now();
-  auto made = TlsByteStream::Create(std::move(tcp_stream), tls_ctx, TlsRole::kClient);
+  auto made = TlsByteStream::Create(std::move(tcp_stream.socket()), tls_ctx, TlsRole::kClient);
   absl::Status st =
       made.ok() ? tls::PrepareUpstreamSsl((*made)->native_handle(), target.host) : made.status();
   if (!st.ok()) {
@@ -255,7 +255,7 @@ net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context*
   std::optional<TcpStream> tcp_stream = co_await OpenTcp(config, target, dial, remote_checks, r);
   if (!tcp_stream) co_return r;
   if (tls_ctx == nullptr) {
-    r.stream = MakeTcpByteStream(std::move(*tcp_stream));
+    r.stream = MakeTcpByteStream(std::move(tcp_stream->socket()));
     co_return r;
   }
   co_return co_await HandshakeTls(config, *tls_ctx, target, std::move(*tcp_stream), std::move(r));

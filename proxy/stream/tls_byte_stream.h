@@ -33,10 +33,10 @@ enum class TlsRole { kClient, kServer };
 
 class TlsByteStream final : public ByteStream {
  public:
-  // Takes over `tcp` (connected) and makes an SSL from `ctx` (its callbacks, e.g. SNI, apply).
+  // Takes over `socket` (connected) and makes an SSL from `ctx` (its callbacks, e.g. SNI, apply).
   // `early`: bytes already read off the socket, handed to OpenSSL before the socket's.
-  static absl::StatusOr<std::unique_ptr<TlsByteStream>> Create(TcpStream&& tcp, ssl::context& ctx,
-                                                               TlsRole role,
+  static absl::StatusOr<std::unique_ptr<TlsByteStream>> Create(TcpSocket&& socket,
+                                                               ssl::context& ctx, TlsRole role,
                                                                std::string early = {});
   ~TlsByteStream() override;
   TlsByteStream(const TlsByteStream&) = delete;
@@ -56,10 +56,10 @@ class TlsByteStream final : public ByteStream {
   void Reset() override;
   void Close() override;
   bool is_tls() const override { return true; }
-  TcpStream& tcp() override { return stream_; }
+  TcpSocket& socket() override { return socket_; }
 
  private:
-  TlsByteStream(TcpStream&& tcp, SSL* ssl);
+  TlsByteStream(TcpSocket&& socket, SSL* ssl);
   // Calls `op` (an SSL call: 1 = done) until it is done or fails, waiting for the readiness
   // OpenSSL asks for in between; the whole call bounded by timeout_ when positive.
   template <class Op>
@@ -75,7 +75,7 @@ class TlsByteStream final : public ByteStream {
   // After ShutdownSend: reads and drops the peer's next bytes, then reports the end.
   net::awaitable<std::tuple<error_code, size_t>> DrainAfterShutdown(net::mutable_buffer buf);
 
-  TcpStream stream_;
+  TcpSocket socket_;
   tls::FdBioState bio_state_;
   SSL* ssl_;
   std::chrono::milliseconds timeout_{0};

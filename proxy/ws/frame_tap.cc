@@ -50,7 +50,7 @@ struct FrameTap::Impl {
                                                               : pmd.server_no_context_takeover) {}
 
   ~Impl() {
-    if (zlib_ready) inflateEnd(&zs);
+    if (zlib_ready) inflateEnd(zs.get());
     budget.Give(reserved);
   }
 
@@ -109,7 +109,9 @@ struct FrameTap::Impl {
   bool inflating = false;     // still feeding the inflater for this message
   bool stream_ended = false;  // the sender finished a deflate stream (BFINAL) in this message
 
-  z_stream zs{};
+  // The inflater, made on the first compressed message: a session without permessage-deflate
+  // (the Realtime API's usual case) holds none of its 112 bytes for as long as it lives.
+  std::unique_ptr<z_stream> zs;
   bool zlib_ready = false;
   std::unique_ptr<uint8_t[]> scratch;   // unmasked compressed input
   std::unique_ptr<uint8_t[]> inflated;  // inflate output chunk
@@ -316,8 +318,8 @@ void FrameTap::Impl::ConsumePayload(const uint8_t* data, size_t n) {
 
 bool FrameTap::Impl::EnsureInflater() {
   if (zlib_ready) return true;
-  zs = z_stream{};
-  if (inflateInit2(&zs, -kInflateWindowBits) != Z_OK) {
+  zs = std::make_unique<z_stream>();
+  if (inflateInit2(zs.get(), -kInflateWindowBits) != Z_OK) {
     Fail("inflateInit2 failed");
     return false;
   }
@@ -332,13 +334,13 @@ bool FrameTap::Impl::EnsureInflater() {
 bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
   while (n > 0) {
     const size_t slice = std::min(n, kMaxInflateSlice);
-    zs.next_in = const_cast<Bytef*>(data);
-    zs.avail_in = static_cast<uInt>(slice);
+    zs->next_in = const_cast<Bytef*>(data);
+    zs->avail_in = static_cast<uInt>(slice);
     for (;;) {
-      zs.next_out = inflated.get();
-      zs.avail_out = static_cast<uInt>(kScratchBytes);
-      const int rc = inflate(&zs, Z_SYNC_FLUSH);
-      AppendCapped(inflated.get(), kScratchBytes - zs.avail_out, false, 0);
+      zs->next_out = inflated.get();
+      zs->avail_out = static_cast<uInt>(kScratchBytes);
+      const int rc = inflate(zs.get(), Z_SYNC_FLUSH);
+      AppendCapped(inflated.get(), kScratchBytes - zs->avail_out, false, 0);
       if (!message.truncated() && message.payload_bytes > limits.expansion_floor &&
           message.payload_bytes / std::max<uint64_t>(message.wire_bytes, 1) >=
               limits.max_expansion_ratio) {
@@ -353,11 +355,11 @@ bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
       }
       if (rc == Z_BUF_ERROR) break;  // no progress possible: input exhausted
       if (rc != Z_OK) {
-        Fail(StrCat("inflate failed: ", zs.msg != nullptr ? zs.msg : "error ", rc));
+        Fail(StrCat("inflate failed: ", zs->msg != nullptr ? zs->msg : "error ", rc));
         return false;
       }
       if (!inflating) return true;
-      if (zs.avail_in == 0 && zs.avail_out != 0) break;
+      if (zs->avail_in == 0 && zs->avail_out != 0) break;
     }
     data += slice;
     n -= slice;
@@ -367,16 +369,16 @@ bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
 
 void FrameTap::Impl::ResetInflaterAfterMessage() {
   if (no_context_takeover || !inflating) {
-    inflateReset(&zs);
+    inflateReset(zs.get());
     return;
   }
   if (!stream_ended) return;
   // The sender closed its deflate stream (BFINAL); keep its window for the next message.
   std::vector<Bytef> window(kMaxWindowBytes);
   uInt window_len = 0;
-  inflateGetDictionary(&zs, window.data(), &window_len);
-  inflateReset(&zs);
-  if (window_len > 0) inflateSetDictionary(&zs, window.data(), window_len);
+  inflateGetDictionary(zs.get(), window.data(), &window_len);
+  inflateReset(zs.get());
+  if (window_len > 0) inflateSetDictionary(zs.get(), window.data(), window_len);
 }
 
 void FrameTap::Impl::FinishMessage(int64_t now) {

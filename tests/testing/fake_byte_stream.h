@@ -82,7 +82,7 @@ class FakeByteStream : public proxy::ByteStream {
   }
   void Close() override { Reset(); }
   bool is_tls() const override { return false; }
-  TcpStream& tcp() override { std::abort(); }  // the relay never asks a fake for its socket
+  TcpSocket& socket() override { std::abort(); }  // the relay never asks a fake for its socket
 
  private:
   // Until a read is scripted or the stream is reset (bounded by the test's own deadline).

@@ -211,7 +211,7 @@ TEST_F(TlsByteStreamEndTest, ClientRoleVerifiesTheServer) {
   ASSERT_TRUE(untrusting.ok()) << untrusting.status();
   for (ssl::context* ctx : {client_ctx_.get(), untrusting->get()}) {
     auto [a, b] = Connect();
-    auto made = TlsByteStream::Create(std::move(b), *ctx, TlsRole::kClient);
+    auto made = TlsByteStream::Create(std::move(b.socket()), *ctx, TlsRole::kClient);
     ASSERT_TRUE(made.ok()) << made.status();
     std::unique_ptr<TlsByteStream> ours = *std::move(made);
     ASSERT_TRUE(tls::PrepareUpstreamSsl(ours->native_handle(), kHost).ok());

@@ -74,8 +74,8 @@ class TlsByteStreamFixture : public ::testing::Test {
   }
 
   std::unique_ptr<TlsByteStream> MakeServer(TcpStream s, std::string early = {}) {
-    auto made =
-        TlsByteStream::Create(std::move(s), *server_ctx_, TlsRole::kServer, std::move(early));
+    auto made = TlsByteStream::Create(std::move(s.socket()), *server_ctx_, TlsRole::kServer,
+                                      std::move(early));
     EXPECT_TRUE(made.ok()) << made.status();
     if (!made.ok()) return nullptr;
     EXPECT_TRUE(tls::PrepareDownstreamSsl((*made)->native_handle(), *ca_, kHost).ok());
