@@ -214,9 +214,12 @@ inline std::string EndText(const EndFacts& e) {
 }
 
 struct TlsFacts {
-  std::string version;  // "TLSv1.3"
-  std::string cipher;   // "TLS_AES_128_GCM_SHA256"
-  std::string alpn;     // "http/1.1" or ""
+  // OpenSSL's own names (SSL_get_version, SSL_CIPHER_get_name): static strings of its tables,
+  // valid for the life of the process. Held as views, so that the facts of a connection that
+  // lives for hours cost it no allocation; never assign other text to them.
+  std::string_view version;  // "TLSv1.3"
+  std::string_view cipher;   // "TLS_AES_128_GCM_SHA256"
+  std::string alpn;          // "http/1.1" or ""
   // Upstream only: the subject of the trust anchor the peer's chain was verified against (RFC
   // 2253), e.g. a TLS-inspecting proxy's CA instead of the public root.
   std::string issuer;

@@ -212,6 +212,7 @@ net::awaitable<Upgraded> RunIntercept(const ProxyContext& ctx, std::unique_ptr<B
   stats.app_tls_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - handshake_start).count();
   stats.app_tls = TlsFactsOf(app->native_handle());
+  tls::ReleaseDownstreamName(app->native_handle());
   beast::flat_buffer tls_buf;
   http_relay::ExchangeLoopParams params{id, target};
   Upgraded upgraded =

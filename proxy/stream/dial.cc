@@ -227,7 +227,7 @@ void NoteDialFacts(const DialResult& d, ConnectionFacts& facts) {
 recorder::TlsFacts TlsFactsOf(SSL* ssl) {
   recorder::TlsFacts f;
   if (ssl == nullptr) return f;
-  f.version = SSL_get_version(ssl);
+  f.version = SSL_get_version(ssl);  // static strings: see TlsFacts
   if (const char* c = SSL_get_cipher_name(ssl)) f.cipher = c;
   const unsigned char* alpn = nullptr;
   unsigned int alpn_len = 0;

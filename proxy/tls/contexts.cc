@@ -167,6 +167,10 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeDownstreamContext(CertAuthorit
   // Idle sessions (realtime WebSockets wait for minutes) should not keep OpenSSL's record
   // buffers: freed when empty, taken again on the next record.
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+  // No server-side session cache: resumption buys nothing here (see SSL_set_num_tickets in
+  // proxy/stream/tls_byte_stream.cc), and OpenSSL's default cache keeps every TLS 1.2 app's
+  // session (up to 20,480, for 5 minutes each) after its connection closed.
+  SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_alpn_select_cb(native, SelectAlpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(native, OnServerName);
   SSL_CTX_set_tlsext_servername_arg(native, &ca);  // unused: each SSL carries its own CA
@@ -186,6 +190,14 @@ absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view 
   }
   delete old;
   return absl::OkStatus();
+}
+
+void ReleaseDownstreamName(SSL* ssl) {
+  const int index = DownstreamNameIndex();
+  auto* d = static_cast<DownstreamName*>(SSL_get_ex_data(ssl, index));
+  if (d == nullptr) return;
+  SSL_set_ex_data(ssl, index, nullptr);
+  delete d;
 }
 
 std::string RefusedSniOf(SSL* ssl) {

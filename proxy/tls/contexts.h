@@ -37,6 +37,11 @@ absl::Status PrepareDownstreamSsl(SSL* ssl, CertAuthority& ca, std::string_view 
 // 253 characters, others shown as '?'), or empty.
 std::string RefusedSniOf(SSL* ssl);
 
+// After a completed server handshake: frees what PrepareDownstreamSsl attached for the SNI
+// callback, which cannot run again (renegotiation is off; TLS 1.3 has none), so that a session
+// idling for hours keeps none of it.
+void ReleaseDownstreamName(SSL* ssl);
+
 // The SNI name the client sent on `ssl` after the handshake, or empty.
 std::string ServerNameOf(SSL* ssl);
 

@@ -218,8 +218,8 @@ net::awaitable<StageResult> TlsStage(const ProbeOptions& o, ssl::context& ctx, C
   beast::get_lowest_layer(*c.tls).expires_never();
   const recorder::TlsFacts facts = proxy::TlsFactsOf(ssl);
   r.detail = ChainFacts(ssl);
-  r.detail["version"] = facts.version;
-  r.detail["cipher"] = facts.cipher;
+  r.detail["version"] = std::string(facts.version);
+  r.detail["cipher"] = std::string(facts.cipher);
   r.detail["alpn"] = facts.alpn;
   const long verify = SSL_get_verify_result(ssl);
   r.detail["verified"] = verify == X509_V_OK;
