@@ -1,7 +1,9 @@
 #pragma once
 // One accepted app connection, from its first request to its close: CONNECT (intercept or tunnel)
-// or plain absolute-form HTTP. Runs as one coroutine on the connection's io thread; the frame owns
-// every stream and buffer.
+// or plain absolute-form HTTP. Runs as coroutines on the connection's io thread. After a switch
+// to WebSocket the upgraded session owns both streams and only this coroutine's frame (the close
+// line and the connection's facts) stays beneath the relay: the frames that led to the 101 are
+// gone.
 
 #include <cstdint>
 
