@@ -169,7 +169,8 @@ absl::StatusOr<std::unique_ptr<ssl::context>> MakeDownstreamContext(CertAuthorit
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   // No server-side session cache: resumption buys nothing here (see SSL_set_num_tickets in
   // proxy/stream/tls_byte_stream.cc), and OpenSSL's default cache keeps every TLS 1.2 app's
-  // session (up to 20,480, for 5 minutes each) after its connection closed.
+  // session (up to 20,480, for OpenSSL 3.0's default timeout of 2 hours) after its connection
+  // closed.
   SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_alpn_select_cb(native, SelectAlpn, nullptr);
   SSL_CTX_set_tlsext_servername_callback(native, OnServerName);
