@@ -34,6 +34,18 @@ absl::Status Integer(const std::string& key, const json& v, std::optional<T>& ou
   return absl::OkStatus();
 }
 
+// A reader for SetOrReset: a JSON value of one kind (`is`, e.g. &json::is_string) read as T, else
+// a type error naming the key and what it wants.
+template <class T>
+auto OfKind(const std::string& key, const json& v, bool (json::*is)() const noexcept,
+            std::string_view want) {
+  return [&key, &v, is, want](auto& out) -> absl::Status {
+    if (!(v.*is)()) return TypeError(key, want);
+    out = v.get<T>();
+    return absl::OkStatus();
+  };
+}
+
 // Sets `out` from `v` with `read`; a null unsets it (the built-in policy, or the policy's value
 // for a knob).
 template <class T, class Read>
@@ -58,27 +70,19 @@ absl::Status MergeGuardKey(const std::string& key, const json& v, guard::GuardSe
     return absl::OkStatus();
   }
   if (key == "guard_policy") {
-    return SetOrReset(v, g.policy_file, [&](auto& out) -> absl::Status {
-      if (!v.is_string()) return TypeError(key, "a path string or null (the built-in policy)");
-      out = v.get<std::string>();
-      return absl::OkStatus();
-    });
+    return SetOrReset(v, g.policy_file,
+                      OfKind<std::string>(key, v, &json::is_string,
+                                          "a path string or null (the built-in policy)"));
   }
   if (key == "guard_max_attempts") return SetOrReset(v, k.max_attempts, integer);
   if (key == "guard_budget_percent") {
-    return SetOrReset(v, k.budget_percent, [&](auto& out) -> absl::Status {
-      if (!v.is_number()) return TypeError(key, "a number or null");
-      out = v.get<double>();
-      return absl::OkStatus();
-    });
+    return SetOrReset(v, k.budget_percent,
+                      OfKind<double>(key, v, &json::is_number, "a number or null"));
   }
   if (key == "guard_cooldown_ms") return SetOrReset(v, k.cooldown_ms, integer);
   if (key == "guard_key_by_client") {
-    return SetOrReset(v, k.key_by_client, [&](auto& out) -> absl::Status {
-      if (!v.is_boolean()) return TypeError(key, "true, false or null");
-      out = v.get<bool>();
-      return absl::OkStatus();
-    });
+    return SetOrReset(v, k.key_by_client,
+                      OfKind<bool>(key, v, &json::is_boolean, "true, false or null"));
   }
   if (key == "guard_session_cap") return SetOrReset(v, k.session_cap, integer);
   return absl::InvalidArgumentError(StrCat("unknown config key '", key, "'"));
