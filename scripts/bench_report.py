@@ -228,6 +228,11 @@ class Report:
                     R[f"ab_{a}_{key}"] = ratio(pick(fa), pick(fb))
         return R
 
+    # Nothing of a realtime run unsent or lost.
+    @staticmethod
+    def none_lost_or_unsent(f):
+        return f["lost"] == 0 and f.get("unsent", 0) == 0
+
     def targets(self, R):
         T = {}
         rt200 = self.get("relaytap_rec", "realtime", 200)
@@ -235,8 +240,7 @@ class Report:
             T["realtime_200_added_p99_le_1ms"] = (rt200["added_p99_ms"] is not None
                                                   and rt200["added_p99_ms"] <= 1)
             T["realtime_200_none_over_100ms"] = rt200["latency"]["delayed_over_100ms"] == 0
-            T["realtime_200_zero_lost_or_unsent"] = (rt200["lost"] == 0
-                                                     and rt200.get("unsent", 0) == 0)
+            T["realtime_200_zero_lost_or_unsent"] = self.none_lost_or_unsent(rt200)
         v = R["saturation_relaytap_rec_over_direct"]
         if v is not None:
             T["saturation_ge_50pct_direct"] = v >= 0.5
@@ -277,8 +281,7 @@ class Report:
             if direct:
                 T["cadence_200_rec_no_more_over_100ms_than_direct"] = (
                     rec["latency"]["delayed_over_100ms"] <= direct["latency"]["delayed_over_100ms"])
-            T["cadence_200_rec_zero_lost_or_unsent"] = (rec["lost"] == 0
-                                                        and rec.get("unsent", 0) == 0)
+            T["cadence_200_rec_zero_lost_or_unsent"] = self.none_lost_or_unsent(rec)
         return T
 
 
