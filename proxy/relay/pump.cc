@@ -135,12 +135,4 @@ net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
   co_return pumps.Result(ended);
 }
 
-net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
-                                      std::string_view app_initial,
-                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                      ws::FrameTap* down_tap) {
-  PlainRelay up(upstream, up_tap), down(app, down_tap);
-  co_return co_await PumpBoth(app, upstream, app_initial, upstream_initial, up, down);
-}
-
 }  // namespace relaytap::proxy

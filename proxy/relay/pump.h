@@ -117,16 +117,11 @@ class BiPump {
   PumpPair pair_;
 };
 
-// Pumps app -> upstream through `up` and upstream -> app through `down`; no idle timeout (a
-// session may be quiet for minutes; dead peers are found by TCP keepalive).
+// A BiPump as a coroutine of its own, for the relays that compose it further (the tunnel with its
+// idle watch, the guard's capped relay); the WebSocket session awaits its BiPump directly.
 net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
                                       std::string_view app_initial,
                                       std::string_view upstream_initial, RelayPolicy& up,
                                       RelayPolicy& down);
-// The plain relay both ways, each direction with its tap (either may be null).
-net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
-                                      std::string_view app_initial,
-                                      std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                      ws::FrameTap* down_tap);
 
 }  // namespace relaytap::proxy

@@ -27,10 +27,13 @@ Relayed RelayBoth(Script script) {
   net::io_context ioc;
   FakeByteStream app(ioc.get_executor()), upstream(ioc.get_executor());
   script(app, upstream);
+  // As the WebSocket session relays: plain policies (no taps here) under a BiPump.
+  PlainRelay up(upstream, nullptr), down(app, nullptr);
+  BiPump pumps(app, upstream, "", "", up, down);
   std::optional<BiPumpResult> result;
-  net::co_spawn(ioc, PumpBoth(app, upstream, "", "", nullptr, nullptr),
-                [&](std::exception_ptr e, BiPumpResult r) {
-                  if (!e) result = r;
+  net::co_spawn(ioc, pumps.Run(),
+                [&](std::exception_ptr e, std::tuple<PumpResult, PumpResult> ended) {
+                  if (!e) result = pumps.Result(ended);
                 });
   ioc.run_for(std::chrono::seconds(10));
   EXPECT_TRUE(result.has_value()) << "the relay did not end";
