@@ -48,12 +48,12 @@ struct MetricsServer::Impl {
   int active = 0;  // the server's thread only
   std::atomic<uint64_t> refused{0};
 
-  net::awaitable<void> AcceptLoop();
-  net::awaitable<void> Serve(TcpStream stream);
-  net::awaitable<void> Reply(TcpStream& stream, http::response<http::string_body> res);
+  Awaitable<void> AcceptLoop();
+  Awaitable<void> Serve(TcpStream stream);
+  Awaitable<void> Reply(TcpStream& stream, http::response<http::string_body> res);
 };
 
-net::awaitable<void> MetricsServer::Impl::AcceptLoop() {
+Awaitable<void> MetricsServer::Impl::AcceptLoop() {
   for (;;) {
     TcpStream stream(ioc);
     auto [ec] = co_await acceptor.async_accept(stream.socket());
@@ -75,13 +75,13 @@ net::awaitable<void> MetricsServer::Impl::AcceptLoop() {
   }
 }
 
-net::awaitable<void> MetricsServer::Impl::Reply(TcpStream& stream,
-                                                http::response<http::string_body> res) {
+Awaitable<void> MetricsServer::Impl::Reply(TcpStream& stream,
+                                           http::response<http::string_body> res) {
   stream.expires_after(std::chrono::milliseconds(limits.idle_timeout_ms));
   (void)co_await http::async_write(stream, res);
 }
 
-net::awaitable<void> MetricsServer::Impl::Serve(TcpStream stream) {
+Awaitable<void> MetricsServer::Impl::Serve(TcpStream stream) {
   beast::flat_buffer buffer(limits.max_head_bytes);
   for (;;) {
     http::request_parser<http::empty_body> parser;

@@ -111,7 +111,7 @@ Server::Worker& Server::LeastLoadedWorker() {
   return *best;
 }
 
-void Server::Refuse(tcp::socket& socket) {
+void Server::Refuse(TcpSocket& socket) {
   const std::string& answer = refusal_;
   error_code ec;
   // The answer fits in an empty socket buffer: write what goes at once, never block the loop.
@@ -121,13 +121,13 @@ void Server::Refuse(tcp::socket& socket) {
   socket.close(ec);
 }
 
-net::awaitable<void> Server::AcceptLoop() {
+Awaitable<void> Server::AcceptLoop() {
   LogThrottle accept_errors(std::chrono::seconds(5)), refusals(std::chrono::seconds(5));
   for (;;) {
     Worker& worker = LeastLoadedWorker();
     // The io_context's own executor, not a strand: only its one thread runs it, so the session's
     // handlers are serialized already (a strand added a lock and a queue hand-off per handler).
-    tcp::socket socket(worker.ioc.get_executor());
+    TcpSocket socket(worker.ioc.get_executor());
     auto [ec] = co_await acceptor_->async_accept(socket);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
@@ -158,8 +158,7 @@ net::awaitable<void> Server::AcceptLoop() {
     worker.active.fetch_add(1, std::memory_order_relaxed);
     // The session's coroutine is spawned directly: no frame of the server's stays alive beneath
     // it, and the socket moves once (a Beast stream moved would leave an allocated husk behind).
-    auto ex = socket.get_executor();
-    net::co_spawn(ex, RunClientSession(ctx_, TcpSocket(std::move(socket)), id),
+    net::co_spawn(worker.ioc, RunClientSession(ctx_, std::move(socket), id),
                   [this, id, &worker](std::exception_ptr e) {
                     worker.active.fetch_sub(1, std::memory_order_relaxed);
                     active_.fetch_sub(1);

@@ -58,7 +58,7 @@ class Server {
 
  private:
   Server() = default;
-  net::awaitable<void> AcceptLoop();
+  Awaitable<void> AcceptLoop();
 
   // One io thread and the context only it runs.
   struct Worker {
@@ -68,7 +68,7 @@ class Server {
   };
   Worker& LeastLoadedWorker();
   // Answers a connection over the cap with 503 and closes it (never waits on the app).
-  void Refuse(tcp::socket& socket);
+  void Refuse(TcpSocket& socket);
 
   ProxyConfig config_;
   std::unique_ptr<tls::CertAuthority> ca_;

@@ -68,7 +68,7 @@ class ExchangeLoop {
         stats_(stats),
         up_tls_(params_.fixed_target ? ctx.upstream_tls : nullptr) {}
 
-  net::awaitable<std::unique_ptr<UpgradedSession>> Run() {
+  Awaitable<std::unique_ptr<UpgradedSession>> Run() {
     for (;;) {
       Request r;
       if (!co_await ReadRequestHead(r)) co_return nullptr;
@@ -108,7 +108,7 @@ class ExchangeLoop {
  private:
   // Reads the next request head. Between requests, the app closing or a keep-alive connection
   // left idle is an ordinary end; an oversized or malformed head is answered 431 / 400.
-  net::awaitable<bool> ReadRequestHead(Request& r) {
+  Awaitable<bool> ReadRequestHead(Request& r) {
     PrepareParser(r.parser);
     // Idle between requests for up to http_idle_timeout; once a head begins, head_timeout.
     const HeadTimeouts timeouts{ctx_.config->http_idle_timeout, ctx_.config->head_timeout};
@@ -124,7 +124,7 @@ class ExchangeLoop {
 
   // Where the request goes: the intercepted host, or the absolute-form target of plain
   // proxying (sent on in origin form).
-  net::awaitable<bool> Route(Request& r) {
+  Awaitable<bool> Route(Request& r) {
     std::string origin_form;
     if (params_.fixed_target) {
       r.target = *params_.fixed_target;
@@ -163,7 +163,7 @@ class ExchangeLoop {
   }
 
   // relaytap's self-check host: answered here, never dialled, recorded like any exchange.
-  net::awaitable<bool> AnswerSelfCheckRequest(Request& r) {
+  Awaitable<bool> AnswerSelfCheckRequest(Request& r) {
     const std::string* ws_key = r.parser.Find("sec-websocket-key");
     if (ws_key != nullptr && r.parser.HasToken("connection", "upgrade")) {
       const SelfCheckResult res = co_await AnswerSelfCheckUpgrade(ctx_, app_, *ws_key, r.obs.get());
@@ -185,7 +185,7 @@ class ExchangeLoop {
 
   // Reuses the idle upstream connection when it goes to the same place and is still open, else
   // dials. A failed dial is answered 502 / 504 naming the stage that failed.
-  net::awaitable<bool> ConnectUpstream(Request& r) {
+  Awaitable<bool> ConnectUpstream(Request& r) {
     if (up_ && (up_target_.host != r.target.host || up_target_.port != r.target.port ||
                 !IdleUpstreamIsReusable(*up_, up_buf_))) {
       up_->Close();
@@ -213,7 +213,7 @@ class ExchangeLoop {
     co_return true;
   }
 
-  net::awaitable<bool> SendHead(Request& r) {
+  Awaitable<bool> SendHead(Request& r) {
     auto [wec, wn] = co_await up_->WriteAll(net::buffer(r.head_out));
     stats_.bytes_up += wn;
     if (!wec) co_return true;
@@ -229,14 +229,14 @@ class ExchangeLoop {
 
   // The request body (if any) and the response run together: a server may answer (100 Continue,
   // or an early error) before the body is complete.
-  net::awaitable<ResponseResult> RelayBodyAndResponse(Request& r) {
+  Awaitable<ResponseResult> RelayBodyAndResponse(Request& r) {
     ExchangeSignals signals;
     ResponseRelay relay{ctx_,    *up_,          up_buf_,
                         app_,    stats_,        r.obs.get(),
                         r.guard, r.target.host, r.parser.method == "HEAD"};
     if (r.parser.is_done()) co_return co_await RelayResponse(relay);
     relay.signals = &signals;
-    auto body_task = [&]() -> net::awaitable<BodyResult> {
+    auto body_task = [&]() -> Awaitable<BodyResult> {
       BodyResult body = co_await RelayBody(app_, app_buf_, r.parser, *up_, stats_.bytes_up);
       // A malformed body (an overflowing chunk size, bad framing) leaves the upstream waiting
       // for the rest of a request that will never come: close it, so that the response relay
@@ -247,7 +247,7 @@ class ExchangeLoop {
       }
       co_return body;
     };
-    auto response_task = [&]() -> net::awaitable<ResponseResult> {
+    auto response_task = [&]() -> Awaitable<ResponseResult> {
       ResponseResult rr = co_await RelayResponse(relay);
       // The app may still be waiting to send a body nobody reads (a final answer to
       // Expect: 100-continue): end our side so the app stops and the body relay ends.
@@ -293,7 +293,7 @@ class ExchangeLoop {
     r.obs.reset();
   }
 
-  net::awaitable<void> AnswerAndEnd(const LocalError& e, EndReason reason) {
+  Awaitable<void> AnswerAndEnd(const LocalError& e, EndReason reason) {
     stats_.bytes_down += co_await WriteLocalError(app_, e);
     stats_.EndWith(reason);
   }
@@ -311,11 +311,11 @@ class ExchangeLoop {
 
 }  // namespace
 
-net::awaitable<std::unique_ptr<UpgradedSession>> RunExchangeLoop(const ProxyContext& ctx,
-                                                                 ByteStream& app,
-                                                                 beast::flat_buffer& app_buffer,
-                                                                 ExchangeLoopParams params,
-                                                                 ConnectionFacts& stats) {
+Awaitable<std::unique_ptr<UpgradedSession>> RunExchangeLoop(const ProxyContext& ctx,
+                                                            ByteStream& app,
+                                                            beast::flat_buffer& app_buffer,
+                                                            ExchangeLoopParams params,
+                                                            ConnectionFacts& stats) {
   ExchangeLoop loop(ctx, app, app_buffer, std::move(params), stats);
   co_return co_await loop.Run();
 }

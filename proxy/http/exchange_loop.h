@@ -32,10 +32,10 @@ struct ExchangeLoopParams {
 // until an exchange switches to WebSocket: then returns the upgraded session, its `app` left for
 // the caller (who owns the app's stream) to set. `app_buffer` may already hold bytes read from
 // the app; after an upgrade it is empty and released.
-net::awaitable<std::unique_ptr<UpgradedSession>> RunExchangeLoop(const ProxyContext& ctx,
-                                                                 ByteStream& app,
-                                                                 beast::flat_buffer& app_buffer,
-                                                                 ExchangeLoopParams params,
-                                                                 ConnectionFacts& stats);
+Awaitable<std::unique_ptr<UpgradedSession>> RunExchangeLoop(const ProxyContext& ctx,
+                                                            ByteStream& app,
+                                                            beast::flat_buffer& app_buffer,
+                                                            ExchangeLoopParams params,
+                                                            ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

@@ -55,8 +55,8 @@ std::optional<uint64_t> ContentLength(const RawParser<true>& req) {
 
 // Reads until the whole body of `req` is in `app_buf`, if it is small and the app is not waiting
 // for 100-continue. Returns the body, or nullopt (then the fingerprint uses its length only).
-net::awaitable<std::optional<std::string>> PeekBody(ByteStream& app, beast::flat_buffer& app_buf,
-                                                    const RawParser<true>& req) {
+Awaitable<std::optional<std::string>> PeekBody(ByteStream& app, beast::flat_buffer& app_buf,
+                                               const RawParser<true>& req) {
   if (req.is_done()) co_return std::string();
   // The parser learns the length only when it starts on the body: read the field.
   std::optional<uint64_t> length = ContentLength(req);
@@ -72,10 +72,10 @@ net::awaitable<std::optional<std::string>> PeekBody(ByteStream& app, beast::flat
 
 }  // namespace
 
-net::awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
-                                      beast::flat_buffer& app_buf, const RawParser<true>& req,
-                                      const HostPort& target, uint64_t connection_id,
-                                      uint32_t exchange_sequence) {
+Awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
+                                 beast::flat_buffer& app_buf, const RawParser<true>& req,
+                                 const HostPort& target, uint64_t connection_id,
+                                 uint32_t exchange_sequence) {
   GuardCheck c;
   if (ctx.guard == nullptr) co_return c;
   c.active = true;
@@ -103,8 +103,8 @@ net::awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
   co_return c;
 }
 
-net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck& check,
-                                              recorder::Exchange* obs) {
+Awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck& check,
+                                         recorder::Exchange* obs) {
   const guard::Decision& d = check.decision;
   std::string bytes = guard::BuildRejectResponse(d);
   if (obs) {

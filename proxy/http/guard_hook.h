@@ -29,14 +29,14 @@ struct GuardCheck {
 
 // Asks the guard (if any). A small Content-Length body that is not waiting for 100-continue is
 // read ahead into `app_buf` (it stays there for the relay) so the fingerprint covers it.
-net::awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
-                                      beast::flat_buffer& app_buf, const RawParser<true>& req,
-                                      const HostPort& target, uint64_t connection_id,
-                                      uint32_t exchange_sequence);
+Awaitable<GuardCheck> CheckGuard(const ProxyContext& ctx, ByteStream& app,
+                                 beast::flat_buffer& app_buf, const RawParser<true>& req,
+                                 const HostPort& target, uint64_t connection_id,
+                                 uint32_t exchange_sequence);
 
 // Writes the local 429/503 answer and half-closes; fills the exchange observation (if any).
-net::awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck& check,
-                                              recorder::Exchange* obs);
+Awaitable<uint64_t> AnswerGuardRejection(ByteStream& app, const GuardCheck& check,
+                                         recorder::Exchange* obs);
 
 // Tells the guard how the session of a forwarded upgrade ended (nothing when the guard is off).
 void ReportGuardSessionEnd(const ProxyContext& ctx, const GuardCheck& check, bool failed);

@@ -57,7 +57,7 @@ HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end, bo
   return f;
 }
 
-net::awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error) {
+Awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error) {
   std::string bytes = BuildLocalErrorResponse(error);
   auto [ec, n] = co_await app.WriteAll(net::buffer(bytes));
   co_await app.ShutdownSend();

@@ -44,7 +44,7 @@ HeadFailure ClassifyHeadFailure(error_code ec, recorder::EndReason quiet_end, bo
 
 // Writes the answer to the app and half-closes (nothing follows it on this connection); returns
 // the bytes written.
-net::awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error);
+Awaitable<uint64_t> WriteLocalError(ByteStream& app, const LocalError& error);
 
 // Notes on the exchange's recording (if any) that relaytap answered it itself, and why.
 void NoteLocalError(recorder::Exchange* obs, const LocalError& error);

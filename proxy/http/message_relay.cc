@@ -3,9 +3,8 @@
 namespace relaytap::proxy::http_relay {
 
 template <bool isRequest>
-net::awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
-                                     RawParser<isRequest>& parser, ByteStream& to,
-                                     uint64_t& counter) {
+Awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
+                                RawParser<isRequest>& parser, ByteStream& to, uint64_t& counter) {
   constexpr size_t kReadChunk = 32 * 1024;
   BodyResult r;
   parser.eager(true);
@@ -46,9 +45,9 @@ net::awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
   co_return r;
 }
 
-template net::awaitable<BodyResult> RelayBody<true>(ByteStream&, beast::flat_buffer&,
-                                                    RawParser<true>&, ByteStream&, uint64_t&);
-template net::awaitable<BodyResult> RelayBody<false>(ByteStream&, beast::flat_buffer&,
-                                                     RawParser<false>&, ByteStream&, uint64_t&);
+template Awaitable<BodyResult> RelayBody<true>(ByteStream&, beast::flat_buffer&, RawParser<true>&,
+                                               ByteStream&, uint64_t&);
+template Awaitable<BodyResult> RelayBody<false>(ByteStream&, beast::flat_buffer&, RawParser<false>&,
+                                                ByteStream&, uint64_t&);
 
 }  // namespace relaytap::proxy::http_relay

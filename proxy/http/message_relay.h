@@ -42,15 +42,12 @@ struct BodyResult {
 // bytes written to `to` are added to `counter`. After a failed write the body is still read to
 // its end (so the parser's view stays whole) but nothing more is written.
 template <bool isRequest>
-net::awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
-                                     RawParser<isRequest>& parser, ByteStream& to,
-                                     uint64_t& counter);
+Awaitable<BodyResult> RelayBody(ByteStream& from, beast::flat_buffer& buf,
+                                RawParser<isRequest>& parser, ByteStream& to, uint64_t& counter);
 
-extern template net::awaitable<BodyResult> RelayBody<true>(ByteStream&, beast::flat_buffer&,
-                                                           RawParser<true>&, ByteStream&,
-                                                           uint64_t&);
-extern template net::awaitable<BodyResult> RelayBody<false>(ByteStream&, beast::flat_buffer&,
-                                                            RawParser<false>&, ByteStream&,
-                                                            uint64_t&);
+extern template Awaitable<BodyResult> RelayBody<true>(ByteStream&, beast::flat_buffer&,
+                                                      RawParser<true>&, ByteStream&, uint64_t&);
+extern template Awaitable<BodyResult> RelayBody<false>(ByteStream&, beast::flat_buffer&,
+                                                       RawParser<false>&, ByteStream&, uint64_t&);
 
 }  // namespace relaytap::proxy::http_relay

@@ -115,9 +115,9 @@ struct HeadTimeouts {
 // struck: `buf` then holds what came of the head, if anything), or partial_message on EOF
 // inside a header. The stream's timeout is `timeouts.idle` afterwards when that is set.
 template <bool isRequest>
-net::awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
-                                      RawParser<isRequest>& parser, size_t& header_size,
-                                      HeadTimeouts timeouts = {}) {
+Awaitable<error_code> ReadHeader(ByteStream& s, beast::flat_buffer& buf,
+                                 RawParser<isRequest>& parser, size_t& header_size,
+                                 HeadTimeouts timeouts = {}) {
   using Clock = std::chrono::steady_clock;
   constexpr size_t kReadChunk = 32 * 1024;
   std::optional<Clock::time_point> deadline;

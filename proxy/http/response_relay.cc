@@ -33,7 +33,7 @@ std::string_view FieldOr(const RawParser<false>& res, std::string_view name) {
 
 // No response head arrived (`ec`): answer locally if the app has seen nothing of this
 // response yet, else reset the app's connection (a half-relayed answer must not look whole).
-net::awaitable<void> FailWithoutHead(ResponseRelay& r, error_code ec, ResponseResult& rr) {
+Awaitable<void> FailWithoutHead(ResponseRelay& r, error_code ec, ResponseResult& rr) {
   rr.failed = true;
   ReportGuardOutcome(r.ctx, r.guard, 0, "", "");
   if (rr.any_bytes_to_app) {
@@ -88,7 +88,7 @@ void NoteHead(ResponseRelay& r, const RawParser<false>& res) {
 
 // Relays the final response's body; the recording gets the first byte's time, a sample and
 // (for text/event-stream) the timed stream.
-net::awaitable<void> RelayFinalBody(ResponseRelay& r, RawParser<false>& res, ResponseResult& rr) {
+Awaitable<void> RelayFinalBody(ResponseRelay& r, RawParser<false>& res, ResponseResult& rr) {
   r.up.SetTimeout(r.ctx.config->http_idle_timeout);
   r.app.SetTimeout(r.ctx.config->http_idle_timeout);
   recorder::Exchange* obs = r.obs;
@@ -125,7 +125,7 @@ net::awaitable<void> RelayFinalBody(ResponseRelay& r, RawParser<false>& res, Res
 
 }  // namespace
 
-net::awaitable<ResponseResult> RelayResponse(ResponseRelay r) {
+Awaitable<ResponseResult> RelayResponse(ResponseRelay r) {
   ResponseResult rr;
   for (;;) {  // one round per head: 1xx interim heads, then the final one
     RawParser<false> res;

@@ -47,6 +47,6 @@ struct ResponseRelay {
   ExchangeSignals* signals = nullptr;  // null when the request had no body to relay
 };
 
-net::awaitable<ResponseResult> RelayResponse(ResponseRelay r);
+Awaitable<ResponseResult> RelayResponse(ResponseRelay r);
 
 }  // namespace relaytap::proxy::http_relay

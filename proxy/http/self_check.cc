@@ -151,7 +151,7 @@ void NoteAnswer(recorder::Exchange* obs, int status, const recorder::Headers& he
 
 // Reads until the app's close frame (a masked frame with opcode 8) begins, it closes, or the
 // time is up: a few reads at most, whatever the app sends.
-net::awaitable<void> AwaitAppClose(ByteStream& app) {
+Awaitable<void> AwaitAppClose(ByteStream& app) {
   static constexpr int kMaxReads = 8;
   app.SetTimeout(std::chrono::seconds(5));
   char buf[512];
@@ -164,8 +164,8 @@ net::awaitable<void> AwaitAppClose(ByteStream& app) {
 
 }  // namespace
 
-net::awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStream& app,
-                                                bool keep_alive, recorder::Exchange* obs) {
+Awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStream& app,
+                                           bool keep_alive, recorder::Exchange* obs) {
   const std::string body = SelfCheckBody(ctx, app);
   const recorder::Headers headers = {{"Content-Type", "application/json"},
                                      {"Content-Length", std::to_string(body.size())},
@@ -178,9 +178,9 @@ net::awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStr
   co_return SelfCheckResult{n, !ec};
 }
 
-net::awaitable<SelfCheckResult> AnswerSelfCheckUpgrade(const ProxyContext& ctx, ByteStream& app,
-                                                       std::string_view ws_key,
-                                                       recorder::Exchange* obs) {
+Awaitable<SelfCheckResult> AnswerSelfCheckUpgrade(const ProxyContext& ctx, ByteStream& app,
+                                                  std::string_view ws_key,
+                                                  recorder::Exchange* obs) {
   const std::string body = SelfCheckBody(ctx, app);
   const recorder::Headers headers = {{"Upgrade", "websocket"},
                                      {"Connection", "Upgrade"},

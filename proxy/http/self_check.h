@@ -47,14 +47,13 @@ std::string SelfCheckWebSocketFrames(std::string_view json);
 
 // Writes the 200 JSON answer (`Connection: close` unless `keep_alive`) and notes it on `obs`
 // (status, headers, body) when recording.
-net::awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStream& app,
-                                                bool keep_alive, recorder::Exchange* obs);
+Awaitable<SelfCheckResult> AnswerSelfCheck(const ProxyContext& ctx, ByteStream& app,
+                                           bool keep_alive, recorder::Exchange* obs);
 
 // A WebSocket upgrade to the self-check host (`ws_key`: its Sec-WebSocket-Key): 101, the JSON as
 // one text message, a close (1000), then waits (bounded) for the app's close so that its library
 // sees a clean close handshake. The connection ends after it.
-net::awaitable<SelfCheckResult> AnswerSelfCheckUpgrade(const ProxyContext& ctx, ByteStream& app,
-                                                       std::string_view ws_key,
-                                                       recorder::Exchange* obs);
+Awaitable<SelfCheckResult> AnswerSelfCheckUpgrade(const ProxyContext& ctx, ByteStream& app,
+                                                  std::string_view ws_key, recorder::Exchange* obs);
 
 }  // namespace relaytap::proxy::http_relay

@@ -104,8 +104,8 @@ TapNeeds NeededTaps(bool recording, bool guard_active, bool capped,
   return n;
 }
 
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
-                                  ConnectionFacts& stats) {
+Awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
+                             ConnectionFacts& stats) {
   stats.websocket = true;
   ByteStream& app = *session.app;
   ByteStream& up = *session.up;

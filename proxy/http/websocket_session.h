@@ -48,7 +48,7 @@ struct UpgradedSession {
 };
 
 // Relays until both directions ended; `stats` gets the bytes and the end.
-net::awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
-                                  ConnectionFacts& stats);
+Awaitable<void> RunWebSocket(const ProxyContext& ctx, UpgradedSession& session,
+                             ConnectionFacts& stats);
 
 }  // namespace relaytap::proxy::http_relay

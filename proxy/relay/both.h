@@ -25,7 +25,7 @@
 namespace relaytap::proxy {
 
 template <class A, class B, class Stop>
-net::awaitable<std::tuple<A, B>> Both(net::awaitable<A> a, net::awaitable<B> b, Stop stop) {
+Awaitable<std::tuple<A, B>> Both(Awaitable<A> a, Awaitable<B> b, Stop stop) {
   struct Spawned {
     std::optional<A> result;
     std::exception_ptr error;

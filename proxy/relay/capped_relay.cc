@@ -25,7 +25,7 @@ struct Shared {
   uint64_t injected_by_up = 0;  // error-event bytes the up direction wrote to the app
 };
 
-net::awaitable<void> AcquireApp(Shared& s) {
+Awaitable<void> AcquireApp(Shared& s) {
   // Two writers at most, and each holds it for one write round: bounded.
   while (s.app_busy) {
     s.app_free.expires_at(std::chrono::steady_clock::time_point::max());
@@ -40,8 +40,8 @@ void ReleaseApp(Shared& s) {
 }
 
 // Writes every pending error event (the caller holds the app side, at a message boundary).
-net::awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap, CapState& cs,
-                                        uint64_t& bytes) {
+Awaitable<error_code> WritePending(ByteStream& app, ws::FrameTap* down_tap, CapState& cs,
+                                   uint64_t& bytes) {
   while (!cs.pending().empty()) {
     std::string frame = std::move(cs.pending().front());
     cs.pending().pop_front();
@@ -61,7 +61,7 @@ class CappedDown final : public RelayPolicy {
   CappedDown(ByteStream& app, ws::FrameTap* tap, CapState& cs, Shared& s)
       : app_(app), tap_(tap), cs_(cs), s_(s) {}
 
-  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
+  Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
     co_await AcquireApp(s_);
     error_code result;
     while (!chunk.empty() && !result) {
@@ -107,7 +107,7 @@ class CappedUp final : public RelayPolicy {
            CapState& cs, Shared& s)
       : app_(app), upstream_(upstream), up_tap_(up_tap), down_tap_(down_tap), cs_(cs), s_(s) {}
 
-  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
+  Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
     std::vector<ws::GateSegment> segs;
     cs_.gate().Feed(Bytes(chunk), &segs);
     std::string out;
@@ -142,10 +142,10 @@ class CappedUp final : public RelayPolicy {
 
 }  // namespace
 
-net::awaitable<BiPumpResult> RelayWithCap(ByteStream& app, ByteStream& upstream,
-                                          std::string_view app_initial,
-                                          std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                          ws::FrameTap* down_tap, CapState& cap) {
+Awaitable<BiPumpResult> RelayWithCap(ByteStream& app, ByteStream& upstream,
+                                     std::string_view app_initial,
+                                     std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                     ws::FrameTap* down_tap, CapState& cap) {
   Shared s(co_await net::this_coro::executor);
   CappedUp up(app, upstream, up_tap, down_tap, cap, s);
   CappedDown down(app, down_tap, cap, s);

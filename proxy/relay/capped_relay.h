@@ -17,9 +17,9 @@
 namespace relaytap::proxy {
 
 // The injected error events count as bytes sent to the app (`down.bytes`).
-net::awaitable<BiPumpResult> RelayWithCap(ByteStream& app, ByteStream& upstream,
-                                          std::string_view app_initial,
-                                          std::string_view upstream_initial, ws::FrameTap* up_tap,
-                                          ws::FrameTap* down_tap, CapState& cap);
+Awaitable<BiPumpResult> RelayWithCap(ByteStream& app, ByteStream& upstream,
+                                     std::string_view app_initial,
+                                     std::string_view upstream_initial, ws::FrameTap* up_tap,
+                                     ws::FrameTap* down_tap, CapState& cap);
 
 }  // namespace relaytap::proxy

@@ -2,10 +2,10 @@
 
 namespace relaytap::proxy {
 
-IdleWatch::IdleWatch(net::any_io_executor ex, std::chrono::milliseconds limit)
+IdleWatch::IdleWatch(Executor ex, std::chrono::milliseconds limit)
     : timer_(std::move(ex)), limit_(limit), last_(Clock::now()) {}
 
-net::awaitable<bool> IdleWatch::Run(ByteStream& a, ByteStream& b) {
+Awaitable<bool> IdleWatch::Run(ByteStream& a, ByteStream& b) {
   while (!stopped_) {
     const Clock::time_point due = last_ + limit_;
     if (Clock::now() >= due) {

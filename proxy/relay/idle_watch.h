@@ -18,12 +18,12 @@ namespace relaytap::proxy {
 class IdleWatch {
  public:
   using Clock = std::chrono::steady_clock;
-  IdleWatch(net::any_io_executor ex, std::chrono::milliseconds limit);
+  IdleWatch(Executor ex, std::chrono::milliseconds limit);
 
   void Touch() { last_ = Clock::now(); }
   // Waits until the relay was idle for the limit (then closes `a` and `b` and returns true) or
   // Stop() was called (returns false).
-  net::awaitable<bool> Run(ByteStream& a, ByteStream& b);
+  Awaitable<bool> Run(ByteStream& a, ByteStream& b);
   void Stop();
 
  private:
@@ -37,7 +37,7 @@ class IdleWatch {
 class ActivityRelay final : public RelayPolicy {
  public:
   ActivityRelay(ByteStream& to, IdleWatch& watch) : plain_(to, nullptr), watch_(watch) {}
-  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
+  Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override {
     watch_.Touch();
     return plain_.Relay(chunk, bytes);
   }

@@ -13,8 +13,8 @@ namespace {
 
 // How a pump ends once reading its source failed with `ec`: sets `result.end`/`ec` and passes a
 // clean end or a reset on to `to`.
-net::awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
-                                       PumpSide side) {
+Awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& result,
+                                  PumpSide side) {
   result.ec = ec;
   PumpPair* p = side.pair;
   const int me = side.index, other = 1 - side.index;
@@ -51,7 +51,7 @@ void FeedTap(ws::FrameTap* tap, std::string_view chunk) {
   }
 }
 
-net::awaitable<error_code> PlainRelay::Relay(std::string_view chunk, uint64_t& bytes) {
+Awaitable<error_code> PlainRelay::Relay(std::string_view chunk, uint64_t& bytes) {
   auto [ec, n] = co_await to_.WriteAll(net::buffer(chunk));
   if (ec) co_return ec;
   bytes += n;
@@ -69,8 +69,8 @@ recorder::EndFacts RelayEnd(const BiPumpResult& r, bool websocket) {
   return e;
 }
 
-net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                RelayPolicy& policy, PumpSide side) {
+Awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
+                           RelayPolicy& policy, PumpSide side) {
   PumpResult result;
   if (!initial.empty()) {
     if (error_code wec = co_await policy.Relay(initial, result.bytes)) {
@@ -109,7 +109,7 @@ net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_vi
 }
 
 // Not a coroutine: see the header.
-net::awaitable<std::tuple<PumpResult, PumpResult>> BiPump::Run() {
+Awaitable<std::tuple<PumpResult, PumpResult>> BiPump::Run() {
   app_.SetTimeout(std::chrono::milliseconds(0));
   upstream_.SetTimeout(std::chrono::milliseconds(0));
   // One loop composed for the two directions (relay/both.h: `&&` without its per-operation
@@ -126,10 +126,9 @@ BiPumpResult BiPump::Result(const std::tuple<PumpResult, PumpResult>& ended) con
   return BiPumpResult{std::get<0>(ended), std::get<1>(ended), pair_.first_ended == 0};
 }
 
-net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
-                                      std::string_view app_initial,
-                                      std::string_view upstream_initial, RelayPolicy& up,
-                                      RelayPolicy& down) {
+Awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                 std::string_view app_initial, std::string_view upstream_initial,
+                                 RelayPolicy& up, RelayPolicy& down) {
   BiPump pumps(app, upstream, app_initial, upstream_initial, up, down);
   const std::tuple<PumpResult, PumpResult> ended = co_await pumps.Run();
   co_return pumps.Result(ended);

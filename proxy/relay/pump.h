@@ -51,7 +51,7 @@ class RelayPolicy {
   virtual ~RelayPolicy() = default;
   // Writes `chunk` on; adds the bytes its destination accepted to `bytes`; returns the write's
   // error (the pump then ends as kSinkFailed).
-  virtual net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) = 0;
+  virtual Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) = 0;
 };
 
 // Writes each chunk exactly as read to `to`, then feeds `tap` (if set) a copy, so decoding never
@@ -59,7 +59,7 @@ class RelayPolicy {
 class PlainRelay final : public RelayPolicy {
  public:
   PlainRelay(ByteStream& to, ws::FrameTap* tap) : to_(to), tap_(tap) {}
-  net::awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override;
+  Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override;
 
  private:
   ByteStream& to_;
@@ -72,8 +72,8 @@ void FeedTap(ws::FrameTap* tap, std::string_view chunk);
 // Relays `from` -> `to` through `policy` until `from` ends. `initial` bytes (already read from
 // `from`) go first. A clean end of `from` (FIN / close_notify) is passed on to `to` as a clean
 // end, a reset as a reset; a keepalive that gave up (ETIMEDOUT) is kTimedOut.
-net::awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
-                                RelayPolicy& policy, PumpSide side = {});
+Awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view initial,
+                           RelayPolicy& policy, PumpSide side = {});
 
 // Both directions at once; returns when both ended.
 struct BiPumpResult {
@@ -104,7 +104,7 @@ class BiPump {
 
   // Relays until both directions ended: {app -> upstream, upstream -> app}. The awaitable refers
   // to this object.
-  net::awaitable<std::tuple<PumpResult, PumpResult>> Run();
+  Awaitable<std::tuple<PumpResult, PumpResult>> Run();
   // Run()'s ends, with which direction ended first.
   BiPumpResult Result(const std::tuple<PumpResult, PumpResult>& ended) const;
 
@@ -119,9 +119,8 @@ class BiPump {
 
 // A BiPump as a coroutine of its own, for the relays that compose it further (the tunnel with its
 // idle watch, the guard's capped relay); the WebSocket session awaits its BiPump directly.
-net::awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
-                                      std::string_view app_initial,
-                                      std::string_view upstream_initial, RelayPolicy& up,
-                                      RelayPolicy& down);
+Awaitable<BiPumpResult> PumpBoth(ByteStream& app, ByteStream& upstream,
+                                 std::string_view app_initial, std::string_view upstream_initial,
+                                 RelayPolicy& up, RelayPolicy& down);
 
 }  // namespace relaytap::proxy

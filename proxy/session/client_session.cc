@@ -107,8 +107,8 @@ void RecordOpen(const ProxyContext& ctx, const CloseLine& c, const HostPort& tar
   ctx.sink->TrySubmit(recorder::Observation(std::move(opened)));
 }
 
-net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
-                               HostPort target, uint64_t id, ConnectionFacts& stats) {
+Awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
+                          HostPort target, uint64_t id, ConnectionFacts& stats) {
   DialResult d = co_await DialUpstream(*ctx.config, nullptr, target);
   if (!d.ok()) {
     RELAYTAP_LOG(kWarn, "conn=", id, " tunnel to ", target.host, ":", target.port, " failed at ",
@@ -131,7 +131,7 @@ net::awaitable<void> RunTunnel(const ProxyContext& ctx, ByteStream& app, beast::
   EnableKeepAlive(*d.stream);
   IdleWatch watch(co_await net::this_coro::executor, ctx.config->tunnel_idle_timeout);
   ActivityRelay up(*d.stream, watch), down(app, watch);
-  auto pumps = [&]() -> net::awaitable<BiPumpResult> {
+  auto pumps = [&]() -> Awaitable<BiPumpResult> {
     BiPumpResult r = co_await PumpBoth(app, *d.stream, initial, std::string_view(), up, down);
     watch.Stop();
     co_return r;
@@ -177,9 +177,9 @@ using Upgraded = std::unique_ptr<http_relay::UpgradedSession>;
 
 // The app's TLS (a leaf minted for the host), then the exchange loop inside it. Returns the
 // WebSocket session (with the app's stream) when an exchange switched, else null.
-net::awaitable<Upgraded> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
-                                      beast::flat_buffer& buf, HostPort target, uint64_t id,
-                                      ConnectionFacts& stats) {
+Awaitable<Upgraded> RunIntercept(const ProxyContext& ctx, std::unique_ptr<ByteStream> app_tcp,
+                                 beast::flat_buffer& buf, HostPort target, uint64_t id,
+                                 ConnectionFacts& stats) {
   auto [wec, wn] = co_await app_tcp->WriteAll(
       net::buffer(std::string_view("HTTP/1.1 200 Connection Established\r\n\r\n")));
   if (wec) {
@@ -228,9 +228,9 @@ net::awaitable<Upgraded> RunIntercept(const ProxyContext& ctx, std::unique_ptr<B
 // CONNECT: intercept (TLS terminated here, then the exchange loop) or tunnel (bytes relayed
 // blind), as the configuration routes the host. Returns the intercepted WebSocket session, if an
 // exchange switched to one.
-net::awaitable<Upgraded> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
-                                    beast::flat_buffer& buf, std::string_view authority,
-                                    CloseLine& line, ConnectionFacts& stats) {
+Awaitable<Upgraded> RunConnect(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
+                               beast::flat_buffer& buf, std::string_view authority, CloseLine& line,
+                               ConnectionFacts& stats) {
   auto target = ParseHostPort(authority);
   if (!target.ok()) {
     const http_relay::LocalError e{400, "relaytap_bad_connect",
@@ -253,9 +253,9 @@ net::awaitable<Upgraded> RunConnect(const ProxyContext& ctx, std::unique_ptr<Byt
 
 // Plain proxying: absolute-form http:// requests, each naming its target; the first head stays
 // in `buf` for the exchange loop. Returns the WebSocket session, if an exchange switched to one.
-net::awaitable<Upgraded> RunPlainProxy(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
-                                       beast::flat_buffer& buf, std::string_view first_target,
-                                       CloseLine& line, ConnectionFacts& stats) {
+Awaitable<Upgraded> RunPlainProxy(const ProxyContext& ctx, std::unique_ptr<ByteStream> app,
+                                  beast::flat_buffer& buf, std::string_view first_target,
+                                  CloseLine& line, ConnectionFacts& stats) {
   std::string host, origin;
   uint16_t port = 0;
   if (http_relay::SplitAbsoluteHttpTarget(first_target, &host, &port, &origin)) {
@@ -286,9 +286,9 @@ net::ip::address PeerOf(TcpSocket& app_socket, CloseLine& line) {
 
 // The connection's first head, read into `buf`/`head` within head_timeout of the accept. On
 // failure the app gets the answer its failure deserves (if any) and `stats` its end.
-net::awaitable<bool> ReadFirstHead(const ProxyContext& ctx, ByteStream& app,
-                                   beast::flat_buffer& buf, http_relay::RawParser<true>& head,
-                                   size_t& hsize, ConnectionFacts& stats) {
+Awaitable<bool> ReadFirstHead(const ProxyContext& ctx, ByteStream& app, beast::flat_buffer& buf,
+                              http_relay::RawParser<true>& head, size_t& hsize,
+                              ConnectionFacts& stats) {
   head.header_limit(kMaxHeaderBytes);
   head.eager(false);
   const http_relay::HeadTimeouts timeouts{ctx.config->http_idle_timeout, ctx.config->head_timeout,
@@ -335,8 +335,8 @@ std::optional<std::pair<http_relay::LocalError, EndReason>> RefusalOf(
 // The connection up to its end, or up to a switch to WebSocket: the first head, the checks on
 // it, then CONNECT or plain proxying. Sets `close.record` once a target is named.
 // `app_socket` (the caller's) is moved into the app's stream at once.
-net::awaitable<Upgraded> ServeHttp(const ProxyContext& ctx, TcpSocket& app_socket, CloseLine& line,
-                                   ConnectionFacts& stats, CloseOnExit& close) {
+Awaitable<Upgraded> ServeHttp(const ProxyContext& ctx, TcpSocket& app_socket, CloseLine& line,
+                              ConnectionFacts& stats, CloseOnExit& close) {
   const net::ip::address client_address = PeerOf(app_socket, line);
   std::unique_ptr<ByteStream> app = MakeTcpByteStream(std::move(app_socket));
   // Until a target is named the connection is logged but not recorded (close.record stays false).
@@ -370,7 +370,7 @@ net::awaitable<Upgraded> ServeHttp(const ProxyContext& ctx, TcpSocket& app_socke
 // The frame of this coroutine is what a WebSocket session keeps of its connection while it
 // relays (the close line and the facts): everything that led to the 101 lives in ServeHttp's
 // frames, which are gone by then.
-net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app_socket, uint64_t id) {
+Awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app_socket, uint64_t id) {
   CloseLine line{id, "", "", "http"};
   ConnectionFacts stats;
   CloseOnExit close{ctx, line, stats};

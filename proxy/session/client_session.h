@@ -12,6 +12,6 @@
 
 namespace relaytap::proxy {
 
-net::awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app, uint64_t id);
+Awaitable<void> RunClientSession(const ProxyContext& ctx, TcpSocket app, uint64_t id);
 
 }  // namespace relaytap::proxy

@@ -29,7 +29,7 @@ class TcpByteStream final : public ByteStream {
 
   // A read times out by a raced timer, as in TlsByteStream, not by tcp_stream's expiry, which
   // closes the socket: a request head that took too long must still get its 408.
-  net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
+  Awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
     if (timeout_.count() == 0) co_return co_await stream_.socket().async_read_some(buf, Token{});
     Timer timer(stream_.get_executor());
     timer.expires_after(timeout_);
@@ -38,10 +38,10 @@ class TcpByteStream final : public ByteStream {
     co_return std::get<0>(raced);
   }
   bool HasBufferedInput() const override { return false; }
-  net::awaitable<std::tuple<error_code>> WaitReadable() override {
+  Awaitable<std::tuple<error_code>> WaitReadable() override {
     return stream_.socket().async_wait(tcp::socket::wait_read, Token{});
   }
-  net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
+  Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (timeout_.count() > 0) stream_.expires_after(timeout_);
     co_return co_await net::async_write(stream_, buf);
   }
@@ -49,7 +49,7 @@ class TcpByteStream final : public ByteStream {
     timeout_ = t;
     ApplyTimeout(stream_, t);  // writes
   }
-  net::awaitable<void> ShutdownSend() override {
+  Awaitable<void> ShutdownSend() override {
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     co_return;

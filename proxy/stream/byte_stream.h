@@ -19,7 +19,7 @@ namespace relaytap::proxy {
 class ByteStream {
  public:
   virtual ~ByteStream() = default;
-  virtual net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) = 0;
+  virtual Awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) = 0;
   // True if a ReadSome may complete without new bytes from the socket: a TLS stream holding
   // received bytes it has not returned yet. Plain TCP never buffers.
   virtual bool HasBufferedInput() const = 0;
@@ -27,15 +27,15 @@ class ByteStream {
   // rely on when HasBufferedInput() is false: then the next ReadSome needs socket bytes anyway.
   // The socket's own wait (Asio's tuple), so that an implementation can return it as it is: an
   // idle reader then holds no coroutine frame of ours.
-  virtual net::awaitable<std::tuple<error_code>> WaitReadable() = 0;
+  virtual Awaitable<std::tuple<error_code>> WaitReadable() = 0;
   // Writes all of `buf`.
-  virtual net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
+  virtual Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
   // Per-operation deadline for the reads and writes that follow; zero or negative: none.
   virtual void SetTimeout(std::chrono::milliseconds timeout) = 0;
   // Half-close: no more bytes from us. TLS sends its close_notify first (peers such as Beast and
   // Python treat a FIN without one as a truncation attack), then TCP FIN. The read side stays
   // open for plain TCP; a TLS stream reads no more application data after it.
-  virtual net::awaitable<void> ShutdownSend() = 0;
+  virtual Awaitable<void> ShutdownSend() = 0;
   // Abortive close (RST) where possible.
   virtual void Reset() = 0;
   virtual void Close() = 0;

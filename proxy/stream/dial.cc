@@ -54,9 +54,8 @@ bool IsInternalLiteral(const std::string& host) {
 
 // Resolves and connects to `to` (the upstream or the upstream proxy). On failure fills `r` and
 // returns nullopt.
-net::awaitable<std::optional<TcpStream>> ConnectTcp(const ProxyConfig& config, const HostPort& to,
-                                                    bool check_internal, Stages stages,
-                                                    DialResult& r) {
+Awaitable<std::optional<TcpStream>> ConnectTcp(const ProxyConfig& config, const HostPort& to,
+                                               bool check_internal, Stages stages, DialResult& r) {
   auto ex = co_await net::this_coro::executor;
   auto t0 = Clock::now();
   Resolver resolver(ex);
@@ -102,8 +101,8 @@ net::awaitable<std::optional<TcpStream>> ConnectTcp(const ProxyConfig& config, c
 }
 
 // Asks the upstream proxy for a tunnel to `dial`; false (and `r` filled) when it did not give one.
-net::awaitable<bool> OpenProxyTunnel(const ProxyConfig& config, TcpStream& tcp_stream,
-                                     const HostPort& dial, DialResult& r) {
+Awaitable<bool> OpenProxyTunnel(const ProxyConfig& config, TcpStream& tcp_stream,
+                                const HostPort& dial, DialResult& r) {
   auto t0 = Clock::now();
   ProxyConnectResult pc = co_await ConnectThroughProxy(tcp_stream, *config.upstream_proxy, dial,
                                                        config.connect_timeout);
@@ -118,9 +117,8 @@ net::awaitable<bool> OpenProxyTunnel(const ProxyConfig& config, TcpStream& tcp_s
 
 // The TCP connection to the upstream proxy and its tunnel to `dial`; every failure on the way is
 // the proxy stage's.
-net::awaitable<std::optional<TcpStream>> ConnectViaProxy(const ProxyConfig& config,
-                                                         const HostPort& dial, bool remote_checks,
-                                                         DialResult& r) {
+Awaitable<std::optional<TcpStream>> ConnectViaProxy(const ProxyConfig& config, const HostPort& dial,
+                                                    bool remote_checks, DialResult& r) {
   const HostPort& proxy = config.upstream_proxy->address;
   r.upstream_proxy = Authority(proxy);
   if (remote_checks && IsInternalLiteral(dial.host)) {
@@ -142,9 +140,9 @@ net::awaitable<std::optional<TcpStream>> ConnectViaProxy(const ProxyConfig& conf
 // The TCP connection that carries the dial: to the upstream itself, or a tunnel through the
 // upstream proxy. (Not `cond ? co_await a : co_await b`: g++ 12 mishandles the temporaries of
 // co_await in a conditional expression, and the stream's socket arrived closed.)
-net::awaitable<std::optional<TcpStream>> OpenTcp(const ProxyConfig& config, const HostPort& target,
-                                                 const HostPort& dial, bool remote_checks,
-                                                 DialResult& r) {
+Awaitable<std::optional<TcpStream>> OpenTcp(const ProxyConfig& config, const HostPort& target,
+                                            const HostPort& dial, bool remote_checks,
+                                            DialResult& r) {
   if (UsesUpstreamProxy(config, target)) {
     co_return co_await ConnectViaProxy(config, dial, remote_checks, r);
   }
@@ -152,9 +150,8 @@ net::awaitable<std::optional<TcpStream>> OpenTcp(const ProxyConfig& config, cons
 }
 
 // The verified TLS client handshake for `target.host` over the connection.
-net::awaitable<DialResult> HandshakeTls(const ProxyConfig& config, ssl::context& tls_ctx,
-                                        const HostPort& target, TcpStream tcp_stream,
-                                        DialResult r) {
+Awaitable<DialResult> HandshakeTls(const ProxyConfig& config, ssl::context& tls_ctx,
+                                   const HostPort& target, TcpStream tcp_stream, DialResult r) {
   auto t0 = Clock::now();
   auto made = TlsByteStream::Create(std::move(tcp_stream.socket()), tls_ctx, TlsRole::kClient);
   absl::Status st =
@@ -247,8 +244,8 @@ std::string UpstreamChainIssuer(SSL* ssl) {
   return "";
 }
 
-net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
-                                        HostPort target) {
+Awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
+                                   HostPort target) {
   const HostPort dial = ResolveConnectTo(config.connect_to, target);
   const bool remote_checks = config.allow_remote && !FindConnectTo(config.connect_to, target);
   DialResult r;

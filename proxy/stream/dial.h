@@ -58,7 +58,7 @@ std::string UpstreamChainIssuer(SSL* ssl);
 // verifies the certificate for `target.host` (SNI and name checks use the original host even
 // when --connect-to redirects the TCP connection, or an upstream proxy carries it: its CONNECT
 // names the --connect-to target).
-net::awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
-                                        HostPort target);
+Awaitable<DialResult> DialUpstream(const ProxyConfig& config, ssl::context* tls_ctx,
+                                   HostPort target);
 
 }  // namespace relaytap::proxy

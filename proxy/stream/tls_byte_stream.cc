@@ -25,7 +25,7 @@ void ClearErrorsBeforeCall() {
 }
 
 // WaitReadable's answer when OpenSSL already holds input: ready, without the socket.
-net::awaitable<std::tuple<error_code>> ReadyNow() { co_return std::make_tuple(error_code{}); }
+Awaitable<std::tuple<error_code>> ReadyNow() { co_return std::make_tuple(error_code{}); }
 
 // Per-SSL settings, with why.
 void Configure(SSL* ssl, TlsRole role) {
@@ -92,7 +92,7 @@ error_code TlsByteStream::ErrorOf(int err) {
   return error_code(static_cast<int>(e), net::error::get_ssl_category());
 }
 
-net::awaitable<error_code> TlsByteStream::Wait(tcp::socket::wait_type w, Timer* timer) {
+Awaitable<error_code> TlsByteStream::Wait(tcp::socket::wait_type w, Timer* timer) {
   if (timer == nullptr) {
     auto [ec] = co_await socket_.async_wait(w, Token{});
     co_return ec;
@@ -104,7 +104,7 @@ net::awaitable<error_code> TlsByteStream::Wait(tcp::socket::wait_type w, Timer* 
 }
 
 template <class Op>
-net::awaitable<error_code> TlsByteStream::Drive(Op op) {
+Awaitable<error_code> TlsByteStream::Drive(Op op) {
   std::optional<Timer> timer;
   if (timeout_.count() > 0) {
     timer.emplace(socket_.get_executor());
@@ -130,14 +130,14 @@ net::awaitable<error_code> TlsByteStream::Drive(Op op) {
   }
 }
 
-net::awaitable<error_code> TlsByteStream::Handshake(std::chrono::milliseconds timeout) {
+Awaitable<error_code> TlsByteStream::Handshake(std::chrono::milliseconds timeout) {
   auto saved = std::exchange(timeout_, timeout);
   error_code ec = co_await Drive([this] { return SSL_do_handshake(ssl_); });
   timeout_ = saved;
   co_return ec;
 }
 
-net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::mutable_buffer buf) {
+Awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::mutable_buffer buf) {
   if (buf.size() == 0) co_return std::make_tuple(error_code{}, size_t{0});
   if (read_error_) co_return std::make_tuple(read_error_, size_t{0});
   for (;;) {
@@ -187,7 +187,7 @@ size_t TlsByteStream::ReadHeld(net::mutable_buffer buf) {
 
 // Wait for (and drop) the peer's next bytes, its close_notify, as the ssl::stream version did:
 // closing with them unread would send an RST instead of a FIN.
-net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::DrainAfterShutdown(
+Awaitable<std::tuple<error_code, size_t>> TlsByteStream::DrainAfterShutdown(
     net::mutable_buffer buf) {
   std::optional<Timer> timer;
   if (timeout_.count() > 0) {
@@ -212,7 +212,7 @@ bool TlsByteStream::HasBufferedInput() const {
          static_cast<bool>(read_error_);
 }
 
-net::awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
+Awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
   if (HasBufferedInput()) return ReadyNow();
   // Going idle: drop OpenSSL's record buffers (17 KiB read, 17 KiB write). RELEASE_BUFFERS frees
   // them only on some paths: with read ahead, a read that ends on a record boundary in the middle
@@ -224,7 +224,7 @@ net::awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
   return socket_.async_wait(tcp::socket::wait_read, Token{});
 }
 
-net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::const_buffer buf) {
+Awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::const_buffer buf) {
   const char* data = static_cast<const char*>(buf.data());
   size_t total = 0;
   while (total < buf.size()) {
@@ -237,7 +237,7 @@ net::awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::cons
   co_return std::make_tuple(error_code{}, total);
 }
 
-net::awaitable<void> TlsByteStream::ShutdownSend() {
+Awaitable<void> TlsByteStream::ShutdownSend() {
   if (shut_down_) co_return;
   shut_down_ = true;
   // TLS has no half-close: SSL_shutdown would wait for the peer's close_notify with a read that

@@ -45,14 +45,14 @@ class TlsByteStream final : public ByteStream {
   // For tls::Prepare*Ssl before the handshake, TlsFactsOf / VerifyFailureOf after it.
   SSL* native_handle() { return ssl_; }
   // Runs the handshake, bounded by `timeout` when positive (then back to SetTimeout's).
-  net::awaitable<error_code> Handshake(std::chrono::milliseconds timeout);
+  Awaitable<error_code> Handshake(std::chrono::milliseconds timeout);
 
-  net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override;
+  Awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override;
   bool HasBufferedInput() const override;
-  net::awaitable<std::tuple<error_code>> WaitReadable() override;
-  net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
+  Awaitable<std::tuple<error_code>> WaitReadable() override;
+  Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
   void SetTimeout(std::chrono::milliseconds t) override { timeout_ = t; }
-  net::awaitable<void> ShutdownSend() override;
+  Awaitable<void> ShutdownSend() override;
   void Reset() override;
   void Close() override;
   bool is_tls() const override { return true; }
@@ -63,9 +63,9 @@ class TlsByteStream final : public ByteStream {
   // Calls `op` (an SSL call: 1 = done) until it is done or fails, waiting for the readiness
   // OpenSSL asks for in between; the whole call bounded by timeout_ when positive.
   template <class Op>
-  net::awaitable<error_code> Drive(Op op);
+  Awaitable<error_code> Drive(Op op);
   // Waits for `w` on the socket, raced with `timer` when one is given.
-  net::awaitable<error_code> Wait(tcp::socket::wait_type w, Timer* timer);
+  Awaitable<error_code> Wait(tcp::socket::wait_type w, Timer* timer);
   // The failure an SSL call reported as SSL_get_error `err`, as an error_code (see the header
   // comment).
   error_code ErrorOf(int err);
@@ -73,7 +73,7 @@ class TlsByteStream final : public ByteStream {
   // .cc). A failure met there is kept in read_error_ for the next ReadSome.
   size_t ReadHeld(net::mutable_buffer buf);
   // After ShutdownSend: reads and drops the peer's next bytes, then reports the end.
-  net::awaitable<std::tuple<error_code, size_t>> DrainAfterShutdown(net::mutable_buffer buf);
+  Awaitable<std::tuple<error_code, size_t>> DrainAfterShutdown(net::mutable_buffer buf);
 
   TcpSocket socket_;
   tls::FdBioState bio_state_;

@@ -41,7 +41,7 @@ struct AnswerHead {
 
 // Peeks at what the proxy sent and consumes only up to the end of its head, so the tunnel's
 // first bytes (a server that speaks first) are not lost. Bounded by kMaxAnswerHead.
-net::awaitable<AnswerHead> ReadAnswerHead(TcpStream& stream) {
+Awaitable<AnswerHead> ReadAnswerHead(TcpStream& stream) {
   AnswerHead head;
   std::array<char, 4096> peek{};
   auto& socket = stream.socket();
@@ -67,7 +67,7 @@ net::awaitable<AnswerHead> ReadAnswerHead(TcpStream& stream) {
   co_return head;
 }
 
-net::awaitable<AnswerHead> Exchange(TcpStream& stream, const std::string& request) {
+Awaitable<AnswerHead> Exchange(TcpStream& stream, const std::string& request) {
   auto [wec, wn] = co_await net::async_write(stream.socket(), net::buffer(request));
   if (wec) co_return AnswerHead{wec, {}};
   co_return co_await ReadAnswerHead(stream);
@@ -124,10 +124,9 @@ std::string BuildConnectRequest(const UpstreamProxy& proxy, const HostPort& targ
   return out;
 }
 
-net::awaitable<ProxyConnectResult> ConnectThroughProxy(TcpStream& stream,
-                                                       const UpstreamProxy& proxy,
-                                                       const HostPort& target,
-                                                       std::chrono::milliseconds timeout) {
+Awaitable<ProxyConnectResult> ConnectThroughProxy(TcpStream& stream, const UpstreamProxy& proxy,
+                                                  const HostPort& target,
+                                                  std::chrono::milliseconds timeout) {
   ProxyConnectResult r;
   Timer timer(co_await net::this_coro::executor);
   timer.expires_after(timeout);

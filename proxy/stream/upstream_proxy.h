@@ -42,9 +42,8 @@ struct ProxyConnectResult {
 
 // Sends CONNECT for `target` on `stream` and reads the answer's head, byte-exact: bytes after the
 // blank line stay in the socket for the tunnel. Gives up after `timeout`.
-net::awaitable<ProxyConnectResult> ConnectThroughProxy(TcpStream& stream,
-                                                       const UpstreamProxy& proxy,
-                                                       const HostPort& target,
-                                                       std::chrono::milliseconds timeout);
+Awaitable<ProxyConnectResult> ConnectThroughProxy(TcpStream& stream, const UpstreamProxy& proxy,
+                                                  const HostPort& target,
+                                                  std::chrono::milliseconds timeout);
 
 }  // namespace relaytap::proxy

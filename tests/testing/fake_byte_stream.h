@@ -36,7 +36,7 @@ class FakeByteStream : public proxy::ByteStream {
   bool shut_down() const { return shut_down_; }
   bool was_reset() const { return reset_; }
 
-  net::awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
+  Awaitable<std::tuple<error_code, size_t>> ReadSome(net::mutable_buffer buf) override {
     co_await WaitForScript();
     if (reads_.empty()) {
       // Reset by us: the read is aborted. A failed write broke the connection: so do reads.
@@ -55,11 +55,11 @@ class FakeByteStream : public proxy::ByteStream {
     co_return std::make_tuple(result, n);
   }
   bool HasBufferedInput() const override { return false; }
-  net::awaitable<std::tuple<error_code>> WaitReadable() override {
+  Awaitable<std::tuple<error_code>> WaitReadable() override {
     co_await WaitForScript();
     co_return std::make_tuple(error_code{});
   }
-  net::awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
+  Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     ++writes_;
     if (reset_) co_return std::make_tuple(error_code(net::error::bad_descriptor), 0);
     if (writes_ == fail_write_at_) {
@@ -71,7 +71,7 @@ class FakeByteStream : public proxy::ByteStream {
     co_return std::make_tuple(error_code{}, buf.size());
   }
   void SetTimeout(std::chrono::milliseconds) override {}
-  net::awaitable<void> ShutdownSend() override {
+  Awaitable<void> ShutdownSend() override {
     shut_down_ = true;
     if (eof_after_shutdown_) PushRead("", net::error::eof);
     co_return;
@@ -86,7 +86,7 @@ class FakeByteStream : public proxy::ByteStream {
 
  private:
   // Until a read is scripted or the stream is reset (bounded by the test's own deadline).
-  net::awaitable<void> WaitForScript() {
+  Awaitable<void> WaitForScript() {
     while (reads_.empty() && !reset_ && !broken_) {
       wake_.expires_after(std::chrono::seconds(30));
       auto [ec] = co_await wake_.async_wait();

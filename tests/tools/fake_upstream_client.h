@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_test_support.h"
 #include "tools/stream/erased_stream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream::testing {
 

@@ -7,10 +7,10 @@
 #include <memory>
 #include <utility>
 
-#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_client.h"
 #include "tests/tools/fake_upstream_test_support.h"
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream::testing {
 

@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_client.h"
 #include "tests/tools/fake_upstream_fixture.h"
 #include "tests/tools/fake_upstream_test_support.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {

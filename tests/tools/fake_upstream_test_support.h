@@ -14,7 +14,7 @@
 #include <string_view>
 #include <utility>
 
-#include "proxy/stream/net.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream::testing {
 

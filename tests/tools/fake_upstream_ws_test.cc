@@ -12,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tests/tools/fake_upstream_client.h"
 #include "tests/tools/fake_upstream_fixture.h"
 #include "tests/tools/fake_upstream_test_support.h"
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "proxy/stream/net.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::bench {
 

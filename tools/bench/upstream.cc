@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tools/bench/client.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::bench {
 namespace {

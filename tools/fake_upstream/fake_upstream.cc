@@ -10,9 +10,9 @@
 
 #include "base/log.h"
 #include "base/str_cat.h"
-#include "proxy/stream/net.h"
 #include "tools/fake_upstream/http_session.h"
 #include "tools/fake_upstream/state.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 namespace {

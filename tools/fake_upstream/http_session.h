@@ -2,9 +2,9 @@
 // The HTTP/1.1 keep-alive loop of one connection, plain or TLS. Hands WebSocket upgrades on
 // realtime-looking paths to ServeWebSocket().
 
-#include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
 #include "tools/stream/erased_stream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tools/fake_upstream/fake_upstream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 

@@ -4,10 +4,10 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 
-#include "proxy/stream/net.h"
 #include "tools/fake_upstream/state.h"
 #include "tools/fake_upstream/util.h"
 #include "tools/stream/erased_stream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::fake_upstream {
 

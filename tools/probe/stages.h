@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tools/probe/probe.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::probe {
 

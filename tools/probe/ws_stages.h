@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "proxy/stream/net.h"
 #include "tools/probe/probe.h"
 #include "tools/probe/stages.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::probe {
 

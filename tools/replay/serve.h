@@ -5,10 +5,10 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 
-#include "proxy/stream/net.h"
 #include "tools/replay/catalog.h"
 #include "tools/replay/recording.h"
 #include "tools/stream/erased_stream.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools::replay {
 

@@ -14,7 +14,7 @@
 #include <boost/beast/core/role.hpp>
 #include <cstddef>
 
-#include "proxy/stream/net.h"
+#include "tools/stream/strand_net.h"
 
 namespace relaytap::tools {
 

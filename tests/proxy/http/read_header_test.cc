@@ -29,7 +29,7 @@ HeadRead ReadInPieces(const std::vector<std::string>& pieces) {
   std::optional<HeadRead> out;
   net::co_spawn(
       ioc,
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         RawParser<true> parser;
         beast::flat_buffer buf;
         HeadRead r;

@@ -17,8 +17,8 @@ namespace {
 using std::chrono::milliseconds;
 
 // Ends after `ms` (0: at once), noting its name in `order`, with `value` or by throwing it.
-net::awaitable<int> After(int ms, int value, std::vector<std::string>& order, std::string name,
-                          bool throws = false) {
+Awaitable<int> After(int ms, int value, std::vector<std::string>& order, std::string name,
+                     bool throws = false) {
   if (ms > 0) {
     Timer t(co_await net::this_coro::executor);
     t.expires_after(milliseconds(ms));
@@ -30,7 +30,7 @@ net::awaitable<int> After(int ms, int value, std::vector<std::string>& order, st
 }
 
 // Waits until `*released` (polled every millisecond, at most 2 s), then ends.
-net::awaitable<int> UntilReleased(const bool* released, std::vector<std::string>& order) {
+Awaitable<int> UntilReleased(const bool* released, std::vector<std::string>& order) {
   Timer t(co_await net::this_coro::executor);
   for (int i = 0; i < 2000 && !*released; ++i) {
     t.expires_after(milliseconds(1));

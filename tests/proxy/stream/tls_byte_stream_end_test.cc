@@ -27,11 +27,11 @@ TEST_F(TlsByteStreamEndTest, CloseNotifyBehindTheLastRecordEndsTheNextRead) {
   error_code end, sec;
   size_t reads = 0;
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         co_await net::async_write(*peer, net::buffer(std::string_view("last words")), Token{});
         std::tie(sec) = co_await peer->async_shutdown(Token{});
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::vector<char> buf(64);
         while (reads++ < 16) {
           if (!ours->HasBufferedInput()) co_await ours->WaitReadable();
@@ -57,11 +57,11 @@ TEST_F(TlsByteStreamEndTest, PeerCloseNotifyIsEof) {
   error_code rec, sec;
   char byte;
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(rec, std::ignore) = co_await ours->ReadSome(net::buffer(&byte, 1));
         co_await ours->ShutdownSend();  // answers the peer's shutdown, which waits for ours
       },
-      [&]() -> net::awaitable<void> { std::tie(sec) = co_await peer->async_shutdown(Token{}); },
+      [&]() -> Awaitable<void> { std::tie(sec) = co_await peer->async_shutdown(Token{}); },
   }));
   EXPECT_EQ(rec, net::error::eof) << rec.message();
   EXPECT_FALSE(sec) << sec.message();  // the peer saw our close_notify
@@ -77,14 +77,14 @@ TEST_F(TlsByteStreamEndTest, ShutdownSendWithAReadPending) {
   bool shut = false;
   char byte, pbyte;
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(our_read, std::ignore) = co_await ours->ReadSome(net::buffer(&byte, 1));
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         co_await ours->ShutdownSend();
         shut = true;
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(peer_read, std::ignore) =
             co_await peer->async_read_some(net::buffer(&pbyte, 1), Token{});
         co_await peer->async_shutdown(Token{});  // its close_notify; ours is already in
@@ -102,7 +102,7 @@ TEST_F(TlsByteStreamEndTest, TcpFinWithoutCloseNotifyIsTruncation) {
   peer->next_layer().socket().shutdown(tcp::socket::shutdown_send);
   error_code rec;
   char byte;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     std::tie(rec, std::ignore) = co_await ours->ReadSome(net::buffer(&byte, 1));
   }}));
   EXPECT_EQ(rec, ssl::error::stream_truncated) << rec.message();
@@ -118,7 +118,7 @@ TEST_F(TlsByteStreamEndTest, PeerResetIsReset) {
   ps.close();
   error_code rec;
   char byte;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     std::tie(rec, std::ignore) = co_await ours->ReadSome(net::buffer(&byte, 1));
   }}));
   EXPECT_TRUE(IsReset(rec)) << rec.message();
@@ -134,7 +134,7 @@ TEST_F(TlsByteStreamEndTest, WriteAfterPeerResetFailsWithoutSigpipe) {
   ps.close();
   const std::string chunk = Pattern(64 * 1024, 3);
   std::vector<error_code> errors;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     co_await ours->WaitReadable();  // the RST arrived
     // The first send reports the reset (ECONNRESET), the next ones EPIPE: the SIGPIPE case.
     for (int i = 0; i < 3; ++i) {
@@ -150,7 +150,7 @@ TEST_F(TlsByteStreamEndTest, HandshakeTimesOutWhenThePeerSendsNothing) {
   auto [a, b] = Connect();
   auto ours = MakeServer(std::move(a));
   error_code hec;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     hec = co_await ours->Handshake(std::chrono::milliseconds(50));
   }}));
   EXPECT_TRUE(IsTimeout(hec)) << hec.message();
@@ -164,14 +164,14 @@ TEST_F(TlsByteStreamEndTest, ReadTimesOutAndZeroMeansNone) {
   size_t n2 = 0;
   char buf[8];
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         ours->SetTimeout(std::chrono::milliseconds(50));
         std::tie(first, std::ignore) = co_await ours->ReadSome(net::buffer(buf));
         ours->SetTimeout(std::chrono::milliseconds(0));
         // No deadline now: this read waits for the peer's bytes, sent after the timeout.
         std::tie(second, n2) = co_await ours->ReadSome(net::buffer(buf));
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         Timer t(co_await net::this_coro::executor);
         for (int i = 0; i < 400 && !first; ++i) {  // bounded: until the first read ended
           t.expires_after(std::chrono::milliseconds(10));
@@ -194,8 +194,8 @@ TEST_F(TlsByteStreamEndTest, ClientThatDoesNotTrustTheCa) {
   auto ours = MakeServer(std::move(a));
   auto peer = MakePeerClient(std::move(b), **untrusting);
   error_code oec, pec;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> { oec = co_await ours->Handshake({}); },
-                      [&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> { oec = co_await ours->Handshake({}); },
+                      [&]() -> Awaitable<void> {
                         std::tie(pec) =
                             co_await peer->async_handshake(ssl::stream_base::client, Token{});
                         peer->next_layer().close();
@@ -219,12 +219,12 @@ TEST_F(TlsByteStreamEndTest, ClientRoleVerifiesTheServer) {
     ASSERT_TRUE(tls::PrepareDownstreamSsl(server.native_handle(), *ca_, kHost).ok());
     error_code oec;
     std::string got(5, '\0');
-    ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+    ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
                           oec = co_await ours->Handshake({});
                           if (!oec) co_await ours->WriteAll(net::buffer(std::string_view("hello")));
                           ours->Close();
                         },
-                        [&]() -> net::awaitable<void> {
+                        [&]() -> Awaitable<void> {
                           auto [hec] =
                               co_await server.async_handshake(ssl::stream_base::server, Token{});
                           if (!hec)

@@ -89,7 +89,7 @@ class TlsByteStreamFixture : public ::testing::Test {
   }
 
   // Runs the coroutines to completion (bounded); true if all finished.
-  ::testing::AssertionResult RunAll(std::vector<std::function<net::awaitable<void>()>> tasks) {
+  ::testing::AssertionResult RunAll(std::vector<std::function<Awaitable<void>()>> tasks) {
     size_t done = 0;
     for (auto& t : tasks) {
       net::co_spawn(ioc_, t(), [&done](std::exception_ptr e) {
@@ -110,8 +110,8 @@ class TlsByteStreamFixture : public ::testing::Test {
     ours = MakeServer(std::move(a));
     peer = MakePeerClient(std::move(b), *client_ctx_);
     error_code oec, pec;
-    auto ok = RunAll({[&]() -> net::awaitable<void> { oec = co_await ours->Handshake({}); },
-                      [&]() -> net::awaitable<void> {
+    auto ok = RunAll({[&]() -> Awaitable<void> { oec = co_await ours->Handshake({}); },
+                      [&]() -> Awaitable<void> {
                         std::tie(pec) =
                             co_await peer->async_handshake(ssl::stream_base::client, Token{});
                       }});

@@ -28,12 +28,12 @@ TEST_F(TlsByteStreamTest, LargeBidirectionalTransferAtOnce) {
   error_code our_write_ec, peer_write_ec, peer_read_ec;
   size_t our_reads = 0;
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         auto [ec, n] = co_await ours->WriteAll(net::buffer(down));
         our_write_ec = ec;
         EXPECT_EQ(n, kBytes);
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::vector<char> buf(16 * 1024);
         while (got_by_ours.size() < kBytes && our_reads < 4 * kBytes) {
           ++our_reads;
@@ -42,11 +42,11 @@ TEST_F(TlsByteStreamTest, LargeBidirectionalTransferAtOnce) {
           if (ec) break;
         }
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(peer_write_ec, std::ignore) =
             co_await net::async_write(*peer, net::buffer(up), Token{});
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(peer_read_ec, std::ignore) =
             co_await net::async_read(*peer, net::buffer(got_by_peer), net::transfer_all(), Token{});
       },
@@ -66,7 +66,7 @@ TEST_F(TlsByteStreamTest, BufferedInputCoversRecordsAlreadyFetched) {
   ASSERT_TRUE(Handshaken(ours, peer));
   std::string first(3, '\0'), second(1, '\0'), rest(2, '\0');
   bool before = true, after_first = false, after_second = false, after_rest = true;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     co_await net::async_write(*peer, net::buffer(std::string_view("abc")), Token{});
     co_await net::async_write(*peer, net::buffer(std::string_view("def")), Token{});
     before = ours->HasBufferedInput();
@@ -98,7 +98,7 @@ TEST_F(TlsByteStreamTest, OneReadReturnsEveryRecordAlreadyFetched) {
   size_t n = 0;
   error_code ec;
   bool after = true;
-  ASSERT_TRUE(RunAll({[&]() -> net::awaitable<void> {
+  ASSERT_TRUE(RunAll({[&]() -> Awaitable<void> {
     for (std::string_view part : {"ab", "cde", "f"}) {
       co_await net::async_write(*peer, net::buffer(part), Token{});
     }
@@ -122,14 +122,14 @@ TEST_F(TlsByteStreamTest, EarlyBytesBeforeTheClientHello) {
   std::string early(7, '\0'), got(4, '\0');
   size_t early_n = 0;
   ASSERT_TRUE(RunAll({
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(rec, early_n) =
             co_await net::async_read(a, net::buffer(early), net::transfer_all(), Token{});
         ours = MakeServer(std::move(a), early);
         oec = co_await ours->Handshake({});
         if (!oec) co_await ours->WriteAll(net::buffer(std::string_view("pong")));
       },
-      [&]() -> net::awaitable<void> {
+      [&]() -> Awaitable<void> {
         std::tie(pec) = co_await peer->async_handshake(ssl::stream_base::client, Token{});
         if (!pec) co_await net::async_read(*peer, net::buffer(got), net::transfer_all(), Token{});
       },

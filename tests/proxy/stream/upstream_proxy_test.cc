@@ -29,7 +29,7 @@ Outcome RunAgainst(const std::string& answer, const UpstreamProxy& proxy,
   Acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
   const uint16_t port = acceptor.local_endpoint().port();
   Outcome out;
-  auto server = [&]() -> net::awaitable<void> {
+  auto server = [&]() -> Awaitable<void> {
     auto [aec, socket] = co_await acceptor.async_accept();
     if (aec) co_return;
     std::string buf;
@@ -40,7 +40,7 @@ Outcome RunAgainst(const std::string& answer, const UpstreamProxy& proxy,
     hold.expires_after(timeout + std::chrono::seconds(2));
     co_await hold.async_wait();
   };
-  auto client = [&]() -> net::awaitable<void> {
+  auto client = [&]() -> Awaitable<void> {
     TcpStream stream(co_await net::this_coro::executor);
     auto [cec] =
         co_await stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
