@@ -80,7 +80,7 @@ struct FrameTap::Impl {
   const TapLimits limits;
   ReassemblyBudget& budget;
   const size_t cap;
-  size_t reserved = 0;  // taken from `budget` for message.payload's capacity
+  size_t reserved = 0;  // taken from `budget` for the message payload's capacity
   const bool deflate_enabled;
   const bool no_context_takeover;
 
@@ -103,9 +103,10 @@ struct FrameTap::Impl {
   uint64_t control_wire_bytes = 0;
   std::string control_payload;
 
-  // Data message being reassembled.
+  // Data message being reassembled: made when its first frame starts and handed on whole, so an
+  // idle tap (most of a Realtime session's life) holds none of its 120 bytes.
   bool message_open = false;
-  Message message;
+  std::unique_ptr<Message> message;
   bool inflating = false;     // still feeding the inflater for this message
   bool stream_ended = false;  // the sender finished a deflate stream (BFINAL) in this message
 
@@ -201,26 +202,26 @@ void FrameTap::Impl::OnHeader(int64_t now) {
     if (message_open) return Fail("new data frame while a fragmented message is in progress");
     if (rsv1 && !deflate_enabled) return Fail("RSV1 set but permessage-deflate not negotiated");
     if (rsv1 && !EnsureInflater()) return;
-    message = Message{};
-    message.direction = direction;
-    message.opcode = Opcode{opcode};
-    message.first_frame_us = frame_start_us;
-    message.compressed = rsv1;
+    message = std::make_unique<Message>();
+    message->direction = direction;
+    message->opcode = Opcode{opcode};
+    message->first_frame_us = frame_start_us;
+    message->compressed = rsv1;
     message_open = true;
     inflating = rsv1;
     stream_ended = false;
   }
   if (!IsControlOpcode(opcode)) {
-    message.wire_bytes += header_size + payload_len;
-    ++message.frame_count;
-    if (!message.compressed && !message.truncated()) {
+    message->wire_bytes += header_size + payload_len;
+    ++message->frame_count;
+    if (!message->compressed && !message->truncated()) {
       // Room for the frame at once, up to a step: a declared length is not yet a received one.
       constexpr uint64_t kMaxAhead = uint64_t{1} << 20;
-      const uint64_t size = message.payload.size();
+      const uint64_t size = message->payload.size();
       const uint64_t want = size + payload_len <= cap
                                 ? std::min(size + payload_len, size + kMaxAhead)
                                 : std::min<uint64_t>(cap, limits.kept_prefix);
-      if (want > message.payload.capacity()) Grow(static_cast<size_t>(want));
+      if (want > message->payload.capacity()) Grow(static_cast<size_t>(want));
     }
   }
   control_wire_bytes = header_size + payload_len;
@@ -232,9 +233,9 @@ void FrameTap::Impl::OnHeader(int64_t now) {
 // Counts `n` payload bytes and keeps them while the message is within its limits; past the cap
 // (or when the budget refuses to grow it) the message keeps only its prefix.
 void FrameTap::Impl::AppendCapped(const uint8_t* data, size_t n, bool unmask, uint64_t offset) {
-  message.payload_bytes += n;
-  if (message.truncated() || n == 0) return;
-  const std::string& out = message.payload;
+  message->payload_bytes += n;
+  if (message->truncated() || n == 0) return;
+  const std::string& out = message->payload;
   if (n > cap - out.size()) {
     const size_t prefix = std::min(cap, limits.kept_prefix);
     const size_t take = out.size() < prefix ? std::min(n, prefix - out.size()) : 0;
@@ -250,7 +251,7 @@ void FrameTap::Impl::AppendCapped(const uint8_t* data, size_t n, bool unmask, ui
 }
 
 void FrameTap::Impl::Append(const uint8_t* data, size_t n, bool unmask, uint64_t offset) {
-  std::string& out = message.payload;
+  std::string& out = message->payload;
   const size_t old_size = out.size();
   out.append(reinterpret_cast<const char*>(data), n);
   if (unmask) Unmask(reinterpret_cast<uint8_t*>(out.data()) + old_size, n, mask_key, offset);
@@ -259,7 +260,7 @@ void FrameTap::Impl::Append(const uint8_t* data, size_t n, bool unmask, uint64_t
 // Makes room for `need` payload bytes (doubling, at most the cap), taking the growth from the
 // budget first. False when the budget cannot give even `need`.
 bool FrameTap::Impl::Grow(size_t need) {
-  std::string& out = message.payload;
+  std::string& out = message->payload;
   size_t target = std::max(need, std::min(cap, std::max<size_t>(out.capacity() * 2, 4096)));
   if (target > reserved && !budget.TryTake(target - reserved)) {
     target = need;
@@ -272,8 +273,8 @@ bool FrameTap::Impl::Grow(size_t need) {
 
 // The message is not kept whole: its prefix stays, the rest of its memory goes back at once.
 void FrameTap::Impl::Truncate(Truncation why) {
-  message.truncation = why;
-  std::string& out = message.payload;
+  message->truncation = why;
+  std::string& out = message->payload;
   const size_t prefix = std::min(cap, limits.kept_prefix);
   if (out.size() > prefix) out.resize(prefix);
   out.shrink_to_fit();
@@ -299,7 +300,7 @@ void FrameTap::Impl::ConsumePayload(const uint8_t* data, size_t n) {
     }
     return;
   }
-  if (!message.compressed) return AppendCapped(data, n, masked, payload_done);
+  if (!message->compressed) return AppendCapped(data, n, masked, payload_done);
   if (!inflating || stream_ended) return;
   if (!masked) {
     Inflate(data, n);
@@ -341,14 +342,14 @@ bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
       zs->avail_out = static_cast<uInt>(kScratchBytes);
       const int rc = inflate(zs.get(), Z_SYNC_FLUSH);
       AppendCapped(inflated.get(), kScratchBytes - zs->avail_out, false, 0);
-      if (!message.truncated() && message.payload_bytes > limits.expansion_floor &&
-          message.payload_bytes / std::max<uint64_t>(message.wire_bytes, 1) >=
+      if (!message->truncated() && message->payload_bytes > limits.expansion_floor &&
+          message->payload_bytes / std::max<uint64_t>(message->wire_bytes, 1) >=
               limits.max_expansion_ratio) {
         Truncate(Truncation::kExpansionRatio);
       }
       // With context takeover the window must follow the sender, so inflating goes on (and
       // costs what it costs the application); without, it can stop.
-      if (message.truncated() && no_context_takeover) inflating = false;
+      if (message->truncated() && no_context_takeover) inflating = false;
       if (rc == Z_STREAM_END) {
         stream_ended = true;
         return true;
@@ -382,16 +383,15 @@ void FrameTap::Impl::ResetInflaterAfterMessage() {
 }
 
 void FrameTap::Impl::FinishMessage(int64_t now) {
-  if (message.compressed) {
+  if (message->compressed) {
     if (inflating && !stream_ended && !Inflate(kDeflateTail, sizeof(kDeflateTail))) return;
     ResetInflaterAfterMessage();
   }
-  message.last_frame_us = now;
+  message->last_frame_us = now;
   message_open = false;
   ReleasePayload();
-  Message done = std::move(message);
-  message = Message{};
-  Emit(std::move(done));
+  std::unique_ptr<Message> done = std::move(message);
+  Emit(std::move(*done));
 }
 
 void FrameTap::Impl::EmitControl(int64_t now) {
