@@ -103,9 +103,9 @@ struct FrameTap::Impl {
   uint64_t control_wire_bytes = 0;
   std::string control_payload;
 
-  // Data message being reassembled: made when its first frame starts and handed on whole, so an
-  // idle tap (most of a Realtime session's life) holds none of its 120 bytes.
-  bool message_open = false;
+  // Data message being reassembled (null between messages): made when its first frame starts and
+  // handed on whole, so an idle tap (most of a Realtime session's life) holds none of its 120
+  // bytes.
   std::unique_ptr<Message> message;
   bool inflating = false;     // still feeding the inflater for this message
   bool stream_ended = false;  // the sender finished a deflate stream (BFINAL) in this message
@@ -196,10 +196,12 @@ void FrameTap::Impl::OnHeader(int64_t now) {
     if (rsv1) return Fail("RSV1 set on a control frame");
     control_payload.clear();
   } else if (opcode == 0x0) {
-    if (!message_open) return Fail("continuation frame without a started message");
+    if (message == nullptr) return Fail("continuation frame without a started message");
     if (rsv1) return Fail("RSV1 set on a continuation frame");
   } else {
-    if (message_open) return Fail("new data frame while a fragmented message is in progress");
+    if (message != nullptr) {
+      return Fail("new data frame while a fragmented message is in progress");
+    }
     if (rsv1 && !deflate_enabled) return Fail("RSV1 set but permessage-deflate not negotiated");
     if (rsv1 && !EnsureInflater()) return;
     message = std::make_unique<Message>();
@@ -207,7 +209,6 @@ void FrameTap::Impl::OnHeader(int64_t now) {
     message->opcode = Opcode{opcode};
     message->first_frame_us = frame_start_us;
     message->compressed = rsv1;
-    message_open = true;
     inflating = rsv1;
     stream_ended = false;
   }
@@ -388,7 +389,6 @@ void FrameTap::Impl::FinishMessage(int64_t now) {
     ResetInflaterAfterMessage();
   }
   message->last_frame_us = now;
-  message_open = false;
   ReleasePayload();
   std::unique_ptr<Message> done = std::move(message);
   Emit(std::move(*done));

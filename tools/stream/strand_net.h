@@ -11,7 +11,6 @@ namespace relaytap::tools {
 
 using Executor = net::any_io_executor;
 using Token = net::as_tuple_t<net::use_awaitable_t<>>;
-using TcpSocket = Token::as_default_on_t<tcp::socket>;
 using TcpStream = beast::basic_stream<tcp, Token::executor_with_default<Executor>>;
 using SslStream = ssl::stream<TcpStream>;
 using Acceptor = Token::as_default_on_t<tcp::acceptor>;
