@@ -4,6 +4,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/malloc_tuning.h"
 #include "metrics/proxy_metrics.h"
 #include "proxy/config/config.h"
 #include "proxy/server.h"
@@ -65,6 +66,9 @@ int RunProxy(const ProxyFlags& flags) {
   if (!guard.ok()) {
     std::cerr << "relaytap proxy: " << guard.status().message() << "\n";
     return kUsageError;
+  }
+  if (!KeepFreedMemoryInTheHeap()) {
+    RELAYTAP_LOG(kWarn, "glibc refused the malloc thresholds; using its defaults");
   }
   metrics::Tally tally;  // outlives the recorder that feeds it and the listener that reads it
   const recorder::RecorderOptions ro =
