@@ -9,25 +9,16 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/testing/sanitizers.h"
+
 namespace relaytap {
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitizedHeap = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitizedHeap = true;
-#else
-constexpr bool kSanitizedHeap = false;
-#endif
-#else
-constexpr bool kSanitizedHeap = false;
-#endif
 
 class MallocTuningTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (kSanitizedHeap) GTEST_SKIP() << "ASan replaces glibc's malloc: nothing to observe";
+    if (testing::kAddressSanitizer)
+      GTEST_SKIP() << "ASan replaces glibc's malloc: nothing to observe";
     ASSERT_TRUE(KeepFreedMemoryInTheHeap());
   }
 };
