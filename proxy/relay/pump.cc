@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "proxy/relay/both.h"
+#include "proxy/relay/ready_relay.h"
 #include "proxy/stream/errors.h"
 #include "proxy/stream/pump_buffer.h"
 
@@ -41,6 +42,15 @@ Awaitable<void> EndAfterReadError(ByteStream& to, error_code ec, PumpResult& res
   }
 }
 
+// How a pump ends once writing to its destination failed with `ec`: the source is reset.
+PumpResult SinkFailed(ByteStream& from, error_code ec, PumpResult& result, PumpSide side) {
+  side.Ended();
+  from.Reset();
+  result.end = PumpEnd::kSinkFailed;
+  result.ec = ec;
+  return result;
+}
+
 }  // namespace
 
 void FeedTap(ws::FrameTap* tap, std::string_view chunk) {
@@ -74,9 +84,7 @@ Awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view in
   PumpResult result;
   if (!initial.empty()) {
     if (error_code wec = co_await policy.Relay(initial, result.bytes)) {
-      side.Ended();
-      from.Reset();
-      co_return PumpResult{PumpEnd::kSinkFailed, wec, result.bytes};
+      co_return SinkFailed(from, wec, result, side);
     }
   }
   // The buffer (PumpBuffer::kBytes, one TLS record's plaintext) is held only while bytes flow:
@@ -84,22 +92,43 @@ Awaitable<PumpResult> Pump(ByteStream& from, ByteStream& to, std::string_view in
   // Waiting first is correct only when the source holds no received bytes of its own (TLS);
   // otherwise read at once.
   PumpBuffer buffer;
+  // A plain policy between two streams that can try their calls: the chunks that need no wait
+  // are relayed without this coroutine (relay/ready_relay.h); it goes on below for the rest.
+  const std::optional<PlainTarget> plain = policy.plain_target();
+  std::optional<ReadyRelay> ready;
+  if (plain && from.tries() && plain->to->tries())
+    ready.emplace(from, *plain->to, plain->tap, buffer);
   for (;;) {
     if (!from.HasBufferedInput()) {
       buffer.Release();
-      // A failure here (reset, closed by the opposite pump) shows again in the read below,
-      // which classifies it.
-      co_await from.WaitReadable();
+      if (!ready) {
+        // A failure here (reset, closed by the opposite pump) shows again in the read below,
+        // which classifies it.
+        co_await from.WaitReadable();
+      } else {
+        const ReadyEnd e = co_await ready->Run();
+        result.bytes += e.bytes;
+        if (e.kind == ReadyEnd::Kind::kReadFailed) {
+          co_await EndAfterReadError(to, e.ec, result, side);
+          co_return result;
+        }
+        if (e.kind == ReadyEnd::Kind::kWriteFailed) co_return SinkFailed(from, e.ec, result, side);
+        if (e.kind == ReadyEnd::Kind::kWriteWaits) {
+          const std::string_view chunk(buffer.data(), e.size);
+          auto [wec, n] = co_await plain->to->WriteAll(net::buffer(chunk.substr(e.written)));
+          if (wec) co_return SinkFailed(from, wec, result, side);
+          result.bytes += chunk.size();
+          FeedTap(plain->tap, chunk);
+          continue;
+        }
+        // kAskPump: the read below.
+      }
     }
     char* data = buffer.Get();
     auto [ec, n] = co_await from.ReadSome(net::buffer(data, PumpBuffer::kBytes));
     if (n > 0) {
       if (error_code wec = co_await policy.Relay(std::string_view(data, n), result.bytes)) {
-        side.Ended();
-        from.Reset();
-        result.end = PumpEnd::kSinkFailed;
-        result.ec = wec;
-        co_return result;
+        co_return SinkFailed(from, wec, result, side);
       }
     }
     if (!ec) continue;

@@ -3,9 +3,13 @@
 // relay policy, which writes it on. The plain policy writes every byte exactly as read and then
 // feeds a FrameTap a copy (blind tunnels, WebSocket sessions after 101); the guard's capped
 // relay (capped_relay.h) is the same loop with its own policies. Back-pressure is natural: the
-// next read starts only after the policy's write completed.
+// next read starts only after the policy's write completed. Under the plain policy the loop's
+// steady state (read, write, tap, wait: no step waits but the wait for the source) runs as a
+// plain handler on the source's wait (ready_relay.h); the loop itself takes over whatever else
+// comes (ends, a full destination, a TLS stream's own reads).
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <tuple>
 
@@ -45,6 +49,12 @@ struct PumpSide {
   }
 };
 
+// A policy's destination and tap, when it relays plainly (below).
+struct PlainTarget {
+  ByteStream* to = nullptr;
+  ws::FrameTap* tap = nullptr;
+};
+
 // How one direction passes a chunk read from its source on to its destination.
 class RelayPolicy {
  public:
@@ -52,6 +62,10 @@ class RelayPolicy {
   // Writes `chunk` on; adds the bytes its destination accepted to `bytes`; returns the write's
   // error (the pump then ends as kSinkFailed).
   virtual Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) = 0;
+  // Set only by a policy whose Relay writes each chunk exactly as read to `to`, then feeds `tap`,
+  // and does nothing else: the pump may then relay the chunks that need no wait without its
+  // coroutine (relay/ready_relay.h).
+  virtual std::optional<PlainTarget> plain_target() const { return std::nullopt; }
 };
 
 // Writes each chunk exactly as read to `to`, then feeds `tap` (if set) a copy, so decoding never
@@ -60,6 +74,7 @@ class PlainRelay final : public RelayPolicy {
  public:
   PlainRelay(ByteStream& to, ws::FrameTap* tap) : to_(to), tap_(tap) {}
   Awaitable<error_code> Relay(std::string_view chunk, uint64_t& bytes) override;
+  std::optional<PlainTarget> plain_target() const override { return PlainTarget{&to_, tap_}; }
 
  private:
   ByteStream& to_;

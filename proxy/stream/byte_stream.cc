@@ -2,6 +2,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 namespace relaytap::proxy {
 namespace {
@@ -14,6 +17,14 @@ void ApplyTimeout(TcpStream& s, std::chrono::milliseconds t) {
   } else {
     s.expires_never();
   }
+}
+
+// errno after a failed recv/send as TryReadSome/TryWriteSome report it: Asio's error codes are
+// errno values in the system category.
+ByteStream::TryResult TryFailure(ByteStream::Try would_block) {
+  const int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return {would_block, {}, 0};
+  return {ByteStream::Try::kFailed, error_code(err, net::error::get_system_category()), 0};
 }
 
 void ResetSocket(TcpStream::socket_type& sock) {
@@ -44,6 +55,24 @@ class TcpByteStream final : public ByteStream {
   Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override {
     if (timeout_.count() > 0) stream_.expires_after(timeout_);
     co_return co_await net::async_write(stream_, buf);
+  }
+  // As Asio's own reads and writes: a closed socket is bad_descriptor, 0 bytes read is eof, no
+  // SIGPIPE.
+  bool tries() const override { return true; }
+  TryResult TryReadSome(net::mutable_buffer buf) override {
+    auto& sock = stream_.socket();
+    if (!sock.is_open()) return {Try::kFailed, net::error::bad_descriptor, 0};
+    ssize_t n = ::recv(sock.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n > 0) return {Try::kDone, {}, static_cast<size_t>(n)};
+    if (n == 0) return {Try::kFailed, net::error::eof, 0};
+    return TryFailure(Try::kWantRead);
+  }
+  TryResult TryWriteSome(net::const_buffer buf) override {
+    auto& sock = stream_.socket();
+    if (!sock.is_open()) return {Try::kFailed, net::error::bad_descriptor, 0};
+    ssize_t n = ::send(sock.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return {Try::kDone, {}, static_cast<size_t>(n)};
+    return TryFailure(Try::kWantWrite);
   }
   void SetTimeout(std::chrono::milliseconds t) override {
     timeout_ = t;

@@ -30,6 +30,32 @@ class ByteStream {
   virtual Awaitable<std::tuple<error_code>> WaitReadable() = 0;
   // Writes all of `buf`.
   virtual Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) = 0;
+
+  // The relay's steady state without a coroutine per chunk (relay/ready_relay.h): one read or one
+  // write as a plain call that never waits. Only streams that answer true to `tries()` implement
+  // them (they wait on socket()); the others get ReadSome and WriteAll.
+  enum class Try {
+    kDone,       // `n` bytes read (n > 0) or written
+    kWantRead,   // nothing done: retry once the socket is readable
+    kWantWrite,  // nothing done: retry once the socket is writable
+    kFailed,     // the error ReadSome / WriteAll would have returned
+    kAskAwait,   // nothing done: only ReadSome knows how to go on (a TLS stream after ShutdownSend)
+  };
+  struct TryResult {
+    Try status = Try::kAskAwait;
+    error_code ec;
+    size_t n = 0;
+  };
+  virtual bool tries() const { return false; }
+  // ReadSome without waiting; `buf` not empty. Returns what ReadSome would (bytes, then an end on
+  // the next call), or why it would wait. Ignores SetTimeout (callers relay without one).
+  virtual TryResult TryReadSome(net::mutable_buffer /*buf*/) { return {}; }
+  // One write of what the socket takes now; kDone may write fewer bytes than `buf` holds. After
+  // kWantRead / kWantWrite the same bytes must be written next (WriteAll may take them over).
+  virtual TryResult TryWriteSome(net::const_buffer /*buf*/) { return {}; }
+  // Before waiting on socket() for readability with nothing buffered: drops what an idle reader
+  // need not hold (WaitReadable does the same before its wait).
+  virtual void PrepareIdleWait() {}
   // Per-operation deadline for the reads and writes that follow; zero or negative: none.
   virtual void SetTimeout(std::chrono::milliseconds timeout) = 0;
   // Half-close: no more bytes from us. TLS sends its close_notify first (peers such as Beast and

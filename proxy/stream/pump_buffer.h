@@ -23,6 +23,8 @@ class PumpBuffer {
   // Gives the buffer back to this thread's cache (freed when the cache is full).
   void Release();
   bool held() const { return data_ != nullptr; }
+  // The buffer if held, else nullptr.
+  char* data() const { return data_; }
 
   // Buffers in the calling thread's cache (tests).
   static size_t CachedOnThisThread();

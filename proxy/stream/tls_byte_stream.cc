@@ -104,6 +104,18 @@ Awaitable<error_code> TlsByteStream::Wait(tcp::socket::wait_type w, Timer* timer
 }
 
 template <class Op>
+ByteStream::TryResult TlsByteStream::Call(Op op) {
+  ClearErrorsBeforeCall();
+  bio_state_.last_errno = 0;
+  int ret = op();
+  if (ret == 1) return {Try::kDone, {}, 0};
+  int err = SSL_get_error(ssl_, ret);
+  if (err == SSL_ERROR_WANT_READ) return {Try::kWantRead, {}, 0};
+  if (err == SSL_ERROR_WANT_WRITE) return {Try::kWantWrite, {}, 0};
+  return {Try::kFailed, ErrorOf(err), 0};
+}
+
+template <class Op>
 Awaitable<error_code> TlsByteStream::Drive(Op op) {
   std::optional<Timer> timer;
   if (timeout_.count() > 0) {
@@ -111,19 +123,10 @@ Awaitable<error_code> TlsByteStream::Drive(Op op) {
     timer->expires_after(timeout_);
   }
   for (;;) {
-    ClearErrorsBeforeCall();
-    bio_state_.last_errno = 0;
-    int ret = op();
-    if (ret == 1) co_return error_code{};
-    int err = SSL_get_error(ssl_, ret);
-    tcp::socket::wait_type w;
-    if (err == SSL_ERROR_WANT_READ) {
-      w = tcp::socket::wait_read;
-    } else if (err == SSL_ERROR_WANT_WRITE) {
-      w = tcp::socket::wait_write;
-    } else {
-      co_return ErrorOf(err);
-    }
+    const TryResult r = Call(op);
+    if (r.status == Try::kDone) co_return error_code{};
+    if (r.status == Try::kFailed) co_return r.ec;
+    const auto w = r.status == Try::kWantRead ? tcp::socket::wait_read : tcp::socket::wait_write;
     // The other direction's coroutine may run SSL calls while this one waits; whatever state
     // OpenSSL is in, the retry asks again and waits for what it then needs.
     if (error_code ec = co_await Wait(w, timer ? &*timer : nullptr)) co_return ec;
@@ -168,18 +171,17 @@ Awaitable<std::tuple<error_code, size_t>> TlsByteStream::ReadSome(net::mutable_b
 size_t TlsByteStream::ReadHeld(net::mutable_buffer buf) {
   size_t total = 0;
   while (buf.size() > total && !read_error_ && HasBufferedInput()) {
-    ClearErrorsBeforeCall();
-    bio_state_.last_errno = 0;
     size_t n = 0;
-    int ret = SSL_read_ex(ssl_, static_cast<char*>(buf.data()) + total, buf.size() - total, &n);
-    if (ret == 1) {
+    const TryResult r = Call([&] {
+      return SSL_read_ex(ssl_, static_cast<char*>(buf.data()) + total, buf.size() - total, &n);
+    });
+    if (r.status == Try::kDone) {
       total += n;
       continue;
     }
-    int err = SSL_get_error(ssl_, ret);
     // A partial record: the rest comes with the next read. Anything else (the peer's
     // close_notify, a failure) is the next ReadSome's result, after these bytes.
-    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) read_error_ = ErrorOf(err);
+    if (r.status == Try::kFailed) read_error_ = r.ec;
     break;
   }
   return total;
@@ -212,16 +214,39 @@ bool TlsByteStream::HasBufferedInput() const {
          static_cast<bool>(read_error_);
 }
 
-Awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
-  if (HasBufferedInput()) return ReadyNow();
+void TlsByteStream::PrepareIdleWait() {
   // Going idle: drop OpenSSL's record buffers (17 KiB read, 17 KiB write). RELEASE_BUFFERS frees
   // them only on some paths: with read ahead, a read that ends on a record boundary in the middle
   // of the fetched bytes, or post-handshake messages (TLS 1.3 tickets), keep the read buffer for
   // the session (heaptrack: 16 KiB per idle session). A no-op while anything is pending.
   SSL_free_buffers(ssl_);
+}
+
+Awaitable<std::tuple<error_code>> TlsByteStream::WaitReadable() {
+  if (HasBufferedInput()) return ReadyNow();
+  PrepareIdleWait();
   // The socket's wait itself, returned (not awaited here, not Wait()): an idle pump then holds no
   // coroutine frame of this stream's.
   return socket_.async_wait(tcp::socket::wait_read, Token{});
+}
+
+// ReadSome's SSL call, without Drive's waits.
+ByteStream::TryResult TlsByteStream::TryReadSome(net::mutable_buffer buf) {
+  if (read_error_) return {Try::kFailed, read_error_, 0};
+  if (shut_down_) return {Try::kAskAwait, {}, 0};  // ReadSome drains the peer's last bytes
+  size_t n = 0;
+  TryResult r = Call([&] { return SSL_read_ex(ssl_, buf.data(), buf.size(), &n); });
+  if (r.status == Try::kDone) r.n = n + ReadHeld(buf + n);
+  return r;
+}
+
+// WriteAll's SSL call. With partial writes on, OpenSSL may take fewer bytes than offered; after
+// WANT_*, the same bytes go again (by this call or by WriteAll's Drive).
+ByteStream::TryResult TlsByteStream::TryWriteSome(net::const_buffer buf) {
+  size_t n = 0;
+  TryResult r = Call([&] { return SSL_write_ex(ssl_, buf.data(), buf.size(), &n); });
+  r.n = n;
+  return r;
 }
 
 Awaitable<std::tuple<error_code, size_t>> TlsByteStream::WriteAll(net::const_buffer buf) {

@@ -51,6 +51,10 @@ class TlsByteStream final : public ByteStream {
   bool HasBufferedInput() const override;
   Awaitable<std::tuple<error_code>> WaitReadable() override;
   Awaitable<std::tuple<error_code, size_t>> WriteAll(net::const_buffer buf) override;
+  bool tries() const override { return true; }
+  TryResult TryReadSome(net::mutable_buffer buf) override;
+  TryResult TryWriteSome(net::const_buffer buf) override;
+  void PrepareIdleWait() override;
   void SetTimeout(std::chrono::milliseconds t) override { timeout_ = t; }
   Awaitable<void> ShutdownSend() override;
   void Reset() override;
@@ -60,8 +64,12 @@ class TlsByteStream final : public ByteStream {
 
  private:
   TlsByteStream(TcpSocket&& socket, SSL* ssl);
-  // Calls `op` (an SSL call: 1 = done) until it is done or fails, waiting for the readiness
-  // OpenSSL asks for in between; the whole call bounded by timeout_ when positive.
+  // Calls `op` (an SSL call: 1 = done) once, with OpenSSL's error queue and the BIO's errno
+  // cleared first: done, what it waits for, or its failure.
+  template <class Op>
+  TryResult Call(Op op);
+  // Calls `op` until it is done or fails, waiting for the readiness OpenSSL asks for in between;
+  // the whole call bounded by timeout_ when positive.
   template <class Op>
   Awaitable<error_code> Drive(Op op);
   // Waits for `w` on the socket, raced with `timer` when one is given.
