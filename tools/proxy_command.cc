@@ -9,6 +9,7 @@
 #include "proxy/config/config.h"
 #include "proxy/server.h"
 #include "proxy/session/admission.h"
+#include "proxy/stream/tls_record_pool.h"
 #include "recorder/recorder.h"
 #include "tools/commands.h"
 #include "tools/proxy_flags.h"
@@ -61,6 +62,8 @@ int WaitAndStop(std::unique_ptr<proxy::Server> server,
 }
 
 int RunProxy(const ProxyFlags& flags) {
+  // First, before OpenSSL allocates anything (it refuses a new allocator afterwards).
+  const bool pooled = proxy::tls::PoolTlsRecordBuffers();
   auto config = BuildConfig(flags);
   auto guard = config.ok() ? BuildGuard(*config, flags) : config.status();
   if (!guard.ok()) {
@@ -69,6 +72,11 @@ int RunProxy(const ProxyFlags& flags) {
   }
   if (!KeepFreedMemoryInTheHeap()) {
     RELAYTAP_LOG(kWarn, "glibc refused the malloc thresholds; using its defaults");
+  }
+  if (!pooled) {
+    RELAYTAP_LOG(kWarn,
+                 "OpenSSL refused the record-buffer pool (it had allocated already); "
+                 "using malloc for its buffers");
   }
   metrics::Tally tally;  // outlives the recorder that feeds it and the listener that reads it
   const recorder::RecorderOptions ro =
