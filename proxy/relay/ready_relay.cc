@@ -37,15 +37,17 @@ template <class Handler>
 void ReadyRelay::Woken(Handler handler, error_code wait_ec) {
   ReadyEnd end;
   std::exception_ptr error;
+  bool wait_again = false;
   // A failed wait (the opposite pump reset this socket) shows again in the pump's own read,
   // which classifies it, as after the pump's WaitReadable.
   if (!wait_ec) {
     try {
-      if (RelayWhatIsReady(end)) return Wait(std::move(handler));
+      wait_again = RelayWhatIsReady(end);
     } catch (...) {
       error = std::current_exception();
     }
   }
+  if (wait_again) return Wait(std::move(handler));  // outside the try: `handler` moves there
   end.bytes = bytes_;
   std::move(handler)(error, end);  // resumes the pump, which may Run again at once
 }
