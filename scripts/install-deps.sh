@@ -14,6 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # scripts/fuzz.sh: clang++ and libFuzzer (libclang_rt.fuzzer)
   lld  # the asan preset links with it: about a third of GNU ld's time per test executable
   mitmproxy  # scripts/bench.sh compares against mitmdump
+  linux-perf  # scripts/profile.sh: relaytap's own share of the proxy's CPU (issue #19)
   tinyproxy squid  # tests/integration/upstream_proxy_test.cc starts both on loopback
   prometheus  # tests/integration/prometheus_test.cc scrapes relaytap; promtool checks (CI)
   chromium  # tests/clients/node/report_html_test.mjs renders the HTML report headless

@@ -11,7 +11,8 @@
 #     lowest priority) and runs each for a few seconds from its seed corpus (scripts/fuzz.sh);
 #   - last, a smoke run of the benchmark (scripts/bench.sh --smoke: fails only if the benchmark
 #     itself breaks, never on its figures) with the release relaytap and the sanitized load
-#     generator, which the smoke checks for memory errors too (its figures mean nothing anyway).
+#     generator, which the smoke checks for memory errors too (its figures mean nothing anyway),
+#     and of the profile by owner (scripts/profile.sh), where perf may sample.
 # Each test is built and run once, sanitized: compiling the suite a second time, optimised, took
 # half of CI's build time. The optimised build that ships is what the real clients and the
 # benchmark exercise.
@@ -84,8 +85,16 @@ await_beside "$FUZZ_BUILD_PID" build/logs/fuzz-build.log
 RELAYTAP_FUZZ_NO_BUILD=1 RELAYTAP_FUZZ_PARALLEL="${RELAYTAP_FUZZ_PARALLEL:-$JOBS}" \
   bash scripts/fuzz.sh "${RELAYTAP_FUZZ_SECONDS:-5}"
 
-banner "8/8 benchmark smoke (direct, relaytap, recording, mitmproxy)"
+banner "8/8 benchmark smoke (direct, relaytap, recording, mitmproxy) and profile smoke"
 bash scripts/bench.sh --smoke --out build/release/bench-smoke.json \
   --loadgen build/asan/tools/bench/relaytap_loadgen
+# The profile of the proxy's CPU by owner (scripts/profile.sh), where this machine lets perf
+# sample: fails if the script breaks, never on its figures.
+if perf stat -e cpu-clock -- true >/dev/null 2>&1; then
+  bash scripts/profile.sh --duration 6 --sessions 10 \
+    --loadgen build/asan/tools/bench/relaytap_loadgen
+else
+  echo "profile smoke skipped: perf cannot sample on this machine"
+fi
 
 banner "ALL PASSED"
