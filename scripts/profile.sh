@@ -62,29 +62,18 @@ trap cleanup EXIT
 log() { printf '[profile %4ds] %s\n' "$SECONDS" "$*" >&2; }
 # shellcheck source=lib/wait_line.sh
 source "$ROOT/scripts/lib/wait_line.sh"
+# shellcheck source=lib/echo_upstream.sh
+source "$ROOT/scripts/lib/echo_upstream.sh"
 
-# A CA and a leaf for "localhost" for the upstream, as bench.sh makes them.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -keyout "$WORK/ca.key" -out "$WORK/ca.pem" -subj "/CN=relaytap profile CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/leaf.key" \
-  -out "$WORK/leaf.csr" -subj "/CN=localhost" 2>/dev/null
-printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
-  "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" > "$WORK/leaf.ext"
-openssl x509 -req -in "$WORK/leaf.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" \
-  -CAcreateserial -days 2 -extfile "$WORK/leaf.ext" -out "$WORK/leaf.pem" 2>/dev/null
-
-"$LOADGEN" upstream --cert "$WORK/leaf.pem" --key "$WORK/leaf.key" >"$WORK/upstream.out" 2>&1 &
-PIDS+=($!)
-TARGET="localhost:$(wait_line "$WORK/upstream.out" '^listening on .*:\([0-9]*\)$')"
+start_echo_upstream "$LOADGEN"
+TARGET="$ECHO_TARGET"
 log "upstream on $TARGET; $WORKLOAD, $SESSIONS sessions, ${DURATION} s, recording $([ $RECORD = 1 ] && echo on || echo off), $RUNS run(s)"
 
 OWN=()
 for run in $(seq "$RUNS"); do
   rec=(--no-record)
   [ "$RECORD" = 1 ] && rec=(--db "$WORK/run$run.db")
-  "$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$WORK/relaytap-ca" --upstream-ca "$WORK/ca.pem" \
+  "$RELAYTAP" proxy --listen 127.0.0.1:0 --ca-dir "$WORK/relaytap-ca" --upstream-ca "$WORK/leaf.pem" \
     --intercept localhost "${rec[@]}" >"$WORK/proxy.out" 2>"$WORK/proxy.log" &
   proxy=$!
   PIDS+=("$proxy")

@@ -34,15 +34,13 @@ trap cleanup EXIT
 
 # shellcheck source=lib/wait_line.sh
 source "$ROOT/scripts/lib/wait_line.sh"
+# shellcheck source=lib/echo_upstream.sh
+source "$ROOT/scripts/lib/echo_upstream.sh"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-  -keyout "$WORK/leaf.key" -out "$WORK/leaf.pem" -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
-"$LOADGEN" upstream --cert "$WORK/leaf.pem" --key "$WORK/leaf.key" >"$WORK/upstream.out" 2>&1 &
-PIDS+=($!)
-TARGET="localhost:$(wait_line "$WORK/upstream.out" '^listening on .*:\([0-9]*\)$')"
+start_echo_upstream "$LOADGEN"
+TARGET="$ECHO_TARGET"
 
 "$RELAYTAP" proxy --listen 127.0.0.1:0 --metrics 127.0.0.1:0 --ca-dir "$WORK/ca" \
   --upstream-ca "$WORK/leaf.pem" --intercept localhost --db "$WORK/relaytap.db" \

@@ -1,4 +1,5 @@
-# Sourced by scripts that start a process and read what it prints (bench.sh, scrape-cost.sh).
+# Sourced by scripts that start a process and read what it prints (bench.sh, scrape-cost.sh,
+# profile.sh).
 
 # wait_line FILE REGEX: waits (bounded, 30 s) until FILE has a line matching REGEX and prints the
 # regex's first capture group; on timeout prints FILE to stderr and fails.
