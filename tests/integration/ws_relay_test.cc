@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "recorder/outcome.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/recording_sink.h"
 #include "tests/testing/wait.h"
 
 namespace relaytap::testing {
@@ -161,6 +163,31 @@ TEST(WsRelayTest, AppAbortClosesTheUpstreamSession) {
     sock.close(ignored);  // RST, no close frame
   }
   EXPECT_TRUE(h.upstream().WaitForClosedWsSessions(1, std::chrono::seconds(20)));
+}
+
+// The proxy shuts down while a WebSocket session is open and both its pumps wait for the next
+// message (relay/ready_relay.h: the waits hold the pumps' completion handlers): destroying the
+// waits destroys the session, which records its close.
+TEST(WsRelayTest, ShutdownEndsAnOpenWebSocketSessionAndRecordsIt) {
+  RecordingSink sink;
+  ProxyHarness::Options o;
+  o.sink = &sink;
+  ProxyHarness h(std::move(o));
+  auto c = h.InterceptedClient();
+  TlsWebSocket ws(c->tls());
+  OpenRealtime(*c, ws, "/openai/v1/realtime?model=gpt-realtime&echo=1");
+  ws.write(net::buffer(std::string(R"({"type":"echo.request","n":1})")));
+  beast::flat_buffer b;
+  ws.read(b);  // relayed both ways: the pumps are in their steady state
+  EXPECT_THAT(beast::buffers_to_string(b.data()), HasSubstr("echo"));
+  h.server().Shutdown(std::chrono::milliseconds(0));
+  // Shutdown returned: the open session's close was already submitted.
+  const auto closed = sink.Of<recorder::ConnectionClosed>();
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(recorder::EndText(closed[0].end), "proxy_shutdown");
+  boost::system::error_code ec;
+  ws.read(b, ec);  // the app sees its connection end
+  EXPECT_TRUE(ec);
 }
 
 }  // namespace
