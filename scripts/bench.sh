@@ -106,14 +106,9 @@ fi
 soft=$(ulimit -n)
 if [ "$soft" != unlimited ] && [ "$soft" -lt "$want_fds" ]; then ulimit -n "$want_fds"; fi
 
-WORK="$(mktemp -d /tmp/relaytap-bench.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=lib/workdir.sh
+source "$ROOT/scripts/lib/workdir.sh"
+use_workdir relaytap-bench
 
 log() { printf '[bench %4ds] %s\n' "$SECONDS" "$*" >&2; }
 

@@ -51,14 +51,9 @@ for bin in "$RELAYTAP" "$LOADGEN"; do
   [ -x "$bin" ] || { echo "profile: $bin is missing (cmake --build --preset release)" >&2; exit 2; }
 done
 
-WORK="$(mktemp -d /tmp/relaytap-profile.XXXXXX)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=lib/workdir.sh
+source "$ROOT/scripts/lib/workdir.sh"
+use_workdir relaytap-profile
 log() { printf '[profile %4ds] %s\n' "$SECONDS" "$*" >&2; }
 # shellcheck source=lib/wait_line.sh
 source "$ROOT/scripts/lib/wait_line.sh"

@@ -23,14 +23,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=lib/workdir.sh
+source "$ROOT/scripts/lib/workdir.sh"
+use_workdir relaytap-scrape-cost
 
 # shellcheck source=lib/wait_line.sh
 source "$ROOT/scripts/lib/wait_line.sh"
