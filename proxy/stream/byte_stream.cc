@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "proxy/stream/errors.h"
+
 namespace relaytap::proxy {
 namespace {
 
@@ -23,7 +25,7 @@ void ApplyTimeout(TcpStream& s, std::chrono::milliseconds t) {
 // errno values in the system category.
 ByteStream::TryResult TryFailure(ByteStream::Try would_block) {
   const int err = errno;
-  if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return {would_block, {}, 0};
+  if (IsRetryableErrno(err)) return {would_block, {}, 0};
   return {ByteStream::Try::kFailed, error_code(err, net::error::get_system_category()), 0};
 }
 

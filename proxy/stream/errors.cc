@@ -3,11 +3,15 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <cerrno>
+
 namespace relaytap::proxy {
 
 bool IsTimeout(const error_code& ec) {
   return ec == beast::error::timeout || ec == net::error::timed_out;
 }
+
+bool IsRetryableErrno(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 bool IsReset(const error_code& ec) {
   return ec == net::error::connection_reset || ec == net::error::broken_pipe ||

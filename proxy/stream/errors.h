@@ -13,6 +13,9 @@ namespace relaytap::proxy {
 bool IsBenignDisconnect(const error_code& ec);
 bool IsTimeout(const error_code& ec);
 bool IsReset(const error_code& ec);
+// errno of a non-blocking recv/send that would have waited (EAGAIN, EWOULDBLOCK) or was
+// interrupted (EINTR): retry once the socket is ready, not a failure.
+bool IsRetryableErrno(int err);
 
 // True when a server-side TLS handshake failed because the app rejected our certificate (an
 // unknown_ca / bad_certificate / certificate_unknown alert): the app does not trust relaytap's CA.

@@ -5,12 +5,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "proxy/stream/errors.h"
+
 namespace relaytap::proxy::tls {
 namespace {
 
 FdBioState* StateOf(BIO* b) { return static_cast<FdBioState*>(BIO_get_data(b)); }
-
-bool IsRetryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 int ReadEarly(FdBioState& s, char* out, size_t len) {
   size_t n = s.early.size() - s.early_pos;
@@ -35,7 +35,7 @@ int FdRead(BIO* b, char* out, int len) {
     s.eof = true;
     return 0;
   }
-  if (IsRetryable(errno)) {
+  if (IsRetryableErrno(errno)) {
     BIO_set_retry_read(b);
   } else {
     s.last_errno = errno;
@@ -50,7 +50,7 @@ int FdWrite(BIO* b, const char* in, int len) {
   // MSG_NOSIGNAL: a peer that is gone yields EPIPE here, not a process-killing SIGPIPE.
   ssize_t n = ::send(s.fd, in, static_cast<size_t>(len), MSG_NOSIGNAL);
   if (n >= 0) return static_cast<int>(n);
-  if (IsRetryable(errno)) {
+  if (IsRetryableErrno(errno)) {
     BIO_set_retry_write(b);
   } else {
     s.last_errno = errno;

@@ -7,14 +7,13 @@
 #include <optional>
 #include <utility>
 
+#include "proxy/stream/errors.h"
 #include "proxy/tls/openssl_error.h"
 
 namespace relaytap::proxy {
 namespace {
 
 using namespace net::experimental::awaitable_operators;
-
-bool IsRetryable(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
 // Before each SSL call, so that SSL_get_error reads only that call's errors. ERR_clear_error walks
 // all 16 slots of the thread's queue even when it is empty, which it nearly always is: that was
@@ -199,7 +198,7 @@ Awaitable<std::tuple<error_code, size_t>> TlsByteStream::DrainAfterShutdown(
   for (;;) {
     ssize_t n = ::recv(bio_state_.fd, buf.data(), buf.size(), MSG_DONTWAIT);
     if (n >= 0) co_return std::make_tuple(error_code(net::error::eof), size_t{0});
-    if (!IsRetryable(errno)) {
+    if (!IsRetryableErrno(errno)) {
       co_return std::make_tuple(error_code(errno, net::error::get_system_category()), size_t{0});
     }
     if (error_code ec = co_await Wait(tcp::socket::wait_read, timer ? &*timer : nullptr)) {

@@ -33,14 +33,17 @@ struct Drain {
   }
 };
 
-void* Allocate(size_t n, const char* /*file*/, int /*line*/) {
-  if (n == 0) return nullptr;  // as OpenSSL's own CRYPTO_malloc
+}  // namespace
+
+void* TakeRecordBlock(size_t n) {
   if (n >= kPooledMin && n <= kPooledMax) {
     // Most recent first: that block is the likeliest still in this core's cache.
     for (size_t i = pool.count; i-- > 0;) {
       if (pool.blocks[i].usable < n) continue;
       void* p = pool.blocks[i].p;
-      pool.blocks[i] = pool.blocks[--pool.count];
+      // The rest keep their order (at most kPooledPerThread entries move).
+      for (size_t j = i + 1; j < pool.count; ++j) pool.blocks[j - 1] = pool.blocks[j];
+      --pool.count;
       ++pool.takes;
       return p;
     }
@@ -48,7 +51,7 @@ void* Allocate(size_t n, const char* /*file*/, int /*line*/) {
   return std::malloc(n);
 }
 
-void Release(void* p, const char* /*file*/, int /*line*/) {
+void GiveRecordBlock(void* p) {
   if (p == nullptr) return;
   const size_t usable = malloc_usable_size(p);
   if (usable >= kPooledMin && usable <= kPooledMax + 1024 && !pool.closed &&
@@ -60,6 +63,15 @@ void Release(void* p, const char* /*file*/, int /*line*/) {
   }
   std::free(p);
 }
+
+namespace {
+
+void* Allocate(size_t n, const char* /*file*/, int /*line*/) {
+  if (n == 0) return nullptr;  // as OpenSSL's own CRYPTO_malloc
+  return TakeRecordBlock(n);
+}
+
+void Release(void* p, const char* /*file*/, int /*line*/) { GiveRecordBlock(p); }
 
 // As OpenSSL's own CRYPTO_realloc: no pointer is a malloc, no size a free.
 void* Reallocate(void* p, size_t n, const char* file, int line) {

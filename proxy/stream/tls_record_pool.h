@@ -28,6 +28,14 @@ inline constexpr size_t kPooledMax = 18 * 1024;
 // has allocated with its own allocator, OpenSSL refuses (false), and nothing changes then.
 bool PoolTlsRecordBuffers();
 
+// The pool's own take and give, for relaytap's buffers of that size (PumpBuffer): one per-thread
+// cache serves OpenSSL and the pumps, so the block OpenSSL just released is the pump's next
+// buffer and the other way round. They work whether or not the pool is OpenSSL's allocator.
+// TakeRecordBlock: `n` in [kPooledMin, kPooledMax]; a pooled block if one fits, else malloc's.
+// GiveRecordBlock: a block from TakeRecordBlock (or malloc); kept if the pool has room, else freed.
+void* TakeRecordBlock(size_t n);
+void GiveRecordBlock(void* p);
+
 // Allocations served from the calling thread's pool, and blocks it holds now (tests).
 uint64_t PooledTakesOnThisThread();
 size_t PooledBlocksOnThisThread();
