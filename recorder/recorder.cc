@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/status_macros.h"
+#include "base/string_recycler.h"
 #include "recorder/batch_writer.h"
 #include "recorder/redaction.h"
 #include "recorder/secret.h"
@@ -19,6 +20,18 @@
 
 namespace relaytap::recorder {
 namespace {
+
+// The written messages' payload buffers go back to the taps that fill them, so that the next
+// message on an io thread reuses one instead of allocating (base/string_recycler.h). A batch
+// without messages (the sessions went quiet) releases what the recycler holds. `spent` is the
+// writer's scratch vector, empty again on return.
+void RecyclePayloads(std::vector<Observation>& batch, std::vector<std::string>& spent) {
+  for (Observation& o : batch) {
+    if (auto* m = std::get_if<WsMessage>(&o)) spent.push_back(std::move(m->payload));
+  }
+  if (spent.empty()) return StringRecycler::Process().Release();
+  StringRecycler::Process().GiveAll(spent);
+}
 
 // Wake the writer early once this many observations wait, and cap one transaction's size. The
 // cap also bounds how long the writer goes between looks at its backlog (WriterPriority), so a
@@ -110,6 +123,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
     priority_->AttachToCurrentThread();
     std::vector<Observation> batch;
     batch.reserve(kMaxBatchItems);
+    std::vector<std::string> spent;
     for (;;) {
       batch.clear();
       const int64_t reopen_us = writer_->batch->reopen_due_us();
@@ -129,6 +143,7 @@ Recorder::Recorder(RecorderOptions options, std::unique_ptr<Redactor> redactor,
         if (auto* ex = std::get_if<Exchange>(&o)) ParseSseCapture(*ex);  // off the io threads
       }
       writer_->batch->WriteBatch(batch, queue_.TakeDrops());
+      RecyclePayloads(batch, spent);
       if (!more) break;
     }
     writer_->final_status = writer_->batch->Finish(queue_.TakeDrops(), NowUnixMicros());

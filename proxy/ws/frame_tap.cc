@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "base/str_cat.h"
+#include "base/string_recycler.h"
 #include "proxy/ws/extensions.h"
 #include "proxy/ws/unmask.h"
 
@@ -268,6 +269,12 @@ bool FrameTap::Impl::Grow(size_t need) {
     if (target > reserved && !budget.TryTake(target - reserved)) return false;
   }
   if (target > reserved) reserved = target;
+  if (out.capacity() < target && out.empty()) {
+    // A message's first buffer: the one a consumer gave back (the recorder's writer, after the
+    // message was written), if one fits, rather than a fresh allocation on this thread.
+    std::string recycled = StringRecycler::Process().Take(target);
+    if (recycled.capacity() >= target) out.swap(recycled);
+  }
   out.reserve(target);
   return true;
 }

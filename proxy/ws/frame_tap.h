@@ -5,7 +5,9 @@
 // negotiated window bits and context takeover). It never touches the relayed bytes; a frame it
 // cannot decode is reported once through the observer and decoding stops for that direction.
 //
-// Pure and single-threaded: owned by the pump coroutine of its direction. Fuzzable.
+// Pure and single-threaded: owned by the pump coroutine of its direction. Fuzzable. A message's
+// payload buffer comes from StringRecycler::Process() when a consumer has given one back there
+// (base/string_recycler.h); otherwise it is allocated as usual.
 
 #include <cstddef>
 #include <cstdint>

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/string_recycler.h"
 #include "gtest/gtest.h"
 #include "recorder/secret.h"
 #include "tests/recorder/recorder_test_support.h"
@@ -241,6 +242,33 @@ TEST(RecorderTest, CanariesNeverReachTheDatabaseFiles) {
   EXPECT_EQ(Query(o.db_path, "SELECT COUNT(*) FROM exchanges"), std::vector<std::string>{"2"});
   EXPECT_EQ(Query(o.db_path, "SELECT session_id FROM ws_sessions"),
             std::vector<std::string>{"sess_A1"});
+}
+
+// The writer hands the buffers of the messages it wrote back to the taps that fill them
+// (base/string_recycler.h), and lets them go once the sessions are quiet for a batch interval.
+TEST(RecorderTest, WrittenMessagesGiveTheirPayloadBuffersBackUntilTrafficStops) {
+  StringRecycler& recycler = StringRecycler::Process();
+  recycler.Release();
+  std::string dir = testing::MakeTempDir("recycle");
+  RecorderOptions o = Options(dir);
+  o.batch_interval = absl::Milliseconds(500);  // the window in which the buffers are held
+  auto rec = OpenOrDie(o);
+  ASSERT_NE(rec, nullptr);
+  constexpr int kMessages = 5;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string payload = R"({"type":"response.text.delta","event_id":"event_)" +
+                          std::to_string(i) + R"(","delta":")" + std::string(6000, 'a' + i) +
+                          R"("})";
+    ASSERT_TRUE(rec->TrySubmit(Text(1, i + 1, kDown, kT0 + i, std::move(payload))));
+  }
+  ASSERT_TRUE(WaitFor([&] { return recycler.SharedForTest() == kMessages; }, "the buffers back"));
+  EXPECT_EQ(rec->stats().written, static_cast<uint64_t>(kMessages));
+  EXPECT_GE(recycler.SharedBytesForTest(), size_t{kMessages} * 6000);
+  // A batch interval without messages: the writer releases them.
+  ASSERT_TRUE(WaitFor([&] { return recycler.SharedForTest() == 0; }, "the buffers released"));
+  ASSERT_TRUE(rec->Close().ok());
+  EXPECT_EQ(Query(o.db_path, "SELECT COUNT(*) FROM events WHERE event_id LIKE 'event_%'"),
+            std::vector<std::string>{"5"});
 }
 
 TEST(RecorderTest, ReopeningAppendsANewRun) {

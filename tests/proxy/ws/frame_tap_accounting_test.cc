@@ -4,8 +4,10 @@
 // reassembly budget keeps only its prefix and its full size, and gives its memory back.
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "base/string_recycler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proxy/ws/frame_tap.h"
@@ -223,6 +225,37 @@ TEST(ReassemblyBudgetTest, TakesOnlyWhatFits) {
   EXPECT_FALSE(budget.TryTake(101));
   EXPECT_TRUE(budget.TryTake(100));
   EXPECT_EQ(budget.held(), 100u);
+}
+
+// ---- Payload buffers ----
+
+TEST(FrameTapBuffersTest, AMessageIsReassembledIntoABufferTheConsumerGaveBack) {
+  Recorder rec;
+  FrameTap tap(Direction::kClientToServer, {}, rec);
+  const std::string event = AudioAppendEvent(3);
+  ASSERT_GT(event.size(), StringRecycler::kMinCapacity);
+
+  // Nothing given back: the first message allocates its own buffer.
+  const uint64_t served_before = StringRecycler::ServedOnThisThread();
+  tap.Feed(EncodeFrame(0x1, event, {.mask = true}), 1);
+  ASSERT_THAT(rec.messages, SizeIs(1));
+  EXPECT_EQ(rec.messages[0].payload, event);
+  EXPECT_EQ(StringRecycler::ServedOnThisThread(), served_before);
+
+  // The consumer (the recorder's writer) gives that payload back: the next message of about the
+  // same size is unmasked into the same buffer, and reads the same.
+  std::vector<std::string> spent;
+  spent.push_back(std::move(rec.messages[0].payload));
+  const char* buffer = spent.back().data();
+  StringRecycler::Process().GiveAll(spent);
+  const std::string next = AudioAppendEvent(4);
+  ASSERT_EQ(next.size(), event.size());
+  tap.Feed(EncodeFragmented(0x1, next, 3, /*mask=*/true), 2);
+  ASSERT_THAT(rec.messages, SizeIs(2));
+  EXPECT_EQ(rec.messages[1].payload, next);
+  EXPECT_EQ(rec.messages[1].payload.data(), buffer);
+  EXPECT_EQ(StringRecycler::ServedOnThisThread(), served_before + 1);
+  EXPECT_TRUE(rec.errors.empty());
 }
 
 }  // namespace
