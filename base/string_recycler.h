@@ -51,6 +51,15 @@ class StringRecycler {
   // or over kMaxCapacity always get the latter.
   std::string Take(size_t capacity);
 
+  // The capacity to allocate for `n` bytes when no recycled string fits: `n` rounded up to a
+  // multiple of kSizeStep within [kMinCapacity, kMaxCapacity] (so that a buffer fits the next
+  // message of about the same size, not only of exactly that size or less), `n` outside it.
+  static constexpr size_t kSizeStep = 4096;
+  static constexpr size_t SizeClass(size_t n) {
+    if (n < kMinCapacity || n > kMaxCapacity) return n;
+    return (n + kSizeStep - 1) / kSizeStep * kSizeStep;
+  }
+
   // Gives the buffers of `spent` back (each is cleared first) and empties `spent`. A string is kept
   // while the shared stack has room and its capacity is in range; the rest are freed here.
   void GiveAll(std::vector<std::string>& spent);

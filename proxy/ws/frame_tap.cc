@@ -271,9 +271,15 @@ bool FrameTap::Impl::Grow(size_t need) {
   if (target > reserved) reserved = target;
   if (out.capacity() < target && out.empty()) {
     // A message's first buffer: the one a consumer gave back (the recorder's writer, after the
-    // message was written), if one fits, rather than a fresh allocation on this thread.
+    // message was written), if one fits, rather than a fresh allocation on this thread; a fresh
+    // one is rounded up to the recycler's size class, so that it fits the next message of about
+    // this size when it comes back (the budget still counts `target`).
     std::string recycled = StringRecycler::Process().Take(target);
-    if (recycled.capacity() >= target) out.swap(recycled);
+    if (recycled.capacity() >= target) {
+      out.swap(recycled);
+    } else {
+      out.reserve(StringRecycler::SizeClass(target));
+    }
   }
   out.reserve(target);
   return true;
