@@ -4,10 +4,16 @@
 // or counts it as dropped (count, bytes, and the time span of the drops). The consumer pops whole
 // batches with a bounded wait. Thread rule: TryPush from any thread; PopBatch/TakeDrops from the
 // one consumer thread; Close from any thread.
+//
+// The items live in a ring of slots that grows by doubling and is kept while the queue is in use:
+// a std::deque allocated a node per item (an Observation is 600 bytes, more than a deque block)
+// on the producing io thread and freed it on the consumer, a cross-thread malloc and free per
+// recorded message (BENCHMARKS.md, session 24). A ring emptied at more than kKeptSlots slots
+// gives its memory back.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <limits>
 #include <utility>
 #include <vector>
@@ -50,7 +56,7 @@ class BoundedQueue {
       total_dropped_ += 1;
       return false;
     }
-    items_.emplace_back(std::move(item), bytes);
+    items_.Push(std::move(item), bytes);
     bytes_ += bytes;
     total_pushed_ += 1;
     if (queued_bytes != nullptr) *queued_bytes = bytes_;
@@ -71,12 +77,9 @@ class BoundedQueue {
     }
     wake_items_ = std::numeric_limits<size_t>::max();
     size_t n = std::min(items_.size(), max_items);
-    for (size_t i = 0; i < n; ++i) {
-      bytes_ -= items_.front().second;
-      out->push_back(std::move(items_.front().first));
-      items_.pop_front();
-    }
-    return !(closed_ && items_.empty() && n == 0);
+    for (size_t i = 0; i < n; ++i) bytes_ -= items_.PopInto(*out);
+    if (items_.size() == 0) items_.ShrinkIfLarge();
+    return !(closed_ && items_.size() == 0 && n == 0);
   }
 
   // Refuses further pushes (they count as drops) and wakes the consumer.
@@ -114,12 +117,66 @@ class BoundedQueue {
     return total_pushed_;
   }
   uint64_t max_bytes() const { return max_bytes_; }
+  size_t slots_for_test() const {
+    absl::MutexLock lock(&mu_);
+    return items_.capacity();
+  }
+
+  // A ring emptied at more slots than this frees them (a burst's backlog is not kept).
+  static constexpr size_t kKeptSlots = 4096;
 
  private:
+  // FIFO of (item, bytes) in a ring of slots; a slot outside [head, head + size) holds a
+  // default-constructed item.
+  class Ring {
+   public:
+    size_t size() const { return size_; }
+    size_t capacity() const { return slots_.size(); }
+    void Push(T&& item, uint64_t bytes) {
+      if (size_ == slots_.size()) Grow();
+      Slot& slot = slots_[(head_ + size_) % slots_.size()];
+      slot.item = std::move(item);
+      slot.bytes = bytes;
+      ++size_;
+    }
+    // Moves the oldest item to the end of `out`; returns its bytes. Precondition: size() > 0.
+    uint64_t PopInto(std::vector<T>& out) {
+      Slot& slot = slots_[head_];
+      out.push_back(std::move(slot.item));
+      slot.item = T();  // what the move left behind goes now, on this thread
+      head_ = (head_ + 1) % slots_.size();
+      --size_;
+      return slot.bytes;
+    }
+    void ShrinkIfLarge() {
+      if (size_ == 0 && slots_.size() > kKeptSlots) {
+        std::vector<Slot>().swap(slots_);
+        head_ = 0;
+      }
+    }
+
+   private:
+    struct Slot {
+      T item{};
+      uint64_t bytes = 0;
+    };
+    void Grow() {
+      std::vector<Slot> bigger(std::max<size_t>(64, slots_.size() * 2));
+      for (size_t i = 0; i < size_; ++i) {
+        bigger[i] = std::move(slots_[(head_ + i) % slots_.size()]);
+      }
+      slots_.swap(bigger);
+      head_ = 0;
+    }
+    std::vector<Slot> slots_;
+    size_t head_ = 0;
+    size_t size_ = 0;
+  };
+
   const uint64_t max_bytes_;
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
-  std::deque<std::pair<T, uint64_t>> items_ ABSL_GUARDED_BY(mu_);
+  Ring items_ ABSL_GUARDED_BY(mu_);
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   DropStats drops_ ABSL_GUARDED_BY(mu_);

@@ -69,5 +69,41 @@ TEST(BoundedQueueTest, ManyProducersNeverBlockAndAccountForEverything) {
   EXPECT_EQ(q.TakeDrops().observations, 20000u - 100u);
 }
 
+// The ring wraps around and grows with items in it, in order, and keeps its slots between
+// batches (no allocation per item) until a burst's backlog is emptied.
+TEST(BoundedQueueTest, TheRingWrapsGrowsKeepsOrderAndGivesABurstBack) {
+  BoundedQueue<std::string> q(uint64_t{1} << 40);
+  std::vector<std::string> out;
+  int next_in = 0, next_out = 0;
+  const auto push = [&](int n) {
+    for (int i = 0; i < n; ++i, ++next_in) ASSERT_TRUE(q.TryPush(std::to_string(next_in), 1, 0));
+  };
+  const auto pop = [&](size_t max) {
+    out.clear();
+    ASSERT_TRUE(q.PopBatch(&out, absl::Now(), 1, max));
+    for (const std::string& s : out) EXPECT_EQ(s, std::to_string(next_out++));
+  };
+  push(50);
+  pop(40);   // head at 40 of 64 slots
+  push(60);  // wraps, then grows with 70 items in it
+  EXPECT_EQ(q.size(), 70u);
+  EXPECT_EQ(q.slots_for_test(), 128u);
+  pop(1000);
+  EXPECT_EQ(next_out, 110);
+  EXPECT_EQ(q.slots_for_test(), 128u);  // kept for the next batches
+  EXPECT_EQ(q.bytes(), 0u);
+
+  push(static_cast<int>(BoundedQueue<std::string>::kKeptSlots) + 1);  // a burst
+  EXPECT_GT(q.slots_for_test(), BoundedQueue<std::string>::kKeptSlots);
+  pop(100);
+  EXPECT_GT(q.slots_for_test(), BoundedQueue<std::string>::kKeptSlots);  // not empty yet
+  pop(1 << 20);
+  EXPECT_EQ(next_out, next_in);
+  EXPECT_EQ(q.slots_for_test(), 0u);  // emptied: the burst's slots are gone
+  push(3);
+  pop(10);
+  EXPECT_EQ(next_out, next_in);
+}
+
 }  // namespace
 }  // namespace relaytap::recorder
