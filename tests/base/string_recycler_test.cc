@@ -154,8 +154,7 @@ TEST(StringRecyclerTest, SizeClassesRoundRecyclableSizesUpToTheStep) {
   EXPECT_EQ(StringRecycler::SizeClass(StringRecycler::kMinCapacity), StringRecycler::kSizeStep);
   EXPECT_EQ(StringRecycler::SizeClass(6500), 8192u);
   EXPECT_EQ(StringRecycler::SizeClass(8192), 8192u);
-  EXPECT_EQ(StringRecycler::SizeClass(StringRecycler::kMaxCapacity),
-            StringRecycler::kMaxCapacity);
+  EXPECT_EQ(StringRecycler::SizeClass(StringRecycler::kMaxCapacity), StringRecycler::kMaxCapacity);
   EXPECT_EQ(StringRecycler::SizeClass(StringRecycler::kMaxCapacity + 1),
             StringRecycler::kMaxCapacity + 1);
 }
