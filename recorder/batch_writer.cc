@@ -1,7 +1,5 @@
 #include "recorder/batch_writer.h"
 
-#include <algorithm>
-
 #include "base/byte_size.h"
 #include "base/log.h"
 #include "base/status_macros.h"
@@ -26,21 +24,6 @@ struct TimeOf {
 };
 
 // The kind of run a message may join: text audio events without a failure or a cut payload.
-// The writer's first read of a message's payload waits on memory that another core wrote (the
-// tap's reassembly on an io thread): the JSON scan that reads an audio message first was 1.5 % of
-// the proxy's CPU with recording on (BENCHMARKS.md, session 24). Asking for the next message's
-// payload while this one is written overlaps that wait with work. A hint only: no fault, no
-// effect on what is written.
-void PrefetchPayload(const Observation& o) {
-  constexpr size_t kMaxPrefetchBytes = 32 * 1024;
-  constexpr size_t kLine = 64;
-  const auto* m = std::get_if<WsMessage>(&o);
-  if (m == nullptr) return;
-  const char* p = m->payload.data();
-  const size_t n = std::min(m->payload.size(), kMaxPrefetchBytes);
-  for (size_t off = 0; off < n; off += kLine) __builtin_prefetch(p + off, /*rw=*/0, /*locality=*/2);
-}
-
 AudioKind RunKindOf(const WsMessage& m, const MessageFacts& f) {
   if (m.opcode != 1 || m.truncated() || !f.json || f.failure) return AudioKind::kNone;
   return AudioKindOf(f.type);
@@ -112,7 +95,6 @@ void BatchWriter::WriteBatch(std::vector<Observation>& batch, const DropStats& d
           break;
         }
       }
-      if (i + 1 < batch.size()) PrefetchPayload(batch[i + 1]);
       st = WriteOne(batch[i]);
     }
     if (st.ok()) st = WriteOpenRuns();
