@@ -5,16 +5,20 @@
 // batches with a bounded wait. Thread rule: TryPush from any thread; PopBatch/TakeDrops from the
 // one consumer thread; Close from any thread.
 //
-// The items live in a ring of slots that grows by doubling and is kept while the queue is in use:
-// a std::deque allocated a node per item (an Observation is 600 bytes, more than a deque block)
-// on the producing io thread and freed it on the consumer, a cross-thread malloc and free per
-// recorded message (BENCHMARKS.md, session 24). A ring emptied at more than kKeptSlots slots
-// gives its memory back.
+// The items live in blocks of kBlockSlots slots, and the consumer keeps up to kSpareBlocks emptied
+// blocks for the producers to fill again: a std::deque allocated a node per item (an Observation
+// is 600 bytes, more than a deque block) on the producing io thread and freed it on the consumer,
+// a cross-thread malloc and free per recorded message (BENCHMARKS.md, session 24). Memory follows
+// the items as a deque's does: one partly used block at each end beyond them, plus the spares
+// (no doubling, no copy of the items when the queue grows).
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -78,7 +82,6 @@ class BoundedQueue {
     wake_items_ = std::numeric_limits<size_t>::max();
     size_t n = std::min(items_.size(), max_items);
     for (size_t i = 0; i < n; ++i) bytes_ -= items_.PopInto(*out);
-    if (items_.size() == 0) items_.ShrinkIfLarge();
     return !(closed_ && items_.size() == 0 && n == 0);
   }
 
@@ -117,42 +120,47 @@ class BoundedQueue {
     return total_pushed_;
   }
   uint64_t max_bytes() const { return max_bytes_; }
-  size_t slots_for_test() const {
+  size_t blocks_for_test() const {
     absl::MutexLock lock(&mu_);
-    return items_.capacity();
+    return items_.blocks();
+  }
+  size_t spare_blocks_for_test() const {
+    absl::MutexLock lock(&mu_);
+    return items_.spares();
   }
 
-  // A ring emptied at more slots than this frees them (a burst's backlog is not kept).
-  static constexpr size_t kKeptSlots = 4096;
+  static constexpr size_t kBlockSlots = 128;
+  static constexpr size_t kSpareBlocks = 8;
 
  private:
-  // FIFO of (item, bytes) in a ring of slots; a slot outside [head, head + size) holds a
-  // default-constructed item.
-  class Ring {
+  // FIFO of (item, bytes) in blocks of slots; a slot not in use holds a default-constructed item.
+  class Slots {
    public:
     size_t size() const { return size_; }
-    size_t capacity() const { return slots_.size(); }
+    size_t blocks() const { return blocks_.size(); }
+    size_t spares() const { return spare_.size(); }
     void Push(T&& item, uint64_t bytes) {
-      if (size_ == slots_.size()) Grow();
-      Slot& slot = slots_[(head_ + size_) % slots_.size()];
+      const size_t pos = head_ + size_;
+      if (pos / kBlockSlots == blocks_.size()) blocks_.push_back(TakeBlock());
+      Slot& slot = (*blocks_[pos / kBlockSlots])[pos % kBlockSlots];
       slot.item = std::move(item);
       slot.bytes = bytes;
       ++size_;
     }
     // Moves the oldest item to the end of `out`; returns its bytes. Precondition: size() > 0.
     uint64_t PopInto(std::vector<T>& out) {
-      Slot& slot = slots_[head_];
+      Slot& slot = (*blocks_.front())[head_];
       out.push_back(std::move(slot.item));
       slot.item = T();  // what the move left behind goes now, on this thread
-      head_ = (head_ + 1) % slots_.size();
+      const uint64_t bytes = slot.bytes;
       --size_;
-      return slot.bytes;
-    }
-    void ShrinkIfLarge() {
-      if (size_ == 0 && slots_.size() > kKeptSlots) {
-        std::vector<Slot>().swap(slots_);
+      if (++head_ == kBlockSlots || size_ == 0) {
+        // The front block is used up (or the queue is empty): keep it for the producers.
+        if (spare_.size() < kSpareBlocks) spare_.push_back(std::move(blocks_.front()));
+        blocks_.pop_front();
         head_ = 0;
       }
+      return bytes;
     }
 
    private:
@@ -160,15 +168,15 @@ class BoundedQueue {
       T item{};
       uint64_t bytes = 0;
     };
-    void Grow() {
-      std::vector<Slot> bigger(std::max<size_t>(64, slots_.size() * 2));
-      for (size_t i = 0; i < size_; ++i) {
-        bigger[i] = std::move(slots_[(head_ + i) % slots_.size()]);
-      }
-      slots_.swap(bigger);
-      head_ = 0;
+    using Block = std::array<Slot, kBlockSlots>;
+    std::unique_ptr<Block> TakeBlock() {
+      if (spare_.empty()) return std::make_unique<Block>();
+      std::unique_ptr<Block> b = std::move(spare_.back());
+      spare_.pop_back();
+      return b;
     }
-    std::vector<Slot> slots_;
+    std::deque<std::unique_ptr<Block>> blocks_;  // in use; items from blocks_[0][head_]
+    std::vector<std::unique_ptr<Block>> spare_;
     size_t head_ = 0;
     size_t size_ = 0;
   };
@@ -176,7 +184,7 @@ class BoundedQueue {
   const uint64_t max_bytes_;
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
-  Ring items_ ABSL_GUARDED_BY(mu_);
+  Slots items_ ABSL_GUARDED_BY(mu_);
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   DropStats drops_ ABSL_GUARDED_BY(mu_);

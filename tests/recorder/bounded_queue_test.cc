@@ -69,10 +69,13 @@ TEST(BoundedQueueTest, ManyProducersNeverBlockAndAccountForEverything) {
   EXPECT_EQ(q.TakeDrops().observations, 20000u - 100u);
 }
 
-// The ring wraps around and grows with items in it, in order, and keeps its slots between
-// batches (no allocation per item) until a burst's backlog is emptied.
-TEST(BoundedQueueTest, TheRingWrapsGrowsKeepsOrderAndGivesABurstBack) {
-  BoundedQueue<std::string> q(uint64_t{1} << 40);
+// Items go into blocks of slots, in order across block boundaries; emptied blocks are kept as
+// spares (up to kSpareBlocks) for the next items, the rest are freed: no allocation per item, and
+// no memory held for a burst's backlog once it is written.
+TEST(BoundedQueueTest, BlocksKeepOrderAreReusedAndABurstIsGivenBack) {
+  using Queue = BoundedQueue<std::string>;
+  constexpr int kBlock = static_cast<int>(Queue::kBlockSlots);
+  Queue q(uint64_t{1} << 40);
   std::vector<std::string> out;
   int next_in = 0, next_out = 0;
   const auto push = [&](int n) {
@@ -83,23 +86,29 @@ TEST(BoundedQueueTest, TheRingWrapsGrowsKeepsOrderAndGivesABurstBack) {
     ASSERT_TRUE(q.PopBatch(&out, absl::Now(), 1, max));
     for (const std::string& s : out) EXPECT_EQ(s, std::to_string(next_out++));
   };
-  push(50);
-  pop(40);   // head at 40 of 64 slots
-  push(60);  // wraps, then grows with 70 items in it
-  EXPECT_EQ(q.size(), 70u);
-  EXPECT_EQ(q.slots_for_test(), 128u);
-  pop(1000);
-  EXPECT_EQ(next_out, 110);
-  EXPECT_EQ(q.slots_for_test(), 128u);  // kept for the next batches
-  EXPECT_EQ(q.bytes(), 0u);
-
-  push(static_cast<int>(BoundedQueue<std::string>::kKeptSlots) + 1);  // a burst
-  EXPECT_GT(q.slots_for_test(), BoundedQueue<std::string>::kKeptSlots);
-  pop(100);
-  EXPECT_GT(q.slots_for_test(), BoundedQueue<std::string>::kKeptSlots);  // not empty yet
+  push(kBlock + 10);  // two blocks
+  EXPECT_EQ(q.blocks_for_test(), 2u);
+  pop(kBlock - 5);  // the first block not used up yet
+  EXPECT_EQ(q.blocks_for_test(), 2u);
+  pop(10);  // the first block used up: a spare now
+  EXPECT_EQ(q.blocks_for_test(), 1u);
+  EXPECT_EQ(q.spare_blocks_for_test(), 1u);
+  push(kBlock);  // the spare is filled again, no new block
+  EXPECT_EQ(q.blocks_for_test(), 2u);
+  EXPECT_EQ(q.spare_blocks_for_test(), 0u);
   pop(1 << 20);
   EXPECT_EQ(next_out, next_in);
-  EXPECT_EQ(q.slots_for_test(), 0u);  // emptied: the burst's slots are gone
+  EXPECT_EQ(q.size(), 0u);
+  EXPECT_EQ(q.bytes(), 0u);
+  EXPECT_EQ(q.blocks_for_test(), 0u);
+  EXPECT_EQ(q.spare_blocks_for_test(), 2u);
+
+  push(kBlock * 20);  // a burst: 20 blocks
+  EXPECT_EQ(q.blocks_for_test(), 20u);
+  pop(1 << 20);
+  EXPECT_EQ(next_out, next_in);
+  EXPECT_EQ(q.blocks_for_test(), 0u);
+  EXPECT_EQ(q.spare_blocks_for_test(), Queue::kSpareBlocks);  // the rest were freed
   push(3);
   pop(10);
   EXPECT_EQ(next_out, next_in);
