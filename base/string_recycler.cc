@@ -54,6 +54,7 @@ std::string StringRecycler::Take(size_t capacity) {
   if (capacity < kMinCapacity || capacity > kMaxCapacity) return {};
   LocalStack& local = Local(this);
   if (local.strings.empty()) {
+    if (shared_count_.load(std::memory_order_relaxed) == 0) return {};
     std::lock_guard<std::mutex> lock(mu_);
     const size_t n = std::min(kLocalRefill, shared_.size());
     // The most recently given strings, still the warmest, keep their order on top.
@@ -62,6 +63,7 @@ std::string StringRecycler::Take(size_t capacity) {
       local.strings.push_back(std::move(shared_[i]));
     }
     shared_.resize(shared_.size() - n);
+    shared_count_.store(shared_.size(), std::memory_order_relaxed);
   }
   const size_t i = Fitting(local.strings, capacity);
   if (i == local.strings.size()) return {};
@@ -79,6 +81,7 @@ void StringRecycler::GiveAll(std::vector<std::string>& spent) {
       shared_bytes_ += c;
       shared_.push_back(std::move(s));
     }
+    shared_count_.store(shared_.size(), std::memory_order_relaxed);
   }
   spent.clear();  // frees what was not kept, outside the lock
 }
@@ -89,6 +92,7 @@ void StringRecycler::Release() {
     std::lock_guard<std::mutex> lock(mu_);
     freed.swap(shared_);
     shared_bytes_ = 0;
+    shared_count_.store(0, std::memory_order_relaxed);
   }
 }
 

@@ -7,7 +7,7 @@
 // message (6 to 8 KB at realtime cadence) was a malloc on one thread and a free on another. glibc
 // serves that size from its bins (its per-thread cache stops at about 1 KiB): the free takes the
 // allocating arena's lock and the next malloc searches the bins, and _int_malloc, _int_free and
-// unlink_chunk were about 2 % of the proxy's CPU with recording on (BENCHMARKS.md, session 24).
+// unlink_chunk were about 1.5 % of the proxy's CPU with recording on (BENCHMARKS.md, session 24).
 // Here the writer gives the spent strings back in one batch per transaction, and a tap takes them
 // a few at a time into a small per-thread stack: a message costs no allocation and at most one
 // lock per kLocalRefill messages. glibc has no cross-thread hand-back of its own, and a general
@@ -15,14 +15,16 @@
 //
 // Bounded: only strings whose capacity is in [kMinCapacity, kMaxCapacity] are kept, at most
 // kMaxSharedBytes of capacity in the shared stack and kLocalRefill strings in each thread's; the
-// rest are freed as before. The shared stack must hold about one writer batch of payloads (the
-// writer gives back what it wrote in 100 ms: 500 audio messages, 3.3 MB, at 50 realtime
-// sessions) for the taps to find a buffer for every message; the recorder's queue held those
-// bytes anyway. Nothing here belongs to a session, so idle sessions hold none of it, and the
-// writer releases the shared stack when a batch interval passes without messages.
+// rest are freed as before. The shared stack must hold about one writer batch of payloads for the
+// taps to find a buffer for every message: the writer gives back what it wrote in 100 ms (500
+// audio messages in 8 KiB buffers, 4 MiB, at 50 realtime sessions), or 1024 messages when it is
+// woken early (8 MiB); the recorder's queue held those bytes anyway. Nothing here belongs to a
+// session, so idle sessions hold none of it, and the writer releases the shared stack when a batch
+// interval passes without messages.
 //
 // Thread rule: every member is safe from any thread.
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -35,7 +37,7 @@ class StringRecycler {
  public:
   static constexpr size_t kMinCapacity = 1024;
   static constexpr size_t kMaxCapacity = 64 * 1024;
-  static constexpr size_t kMaxSharedBytes = size_t{4} << 20;
+  static constexpr size_t kMaxSharedBytes = size_t{8} << 20;
   static constexpr size_t kLocalRefill = 8;
 
   // The recycler the taps and the recorder share.
@@ -79,6 +81,8 @@ class StringRecycler {
   mutable std::mutex mu_;
   std::vector<std::string> shared_;  // guarded by mu_; most recently given last
   size_t shared_bytes_ = 0;          // guarded by mu_; the capacities in shared_
+  // shared_.size(), written under mu_: a tap with nothing given back (no recorder) takes no lock.
+  std::atomic<size_t> shared_count_{0};
 };
 
 }  // namespace relaytap
