@@ -71,6 +71,16 @@ std::string StringRecycler::Take(size_t capacity) {
   return Remove(local.strings, i);
 }
 
+void StringRecycler::Reserve(std::string& out, size_t n) {
+  if (out.capacity() >= n) return;
+  std::string recycled = Take(n);
+  if (recycled.capacity() >= n) {
+    out.swap(recycled);
+  } else {
+    out.reserve(SizeClass(n));
+  }
+}
+
 void StringRecycler::GiveAll(std::vector<std::string>& spent) {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -62,6 +62,11 @@ class StringRecycler {
     return (n + kSizeStep - 1) / kSizeStep * kSizeStep;
   }
 
+  // Makes room for `n` bytes in the empty string `out`: a recycled buffer if one fits (Take),
+  // else a fresh one of SizeClass(n), so that it fits the next string of about this size when it
+  // comes back. Nothing when `out` already has room.
+  void Reserve(std::string& out, size_t n);
+
   // Gives the buffers of `spent` back (each is cleared first) and empties `spent`. A string is kept
   // while the shared stack has room and its capacity is in range; the rest are freed here.
   void GiveAll(std::vector<std::string>& spent);

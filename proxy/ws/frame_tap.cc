@@ -269,18 +269,9 @@ bool FrameTap::Impl::Grow(size_t need) {
     if (target > reserved && !budget.TryTake(target - reserved)) return false;
   }
   if (target > reserved) reserved = target;
-  if (out.capacity() < target && out.empty()) {
-    // A message's first buffer: the one a consumer gave back (the recorder's writer, after the
-    // message was written), if one fits, rather than a fresh allocation on this thread; a fresh
-    // one is rounded up to the recycler's size class, so that it fits the next message of about
-    // this size when it comes back (the budget still counts `target`).
-    std::string recycled = StringRecycler::Process().Take(target);
-    if (recycled.capacity() >= target) {
-      out.swap(recycled);
-    } else {
-      out.reserve(StringRecycler::SizeClass(target));
-    }
-  }
+  // A message's first buffer: one the recorder's writer gave back if one fits, else one of the
+  // recycler's size class (the budget still counts `target`).
+  if (out.empty()) StringRecycler::Process().Reserve(out, target);
   out.reserve(target);
   return true;
 }

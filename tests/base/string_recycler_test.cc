@@ -159,5 +159,24 @@ TEST(StringRecyclerTest, SizeClassesRoundRecyclableSizesUpToTheStep) {
             StringRecycler::kMaxCapacity + 1);
 }
 
+TEST(StringRecyclerTest, ReserveTakesARecycledBufferOrOneOfTheSizeClass) {
+  StringRecycler r;
+  std::string fresh;
+  r.Reserve(fresh, 6500);
+  EXPECT_EQ(fresh.capacity(), StringRecycler::SizeClass(6500));
+  std::vector<std::string> spent;
+  spent.push_back(std::move(fresh));
+  const char* buffer = spent.back().data();
+  r.GiveAll(spent);
+  std::string next;
+  r.Reserve(next, 7000);
+  EXPECT_EQ(next.data(), buffer);
+  std::string roomy = WithCapacity(9000);
+  const char* own = roomy.data();
+  roomy.clear();
+  r.Reserve(roomy, 5000);  // room already: unchanged
+  EXPECT_EQ(roomy.data(), own);
+}
+
 }  // namespace
 }  // namespace relaytap
