@@ -1,7 +1,5 @@
 #include "proxy/ws/frame_tap.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -14,7 +12,7 @@
 #include "absl/status/status.h"
 #include "base/str_cat.h"
 #include "base/string_recycler.h"
-#include "proxy/ws/extensions.h"
+#include "proxy/ws/message_inflater.h"
 #include "proxy/ws/unmask.h"
 
 namespace relaytap::proxy::ws {
@@ -24,13 +22,6 @@ std::atomic<uint64_t> g_instances_created{0};
 
 constexpr size_t kMaxHeaderBytes = 14;
 constexpr size_t kMaxControlPayload = 125;
-constexpr size_t kScratchBytes = 64 * 1024;
-// Inflating with the largest window is valid whatever window the sender compressed with, and it
-// sidesteps zlib's lack of support for 8-bit raw windows.
-constexpr int kInflateWindowBits = 15;
-constexpr size_t kMaxWindowBytes = size_t{1} << kInflateWindowBits;
-// zlib counts input in uInt; feed huge spans in slices well below that.
-constexpr size_t kMaxInflateSlice = size_t{1} << 30;
 
 bool IsKnownOpcode(uint8_t op) { return op <= 0x2 || (op >= 0x8 && op <= 0xA); }
 bool IsControlOpcode(uint8_t op) { return (op & 0x8) != 0; }
@@ -50,10 +41,7 @@ struct FrameTap::Impl {
         no_context_takeover(dir == Direction::kClientToServer ? pmd.client_no_context_takeover
                                                               : pmd.server_no_context_takeover) {}
 
-  ~Impl() {
-    if (zlib_ready) inflateEnd(zs.get());
-    budget.Give(reserved);
-  }
+  ~Impl() { budget.Give(reserved); }
 
   void Feed(const uint8_t* data, size_t n, int64_t now);
 
@@ -69,9 +57,8 @@ struct FrameTap::Impl {
   bool Grow(size_t need);
   void Truncate(Truncation why);
   void ReleasePayload();
-  bool EnsureInflater();
-  bool Inflate(const uint8_t* data, size_t n);
-  void ResetInflaterAfterMessage();
+  bool StartInflating();
+  bool KeepInflated(const uint8_t* data, size_t n);
   void Emit(Message&& message);
   void Fail(std::string reason);
 
@@ -108,15 +95,9 @@ struct FrameTap::Impl {
   // handed on whole, so an idle tap (most of a Realtime session's life) holds none of its 120
   // bytes.
   std::unique_ptr<Message> message;
-  bool inflating = false;     // still feeding the inflater for this message
-  bool stream_ended = false;  // the sender finished a deflate stream (BFINAL) in this message
 
-  // The inflater, made on the first compressed message: a session without permessage-deflate
-  // (the Realtime API's usual case) holds none of its 112 bytes for as long as it lives.
-  std::unique_ptr<z_stream> zs;
-  bool zlib_ready = false;
-  std::unique_ptr<uint8_t[]> scratch;   // unmasked compressed input
-  std::unique_ptr<uint8_t[]> inflated;  // inflate output chunk
+  // Made on the first compressed message (message_inflater.h).
+  std::unique_ptr<MessageInflater> inflater;
 };
 
 void FrameTap::Impl::Fail(std::string reason) {
@@ -204,14 +185,12 @@ void FrameTap::Impl::OnHeader(int64_t now) {
       return Fail("new data frame while a fragmented message is in progress");
     }
     if (rsv1 && !deflate_enabled) return Fail("RSV1 set but permessage-deflate not negotiated");
-    if (rsv1 && !EnsureInflater()) return;
+    if (rsv1 && !StartInflating()) return;
     message = std::make_unique<Message>();
     message->direction = direction;
     message->opcode = Opcode{opcode};
     message->first_frame_us = frame_start_us;
     message->compressed = rsv1;
-    inflating = rsv1;
-    stream_ended = false;
   }
   if (!IsControlOpcode(opcode)) {
     message->wire_bytes += header_size + payload_len;
@@ -306,91 +285,43 @@ void FrameTap::Impl::ConsumePayload(const uint8_t* data, size_t n) {
     return;
   }
   if (!message->compressed) return AppendCapped(data, n, masked, payload_done);
-  if (!inflating || stream_ended) return;
-  if (!masked) {
-    Inflate(data, n);
-    return;
-  }
-  uint64_t offset = payload_done;
-  for (size_t done = 0; done < n && inflating && !stream_ended && !tap.failed_;) {
-    const size_t chunk = std::min(kScratchBytes, n - done);
-    std::memcpy(scratch.get(), data + done, chunk);
-    Unmask(scratch.get(), chunk, mask_key, offset);
-    if (!Inflate(scratch.get(), chunk)) return;
-    done += chunk;
-    offset += chunk;
-  }
+  const absl::Status s =
+      inflater->Feed(data, n, masked ? &mask_key : nullptr, payload_done,
+                     [this](const uint8_t* p, size_t k) { return KeepInflated(p, k); });
+  if (!s.ok()) Fail(std::string(s.message()));
 }
 
-bool FrameTap::Impl::EnsureInflater() {
-  if (zlib_ready) return true;
-  zs = std::make_unique<z_stream>();
-  if (inflateInit2(zs.get(), -kInflateWindowBits) != Z_OK) {
-    Fail("inflateInit2 failed");
-    return false;
-  }
-  zlib_ready = true;
-  scratch = std::make_unique<uint8_t[]>(kScratchBytes);
-  inflated = std::make_unique<uint8_t[]>(kScratchBytes);
-  return true;
-}
-
-// Inflates `n` bytes into the message payload (capped). Past the cap the output is discarded;
-// with context takeover inflation continues so the shared window stays in sync for later messages.
-bool FrameTap::Impl::Inflate(const uint8_t* data, size_t n) {
-  while (n > 0) {
-    const size_t slice = std::min(n, kMaxInflateSlice);
-    zs->next_in = const_cast<Bytef*>(data);
-    zs->avail_in = static_cast<uInt>(slice);
-    for (;;) {
-      zs->next_out = inflated.get();
-      zs->avail_out = static_cast<uInt>(kScratchBytes);
-      const int rc = inflate(zs.get(), Z_SYNC_FLUSH);
-      AppendCapped(inflated.get(), kScratchBytes - zs->avail_out, false, 0);
-      if (!message->truncated() && message->payload_bytes > limits.expansion_floor &&
-          message->payload_bytes / std::max<uint64_t>(message->wire_bytes, 1) >=
-              limits.max_expansion_ratio) {
-        Truncate(Truncation::kExpansionRatio);
-      }
-      // With context takeover the window must follow the sender, so inflating goes on (and
-      // costs what it costs the application); without, it can stop.
-      if (message->truncated() && no_context_takeover) inflating = false;
-      if (rc == Z_STREAM_END) {
-        stream_ended = true;
-        return true;
-      }
-      if (rc == Z_BUF_ERROR) break;  // no progress possible: input exhausted
-      if (rc != Z_OK) {
-        Fail(StrCat("inflate failed: ", zs->msg != nullptr ? zs->msg : "error ", rc));
-        return false;
-      }
-      if (!inflating) return true;
-      if (zs->avail_in == 0 && zs->avail_out != 0) break;
+bool FrameTap::Impl::StartInflating() {
+  if (inflater == nullptr) {
+    absl::StatusOr<std::unique_ptr<MessageInflater>> made =
+        MessageInflater::Create(no_context_takeover);
+    if (!made.ok()) {
+      Fail(std::string(made.status().message()));
+      return false;
     }
-    data += slice;
-    n -= slice;
+    inflater = std::move(*made);
   }
+  inflater->StartMessage();
   return true;
 }
 
-void FrameTap::Impl::ResetInflaterAfterMessage() {
-  if (no_context_takeover || !inflating) {
-    inflateReset(zs.get());
-    return;
+// A chunk of the message's inflated payload: kept within the caps; past the expansion limit the
+// message keeps only its prefix. Returns whether the message still wants output.
+bool FrameTap::Impl::KeepInflated(const uint8_t* data, size_t n) {
+  AppendCapped(data, n, false, 0);
+  if (!message->truncated() && message->payload_bytes > limits.expansion_floor &&
+      message->payload_bytes / std::max<uint64_t>(message->wire_bytes, 1) >=
+          limits.max_expansion_ratio) {
+    Truncate(Truncation::kExpansionRatio);
   }
-  if (!stream_ended) return;
-  // The sender closed its deflate stream (BFINAL); keep its window for the next message.
-  std::vector<Bytef> window(kMaxWindowBytes);
-  uInt window_len = 0;
-  inflateGetDictionary(zs.get(), window.data(), &window_len);
-  inflateReset(zs.get());
-  if (window_len > 0) inflateSetDictionary(zs.get(), window.data(), window_len);
+  return !message->truncated();
 }
 
 void FrameTap::Impl::FinishMessage(int64_t now) {
   if (message->compressed) {
-    if (inflating && !stream_ended && !Inflate(kDeflateTail, sizeof(kDeflateTail))) return;
-    ResetInflaterAfterMessage();
+    const absl::Status s =
+        inflater->FinishMessage([this](const uint8_t* p, size_t n) { return KeepInflated(p, n); });
+    if (!s.ok()) return Fail(std::string(s.message()));
   }
   message->last_frame_us = now;
   ReleasePayload();
