@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/ascii.h"
+#include "recorder/local_checks.h"
 #include "redact/auth.h"
 
 namespace relaytap::recorder {
@@ -278,6 +279,19 @@ std::optional<int64_t> ParseHttpDate(std::string_view value) {
   return static_cast<int64_t>(timegm(&tm)) * 1000000;
 }
 
+bool IsProbeTransportCheck(const Exchange& ex) {
+  if (ex.websocket_upgrade || ex.method != "GET" ||
+      FindHeader(ex.request_headers, "user-agent") != kProbeUserAgent) {
+    return false;
+  }
+  std::string_view target = ex.target;
+  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos) {
+    const size_t path = target.find('/', scheme + 3);
+    target = path == std::string_view::npos ? "/" : target.substr(path);
+  }
+  return target == "/";
+}
+
 ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ExchangeFacts f;
   f.host = ParseHost(ex.host);
@@ -292,7 +306,8 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ReadTimes(ex, f);
   ReadErrorBody(ex, f);
   ReadSse(ex, f);
-  f.outcome = ClassifyExchange({ex.status, ex.end, f.sse_response_failed, f.sse_error_event});
+  f.outcome = ClassifyExchange(
+      {ex.status, ex.end, f.sse_response_failed, f.sse_error_event, IsProbeTransportCheck(ex)});
   return f;
 }
 

@@ -64,6 +64,9 @@ struct ExchangeFacts {
   Outcome outcome = Outcome::kOk;
 };
 ExchangeFacts CorrelateExchange(const Exchange& ex);
+// `relaytap probe`'s https stage: `GET /` (origin or absolute form, no query) with the probe's
+// User-Agent (kProbeUserAgent, local_checks.h), not a WebSocket upgrade.
+bool IsProbeTransportCheck(const Exchange& ex);
 
 struct MessageFacts {
   bool json = false;

@@ -6,11 +6,17 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 
 namespace relaytap::recorder {
+
+// The User-Agent of every request `relaytap probe` sends. Through relaytap its https stage, a
+// `GET /` on the host that only shows the path answers (Azure's answer is a 404), is recorded
+// like any exchange; the store classifies it as the probe does (IsProbeTransportCheck).
+inline constexpr std::string_view kProbeUserAgent = "relaytap-probe";
 
 struct LocalCheckRow {
   int64_t run_us = 0;  // when the run started, UTC microseconds

@@ -132,6 +132,7 @@ EndClass ClassifyEnd(const EndFacts& e) {
 
 Outcome ClassifyExchange(const ExchangeOutcomeInput& in) {
   if (auto o = ClassifyEnd(in.end).outcome; o && *o != Outcome::kOk) return *o;
+  if (in.transport_check && in.status > 0 && in.status < 500) return Outcome::kOk;
   if (in.status == 429) return Outcome::kThrottled429;
   if (in.status >= 400 && in.status < 500) return Outcome::kClientError4xx;
   if (in.status >= 500) return Outcome::kServerError5xx;

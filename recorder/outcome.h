@@ -46,9 +46,13 @@ struct ExchangeOutcomeInput {
   EndFacts end;
   bool sse_response_failed = false;  // an SSE event said the response failed
   bool sse_error_event = false;      // an SSE `error` event
+  // `relaytap probe`'s https stage (IsProbeTransportCheck, correlator.h): any answer below 500
+  // proves the path, as the probe itself judges it, so it is not a failed request.
+  bool transport_check = false;
 };
 // Order: how the exchange ended when that is a failure (guard, dial stage, timeout, reset,
-// abort) > HTTP status > failures inside an SSE stream > ok.
+// abort) > the probe's transport check answered below 500 (ok) > HTTP status > failures inside
+// an SSE stream > ok.
 Outcome ClassifyExchange(const ExchangeOutcomeInput& in);
 
 // A WebSocket session: the first failure seen inside it wins (the symptom the operator asks

@@ -17,6 +17,7 @@
 #include "tests/integration/cert_file.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
+#include "tests/testing/sqlite_query.h"
 #include "tools/fake_upstream/fault_model.h"
 #include "tools/probe/report.h"
 
@@ -223,18 +224,36 @@ TEST(ProbeTest, RepeatCountsEveryRun) {
   EXPECT_EQ(all["runs"][3]["failed_stage"], "realtime");
 }
 
+// A proxy that records into `dir`/relaytap.db.
+struct RecordingProxy {
+  explicit RecordingProxy(const std::filesystem::path& dir) {
+    recorder::RecorderOptions ro;
+    ro.db_path = (dir / "relaytap.db").string();
+    ro.key_dir = dir.string();
+    ro.batch_interval = absl::Milliseconds(20);
+    auto opened = recorder::Recorder::Open(ro);
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    if (!opened.ok()) return;
+    rec = std::move(*opened);
+    ProxyHarness::Options ho;
+    ho.sink = rec.get();
+    h = std::make_unique<ProxyHarness>(std::move(ho));
+  }
+  // Stops the proxy, then the recorder: everything it was handed is in the store.
+  absl::Status Close() {
+    h.reset();
+    return rec->Close();
+  }
+  std::unique_ptr<recorder::Recorder> rec;
+  std::unique_ptr<ProxyHarness> h;
+};
+
 TEST(ProbeTest, TheKeyIsSentUpstreamButNeverPrintedLoggedOrStored) {
   const std::string key = "CANARYprobekey0123456789abcdef";
   const std::filesystem::path dir = FreshDir("probe_canary");
-  recorder::RecorderOptions ro;
-  ro.db_path = (dir / "relaytap.db").string();
-  ro.key_dir = dir.string();
-  ro.batch_interval = absl::Milliseconds(20);
-  auto rec = recorder::Recorder::Open(ro);
-  ASSERT_TRUE(rec.ok()) << rec.status();
-  ProxyHarness::Options ho;
-  ho.sink = rec->get();
-  auto h = std::make_unique<ProxyHarness>(std::move(ho));
+  RecordingProxy rp(dir);
+  ASSERT_NE(rp.h, nullptr);
+  std::unique_ptr<ProxyHarness>& h = rp.h;
   ProbeOptions o = ThroughProxy(*h, kRealtimeUrl + "&api-key=" + key + "Q");
   o.key = key;
   ::testing::internal::CaptureStderr();
@@ -247,8 +266,7 @@ TEST(ProbeTest, TheKeyIsSentUpstreamButNeverPrintedLoggedOrStored) {
       sent = sent || (name == "api-key" && value == key);
   }
   EXPECT_TRUE(sent) << "the key reached the upstream as api-key";
-  h.reset();
-  ASSERT_TRUE((*rec)->Close().ok());
+  ASSERT_TRUE(rp.Close().ok());
   const std::string logs = ::testing::internal::GetCapturedStderr();
   EXPECT_THAT(out, Not(HasSubstr("CANARY")));
   EXPECT_THAT(out, HasSubstr("api-key=<redacted>"));
@@ -256,6 +274,25 @@ TEST(ProbeTest, TheKeyIsSentUpstreamButNeverPrintedLoggedOrStored) {
   for (const char* f : {"relaytap.db", "relaytap.db-wal", "relaytap.db-shm"}) {
     EXPECT_THAT(ReadFileBytes(dir / f), Not(HasSubstr("CANARY"))) << f;
   }
+}
+
+// Through a recording relaytap, the probe's https stage (`GET /`, which Azure and the fake
+// upstream answer 404) is recorded with its status but is not a failed request: stats and report
+// would otherwise count one "client error" per probe run during the incident it was run for.
+TEST(ProbeTest, ThroughARecordingProxyItsGetIsRecordedButNotAFailure) {
+  const std::filesystem::path dir = FreshDir("probe_outcome");
+  RecordingProxy rp(dir);
+  ASSERT_NE(rp.h, nullptr);
+  RunResult r = tools::probe::RunProbe(ThroughProxy(*rp.h));
+  ExpectAllPassed(r);
+  const int status = StageOf(r, Stage::kHttps).detail["status"].get<int>();
+  ASSERT_GE(status, 400) << "the fake upstream answers GET / as Azure does, with a 4xx";
+  ASSERT_TRUE(rp.Close().ok());
+  const std::string db = (dir / "relaytap.db").string();
+  EXPECT_EQ(QueryRows(db, "SELECT method, path, status, outcome FROM exchanges WHERE path = '/'"),
+            std::vector<std::string>{"GET|/|" + std::to_string(status) + "|ok"});
+  EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions"), "ok");
+  EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM v_failures"), "0");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "gtest/gtest.h"
+#include "recorder/local_checks.h"
 #include "tests/recorder/test_util.h"
 
 namespace relaytap::recorder {
@@ -119,6 +120,37 @@ TEST(CorrelatorTest, ErrorBodyAndThrottleHeaders) {
   EXPECT_EQ(f.retry_after_ms, "1500");
   EXPECT_EQ(f.error_code, "429");
   EXPECT_EQ(f.ratelimit_json, R"({"x-ratelimit-remaining-requests":"0"})");
+}
+
+// relaytap probe's https stage is `GET /` with its User-Agent; nothing else is taken for it.
+TEST(CorrelatorTest, OnlyTheProbesGetOfTheRootIsItsTransportCheck) {
+  auto exchange = [](std::string method, std::string target, std::string user_agent) {
+    Exchange ex;
+    ex.method = std::move(method);
+    ex.host = "contoso.openai.azure.com";
+    ex.target = std::move(target);
+    ex.request_headers = {{"User-Agent", std::move(user_agent)}};
+    ex.status = 404;
+    ex.end.reason = EndReason::kComplete;
+    return ex;
+  };
+  const std::string probe(kProbeUserAgent);
+  EXPECT_TRUE(IsProbeTransportCheck(exchange("GET", "/", probe)));
+  EXPECT_TRUE(IsProbeTransportCheck(exchange("GET", "https://contoso.openai.azure.com/", probe)));
+  EXPECT_TRUE(IsProbeTransportCheck(exchange("GET", "http://contoso.openai.azure.com", probe)));
+  EXPECT_FALSE(IsProbeTransportCheck(exchange("GET", "/?api-version=1", probe)));
+  EXPECT_FALSE(IsProbeTransportCheck(exchange("GET", "/openai/v1/realtime", probe)));
+  EXPECT_FALSE(IsProbeTransportCheck(exchange("POST", "/", probe)));
+  EXPECT_FALSE(IsProbeTransportCheck(exchange("GET", "/", "python-httpx/0.27")));
+  EXPECT_FALSE(IsProbeTransportCheck(exchange("GET", "/", probe + "/2")));
+  Exchange upgrade = exchange("GET", "/", probe);
+  upgrade.websocket_upgrade = true;
+  EXPECT_FALSE(IsProbeTransportCheck(upgrade));
+
+  // Its 404 is the answer that proves the path; the same 404 to an app is a client error.
+  EXPECT_EQ(CorrelateExchange(exchange("GET", "/", probe)).outcome, Outcome::kOk);
+  EXPECT_EQ(CorrelateExchange(exchange("GET", "/", "python-httpx/0.27")).outcome,
+            Outcome::kClientError4xx);
 }
 
 TEST(CorrelatorTest, SseResponseFailedIsClassified) {

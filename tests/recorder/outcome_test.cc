@@ -46,6 +46,15 @@ TEST(OutcomeTest, ClassifiesEveryExchangeClass) {
       {{0, End(EndReason::kUpstreamDialTimeout, DialStage::kTls)}, Outcome::kUpstreamTlsFailure},
       {{429, End(EndReason::kGuardRejected)}, Outcome::kGuardRejected},
       {{0, End(EndReason::kNone)}, Outcome::kUpstreamReset},
+      // relaytap probe's `GET /`: an answer below 500 proves the path (the probe's own rule);
+      // a 5xx, a reset or no answer are failures as for any exchange.
+      {{404, End(EndReason::kComplete), false, false, true}, Outcome::kOk},
+      {{429, End(EndReason::kComplete), false, false, true}, Outcome::kOk},
+      {{503, End(EndReason::kComplete), false, false, true}, Outcome::kServerError5xx},
+      {{404, End(EndReason::kUpstreamResetMidResponse), false, false, true},
+       Outcome::kUpstreamReset},
+      {{0, End(EndReason::kUpstreamResetBeforeResponse), false, false, true},
+       Outcome::kUpstreamReset},
   };
   for (const ExchangeCase& c : cases) {
     EXPECT_EQ(OutcomeName(ClassifyExchange(c.in)), OutcomeName(c.want))

@@ -10,6 +10,7 @@
 #include "proxy/stream/dial.h"
 #include "proxy/stream/errors.h"
 #include "proxy/tls/contexts.h"
+#include "recorder/local_checks.h"
 #include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::probe {
@@ -76,7 +77,7 @@ net::awaitable<error_code> GetRoot(ErasedStream& s, beast::flat_buffer& buf, con
                                    http::response_parser<http::string_body>& parser) {
   http::request<http::empty_body> req{http::verb::get, "/", 11};
   req.set(http::field::host, HostHeader(url));
-  req.set(http::field::user_agent, "relaytap-probe");
+  req.set(http::field::user_agent, recorder::kProbeUserAgent);
   req.set(http::field::accept, "*/*");
   beast::get_lowest_layer(s).expires_after(timeout);
   auto [wec, wn] = co_await http::async_write(s, req);

@@ -5,6 +5,7 @@
 
 #include "base/str_cat.h"
 #include "proxy/stream/errors.h"
+#include "recorder/local_checks.h"
 #include "tools/stream/erased_stream.h"
 
 namespace relaytap::tools::probe {
@@ -70,7 +71,7 @@ class WsProbe {
     const std::string key = o_.key;
     const bool api_key = UsesApiKeyHeader(o_.url.host);
     ws_.set_option(websocket::stream_base::decorator([key, api_key](websocket::request_type& req) {
-      req.set(http::field::user_agent, "relaytap-probe");
+      req.set(http::field::user_agent, recorder::kProbeUserAgent);
       req.set(http::field::sec_websocket_protocol, "realtime");
       if (key.empty()) return;
       if (api_key) {
