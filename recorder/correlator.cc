@@ -297,7 +297,9 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   f.host = ParseHost(ex.host);
   f.path = ParsePath(ex.host, ex.target);
   std::string ct = AsciiStrToLower(FindHeader(ex.response_headers, "content-type"));
+  const bool probe_check = IsProbeTransportCheck(ex);
   f.transport = ex.websocket_upgrade ? "websocket_upgrade"
+                : probe_check        ? "probe_check"
                 : (!ex.sse_events.empty() || ct.starts_with("text/event-stream")) ? "sse"
                                                                                   : "http";
   ReadCorrelation(ex, f);
@@ -306,8 +308,8 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   ReadTimes(ex, f);
   ReadErrorBody(ex, f);
   ReadSse(ex, f);
-  f.outcome = ClassifyExchange(
-      {ex.status, ex.end, f.sse_response_failed, f.sse_error_event, IsProbeTransportCheck(ex)});
+  f.outcome =
+      ClassifyExchange({ex.status, ex.end, f.sse_response_failed, f.sse_error_event, probe_check});
   return f;
 }
 

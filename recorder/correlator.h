@@ -41,7 +41,9 @@ std::optional<int64_t> ParseHttpDate(std::string_view value);
 struct ExchangeFacts {
   HostFacts host;
   PathFacts path;
-  std::string transport;  // "http", "sse", "websocket_upgrade"
+  // "http", "sse", "websocket_upgrade", or "probe_check": relaytap probe's `GET /`
+  // (IsProbeTransportCheck), which the store's answers leave out (recorder/query/).
+  std::string transport;
   // Correlation headers (response first, then request).
   std::string apim_request_id, x_request_id, x_ms_client_request_id, region, azureml_model_session,
       openai_processing_ms, retry_after, retry_after_ms;

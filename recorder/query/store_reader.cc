@@ -37,6 +37,10 @@ constexpr std::string_view kRequiredTablesSql =
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'connections', "
     "'exchanges', 'ws_sessions', 'events')";
 
+// The answers (stats, report, diff) are about the app's traffic: they leave out relaytap probe's
+// `GET /` path checks (transport 'probe_check', recorder/correlator.h), which HAR and replay keep.
+#define RELAYTAP_APP_EXCHANGE(t) "COALESCE(" t ".transport, '') <> 'probe_check'"
+
 // The machine that recorded a row of table alias `t`: its run's hostname.
 #define RELAYTAP_MACHINE_OF(t) \
   "COALESCE((SELECT r.hostname FROM runs r WHERE r.id = " t ".run_id), '')"
@@ -69,7 +73,7 @@ constexpr std::string_view kAttemptsSql =
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
-    "ORDER BY e.request_start_us, e.id";
+    "AND " RELAYTAP_APP_EXCHANGE("e") " ORDER BY e.request_start_us, e.id";
 
 // The failures, as v_failures has them, plus what the report needs besides: the message, the
 // retry count, the user agent and the session's row. A session's message is its first error
@@ -88,7 +92,8 @@ constexpr std::string_view kFailuresSql =
     " FROM exchanges e LEFT JOIN ws_sessions s ON s.run_id = e.run_id AND "
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "WHERE e.outcome <> 'ok' AND (?1 IS NULL OR e.request_start_us >= ?1) AND "
-    "(?2 IS NULL OR e.request_start_us < ?2) AND (?3 = '' OR s.session_id = ?3) "
+    "(?2 IS NULL OR e.request_start_us < ?2) AND (?3 = '' OR s.session_id = ?3) AND "
+    RELAYTAP_APP_EXCHANGE("e") " "
     "UNION ALL "
     "SELECT 'ws_session', COALESCE(s.first_failure_us, s.close_us, s.open_us), "
     "COALESCE(e.host, ''), COALESCE(e.resource, ''), "
@@ -140,9 +145,10 @@ constexpr std::string_view kProfilesSql =
     "s.connection_id = e.connection_id AND s.exchange_sequence = e.sequence "
     "LEFT JOIN connections c ON c.run_id = e.run_id AND c.connection_id = e.connection_id "
     "WHERE (?1 IS NULL OR e.request_start_us >= ?1) AND (?2 IS NULL OR e.request_start_us < ?2) "
-    "ORDER BY e.request_start_us, e.id";
+    "AND " RELAYTAP_APP_EXCHANGE("e") " ORDER BY e.request_start_us, e.id";
 
 #undef RELAYTAP_MACHINE_OF
+#undef RELAYTAP_APP_EXCHANGE
 
 // The first ?2 event types of session ?1 (the events index serves it).
 constexpr std::string_view kEventTypesSql =

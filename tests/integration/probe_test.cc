@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "recorder/query/store_reader.h"
 #include "recorder/recorder.h"
 #include "tests/integration/cert_file.h"
 #include "tests/testing/ports.h"
@@ -277,9 +278,10 @@ TEST(ProbeTest, TheKeyIsSentUpstreamButNeverPrintedLoggedOrStored) {
 }
 
 // Through a recording relaytap, the probe's https stage (`GET /`, which Azure and the fake
-// upstream answer 404) is recorded with its status but is not a failed request: stats and report
-// would otherwise count one "client error" per probe run during the incident it was run for.
-TEST(ProbeTest, ThroughARecordingProxyItsGetIsRecordedButNotAFailure) {
+// upstream answer 404) is recorded with its status but is neither a failed request nor one of
+// the app's attempts: stats, report and diff would otherwise count one "client error" per probe
+// run during the incident it was run for. The probe's realtime session is a real attempt.
+TEST(ProbeTest, ThroughARecordingProxyItsGetIsRecordedButNotAnAttempt) {
   const std::filesystem::path dir = FreshDir("probe_outcome");
   RecordingProxy rp(dir);
   ASSERT_NE(rp.h, nullptr);
@@ -289,10 +291,25 @@ TEST(ProbeTest, ThroughARecordingProxyItsGetIsRecordedButNotAFailure) {
   ASSERT_GE(status, 400) << "the fake upstream answers GET / as Azure does, with a 4xx";
   ASSERT_TRUE(rp.Close().ok());
   const std::string db = (dir / "relaytap.db").string();
-  EXPECT_EQ(QueryRows(db, "SELECT method, path, status, outcome FROM exchanges WHERE path = '/'"),
-            std::vector<std::string>{"GET|/|" + std::to_string(status) + "|ok"});
+  EXPECT_EQ(QueryRows(db,
+                      "SELECT method, path, status, outcome, transport FROM exchanges "
+                      "WHERE path = '/'"),
+            std::vector<std::string>{"GET|/|" + std::to_string(status) + "|ok|probe_check"});
   EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions"), "ok");
   EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM v_failures"), "0");
+
+  auto reader = recorder::query::StoreReader::Open(db);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto attempts = (*reader)->Attempts({});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u) << "the session only";
+  EXPECT_TRUE((*attempts)[0].session);
+  auto profiles = (*reader)->Profiles({});
+  ASSERT_TRUE(profiles.ok()) << profiles.status();
+  EXPECT_EQ(profiles->size(), 1u);
+  auto exchanges = (*reader)->Exchanges({});
+  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
+  EXPECT_EQ(exchanges->size(), 2u) << "HAR keeps both";
 }
 
 }  // namespace

@@ -148,9 +148,12 @@ TEST(CorrelatorTest, OnlyTheProbesGetOfTheRootIsItsTransportCheck) {
   EXPECT_FALSE(IsProbeTransportCheck(upgrade));
 
   // Its 404 is the answer that proves the path; the same 404 to an app is a client error.
-  EXPECT_EQ(CorrelateExchange(exchange("GET", "/", probe)).outcome, Outcome::kOk);
-  EXPECT_EQ(CorrelateExchange(exchange("GET", "/", "python-httpx/0.27")).outcome,
-            Outcome::kClientError4xx);
+  const ExchangeFacts check = CorrelateExchange(exchange("GET", "/", probe));
+  EXPECT_EQ(check.outcome, Outcome::kOk);
+  EXPECT_EQ(check.transport, "probe_check");
+  const ExchangeFacts app = CorrelateExchange(exchange("GET", "/", "python-httpx/0.27"));
+  EXPECT_EQ(app.outcome, Outcome::kClientError4xx);
+  EXPECT_EQ(app.transport, "http");
 }
 
 TEST(CorrelatorTest, SseResponseFailedIsClassified) {

@@ -124,6 +124,43 @@ TEST_F(StatsTest, TableAndCsvCarryTheSameTotals) {
   EXPECT_THAT(csv, ::testing::HasSubstr("\ntotal,4,1,2,40.00,1,1,"));
 }
 
+// relaytap probe's `GET /` through the proxy checks the path; it is not one of the app's
+// attempts, whatever it was answered (a 5xx is the probe's failure, reported by the probe).
+TEST_F(StatsTest, RelaytapProbesPathChecksAreLeftOut) {
+  RecordMix();
+  auto rec = Recorder::Open(options_);
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  uint64_t conn = 10;
+  for (const int status : {404, 503}) {
+    (*rec)->TrySubmit(recorder::ConnectionOpened{
+        conn, kT0, "127.0.0.1:5003", "contoso-eus2.openai.azure.com", 443, true, false});
+    recorder::Exchange ex;
+    ex.connection_id = conn++;
+    ex.sequence = 1;
+    ex.method = "GET";
+    ex.host = "contoso-eus2.openai.azure.com";
+    ex.target = "/";
+    ex.request_headers = {{"Host", ex.host}, {"User-Agent", "relaytap-probe"}};
+    ex.status = status;
+    ex.request_start_us = kT0 + kHour + 240'000'000;
+    ex.response_headers_us = ex.request_start_us + 1'000;
+    ex.end_us = ex.request_start_us + 2'000;
+    ex.end.reason = recorder::EndReason::kComplete;
+    (*rec)->TrySubmit(std::move(ex));
+  }
+  ASSERT_TRUE((*rec)->Close().ok());
+
+  EXPECT_EQ(Attempts().size(), 5u) << "the known mix only";
+  auto reader = StoreReader::Open(options_.db_path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto failures = (*reader)->Failures({});
+  ASSERT_TRUE(failures.ok()) << failures.status();
+  EXPECT_EQ(failures->size(), 2u) << "the known mix's two";
+  auto exchanges = (*reader)->Exchanges({});
+  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
+  EXPECT_EQ(exchanges->size(), 7u) << "HAR keeps every exchange";
+}
+
 TEST_F(StatsTest, ReadsAStoreTheRecorderIsStillWriting) {
   auto rec = Recorder::Open(options_);
   ASSERT_TRUE(rec.ok()) << rec.status();
