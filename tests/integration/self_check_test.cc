@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "recorder/query/store_reader.h"
 #include "tests/integration/cert_file.h"
 #include "tests/integration/relay_test_support.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/recording_sink.h"
+#include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
 namespace {
@@ -154,6 +156,51 @@ TEST(SelfCheckTest, AWebSocketUpgradeGetsTheJsonAsOneMessageAndACleanClose) {
   EXPECT_EQ(h.upstream().request_count(), 0u);
   ASSERT_TRUE(sink.WaitFor<recorder::Exchange>(
       1, [](const recorder::Exchange& e) { return e.host == kCheckHost && e.status == 101; }));
+}
+
+// What relaytap answered itself is recorded (HAR and replay show it) but is not the app's traffic
+// to its upstream: stats, report and diff leave it out, so the self-checks and doctor runs of an
+// incident do not dilute its failure rates. An app's exchange beside them is counted.
+TEST(SelfCheckTest, ItsExchangesAreRecordedButAreNotTheAppsAttempts) {
+  const std::filesystem::path dir = FreshDir("self_check_store");
+  std::unique_ptr<recorder::Recorder> rec = OpenTestRecorder(dir);
+  ASSERT_NE(rec, nullptr);
+  ProxyHarness::Options o;
+  o.intercept = {"*.openai.azure.com"};
+  o.sink = rec.get();
+  auto h = std::make_unique<ProxyHarness>(std::move(o));
+  ASSERT_EQ(h->InterceptedClient(kCheckHost)->Request(Get("/", kCheckHost)).result_int(), 200);
+  {
+    auto c = h->InterceptedClient(kCheckHost);
+    namespace websocket = boost::beast::websocket;
+    websocket::stream<beast::ssl_stream<beast::tcp_stream>&> ws(c->tls());
+    beast::get_lowest_layer(c->tls()).expires_after(std::chrono::seconds(30));
+    boost::system::error_code ec;
+    ws.handshake(kCheckHost, "/ws", ec);
+    ASSERT_FALSE(ec) << ec.message();
+    beast::flat_buffer message;
+    for (int i = 0; i < 3 && !ec; ++i) ws.read(message, ec);  // the JSON, then the close
+  }
+  ASSERT_GT(h->InterceptedClient(kAzureHost)
+                ->Request(Get("/openai/v1/responses", kAzureHost))
+                .result_int(),
+            0);
+  h.reset();
+  ASSERT_TRUE(rec->Close().ok());
+
+  auto reader = recorder::query::StoreReader::Open(TestDbPath(dir));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  auto exchanges = (*reader)->Exchanges({});
+  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
+  EXPECT_EQ(exchanges->size(), 3u) << "HAR keeps what relaytap answered itself";
+  auto attempts = (*reader)->Attempts({});
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_EQ(attempts->size(), 1u) << "the app's exchange only";
+  EXPECT_EQ((*attempts)[0].host, kAzureHost);
+  EXPECT_FALSE((*attempts)[0].session);
+  auto profiles = (*reader)->Profiles({});
+  ASSERT_TRUE(profiles.ok()) << profiles.status();
+  EXPECT_EQ(profiles->size(), 1u);
 }
 
 }  // namespace
