@@ -9,15 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string_view PathOf(std::string_view target) {
-  // An absolute-form target (plain proxying) starts with the scheme and authority.
-  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos) {
-    const size_t slash = target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? "/" : target.substr(slash);
-  }
-  return target.substr(0, target.find_first_of("?#"));
-}
-
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
   return AsciiStrToLower(haystack).find(needle) != std::string::npos;
 }
@@ -123,7 +114,7 @@ std::string_view CallOutcomeName(CallOutcome o) {
 
 CallEndpoint ClassifyCallEndpoint(std::string_view method, std::string_view target) {
   if (!EqualsIgnoreCase(method, "POST")) return CallEndpoint::kNone;
-  std::string_view path = PathOf(target);
+  std::string_view path = TargetPath(target);
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   if (path == "/openai/v1/realtime/calls" || path == "/v1/realtime/calls") {
     return CallEndpoint::kCallSetup;
@@ -150,7 +141,7 @@ CallFacts ReadCallFacts(const Exchange& ex) {
     c.answer = redact::ParseSdpShape(answer.bytes);
   }
   std::string_view location = FindHeader(ex.response_headers, "location");
-  location = PathOf(location);
+  location = TargetPath(location);
   c.call_id = std::string(location.substr(location.rfind('/') + 1));
   if (ex.status >= 400 && !answer.bytes.empty()) {
     json j = json::parse(answer.bytes, nullptr, /*allow_exceptions=*/false);

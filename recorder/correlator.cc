@@ -233,6 +233,14 @@ HostFacts ParseHost(std::string_view host) {
   return f;
 }
 
+std::string_view TargetPath(std::string_view target) {
+  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos) {
+    const size_t slash = target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? "/" : target.substr(slash);
+  }
+  return target.substr(0, target.find_first_of("?#"));
+}
+
 PathFacts ParsePath(std::string_view host, std::string_view target) {
   PathFacts f;
   size_t q = target.find('?');
@@ -284,12 +292,7 @@ bool IsProbeTransportCheck(const Exchange& ex) {
       FindHeader(ex.request_headers, "user-agent") != kProbeUserAgent) {
     return false;
   }
-  std::string_view target = ex.target;
-  if (const size_t scheme = target.find("://"); scheme != std::string_view::npos) {
-    const size_t path = target.find('/', scheme + 3);
-    target = path == std::string_view::npos ? "/" : target.substr(path);
-  }
-  return target == "/";
+  return TargetPath(ex.target) == "/" && ex.target.find('?') == std::string::npos;
 }
 
 ExchangeFacts CorrelateExchange(const Exchange& ex) {
@@ -298,8 +301,9 @@ ExchangeFacts CorrelateExchange(const Exchange& ex) {
   f.path = ParsePath(ex.host, ex.target);
   std::string ct = AsciiStrToLower(FindHeader(ex.response_headers, "content-type"));
   const bool probe_check = IsProbeTransportCheck(ex);
-  f.transport = ex.websocket_upgrade ? "websocket_upgrade"
-                : probe_check        ? "probe_check"
+  f.transport = ex.self_check          ? "self_check"
+                : ex.websocket_upgrade ? "websocket_upgrade"
+                : probe_check          ? "probe_check"
                 : (!ex.sse_events.empty() || ct.starts_with("text/event-stream")) ? "sse"
                                                                                   : "http";
   ReadCorrelation(ex, f);

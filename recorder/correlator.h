@@ -30,6 +30,9 @@ struct PathFacts {
   std::string api_version;
 };
 PathFacts ParsePath(std::string_view host, std::string_view target);
+// The path of a request target: an absolute-form target (plain proxying) without its scheme and
+// authority ("/" when it has no path), without the query or fragment.
+std::string_view TargetPath(std::string_view target);
 
 struct JwtTimes {
   std::optional<int64_t> exp, nbf, iat;  // Unix seconds, read by redact::JwtClaimsOf
@@ -41,8 +44,9 @@ std::optional<int64_t> ParseHttpDate(std::string_view value);
 struct ExchangeFacts {
   HostFacts host;
   PathFacts path;
-  // "http", "sse", "websocket_upgrade", or "probe_check": relaytap probe's `GET /`
-  // (IsProbeTransportCheck), which the store's answers leave out (recorder/query/).
+  // "http", "sse", "websocket_upgrade", or what relaytap itself sent or answered, which the
+  // store's answers leave out (recorder/query/): "self_check" (its self-check host answered it,
+  // Exchange::self_check) and "probe_check" (relaytap probe's `GET /`, IsProbeTransportCheck).
   std::string transport;
   // Correlation headers (response first, then request).
   std::string apim_request_id, x_request_id, x_ms_client_request_id, region, azureml_model_session,

@@ -300,6 +300,7 @@ struct Exchange {
   bool websocket_upgrade = false;  // the request asked for an upgrade
   bool switched = false;           // upstream answered 101
   std::string local_error_code;    // set when relaytap answered itself (502/504/400/431)
+  bool self_check = false;         // relaytap answered it on its self-check host, never dialled
   std::string error_stage;         // "dns" / "connect" / "tls" / "response" / "request"
   std::string error_reason;        // human-readable, may name hosts, never secrets
   EndFacts end;                    // kComplete, kSwitched, kUpstreamResetMidResponse, ...

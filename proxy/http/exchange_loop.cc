@@ -164,6 +164,7 @@ class ExchangeLoop {
 
   // relaytap's self-check host: answered here, never dialled, recorded like any exchange.
   Awaitable<bool> AnswerSelfCheckRequest(Request& r) {
+    if (r.obs) r.obs->self_check = true;
     const std::string* ws_key = r.parser.Find("sec-websocket-key");
     if (ws_key != nullptr && r.parser.HasToken("connection", "upgrade")) {
       const SelfCheckResult res = co_await AnswerSelfCheckUpgrade(ctx_, app_, *ws_key, r.obs.get());

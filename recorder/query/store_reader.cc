@@ -38,14 +38,10 @@ constexpr std::string_view kRequiredTablesSql =
     "'exchanges', 'ws_sessions', 'events')";
 
 // The answers (stats, report, diff) are about the app's traffic to its upstreams: they leave out
-// relaytap probe's `GET /` path checks (transport 'probe_check', recorder/correlator.h) and what
-// relaytap answered itself on its self-check host (proxy/tls/self_check_host.h: kSelfCheckHost,
-// matched as IsSelfCheckHost does, case-insensitive, a trailing dot ignored). HAR and replay keep
-// both.
-#define RELAYTAP_APP_EXCHANGE(t)          \
-  "(COALESCE(" t                          \
-  ".transport, '') <> 'probe_check' AND " \
-  "lower(rtrim(COALESCE(" t ".host, ''), '.')) <> 'check.relaytap.invalid')"
+// what relaytap itself sent or answered (transports 'self_check' and 'probe_check',
+// recorder/correlator.h), which HAR and replay keep.
+#define RELAYTAP_APP_EXCHANGE(t) \
+  "COALESCE(" t ".transport, '') NOT IN ('self_check', 'probe_check')"
 
 // The machine that recorded a row of table alias `t`: its run's hostname.
 #define RELAYTAP_MACHINE_OF(t) \

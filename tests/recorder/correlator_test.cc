@@ -154,6 +154,20 @@ TEST(CorrelatorTest, OnlyTheProbesGetOfTheRootIsItsTransportCheck) {
   const ExchangeFacts app = CorrelateExchange(exchange("GET", "/", "python-httpx/0.27"));
   EXPECT_EQ(app.outcome, Outcome::kClientError4xx);
   EXPECT_EQ(app.transport, "http");
+
+  // What relaytap answered on its self-check host is marked by the proxy, whatever was asked.
+  Exchange self_check = exchange("GET", "/", "curl/7.88.1");
+  self_check.self_check = true;
+  self_check.websocket_upgrade = true;
+  EXPECT_EQ(CorrelateExchange(self_check).transport, "self_check");
+}
+
+TEST(CorrelatorTest, TargetPathOfEveryRequestForm) {
+  EXPECT_EQ(TargetPath("/openai/v1/realtime?model=m"), "/openai/v1/realtime");
+  EXPECT_EQ(TargetPath("/a#frag"), "/a");
+  EXPECT_EQ(TargetPath("https://contoso.openai.azure.com/openai/v1/x?y=1"), "/openai/v1/x");
+  EXPECT_EQ(TargetPath("http://contoso.openai.azure.com"), "/");
+  EXPECT_EQ(TargetPath("/"), "/");
 }
 
 TEST(CorrelatorTest, SseResponseFailedIsClassified) {
