@@ -13,12 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "recorder/query/store_reader.h"
 #include "recorder/recorder.h"
 #include "tests/integration/cert_file.h"
 #include "tests/testing/ports.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/sqlite_query.h"
+#include "tests/testing/store_answers.h"
+#include "tests/testing/test_recorder.h"
 #include "tools/fake_upstream/fault_model.h"
 #include "tools/probe/report.h"
 
@@ -227,15 +228,8 @@ TEST(ProbeTest, RepeatCountsEveryRun) {
 
 // A proxy that records into `dir`/relaytap.db.
 struct RecordingProxy {
-  explicit RecordingProxy(const std::filesystem::path& dir) {
-    recorder::RecorderOptions ro;
-    ro.db_path = (dir / "relaytap.db").string();
-    ro.key_dir = dir.string();
-    ro.batch_interval = absl::Milliseconds(20);
-    auto opened = recorder::Recorder::Open(ro);
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    if (!opened.ok()) return;
-    rec = std::move(*opened);
+  explicit RecordingProxy(const std::filesystem::path& dir) : rec(OpenTestRecorder(dir)) {
+    if (rec == nullptr) return;
     ProxyHarness::Options ho;
     ho.sink = rec.get();
     h = std::make_unique<ProxyHarness>(std::move(ho));
@@ -298,18 +292,11 @@ TEST(ProbeTest, ThroughARecordingProxyItsGetIsRecordedButNotAnAttempt) {
   EXPECT_EQ(Query(db, "SELECT outcome FROM ws_sessions"), "ok");
   EXPECT_EQ(Query(db, "SELECT COUNT(*) FROM v_failures"), "0");
 
-  auto reader = recorder::query::StoreReader::Open(db);
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  auto attempts = (*reader)->Attempts({});
-  ASSERT_TRUE(attempts.ok()) << attempts.status();
-  ASSERT_EQ(attempts->size(), 1u) << "the session only";
-  EXPECT_TRUE((*attempts)[0].session);
-  auto profiles = (*reader)->Profiles({});
-  ASSERT_TRUE(profiles.ok()) << profiles.status();
-  EXPECT_EQ(profiles->size(), 1u);
-  auto exchanges = (*reader)->Exchanges({});
-  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
-  EXPECT_EQ(exchanges->size(), 2u) << "HAR keeps both";
+  const StoreAnswers answers = ReadStoreAnswers(db);
+  ASSERT_EQ(answers.attempts.size(), 1u) << "the session only";
+  EXPECT_TRUE(answers.attempts[0].session);
+  EXPECT_EQ(answers.profiles.size(), 1u);
+  EXPECT_EQ(answers.exchanges.size(), 2u) << "HAR keeps both";
 }
 
 }  // namespace

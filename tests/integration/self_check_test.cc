@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "recorder/query/store_reader.h"
 #include "tests/integration/cert_file.h"
 #include "tests/integration/relay_test_support.h"
 #include "tests/testing/proxy_harness.h"
 #include "tests/testing/recording_sink.h"
+#include "tests/testing/store_answers.h"
 #include "tests/testing/test_recorder.h"
 
 namespace relaytap::testing {
@@ -188,19 +188,12 @@ TEST(SelfCheckTest, ItsExchangesAreRecordedButAreNotTheAppsAttempts) {
   h.reset();
   ASSERT_TRUE(rec->Close().ok());
 
-  auto reader = recorder::query::StoreReader::Open(TestDbPath(dir));
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  auto exchanges = (*reader)->Exchanges({});
-  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
-  EXPECT_EQ(exchanges->size(), 3u) << "HAR keeps what relaytap answered itself";
-  auto attempts = (*reader)->Attempts({});
-  ASSERT_TRUE(attempts.ok()) << attempts.status();
-  ASSERT_EQ(attempts->size(), 1u) << "the app's exchange only";
-  EXPECT_EQ((*attempts)[0].host, kAzureHost);
-  EXPECT_FALSE((*attempts)[0].session);
-  auto profiles = (*reader)->Profiles({});
-  ASSERT_TRUE(profiles.ok()) << profiles.status();
-  EXPECT_EQ(profiles->size(), 1u);
+  const StoreAnswers answers = ReadStoreAnswers(TestDbPath(dir));
+  EXPECT_EQ(answers.exchanges.size(), 3u) << "HAR keeps what relaytap answered itself";
+  ASSERT_EQ(answers.attempts.size(), 1u) << "the app's exchange only";
+  EXPECT_EQ(answers.attempts[0].host, kAzureHost);
+  EXPECT_FALSE(answers.attempts[0].session);
+  EXPECT_EQ(answers.profiles.size(), 1u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "recorder/recorder.h"
 #include "tests/recorder/test_util.h"
+#include "tests/testing/store_answers.h"
 #include "tests/testing/wait.h"
 #include "tests/tools/recorded_mix.h"
 #include "tools/stats/time_flags.h"
@@ -151,14 +152,9 @@ TEST_F(StatsTest, RelaytapProbesPathChecksAreLeftOut) {
   ASSERT_TRUE((*rec)->Close().ok());
 
   EXPECT_EQ(Attempts().size(), 5u) << "the known mix only";
-  auto reader = StoreReader::Open(options_.db_path);
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  auto failures = (*reader)->Failures({});
-  ASSERT_TRUE(failures.ok()) << failures.status();
-  EXPECT_EQ(failures->size(), 2u) << "the known mix's two";
-  auto exchanges = (*reader)->Exchanges({});
-  ASSERT_TRUE(exchanges.ok()) << exchanges.status();
-  EXPECT_EQ(exchanges->size(), 7u) << "HAR keeps every exchange";
+  const testing::StoreAnswers answers = testing::ReadStoreAnswers(options_.db_path);
+  EXPECT_EQ(answers.failures.size(), 2u) << "the known mix's two";
+  EXPECT_EQ(answers.exchanges.size(), 7u) << "HAR keeps every exchange";
 }
 
 TEST_F(StatsTest, ReadsAStoreTheRecorderIsStillWriting) {
